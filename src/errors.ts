@@ -1,0 +1,34 @@
+/** Stable machine-readable error codes; the message is for people, the code is for programs. */
+export type FaceKitErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'FILE_UNREADABLE'
+  | 'EMPTY_INPUT'
+  | 'NOT_AN_IMAGE'
+  | 'CORRUPT_IMAGE'
+  | 'IMAGE_TOO_LARGE'
+  | 'INVALID_ARGUMENT'
+  | 'MODEL_MISSING'
+  | 'MODEL_CORRUPT'
+  | 'MODEL_BUILD_FAILED'
+  | 'INFERENCE_FAILED'
+  | 'DISPOSED'
+  | 'MODEL_MISMATCH';
+
+/** The one error class facekit throws; `file` and `field` say what the problem concerns. */
+export class FaceKitError extends Error {
+  readonly code: FaceKitErrorCode;
+  readonly file?: string;
+  readonly field?: string;
+
+  constructor(code: FaceKitErrorCode, message: string, where: { file?: string; field?: string; cause?: unknown } = {}) {
+    super(where.file ? `${where.file}: ${message}` : message, where.cause === undefined ? undefined : { cause: where.cause });
+    this.name = 'FaceKitError';
+    this.code = code;
+    if (where.file !== undefined) this.file = where.file;
+    if (where.field !== undefined) this.field = where.field;
+  }
+}
+
+export function invalidArgument(field: string, message: string): FaceKitError {
+  return new FaceKitError('INVALID_ARGUMENT', `${field}: ${message}`, { field });
+}

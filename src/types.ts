@@ -1,0 +1,41 @@
+/** Plain data shared by every stage of the pipeline (see DESIGN.md, "The one flow"). */
+
+/** RGB pixels, row-major, 3 bytes per pixel, EXIF orientation already applied. */
+export interface Image {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+export interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+/** A rectangle in pixels of the original image. */
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface Detection {
+  readonly box: Box;
+  /** Detector confidence in [0, 1]. */
+  readonly score: number;
+  /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
+  readonly landmarks5?: readonly Point[];
+}
+
+/** A detected face with its 68 landmarks (iBUG 300-W order) in image pixels. */
+export interface Face extends Detection {
+  readonly landmarks: readonly Point[];
+}
+
+/** 128 floats; distance between two is dissimilarity. Tagged with the model that made it. */
+export type Descriptor = Float32Array;
+
+export interface AnalyzedFace extends Face {
+  readonly descriptor: Descriptor;
+}
