@@ -2,8 +2,10 @@
 export type FaceKitErrorCode =
   | 'FILE_NOT_FOUND'
   | 'FILE_UNREADABLE'
+  | 'FILE_UNWRITABLE'
   | 'EMPTY_INPUT'
   | 'NOT_AN_IMAGE'
+  | 'UNSUPPORTED_FORMAT'
   | 'CORRUPT_IMAGE'
   | 'IMAGE_TOO_LARGE'
   | 'INVALID_ARGUMENT'
@@ -12,7 +14,9 @@ export type FaceKitErrorCode =
   | 'MODEL_BUILD_FAILED'
   | 'INFERENCE_FAILED'
   | 'DISPOSED'
-  | 'MODEL_MISMATCH';
+  | 'MODEL_MISMATCH'
+  /** A bug or a crashed worker: not the input's fault. */
+  | 'INTERNAL';
 
 /** The one error class facekit throws; `file` and `field` say what the problem concerns. */
 export class FaceKitError extends Error {

@@ -22,7 +22,7 @@ export function checkImage(img: Image, field = 'image'): void {
  * as black) to `outW`×`outH`, written as floats. Sampling follows tf.image.resizeBilinear without
  * half-pixel centres (source = dest × scale), so inputs match face-api's own preprocessing.
  */
-export function resizeRegion(src: Image, region: Box, outW: number, outH: number, out = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
+export function resizeRegion(src: Image, region: Box, outW: number, outH: number, out: Float32Array = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
   const sx = region.width / outW;
   const sy = region.height / outH;
   const { width: W, height: H, data } = src;
@@ -59,4 +59,33 @@ export function resizeToFloat(src: Image, outW: number, outH: number): FloatImag
 /** Converts 8-bit RGB to float RGB without resampling. */
 export function toFloat(src: Image): FloatImage {
   return { width: src.width, height: src.height, data: Float32Array.from(src.data) };
+}
+
+/**
+ * Box-filter downscale by an integer factor of the region starting at (x0, y0): output pixel
+ * (i, j) is the mean of the k×k source block at (x0 + i·k, y0 + j·k), pixels outside read 0.
+ * Used before warping a large face onto a small chip so bilinear sampling does not alias.
+ */
+export function downscaleRegion(src: Image, x0: number, y0: number, outW: number, outH: number, k: number): Image {
+  const out = new Uint8Array(outW * outH * 3);
+  const { width: W, height: H, data } = src;
+  const inv = 1 / (k * k);
+  for (let j = 0; j < outH; j++) {
+    for (let i = 0; i < outW; i++) {
+      let r = 0, g = 0, b = 0;
+      for (let dy = 0; dy < k; dy++) {
+        const y = y0 + j * k + dy;
+        if (y < 0 || y >= H) continue;
+        for (let dx = 0; dx < k; dx++) {
+          const x = x0 + i * k + dx;
+          if (x < 0 || x >= W) continue;
+          const s = (y * W + x) * 3;
+          r += data[s]; g += data[s + 1]; b += data[s + 2];
+        }
+      }
+      const o = (j * outW + i) * 3;
+      out[o] = Math.round(r * inv); out[o + 1] = Math.round(g * inv); out[o + 2] = Math.round(b * inv);
+    }
+  }
+  return { width: outW, height: outH, data: out };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { FaceKitError } from '../errors.js';
 import { MODELS, weightsFolder, type ModelId, type ModelSpec } from './registry.js';
 import { readTfjsWeights } from './weights.js';
@@ -52,7 +53,7 @@ async function readRecord(file: string): Promise<ModelRecord | undefined> {
 }
 
 /** Checks one cached model against its record: present, same builder, same bytes. */
-export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir()): Promise<{ state: ModelState; path: string; record?: ModelRecord }> {
+export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir()): Promise<{ state: ModelState; path: string; record?: ModelRecord; bytes?: Buffer }> {
   const spec = MODELS[id];
   const p = paths(cacheDir, spec);
   const record = await readRecord(p.record);
@@ -65,7 +66,7 @@ export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir()): P
   }
   if (sha256(bytes) !== record.onnxSha256) return { state: 'corrupt', path: p.onnx, record };
   if (record.builderVersion !== spec.builderVersion) return { state: 'stale', path: p.onnx, record };
-  return { state: 'ready', path: p.onnx, record };
+  return { state: 'ready', path: p.onnx, record, bytes };
 }
 
 /** Builds one model's ONNX graph from its npm weights and stores it atomically in the cache. */
@@ -88,11 +89,12 @@ export async function buildModel(id: ModelId, cacheDir = defaultCacheDir()): Pro
   try {
     await mkdir(cacheDir, { recursive: true });
     // Write-then-rename: a crash mid-write never leaves a half file under the real name.
-    const tmp = `${p.onnx}.${process.pid}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, p.onnx);
-    await writeFile(`${p.record}.${process.pid}.tmp`, JSON.stringify(record, null, 2));
-    await rename(`${p.record}.${process.pid}.tmp`, p.record);
+    // Worker threads share a pid: the thread id and a random part keep concurrent builders apart.
+    const suffix = `${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(`${p.onnx}.${suffix}`, bytes);
+    await rename(`${p.onnx}.${suffix}`, p.onnx);
+    await writeFile(`${p.record}.${suffix}`, JSON.stringify(record, null, 2));
+    await rename(`${p.record}.${suffix}`, p.record);
   } catch (cause) {
     // An unwritable cache is not fatal: the model still runs from memory this time.
     process.emitWarning(`facekit: cannot write model cache in ${cacheDir}: ${(cause as Error).message}`);
@@ -103,7 +105,7 @@ export async function buildModel(id: ModelId, cacheDir = defaultCacheDir()): Pro
 /** Returns the model's ONNX bytes, building (or rebuilding a stale or corrupt copy) when needed. */
 export async function loadModelBytes(id: ModelId, cacheDir = defaultCacheDir()): Promise<Uint8Array> {
   const info = await inspectModel(id, cacheDir);
-  if (info.state === 'ready') return readFile(info.path);
+  if (info.state === 'ready' && info.bytes) return info.bytes;
   if (info.state === 'stale' || info.state === 'corrupt') await rm(info.path, { force: true });
   return (await buildModel(id, cacheDir)).bytes;
 }

@@ -27,7 +27,7 @@ const FACE_API = '@vladmandic/face-api';
 export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   tiny_face_detector: {
     id: 'tiny_face_detector', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'tiny_face_detector_model-weights_manifest.json',
-    builderVersion: 1, build: buildTinyFaceDetector, description: 'Tiny YOLOv2-style face detector (190 KB), any input size multiple of 32',
+    builderVersion: 1, build: buildTinyFaceDetector, description: 'Tiny YOLOv2-style face detector, any input size multiple of 32',
   },
   ssd_mobilenetv1: {
     id: 'ssd_mobilenetv1', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'ssd_mobilenetv1_model-weights_manifest.json',

@@ -15,6 +15,8 @@ export type Outputs = Record<string, ort.Tensor>;
 /** One onnxruntime session for one model; reuse it for every call, dispose it once. */
 export class ModelSession {
   private disposed = false;
+  /** Runs still in flight: dispose() waits for them, so a native session is never freed mid-run. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private constructor(readonly id: ModelId, private readonly session: ort.InferenceSession) {}
 
   static async open(id: ModelId, options: RuntimeOptions = {}): Promise<ModelSession> {
@@ -42,16 +44,21 @@ export class ModelSession {
 
   async run(feeds: Feeds): Promise<Outputs> {
     if (this.disposed) throw new FaceKitError('DISPOSED', `model session ${this.id} was disposed`);
+    const running = this.session.run(feeds);
+    this.inFlight.add(running);
     try {
-      return (await this.session.run(feeds)) as Outputs;
+      return (await running) as Outputs;
     } catch (cause) {
       throw new FaceKitError('INFERENCE_FAILED', `model ${this.id} failed: ${(cause as Error).message}`, { field: this.id, cause });
+    } finally {
+      this.inFlight.delete(running);
     }
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await Promise.allSettled([...this.inFlight]);
     await this.session.release();
   }
 }

@@ -1,0 +1,143 @@
+/**
+ * LFW verification benchmark (View 2, 10 folds). For every image in pairs.txt: detect, take the
+ * face nearest the centre, 68 landmarks, then several chip variants through the 128-d encoder.
+ * Pairs whose image had no face found count as errors (no fallback crop).
+ *
+ *   npm run bench:lfw -- [--data ../shared/data] [--detectors tiny,ssd] [--threads 2] [--limit N]
+ */
+import { join } from 'node:path';
+import { chipTransform, warpChip } from '../src/align/chip.js';
+import { mirrorTransform } from '../src/align/jitter.js';
+import { dlibChipTemplate } from '../src/align/templates.js';
+import type { DetectorName } from '../src/detect/detector.js';
+import { DlibEncoder } from '../src/embed/dlib128.js';
+import { loadImage } from '../src/image/decode.js';
+import { resizeRegion } from '../src/image/ops.js';
+import { createFaceKit } from '../src/kit.js';
+import { euclideanDistance } from '../src/match/distance.js';
+import type { Detection, Image, Point } from '../src/types.js';
+import { DEFAULT_DATA, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
+import { accuracyAt, readPairs, tenFold } from './lfw-protocol.js';
+
+const flags = parseFlags({ data: DEFAULT_DATA, detectors: 'tiny,ssd', threads: 2, limit: 0, out: '' });
+const lfwDir = join(flags.data, 'lfw');
+
+/** The variants measured; the library ships the best one as its default. */
+const VARIANTS = ['dlib-align', 'dlib-align+flip', 'faceapi-crop', 'faceapi-crop+flip'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+/**
+ * "+rescue" rows: images still faceless after every retry take the best candidate scoring at least
+ * this (kit option rescueMinConfidence); the plain rows count those pairs as errors.
+ */
+const RESCUE_MIN_CONFIDENCE = 0.1;
+
+/** face-api's own recognition crop: landmarks' bounding box grown by 20%, padded square, resized. */
+const FACEAPI_BOX_PADDING = 0.2;
+
+function nearestCentre(dets: readonly Detection[], img: Image): Detection | undefined {
+  const cx = img.width / 2, cy = img.height / 2;
+  let best: Detection | undefined;
+  let bestD = Infinity;
+  for (const d of dets) {
+    const dist = Math.hypot(d.box.x + d.box.width / 2 - cx, d.box.y + d.box.height / 2 - cy);
+    if (dist < bestD) { bestD = dist; best = d; }
+  }
+  return best;
+}
+
+function faceApiCrop(img: Image, pts: readonly Point[], mirror: boolean): Float32Array {
+  const xs = pts.map((p) => p.x), ys = pts.map((p) => p.y);
+  const x0 = Math.min(...xs), y0 = Math.min(...ys), w = Math.max(...xs) - x0, h = Math.max(...ys) - y0;
+  const bw = w * (1 + FACEAPI_BOX_PADDING), bh = h * (1 + FACEAPI_BOX_PADDING);
+  const side = Math.max(bw, bh);
+  const cx = x0 + w / 2, cy = y0 + h / 2;
+  const chip = resizeRegion(img, { x: cx - side / 2, y: cy - side / 2, width: side, height: side }, 150, 150);
+  if (!mirror) return chip;
+  const out = new Float32Array(chip.length);
+  for (let y = 0; y < 150; y++) for (let x = 0; x < 150; x++) for (let c = 0; c < 3; c++) out[(y * 150 + x) * 3 + c] = chip[(y * 150 + 149 - x) * 3 + c];
+  return out;
+}
+
+interface DetectorRun {
+  detector: DetectorName;
+  images: number;
+  firstPassMisses: number;
+  missesAfterRetry: number;
+  missesAfterRescue: number;
+  seconds: number;
+  variants: Record<string, { mean: number; std: number; folds: number[]; thresholds: number[]; meanThreshold: number; accAt06: number }>;
+}
+
+async function runDetector(detector: DetectorName, images: string[], pairs: ReturnType<typeof readPairs>): Promise<DetectorRun> {
+  const kit = createFaceKit({ detector, threads: flags.threads });
+  const retryKit = createFaceKit({ detector, threads: flags.threads, retryOnMiss: true });
+  const rescueKit = createFaceKit({ detector, threads: flags.threads, retryOnMiss: true, rescueMinConfidence: RESCUE_MIN_CONFIDENCE });
+  const encoder = await DlibEncoder.create({ threads: flags.threads });
+  const template = dlibChipTemplate();
+  const desc = new Map<string, Record<Variant, Float32Array>>();
+  const rescued = new Map<string, Record<Variant, Float32Array>>();
+  let firstPassMisses = 0, missesAfterRetry = 0, missesAfterRescue = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < images.length; i++) {
+    const rel = images[i];
+    const img = await loadImage(join(lfwDir, 'images', rel));
+    let dets = await kit.detect(img);
+    let store = desc;
+    if (dets.length === 0) {
+      firstPassMisses++;
+      dets = await retryKit.detect(img);
+      if (dets.length === 0) {
+        missesAfterRetry++;
+        dets = await rescueKit.detect(img);
+        store = rescued;
+        if (dets.length === 0) { missesAfterRescue++; continue; }
+      }
+    }
+    const det = nearestCentre(dets, img)!;
+    const [face] = await kit.landmarks(img, [det]);
+    const m = chipTransform(face.landmarks, template);
+    const chips = [warpChip(img, m, 150), warpChip(img, mirrorTransform(m, 150), 150), faceApiCrop(img, face.landmarks, false), faceApiCrop(img, face.landmarks, true)];
+    const [a, am, b, bm] = await encoder.encode(chips);
+    const avg = (x: Float32Array, y: Float32Array) => x.map((v, k) => (v + y[k]) / 2);
+    store.set(rel, { 'dlib-align': a, 'dlib-align+flip': avg(a, am), 'faceapi-crop': b, 'faceapi-crop+flip': avg(b, bm) });
+    if ((i + 1) % 1000 === 0) process.stderr.write(`  ${detector}: ${i + 1}/${images.length} images, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all([kit.dispose(), retryKit.dispose(), rescueKit.dispose(), encoder.dispose()]);
+  const variants = {} as DetectorRun['variants'];
+  for (const name of [...VARIANTS, ...VARIANTS.map((v) => `${v} +rescue` as const)]) {
+    const v = name.replace(' +rescue', '') as Variant;
+    const find = (rel: string) => desc.get(rel)?.[v] ?? (name.endsWith('+rescue') ? rescued.get(rel)?.[v] : undefined);
+    const d = pairs.map((p) => {
+      const a = find(p.a), b = find(p.b);
+      return a && b ? euclideanDistance(a, b) : Number.NaN;
+    });
+    const r = tenFold(pairs, d);
+    variants[name] = {
+      mean: mean(r.foldAccuracies), std: std(r.foldAccuracies), folds: r.foldAccuracies, thresholds: r.thresholds,
+      meanThreshold: mean(r.thresholds), accAt06: accuracyAt(d, pairs.map((p) => p.same), 0.6),
+    };
+  }
+  return { detector, images: images.length, firstPassMisses, missesAfterRetry, missesAfterRescue, seconds, variants };
+}
+
+async function main(): Promise<void> {
+  let pairs = readPairs(lfwDir);
+  if (flags.limit > 0) pairs = pairs.filter((_, i) => i % Math.ceil(pairs.length / flags.limit) === 0);
+  const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))].sort();
+  console.error(`LFW: ${pairs.length} pairs, ${images.length} images, threads ${flags.threads}`);
+  const runs: DetectorRun[] = [];
+  for (const det of flags.detectors.split(',') as DetectorName[]) runs.push(await runDetector(det, images, pairs));
+  const rows = runs.flatMap((r) => Object.entries(r.variants).map(([v, x]) => {
+    const misses = v.endsWith('+rescue') ? r.missesAfterRescue : r.missesAfterRetry;
+    return [r.detector, v, `${(x.mean * 100).toFixed(2)} ± ${(x.std * 100).toFixed(2)}`, x.meanThreshold.toFixed(3), (x.accAt06 * 100).toFixed(2), `${r.firstPassMisses} / ${misses}`];
+  }));
+  console.log(`\n## LFW 10-fold (${pairs.length} pairs, ${images.length} images; no-face pairs count as errors)\n`);
+  console.log(markdownTable(['detector', 'chip', 'accuracy % (mean ± std)', 'mean threshold', 'acc % at 0.6', 'images without face: 1st pass / final'], rows));
+  console.log('\n' + markdownTable(['detector', 'seconds', 'ms / image'], runs.map((r) => [r.detector, r.seconds.toFixed(1), ((r.seconds * 1000) / r.images).toFixed(1)])));
+  const file = writeResult(flags.out || 'lfw', { flags, pairs: pairs.length, images: images.length, runs });
+  console.log(`\nwritten ${file}`);
+}
+
+await main();

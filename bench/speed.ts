@@ -1,0 +1,150 @@
+/**
+ * Speed benchmark: decode, each detector and size, landmarks and encoding per face, the whole
+ * pipeline per photo, on 1 and 2 threads; model time alone and with pre/post-processing; peak RSS.
+ * Baseline in the same run: face-api.js on tfjs-wasm, the same photo and pipeline.
+ *
+ *   npm run bench:speed -- [--data ../shared/data] [--repeat 20] [--threads 1,2] [--no-baseline]
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, relative } from 'node:path';
+import sharp from 'sharp';
+import { loadImage } from '../src/image/decode.js';
+import { createFaceKit, type FaceKit } from '../src/kit.js';
+import { ModelSession, ort } from '../src/runtime/session.js';
+import type { ModelId } from '../src/models/registry.js';
+import type { Image } from '../src/types.js';
+import { DEFAULT_DATA, markdownTable, parseFlags, percentile, writeResult } from './common.js';
+
+const flags = parseFlags({ data: DEFAULT_DATA, repeat: 20, threads: '1,2', noBaseline: false, out: '' });
+const require = createRequire(import.meta.url);
+const faceApiDir = dirname(require.resolve('@vladmandic/face-api/package.json'));
+/** The brief's reference photo: face-api's sample1 (3 faces) scaled to 640×427. */
+const REFERENCE_WIDTH = 640;
+
+async function time(fn: () => Promise<unknown>, repeat = flags.repeat): Promise<number> {
+  await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return percentile(ts, 50);
+}
+
+function listPhotos(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...listPhotos(p));
+    else if (['.jpg', '.jpeg', '.png'].includes(extname(p).toLowerCase())) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Model time alone: one onnxruntime run on a zero tensor of the network's input shape. */
+async function modelOnly(id: ModelId, dims: number[], threads: number): Promise<number> {
+  const s = await ModelSession.open(id, { threads });
+  const input = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+  const ms = await time(() => s.run({ [s.inputNames[0]]: input }));
+  await s.dispose();
+  return ms;
+}
+
+interface Row { threads: number; stage: string; ms: number; note: string }
+
+async function ourRows(ref: Buffer, refImg: Image, photos: string[], threads: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const add = (stage: string, ms: number, note = '') => rows.push({ threads, stage, ms, note });
+  add('decode (sharp, EXIF, 640×427 JPEG)', await time(() => loadImage(ref)));
+  add('model only: tiny 416', await modelOnly('tiny_face_detector', [1, 416, 416, 3], threads));
+  add('model only: ssd 512', await modelOnly('ssd_mobilenetv1', [1, 512, 512, 3], threads));
+  add('model only: landmarks 68, per face (batch 3)', (await modelOnly('face_landmark_68', [3, 112, 112, 3], threads)) / 3);
+  add('model only: landmarks 68 tiny, per face (batch 3)', (await modelOnly('face_landmark_68_tiny', [3, 112, 112, 3], threads)) / 3);
+  add('model only: encoder 128-d, per face (batch 3)', (await modelOnly('dlib_resnet128', [3, 150, 150, 3], threads)) / 3);
+  add('model only: encoder 128-d, batch 1', await modelOnly('dlib_resnet128', [1, 150, 150, 3], threads));
+
+  const kits: Record<string, FaceKit> = {
+    tiny: createFaceKit({ detector: 'tiny', threads }),
+    ssd: createFaceKit({ detector: 'ssd', threads }),
+  };
+  await Promise.all(Object.values(kits).map((k) => k.warmUp()));
+  for (const size of [224, 320, 416, 608]) {
+    const n = (await kits.tiny.detect(refImg, { inputSize: size })).length;
+    add(`detect: tiny ${size}`, await time(() => kits.tiny.detect(refImg, { inputSize: size })), `${n} faces`);
+  }
+  const ssdFaces = (await kits.ssd.detect(refImg)).length;
+  add('detect: ssd', await time(() => kits.ssd.detect(refImg)), `${ssdFaces} faces`);
+  const dets = await kits.tiny.detect(refImg);
+  const faces = await kits.tiny.landmarks(refImg, dets);
+  add('landmarks 68 per face', (await time(() => kits.tiny.landmarks(refImg, dets))) / dets.length, `${dets.length} faces, one batch`);
+  add('encoding per face (align + 128-d)', (await time(() => kits.tiny.encode(refImg, faces))) / faces.length, `${faces.length} faces, one batch`);
+  add('encoding per face, flip averaged', (await time(() => kits.tiny.encode(refImg, faces, { flip: true }))) / faces.length);
+  for (const [name, kit] of Object.entries(kits)) {
+    add(`pipeline: decode + ${name} + landmarks + encode (reference photo)`, await time(async () => kit.analyze(await loadImage(ref))), `${(await kit.analyze(refImg)).length} faces`);
+  }
+  if (photos.length > 0) {
+    for (const [name, kit] of Object.entries(kits)) {
+      let total = 0, faces = 0;
+      for (const p of photos) {
+        const t0 = performance.now();
+        faces += (await kit.analyze(await loadImage(p))).length;
+        total += performance.now() - t0;
+      }
+      add(`pipeline: ${name}, mean per photo over ${photos.length} data-set photos`, total / photos.length, `${faces} faces`);
+    }
+  }
+  await Promise.all(Object.values(kits).map((k) => k.dispose()));
+  return rows;
+}
+
+async function baselineRows(ref: Buffer, refImg: Image): Promise<Row[]> {
+  require('@tensorflow/tfjs');
+  require('@tensorflow/tfjs-backend-wasm');
+  const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+  await faceapi.tf.setBackend('wasm');
+  await faceapi.tf.ready();
+  const dir = join(faceApiDir, 'model');
+  await Promise.all([faceapi.nets.tinyFaceDetector.loadFromDisk(dir), faceapi.nets.ssdMobilenetv1.loadFromDisk(dir), faceapi.nets.faceLandmark68Net.loadFromDisk(dir), faceapi.nets.faceRecognitionNet.loadFromDisk(dir)]);
+  const tensor = () => faceapi.tf.tensor3d(refImg.data, [refImg.height, refImg.width, 3], 'int32');
+  const run = async (opts: unknown, full: boolean) => {
+    const t = tensor();
+    const r = full ? await faceapi.detectAllFaces(t, opts).withFaceLandmarks().withFaceDescriptors() : await faceapi.detectAllFaces(t, opts);
+    t.dispose();
+    return r;
+  };
+  const tiny = new faceapi.TinyFaceDetectorOptions({ inputSize: 416 });
+  const ssd = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5 });
+  const repeat = Math.max(3, Math.round(flags.repeat / 4));
+  const rows: Row[] = [];
+  const threads = 0;
+  const note = `tfjs-wasm, ${faceapi.tf.getBackend()}`;
+  rows.push({ threads, stage: 'face-api: detect tiny 416', ms: await time(() => run(tiny, false), repeat), note });
+  rows.push({ threads, stage: 'face-api: detect ssd', ms: await time(() => run(ssd, false), repeat), note });
+  rows.push({ threads, stage: 'face-api: pipeline tiny 416 + landmarks + descriptors (no decode)', ms: await time(() => run(tiny, true), repeat), note });
+  rows.push({ threads, stage: 'face-api: pipeline ssd + landmarks + descriptors (no decode)', ms: await time(() => run(ssd, true), repeat), note });
+  void ref;
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const ref = await sharp(join(faceApiDir, 'demo', 'sample1.jpg')).resize({ width: REFERENCE_WIDTH }).jpeg({ quality: 90 }).toBuffer();
+  const refImg = await loadImage(ref);
+  const photos = [...listPhotos(join(flags.data, 'faces', 'dlib_detection')), ...listPhotos(join(flags.data, 'faces', 'misc')), ...listPhotos(join(flags.data, 'faces', 'knn_examples', 'test'))];
+  console.error(`reference photo ${refImg.width}×${refImg.height}; ${photos.length} data-set photos`);
+  const rows: Row[] = [];
+  for (const threads of flags.threads.split(',').map(Number)) rows.push(...(await ourRows(ref, refImg, photos, threads)));
+  if (!flags.noBaseline) rows.push(...(await baselineRows(ref, refImg)));
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  console.log(`\n## facekit speed (median of ${flags.repeat} runs; ms)\n`);
+  console.log(markdownTable(['threads', 'stage', 'ms', 'note'], rows.map((r) => [r.threads || 'wasm', r.stage, r.ms.toFixed(2), r.note])));
+  console.log(`\npeak RSS: ${peakRssMiB.toFixed(0)} MiB (whole benchmark process, face-api baseline included)`);
+  console.log(`photos: ${photos.map((p) => relative(flags.data, p)).join(', ')}`);
+  const file = writeResult(flags.out || 'speed', { flags, reference: { width: refImg.width, height: refImg.height }, rows, peakRssMiB, photos: photos.length });
+  console.log(`written ${file}`);
+}
+
+await main();

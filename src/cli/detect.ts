@@ -1,0 +1,64 @@
+import type { DetectorName } from '../detect/detector.js';
+import type { Box, Point } from '../types.js';
+import { collectImageFiles, type InputError } from './files.js';
+import { ensureModels } from './models.js';
+import { cssBox, note, printJson, printLine, reportInputError, round, roundBox, roundPoint, SCORE_DECIMALS, warn } from './output.js';
+import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice, type FaceData } from './pool.js';
+
+export interface DetectCliOptions {
+  model: DetectorName;
+  minConfidence?: number;
+  cpus?: CpuChoice;
+  json?: boolean;
+  landmarks?: boolean;
+}
+
+interface DetectedFile {
+  file: string;
+  width: number;
+  height: number;
+  faces: { box: Box; score: number; landmarks?: Point[] }[];
+}
+
+/** face_detection's line, `file,top,right,bottom,left`, then x,y of each landmark when asked for. */
+function textLine(file: string, face: FaceData, width: number, height: number): string {
+  const cells: (string | number)[] = [file, ...cssBox(face.box, width, height)];
+  for (const p of face.landmarks ?? []) cells.push(Math.round(p.x), Math.round(p.y));
+  return cells.join(',');
+}
+
+export async function runDetect(paths: string[], opts: DetectCliOptions): Promise<number> {
+  const json = opts.json === true;
+  const collected = await collectImageFiles(paths);
+  const errors: InputError[] = [...collected.errors];
+  errors.forEach(reportInputError);
+  for (const dir of collected.emptyFolders) warn(`No image files found in ${dir}.`);
+
+  const settings: AnalyzerSettings = { detector: opts.model, minConfidence: opts.minConfidence, stage: opts.landmarks ? 'landmarks' : 'detect' };
+  const results: DetectedFile[] = [];
+  if (collected.files.length > 0) {
+    await ensureModels(requiredModels(settings), note);
+    const analyzer = openAnalyzer(settings, opts.cpus, collected.files.length);
+    try {
+      await analyzer.run(collected.files, (r) => {
+        if (!r.ok) {
+          errors.push(r.error);
+          reportInputError(r.error);
+        } else if (json) {
+          results.push({
+            file: r.file, width: r.width, height: r.height,
+            faces: r.faces.map((f) => ({
+              box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS), ...(f.landmarks ? { landmarks: f.landmarks.map(roundPoint) } : {}),
+            })),
+          });
+        } else {
+          for (const face of r.faces) printLine(textLine(r.file, face, r.width, r.height));
+        }
+      });
+    } finally {
+      await analyzer.close();
+    }
+  }
+  if (json) printJson({ results, errors });
+  return errors.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,162 @@
+import { stat } from 'node:fs/promises';
+import type { DetectorName } from '../detect/detector.js';
+import { FaceKitError } from '../errors.js';
+import { faceDistance } from '../match/distance.js';
+import type { Box } from '../types.js';
+import { collectImageFiles, collectKnownPeople, type InputError, type KnownPerson } from './files.js';
+import { ensureModels } from './models.js';
+import {
+  DISTANCE_DECIMALS, NO_PERSONS_FOUND, note, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, UNKNOWN_PERSON, warn,
+} from './output.js';
+import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice, type FaceData, type FileResult } from './pool.js';
+
+export interface IdentifyCliOptions {
+  tolerance: number;
+  showDistance?: boolean;
+  cpus?: CpuChoice;
+  model: DetectorName;
+  json?: boolean;
+}
+
+export interface KnownFace {
+  readonly name: string;
+  readonly file: string;
+  readonly descriptor: Float32Array;
+}
+
+export interface PersonDistance {
+  readonly name: string;
+  readonly distance: number;
+}
+
+/**
+ * Known people ordered by their closest photo to `probe`: one entry per person, so three photos
+ * of one person cannot crowd out the runner-up.
+ */
+export function rankPeople(known: readonly KnownFace[], probe: Float32Array): PersonDistance[] {
+  const distances = faceDistance(known.map((k) => k.descriptor), probe);
+  const best = new Map<string, number>();
+  known.forEach((k, i) => {
+    const previous = best.get(k.name);
+    if (previous === undefined || distances[i] < previous) best.set(k.name, distances[i]);
+  });
+  return [...best.entries()].map(([name, distance]) => ({ name, distance })).sort((a, b) => a.distance - b.distance);
+}
+
+const area = (b: Box): number => b.width * b.height;
+
+interface IdentifiedFace {
+  box: Box;
+  score: number;
+  /** The closest person when within tolerance, else null. */
+  name: string | null;
+  distance: number;
+  /** Closest known person whatever the distance: says who an unknown face resembled. */
+  nearest: string;
+  runnerUp: PersonDistance | null;
+}
+
+function identifyFace(face: FaceData, known: readonly KnownFace[], tolerance: number): IdentifiedFace {
+  const ranked = rankPeople(known, face.descriptor as Float32Array);
+  const [first, second] = ranked;
+  return {
+    box: roundBox(face.box),
+    score: round(face.score, SCORE_DECIMALS),
+    name: first.distance <= tolerance ? first.name : null,
+    distance: round(first.distance, DISTANCE_DECIMALS),
+    nearest: first.name,
+    runnerUp: second ? { name: second.name, distance: round(second.distance, DISTANCE_DECIMALS) } : null,
+  };
+}
+
+async function checkKnownDir(dir: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch {
+    throw new FaceKitError('FILE_NOT_FOUND', 'known-people folder does not exist', { file: dir });
+  }
+  if (!info.isDirectory()) {
+    throw new FaceKitError('INVALID_ARGUMENT', 'is not a folder: give a folder of known people (<name>.jpg files or <name>/ sub-folders)', { file: dir, field: 'known_dir' });
+  }
+}
+
+export async function runIdentify(knownDir: string, paths: string[], opts: IdentifyCliOptions): Promise<number> {
+  const json = opts.json === true;
+  const tolerance = opts.tolerance;
+  await checkKnownDir(knownDir);
+  const errors: InputError[] = [];
+  const people: KnownPerson[] = await collectKnownPeople(knownDir, errors);
+  if (people.length === 0) {
+    throw new FaceKitError('INVALID_ARGUMENT', 'holds no photos of known people: put <name>.jpg files or <name>/ sub-folders of photos in it', { file: knownDir, field: 'known_dir' });
+  }
+  const unknown = await collectImageFiles(paths);
+  errors.push(...unknown.errors);
+  errors.forEach(reportInputError);
+  for (const dir of unknown.emptyFolders) warn(`No image files found in ${dir}.`);
+
+  const knownFiles = people.flatMap((p) => p.files);
+  const nameOf = new Map(people.flatMap((p) => p.files.map((f) => [f, p.name] as const)));
+  const known: KnownFace[] = [];
+  const noUsableFace = (): FaceKitError =>
+    new FaceKitError('INVALID_ARGUMENT', 'holds no usable face of a known person (see the warnings above)', { file: knownDir, field: 'known_dir' });
+
+  const takeKnown = (r: FileResult): void => {
+    if (!r.ok) {
+      errors.push(r.error);
+      reportInputError(r.error);
+      return;
+    }
+    if (r.faces.length === 0) {
+      warn(`No faces found in ${r.file}. Ignoring file.`);
+      return;
+    }
+    if (r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
+    const largest = r.faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
+    known.push({ name: nameOf.get(r.file) as string, file: r.file, descriptor: largest.descriptor as Float32Array });
+  };
+
+  const results: { file: string; width: number; height: number; faces: IdentifiedFace[] }[] = [];
+  const takeUnknown = (r: FileResult): void => {
+    if (!r.ok) {
+      errors.push(r.error);
+      reportInputError(r.error);
+      return;
+    }
+    const faces = r.faces.map((f) => identifyFace(f, known, tolerance));
+    if (json) {
+      results.push({ file: r.file, width: r.width, height: r.height, faces });
+      return;
+    }
+    if (faces.length === 0) printLine(opts.showDistance ? `${r.file},${NO_PERSONS_FOUND},None` : `${r.file},${NO_PERSONS_FOUND}`);
+    for (const f of faces) {
+      const name = f.name ?? UNKNOWN_PERSON;
+      printLine(opts.showDistance ? `${r.file},${name},${f.distance.toFixed(DISTANCE_DECIMALS)}` : `${r.file},${name}`);
+    }
+  };
+
+  const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
+  await ensureModels(requiredModels(settings), note);
+  // Known and unknown photos go through one queue so no worker idles between the two; results
+  // arrive in input order, so every known face is in before the first unknown one is matched.
+  const files = [...knownFiles, ...unknown.files];
+  const analyzer = openAnalyzer(settings, opts.cpus, files.length);
+  try {
+    await analyzer.run(files, (r, index) => {
+      if (index < knownFiles.length) return takeKnown(r);
+      if (known.length === 0) throw noUsableFace();
+      takeUnknown(r);
+    });
+  } finally {
+    await analyzer.close();
+  }
+  if (known.length === 0) throw noUsableFace();
+
+  if (json) {
+    const used = people
+      .map((p) => ({ name: p.name, files: known.filter((k) => k.name === p.name).map((k) => k.file) }))
+      .filter((p) => p.files.length > 0);
+    printJson({ tolerance, known: used, results, errors });
+  }
+  return errors.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+import { createRequire } from 'node:module';
+import { Argument, Command, Option } from 'commander';
+import { FaceKitError } from '../errors.js';
+import { DEFAULT_TOLERANCE } from '../match/distance.js';
+import type { DemoCliOptions } from './demo.js';
+import type { DetectCliOptions } from './detect.js';
+import type { IdentifyCliOptions } from './identify.js';
+import type { ModelsAction, ModelsCliOptions } from './models.js';
+import { cpusOption, DEFAULT_DEMO_DIR, jsonOption, modelOption, NO_PERSONS_FOUND, parseConfidence, parseTolerance, UNKNOWN_PERSON } from './output.js';
+
+// Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
+// --help, --version and usage errors answer at once.
+
+function packageVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * face_recognition spells the flag `--show-distance true`; accept that (and `=true|false`) so
+ * existing scripts keep working, while `--show-distance` alone is the plain switch.
+ */
+export function normalizeArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const inline = /^--show-distance=(true|false)$/i.exec(arg);
+    if (inline) {
+      if (inline[1].toLowerCase() === 'true') out.push('--show-distance');
+      continue;
+    }
+    if (arg === '--show-distance' && /^(true|false)$/i.test(argv[i + 1] ?? '')) {
+      if (argv[i + 1].toLowerCase() === 'true') out.push(arg);
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+function detectCommand(): Command {
+  return new Command('detect')
+    .summary('find faces: file,top,right,bottom,left per face (face_detection)')
+    .description("find faces in photos; prints 'file,top,right,bottom,left' per face like face_recognition's face_detection")
+    .argument('<paths...>', 'image files or folders (walked recursively)')
+    .addOption(modelOption())
+    .option('--min-confidence <n>', 'drop faces the detector scores below this (0 to 1)', parseConfidence)
+    .addOption(cpusOption())
+    .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
+    .addOption(jsonOption())
+    .action(async (paths: string[], opts: DetectCliOptions) => {
+      const { runDetect } = await import('./detect.js');
+      process.exitCode = await runDetect(paths, opts);
+    });
+}
+
+function identifyCommand(): Command {
+  return new Command('identify')
+    .summary('name the people in photos from a folder of known people (face_recognition)')
+    .description(
+      "name the people in photos, like face_recognition's CLI: prints 'file,name' per face, the closest known person " +
+        `within the tolerance or ${UNKNOWN_PERSON}, and 'file,${NO_PERSONS_FOUND}' for a photo without faces`,
+    )
+    .argument('<known_dir>', 'known people: <name>.jpg files, or <name>/ sub-folders holding several photos each')
+    .argument('<paths...>', 'photos to identify: files or folders (walked recursively)')
+    .addOption(new Option('--tolerance <n>', 'largest distance still called a match; lower is stricter').argParser(parseTolerance).default(DEFAULT_TOLERANCE))
+    .option('--show-distance', 'append the distance to the closest known person')
+    .addOption(cpusOption())
+    .addOption(modelOption())
+    .addOption(jsonOption())
+    .action(async (knownDir: string, paths: string[], opts: IdentifyCliOptions) => {
+      const { runIdentify } = await import('./identify.js');
+      process.exitCode = await runIdentify(knownDir, paths, opts);
+    });
+}
+
+function demoCommand(): Command {
+  return new Command('demo')
+    .summary('the whole pipeline on the sample photos facekit ships with')
+    .description('run the whole pipeline on the sample photos shipped with @vladmandic/face-api: faces per photo, who matches whom, annotated images')
+    .option('--out <dir>', 'folder for the annotated photos', DEFAULT_DEMO_DIR)
+    .addOption(modelOption())
+    .addOption(jsonOption())
+    .action(async (opts: DemoCliOptions) => {
+      const { runDemo } = await import('./demo.js');
+      process.exitCode = await runDemo(opts);
+    });
+}
+
+function modelsCommand(): Command {
+  return new Command('models')
+    .summary('list, build or verify the cached models')
+    .description('list, build or verify the ONNX models built from the npm weights (once per machine; FACEKIT_CACHE_DIR moves the cache)')
+    .addArgument(new Argument('[action]', 'what to do').choices(['list', 'build', 'verify']).default('list'))
+    .option('--force', 'build: rebuild every model, not only missing, stale or corrupt ones')
+    .addOption(jsonOption())
+    .action(async (action: ModelsAction, opts: ModelsCliOptions) => {
+      const { runModels } = await import('./models.js');
+      process.exitCode = await runModels(action, opts);
+    });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('facekit')
+    .description('face detection and recognition for Node.js: no compiler, no Python, no model download')
+    .version(packageVersion())
+    // Every complaint reads "facekit: …", whether commander or facekit raised it.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'facekit: ')) })
+    .showHelpAfterError('(add --help for usage)')
+    .addCommand(detectCommand())
+    .addCommand(identifyCommand())
+    .addCommand(demoCommand())
+    .addCommand(modelsCommand());
+  // addCommand() does not pass settings down the way command() does; the error style must reach every command.
+  for (const command of program.commands) command.copyInheritedSettings(program);
+  return program;
+}
+
+function describeBug(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const text = e.stack ?? e.message;
+  return e.cause === undefined ? text : `${text}\ncaused by: ${describeBug(e.cause)}`;
+}
+
+async function main(): Promise<void> {
+  // `facekit detect dir | head` closes the pipe early; that is the reader's choice, not a failure.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  try {
+    await buildProgram().parseAsync(normalizeArgv(process.argv));
+  } catch (e) {
+    process.exitCode = 1;
+    if (e instanceof FaceKitError) {
+      process.stderr.write(`facekit: ${e.message}\n`);
+    } else {
+      // Not a FaceKitError: a facekit bug, and the stack is what a bug report needs.
+      process.stderr.write(`facekit: internal error: ${describeBug(e)}\n`);
+    }
+  }
+}
+
+await main();

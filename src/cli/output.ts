@@ -1,0 +1,101 @@
+import { InvalidArgumentError, Option } from 'commander';
+import type { DetectorName } from '../detect/detector.js';
+import type { Box, Point } from '../types.js';
+import type { InputError } from './files.js';
+
+/**
+ * Decimals kept in machine output: a hundredth of a pixel is below any detector's precision,
+ * four places of score separate every threshold anyone sets, and six places of distance are
+ * what face_recognition users compare against.
+ */
+export const PIXEL_DECIMALS = 2;
+export const SCORE_DECIMALS = 4;
+export const DISTANCE_DECIMALS = 6;
+
+export function round(n: number, decimals: number): number {
+  const k = 10 ** decimals;
+  return Math.round(n * k) / k;
+}
+
+export const roundBox = (b: Box): Box => ({
+  x: round(b.x, PIXEL_DECIMALS), y: round(b.y, PIXEL_DECIMALS), width: round(b.width, PIXEL_DECIMALS), height: round(b.height, PIXEL_DECIMALS),
+});
+
+export const roundPoint = (p: Point): Point => ({ x: round(p.x, PIXEL_DECIMALS), y: round(p.y, PIXEL_DECIMALS) });
+
+/**
+ * face_recognition's (top, right, bottom, left), in whole pixels and trimmed to the image like
+ * its `_trim_css_to_bounds`, so scripts written for `face_detection` read our lines unchanged.
+ */
+export function cssBox(box: Box, width: number, height: number): [number, number, number, number] {
+  const top = Math.max(Math.round(box.y), 0);
+  const right = Math.min(Math.round(box.x + box.width), width);
+  const bottom = Math.min(Math.round(box.y + box.height), height);
+  const left = Math.max(Math.round(box.x), 0);
+  return [top, right, bottom, left];
+}
+
+/** face_recognition's words for "a face nobody knows" and "no face at all"; scripts grep for them. */
+export const UNKNOWN_PERSON = 'unknown_person';
+export const NO_PERSONS_FOUND = 'no_persons_found';
+
+export const DEFAULT_DEMO_DIR = './facekit-demo';
+
+export function printLine(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function printJson(doc: unknown): void {
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+/** A skipped input, as `file: message` on stderr; the run goes on. */
+export function reportInputError(e: InputError): void {
+  process.stderr.write(`${e.file}: ${e.message}\n`);
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`WARNING: ${message}\n`);
+}
+
+/** Status lines (model builds) go to stderr whenever stdout carries data a script may parse. */
+export function note(message: string): void {
+  process.stderr.write(`facekit: ${message}\n`);
+}
+
+// Option parsers: commander turns InvalidArgumentError into "option '--x <n>' argument 'v' is invalid. <why>" and exit 1.
+
+export function parseTolerance(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number, e.g. 0.6 (lower is stricter).');
+  return n;
+}
+
+export function parseConfidence(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1.');
+  return n;
+}
+
+export function parseCpus(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || (n < 1 && n !== -1)) throw new InvalidArgumentError('must be a positive integer, or -1 for every core.');
+  return n;
+}
+
+export const DETECTORS: readonly DetectorName[] = ['tiny', 'ssd'];
+
+export function modelOption(): Option {
+  return new Option('--model <name>', "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces").choices(DETECTORS).default('tiny');
+}
+
+export function cpusOption(): Option {
+  return new Option(
+    '--cpus <n>',
+    'worker threads analysing photos in parallel (-1 = one per core); default: one process whose inference uses every core',
+  ).argParser(parseCpus);
+}
+
+export function jsonOption(): Option {
+  return new Option('--json', 'print one JSON document instead of text');
+}

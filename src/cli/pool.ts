@@ -1,0 +1,297 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { DetectorName } from '../detect/detector.js';
+import { FaceKitError, type FaceKitErrorCode } from '../errors.js';
+// Also keeps sharp loaded in the main thread while workers come and go: sharp's documented
+// requirement, since glibc would otherwise unload libvips under a running worker.
+import { loadImage } from '../image/decode.js';
+import { FaceKit } from '../kit.js';
+import type { ModelId } from '../models/registry.js';
+import type { Box, Point } from '../types.js';
+import type { InputError } from './files.js';
+
+/** How far each file goes down the pipeline: a command pays only for what it prints. */
+export type Stage = 'detect' | 'landmarks' | 'analyze';
+
+export interface AnalyzerSettings {
+  readonly detector: DetectorName;
+  readonly minConfidence?: number;
+  readonly stage: Stage;
+}
+
+/** One face as plain data, safe to post between threads. */
+export interface FaceData {
+  readonly box: Box;
+  readonly score: number;
+  readonly landmarks?: Point[];
+  readonly descriptor?: Float32Array;
+}
+
+export type FileResult =
+  | { readonly ok: true; readonly file: string; readonly width: number; readonly height: number; readonly faces: FaceData[]; readonly ms: number }
+  | { readonly ok: false; readonly file: string; readonly error: InputError };
+
+/** Receives results in input order, whatever order the workers finish in. */
+export type ResultSink = (result: FileResult, index: number) => void;
+
+export interface Analyzer {
+  /** Runs every file through the pipeline; resolves once `onResult` has seen them all. */
+  run(files: readonly string[], onResult: ResultSink): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Errors about the models, not the photo: every later file would fail the same way, so the run
+ * stops instead of reporting the same failure once per file.
+ */
+const FATAL_CODES: ReadonlySet<string> = new Set(['MODEL_MISSING', 'MODEL_CORRUPT', 'MODEL_BUILD_FAILED', 'DISPOSED']);
+
+/** Code for a failure that is facekit's bug rather than the input's fault. */
+export const INTERNAL_ERROR: FaceKitErrorCode = 'INTERNAL';
+
+/** FaceKitError messages start with the file they concern; the CLI prints the file itself. */
+export function withoutFile(message: string, file: string | undefined): string {
+  return file !== undefined && message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+}
+
+export function inputError(file: string, cause: unknown): InputError {
+  if (cause instanceof FaceKitError) return { file, code: cause.code, message: withoutFile(cause.message, cause.file ?? file) };
+  return { file, code: INTERNAL_ERROR, message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+export function isFatal(error: unknown): boolean {
+  return error instanceof FaceKitError && FATAL_CODES.has(error.code);
+}
+
+/** The kit every CLI command runs: a miss is retried with other settings, since a false "no face" costs more than the retry. */
+export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
+  return new FaceKit({ detector: settings.detector, minConfidence: settings.minConfidence, retryOnMiss: true, threads });
+}
+
+/** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
+export function requiredModels(settings: Pick<AnalyzerSettings, 'stage'>): ModelId[] {
+  // retryOnMiss falls back from either detector to the other, so both are needed.
+  const ids: ModelId[] = ['tiny_face_detector', 'ssd_mobilenetv1'];
+  if (settings.stage !== 'detect') ids.push('face_landmark_68');
+  if (settings.stage === 'analyze') ids.push('dlib_resnet128');
+  return ids;
+}
+
+const plainPoint = (p: Point): Point => ({ x: p.x, y: p.y });
+const plainBox = (b: Box): Box => ({ x: b.x, y: b.y, width: b.width, height: b.height });
+
+/** Loads one file and runs it to `stage`; input problems come back as a failed result, fatal ones throw. */
+export async function analyzeFile(kit: FaceKit, file: string, stage: Stage): Promise<FileResult> {
+  const start = performance.now();
+  try {
+    const image = await loadImage(file);
+    let faces: FaceData[];
+    if (stage === 'detect') {
+      faces = (await kit.detect(image)).map((d) => ({ box: plainBox(d.box), score: d.score }));
+    } else if (stage === 'landmarks') {
+      faces = (await kit.landmarks(image)).map((f) => ({ box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint) }));
+    } else {
+      faces = (await kit.analyze(image)).map((f) => ({
+        box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint), descriptor: Float32Array.from(f.descriptor),
+      }));
+    }
+    return { ok: true, file, width: image.width, height: image.height, faces, ms: performance.now() - start };
+  } catch (cause) {
+    if (isFatal(cause)) throw cause;
+    return { ok: false, file, error: inputError(file, cause) };
+  }
+}
+
+/**
+ * `--cpus`: absent = one process whose onnxruntime sessions use every core (fastest for a few
+ * photos); 1 = one process, one thread; N = N workers of one thread each; -1 = one per core.
+ */
+export type CpuChoice = number | undefined;
+
+export function resolveCpus(cpus: CpuChoice, fileCount: number): { workers: number; threads: number } {
+  if (cpus === undefined) return { workers: 0, threads: 0 };
+  const wanted = cpus === -1 ? availableParallelism() : cpus;
+  const workers = Math.min(wanted, Math.max(fileCount, 1));
+  return workers <= 1 ? { workers: 0, threads: 1 } : { workers, threads: 1 };
+}
+
+/** Opens an in-process analyzer or a worker pool, as `cpus` asks. */
+export function openAnalyzer(settings: AnalyzerSettings, cpus: CpuChoice, fileCount: number): Analyzer {
+  const { workers, threads } = resolveCpus(cpus, fileCount);
+  return workers === 0 ? new LocalAnalyzer(cliKit(settings, threads), settings.stage) : new WorkerPool(workers, settings);
+}
+
+class LocalAnalyzer implements Analyzer {
+  constructor(private readonly kit: FaceKit, private readonly stage: Stage) {}
+
+  async run(files: readonly string[], onResult: ResultSink): Promise<void> {
+    for (let i = 0; i < files.length; i++) onResult(await analyzeFile(this.kit, files[i], this.stage), i);
+  }
+
+  close(): Promise<void> {
+    return this.kit.dispose();
+  }
+}
+
+/** Messages between the pool and its workers; everything is structured-clone plain data. */
+export type ToWorker = { readonly type: 'file'; readonly index: number; readonly file: string } | { readonly type: 'close' };
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly index: number; readonly result: FileResult }
+  | { readonly type: 'fatal'; readonly error: { readonly code: string; readonly message: string } };
+
+export interface WorkerSettings extends AnalyzerSettings {
+  readonly threads: number;
+}
+
+/** Built CLI runs dist/cli/worker.js; under tsx the sources run as .ts. */
+function workerUrl(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+}
+
+interface Slot {
+  worker: Worker;
+  /** Set once the worker has started; a worker that dies before that would die again. */
+  ready: boolean;
+  exited: boolean;
+  /** File index in flight, or undefined while idle. */
+  busy?: number;
+}
+
+/**
+ * A pull queue over worker threads: each worker owns one single-threaded FaceKit and gets the
+ * next file as soon as it answers the last, so a slow photo never holds up the others.
+ */
+class WorkerPool implements Analyzer {
+  private readonly slots: Slot[] = [];
+  private job?: {
+    files: readonly string[];
+    next: number;
+    done: number;
+    /** Results that finished ahead of an earlier file, held until their turn. */
+    held: Map<number, FileResult>;
+    emitted: number;
+    onResult: ResultSink;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  };
+  private failure?: unknown;
+  /** Set by close(): from then on a worker's exit is expected, not a crash. */
+  private closing = false;
+
+  constructor(size: number, private readonly settings: AnalyzerSettings) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const workerData: WorkerSettings = { ...this.settings, threads: 1 };
+    const slot: Slot = { worker: new Worker(workerUrl(), { workerData }), ready: false, exited: false };
+    slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+    slot.worker.on('error', (e) => this.onCrash(slot, e));
+    slot.worker.on('exit', (code) => {
+      slot.exited = true;
+      if (!this.closing) this.onCrash(slot, new Error(`worker exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    const job = this.job;
+    slot.ready = true;
+    if (m.type === 'ready') return;
+    if (m.type === 'fatal') {
+      this.fail(new FaceKitError(m.error.code as FaceKitError['code'], m.error.message));
+      return;
+    }
+    slot.busy = undefined;
+    if (!job) return;
+    this.deliver(m.index, m.result);
+    this.feed(slot);
+  }
+
+  /** A crashed worker fails only the file it held; a fresh worker takes its place. */
+  private onCrash(slot: Slot, cause: Error): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0 || this.closing) return;
+    if (!slot.ready) {
+      this.fail(new Error(`cannot start a worker: ${cause.message}`, { cause }));
+      return;
+    }
+    const index = slot.busy;
+    slot.busy = undefined;
+    void slot.worker.terminate();
+    const job = this.job;
+    if (index !== undefined && job) {
+      const file = job.files[index];
+      this.deliver(index, { ok: false, file, error: { file, code: INTERNAL_ERROR, message: `worker stopped: ${cause.message}` } });
+    }
+    this.slots[i] = this.spawn();
+    if (job) this.feed(this.slots[i]);
+  }
+
+  private deliver(index: number, result: FileResult): void {
+    const job = this.job;
+    if (!job) return;
+    job.held.set(index, result);
+    job.done++;
+    while (job.held.has(job.emitted)) {
+      const r = job.held.get(job.emitted) as FileResult;
+      job.held.delete(job.emitted);
+      try {
+        job.onResult(r, job.emitted);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      job.emitted++;
+    }
+    if (job.done === job.files.length) {
+      this.job = undefined;
+      job.resolve();
+    }
+  }
+
+  private feed(slot: Slot): void {
+    const job = this.job;
+    if (!job || slot.busy !== undefined || job.next >= job.files.length) return;
+    const index = job.next++;
+    slot.busy = index;
+    const message: ToWorker = { type: 'file', index, file: job.files[index] };
+    slot.worker.postMessage(message);
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    const job = this.job;
+    this.job = undefined;
+    job?.reject(error);
+  }
+
+  run(files: readonly string[], onResult: ResultSink): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.job) return Promise.reject(new Error('analyzer is already running'));
+    if (files.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.job = { files, next: 0, done: 0, held: new Map(), emitted: 0, onResult, resolve, reject };
+      for (const slot of this.slots) this.feed(slot);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const exits = this.slots.filter((slot) => !slot.exited).map(
+      (slot) => new Promise<void>((resolve) => {
+        slot.worker.once('exit', () => resolve());
+        const message: ToWorker = { type: 'close' };
+        slot.worker.postMessage(message);
+      }),
+    );
+    // A worker stuck in native code must not keep the process alive after the answer is printed.
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, WORKER_CLOSE_GRACE_MS).unref());
+    await Promise.race([Promise.all(exits), timeout]);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** Time a worker gets to release its sessions before it is terminated. */
+const WORKER_CLOSE_GRACE_MS = 2000;

@@ -1,0 +1,48 @@
+import { FaceKitError, invalidArgument } from '../errors.js';
+import { DLIB_CHIP_SIZE, DLIB_DESCRIPTOR_SIZE } from '../models/dlibResnet128.js';
+import type { ModelId } from '../models/registry.js';
+import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
+import type { Descriptor } from '../types.js';
+
+const CHIP_VALUES = DLIB_CHIP_SIZE * DLIB_CHIP_SIZE * 3;
+
+/**
+ * dlib's 128-d face encoder (face-api's FaceRecognitionNet) on onnxruntime. Chips are
+ * 150×150 RGB floats 0..255, row-major and interleaved (NHWC), already aligned.
+ */
+export class DlibEncoder {
+  readonly modelId = 'dlib_resnet128' satisfies ModelId;
+  readonly chipSize = DLIB_CHIP_SIZE;
+  readonly descriptorSize = DLIB_DESCRIPTOR_SIZE;
+  private disposed = false;
+
+  private constructor(private readonly session: ModelSession) {}
+
+  static async create(options: RuntimeOptions = {}): Promise<DlibEncoder> {
+    return new DlibEncoder(await ModelSession.open('dlib_resnet128', options));
+  }
+
+  /** One descriptor per chip, in order, from a single batched inference. */
+  async encode(chips: readonly Float32Array[]): Promise<Descriptor[]> {
+    if (this.disposed) throw new FaceKitError('DISPOSED', 'DlibEncoder was disposed', { field: this.modelId });
+    if (chips.length === 0) return [];
+    const batch = new Float32Array(chips.length * CHIP_VALUES);
+    chips.forEach((chip, i) => {
+      if (!(chip instanceof Float32Array) || chip.length !== CHIP_VALUES) {
+        throw invalidArgument(`chips[${i}]`, `expected a Float32Array of ${DLIB_CHIP_SIZE}×${DLIB_CHIP_SIZE}×3 = ${CHIP_VALUES} values, got ${chip?.length ?? typeof chip}`);
+      }
+      batch.set(chip, i * CHIP_VALUES);
+    });
+    const input = new ort.Tensor('float32', batch, [chips.length, DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
+    const out = await this.session.run({ input });
+    const data = out.descriptor.data as Float32Array;
+    // slice, not subarray: each descriptor owns its memory, so keeping one keeps no batch alive.
+    return chips.map((_, i) => data.slice(i * DLIB_DESCRIPTOR_SIZE, (i + 1) * DLIB_DESCRIPTOR_SIZE));
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.session.dispose();
+  }
+}

@@ -1,0 +1,13 @@
+export { loadImage, compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE, faceLocations, faceLandmarks, faceEncodings, disposeSharedKits } from './api.js';
+export type { LocateOptions, LandmarkOptions, EncodingOptions, FaceLandmarks } from './api.js';
+export { FaceKit, createFaceKit, alignFace, EMBEDDER_ID } from './kit.js';
+export type { FaceKitOptions, AnalyzeOptions, LandmarkModel } from './kit.js';
+export type { DetectOptions, DetectorName } from './detect/detector.js';
+export { FaceKitError } from './errors.js';
+export type { FaceKitErrorCode } from './errors.js';
+export type { Image, Box, Point, Detection, Face, AnalyzedFace, Descriptor } from './types.js';
+export { landmarkParts, LANDMARK_PARTS_68 } from './landmarks/parts.js';
+export type { LandmarkPart } from './landmarks/parts.js';
+export { MODELS, MODEL_IDS } from './models/registry.js';
+export type { ModelId } from './models/registry.js';
+export { buildModel, inspectModel, defaultCacheDir } from './models/cache.js';

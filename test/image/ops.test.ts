@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkImage, resizeRegion } from '../../src/image/ops.js';
+import { FaceKitError } from '../../src/errors.js';
+import type { Image } from '../../src/types.js';
+
+/** Deterministic pseudo-random RGB image (a fixed LCG, so a failure reproduces). */
+function noiseImage(width: number, height: number, seed = 1): Image {
+  const data = new Uint8Array(width * height * 3);
+  let s = seed;
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = s >>> 24;
+  }
+  return { width, height, data };
+}
+
+/** One grey value per pixel, repeated over R, G and B. */
+function grey(width: number, height: number, values: readonly number[]): Image {
+  return { width, height, data: Uint8Array.from(values.flatMap((v) => [v, v, v])) };
+}
+
+/** The R channel of a float RGB result, one number per pixel. */
+const red = (f: Float32Array, offset = 0, n = (f.length - offset) / 3): number[] => Array.from({ length: n }, (_, i) => f[offset + i * 3]);
+
+test('a full-image region at the same size copies every pixel exactly', () => {
+  const img = noiseImage(7, 5);
+  const out = resizeRegion(img, { x: 0, y: 0, width: 7, height: 5 }, 7, 5);
+  assert.deepEqual(out, Float32Array.from(img.data));
+});
+
+test('2× downscale: on the pixel grid it samples, half a pixel over it averages 2×2 blocks', () => {
+  const values = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150];
+  const img = grey(4, 4, values);
+  // tf.image.resizeBilinear without half-pixel centres: output i reads source 2i, no averaging.
+  assert.deepEqual(red(resizeRegion(img, { x: 0, y: 0, width: 4, height: 4 }, 2, 2)), [0, 20, 80, 100]);
+  // Shifted by half a pixel, each sample sits on the corner of a 2×2 block and weighs all four equally.
+  const blockMeans = [(0 + 10 + 40 + 50) / 4, (20 + 30 + 60 + 70) / 4, (80 + 90 + 120 + 130) / 4, (100 + 110 + 140 + 150) / 4];
+  assert.deepEqual(red(resizeRegion(img, { x: 0.5, y: 0.5, width: 4, height: 4 }, 2, 2)), blockMeans);
+});
+
+test('non-integer ratios interpolate and upscaling clamps at the region edge, as tf does', () => {
+  assert.deepEqual(red(resizeRegion(grey(3, 1, [0, 30, 60]), { x: 0, y: 0, width: 3, height: 1 }, 2, 1)), [0, 45]);
+  assert.deepEqual(red(resizeRegion(grey(2, 1, [0, 100]), { x: 0, y: 0, width: 2, height: 1 }, 4, 1)), [0, 50, 100, 100]);
+});
+
+test('pixels of a region past the border read 0', () => {
+  const img = grey(2, 2, [100, 100, 100, 100]);
+  const out = resizeRegion(img, { x: -1, y: -1, width: 4, height: 4 }, 4, 4);
+  assert.deepEqual(red(out), [
+    0, 0, 0, 0,
+    0, 100, 100, 0,
+    0, 100, 100, 0,
+    0, 0, 0, 0,
+  ]);
+  assert.ok(resizeRegion(img, { x: 10, y: -20, width: 4, height: 4 }, 3, 3).every((v) => v === 0), 'a region wholly outside is black');
+  // Half a pixel past the left border, the sample blends the edge pixel with black.
+  assert.deepEqual(red(resizeRegion(grey(1, 1, [200]), { x: -0.5, y: 0, width: 2, height: 1 }, 2, 1)), [100, 100]);
+});
+
+test('writes into a caller buffer at an offset and leaves the rest alone', () => {
+  const img = noiseImage(6, 4, 7);
+  const region = { x: 1, y: 1, width: 4, height: 2 };
+  const alone = resizeRegion(img, region, 3, 2);
+  const batch = new Float32Array(2 + alone.length + 2).fill(-1);
+  const returned = resizeRegion(img, region, 3, 2, batch, 2);
+  assert.equal(returned, batch);
+  assert.deepEqual(batch.subarray(2, 2 + alone.length), alone);
+  assert.deepEqual(Array.from(batch.subarray(0, 2)), [-1, -1]);
+  assert.deepEqual(Array.from(batch.subarray(2 + alone.length)), [-1, -1]);
+});
+
+test('checkImage refuses bad sizes and buffers', () => {
+  const bad = (img: Image) => assert.throws(() => checkImage(img), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+  bad({ width: 0, height: 2, data: new Uint8Array(0) });
+  bad({ width: 2.5, height: 2, data: new Uint8Array(15) });
+  bad({ width: 2, height: 2, data: new Uint8Array(16) });
+  checkImage(noiseImage(2, 2));
+});

@@ -1,0 +1,122 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { isolatedCacheDir, blankJpeg, scaledSample, samplePath } from './helpers/photos.js';
+import { createFaceKit, FaceKit } from '../src/kit.js';
+import { loadImage } from '../src/image/decode.js';
+import { euclideanDistance } from '../src/match/distance.js';
+import { FaceKitError } from '../src/errors.js';
+import type { AnalyzedFace, Image } from '../src/types.js';
+
+isolatedCacheDir();
+const kit = createFaceKit({ detector: 'tiny', threads: 1 });
+after(() => kit.dispose());
+
+function centre(f: AnalyzedFace) {
+  return { x: f.box.x + f.box.width / 2, y: f.box.y + f.box.height / 2 };
+}
+
+/** Pairs each face of `a` with the face of `b` whose centre (scaled by `s`) is nearest. */
+function pairUp(a: AnalyzedFace[], b: AnalyzedFace[], s: number): [AnalyzedFace, AnalyzedFace][] {
+  return a.map((fa) => {
+    const ca = centre(fa);
+    const fb = b.reduce((best, f) => (Math.hypot(centre(f).x * s - ca.x, centre(f).y * s - ca.y) < Math.hypot(centre(best).x * s - ca.x, centre(best).y * s - ca.y) ? f : best));
+    return [fa, fb];
+  });
+}
+
+test('analyze finds every face of a group photo with a box, 68 landmarks and a 128-d descriptor', async () => {
+  const img = await loadImage(await scaledSample(1, 640));
+  const faces = await kit.analyze(img);
+  assert.ok(faces.length >= 3, `found ${faces.length} faces`);
+  for (const f of faces) {
+    assert.equal(f.landmarks.length, 68);
+    assert.equal(f.descriptor.length, 128);
+    assert.ok(f.box.x >= 0 && f.box.y >= 0 && f.box.x + f.box.width <= img.width && f.box.y + f.box.height <= img.height);
+    // Landmarks sit in or near the box they were found in.
+    for (const p of f.landmarks) assert.ok(p.x > f.box.x - f.box.width * 0.3 && p.x < f.box.x + f.box.width * 1.3);
+  }
+  // Different people in one photo are far apart.
+  for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) assert.ok(euclideanDistance(faces[i].descriptor, faces[j].descriptor) > 0.6);
+});
+
+test('the same faces at two resolutions give descriptors well within the 0.6 tolerance', async () => {
+  const small = await kit.analyze(await loadImage(await scaledSample(1, 640)));
+  const large = await kit.analyze(await loadImage(await scaledSample(1, 1280)));
+  for (const [a, b] of pairUp(small, large, 0.5)) assert.ok(euclideanDistance(a.descriptor, b.descriptor) < 0.35, `distance ${euclideanDistance(a.descriptor, b.descriptor)}`);
+});
+
+test('an EXIF-rotated photo gives the same faces as the upright one', async () => {
+  const upright = await scaledSample(2, 640);
+  // Store the pixels turned 90° clockwise and say in EXIF "rotate back" (orientation 8): viewers, and facekit, show it upright.
+  const rotated = await sharp(upright).rotate(90).withMetadata({ orientation: 8 }).jpeg({ quality: 92 }).toBuffer();
+  const a = await kit.analyze(await loadImage(upright));
+  const rotatedImg = await loadImage(rotated);
+  const b = await kit.analyze(rotatedImg);
+  assert.ok(a.length >= 1);
+  assert.equal(b.length, a.length);
+  for (const [fa, fb] of pairUp(a, b, 1)) assert.ok(euclideanDistance(fa.descriptor, fb.descriptor) < 0.25);
+});
+
+test('a photo with no face gives no faces, and no descriptors', async () => {
+  const faces = await kit.analyze(await loadImage(await blankJpeg()));
+  assert.deepEqual(faces, []);
+  assert.deepEqual(await kit.encode(await loadImage(await blankJpeg()), []), []);
+});
+
+test('many faces: a collage of four group photos finds them all in one call', async () => {
+  const tiles = await Promise.all([1, 2, 3, 4].map((n) => sharp(samplePath(n)).resize(480, 360, { fit: 'cover' }).toBuffer()));
+  const collage = await sharp({ create: { width: 960, height: 720, channels: 3, background: '#000' } })
+    .composite(tiles.map((t, i) => ({ input: t, left: (i % 2) * 480, top: Math.floor(i / 2) * 360 })))
+    .jpeg().toBuffer();
+  const perTile = await Promise.all(tiles.map(async (t) => (await kit.detect(await loadImage(t))).length));
+  const faces = await kit.analyze(await loadImage(collage), { inputSize: 608 });
+  assert.ok(faces.length >= Math.min(8, perTile.reduce((a, b) => a + b, 0) - 2), `collage ${faces.length}, tiles ${perTile}`);
+  assert.ok(faces.every((f) => f.descriptor.length === 128));
+});
+
+test('maxFaces and minConfidence limit what detect returns', async () => {
+  const img = await loadImage(await scaledSample(1, 640));
+  assert.equal((await kit.detect(img, { maxFaces: 1 })).length, 1);
+  assert.deepEqual(await kit.detect(img, { minConfidence: 0.9999 }), []);
+});
+
+test('flip averaging and jitters give a nearby but different descriptor, reproducibly', async () => {
+  const img = await loadImage(await scaledSample(2, 640));
+  const faces = await kit.landmarks(img);
+  const [plain] = await kit.encode(img, faces.slice(0, 1));
+  const [flipped] = await kit.encode(img, faces.slice(0, 1), { flip: true });
+  const [j1] = await kit.encode(img, faces.slice(0, 1), { jitters: 3 });
+  const [j2] = await kit.encode(img, faces.slice(0, 1), { jitters: 3 });
+  assert.ok(euclideanDistance(plain, flipped) > 1e-4 && euclideanDistance(plain, flipped) < 0.3);
+  assert.deepEqual(Array.from(j1), Array.from(j2));
+});
+
+test('wrong options and disposed kits fail with FaceKitError', async () => {
+  const isCode = (code: string) => (e: unknown) => e instanceof FaceKitError && e.code === code;
+  assert.throws(() => createFaceKit({ detector: 'yolo' as never }), isCode('INVALID_ARGUMENT'));
+  assert.throws(() => createFaceKit({ landmarks: 'huge' as never }), isCode('INVALID_ARGUMENT'));
+  assert.throws(() => createFaceKit({ jitters: -1 }), isCode('INVALID_ARGUMENT'));
+  assert.throws(() => createFaceKit({ threads: 1.5 }), isCode('INVALID_ARGUMENT'));
+  const bad: Image = { width: 10, height: 10, data: new Uint8Array(5) };
+  await assert.rejects(kit.detect(bad), isCode('INVALID_ARGUMENT'));
+  await assert.rejects(kit.detect(await loadImage(await blankJpeg()), { inputSize: 100 }), isCode('INVALID_ARGUMENT'));
+  const short = new FaceKit({ threads: 1 });
+  await short.dispose();
+  await short.dispose();
+  await assert.rejects(short.analyze(await loadImage(await blankJpeg())), isCode('DISPOSED'));
+});
+
+test('the ssd detector and the tiny landmark model run through the same pipeline', async () => {
+  const other = createFaceKit({ detector: 'ssd', landmarks: 'tiny', threads: 1 });
+  try {
+    const img = await loadImage(await scaledSample(1, 640));
+    const faces = await other.analyze(img);
+    assert.ok(faces.length >= 3);
+    const reference = await kit.analyze(img);
+    // Same people whichever detector found them.
+    for (const [a, b] of pairUp(faces, reference, 1)) assert.ok(euclideanDistance(a.descriptor, b.descriptor) < 0.4);
+  } finally {
+    await other.dispose();
+  }
+});
