@@ -1,11 +1,8 @@
 import { FaceKitError } from '../errors.js';
+import { applyAffine, type Affine } from '../image/warp.js';
 import type { Point } from '../types.js';
 
-/**
- * A 2-D affine map as [a, b, c, d, e, f]: x' = a·x + b·y + c, y' = d·x + e·y + f.
- * Kept identical to src/image/warp.ts's `Affine` so a fitted transform can be handed straight over.
- */
-export type Affine = readonly [number, number, number, number, number, number];
+export { applyAffine, type Affine };
 
 /**
  * Least-squares similarity transform (rotation, uniform scale, translation; no shear, no
@@ -36,10 +33,6 @@ export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Aff
   const a = dot / norm;
   const b = cross / norm;
   return [a, -b, tx - (a * fx - b * fy), b, a, ty - (b * fx + a * fy)];
-}
-
-export function applyAffine(m: Affine, p: Point): Point {
-  return { x: m[0] * p.x + m[1] * p.y + m[2], y: m[3] * p.x + m[4] * p.y + m[5] };
 }
 
 /** Source pixels per output pixel of a similarity map (its uniform scale). */

@@ -65,7 +65,16 @@ export async function walkImages(dir: string, errors: InputError[], seen = new S
     return [];
   }
   const found: string[] = [];
-  for (const name of names.sort(byName)) {
+  for await (const { name, path, isDirectory } of visibleEntries(dir, names)) {
+    if (isDirectory) found.push(...(await walkImages(path, errors, seen)));
+    else if (isImageName(name)) found.push(path);
+  }
+  return found.sort(byName);
+}
+
+/** Folders and regular files among `names` in `dir`, hidden ones skipped, sorted by name. */
+async function* visibleEntries(dir: string, names: readonly string[]): AsyncGenerator<{ name: string; path: string; isDirectory: boolean }> {
+  for (const name of [...names].sort(byName)) {
     if (hidden(name)) continue;
     const path = join(dir, name);
     let info;
@@ -75,10 +84,8 @@ export async function walkImages(dir: string, errors: InputError[], seen = new S
       // A dangling link or a file removed mid-walk: not something the user named, so not an error.
       continue;
     }
-    if (info.isDirectory()) found.push(...(await walkImages(path, errors, seen)));
-    else if (info.isFile() && isImageName(name)) found.push(path);
+    if (info.isDirectory() || info.isFile()) yield { name, path, isDirectory: info.isDirectory() };
   }
-  return found.sort(byName);
 }
 
 /**
@@ -135,23 +142,15 @@ export async function collectKnownPeople(dir: string, errors: InputError[]): Pro
   };
   let names: string[];
   try {
-    names = (await readdir(dir)).sort(byName);
+    names = await readdir(dir);
   } catch (cause) {
     const e = statError(dir, cause);
     throw new FaceKitError(e.code === 'FILE_NOT_FOUND' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', e.message, { file: dir, cause });
   }
   const seen = new Set<string>([await realpath(dir)]);
-  for (const name of names) {
-    if (hidden(name)) continue;
-    const path = join(dir, name);
-    let info;
-    try {
-      info = await stat(path);
-    } catch {
-      continue;
-    }
-    if (info.isDirectory()) add(name, await walkImages(path, errors, seen));
-    else if (info.isFile() && isImageName(name)) add(basename(name, extname(name)), [path]);
+  for await (const { name, path, isDirectory } of visibleEntries(dir, names)) {
+    if (isDirectory) add(name, await walkImages(path, errors, seen));
+    else if (isImageName(name)) add(basename(name, extname(name)), [path]);
   }
   return [...byPerson.entries()]
     .filter(([, files]) => files.length > 0)

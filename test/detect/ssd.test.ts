@@ -9,7 +9,7 @@ import { clipBox, iou } from '../../src/detect/nms.js';
 import { FaceKitError } from '../../src/errors.js';
 import { resizeRegion } from '../../src/image/ops.js';
 import type { Box, Detection, Image } from '../../src/types.js';
-import { faceApiSample, loadFaceApi } from '../helpers/faceapi-reference.js';
+import { faceApiSample, loadFaceApi, loadSample } from '../helpers/faceapi-reference.js';
 
 const cacheDir = await mkdtemp(join(tmpdir(), 'facekit-ssd-detect-'));
 process.env.FACEKIT_CACHE_DIR = cacheDir;
@@ -24,11 +24,6 @@ const MIN_IOU = 0.99;
 const MAX_SCORE_DIFF = 1e-3;
 /** Low enough that marginal, overlapping non-face candidates reach NMS too. */
 const LOW_CONFIDENCE = 0.05;
-
-async function loadSample(n: number): Promise<Image> {
-  const { data, info } = await sharp(faceApiSample(n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-}
 
 async function faceApiDetect(img: Image, minConfidence: number): Promise<{ box: Box; score: number }[]> {
   const faceapi = await loadFaceApi();

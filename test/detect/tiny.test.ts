@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import sharp from 'sharp';
 import { FaceKitError } from '../../src/errors.js';
 import { TinyDetector } from '../../src/detect/tiny.js';
 import { clipBox, iou } from '../../src/detect/nms.js';
 import type { Box, Image } from '../../src/types.js';
-import { faceApiSample, loadFaceApi, type FaceApi } from '../helpers/faceapi-reference.js';
+import { loadFaceApi, type FaceApi, loadSample } from '../helpers/faceapi-reference.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'facekit-tiny-detect-'));
 /** Boxes come from the same logits up to float32 noise, so they should all but coincide. */
@@ -17,11 +16,6 @@ const MAX_SCORE_DIFF = 1e-3;
 
 let detector: TinyDetector;
 let faceapi: FaceApi;
-
-async function loadSample(n: number): Promise<Image> {
-  const { data, info } = await sharp(faceApiSample(n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
 
 function isFaceKitError(code: string) {
   return (e: unknown) => e instanceof FaceKitError && e.code === code;

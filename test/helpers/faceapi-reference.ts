@@ -4,6 +4,8 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import type { Image } from '../../src/types.js';
 
 const require = createRequire(import.meta.url);
 
@@ -47,4 +49,10 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** A face-api sample photo decoded the plain way (no EXIF handling needed: they carry none). */
+export async function loadSample(n: number): Promise<Image> {
+  const { data, info } = await sharp(faceApiSample(n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }

@@ -4,16 +4,7 @@ import sharp from 'sharp';
 import { type Affine, IDENTITY_AFFINE, applyAffine, invertAffine, warpAffine } from '../../src/image/warp.js';
 import { FaceKitError } from '../../src/errors.js';
 import type { Image } from '../../src/types.js';
-
-function noiseImage(width: number, height: number, seed = 1): Image {
-  const data = new Uint8Array(width * height * 3);
-  let s = seed;
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[i] = s >>> 24;
-  }
-  return { width, height, data };
-}
+import { noiseImage } from '../helpers/images.js';
 
 /** Straightforward bilinear sampler, one point at a time, to check the fast loop against. */
 function naiveWarp(src: Image, m: Affine, outW: number, outH: number): Float32Array {

@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { ModelSession, ort } from '../../src/runtime/session.js';
 import { SSD_ANCHOR_COUNT, SSD_INPUT_SIZE } from '../../src/models/ssdMobilenetv1.js';
 import { resizeRegion } from '../../src/image/ops.js';
 import type { Image } from '../../src/types.js';
-import { faceApiSample, loadFaceApi, maxAbsDiff } from '../helpers/faceapi-reference.js';
+import { loadFaceApi, maxAbsDiff, loadSample } from '../helpers/faceapi-reference.js';
 
 const cacheDir = await mkdtemp(join(tmpdir(), 'facekit-ssd-model-'));
 process.env.FACEKIT_CACHE_DIR = cacheDir;
@@ -16,11 +15,6 @@ after(() => rm(cacheDir, { recursive: true, force: true }));
 
 /** Same float bits go to both networks, so any difference is the graph's, not preprocessing's. */
 const TOLERANCE = 1e-4;
-
-async function loadSample(n: number): Promise<Image> {
-  const { data, info } = await sharp(faceApiSample(n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-}
 
 /** face-api's toBatchTensor(512, false): zero-pad to a square at bottom/right, then resize. */
 function squareInput(img: Image): Float32Array {

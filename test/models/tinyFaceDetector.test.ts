@@ -3,15 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import sharp from 'sharp';
 import { FaceKitError } from '../../src/errors.js';
 import { tinyInput } from '../../src/detect/tiny.js';
 import { MODELS, weightsFolder } from '../../src/models/registry.js';
 import { buildTinyFaceDetector, TINY_INPUT, TINY_OUTPUT } from '../../src/models/tinyFaceDetector.js';
 import { readTfjsWeights } from '../../src/models/weights.js';
 import { ModelSession, ort } from '../../src/runtime/session.js';
-import type { Image } from '../../src/types.js';
-import { faceApiSample, loadFaceApi, maxAbsDiff, type FaceApi } from '../helpers/faceapi-reference.js';
+import { loadFaceApi, maxAbsDiff, type FaceApi, loadSample } from '../helpers/faceapi-reference.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'facekit-tiny-model-'));
 /** Both runtimes compute in float32 with different summation orders; 1e-4 leaves room only for that. */
@@ -19,11 +17,6 @@ const TOLERANCE = 1e-4;
 
 let session: ModelSession;
 let faceapi: FaceApi;
-
-async function loadSample(n: number): Promise<Image> {
-  const { data, info } = await sharp(faceApiSample(n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
 
 async function runOnnx(input: Float32Array, h: number, w: number): Promise<ort.Tensor> {
   return (await session.run({ [TINY_INPUT]: new ort.Tensor('float32', input, [1, h, w, 3]) }))[TINY_OUTPUT];

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+test('the built package is importable by its name and exports the verbs', () => {
+  assert.ok(existsSync(join(root, 'dist', 'index.js')), 'dist/ is missing: npm install (prepare) or npm run build makes it');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('facekit'); console.log(Object.keys(m).sort().join(','))"], { cwd: root, encoding: 'utf8' });
+  for (const name of ['loadImage', 'faceLocations', 'faceLandmarks', 'faceEncodings', 'compareFaces', 'faceDistance', 'createFaceKit', 'FaceKitError']) {
+    assert.ok(out.split(',').map((s) => s.trim()).includes(name), `missing export ${name}: ${out}`);
+  }
+});
+
+test('the facekit bin runs and answers --version', () => {
+  const out = execFileSync(process.execPath, [join(root, 'dist', 'cli', 'main.js'), '--version'], { encoding: 'utf8' });
+  assert.match(out.trim(), /^\d+\.\d+\.\d+$/);
+});
