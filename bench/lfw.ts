@@ -1,21 +1,19 @@
 /**
  * LFW verification benchmark (View 2, 10 folds). For every image in pairs.txt: detect, take the
- * face nearest the centre, 68 landmarks, then several chip variants through the 128-d encoder.
- * Pairs whose image had no face found count as errors (no fallback crop).
+ * face covering the image centre (LFW labels the central face; the nearest one if several), 68
+ * landmarks, then several chip variants through the 128-d encoder. Pairs whose image had no such
+ * face count as errors (no fallback crop); "+rescue" rows use a documented low-score fallback.
  *
  *   npm run bench:lfw -- [--data ../shared/data] [--detectors tiny,ssd] [--threads 2] [--limit N]
  */
 import { join } from 'node:path';
-import { chipTransform, warpChip } from '../src/align/chip.js';
-import { mirrorTransform } from '../src/align/jitter.js';
-import { dlibChipTemplate } from '../src/align/templates.js';
 import type { DetectorName } from '../src/detect/detector.js';
 import { DlibEncoder } from '../src/embed/dlib128.js';
 import { loadImage } from '../src/image/decode.js';
 import { resizeRegion } from '../src/image/ops.js';
 import { createFaceKit } from '../src/kit.js';
 import { euclideanDistance } from '../src/match/distance.js';
-import type { Detection, Image, Point } from '../src/types.js';
+import type { Box, Detection, Image, Point } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { accuracyAt, readPairs, tenFold } from './lfw-protocol.js';
 
@@ -23,7 +21,9 @@ const flags = parseFlags({ data: DEFAULT_DATA, detectors: 'tiny,ssd', threads: 2
 const lfwDir = join(flags.data, 'lfw');
 
 /** The variants measured; the library ships the best one as its default. */
-const VARIANTS = ['dlib-align', 'dlib-align+flip', 'faceapi-crop', 'faceapi-crop+flip'] as const;
+const VARIANTS = ['dlib-align', 'dlib-align+flip', 'dlib-align+flip+jitter8', 'faceapi-crop', 'faceapi-crop+flip'] as const;
+/** Jittered chips averaged in the jitter variant (dlib's num_jitters); the library default is 0. */
+const JITTERS = 8;
 type Variant = (typeof VARIANTS)[number];
 
 /**
@@ -34,6 +34,12 @@ const RESCUE_MIN_CONFIDENCE = 0.1;
 
 /** face-api's own recognition crop: landmarks' bounding box grown by 20%, padded square, resized. */
 const FACEAPI_BOX_PADDING = 0.2;
+
+/** LFW's labelled face is the central one: a detection that does not cover the centre is someone else. */
+function coversCentre(d: Detection, img: Image): boolean {
+  const cx = img.width / 2, cy = img.height / 2;
+  return d.box.x <= cx && cx <= d.box.x + d.box.width && d.box.y <= cy && cy <= d.box.y + d.box.height;
+}
 
 function nearestCentre(dets: readonly Detection[], img: Image): Detection | undefined {
   const cx = img.width / 2, cy = img.height / 2;
@@ -66,6 +72,8 @@ interface DetectorRun {
   missesAfterRetry: number;
   missesAfterRescue: number;
   seconds: number;
+  distances: Record<string, (number | null)[]>;
+  boxes: Record<string, Box>;
   variants: Record<string, { mean: number; std: number; folds: number[]; thresholds: number[]; meanThreshold: number; accAt06: number }>;
 }
 
@@ -74,38 +82,41 @@ async function runDetector(detector: DetectorName, images: string[], pairs: Retu
   const retryKit = createFaceKit({ detector, threads: flags.threads, retryOnMiss: true });
   const rescueKit = createFaceKit({ detector, threads: flags.threads, retryOnMiss: true, rescueMinConfidence: RESCUE_MIN_CONFIDENCE });
   const encoder = await DlibEncoder.create({ threads: flags.threads });
-  const template = dlibChipTemplate();
   const desc = new Map<string, Record<Variant, Float32Array>>();
   const rescued = new Map<string, Record<Variant, Float32Array>>();
+  const chosen = new Map<string, Box>();
   let firstPassMisses = 0, missesAfterRetry = 0, missesAfterRescue = 0;
   const t0 = performance.now();
   for (let i = 0; i < images.length; i++) {
     const rel = images[i];
     const img = await loadImage(join(lfwDir, 'images', rel));
-    let dets = await kit.detect(img);
+    // Each stage runs only when the previous one found no face covering the centre.
+    const central = (dets: Detection[]) => dets.filter((d) => coversCentre(d, img));
+    let dets = central(await kit.detect(img));
     let store = desc;
     if (dets.length === 0) {
       firstPassMisses++;
-      dets = await retryKit.detect(img);
+      dets = central(await retryKit.detect(img));
       if (dets.length === 0) {
         missesAfterRetry++;
-        dets = await rescueKit.detect(img);
+        dets = central(await rescueKit.detect(img));
         store = rescued;
         if (dets.length === 0) { missesAfterRescue++; continue; }
       }
     }
     const det = nearestCentre(dets, img)!;
     const [face] = await kit.landmarks(img, [det]);
-    const m = chipTransform(face.landmarks, template);
-    const chips = [warpChip(img, m, 150), warpChip(img, mirrorTransform(m, 150), 150), faceApiCrop(img, face.landmarks, false), faceApiCrop(img, face.landmarks, true)];
-    const [a, am, b, bm] = await encoder.encode(chips);
+    const [[a], [af], [aj]] = [await kit.encode(img, [face]), await kit.encode(img, [face], { flip: true }), await kit.encode(img, [face], { flip: true, jitters: JITTERS })];
+    const [b, bm] = await encoder.encode([faceApiCrop(img, face.landmarks, false), faceApiCrop(img, face.landmarks, true)]);
     const avg = (x: Float32Array, y: Float32Array) => x.map((v, k) => (v + y[k]) / 2);
-    store.set(rel, { 'dlib-align': a, 'dlib-align+flip': avg(a, am), 'faceapi-crop': b, 'faceapi-crop+flip': avg(b, bm) });
+    store.set(rel, { 'dlib-align': a, 'dlib-align+flip': af, 'dlib-align+flip+jitter8': aj, 'faceapi-crop': b, 'faceapi-crop+flip': avg(b, bm) });
+    chosen.set(rel, det.box);
     if ((i + 1) % 1000 === 0) process.stderr.write(`  ${detector}: ${i + 1}/${images.length} images, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
   }
   const seconds = (performance.now() - t0) / 1000;
   await Promise.all([kit.dispose(), retryKit.dispose(), rescueKit.dispose(), encoder.dispose()]);
   const variants = {} as DetectorRun['variants'];
+  const distances: Record<string, (number | null)[]> = {};
   for (const name of [...VARIANTS, ...VARIANTS.map((v) => `${v} +rescue` as const)]) {
     const v = name.replace(' +rescue', '') as Variant;
     const find = (rel: string) => desc.get(rel)?.[v] ?? (name.endsWith('+rescue') ? rescued.get(rel)?.[v] : undefined);
@@ -114,12 +125,13 @@ async function runDetector(detector: DetectorName, images: string[], pairs: Retu
       return a && b ? euclideanDistance(a, b) : Number.NaN;
     });
     const r = tenFold(pairs, d);
+    distances[name] = d.map((x) => (Number.isNaN(x) ? null : Number(x.toFixed(5))));
     variants[name] = {
       mean: mean(r.foldAccuracies), std: std(r.foldAccuracies), folds: r.foldAccuracies, thresholds: r.thresholds,
       meanThreshold: mean(r.thresholds), accAt06: accuracyAt(d, pairs.map((p) => p.same), 0.6),
     };
   }
-  return { detector, images: images.length, firstPassMisses, missesAfterRetry, missesAfterRescue, seconds, variants };
+  return { detector, images: images.length, firstPassMisses, missesAfterRetry, missesAfterRescue, seconds, variants, distances, boxes: Object.fromEntries(chosen) };
 }
 
 async function main(): Promise<void> {
@@ -128,7 +140,10 @@ async function main(): Promise<void> {
   const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))].sort();
   console.error(`LFW: ${pairs.length} pairs, ${images.length} images, threads ${flags.threads}`);
   const runs: DetectorRun[] = [];
-  for (const det of flags.detectors.split(',') as DetectorName[]) runs.push(await runDetector(det, images, pairs));
+  for (const det of flags.detectors.split(',') as DetectorName[]) {
+    runs.push(await runDetector(det, images, pairs));
+    writeResult(flags.out || 'lfw', { flags, pairs: pairs.length, images: images.length, runs });
+  }
   const rows = runs.flatMap((r) => Object.entries(r.variants).map(([v, x]) => {
     const misses = v.endsWith('+rescue') ? r.missesAfterRescue : r.missesAfterRetry;
     return [r.detector, v, `${(x.mean * 100).toFixed(2)} ± ${(x.std * 100).toFixed(2)}`, x.meanThreshold.toFixed(3), (x.accAt06 * 100).toFixed(2), `${r.firstPassMisses} / ${misses}`];

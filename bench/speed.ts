@@ -56,7 +56,7 @@ async function modelOnly(id: ModelId, dims: number[], threads: number): Promise<
 
 interface Row { threads: number; stage: string; ms: number; note: string }
 
-async function ourRows(ref: Buffer, refImg: Image, photos: string[], threads: number): Promise<Row[]> {
+async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, string[]>, threads: number): Promise<Row[]> {
   const rows: Row[] = [];
   const add = (stage: string, ms: number, note = '') => rows.push({ threads, stage, ms, note });
   add('decode (sharp, EXIF, 640×427 JPEG)', await time(() => loadImage(ref)));
@@ -86,7 +86,8 @@ async function ourRows(ref: Buffer, refImg: Image, photos: string[], threads: nu
   for (const [name, kit] of Object.entries(kits)) {
     add(`pipeline: decode + ${name} + landmarks + encode (reference photo)`, await time(async () => kit.analyze(await loadImage(ref))), `${(await kit.analyze(refImg)).length} faces`);
   }
-  if (photos.length > 0) {
+  for (const [setName, photos] of Object.entries(photoSets)) {
+    if (photos.length === 0) continue;
     for (const [name, kit] of Object.entries(kits)) {
       let total = 0, faces = 0;
       for (const p of photos) {
@@ -94,7 +95,7 @@ async function ourRows(ref: Buffer, refImg: Image, photos: string[], threads: nu
         faces += (await kit.analyze(await loadImage(p))).length;
         total += performance.now() - t0;
       }
-      add(`pipeline: ${name}, mean per photo over ${photos.length} data-set photos`, total / photos.length, `${faces} faces`);
+      add(`pipeline: ${name}, mean per photo over ${photos.length} ${setName}`, total / photos.length, `${faces} faces`);
     }
   }
   await Promise.all(Object.values(kits).map((k) => k.dispose()));
@@ -133,10 +134,17 @@ async function baselineRows(ref: Buffer, refImg: Image): Promise<Row[]> {
 async function main(): Promise<void> {
   const ref = await sharp(join(faceApiDir, 'demo', 'sample1.jpg')).resize({ width: REFERENCE_WIDTH }).jpeg({ quality: 90 }).toBuffer();
   const refImg = await loadImage(ref);
-  const photos = [...listPhotos(join(flags.data, 'faces', 'dlib_detection')), ...listPhotos(join(flags.data, 'faces', 'misc')), ...listPhotos(join(flags.data, 'faces', 'knn_examples', 'test'))];
+  const photos = [
+    ...listPhotos(join(flags.data, 'faces', 'dlib_detection')),
+    ...listPhotos(join(flags.data, 'faces', 'misc')),
+    ...listPhotos(join(flags.data, 'faces', 'knn_examples', 'test')),
+    ...listPhotos(join(flags.data, 'faces', 'five_celebrities', 'val')),
+  ];
+  const samples = [1, 2, 3, 4, 5, 6].map((n) => join(faceApiDir, 'demo', `sample${n}.jpg`));
   console.error(`reference photo ${refImg.width}×${refImg.height}; ${photos.length} data-set photos`);
   const rows: Row[] = [];
-  for (const threads of flags.threads.split(',').map(Number)) rows.push(...(await ourRows(ref, refImg, photos, threads)));
+  const photoSets = { 'data-set photos (shared/data/faces)': photos, 'npm sample photos (1920 px)': samples };
+  for (const threads of flags.threads.split(',').map(Number)) rows.push(...(await ourRows(ref, refImg, photoSets, threads)));
   if (!flags.noBaseline) rows.push(...(await baselineRows(ref, refImg)));
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   console.log(`\n## facekit speed (median of ${flags.repeat} runs; ms)\n`);
