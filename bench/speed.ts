@@ -21,6 +21,9 @@ const require = createRequire(import.meta.url);
 const faceApiDir = dirname(require.resolve('@vladmandic/face-api/package.json'));
 /** The brief's reference photo: face-api's sample1 (3 faces) scaled to 640×427. */
 const REFERENCE_WIDTH = 640;
+/** Calls before and during the memory soak: enough for onnxruntime's arenas to reach steady state. */
+const SOAK_WARMUP = 50;
+const SOAK_CALLS = 300;
 
 async function time(fn: () => Promise<unknown>, repeat = flags.repeat): Promise<number> {
   await fn();
@@ -98,6 +101,13 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
       add(`pipeline: ${name}, mean per photo over ${photos.length} ${setName}`, total / photos.length, `${faces} faces`);
     }
   }
+  // Long-running processes must not grow: RSS after a warm-up vs after many more calls.
+  const soak = async (n: number) => { for (let i = 0; i < n; i++) await kits.tiny.analyze(await loadImage(ref)); };
+  await soak(SOAK_WARMUP);
+  const before = process.memoryUsage().rss;
+  await soak(SOAK_CALLS);
+  const grownMiB = (process.memoryUsage().rss - before) / 2 ** 20;
+  add(`RSS growth over ${SOAK_CALLS} decode + analyze calls (after ${SOAK_WARMUP} warm-up), MiB`, grownMiB, `RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   await Promise.all(Object.values(kits).map((k) => k.dispose()));
   return rows;
 }

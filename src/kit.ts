@@ -7,11 +7,11 @@ import { TinyDetector } from './detect/tiny.js';
 import { DlibEncoder } from './embed/dlib128.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import { checkImage } from './image/ops.js';
-import { Landmarker68 } from './landmarks/landmarks68.js';
+import { Landmarker68, type Landmark68Variant } from './landmarks/landmarks68.js';
 import type { RuntimeOptions } from './runtime/session.js';
 import type { AnalyzedFace, Box, Detection, Face, Image, Point } from './types.js';
 
-export type LandmarkModel = 'full' | 'tiny';
+export type LandmarkModel = Landmark68Variant;
 
 export interface FaceKitOptions extends RuntimeOptions {
   /** 'tiny' is ~8× faster; 'ssd' finds more small and turned faces. */
@@ -55,7 +55,12 @@ const RETRY_INPUT_SIZES = [320, 608, 224] as const;
 /** face-api's default tiny input size: the best speed/recall balance on 640-px photos. */
 const DEFAULT_TINY_INPUT = 416;
 
-export const EMBEDDER_ID = 'dlib_resnet128';
+/** The model every descriptor of this kit comes from; galleries store it to refuse mixing models. */
+export const EMBEDDER_ID = 'dlib_resnet128' satisfies DlibEncoder['modelId'];
+
+function checkJitters(jitters: number | undefined): void {
+  if (jitters !== undefined && (!Number.isInteger(jitters) || jitters < 0)) throw invalidArgument('jitters', `must be a non-negative integer, got ${jitters}`);
+}
 
 /** The configured pipeline: detector, 68 landmarks, dlib alignment, 128-d encoder. */
 export class FaceKit {
@@ -73,9 +78,7 @@ export class FaceKit {
     if (options.landmarks !== undefined && options.landmarks !== 'full' && options.landmarks !== 'tiny') {
       throw invalidArgument('landmarks', `unknown landmark model "${String(options.landmarks)}" (use 'full' or 'tiny')`);
     }
-    if (options.jitters !== undefined && (!Number.isInteger(options.jitters) || options.jitters < 0)) {
-      throw invalidArgument('jitters', `must be a non-negative integer, got ${options.jitters}`);
-    }
+    checkJitters(options.jitters);
     if (options.rescueMinConfidence !== undefined && !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)) {
       throw invalidArgument('rescueMinConfidence', `must be in (0, 1), got ${options.rescueMinConfidence}`);
     }
@@ -165,6 +168,7 @@ export class FaceKit {
   async encode(image: Image, faces: readonly Pick<Face, 'landmarks'>[], options: Pick<AnalyzeOptions, 'flip' | 'jitters'> = {}): Promise<Float32Array[]> {
     this.alive();
     checkImage(image);
+    checkJitters(options.jitters);
     if (faces.length === 0) return [];
     const flip = options.flip ?? this.options.flip ?? false;
     const jitters = options.jitters ?? this.options.jitters ?? 0;

@@ -120,3 +120,33 @@ test('the ssd detector and the tiny landmark model run through the same pipeline
     await other.dispose();
   }
 });
+
+test('retryOnMiss finds a small face the first pass misses; rescueMinConfidence finds one every retry misses', async () => {
+  /** sample2's one face, scaled to `width`, pasted at (700, 500) on a 1600×1200 grey canvas. */
+  const smallFace = async (width: number) => {
+    const face = await sharp(samplePath(2)).resize({ width }).toBuffer();
+    const { height = 0 } = await sharp(face).metadata();
+    const buf = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#808080' } }).composite([{ input: face, left: 700, top: 500 }]).jpeg().toBuffer();
+    return { img: await loadImage(buf), region: { x: 700, y: 500, width, height } };
+  };
+  const inside = (b: { x: number; y: number; width: number; height: number }, r: typeof b) => b.x >= r.x && b.y >= r.y && b.x + b.width <= r.x + r.width && b.y + b.height <= r.y + r.height;
+  const retry = createFaceKit({ threads: 1, retryOnMiss: true });
+  const rescue = createFaceKit({ threads: 1, retryOnMiss: true, rescueMinConfidence: 0.1 });
+  try {
+    const medium = await smallFace(400);
+    assert.deepEqual(await kit.detect(medium.img), [], 'the plain first pass misses it');
+    const found = await retry.detect(medium.img);
+    assert.ok(found.length >= 1 && found.some((d) => inside(d.box, medium.region)));
+    const tiny = await smallFace(300);
+    assert.deepEqual(await retry.detect(tiny.img), [], 'every retry misses it');
+    const rescued = await rescue.detect(tiny.img);
+    assert.equal(rescued.length, 1);
+    assert.ok(inside(rescued[0].box, tiny.region) && rescued[0].score >= 0.1 && rescued[0].score < 0.5);
+    // A photo with no face stays empty under retry (no rescue asked for).
+    assert.deepEqual(await retry.detect(await loadImage(await blankJpeg())), []);
+    assert.throws(() => createFaceKit({ rescueMinConfidence: 1.5 }), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(kit.encode(tiny.img, [], { jitters: -2 }), (e: unknown) => e instanceof FaceKitError && e.field === 'jitters');
+  } finally {
+    await Promise.all([retry.dispose(), rescue.dispose()]);
+  }
+});
