@@ -2,11 +2,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { isolatedCacheDir, blankJpeg, scaledSample, samplePath } from './helpers/photos.js';
-import { createFaceKit, FaceKit } from '../src/kit.js';
+import { createFaceKit, detectionAttempts, FaceKit } from '../src/kit.js';
 import { loadImage } from '../src/image/decode.js';
 import { euclideanDistance } from '../src/match/distance.js';
 import { FaceKitError } from '../src/errors.js';
-import type { AnalyzedFace, Image } from '../src/types.js';
+import type { AnalyzedFace, Face, Image } from '../src/types.js';
+import { Landmarker68 } from '../src/landmarks/landmarks68.js';
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 isolatedCacheDir();
 const kit = createFaceKit({ detector: 'tiny', threads: 1 });
@@ -148,5 +151,59 @@ test('retryOnMiss finds a small face the first pass misses; rescueMinConfidence 
     await assert.rejects(kit.encode(tiny.img, [], { jitters: -2 }), (e: unknown) => e instanceof FaceKitError && e.field === 'jitters');
   } finally {
     await Promise.all([retry.dispose(), rescue.dispose()]);
+  }
+});
+
+test('detectionAttempts lists the retry chain without repeats; attempt runs one pass of any detector', async () => {
+  assert.deepEqual(
+    detectionAttempts('tiny', {}).map(([name, o]) => `${name}${o.inputSize ?? ''}`),
+    ['tiny416', 'tiny320', 'tiny608', 'tiny224', 'ssd'],
+  );
+  assert.deepEqual(
+    detectionAttempts('ssd', { minConfidence: 0.3 }).map(([name, o]) => `${name}${o.inputSize ?? ''}@${o.minConfidence}`),
+    ['ssd@0.3', 'tiny416@0.3', 'tiny320@0.3', 'tiny608@0.3', 'tiny224@0.3'],
+  );
+  // A configured tiny size leads the chain and is not tried twice.
+  assert.deepEqual(detectionAttempts('tiny', { inputSize: 320 }).map(([, o]) => o.inputSize), [320, 416, 608, 224, undefined]);
+  const img = await loadImage(await scaledSample(1, 640));
+  // A tiny kit runs an SSD pass on request, and finds the same group.
+  const viaSsd = await kit.attempt(img, ['ssd', {}]);
+  assert.ok(viaSsd.length >= 3);
+  await assert.rejects(kit.attempt(img, ['tiny', { inputSize: 100 }]), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(kit.attempt({ width: 4, height: 4, data: new Uint8Array(3) }, ['ssd', {}]), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+  const gone = new FaceKit({ threads: 1 });
+  await gone.dispose();
+  await assert.rejects(gone.attempt(img, ['tiny', {}]), (e: unknown) => e instanceof FaceKitError && e.code === 'DISPOSED');
+});
+
+test('refined landmarks agree across detectors better than one pass; by default a kit gives the network\'s first answer', async () => {
+  const img = await loadImage(await scaledSample(1, 640));
+  const kits = {
+    tinyTwo: createFaceKit({ detector: 'tiny', threads: 1, refineLandmarks: true }),
+    ssdOne: createFaceKit({ detector: 'ssd', threads: 1 }),
+    ssdTwo: createFaceKit({ detector: 'ssd', threads: 1, refineLandmarks: true }),
+  };
+  try {
+    const tinyDets = await kit.detect(img);
+    const ssdDets = await kits.ssdOne.detect(img);
+    const [tinyOne, tinyTwo, ssdOne, ssdTwo] = await Promise.all([
+      kit.landmarks(img, tinyDets), kits.tinyTwo.landmarks(img, tinyDets), kits.ssdOne.landmarks(img, ssdDets), kits.ssdTwo.landmarks(img, ssdDets),
+    ]);
+    const lm = await Landmarker68.create({ variant: 'full', threads: 1 });
+    try {
+      assert.deepEqual(tinyOne.map((f) => f.landmarks), await lm.detect(img, tinyDets.map((d) => d.box)));
+    } finally {
+      await lm.dispose();
+    }
+    const spread = (a: Face[], b: Face[]) => {
+      const pairs = a.map((fa) => b.reduce((best, fb) => (Math.hypot(fb.box.x - fa.box.x, fb.box.y - fa.box.y) < Math.hypot(best.box.x - fa.box.x, best.box.y - fa.box.y) ? fb : best)));
+      return mean(a.map((fa, i) => mean(fa.landmarks.map((p, k) => Math.hypot(p.x - pairs[i].landmarks[k].x, p.y - pairs[i].landmarks[k].y))) / fa.box.width));
+    };
+    const onePass = spread(tinyOne, ssdOne), twoPass = spread(tinyTwo, ssdTwo);
+    assert.ok(twoPass < onePass, `tiny vs ssd landmark spread: one pass ${onePass.toFixed(4)}, refined ${twoPass.toFixed(4)} of the box width`);
+    // Refinement moves points by a fraction of the face, not across it.
+    assert.ok(spread(tinyOne, tinyTwo) < 0.05);
+  } finally {
+    await Promise.all(Object.values(kits).map((k) => k.dispose()));
   }
 });
