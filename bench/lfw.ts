@@ -5,8 +5,13 @@
  * variants through the 128-d encoder. Pairs whose image had no face at all count as errors (no
  * fallback crop); "+rescue" rows use a documented low-score fallback.
  *
- *   npm run bench:lfw -- [--data ../shared/data] [--detectors tiny,ssd] [--threads 2] [--limit N]
+ *   npm run bench:lfw -- [--data ../shared/data] [--detectors tiny,ssd,mtcnn] [--threads 2] [--limit N]
  *                        [--jitters 8]   (adds a flip+jitter variant: dlib's num_jitters)
+ *                        [--variants dlib-align,dlib-align+flip,five-point,five-point+flip]   (only these chips)
+ *
+ * "five-point" chips are aligned on five points (kit option alignment: 'landmarks5'): MTCNN's own
+ * when MTCNN found the face, else made from the 68 points; for tiny and SSD they measure the
+ * five-point template alone.
  */
 import { join } from 'node:path';
 import type { DetectorName } from '../src/detect/detector.js';
@@ -14,21 +19,26 @@ import { DlibEncoder } from '../src/embed/dlib128.js';
 import { loadImage } from '../src/image/decode.js';
 import { resizeRegion } from '../src/image/ops.js';
 import { type Attempt, createFaceKit, detectionAttempts } from '../src/kit.js';
+import { landmarks5From68 } from '../src/landmarks/five.js';
 import { euclideanDistance } from '../src/match/distance.js';
 import type { Box, Detection, Image, Point } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { accuracyAt, readPairs, tenFold } from './lfw-protocol.js';
 
-const flags = parseFlags({ data: DEFAULT_DATA, detectors: 'tiny,ssd', threads: 2, limit: 0, out: '', jitters: 0 });
+const flags = parseFlags({ data: DEFAULT_DATA, detectors: 'tiny,ssd', threads: 2, limit: 0, out: '', jitters: 0, variants: '' });
 const lfwDir = join(flags.data, 'lfw');
 
 /**
  * The variants measured; the library ships the best one as its default. The jitter variant (off
  * unless --jitters N) measured no gain over flip alone at N = 8 and costs N more encodings a face.
  */
-const ALL_VARIANTS = ['dlib-align', 'dlib-align+flip', 'dlib-align+flip+jitter', 'faceapi-crop', 'faceapi-crop+flip'] as const;
+const ALL_VARIANTS = ['dlib-align', 'dlib-align+flip', 'dlib-align+flip+jitter', 'faceapi-crop', 'faceapi-crop+flip', 'five-point', 'five-point+flip'] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
-const VARIANTS = ALL_VARIANTS.filter((v) => flags.jitters > 0 || v !== 'dlib-align+flip+jitter');
+/** Without --variants: the chips measured before five-point alignment existed, so old and new runs compare. */
+const DEFAULT_VARIANTS: readonly Variant[] = ['dlib-align', 'dlib-align+flip', 'dlib-align+flip+jitter', 'faceapi-crop', 'faceapi-crop+flip'];
+const requested = flags.variants === '' ? DEFAULT_VARIANTS : (flags.variants.split(',') as Variant[]);
+for (const v of requested) if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; known: ${ALL_VARIANTS.join(', ')}`);
+const VARIANTS = requested.filter((v) => flags.jitters > 0 || v !== 'dlib-align+flip+jitter');
 
 /**
  * "+rescue" rows: images still faceless after every retry take the best candidate scoring at least
@@ -83,6 +93,8 @@ interface DetectorRun {
 
 async function runDetector(detector: DetectorName, images: string[], pairs: ReturnType<typeof readPairs>): Promise<DetectorRun> {
   const kit = createFaceKit({ detector, threads: flags.threads });
+  // Same sessions' models, aligning on five points; it only encodes (detection and landmarks come from `kit`).
+  const kit5 = createFaceKit({ detector, threads: flags.threads, alignment: 'landmarks5' });
   // The library's retryOnMiss chain, walked here pass by pass so that a pass whose faces all miss
   // the centre counts as a miss too; the rescue passes repeat it at a low score floor.
   const chain = detectionAttempts(detector, {});
@@ -120,16 +132,20 @@ async function runDetector(detector: DetectorName, images: string[], pairs: Retu
     if (!det) { missesAfterRescue++; continue; }
     const store = stage === 2 ? rescued : desc;
     const [face] = await kit.landmarks(img, [det]);
-    const [[a], [af]] = [await kit.encode(img, [face]), await kit.encode(img, [face], { flip: true })];
-    const aj = flags.jitters > 0 ? (await kit.encode(img, [face], { flip: true, jitters: flags.jitters }))[0] : af;
-    const [b, bm] = await encoder.encode([faceApiCrop(img, face.landmarks, false), faceApiCrop(img, face.landmarks, true)]);
+    const five = { landmarks5: det.landmarks5 ?? landmarks5From68(face.landmarks) };
+    const want = (...vs: Variant[]) => vs.some((v) => VARIANTS.includes(v));
+    const none = new Float32Array(0);
+    const [[a], [af]] = [want('dlib-align') ? await kit.encode(img, [face]) : [none], want('dlib-align+flip') ? await kit.encode(img, [face], { flip: true }) : [none]];
+    const aj = want('dlib-align+flip+jitter') ? (await kit.encode(img, [face], { flip: true, jitters: flags.jitters }))[0] : none;
+    const [b, bm] = want('faceapi-crop', 'faceapi-crop+flip') ? await encoder.encode([faceApiCrop(img, face.landmarks, false), faceApiCrop(img, face.landmarks, true)]) : [none, none];
+    const [[c], [cf]] = [want('five-point') ? await kit5.encode(img, [five]) : [none], want('five-point+flip') ? await kit5.encode(img, [five], { flip: true }) : [none]];
     const avg = (x: Float32Array, y: Float32Array) => x.map((v, k) => (v + y[k]) / 2);
-    store.set(rel, { 'dlib-align': a, 'dlib-align+flip': af, 'dlib-align+flip+jitter': aj, 'faceapi-crop': b, 'faceapi-crop+flip': avg(b, bm) });
+    store.set(rel, { 'dlib-align': a, 'dlib-align+flip': af, 'dlib-align+flip+jitter': aj, 'faceapi-crop': b, 'faceapi-crop+flip': avg(b, bm), 'five-point': c, 'five-point+flip': cf });
     chosen.set(rel, det.box);
     if ((i + 1) % 1000 === 0) process.stderr.write(`  ${detector}: ${i + 1}/${images.length} images, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  await Promise.all([kit.dispose(), encoder.dispose()]);
+  await Promise.all([kit.dispose(), kit5.dispose(), encoder.dispose()]);
   const variants = {} as DetectorRun['variants'];
   const distances: Record<string, (number | null)[]> = {};
   for (const name of [...VARIANTS, ...VARIANTS.map((v) => `${v} +rescue` as const)]) {

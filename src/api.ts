@@ -2,25 +2,29 @@
  * The three-line API, in the spirit of face_recognition's api.py: plain functions, plain data.
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
-import { FaceKit, type FaceKitOptions } from './kit.js';
-import type { DetectorName } from './detect/detector.js';
+import { FaceKit, type Alignment } from './kit.js';
+import { checkDetectorName, type DetectorName } from './detect/detector.js';
 import { invalidArgument } from './errors.js';
+import { LANDMARKS5_NAMES, type Landmark5Name } from './landmarks/five.js';
 import { landmarkParts, type LandmarkPart } from './landmarks/parts.js';
 import type { Box, Image, Point } from './types.js';
 
 export { loadImage } from './image/decode.js';
 export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from './match/distance.js';
 
-/** The model cache aside, these kits are facekit's only module state: one per detector, made on first use. */
-const sharedKits = new Map<DetectorName, FaceKit>();
+/**
+ * The model cache aside, these kits are facekit's only module state: one per detector and
+ * alignment, made on first use.
+ */
+const sharedKits = new Map<string, FaceKit<Alignment>>();
 
-function sharedKit(detector: DetectorName = 'tiny'): FaceKit {
-  if (detector !== 'tiny' && detector !== 'ssd') throw invalidArgument('model', `unknown detector "${String(detector)}" (use 'tiny' or 'ssd')`);
-  let kit = sharedKits.get(detector);
+function sharedKit(detector: DetectorName = 'tiny', field = 'model', alignment: Alignment = 'landmarks68'): FaceKit<Alignment> {
+  checkDetectorName(detector, field);
+  const key = `${detector}/${alignment}`;
+  let kit = sharedKits.get(key);
   if (!kit) {
-    const options: FaceKitOptions = { detector, retryOnMiss: true };
-    kit = new FaceKit(options);
-    sharedKits.set(detector, kit);
+    kit = new FaceKit<Alignment>({ detector, retryOnMiss: true, alignment });
+    sharedKits.set(key, kit);
   }
   return kit;
 }
@@ -33,7 +37,7 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: 'tiny' (default, fastest) or 'ssd'. */
+  /** Which detector: 'tiny' (default, fastest), 'ssd' or 'mtcnn'. */
   readonly model?: DetectorName;
   readonly minConfidence?: number;
 }
@@ -50,19 +54,57 @@ export interface FaceLandmarks {
   readonly parts: Record<LandmarkPart, Point[]>;
 }
 
-export interface LandmarkOptions extends LocateOptions {
+/** Five points of a face (face_recognition's "small" model): left eye, right eye, nose tip, mouth corners. */
+export interface FaceLandmarks5 {
+  readonly points: Point[];
+  /** One point per name (the eyes' centres, not face_recognition's eye corners). */
+  readonly parts: Record<Landmark5Name, Point[]>;
+}
+
+/** face_recognition's landmark models: 'large' is the 68-point one, 'small' gives five points. */
+export type LandmarkModelSize = 'large' | 'small';
+
+/**
+ * As in face_recognition, `model` here names the landmark model ('large' | 'small'); the detector
+ * that faceLocations calls `model` is `detector` here.
+ */
+export interface LandmarkOptions {
+  readonly model?: LandmarkModelSize;
+  /** Which detector finds the faces: 'tiny' (default), 'ssd' or 'mtcnn'. */
+  readonly detector?: DetectorName;
   /** Boxes from an earlier faceLocations() call, to skip detection. */
   readonly faceLocations?: readonly Box[];
 }
 
-/** 68 landmarks of each face, as points and as named parts (chin, eyes, nose, lips...). */
-export async function faceLandmarks(image: Image, options: LandmarkOptions = {}): Promise<FaceLandmarks[]> {
-  const kit = sharedKit(options.model);
+function checkLandmarkModel(model: unknown): LandmarkModelSize {
+  if (model === undefined || model === 'large' || model === 'small') return model ?? 'large';
+  throw invalidArgument('model', `unknown landmark model "${String(model)}" (use 'large' or 'small')`);
+}
+
+/**
+ * Landmarks of each face. 'large' (default): the 68 points and named parts (chin, eyes, nose,
+ * lips...). 'small': five points, MTCNN's own when `detector: 'mtcnn'` found the face, else made
+ * from the 68 points (eye centres, nose tip, mouth corners; see landmarks5From68).
+ */
+export function faceLandmarks(image: Image, options: LandmarkOptions & { readonly model: 'small' }): Promise<FaceLandmarks5[]>;
+export function faceLandmarks(image: Image, options?: LandmarkOptions & { readonly model?: 'large' }): Promise<FaceLandmarks[]>;
+export function faceLandmarks(image: Image, options?: LandmarkOptions): Promise<FaceLandmarks[] | FaceLandmarks5[]>;
+export async function faceLandmarks(image: Image, options: LandmarkOptions = {}): Promise<FaceLandmarks[] | FaceLandmarks5[]> {
+  const model = checkLandmarkModel(options.model);
+  const kit = sharedKit(options.detector, 'detector');
   const detections = options.faceLocations?.map((box) => ({ box, score: 1 }));
+  if (model === 'small') {
+    const faces = await kit.landmarks5(image, detections);
+    return faces.map((f) => ({
+      points: [...f.landmarks5],
+      parts: Object.fromEntries(LANDMARKS5_NAMES.map((name, i) => [name, [f.landmarks5[i]]])) as Record<Landmark5Name, Point[]>,
+    }));
+  }
   const faces = await kit.landmarks(image, detections);
   return faces.map((f) => ({ points: [...f.landmarks], parts: landmarkParts(f.landmarks) }));
 }
 
+/** `model: 'small'` aligns each face on five points (face_recognition's small model does the same). */
 export interface EncodingOptions extends LandmarkOptions {
   /** Extra perturbed chips averaged into each descriptor (face_recognition's num_jitters − 1). */
   readonly jitters?: number;
@@ -72,8 +114,9 @@ export interface EncodingOptions extends LandmarkOptions {
 
 /** One 128-d descriptor per face; distance < 0.6 means "same person". */
 export async function faceEncodings(image: Image, options: EncodingOptions = {}): Promise<Float32Array[]> {
-  const kit = sharedKit(options.model);
+  const five = checkLandmarkModel(options.model) === 'small';
+  const kit = sharedKit(options.detector, 'detector', five ? 'landmarks5' : 'landmarks68');
   const detections = options.faceLocations?.map((box) => ({ box, score: 1 }));
-  const faces = await kit.landmarks(image, detections);
+  const faces = five ? await kit.landmarks5(image, detections) : await kit.landmarks(image, detections);
   return kit.encode(image, faces, { jitters: options.jitters, flip: options.flip });
 }

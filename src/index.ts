@@ -1,11 +1,14 @@
 export { loadImage, compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE, faceLocations, faceLandmarks, faceEncodings, disposeSharedKits } from './api.js';
-export type { LocateOptions, LandmarkOptions, EncodingOptions, FaceLandmarks } from './api.js';
+export type { LocateOptions, LandmarkOptions, EncodingOptions, FaceLandmarks, FaceLandmarks5, LandmarkModelSize } from './api.js';
 export { FaceKit, createFaceKit, alignFace, EMBEDDER_ID } from './kit.js';
-export type { FaceKitOptions, AnalyzeOptions, LandmarkModel } from './kit.js';
-export type { DetectOptions, DetectorName } from './detect/detector.js';
+export type { FaceKitOptions, AnalyzeOptions, LandmarkModel, Alignment, AnalyzedFaceOf, DetectorChoice, AlignablePoints } from './kit.js';
+export { DETECTOR_NAMES } from './detect/detector.js';
+export type { DetectOptions, DetectorName, MtcnnOptions } from './detect/detector.js';
 export { FaceKitError } from './errors.js';
 export type { FaceKitErrorCode } from './errors.js';
-export type { Image, Box, Point, Detection, Face, AnalyzedFace, Descriptor } from './types.js';
+export type { Image, Box, Point, Detection, Face, AnalyzedFace, Face5, AnalyzedFace5, Descriptor } from './types.js';
+export { LANDMARKS5_NAMES, landmarks5From68 } from './landmarks/five.js';
+export type { Landmark5Name } from './landmarks/five.js';
 export { landmarkParts, LANDMARK_PARTS_68 } from './landmarks/parts.js';
 export type { LandmarkPart } from './landmarks/parts.js';
 export { MODELS, MODEL_IDS } from './models/registry.js';

@@ -1,22 +1,42 @@
 import { chipTransform, extractChip, warpChip } from './align/chip.js';
 import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './align/jitter.js';
-import { dlibChipTemplate, type ChipTemplate } from './align/templates.js';
-import type { DetectOptions, DetectorName, FaceDetector } from './detect/detector.js';
+import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
+import { checkDetectorName, type DetectOptions, type DetectorName, type FaceDetector, type MtcnnOptions } from './detect/detector.js';
+import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
 import { SsdDetector } from './detect/ssd.js';
 import { TinyDetector } from './detect/tiny.js';
 import { DlibEncoder } from './embed/dlib128.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import { checkImage } from './image/ops.js';
+import { landmarks5From68 } from './landmarks/five.js';
 import { Landmarker68, type Landmark68Variant } from './landmarks/landmarks68.js';
 import { boxAroundPoints } from './landmarks/refine.js';
 import type { RuntimeOptions } from './runtime/session.js';
-import type { AnalyzedFace, Box, Detection, Face, Image, Point } from './types.js';
+import type { AnalyzedFace, AnalyzedFace5, Box, Detection, Face, Face5, Image, Point } from './types.js';
 
 export type LandmarkModel = Landmark68Variant;
 
-export interface FaceKitOptions extends RuntimeOptions {
-  /** 'tiny' is ~8× faster; 'ssd' finds more small and turned faces. */
-  readonly detector?: DetectorName;
+/**
+ * Which points align a face onto the encoder's chip. 'landmarks68': the 68-point network's (dlib's
+ * own alignment). 'landmarks5': MTCNN's five points onto the same template (dlibChipTemplate5), so
+ * the 68-point network does not run for faces MTCNN found; faces a fallback detector found get five
+ * points made from the 68.
+ */
+export type Alignment = 'landmarks68' | 'landmarks5';
+
+/** The faces `analyze()` gives for each alignment: five-point kits have no 68 points to report. */
+export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? AnalyzedFace5 : AnalyzedFace;
+
+/** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
+export type DetectorChoice =
+  | { readonly detector?: 'tiny' | 'ssd'; readonly mtcnn?: undefined }
+  | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
+
+export type FaceKitOptions = KitOptions & DetectorChoice;
+
+interface KitOptions extends RuntimeOptions {
+  /** Default 'landmarks68'; 'landmarks5' is faster with MTCNN (no 68-point pass). */
+  readonly alignment?: Alignment;
   readonly landmarks?: LandmarkModel;
   /**
    * Run the landmark network a second time on a box drawn from its first answer (0.7 ms a face):
@@ -45,7 +65,10 @@ export interface FaceKitOptions extends RuntimeOptions {
   readonly jitters?: number;
 }
 
-/** One detection pass: which detector, with which options. */
+/**
+ * One detection pass: which detector, with which options. Kept a plain pair (callers remap chains
+ * with `[name, { ...o, minConfidence }]`); detectionAttempts gives each pass only its own knobs.
+ */
 export type Attempt = readonly [DetectorName, DetectOptions];
 
 /** What one `analyze()` call can override. */
@@ -64,14 +87,17 @@ const DEFAULT_TINY_INPUT = 416;
 
 /**
  * The passes a `retryOnMiss` kit makes, in order: the configured detector first, then tiny at every
- * retry size not yet tried, then SSD. Exported so the LFW benchmark walks the same chain.
+ * retry size not yet tried, then SSD. MTCNN is not a retry of the others (it misses much what tiny
+ * misses: turned and occluded faces); after an MTCNN miss the same tiny and SSD passes follow.
+ * Exported so the LFW benchmark walks the same chain.
  */
 export function detectionAttempts(detector: DetectorName, options: DetectOptions): Attempt[] {
-  // SSD has a fixed input; a tiny size in its options would only mislead a reader of the chain.
-  const { inputSize, ...ssdOptions } = options;
-  const first: Attempt = detector === 'ssd' ? ['ssd', ssdOptions] : ['tiny', { ...options, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
+  // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
+  const { inputSize, mtcnn, ...common } = options;
+  const first: Attempt =
+    detector === 'ssd' ? ['ssd', common] : detector === 'mtcnn' ? ['mtcnn', { ...common, mtcnn }] : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
   const tinySizes = [DEFAULT_TINY_INPUT, ...RETRY_INPUT_SIZES].filter((size, i, all) => all.indexOf(size) === i);
-  const retries = [...tinySizes.map((size): Attempt => ['tiny', { ...ssdOptions, inputSize: size }]), ['ssd', ssdOptions] as Attempt].filter(
+  const retries = [...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]), ['ssd', common] as Attempt].filter(
     ([name, opts]) => !(name === first[0] && (name === 'ssd' || opts.inputSize === first[1].inputSize)),
   );
   return [first, ...retries];
@@ -90,18 +116,31 @@ function checkJitters(jitters: number | undefined): void {
   if (jitters !== undefined && (!Number.isInteger(jitters) || jitters < 0)) throw invalidArgument('jitters', `must be a non-negative integer, got ${jitters}`);
 }
 
-/** The configured pipeline: detector, 68 landmarks, dlib alignment, 128-d encoder. */
-export class FaceKit {
+/** Points a chip can be aligned on: 68 landmarks, or five (MTCNN's, or made from 68). */
+export type AlignablePoints = { readonly landmarks: readonly Point[] } | { readonly landmarks5: readonly Point[] };
+
+/**
+ * The configured pipeline: detector, landmarks, dlib alignment, 128-d encoder. `A` is the kit's
+ * alignment, which decides what `analyze()` returns; createFaceKit infers it from the options.
+ */
+export class FaceKit<A extends Alignment = 'landmarks68'> {
   readonly embedderId = EMBEDDER_ID;
   private readonly detectors = new Map<DetectorName, Promise<FaceDetector>>();
   private landmarker?: Promise<Landmarker68>;
   private encoder?: Promise<DlibEncoder>;
   private readonly template: ChipTemplate = dlibChipTemplate();
+  private readonly template5: ChipTemplate = dlibChipTemplate5();
   private disposed = false;
 
-  constructor(readonly options: FaceKitOptions = {}) {
-    if (options.detector !== undefined && options.detector !== 'tiny' && options.detector !== 'ssd') {
-      throw invalidArgument('detector', `unknown detector "${String(options.detector)}" (use 'tiny' or 'ssd')`);
+  constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
+    const detector: DetectorName = options.detector === undefined ? 'tiny' : checkDetectorName(options.detector);
+    if (options.mtcnn !== undefined) {
+      // Types rule this out; plain JavaScript callers get told instead of having the options ignored.
+      if (detector !== 'mtcnn') throw invalidArgument('mtcnn', `MTCNN options need detector 'mtcnn', got '${detector}'`);
+      mtcnnSettings({ mtcnn: options.mtcnn });
+    }
+    if (options.alignment !== undefined && options.alignment !== 'landmarks68' && options.alignment !== 'landmarks5') {
+      throw invalidArgument('alignment', `unknown alignment "${String(options.alignment)}" (use 'landmarks68' or 'landmarks5')`);
     }
     if (options.landmarks !== undefined && options.landmarks !== 'full' && options.landmarks !== 'tiny') {
       throw invalidArgument('landmarks', `unknown landmark model "${String(options.landmarks)}" (use 'full' or 'tiny')`);
@@ -130,10 +169,14 @@ export class FaceKit {
   private detector(name: DetectorName): Promise<FaceDetector> {
     let d = this.detectors.get(name);
     if (!d) {
-      d = name === 'ssd' ? SsdDetector.create(this.runtime()) : TinyDetector.create(this.runtime());
+      d = name === 'ssd' ? SsdDetector.create(this.runtime()) : name === 'mtcnn' ? MtcnnDetector.create(this.runtime()) : TinyDetector.create(this.runtime());
       this.detectors.set(name, d);
     }
     return d;
+  }
+
+  get alignment(): Alignment {
+    return this.options.alignment ?? 'landmarks68';
   }
 
   private getLandmarker(): Promise<Landmarker68> {
@@ -149,7 +192,9 @@ export class FaceKit {
   /** Opens every session this kit will use, so the first real call pays no start-up cost. */
   async warmUp(): Promise<void> {
     this.alive();
-    await Promise.all([this.detector(this.detectorName), this.getLandmarker(), this.getEncoder()]);
+    // A five-point MTCNN kit opens the 68-point network only when a fallback detector needs it.
+    const needs68 = !(this.alignment === 'landmarks5' && this.detectorName === 'mtcnn');
+    await Promise.all([this.detector(this.detectorName), needs68 ? this.getLandmarker() : undefined, this.getEncoder()]);
   }
 
   /** Faces in `image`, best first, in image pixels. */
@@ -160,6 +205,7 @@ export class FaceKit {
       minConfidence: options.minConfidence ?? this.options.minConfidence,
       maxFaces: options.maxFaces ?? this.options.maxFaces,
       inputSize: options.inputSize ?? this.options.inputSize,
+      mtcnn: options.mtcnn ?? this.options.mtcnn,
     };
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
     const found = await this.attempt(image, first);
@@ -197,8 +243,33 @@ export class FaceKit {
     return found.map((d, i) => ({ ...d, landmarks: points[i] }));
   }
 
+  /**
+   * Five points for each detection: the detector's own (MTCNN), else made from the 68-point
+   * network's (run in one batch for just those faces).
+   */
+  async landmarks5(image: Image, detections?: readonly Detection[]): Promise<Face5[]> {
+    this.alive();
+    checkImage(image);
+    const found = detections ?? (await this.detect(image));
+    const missing = found.flatMap((d, i) => (d.landmarks5 === undefined ? [i] : []));
+    const from68 = missing.length > 0 ? await this.landmarks(image, missing.map((i) => found[i])) : [];
+    const made = new Map(missing.map((face, k) => [face, landmarks5From68(from68[k].landmarks)]));
+    return found.map((d, i) => ({ ...d, landmarks5: d.landmarks5 ?? (made.get(i) as Point[]) }));
+  }
+
+  /** The chip map of one face under this kit's alignment. */
+  private chipMap(face: AlignablePoints, index: number): ReturnType<typeof chipTransform> {
+    if (this.alignment === 'landmarks5') {
+      const five = 'landmarks5' in face && face.landmarks5 !== undefined ? face.landmarks5 : 'landmarks' in face ? landmarks5From68(face.landmarks) : undefined;
+      if (five) return chipTransform(five, this.template5);
+    } else if ('landmarks' in face && face.landmarks !== undefined) {
+      return chipTransform(face.landmarks, this.template);
+    }
+    throw invalidArgument(`faces[${index}]`, this.alignment === 'landmarks5' ? 'needs landmarks5 or 68 landmarks' : "needs 68 landmarks (this kit aligns on 'landmarks68')");
+  }
+
   /** 128-d descriptors of faces whose landmarks are known; one batched inference for all. */
-  async encode(image: Image, faces: readonly Pick<Face, 'landmarks'>[], options: Pick<AnalyzeOptions, 'flip' | 'jitters'> = {}): Promise<Float32Array[]> {
+  async encode(image: Image, faces: readonly AlignablePoints[], options: Pick<AnalyzeOptions, 'flip' | 'jitters'> = {}): Promise<Float32Array[]> {
     this.alive();
     checkImage(image);
     checkJitters(options.jitters);
@@ -209,8 +280,8 @@ export class FaceKit {
     const perFace = 1 + (flip ? 1 : 0) + jitters;
     const chips: Float32Array[] = [];
     const rnd = seededRandom(JITTER_SEED);
-    for (const face of faces) {
-      const m = chipTransform(face.landmarks, this.template);
+    for (const [index, face] of faces.entries()) {
+      const m = this.chipMap(face, index);
       chips.push(warpChip(image, m, size));
       if (flip) chips.push(warpChip(image, mirrorTransform(m, size), size));
       for (let j = 0; j < jitters; j++) {
@@ -230,11 +301,16 @@ export class FaceKit {
     });
   }
 
-  /** The whole pipeline: every face with box, score, 68 landmarks and 128-d descriptor. */
-  async analyze(image: Image, options: AnalyzeOptions = {}): Promise<AnalyzedFace[]> {
-    const faces = await this.landmarks(image, await this.detect(image, options));
+  /**
+   * The whole pipeline: every face with box, score, landmarks (68, or five for a 'landmarks5' kit)
+   * and 128-d descriptor.
+   */
+  async analyze(image: Image, options: AnalyzeOptions = {}): Promise<AnalyzedFaceOf<A>[]> {
+    const detections = await this.detect(image, options);
+    const faces: (Face | Face5)[] = this.alignment === 'landmarks5' ? await this.landmarks5(image, detections) : await this.landmarks(image, detections);
     const descriptors = await this.encode(image, faces, options);
-    return faces.map((f, i) => ({ ...f, descriptor: descriptors[i] }));
+    // The alignment chose which kind `faces` holds; A is that alignment.
+    return faces.map((f, i) => ({ ...f, descriptor: descriptors[i] })) as AnalyzedFaceOf<A>[];
   }
 
   /** Releases every onnxruntime session this kit opened. Safe to call twice. */
@@ -249,8 +325,8 @@ export class FaceKit {
   }
 }
 
-export function createFaceKit(options: FaceKitOptions = {}): FaceKit {
-  return new FaceKit(options);
+export function createFaceKit<A extends Alignment = 'landmarks68'>(options: FaceKitOptions & { readonly alignment?: A } = {}): FaceKit<A> {
+  return new FaceKit<A>(options);
 }
 
 /** Aligned 150×150 chip of one face, for callers that want to look at or store it. */

@@ -39,3 +39,16 @@ export type Descriptor = Float32Array;
 export interface AnalyzedFace extends Face {
   readonly descriptor: Descriptor;
 }
+
+/**
+ * A face known by five points only (no 68-point pass): what a kit aligning on five points returns.
+ * `landmarks5` is MTCNN's, or made from the 68-point network's points for a face that a fallback
+ * detector found (see landmarks5From68).
+ */
+export interface Face5 extends Detection {
+  readonly landmarks5: readonly Point[];
+}
+
+export interface AnalyzedFace5 extends Face5 {
+  readonly descriptor: Descriptor;
+}

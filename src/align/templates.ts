@@ -1,3 +1,4 @@
+import { landmarks5From68 } from '../landmarks/five.js';
 import type { Point } from '../types.js';
 
 /**
@@ -42,9 +43,24 @@ export const DLIB_CHIP_PADDING = 0.25;
 
 /** dlib's chip for 68-point landmarks with a given size and padding (fraction of the face's width). */
 export function dlibChipTemplate(size = DLIB_CHIP_SIZE, padding = DLIB_CHIP_PADDING): ChipTemplate {
-  const targets = DLIB_ALIGNMENT_POINTS.map((i) => ({
+  return { size, pointIndices: DLIB_ALIGNMENT_POINTS, targets: DLIB_ALIGNMENT_POINTS.map((i) => meanFacePoint(i, size, padding)) };
+}
+
+/** Where 68-point landmark `i` (17..67) of dlib's mean face lands on a chip of this size and padding. */
+function meanFacePoint(i: number, size: number, padding: number): Point {
+  return {
     x: ((padding + DLIB_MEAN_FACE_X[i - FIRST_TEMPLATE_POINT]) / (2 * padding + 1)) * size,
     y: ((padding + DLIB_MEAN_FACE_Y[i - FIRST_TEMPLATE_POINT]) / (2 * padding + 1)) * size,
-  }));
-  return { size, pointIndices: DLIB_ALIGNMENT_POINTS, targets };
+  };
+}
+
+/**
+ * The same chip for five points (MTCNN's `landmarks5`): each target is made from dlib's mean face
+ * the way the five are made from 68 points (landmarks5From68), so a face aligned on its five points
+ * lands where its 68 points would put it, and the descriptors share one space. Mean-face points
+ * below 17 (the jaw) are never used by the five.
+ */
+export function dlibChipTemplate5(size = DLIB_CHIP_SIZE, padding = DLIB_CHIP_PADDING): ChipTemplate {
+  const mean68 = Array.from({ length: 68 }, (_, i) => (i < FIRST_TEMPLATE_POINT ? { x: Number.NaN, y: Number.NaN } : meanFacePoint(i, size, padding)));
+  return { size, pointIndices: [0, 1, 2, 3, 4], targets: landmarks5From68(mean68) };
 }

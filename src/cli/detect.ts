@@ -17,7 +17,7 @@ interface DetectedFile {
   file: string;
   width: number;
   height: number;
-  faces: { box: Box; score: number; landmarks?: Point[] }[];
+  faces: { box: Box; score: number; landmarks?: Point[]; landmarks5?: Point[] }[];
 }
 
 /** face_detection's line, `file,top,right,bottom,left`, then x,y of each landmark when asked for. */
@@ -49,6 +49,7 @@ export async function runDetect(paths: string[], opts: DetectCliOptions): Promis
             file: r.file, width: r.width, height: r.height,
             faces: r.faces.map((f) => ({
               box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS), ...(f.landmarks ? { landmarks: f.landmarks.map(roundPoint) } : {}),
+              ...(f.landmarks5 ? { landmarks5: f.landmarks5.map(roundPoint) } : {}),
             })),
           });
         } else {

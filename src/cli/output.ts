@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
-import type { DetectorName } from '../detect/detector.js';
+import { DETECTOR_NAMES } from '../detect/detector.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
 
@@ -83,10 +83,10 @@ export function parseCpus(value: string): number {
   return n;
 }
 
-export const DETECTORS: readonly DetectorName[] = ['tiny', 'ssd'];
-
 export function modelOption(): Option {
-  return new Option('--model <name>', "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces").choices(DETECTORS).default('tiny');
+  return new Option('--model <name>', "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks")
+    .choices(DETECTOR_NAMES)
+    .default('tiny');
 }
 
 export function cpusOption(): Option {

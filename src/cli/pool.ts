@@ -24,6 +24,8 @@ export interface FaceData {
   readonly box: Box;
   readonly score: number;
   readonly landmarks?: Point[];
+  /** MTCNN's five points, when it found the face. */
+  readonly landmarks5?: Point[];
   readonly descriptor?: Float32Array;
 }
 
@@ -69,9 +71,10 @@ export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
-export function requiredModels(settings: Pick<AnalyzerSettings, 'stage'>): ModelId[] {
-  // retryOnMiss falls back from either detector to the other, so both are needed.
+export function requiredModels(settings: Pick<AnalyzerSettings, 'stage'> & Partial<Pick<AnalyzerSettings, 'detector'>>): ModelId[] {
+  // retryOnMiss falls back to tiny and SSD whichever detector comes first, so both are needed.
   const ids: ModelId[] = ['tiny_face_detector', 'ssd_mobilenetv1'];
+  if (settings.detector === 'mtcnn') ids.push('mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet');
   if (settings.stage !== 'detect') ids.push('face_landmark_68');
   if (settings.stage === 'analyze') ids.push('dlib_resnet128');
   return ids;
@@ -79,6 +82,7 @@ export function requiredModels(settings: Pick<AnalyzerSettings, 'stage'>): Model
 
 const plainPoint = (p: Point): Point => ({ x: p.x, y: p.y });
 const plainBox = (b: Box): Box => ({ x: b.x, y: b.y, width: b.width, height: b.height });
+const plainFive = (d: { readonly landmarks5?: readonly Point[] }) => (d.landmarks5 ? { landmarks5: d.landmarks5.map(plainPoint) } : {});
 
 /** Loads one file and runs it to `stage`; input problems come back as a failed result, fatal ones throw. */
 export async function analyzeFile(kit: FaceKit, file: string, stage: Stage): Promise<FileResult> {
@@ -87,12 +91,12 @@ export async function analyzeFile(kit: FaceKit, file: string, stage: Stage): Pro
     const image = await loadImage(file);
     let faces: FaceData[];
     if (stage === 'detect') {
-      faces = (await kit.detect(image)).map((d) => ({ box: plainBox(d.box), score: d.score }));
+      faces = (await kit.detect(image)).map((d) => ({ box: plainBox(d.box), score: d.score, ...plainFive(d) }));
     } else if (stage === 'landmarks') {
-      faces = (await kit.landmarks(image)).map((f) => ({ box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint) }));
+      faces = (await kit.landmarks(image)).map((f) => ({ box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint), ...plainFive(f) }));
     } else {
       faces = (await kit.analyze(image)).map((f) => ({
-        box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint), descriptor: Float32Array.from(f.descriptor),
+        box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint), ...plainFive(f), descriptor: Float32Array.from(f.descriptor),
       }));
     }
     return { ok: true, file, width: image.width, height: image.height, faces, ms: performance.now() - start };

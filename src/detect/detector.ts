@@ -1,15 +1,39 @@
+import { invalidArgument } from '../errors.js';
 import type { Detection, Image } from '../types.js';
 
-export type DetectorName = 'tiny' | 'ssd';
+/** Every detector facekit has, in the order documentation lists them: the one source of the names. */
+export const DETECTOR_NAMES = ['tiny', 'ssd', 'mtcnn'] as const;
 
-/** Per-call knobs every detector understands; each detector documents its own defaults. */
+export type DetectorName = (typeof DETECTOR_NAMES)[number];
+
+/** `value` as a detector name, or INVALID_ARGUMENT naming `field` and the names there are. */
+export function checkDetectorName(value: unknown, field = 'detector'): DetectorName {
+  if ((DETECTOR_NAMES as readonly unknown[]).includes(value)) return value as DetectorName;
+  throw invalidArgument(field, `unknown detector "${String(value)}" (use ${DETECTOR_NAMES.map((n) => `'${n}'`).join(', ')})`);
+}
+
+/** MTCNN's own knobs; tiny and SSD have no use for them. Defaults: see src/detect/mtcnn/detector.ts. */
+export interface MtcnnOptions {
+  /** Smallest face searched for, in pixels: the pyramid starts where such a face fills P-Net's 12-px window. */
+  readonly minFaceSize?: number;
+  /** Shrink per pyramid level, in (0, 0.95]: closer to 1 means more levels, slower, and slightly more recall. */
+  readonly scaleFactor?: number;
+  /** Stage 1 (P-Net) keeps windows scoring at least this. */
+  readonly pnetThreshold?: number;
+  /** Stage 2 (R-Net) keeps candidates scoring above this. Stage 3 (O-Net) uses `minConfidence`. */
+  readonly rnetThreshold?: number;
+}
+
+/** Per-call knobs; each detector reads the ones it understands and documents its own defaults. */
 export interface DetectOptions {
-  /** Drop detections scoring below this. */
+  /** Drop detections scoring below this (for MTCNN: the final, O-Net stage's threshold). */
   readonly minConfidence?: number;
   /** Keep at most this many, best first. */
   readonly maxFaces?: number;
-  /** Network input side in pixels (tiny: any multiple of 32; ssd: fixed 512, ignored). */
+  /** Tiny only: network input side in pixels (any multiple of 32). */
   readonly inputSize?: number;
+  /** MTCNN only. */
+  readonly mtcnn?: MtcnnOptions;
 }
 
 /** A face detector bound to its onnxruntime session(s): reuse it, dispose it once. */

