@@ -15,6 +15,24 @@ export type FaceKitErrorCode =
   | 'INFERENCE_FAILED'
   | 'DISPOSED'
   | 'MODEL_MISMATCH'
+  /** Gallery: the file is not a facekit gallery, or SQLite reports it damaged. */
+  | 'GALLERY_CORRUPT'
+  /** Gallery: made by a newer facekit (schema version above what this one knows). */
+  | 'GALLERY_VERSION'
+  /** Gallery: another process held its write lock longer than the busy timeout. */
+  | 'GALLERY_BUSY'
+  | 'GALLERY_EMPTY'
+  | 'PERSON_NOT_FOUND'
+  | 'PERSON_EXISTS'
+  | 'FACE_NOT_FOUND'
+  /** No stored calibration for the model (or for the false-accept rate asked for). */
+  | 'CALIBRATION_NOT_FOUND'
+  /** Too few impostor pairs or probes to estimate the asked false-accept rate. */
+  | 'CALIBRATION_TOO_FEW'
+  | 'CLUSTER_NOT_FOUND'
+  /** A photo that had to show one face shows none, or several. */
+  | 'NO_FACE'
+  | 'MULTIPLE_FACES'
   /** A bug or a crashed worker: not the input's fault. */
   | 'INTERNAL';
 

@@ -1,0 +1,151 @@
+/**
+ * The approximate index for large galleries: a usearch HNSW graph keyed by face id, kept in a
+ * file next to the gallery (`gallery.db.hnsw`). It is a cache of the database, never the truth:
+ * its state (which faces and which log position it covers, its size in bytes) is stored in the
+ * gallery, and an index file that disagrees with that state is rebuilt, not trusted.
+ */
+import { renameSync, rmSync, statSync } from 'node:fs';
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import { FaceKitError } from '../errors.js';
+import type { DescriptorMatrix } from './exact.js';
+
+export interface AnnParams {
+  /** HNSW M: neighbours kept per node. 16 is the usual sweet spot for 100-d-class vectors. */
+  readonly connectivity: number;
+  /** Candidate list while inserting: build quality (recall) against build time. */
+  readonly expansionAdd: number;
+  /** Candidate list while searching: recall against latency; see bench/gallery.ts for the measured curve. */
+  readonly expansionSearch: number;
+  /**
+   * How the index stores vectors. 'f16' halves its memory (256 MB less at 1M faces); candidates
+   * are re-scored exactly from the float32 matrix, so answers keep full precision.
+   */
+  readonly quantization: 'f32' | 'f16';
+}
+
+/** Measured on LFW-derived galleries up to 1M faces (bench/gallery.ts): recall@1 >= 0.99 at p50 well under 5 ms. */
+export const ANN_DEFAULTS: AnnParams = { connectivity: 16, expansionAdd: 128, expansionSearch: 96, quantization: 'f16' };
+
+/** What the gallery stores about its index file; a mismatch with the file means "rebuild". */
+export interface AnnState {
+  readonly version: 1;
+  readonly dims: number;
+  readonly params: AnnParams;
+  /** File size after the last save. */
+  readonly bytes: number;
+  /** Vectors in the index at the last save. */
+  readonly size: number;
+  /** Faces up to this id were added, log entries up to this position applied. */
+  readonly maxFaceId: number;
+  readonly logSeq: number;
+  /** Removals since the graph was built: HNSW does not re-link around deleted nodes, so many of them degrade it. */
+  readonly removedSinceBuild: number;
+}
+
+/**
+ * Faces from which `index: 'auto'` searches with the HNSW index instead of exactly. Measured on
+ * this project's 2-core machine (bench/gallery.ts): exact search costs about 1 ms per 10k faces
+ * a query, so here it passes 5 ms while an ANN query stays well under 1 ms, and building the index
+ * (about a second per 10k faces, once, then incremental) is paid back within the first session.
+ */
+export const ANN_MIN_FACES = 50_000;
+
+export const ANN_STATE_KEY = 'ann';
+/** Rebuild when this share of the nodes has been removed since the build (deleted nodes still cost hops). */
+export const ANN_REBUILD_REMOVED_SHARE = 0.2;
+
+export class AnnIndex {
+  private constructor(
+    private readonly index: Index,
+    readonly dims: number,
+    readonly params: AnnParams,
+    private removedSinceBuild: number,
+  ) {}
+
+  private static create(dims: number, params: AnnParams): Index {
+    return new Index({
+      dimensions: dims, metric: MetricKind.L2sq, quantization: params.quantization === 'f16' ? ScalarKind.F16 : ScalarKind.F32,
+      connectivity: params.connectivity, expansion_add: params.expansionAdd, expansion_search: params.expansionSearch, multi: false,
+    });
+  }
+
+  /** A new graph over every row of `matrix`; `threads` 0 lets usearch use every core. */
+  static build(matrix: DescriptorMatrix, params: AnnParams = ANN_DEFAULTS, threads = 0): AnnIndex {
+    const ann = new AnnIndex(AnnIndex.create(matrix.dims, params), matrix.dims, params, 0);
+    ann.add(matrix.ids, matrix.vectors, threads);
+    return ann;
+  }
+
+  /**
+   * The saved index when `state` vouches for the file (same size on disk, same parameters, same
+   * vector count); null when it is missing, stale or damaged, which callers answer by rebuilding.
+   */
+  static load(file: string, state: AnnState | null, dims: number, params: AnnParams = ANN_DEFAULTS): AnnIndex | null {
+    if (state === null || state.version !== 1 || state.dims !== dims || JSON.stringify(state.params) !== JSON.stringify(params)) return null;
+    let bytes: number;
+    try {
+      bytes = statSync(file).size;
+    } catch {
+      return null;
+    }
+    if (bytes !== state.bytes) return null;
+    const index = AnnIndex.create(dims, params);
+    try {
+      index.load(file);
+    } catch {
+      return null;
+    }
+    if (index.size() !== state.size || index.dimensions() !== dims) return null;
+    return new AnnIndex(index, dims, params, state.removedSinceBuild);
+  }
+
+  get size(): number {
+    return this.index.size();
+  }
+
+  /** Whether so many nodes were removed since the build that a fresh graph is due. */
+  get stale(): boolean {
+    return this.removedSinceBuild > ANN_REBUILD_REMOVED_SHARE * Math.max(this.size, 1);
+  }
+
+  add(ids: Float64Array, vectors: Float32Array, threads = 0): void {
+    if (ids.length === 0) return;
+    this.index.add(BigUint64Array.from(ids, (id) => BigInt(id)), vectors, threads);
+  }
+
+  remove(ids: readonly number[]): number {
+    let removed = 0;
+    for (const id of ids) removed += this.index.remove(BigInt(id)) as number;
+    this.removedSinceBuild += removed;
+    return removed;
+  }
+
+  /** Up to k face ids nearest to `query` (approximately), nearest first, with squared distances. */
+  search(query: Float32Array, k: number, threads = 1): { ids: number[]; distances2: Float32Array } {
+    if (this.size === 0) return { ids: [], distances2: new Float32Array(0) };
+    const m = this.index.search(query, Math.min(k, this.size), threads);
+    // usearch pads a short answer with the all-ones key; keep only real hits.
+    const ids: number[] = [];
+    for (let i = 0; i < m.keys.length && m.keys[i] !== 0xffffffffffffffffn; i++) ids.push(Number(m.keys[i]));
+    return { ids, distances2: m.distances.subarray(0, ids.length) };
+  }
+
+  /**
+   * Writes the index beside the gallery atomically (temporary file, then rename) and returns the
+   * state to store with the gallery. A crash mid-save leaves the old file or none, never half of one.
+   */
+  save(file: string, covered: { maxFaceId: number; logSeq: number }): AnnState {
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      this.index.save(tmp);
+      renameSync(tmp, file);
+    } catch (cause) {
+      rmSync(tmp, { force: true });
+      throw new FaceKitError('FILE_UNWRITABLE', `cannot save the search index (${(cause as Error).message})`, { file, cause });
+    }
+    return {
+      version: 1, dims: this.dims, params: this.params, bytes: statSync(file).size, size: this.size,
+      maxFaceId: covered.maxFaceId, logSeq: covered.logSeq, removedSinceBuild: this.removedSinceBuild,
+    };
+  }
+}

@@ -1,0 +1,721 @@
+/**
+ * The embedded gallery store: one SQLite file (better-sqlite3), WAL journal, every write one
+ * IMMEDIATE transaction. Descriptors are little-endian float32 BLOBs; the schema carries a version
+ * (user_version) so later releases can migrate it, and an application id so that facekit never
+ * mistakes another program's database for a gallery.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { FaceKitError, invalidArgument } from '../errors.js';
+import type { Box } from '../types.js';
+import type {
+  CalibrationRecord, ChangeSet, ClusterFace, ClusterRun, DescriptorBatch, DistanceSample, DuplicateFace, EnrollOutcome, EnrollRequest, FaceRecord,
+  GalleryStore, Metadata, NewFace, PersonRecord, StoreStats, Watermark,
+} from './store.js';
+
+/** Schema version this code writes and reads; a newer file is refused rather than misread. */
+export const SCHEMA_VERSION = 1;
+/** "FKGa" as a big-endian int32: marks the file as a facekit gallery for `file(1)` and for us. */
+export const APPLICATION_ID = 0x464b4761;
+/**
+ * How long a writer waits for another process's transaction before GALLERY_BUSY: long enough
+ * for any one person's enrolment to commit, short enough that a stuck process is reported.
+ */
+const BUSY_TIMEOUT_MS = 10_000;
+/** Two faces of one photo are one face when their boxes overlap this much (intersection over union). */
+const SAME_FACE_IOU = 0.5;
+/** People names are labels people type; anything longer is a mistake (a path, a pasted paragraph). */
+const MAX_NAME_LENGTH = 200;
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE people (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL
+);
+-- AUTOINCREMENT: a deleted face's id is never reused, so the change log and the ANN index
+-- (keyed by face id) can never confuse an old face with a new one.
+CREATE TABLE faces (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  person_id INTEGER NOT NULL REFERENCES people(id),
+  model_id TEXT NOT NULL,
+  descriptor BLOB NOT NULL,
+  source_file TEXT,
+  content_hash TEXT,
+  box_x REAL, box_y REAL, box_w REAL, box_h REAL,
+  score REAL,
+  quality REAL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX faces_person ON faces(person_id);
+CREATE INDEX faces_hash ON faces(content_hash) WHERE content_hash IS NOT NULL;
+-- Removals (person_id NULL) and moves (merge) for readers holding descriptors in memory; new
+-- faces need no entry, they are the ids above a reader's watermark.
+CREATE TABLE face_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, face_id INTEGER NOT NULL, person_id INTEGER);
+CREATE TABLE calibrations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model_id TEXT NOT NULL,
+  far REAL NOT NULL,
+  pair_threshold REAL NOT NULL,
+  search_threshold REAL,
+  impostors BLOB NOT NULL, impostors_total INTEGER NOT NULL,
+  search_impostors BLOB, search_impostors_total INTEGER,
+  genuine BLOB NOT NULL, genuine_total INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  people INTEGER NOT NULL,
+  faces INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE cluster_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model_id TEXT NOT NULL,
+  threshold REAL NOT NULL,
+  inputs TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE cluster_faces (
+  run_id INTEGER NOT NULL REFERENCES cluster_runs(id) ON DELETE CASCADE,
+  cluster INTEGER NOT NULL,
+  source_file TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  box_x REAL NOT NULL, box_y REAL NOT NULL, box_w REAL NOT NULL, box_h REAL NOT NULL,
+  score REAL NOT NULL,
+  descriptor BLOB NOT NULL,
+  person_id INTEGER REFERENCES people(id) ON DELETE SET NULL
+);
+CREATE INDEX cluster_faces_run ON cluster_faces(run_id, cluster);
+INSERT INTO meta (key, value) VALUES ('people_rev', '0');
+`;
+
+interface PersonRow {
+  id: number;
+  name: string;
+  metadata: string;
+  created_at: string;
+  faces: number;
+}
+
+interface FaceRow {
+  id: number;
+  person_id: number;
+  person: string;
+  model_id: string;
+  source_file: string | null;
+  content_hash: string | null;
+  box_x: number | null;
+  box_y: number | null;
+  box_w: number | null;
+  box_h: number | null;
+  score: number | null;
+  quality: number | null;
+  created_at: string;
+}
+
+interface CalibrationRow {
+  id: number;
+  model_id: string;
+  far: number;
+  pair_threshold: number;
+  search_threshold: number | null;
+  impostors: Buffer;
+  impostors_total: number;
+  search_impostors: Buffer | null;
+  search_impostors_total: number | null;
+  genuine: Buffer;
+  genuine_total: number;
+  source: string;
+  people: number;
+  faces: number;
+  created_at: string;
+}
+
+interface ClusterFaceRow {
+  cluster: number;
+  source_file: string;
+  content_hash: string;
+  box_x: number;
+  box_y: number;
+  box_w: number;
+  box_h: number;
+  score: number;
+  descriptor: Buffer;
+  person_id: number | null;
+}
+
+/** A float32 array as the bytes SQLite stores (a copy, so later edits of the array change nothing stored). */
+export function toBlob(v: Float32Array): Buffer {
+  return Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+}
+
+/** A float32 BLOB back to an array; BLOB buffers may sit at any byte offset, so the bytes are copied. */
+export function fromBlob(b: Buffer): Float32Array {
+  const out = new Float32Array(b.byteLength >> 2);
+  new Uint8Array(out.buffer).set(b.subarray(0, out.byteLength));
+  return out;
+}
+
+const sample = (sorted: Buffer | null, total: number | null): DistanceSample | null => (sorted === null || total === null ? null : { sorted: fromBlob(sorted), total });
+
+function iou(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+/** A person's name as stored: trimmed, non-empty, printable, of a sane length. */
+export function checkName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string') throw invalidArgument(field, 'a person name must be a string');
+  const trimmed = name.trim();
+  if (trimmed === '') throw invalidArgument(field, 'a person name cannot be empty');
+  if (trimmed.length > MAX_NAME_LENGTH) throw invalidArgument(field, `a person name is at most ${MAX_NAME_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalidArgument(field, 'a person name cannot hold control characters (newlines, tabs)');
+  return trimmed;
+}
+
+function checkMetadata(metadata: unknown): Metadata {
+  if (metadata === undefined) return {};
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw invalidArgument('metadata', 'must be a plain object');
+  try {
+    JSON.stringify(metadata);
+  } catch (cause) {
+    throw new FaceKitError('INVALID_ARGUMENT', `metadata: cannot be stored as JSON (${(cause as Error).message})`, { field: 'metadata', cause });
+  }
+  return metadata as Metadata;
+}
+
+function rowToPerson(r: PersonRow): PersonRecord {
+  return { id: r.id, name: r.name, metadata: JSON.parse(r.metadata) as Metadata, faces: r.faces, createdAt: r.created_at };
+}
+
+function rowToFace(r: FaceRow): FaceRecord {
+  const box = r.box_x === null || r.box_y === null || r.box_w === null || r.box_h === null ? null : { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h };
+  return {
+    id: r.id, personId: r.person_id, person: r.person, modelId: r.model_id, sourceFile: r.source_file, contentHash: r.content_hash,
+    box, score: r.score, quality: r.quality, createdAt: r.created_at,
+  };
+}
+
+/**
+ * SQLite's failures as facekit's: the file and a stable code. A FaceKitError thrown inside a
+ * transaction passes through unchanged.
+ */
+export function storeError(file: string, cause: unknown): FaceKitError {
+  if (cause instanceof FaceKitError) return cause;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  switch (typeof code === 'string' ? code.replace(/^(SQLITE_[A-Z]+).*$/, '$1') : '') {
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return new FaceKitError('GALLERY_BUSY', 'gallery is locked by another process; try again when it has finished', { file, cause });
+    case 'SQLITE_CORRUPT':
+    case 'SQLITE_NOTADB':
+      return new FaceKitError('GALLERY_CORRUPT', `is damaged or not a facekit gallery (${message})`, { file, cause });
+    case 'SQLITE_READONLY':
+    case 'SQLITE_FULL':
+    case 'SQLITE_IOERR':
+      return new FaceKitError('FILE_UNWRITABLE', `cannot write the gallery (${message})`, { file, cause });
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_PERM':
+    case 'SQLITE_AUTH':
+      return new FaceKitError('FILE_UNREADABLE', `cannot open the gallery (${message})`, { file, cause });
+    default:
+      return new FaceKitError('INTERNAL', `gallery: ${message}`, { file, cause });
+  }
+}
+
+const now = (): string => new Date().toISOString();
+
+export interface SqliteStoreOptions {
+  /** Create the file (and its folder) when it does not exist; otherwise FILE_NOT_FOUND. */
+  readonly create?: boolean;
+}
+
+/** Opens (or creates) a gallery file; see GalleryStore for what each method promises. */
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+  let exists = true;
+  try {
+    if (statSync(file).isDirectory()) throw new FaceKitError('INVALID_ARGUMENT', 'is a folder: give the gallery file (e.g. gallery.db)', { file, field: 'db' });
+  } catch (e) {
+    if (e instanceof FaceKitError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new FaceKitError('FILE_UNREADABLE', `cannot read (${(e as NodeJS.ErrnoException).code})`, { file, cause: e });
+    exists = false;
+  }
+  if (!exists) {
+    if (options.create === false) throw new FaceKitError('FILE_NOT_FOUND', 'no gallery here: enrol people first (facekit enroll) or give --db', { file, field: 'db' });
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (cause) {
+      throw new FaceKitError('FILE_UNWRITABLE', `cannot create the gallery's folder (${(cause as NodeJS.ErrnoException).code})`, { file, cause });
+    }
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  } catch (cause) {
+    throw storeError(file, cause);
+  }
+  try {
+    return new SqliteStore(db, file);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+export class SqliteStore implements GalleryStore {
+  private readonly s: ReturnType<SqliteStore['prepare']>;
+  private closed = false;
+
+  constructor(private readonly db: Database.Database, readonly location: string) {
+    this.initialise();
+    this.s = this.prepare();
+  }
+
+  private initialise(): void {
+    const file = this.location;
+    try {
+      // Reading the header is where a file that is not SQLite at all fails (SQLITE_NOTADB).
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      const appId = this.db.pragma('application_id', { simple: true }) as number;
+      const tables = (this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
+      if (version === 0 && tables === 0 && appId === 0) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.transaction(() => {
+          this.db.exec(SCHEMA);
+          this.db.pragma(`application_id = ${APPLICATION_ID}`);
+          this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        }).immediate();
+      } else if (appId !== APPLICATION_ID) {
+        throw new FaceKitError('GALLERY_CORRUPT', 'is an SQLite database but not a facekit gallery; refusing to touch it', { file, field: 'db' });
+      } else if (version > SCHEMA_VERSION) {
+        throw new FaceKitError('GALLERY_VERSION', `was written by a newer facekit (schema ${version}; this one knows up to ${SCHEMA_VERSION}): upgrade facekit`, { file, field: 'db' });
+      } else if (version < 1) {
+        throw new FaceKitError('GALLERY_CORRUPT', 'has no schema version: damaged or not made by facekit', { file, field: 'db' });
+      }
+      // WAL: readers never block the enrolling writer, and a killed writer leaves committed data intact.
+      if (this.db.pragma('journal_mode', { simple: true }) !== 'wal') this.db.pragma('journal_mode = WAL');
+      // FULL: a transaction that returned is on disk even if the power goes, not only if the process dies.
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+    } catch (cause) {
+      throw storeError(file, cause);
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      delMeta: db.prepare<[string]>('DELETE FROM meta WHERE key = ?'),
+      bumpPeople: db.prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'people_rev'"),
+      stats: db.prepare<[], StoreStats>('SELECT (SELECT count(*) FROM people) AS people, (SELECT count(*) FROM faces) AS faces'),
+      people: db.prepare<[], PersonRow>(
+        'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p ORDER BY p.name',
+      ),
+      person: db.prepare<[string], PersonRow>(
+        'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.name = ?',
+      ),
+      personNames: db.prepare<[], { id: number; name: string }>('SELECT id, name FROM people'),
+      insertPerson: db.prepare<[string, string, string]>('INSERT INTO people (name, metadata, created_at) VALUES (?, ?, ?)'),
+      setPersonMeta: db.prepare<[string, number]>('UPDATE people SET metadata = ? WHERE id = ?'),
+      rename: db.prepare<[string, number]>('UPDATE people SET name = ? WHERE id = ?'),
+      deletePerson: db.prepare<[number]>('DELETE FROM people WHERE id = ?'),
+      facesOf: db.prepare<[number], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.person_id = ? ORDER BY f.id'),
+      allFaces: db.prepare<[], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id ORDER BY f.id'),
+      faceById: db.prepare<[number], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.id = ?'),
+      facesByHash: db.prepare<[string], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.content_hash = ?'),
+      insertFace: db.prepare<[number, string, Buffer, string | null, string | null, number | null, number | null, number | null, number | null, number | null, number | null, string]>(
+        'INSERT INTO faces (person_id, model_id, descriptor, source_file, content_hash, box_x, box_y, box_w, box_h, score, quality, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      logFacesOf: db.prepare<[number | null, number]>('INSERT INTO face_log (face_id, person_id) SELECT id, ? FROM faces WHERE person_id = ?'),
+      moveFaces: db.prepare<[number, number]>('UPDATE faces SET person_id = ? WHERE person_id = ?'),
+      deleteFacesOf: db.prepare<[number]>('DELETE FROM faces WHERE person_id = ?'),
+      deleteFace: db.prepare<[number]>('DELETE FROM faces WHERE id = ?'),
+      logFace: db.prepare<[number, number | null]>('INSERT INTO face_log (face_id, person_id) VALUES (?, ?)'),
+      countOf: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM faces WHERE person_id = ?'),
+      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM faces'),
+      descriptors: db.prepare<[number], [number, number, Buffer]>('SELECT id, person_id, descriptor FROM faces WHERE id > ? ORDER BY id').raw(),
+      countAbove: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM faces WHERE id > ?'),
+      maxFace: db.prepare<[], { m: number | null }>('SELECT max(id) AS m FROM faces'),
+      maxSeq: db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM face_log'),
+      logSince: db.prepare<[number], { seq: number; face_id: number; person_id: number | null }>('SELECT seq, face_id, person_id FROM face_log WHERE seq > ? ORDER BY seq'),
+      insertCalibration: db.prepare(
+        `INSERT INTO calibrations (model_id, far, pair_threshold, search_threshold, impostors, impostors_total, search_impostors, search_impostors_total,
+           genuine, genuine_total, source, people, faces, created_at)
+         VALUES (@modelId, @far, @pairThreshold, @searchThreshold, @impostors, @impostorsTotal, @searchImpostors, @searchImpostorsTotal,
+           @genuine, @genuineTotal, @source, @people, @faces, @createdAt)`,
+      ),
+      calibrations: db.prepare<[string], CalibrationRow>('SELECT * FROM calibrations WHERE model_id = ? ORDER BY id DESC'),
+      insertRun: db.prepare<[string, number, string, string]>('INSERT INTO cluster_runs (model_id, threshold, inputs, created_at) VALUES (?, ?, ?, ?)'),
+      insertClusterFace: db.prepare<[number, number, string, string, number, number, number, number, number, Buffer]>(
+        'INSERT INTO cluster_faces (run_id, cluster, source_file, content_hash, box_x, box_y, box_w, box_h, score, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      run: db.prepare<[number], { id: number; model_id: string; threshold: number; inputs: string; created_at: string }>('SELECT * FROM cluster_runs WHERE id = ?'),
+      lastRun: db.prepare<[], { id: number; model_id: string; threshold: number; inputs: string; created_at: string }>('SELECT * FROM cluster_runs ORDER BY id DESC LIMIT 1'),
+      runFaces: db.prepare<[number], ClusterFaceRow>('SELECT * FROM cluster_faces WHERE run_id = ? ORDER BY cluster, rowid'),
+      clusterFaces: db.prepare<[number, number], ClusterFaceRow>('SELECT * FROM cluster_faces WHERE run_id = ? AND cluster = ? ORDER BY rowid'),
+      nameCluster: db.prepare<[number, number, number]>('UPDATE cluster_faces SET person_id = ? WHERE run_id = ? AND cluster = ?'),
+    };
+  }
+
+  /** Runs `fn` with SQLite errors mapped; `write` makes it one IMMEDIATE transaction. */
+  private use<T>(fn: () => T, mode: 'read' | 'write' | 'none' = 'none'): Promise<T> {
+    if (this.closed) return Promise.reject(new FaceKitError('DISPOSED', 'this gallery was closed', { file: this.location }));
+    try {
+      if (mode === 'none') return Promise.resolve(fn());
+      const tx = this.db.transaction(fn);
+      // A read transaction is one snapshot: in WAL mode, writers committing meanwhile are not seen half-way.
+      return Promise.resolve(mode === 'write' ? tx.immediate() : tx.deferred());
+    } catch (cause) {
+      return Promise.reject(storeError(this.location, cause));
+    }
+  }
+
+  private modelNow(): { modelId: string; dims: number } | null {
+    const id = this.s.meta.get('model_id')?.value;
+    const dims = this.s.meta.get('dims')?.value;
+    return id === undefined || dims === undefined ? null : { modelId: id, dims: Number(dims) };
+  }
+
+  model(): Promise<{ modelId: string; dims: number } | null> {
+    return this.use(() => this.modelNow());
+  }
+
+  claimModel(modelId: string, dims: number): Promise<void> {
+    return this.use(() => {
+      const current = this.modelNow();
+      if (current === null) {
+        this.s.setMeta.run('model_id', modelId);
+        this.s.setMeta.run('dims', String(dims));
+        return;
+      }
+      if (current.modelId !== modelId || current.dims !== dims) throw this.mismatch(current, modelId, dims);
+    }, 'write');
+  }
+
+  private mismatch(current: { modelId: string; dims: number }, modelId: string, dims: number): FaceKitError {
+    return new FaceKitError(
+      'MODEL_MISMATCH',
+      `gallery holds ${current.modelId} descriptors (${current.dims}-d); refusing ${modelId} (${dims}-d): descriptors of different models cannot be compared`,
+      { file: this.location, field: 'modelId' },
+    );
+  }
+
+  revision(): Promise<number> {
+    return this.use(() => this.db.pragma('data_version', { simple: true }) as number);
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.use(() => this.s.stats.get() as StoreStats, 'read');
+  }
+
+  people(): Promise<PersonRecord[]> {
+    return this.use(() => this.s.people.all().map(rowToPerson), 'read');
+  }
+
+  person(name: string): Promise<PersonRecord | null> {
+    return this.use(() => {
+      const r = this.s.person.get(name);
+      return r ? rowToPerson(r) : null;
+    });
+  }
+
+  private mustPerson(name: string, field = 'person'): PersonRow {
+    const r = this.s.person.get(name);
+    if (!r) throw new FaceKitError('PERSON_NOT_FOUND', `no person named "${name}" in the gallery`, { file: this.location, field });
+    return r;
+  }
+
+  faces(person?: string): Promise<FaceRecord[]> {
+    return this.use(() => (person === undefined ? this.s.allFaces.all() : this.s.facesOf.all(this.mustPerson(person).id)).map(rowToFace), 'read');
+  }
+
+  facesWithHashes(hashes: readonly string[]): Promise<FaceRecord[]> {
+    return this.use(() => [...new Set(hashes)].flatMap((h) => this.s.facesByHash.all(h).map(rowToFace)), 'read');
+  }
+
+  private duplicateOf(face: NewFace): FaceRow | undefined {
+    if (face.contentHash === undefined) return undefined;
+    // Same photo, and either side lacks a box or the boxes are one face: a group photo may
+    // legitimately give one face to each of several people.
+    return this.s.facesByHash.all(face.contentHash).find((r) => {
+      if (!face.box || r.box_x === null) return true;
+      return iou(face.box, { x: r.box_x, y: r.box_y as number, width: r.box_w as number, height: r.box_h as number }) >= SAME_FACE_IOU;
+    });
+  }
+
+  private checkFace(face: NewFace, model: { modelId: string; dims: number }, where: string): void {
+    const dims = model.dims;
+    const d = face.descriptor;
+    if (!(d instanceof Float32Array)) throw invalidArgument(`${where}.descriptor`, 'must be a Float32Array');
+    if (d.length !== dims) {
+      throw new FaceKitError('MODEL_MISMATCH', `${where}: a ${d.length}-d descriptor; this gallery holds ${model.modelId} descriptors of ${dims}`, { file: this.location, field: `${where}.descriptor` });
+    }
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw invalidArgument(`${where}.descriptor`, `holds a non-finite value at ${i}`);
+    const b = face.box;
+    if (b !== undefined && ![b.x, b.y, b.width, b.height].every(Number.isFinite)) throw invalidArgument(`${where}.box`, 'must hold finite x, y, width, height');
+    if (face.contentHash !== undefined && !/^[0-9a-f]{64}$/.test(face.contentHash)) throw invalidArgument(`${where}.contentHash`, 'must be a SHA-256 in lowercase hex');
+  }
+
+  /** Inside a write transaction: one request's person and faces. */
+  private enrollOne(req: EnrollRequest, model: { modelId: string; dims: number }, at: string): EnrollOutcome {
+    const name = checkName(req.name);
+    const metadata = checkMetadata(req.metadata);
+    let row = this.s.person.get(name);
+    const created = !row;
+    if (!row) {
+      this.s.insertPerson.run(name, JSON.stringify(metadata), at);
+      this.s.bumpPeople.run();
+      row = this.s.person.get(name) as PersonRow;
+    } else if (Object.keys(metadata).length > 0) {
+      this.s.setPersonMeta.run(JSON.stringify({ ...(JSON.parse(row.metadata) as Metadata), ...metadata }), row.id);
+      this.s.bumpPeople.run();
+    }
+    const added: number[] = [];
+    const duplicates: DuplicateFace[] = [];
+    req.faces.forEach((face, index) => {
+      const dup = this.duplicateOf(face);
+      if (dup) {
+        duplicates.push({ index, existingFaceId: dup.id, existingPerson: dup.person });
+        return;
+      }
+      const b = face.box;
+      const info = this.s.insertFace.run(
+        (row as PersonRow).id, model.modelId, toBlob(face.descriptor), face.sourceFile ?? null, face.contentHash ?? null,
+        b?.x ?? null, b?.y ?? null, b?.width ?? null, b?.height ?? null, face.score ?? null, face.quality ?? null, at,
+      );
+      added.push(Number(info.lastInsertRowid));
+    });
+    const person = rowToPerson(this.s.person.get(name) as PersonRow);
+    // A new person whose every face was a duplicate would be an empty shell: leave no trace of them.
+    if (created && added.length === 0) {
+      this.s.deletePerson.run(person.id);
+      return { person: { ...person, faces: 0 }, created: false, added, duplicates };
+    }
+    return { person, created, added, duplicates };
+  }
+
+  enroll(requests: readonly EnrollRequest[]): Promise<EnrollOutcome[]> {
+    return this.use(() => {
+      const model = this.modelNow();
+      if (model === null) throw new FaceKitError('INTERNAL', 'enroll before claimModel: the gallery has no model yet', { file: this.location });
+      requests.forEach((r, i) => {
+        checkName(r.name, `requests[${i}].name`);
+        if (r.faces.length === 0) throw invalidArgument(`requests[${i}].faces`, `no face given for "${r.name}"`);
+        r.faces.forEach((f, j) => this.checkFace(f, model, `requests[${i}].faces[${j}]`));
+      });
+      const at = now();
+      return requests.map((r) => this.enrollOne(r, model, at));
+    }, 'write');
+  }
+
+  renamePerson(name: string, newName: string): Promise<PersonRecord> {
+    return this.use(() => {
+      const to = checkName(newName, 'newName');
+      const row = this.mustPerson(name);
+      if (to === row.name) return rowToPerson(row);
+      if (this.s.person.get(to)) throw new FaceKitError('PERSON_EXISTS', `"${to}" is already a person in the gallery: merge instead of rename`, { file: this.location, field: 'newName' });
+      this.s.rename.run(to, row.id);
+      this.s.bumpPeople.run();
+      return rowToPerson(this.s.person.get(to) as PersonRow);
+    }, 'write');
+  }
+
+  mergePeople(from: string, into: string): Promise<PersonRecord> {
+    return this.use(() => {
+      const a = this.mustPerson(from, 'from');
+      const b = this.mustPerson(into, 'into');
+      if (a.id === b.id) throw invalidArgument('into', `cannot merge "${from}" into itself`);
+      this.s.logFacesOf.run(b.id, a.id);
+      this.s.moveFaces.run(b.id, a.id);
+      this.s.setPersonMeta.run(JSON.stringify({ ...(JSON.parse(a.metadata) as Metadata), ...(JSON.parse(b.metadata) as Metadata) }), b.id);
+      this.s.deletePerson.run(a.id);
+      this.s.bumpPeople.run();
+      return rowToPerson(this.s.person.get(b.name) as PersonRow);
+    }, 'write');
+  }
+
+  removePerson(name: string): Promise<{ person: PersonRecord; faces: number }> {
+    return this.use(() => {
+      const row = this.mustPerson(name);
+      this.s.logFacesOf.run(null, row.id);
+      const faces = this.s.deleteFacesOf.run(row.id).changes;
+      this.s.deletePerson.run(row.id);
+      this.s.bumpPeople.run();
+      return { person: rowToPerson(row), faces };
+    }, 'write');
+  }
+
+  removeFaces(ids: readonly number[]): Promise<number> {
+    return this.use(() => {
+      const unique = [...new Set(ids)];
+      const rows = unique.map((id) => {
+        if (!Number.isSafeInteger(id) || id <= 0) throw invalidArgument('faceId', `not a face id: ${id}`);
+        const r = this.s.faceById.get(id);
+        if (!r) throw new FaceKitError('FACE_NOT_FOUND', `no face with id ${id} in the gallery`, { file: this.location, field: 'faceId' });
+        return r;
+      });
+      for (const r of rows) {
+        this.s.logFace.run(r.id, null);
+        this.s.deleteFace.run(r.id);
+      }
+      // A person is someone the gallery can recognise; one with no face left is removed with the last face.
+      for (const personId of new Set(rows.map((r) => r.person_id))) {
+        if ((this.s.countOf.get(personId) as { n: number }).n === 0) {
+          this.s.deletePerson.run(personId);
+          this.s.bumpPeople.run();
+        }
+      }
+      return rows.length;
+    }, 'write');
+  }
+
+  private readBatch(afterId: number): DescriptorBatch {
+    const n = (this.s.countAbove.get(afterId) as { n: number }).n;
+    const dims = this.modelNow()?.dims ?? 0;
+    const ids = new Float64Array(n);
+    const persons = new Int32Array(n);
+    const vectors = new Float32Array(n * dims);
+    const bytes = new Uint8Array(vectors.buffer);
+    let i = 0;
+    for (const [id, person, blob] of this.s.descriptors.iterate(afterId)) {
+      if (blob.byteLength !== dims * 4) throw new FaceKitError('GALLERY_CORRUPT', `face ${id} has a ${blob.byteLength}-byte descriptor; ${dims * 4} expected`, { file: this.location });
+      ids[i] = id;
+      persons[i] = person;
+      bytes.set(blob, i * dims * 4);
+      i++;
+    }
+    return { ids, persons, vectors };
+  }
+
+  private watermarkNow(floor: Watermark): Watermark {
+    return {
+      maxFaceId: Math.max(floor.maxFaceId, this.s.maxFace.get()?.m ?? 0),
+      logSeq: Math.max(floor.logSeq, this.s.maxSeq.get()?.m ?? 0),
+      peopleRev: Number(this.s.meta.get('people_rev')?.value ?? 0),
+    };
+  }
+
+  snapshot(): Promise<{ batch: DescriptorBatch; watermark: Watermark }> {
+    return this.use(() => ({ batch: this.readBatch(0), watermark: this.watermarkNow({ maxFaceId: 0, logSeq: 0, peopleRev: 0 }) }), 'read');
+  }
+
+  changesSince(w: Watermark): Promise<ChangeSet> {
+    return this.use(() => {
+      const watermark = this.watermarkNow(w);
+      const log = this.s.logSince.all(w.logSeq).map((r) => ({ faceId: r.face_id, personId: r.person_id }));
+      return { added: this.readBatch(w.maxFaceId), log, peopleChanged: watermark.peopleRev !== w.peopleRev, watermark };
+    }, 'read');
+  }
+
+  removedSince(seq: number): Promise<{ ids: number[]; logSeq: number }> {
+    return this.use(() => {
+      const rows = this.s.logSince.all(seq);
+      return { ids: rows.filter((r) => r.person_id === null).map((r) => r.face_id), logSeq: Math.max(seq, this.s.maxSeq.get()?.m ?? 0) };
+    }, 'read');
+  }
+
+  personNames(): Promise<Map<number, string>> {
+    return this.use(() => new Map(this.s.personNames.all().map((r) => [r.id, r.name])));
+  }
+
+  saveCalibration(c: CalibrationRecord): Promise<CalibrationRecord> {
+    return this.use(() => {
+      const info = this.s.insertCalibration.run({
+        modelId: c.modelId, far: c.far, pairThreshold: c.pairThreshold, searchThreshold: c.searchThreshold,
+        impostors: toBlob(c.impostors.sorted), impostorsTotal: c.impostors.total,
+        searchImpostors: c.searchImpostors ? toBlob(c.searchImpostors.sorted) : null, searchImpostorsTotal: c.searchImpostors?.total ?? null,
+        genuine: toBlob(c.genuine.sorted), genuineTotal: c.genuine.total, source: c.source, people: c.people, faces: c.faces, createdAt: c.createdAt,
+      });
+      return { ...c, id: Number(info.lastInsertRowid) };
+    }, 'write');
+  }
+
+  calibrations(modelId: string): Promise<CalibrationRecord[]> {
+    return this.use(() => this.s.calibrations.all(modelId).map((r) => ({
+      id: r.id, modelId: r.model_id, far: r.far, pairThreshold: r.pair_threshold, searchThreshold: r.search_threshold,
+      impostors: { sorted: fromBlob(r.impostors), total: r.impostors_total },
+      searchImpostors: sample(r.search_impostors, r.search_impostors_total),
+      genuine: { sorted: fromBlob(r.genuine), total: r.genuine_total },
+      source: r.source, people: r.people, faces: r.faces, createdAt: r.created_at,
+    })), 'read');
+  }
+
+  saveClusterRun(run: Omit<ClusterRun, 'id' | 'createdAt'>): Promise<ClusterRun> {
+    return this.use(() => {
+      const createdAt = now();
+      const id = Number(this.s.insertRun.run(run.modelId, run.threshold, JSON.stringify(run.inputs), createdAt).lastInsertRowid);
+      for (const f of run.faces) {
+        this.s.insertClusterFace.run(id, f.cluster, f.sourceFile, f.contentHash, f.box.x, f.box.y, f.box.width, f.box.height, f.score, toBlob(f.descriptor));
+      }
+      return { ...run, id, createdAt, faces: run.faces.map((f) => ({ ...f, personId: null })) };
+    }, 'write');
+  }
+
+  clusterRun(id?: number): Promise<ClusterRun | null> {
+    return this.use(() => {
+      const r = id === undefined ? this.s.lastRun.get() : this.s.run.get(id);
+      if (!r) return null;
+      return { id: r.id, modelId: r.model_id, threshold: r.threshold, inputs: JSON.parse(r.inputs) as string[], createdAt: r.created_at, faces: this.s.runFaces.all(r.id).map(rowToClusterFace) };
+    }, 'read');
+  }
+
+  nameCluster(runId: number, cluster: number, name: string): Promise<EnrollOutcome> {
+    return this.use(() => {
+      const run = this.s.run.get(runId);
+      const faces = run ? this.s.clusterFaces.all(runId, cluster) : [];
+      if (faces.length === 0) throw new FaceKitError('CLUSTER_NOT_FOUND', `no cluster ${cluster} in cluster run ${runId}`, { file: this.location, field: 'cluster' });
+      const model = this.modelNow();
+      if (model === null) {
+        const dims = faces[0].descriptor.byteLength >> 2;
+        this.s.setMeta.run('model_id', (run as { model_id: string }).model_id);
+        this.s.setMeta.run('dims', String(dims));
+      } else if (model.modelId !== (run as { model_id: string }).model_id) {
+        throw this.mismatch(model, (run as { model_id: string }).model_id, faces[0].descriptor.byteLength >> 2);
+      }
+      const outcome = this.enrollOne(
+        { name, faces: faces.map((f) => ({ ...rowToClusterFace(f), quality: undefined })) },
+        this.modelNow() as { modelId: string; dims: number },
+        now(),
+      );
+      this.s.nameCluster.run(outcome.person.id, runId, cluster);
+      return outcome;
+    }, 'write');
+  }
+
+  getState(key: string): Promise<string | null> {
+    return this.use(() => this.s.meta.get(`state:${key}`)?.value ?? null);
+  }
+
+  setState(key: string, value: string | null): Promise<void> {
+    return this.use(() => {
+      if (value === null) this.s.delMeta.run(`state:${key}`);
+      else this.s.setMeta.run(`state:${key}`, value);
+    }, 'write');
+  }
+
+  /** Runs SQLite's own consistency check; 'ok' when the file is sound. */
+  integrityCheck(): Promise<string> {
+    return this.use(() => (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; '));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+function rowToClusterFace(r: ClusterFaceRow): ClusterFace {
+  return {
+    cluster: r.cluster, sourceFile: r.source_file, contentHash: r.content_hash, box: { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h },
+    score: r.score, descriptor: fromBlob(r.descriptor), personId: r.person_id,
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * The gallery's storage, behind one interface: SQLite (./sqlite.ts) is the embedded default; a
+ * server database can implement the same methods later. Every method returns a promise, so a
+ * networked store fits without changing callers, and every write is one transaction: after a crash
+ * a person is either stored with all the faces of their enrolment or not touched.
+ */
+import type { DistanceSample } from '../match/calibrate.js';
+import type { Box } from '../types.js';
+
+export type { DistanceSample };
+
+export type Metadata = Record<string, unknown>;
+
+export interface PersonRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly metadata: Metadata;
+  /** Faces stored for this person. */
+  readonly faces: number;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+/** A stored face without its descriptor (descriptors travel in bulk, see DescriptorBatch). */
+export interface FaceRecord {
+  readonly id: number;
+  readonly personId: number;
+  readonly person: string;
+  readonly modelId: string;
+  readonly sourceFile: string | null;
+  /** SHA-256 of the source file's bytes, hex: how a re-enrolled photo is recognised. */
+  readonly contentHash: string | null;
+  readonly box: Box | null;
+  readonly score: number | null;
+  readonly quality: number | null;
+  readonly createdAt: string;
+}
+
+export interface NewFace {
+  readonly descriptor: Float32Array;
+  readonly sourceFile?: string;
+  readonly contentHash?: string;
+  readonly box?: Box;
+  /** Detector confidence. */
+  readonly score?: number;
+  /** Any caller-defined quality in [0, 1] (facekit stores it; it does not compute one yet). */
+  readonly quality?: number;
+}
+
+export interface EnrollRequest {
+  readonly name: string;
+  readonly faces: readonly NewFace[];
+  /** Merged into the person's metadata (a new person starts with it). */
+  readonly metadata?: Metadata;
+}
+
+/** A face not stored because its photo (same content hash, same box) is in the gallery already. */
+export interface DuplicateFace {
+  /** Index into the request's faces. */
+  readonly index: number;
+  readonly existingFaceId: number;
+  readonly existingPerson: string;
+}
+
+export interface EnrollOutcome {
+  readonly person: PersonRecord;
+  readonly created: boolean;
+  /** Ids of the faces stored, in request order. */
+  readonly added: number[];
+  readonly duplicates: DuplicateFace[];
+}
+
+/** Face rows in bulk: ids ascending, `vectors` row-major `ids.length × dims`. */
+export interface DescriptorBatch {
+  readonly ids: Float64Array;
+  readonly persons: Int32Array;
+  readonly vectors: Float32Array;
+}
+
+/**
+ * How far a reader has followed the store: faces above `maxFaceId` are new, log entries above
+ * `logSeq` unread, and people (names, merges) changed when the store's revision is not `peopleRev`.
+ */
+export interface Watermark {
+  readonly maxFaceId: number;
+  readonly logSeq: number;
+  readonly peopleRev: number;
+}
+
+/** Everything that changed after a watermark, read in one consistent snapshot. */
+export interface ChangeSet {
+  readonly added: DescriptorBatch;
+  /** In log order: a face removed (person null) or moved to another person (merge). */
+  readonly log: readonly { readonly faceId: number; readonly personId: number | null }[];
+  /** Whether names or people changed (renames, merges, removals, new people). */
+  readonly peopleChanged: boolean;
+  readonly watermark: Watermark;
+}
+
+
+export interface CalibrationRecord {
+  readonly id?: number;
+  readonly modelId: string;
+  /** Target false-accept rate. */
+  readonly far: number;
+  /** 1:1 threshold: a stranger's face falls within it of one given face at rate `far`. */
+  readonly pairThreshold: number;
+  /** 1:N threshold for this gallery: a stranger searched against it is accepted at rate `far`; null when too few probes. */
+  readonly searchThreshold: number | null;
+  readonly impostors: DistanceSample;
+  readonly searchImpostors: DistanceSample | null;
+  /** Same-person distances (may be empty when every person has one face). */
+  readonly genuine: DistanceSample;
+  /** 'gallery' or the labelled folder's path. */
+  readonly source: string;
+  /** Size of the gallery when calibrated: a 1:N threshold ages as the gallery grows. */
+  readonly people: number;
+  readonly faces: number;
+  readonly createdAt: string;
+}
+
+export interface ClusterFace {
+  readonly cluster: number;
+  readonly sourceFile: string;
+  readonly contentHash: string;
+  readonly box: Box;
+  readonly score: number;
+  readonly descriptor: Float32Array;
+  /** Person the cluster was named into, once it was. */
+  readonly personId?: number | null;
+}
+
+export interface ClusterRun {
+  readonly id: number;
+  readonly modelId: string;
+  readonly threshold: number;
+  readonly inputs: string[];
+  readonly createdAt: string;
+  readonly faces: ClusterFace[];
+}
+
+export interface StoreStats {
+  readonly people: number;
+  readonly faces: number;
+}
+
+export interface GalleryStore {
+  /** The file (or server URL) this store lives in, for messages. */
+  readonly location: string;
+  /** Model of every stored descriptor, and their length; null before the first face. */
+  model(): Promise<{ readonly modelId: string; readonly dims: number } | null>;
+  /** Ties an empty gallery to a model; refuses (MODEL_MISMATCH) a gallery tied to another. */
+  claimModel(modelId: string, dims: number): Promise<void>;
+  /**
+   * A number that changes when another connection commits: lets a reader skip `changesSince`
+   * while nothing happened. Its own writes do not change it (callers know about those).
+   */
+  revision(): Promise<number>;
+  stats(): Promise<StoreStats>;
+  people(): Promise<PersonRecord[]>;
+  person(name: string): Promise<PersonRecord | null>;
+  /** Faces of one person (PERSON_NOT_FOUND if unknown), or of everyone. */
+  faces(person?: string): Promise<FaceRecord[]>;
+  /** Stored faces whose source had one of these content hashes. */
+  facesWithHashes(hashes: readonly string[]): Promise<FaceRecord[]>;
+  /** Creates missing people and adds faces, skipping duplicates; all requests in one transaction. */
+  enroll(requests: readonly EnrollRequest[]): Promise<EnrollOutcome[]>;
+  renamePerson(name: string, newName: string): Promise<PersonRecord>;
+  /** Moves every face of `from` to `into` and deletes `from`; metadata of `into` wins on conflicts. */
+  mergePeople(from: string, into: string): Promise<PersonRecord>;
+  removePerson(name: string): Promise<{ readonly person: PersonRecord; readonly faces: number }>;
+  /** Deletes faces (FACE_NOT_FOUND if any id is unknown: then none is deleted); a person left with no face is deleted too. */
+  removeFaces(ids: readonly number[]): Promise<number>;
+  /** Every descriptor and the watermark they are current to, in one snapshot. */
+  snapshot(): Promise<{ readonly batch: DescriptorBatch; readonly watermark: Watermark }>;
+  changesSince(watermark: Watermark): Promise<ChangeSet>;
+  /** Face ids removed after log position `seq`, and the latest position. */
+  removedSince(seq: number): Promise<{ readonly ids: number[]; readonly logSeq: number }>;
+  personNames(): Promise<Map<number, string>>;
+  saveCalibration(record: CalibrationRecord): Promise<CalibrationRecord>;
+  /** Calibrations of a model, newest first. */
+  calibrations(modelId: string): Promise<CalibrationRecord[]>;
+  saveClusterRun(run: Omit<ClusterRun, 'id' | 'createdAt'>): Promise<ClusterRun>;
+  /** A cluster run by id, or the newest when id is omitted; null when there is none. */
+  clusterRun(id?: number): Promise<ClusterRun | null>;
+  /**
+   * Enrols a cluster's faces under `name` and marks the cluster named, in one transaction: the
+   * one-step "this group is Alice".
+   */
+  nameCluster(runId: number, cluster: number, name: string): Promise<EnrollOutcome>;
+  /** Small named values the gallery keeps with its data (the ANN index state). */
+  getState(key: string): Promise<string | null>;
+  setState(key: string, value: string | null): Promise<void>;
+  close(): Promise<void>;
+}
