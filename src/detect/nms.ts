@@ -27,10 +27,12 @@ export type OverlapMode = 'union' | 'min';
 
 /**
  * Greedy non-maximum suppression: indices of kept boxes, best score first. A box is dropped when it
- * overlaps an already kept one by more than `threshold`.
+ * overlaps an already kept one by more than `threshold`. Among equal scores the earlier box goes
+ * first, or the later one with `laterFirst` (face-api's MTCNN pops its picks off an ascending sort,
+ * and saturated P-Net scores of exactly 1 tie often enough for the order to matter).
  */
-export function nms(boxes: readonly Box[], scores: ArrayLike<number>, threshold: number, mode: OverlapMode = 'union', maxKeep = Infinity): number[] {
-  const order = Array.from(boxes.keys()).sort((a, b) => scores[b] - scores[a]);
+export function nms(boxes: readonly Box[], scores: ArrayLike<number>, threshold: number, mode: OverlapMode = 'union', maxKeep = Infinity, laterFirst = false): number[] {
+  const order = Array.from(boxes.keys()).sort((a, b) => scores[b] - scores[a] || (laterFirst ? b - a : a - b));
   const overlap = mode === 'union' ? iou : iom;
   const keep: number[] = [];
   for (const i of order) {

@@ -136,11 +136,13 @@ function axisTaps(from: number, size: number, outSize: number, limit: number): A
 
 /**
  * Resamples the whole-pixel region [x, x + width) × [y, y + height) of `src` to `outW`×`outH`
- * float RGB (NHWC), written at `outOffset` of `out`. Meant for face crops: area-averaged when
- * shrinking, linear when enlarging (see axisTaps); pixels of the region past the image border are
- * black, so a crop at the edge keeps its shape instead of being stretched.
+ * float RGB (NHWC), written at `outOffset` of `out`. Area-averaged when shrinking, linear when
+ * enlarging (see axisTaps): for face crops and image pyramids, where plain bilinear sampling of a
+ * several-fold shrink skips pixels and aliases. Pixels of the region past the image border are
+ * black, so a crop at the edge keeps its shape instead of being stretched. `src` may be float
+ * (a pyramid level made from the one before).
  */
-export function resampleRegion(src: Image, region: Box, outW: number, outH: number, out: Float32Array = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
+export function resampleRegion(src: Image | FloatImage, region: Box, outW: number, outH: number, out: Float32Array = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
   const { x, y, width, height } = region;
   if (![x, y, width, height].every(Number.isInteger) || width <= 0 || height <= 0) {
     throw invalidArgument('region', `must be whole pixels with positive size, got ${x}, ${y}, ${width}×${height}`);
