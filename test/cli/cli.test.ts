@@ -231,6 +231,31 @@ describe('facekit identify', { concurrency: true }, () => {
   });
 });
 
+describe('facekit --model mtcnn', { concurrency: true }, () => {
+  test('detect finds the faces, --json adds the five landmarks; identify names with it too', async () => {
+    const [text, json, named] = await Promise.all([
+      facekit(['detect', '--model', 'mtcnn', 'tree']),
+      facekit(['detect', '--model', 'mtcnn', '--json', 'tree']),
+      facekit(['identify', '--model', 'mtcnn', 'known', 'unknown/alice_moved.jpg']),
+    ]);
+    assert.equal(text.code, 0, text.stderr);
+    const out = lines(text.stdout);
+    assert.ok(out.length >= 4 && out.every((l) => CSS_LINE.test(l)), text.stdout);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as { results: { file: string; faces: { box: Record<string, number>; landmarks5: { x: number; y: number }[] }[] }[] };
+    assert.equal(doc.results.flatMap((r) => r.faces).length, out.length);
+    for (const face of doc.results.flatMap((r) => r.faces)) {
+      assert.equal(face.landmarks5.length, 5);
+      for (const p of face.landmarks5) assert.ok(p.x >= face.box.x && p.x <= face.box.x + face.box.width && p.y >= face.box.y && p.y <= face.box.y + face.box.height);
+    }
+    assert.equal(named.code, 0, named.stderr);
+    assert.deepEqual(lines(named.stdout), ['unknown/alice_moved.jpg,alice']);
+    const bad = await facekit(['detect', '--model', 'hog', 'tree']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^facekit: option '--model <name>' argument 'hog' is invalid. Allowed choices are tiny, ssd, mtcnn/);
+  });
+});
+
 describe('facekit models and demo', { concurrency: true }, () => {
   test('list and verify report each model; verify exits 1 on a corrupt file', async () => {
     const corruptCache = join(root, 'cache-corrupt');
@@ -250,6 +275,7 @@ describe('facekit models and demo', { concurrency: true }, () => {
     const doc = JSON.parse(list.stdout) as { cacheDir: string; models: { id: string; state: string; path: string; bytes: number; description: string }[] };
     assert.equal(doc.cacheDir, cacheDir);
     assert.ok(doc.models.length >= 5);
+    for (const id of ['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet']) assert.ok(doc.models.some((m) => m.id === id), `${id} listed`);
     for (const m of doc.models) {
       assert.equal(m.state, 'ready', m.id);
       assert.ok(m.bytes > 0 && m.path.startsWith(cacheDir) && m.description.length > 0);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkImage, resizeRegion } from '../../src/image/ops.js';
+import { checkImage, resampleRegion, resizeRegion } from '../../src/image/ops.js';
 import { FaceKitError } from '../../src/errors.js';
 import type { Image } from '../../src/types.js';
 import { noiseImage } from '../helpers/images.js';
@@ -66,4 +66,54 @@ test('checkImage refuses bad sizes and buffers', () => {
   bad({ width: 2.5, height: 2, data: new Uint8Array(15) });
   bad({ width: 2, height: 2, data: new Uint8Array(16) });
   checkImage(noiseImage(2, 2));
+});
+
+test('resampleRegion shrinks by averaging each output pixel\'s footprint, also for fractional ones', () => {
+  const values = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150];
+  const img = grey(4, 4, values);
+  const blockMeans = [(0 + 10 + 40 + 50) / 4, (20 + 30 + 60 + 70) / 4, (80 + 90 + 120 + 130) / 4, (100 + 110 + 140 + 150) / 4];
+  assert.deepEqual(red(resampleRegion(img, { x: 0, y: 0, width: 4, height: 4 }, 2, 2)), blockMeans);
+  // 3 → 2: footprints [0, 1.5) and [1.5, 3): a whole pixel and half of the middle one each.
+  const row = red(resampleRegion(grey(3, 1, [0, 30, 90]), { x: 0, y: 0, width: 3, height: 1 }, 2, 1));
+  assert.deepEqual(row.map((v) => Number(v.toFixed(4))), [10, 70]);
+  // Stripes one pixel wide average to flat grey, where sampling would pick one colour.
+  const stripes = grey(8, 1, [0, 200, 0, 200, 0, 200, 0, 200]);
+  assert.deepEqual(red(resampleRegion(stripes, { x: 0, y: 0, width: 8, height: 1 }, 4, 1)), [100, 100, 100, 100]);
+  assert.deepEqual(red(resizeRegion(stripes, { x: 0, y: 0, width: 8, height: 1 }, 4, 1)), [0, 0, 0, 0]);
+});
+
+test('resampleRegion enlarges linearly between pixel centres, clamped at the region\'s edge pixels', () => {
+  assert.deepEqual(red(resampleRegion(grey(2, 1, [0, 100]), { x: 0, y: 0, width: 2, height: 1 }, 4, 1)), [0, 25, 75, 100]);
+  // The same size copies exactly; the region's neighbours outside it are not read.
+  const img = noiseImage(7, 5);
+  assert.deepEqual(resampleRegion(img, { x: 0, y: 0, width: 7, height: 5 }, 7, 5), Float32Array.from(img.data));
+  const inner = resampleRegion(grey(4, 1, [255, 0, 100, 255]), { x: 1, y: 0, width: 2, height: 1 }, 4, 1);
+  assert.deepEqual(red(inner), [0, 25, 75, 100]);
+});
+
+test('resampleRegion: the region past the border is black (a crop at the edge is padded, not stretched)', () => {
+  const img = grey(2, 2, [100, 100, 100, 100]);
+  assert.deepEqual(red(resampleRegion(img, { x: -1, y: -1, width: 4, height: 4 }, 4, 4)), [
+    0, 0, 0, 0,
+    0, 100, 100, 0,
+    0, 100, 100, 0,
+    0, 0, 0, 0,
+  ]);
+  // Shrunk 2×: each output pixel covers one image pixel and three black ones.
+  assert.deepEqual(red(resampleRegion(img, { x: -1, y: -1, width: 4, height: 4 }, 2, 2)), [25, 25, 25, 25]);
+  assert.ok(resampleRegion(img, { x: 10, y: -20, width: 4, height: 4 }, 3, 3).every((v) => v === 0), 'a region wholly outside is black');
+});
+
+test('resampleRegion reads float images, writes at an offset, and refuses fractional or empty regions', () => {
+  const bytes = noiseImage(6, 4, 3);
+  const floats = { width: 6, height: 4, data: Float32Array.from(bytes.data) };
+  const region = { x: 0, y: 0, width: 6, height: 4 };
+  assert.deepEqual(resampleRegion(floats, region, 4, 3), resampleRegion(bytes, region, 4, 3));
+  const batch = new Float32Array(2 + 4 * 3 * 3).fill(-1);
+  resampleRegion(bytes, region, 4, 3, batch, 2);
+  assert.deepEqual(Array.from(batch.subarray(0, 2)), [-1, -1]);
+  assert.deepEqual(batch.subarray(2), resampleRegion(bytes, region, 4, 3));
+  for (const bad of [{ x: 0.5, y: 0, width: 2, height: 2 }, { x: 0, y: 0, width: 0, height: 2 }, { x: 0, y: 0, width: 2, height: Number.NaN }]) {
+    assert.throws(() => resampleRegion(bytes, bad, 2, 2), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === 'region');
+  }
 });
