@@ -268,9 +268,13 @@ export class MtcnnDetector implements FaceDetector {
    * MTCNN and face-api: faces from 20 px, scale step 0.709, thresholds 0.6 / 0.7 / 0.7.
    */
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {
+    return this.detectWith(image, mtcnnSettings(options));
+  }
+
+  /** detect() with every knob given, the pyramid's sampling included (see PyramidSampling). */
+  async detectWith(image: Image, s: MtcnnSettings): Promise<Detection[]> {
     this.alive();
     checkImage(image);
-    const s = mtcnnSettings(options);
     const final = await this.finish(image, await this.refine(image, await this.proposals(image, s), s), s);
     const detections: Detection[] = [];
     final.boxes.forEach((b, i) => {
