@@ -113,23 +113,23 @@ function axisTaps(from: number, size: number, outSize: number, limit: number): A
   const count = new Int32Array(outSize);
   const weights = new Float32Array(outSize * width);
   for (let i = 0; i < outSize; i++) {
-    const taps: [number, number][] = [];
+    let first = -1, n = 0;
+    const put = (p: number, w: number): void => {
+      if (p < 0 || p >= limit || !(w > 0)) return;
+      if (first < 0) first = p;
+      weights[i * width + n++] = w;
+    };
     if (scale > 1) {
       const lo = from + i * scale, hi = lo + scale;
-      for (let p = Math.floor(lo); p < hi; p++) {
-        const overlap = Math.min(hi, p + 1) - Math.max(lo, p);
-        if (overlap > 0) taps.push([p, overlap / scale]);
-      }
+      for (let p = Math.floor(lo); p < hi; p++) put(p, (Math.min(hi, p + 1) - Math.max(lo, p)) / scale);
     } else {
       const centre = Math.min(Math.max(from + (i + 0.5) * scale - 0.5, from), from + size - 1);
       const p0 = Math.floor(centre), w1 = centre - p0;
-      taps.push([p0, 1 - w1]);
-      if (w1 > 0) taps.push([p0 + 1, w1]);
+      put(p0, 1 - w1);
+      put(p0 + 1, w1);
     }
-    const inside = taps.filter(([p]) => p >= 0 && p < limit);
-    start[i] = inside.length > 0 ? inside[0][0] : 0;
-    count[i] = inside.length;
-    inside.forEach(([, w], k) => (weights[i * width + k] = w));
+    start[i] = first < 0 ? 0 : first;
+    count[i] = n;
   }
   return { start, count, weights, width };
 }
@@ -151,21 +151,27 @@ export function resampleRegion(src: Image | FloatImage, region: Box, outW: numbe
   const rows = axisTaps(y, height, outH, src.height);
   const { data, width: W } = src;
   // Horizontal pass over just the source rows some output row reads, then the vertical pass.
-  const rowLo = rows.count.some((c) => c > 0) ? Math.min(...Array.from(rows.start).filter((_, i) => rows.count[i] > 0)) : 0;
-  let rowHi = rowLo;
-  for (let i = 0; i < outH; i++) if (rows.count[i] > 0) rowHi = Math.max(rowHi, rows.start[i] + rows.count[i]);
+  let rowLo = src.height, rowHi = 0;
+  for (let i = 0; i < outH; i++) {
+    if (rows.count[i] === 0) continue;
+    rowLo = Math.min(rowLo, rows.start[i]);
+    rowHi = Math.max(rowHi, rows.start[i] + rows.count[i]);
+  }
+  rowLo = Math.min(rowLo, rowHi);
   const band = new Float32Array(Math.max(rowHi - rowLo, 0) * outW * 3);
+  const { start: cStart, count: cCount, weights: cWeights, width: cWidth } = cols;
   for (let r = rowLo; r < rowHi; r++) {
     const srcRow = r * W * 3;
-    const dst = (r - rowLo) * outW * 3;
-    for (let i = 0; i < outW; i++) {
+    let dst = (r - rowLo) * outW * 3;
+    for (let i = 0; i < outW; i++, dst += 3) {
       let red = 0, green = 0, blue = 0;
-      for (let k = 0; k < cols.count[i]; k++) {
-        const w = cols.weights[i * cols.width + k];
-        const s = srcRow + (cols.start[i] + k) * 3;
+      let s = srcRow + cStart[i] * 3;
+      const wBase = i * cWidth;
+      for (let k = 0, n = cCount[i]; k < n; k++, s += 3) {
+        const w = cWeights[wBase + k];
         red += data[s] * w; green += data[s + 1] * w; blue += data[s + 2] * w;
       }
-      band[dst + i * 3] = red; band[dst + i * 3 + 1] = green; band[dst + i * 3 + 2] = blue;
+      band[dst] = red; band[dst + 1] = green; band[dst + 2] = blue;
     }
   }
   const rowFloats = outW * 3;
