@@ -105,3 +105,32 @@ export function nhwcToNchw(g: GraphBuilder, x: string): string {
 export function nchwToNhwc(g: GraphBuilder, x: string): string {
   return g.node('Transpose', [x], { perm: attr.ints([0, 2, 3, 1]) });
 }
+
+/**
+ * Folds an input normalisation into the first conv, which must pad nothing ('valid': every tap sees
+ * a real pixel, so the fold is exact). The net was trained on x'[c] = (x[channelOf(c)] − mean[c]) /
+ * divisor; the returned conv reads x directly: W'[.., c, o] = W[.., channelOf⁻¹…] / divisor and
+ * b' = b − Σ W·mean / divisor. `channelOf` maps the net's input channel to the caller's (a BGR net
+ * fed RGB: c → 2 − c). It saves full-resolution elementwise passes before the first conv.
+ */
+export function foldInputNormalization(
+  filter: WeightTensor,
+  bias: WeightTensor,
+  mean: readonly number[],
+  divisor: number,
+  channelOf: (c: number) => number = (c) => c,
+): { filter: WeightTensor; bias: Float32Array } {
+  const [kh, kw, cin, cout] = filter.shape;
+  const folded = new Float32Array(filter.data.length);
+  const shift = new Float64Array(cout);
+  for (let tap = 0; tap < kh * kw; tap++) {
+    for (let c = 0; c < cin; c++) {
+      for (let o = 0; o < cout; o++) {
+        const w = filter.data[(tap * cin + c) * cout + o];
+        folded[(tap * cin + channelOf(c)) * cout + o] = w / divisor;
+        shift[o] += (w * mean[c]) / divisor;
+      }
+    }
+  }
+  return { filter: { shape: filter.shape, data: folded }, bias: Float32Array.from(bias.data, (b, o) => b - shift[o]) };
+}

@@ -1,5 +1,5 @@
 import { attr, GraphBuilder } from '../onnx/graph.js';
-import { conv, maxPool, nhwcToNchw } from './layers.js';
+import { conv, foldInputNormalization, maxPool, nhwcToNchw } from './layers.js';
 import { takeWeight, type WeightTensor } from './weights.js';
 
 /**
@@ -35,9 +35,9 @@ export const ONET_INPUT_SIZE = 48;
 /** Five landmarks: left eye, right eye, nose tip, left and right mouth corner. */
 export const MTCNN_LANDMARKS = 5;
 
-/** The Caffe models' input normalisation (face-api's normalize): (v - 127.5) * 0.0078125. */
+/** The Caffe models' input normalisation (face-api's normalize): (v - 127.5) * 0.0078125, i.e. / 128. */
 const PIXEL_MEAN = 127.5;
-const PIXEL_SCALE = 0.0078125;
+const PIXEL_DIVISOR = 128;
 /** Output channels of conv1..conv3 (and conv4 of O-Net) per net, as the weights give them. */
 const PNET_CHANNELS = [10, 16, 32];
 const RNET_CHANNELS = [28, 48, 64];
@@ -58,26 +58,6 @@ function transposeKernel(w: WeightTensor): WeightTensor {
   return { shape: [kw, kh, cin, cout], data: out };
 }
 
-/**
- * conv1 for RGB 0..255 input: input channel c reads the weights of BGR channel 2 - c scaled by
- * PIXEL_SCALE, and the bias absorbs the mean: b' = b - Σ W·mean·scale.
- */
-function foldInput(filter: WeightTensor, bias: WeightTensor): { filter: WeightTensor; bias: Float32Array } {
-  const [kh, kw, cin, cout] = filter.shape;
-  const folded = new Float32Array(filter.data.length);
-  const shift = new Float64Array(cout);
-  for (let tap = 0; tap < kh * kw; tap++) {
-    for (let c = 0; c < cin; c++) {
-      for (let o = 0; o < cout; o++) {
-        const w = filter.data[(tap * cin + (cin - 1 - c)) * cout + o];
-        folded[(tap * cin + c) * cout + o] = w * PIXEL_SCALE;
-        shift[o] += w * PIXEL_MEAN * PIXEL_SCALE;
-      }
-    }
-  }
-  return { filter: { shape: filter.shape, data: folded }, bias: Float32Array.from(bias.data, (b, o) => b - shift[o]) };
-}
-
 /** PReLU over NCHW (slope per channel) or over [N, C] (slope per feature). */
 function prelu(g: GraphBuilder, x: string, alpha: WeightTensor, spatial: boolean, hint: string): string {
   const n = alpha.shape[0];
@@ -88,7 +68,8 @@ function convPrelu(g: GraphBuilder, weights: ReadonlyMap<string, WeightTensor>, 
   const cout = shape[3];
   let filter = takeWeight(weights, `${net}/conv${layer}/weights`, shape);
   let bias: WeightTensor | Float32Array = takeWeight(weights, `${net}/conv${layer}/bias`, [cout]);
-  if (first) ({ filter, bias } = foldInput(filter, bias));
+  // RGB 0..255 in: channel c is BGR channel 2 − c for the weights, normalised as the Caffe models were.
+  if (first) ({ filter, bias } = foldInputNormalization(filter, bias, [PIXEL_MEAN, PIXEL_MEAN, PIXEL_MEAN], PIXEL_DIVISOR, (c) => 2 - c));
   const y = conv(g, x, transposeKernel(filter), bias, { padding: 'valid' }, `${net}_conv${layer}`);
   return prelu(g, y, takeWeight(weights, `${net}/prelu${layer}_alpha`, [cout]), true, `${net}_prelu${layer}`);
 }

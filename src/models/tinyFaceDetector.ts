@@ -1,5 +1,5 @@
 import { attr, GraphBuilder } from '../onnx/graph.js';
-import { conv, maxPool, nchwToNhwc, nhwcToNchw, separableConv } from './layers.js';
+import { conv, foldInputNormalization, maxPool, nchwToNhwc, nhwcToNchw, separableConv } from './layers.js';
 import { takeWeight, type WeightTensor } from './weights.js';
 
 /**
@@ -38,28 +38,6 @@ function leaky(g: GraphBuilder, x: string): string {
   return g.node('LeakyRelu', [x], { alpha: attr.float(LEAKY_ALPHA) });
 }
 
-/**
- * face-api feeds conv0 with (rgb - MEAN_RGB) / PIXEL_SCALE. conv0 pads nothing ('valid'), so every
- * tap sees a real pixel and the normalization folds exactly into its weights and bias:
- * W' = W / s, b' = b - Σ W·mean / s. That drops two full-resolution elementwise passes, about a
- * quarter of the whole net's time at 416 on one thread, and stays as close to face-api's output.
- */
-function foldInputNormalization(filter: WeightTensor, bias: WeightTensor): { filter: WeightTensor; bias: Float32Array } {
-  const [kh, kw, cin, cout] = filter.shape;
-  const folded = new Float32Array(filter.data.length);
-  const shift = new Float64Array(cout);
-  for (let tap = 0; tap < kh * kw; tap++) {
-    for (let c = 0; c < cin; c++) {
-      for (let o = 0; o < cout; o++) {
-        const i = (tap * cin + c) * cout + o;
-        folded[i] = filter.data[i] / PIXEL_SCALE;
-        shift[o] += (filter.data[i] * MEAN_RGB[c]) / PIXEL_SCALE;
-      }
-    }
-  }
-  return { filter: { shape: filter.shape, data: folded }, bias: Float32Array.from(bias.data, (b, o) => b - shift[o]) };
-}
-
 export function buildTinyFaceDetector(weights: ReadonlyMap<string, WeightTensor>): Uint8Array {
   const g = new GraphBuilder('tiny_face_detector');
   const input = g.input(TINY_INPUT, 'float', [1, 'height', 'width', 3]);
@@ -68,7 +46,9 @@ export function buildTinyFaceDetector(weights: ReadonlyMap<string, WeightTensor>
 
   // conv0 is a plain 3×3 conv with 'valid' padding: the map shrinks by 2 before the first pool,
   // which is why a 416 input still ends on a 13×13 grid (414 → 207 → 104 → 52 → 26 → 13).
-  const conv0 = foldInputNormalization(takeWeight(weights, 'conv0/filters', [3, 3, 3, CHANNELS[0]]), takeWeight(weights, 'conv0/bias', [CHANNELS[0]]));
+  // face-api feeds conv0 (rgb - MEAN_RGB) / PIXEL_SCALE; folded into conv0's weights, that drops two
+  // full-resolution elementwise passes, about a quarter of the whole net's time at 416 on one thread.
+  const conv0 = foldInputNormalization(takeWeight(weights, 'conv0/filters', [3, 3, 3, CHANNELS[0]]), takeWeight(weights, 'conv0/bias', [CHANNELS[0]]), MEAN_RGB, PIXEL_SCALE);
   x = leaky(g, conv(g, x, conv0.filter, conv0.bias, { padding: 'valid' }, 'conv0'));
   x = maxPool(g, x, 2, 2, 'same');
 
