@@ -4,7 +4,9 @@
  */
 import { FaceKit, type Alignment } from './kit.js';
 import { checkDetectorName, type DetectorName } from './detect/detector.js';
-import { invalidArgument } from './errors.js';
+import { FaceKitError, invalidArgument } from './errors.js';
+import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
+import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
 import { LANDMARKS5_NAMES, type Landmark5Name } from './landmarks/five.js';
 import { landmarkParts, type LandmarkPart } from './landmarks/parts.js';
 import type { Box, Image, Point } from './types.js';
@@ -119,4 +121,37 @@ export async function faceEncodings(image: Image, options: EncodingOptions = {})
   const detections = options.faceLocations?.map((box) => ({ box, score: 1 }));
   const faces = five ? await kit.landmarks5(image, detections) : await kit.landmarks(image, detections);
   return kit.encode(image, faces, { jitters: options.jitters, flip: options.flip });
+}
+
+export interface VerifyOptions extends ThresholdOptions {
+  /** Take the threshold (and the confidence) from this gallery's pair calibration. */
+  readonly gallery?: Gallery;
+  /** Detector for photos: 'tiny' (default), 'ssd' or 'mtcnn'. */
+  readonly detector?: DetectorName;
+}
+
+const boxArea = (b: Box): number => b.width * b.height;
+
+async function descriptorOf(input: Image | Float32Array, field: string, detector: DetectorName | undefined): Promise<Float32Array> {
+  if (input instanceof Float32Array) return input;
+  const faces = await sharedKit(detector, 'detector').analyze(input);
+  if (faces.length === 0) throw new FaceKitError('NO_FACE', `${field}: no face found in the photo`, { field });
+  // A photo for 1:1 checks shows its subject largest; bystanders are smaller.
+  return faces.reduce((x, y) => (boxArea(y.box) > boxArea(x.box) ? y : x)).descriptor;
+}
+
+/**
+ * Whether two faces (photos: their largest face; or descriptors) are the same person: distance,
+ * the threshold used (option, else the gallery's calibrated pair threshold, else 0.6) and a
+ * confidence when a calibration backs it.
+ */
+export async function verify(a: Image | Float32Array, b: Image | Float32Array, options: VerifyOptions = {}): Promise<Verification> {
+  if (options.threshold !== undefined && !(options.threshold > 0 && Number.isFinite(options.threshold))) {
+    throw invalidArgument('threshold', `must be a positive number, got ${options.threshold}`);
+  }
+  const threshold: PairThreshold = options.gallery
+    ? await options.gallery.threshold(options, 'pair')
+    : options.threshold !== undefined ? { value: options.threshold, source: 'option', far: null, calibration: null } : DEFAULT_PAIR_THRESHOLD;
+  const [da, db] = [await descriptorOf(a, 'a', options.detector), await descriptorOf(b, 'b', options.detector)];
+  return verifyDescriptors(da, db, threshold);
 }

@@ -44,6 +44,15 @@ function identifyFace(face: FaceData, known: readonly KnownFace[], tolerance: nu
   };
 }
 
+/** face_recognition's lines for one photo: `file,name[,distance]` per face, or `file,no_persons_found[,None]`. */
+export function printFaceLines(file: string, faces: readonly { name: string | null; distance: number }[], showDistance: boolean): void {
+  if (faces.length === 0) printLine(showDistance ? `${file},${NO_PERSONS_FOUND},None` : `${file},${NO_PERSONS_FOUND}`);
+  for (const f of faces) {
+    const name = f.name ?? UNKNOWN_PERSON;
+    printLine(showDistance ? `${file},${name},${f.distance.toFixed(DISTANCE_DECIMALS)}` : `${file},${name}`);
+  }
+}
+
 async function checkKnownDir(dir: string): Promise<void> {
   let info;
   try {
@@ -103,11 +112,7 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
       results.push({ file: r.file, width: r.width, height: r.height, faces });
       return;
     }
-    if (faces.length === 0) printLine(opts.showDistance ? `${r.file},${NO_PERSONS_FOUND},None` : `${r.file},${NO_PERSONS_FOUND}`);
-    for (const f of faces) {
-      const name = f.name ?? UNKNOWN_PERSON;
-      printLine(opts.showDistance ? `${r.file},${name},${f.distance.toFixed(DISTANCE_DECIMALS)}` : `${r.file},${name}`);
-    }
+    printFaceLines(r.file, faces, opts.showDistance === true);
   };
 
   const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };

@@ -5,7 +5,10 @@ import { FaceKitError } from '../errors.js';
 import { DEFAULT_TOLERANCE } from '../match/distance.js';
 import type { DemoCliOptions } from './demo.js';
 import type { DetectCliOptions } from './detect.js';
+import { aggregateOption, calibrateCommand, clusterCommand, enrollCommand, farOption, kOption, peopleCommand, verifyCommand } from './gallery-commands.js';
+import { dbOption } from './gallery-options.js';
 import type { IdentifyCliOptions } from './identify.js';
+import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
 import { cpusOption, DEFAULT_DEMO_DIR, jsonOption, modelOption, NO_PERSONS_FOUND, parseConfidence, parseTolerance, UNKNOWN_PERSON } from './output.js';
 
@@ -66,16 +69,37 @@ function identifyCommand(): Command {
       "name the people in photos, like face_recognition's CLI: prints 'file,name' per face, the closest known person " +
         `within the tolerance or ${UNKNOWN_PERSON}, and 'file,${NO_PERSONS_FOUND}' for a photo without faces`,
     )
-    .argument('<known_dir>', 'known people: <name>.jpg files, or <name>/ sub-folders holding several photos each')
-    .argument('<paths...>', 'photos to identify: files or folders (walked recursively)')
-    .addOption(new Option('--tolerance <n>', 'largest distance still called a match; lower is stricter').argParser(parseTolerance).default(DEFAULT_TOLERANCE))
+    .usage('[options] <known_dir> <paths...>\n       facekit identify --db <file> | --gallery [options] <paths...>')
+    .argument('[known_dir]', 'known people: <name>.jpg files, or <name>/ sub-folders holding several photos each (not with --db/--gallery)')
+    .argument('[paths...]', 'photos to identify: files or folders (walked recursively)')
+    .addOption(
+      new Option('--tolerance <n>', "largest distance still called a match; lower is stricter (with a gallery: default its calibrated threshold)")
+        .argParser(parseTolerance)
+        .default(DEFAULT_TOLERANCE),
+    )
     .option('--show-distance', 'append the distance to the closest known person')
+    .addOption(dbOption())
+    .option('--gallery', 'identify against the gallery (the default file, or --db) instead of a folder of known people')
+    .addOption(farOption('1:N search'))
+    .addOption(kOption())
+    .addOption(aggregateOption())
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(jsonOption())
-    .action(async (knownDir: string, paths: string[], opts: IdentifyCliOptions) => {
+    .action(async (knownDir: string | undefined, paths: string[], opts: IdentifyCliOptions & IdentifyGalleryCliOptions & { gallery?: boolean }, cmd: Command) => {
+      if (opts.db !== undefined || opts.gallery) {
+        const photos = knownDir === undefined ? paths : [knownDir, ...paths];
+        if (photos.length === 0) cmd.error("facekit: missing required argument 'paths'");
+        const { runIdentifyGallery } = await import('./identify-gallery.js');
+        // A tolerance the user typed overrides the calibration; the folder mode's default does not.
+        const threshold = cmd.getOptionValueSource('tolerance') === 'cli' ? opts.tolerance : undefined;
+        process.exitCode = await runIdentifyGallery(photos, { ...opts, threshold });
+        return;
+      }
+      if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
+      if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
       const { runIdentify } = await import('./identify.js');
-      process.exitCode = await runIdentify(knownDir, paths, opts);
+      process.exitCode = await runIdentify(knownDir as string, paths, opts);
     });
 }
 
@@ -114,10 +138,23 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .addCommand(detectCommand())
     .addCommand(identifyCommand())
+    .addCommand(enrollCommand())
+    .addCommand(peopleCommand())
+    .addCommand(verifyCommand())
+    .addCommand(calibrateCommand())
+    .addCommand(clusterCommand())
     .addCommand(demoCommand())
-    .addCommand(modelsCommand());
-  // addCommand() does not pass settings down the way command() does; the error style must reach every command.
-  for (const command of program.commands) command.copyInheritedSettings(program);
+    .addCommand(modelsCommand())
+    // `cluster` has options and subcommands: `cluster name 3 Bob --json` must give --json to `name`.
+    .enablePositionalOptions();
+  // addCommand() does not pass settings down the way command() does; the error style must reach every command, subcommands too.
+  const inherit = (parent: Command): void => {
+    for (const command of parent.commands) {
+      command.copyInheritedSettings(parent);
+      inherit(command);
+    }
+  };
+  inherit(program);
   return program;
 }
 

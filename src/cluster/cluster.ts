@@ -1,19 +1,16 @@
 /**
  * Groups faces of people nobody has named yet: a graph joins each face to its near neighbours
- * (within a distance, never two faces of one photo), and Chinese whispers finds the groups.
+ * (within a distance, never two faces of one photo), and Chinese whispers finds the groups, never
+ * putting two faces of one photo in one group.
  */
 import { invalidArgument } from '../errors.js';
 import { ANN_MIN_FACES, AnnIndex } from '../gallery/ann.js';
 import { DescriptorMatrix, exactKnn } from '../gallery/exact.js';
 import { euclideanDistance } from '../match/distance.js';
+import { CLUSTER_THRESHOLD } from './defaults.js';
 import { chineseWhispers, graphFromEdges, WHISPER_ITERATIONS, WHISPER_SEED } from './whispers.js';
 
-/**
- * Faces closer than this are linked. Stricter than the 0.6 match tolerance because one wrong
- * link can join two people's clusters; dlib's face clustering example uses 0.5 too, and
- * bench/cluster.ts measured the best pairwise F1 on LFW near it.
- */
-export const CLUSTER_THRESHOLD = 0.5;
+export { CLUSTER_THRESHOLD };
 /** Links kept per face at most: its nearest ones. A person's clusters stay connected through chains, and the graph stays O(n). */
 export const CLUSTER_NEIGHBOURS = 32;
 
@@ -63,7 +60,7 @@ export function clusterFaces(descriptors: readonly Float32Array[], options: Clus
     const all = exactKnn(matrix, descriptors, want);
     all.forEach((nb, i) => nb.rows.forEach((j, x) => link(i, j, nb.distances[x])));
   }
-  const labels = chineseWhispers(graphFromEdges(n, edges), options.iterations ?? WHISPER_ITERATIONS, options.seed ?? WHISPER_SEED);
+  const labels = chineseWhispers(graphFromEdges(n, edges), options.iterations ?? WHISPER_ITERATIONS, options.seed ?? WHISPER_SEED, photoOf);
   const groups = new Map<number, number[]>();
   labels.forEach((l, i) => {
     const g = groups.get(l) ?? [];

@@ -39,13 +39,34 @@ export function graphFromEdges(nodes: number, edges: readonly (readonly [number,
   return { offsets, targets, weights };
 }
 
-/** A label per node; nodes with equal labels form one cluster. Deterministic for a given seed. */
-export function chineseWhispers(graph: Graph, iterations = WHISPER_ITERATIONS, seed = WHISPER_SEED): Int32Array {
+/**
+ * A label per node; nodes with equal labels form one cluster. Deterministic for a given seed.
+ * With `groupOf`, a node never takes a label already worn by another node of its group: faces of
+ * one photo end in different clusters even when chains of links connect them.
+ */
+export function chineseWhispers(graph: Graph, iterations = WHISPER_ITERATIONS, seed = WHISPER_SEED, groupOf?: ArrayLike<number>): Int32Array {
   const n = graph.offsets.length - 1;
   const labels = Int32Array.from({ length: n }, (_, i) => i);
   const rnd = seededRandom(seed);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const score = new Map<number, number>();
+  // Per label, how many nodes of each group wear it (only tracked when groups are given).
+  const worn = groupOf ? new Map<number, Map<number, number>>(Array.from({ length: n }, (_, i) => [i, new Map([[groupOf[i], 1]])])) : null;
+  const blocked = (label: number, node: number): boolean => {
+    if (!worn || !groupOf || label === labels[node]) return false;
+    return (worn.get(label)?.get(groupOf[node]) ?? 0) > 0;
+  };
+  const move = (node: number, to: number): void => {
+    if (worn && groupOf) {
+      const g = groupOf[node];
+      const from = worn.get(labels[node]) as Map<number, number>;
+      from.set(g, (from.get(g) as number) - 1);
+      const dest = worn.get(to) ?? new Map<number, number>();
+      dest.set(g, (dest.get(g) ?? 0) + 1);
+      worn.set(to, dest);
+    }
+    labels[node] = to;
+  };
   for (let it = 0; it < iterations; it++) {
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
@@ -64,9 +85,12 @@ export function chineseWhispers(graph: Graph, iterations = WHISPER_ITERATIONS, s
       }
       let best = labels[node], bestScore = -Infinity;
       // Ties go to the smaller label, so the outcome does not depend on Map order.
-      for (const [l, s] of score) if (s > bestScore || (s === bestScore && l < best)) [best, bestScore] = [l, s];
+      for (const [l, s] of score) {
+        if (blocked(l, node)) continue;
+        if (s > bestScore || (s === bestScore && l < best)) [best, bestScore] = [l, s];
+      }
       if (best !== labels[node]) {
-        labels[node] = best;
+        move(node, best);
         changed = true;
       }
     }

@@ -4,7 +4,8 @@
  * its state (which faces and which log position it covers, its size in bytes) is stored in the
  * gallery, and an index file that disagrees with that state is rebuilt, not trusted.
  */
-import { renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { FaceKitError } from '../errors.js';
 import type { DescriptorMatrix } from './exact.js';
@@ -31,8 +32,9 @@ export interface AnnState {
   readonly version: 1;
   readonly dims: number;
   readonly params: AnnParams;
-  /** File size after the last save. */
+  /** File size and CRC-32 after the last save: usearch trusts the file it loads (a damaged one can crash the process), so it is checked first. */
   readonly bytes: number;
+  readonly crc32: number;
   /** Vectors in the index at the last save. */
   readonly size: number;
   /** Faces up to this id were added, log entries up to this position applied. */
@@ -53,6 +55,24 @@ export const ANN_MIN_FACES = 50_000;
 export const ANN_STATE_KEY = 'ann';
 /** Rebuild when this share of the nodes has been removed since the build (deleted nodes still cost hops). */
 export const ANN_REBUILD_REMOVED_SHARE = 0.2;
+
+/** Read size for the checksum: large enough to stream at disk speed, small enough not to double the memory of a 500 MB index. */
+const CRC_CHUNK = 16 << 20;
+
+function fileCrc(file: string): number {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CRC_CHUNK);
+    let crc = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CRC_CHUNK, null);
+      if (n === 0) return crc;
+      crc = crc32(buf.subarray(0, n), crc);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export class AnnIndex {
   private constructor(
@@ -88,7 +108,11 @@ export class AnnIndex {
     } catch {
       return null;
     }
-    if (bytes !== state.bytes) return null;
+    try {
+      if (bytes !== state.bytes || fileCrc(file) !== state.crc32) return null;
+    } catch {
+      return null;
+    }
     const index = AnnIndex.create(dims, params);
     try {
       index.load(file);
@@ -144,7 +168,7 @@ export class AnnIndex {
       throw new FaceKitError('FILE_UNWRITABLE', `cannot save the search index (${(cause as Error).message})`, { file, cause });
     }
     return {
-      version: 1, dims: this.dims, params: this.params, bytes: statSync(file).size, size: this.size,
+      version: 1, dims: this.dims, params: this.params, bytes: statSync(file).size, crc32: fileCrc(file), size: this.size,
       maxFaceId: covered.maxFaceId, logSeq: covered.logSeq, removedSinceBuild: this.removedSinceBuild,
     };
   }

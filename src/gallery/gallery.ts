@@ -190,7 +190,7 @@ export class Gallery {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    this.alive();
+    if (this.closed) return Promise.reject(new FaceKitError('DISPOSED', 'this gallery was closed', { file: this.file }));
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
@@ -221,7 +221,7 @@ export class Gallery {
     }
     const c = await this.store.changesSince(this.watermark);
     this.matrix.append(c.added);
-    this.ann?.add(c.added.ids, c.added.vectors);
+    this.ann?.add(c.added.ids, c.added.vectors, this.options.threads ?? 0);
     const removed: number[] = [];
     for (const e of c.log) {
       if (e.personId === null) removed.push(e.faceId);
@@ -363,7 +363,7 @@ export class Gallery {
    * Who each descriptor is: the best person by `aggregate` among the k nearest faces, accepted
    * when within the threshold (option, else the calibrated search threshold, else 0.6).
    */
-  identify(descriptors: readonly Float32Array[], options: IdentifyOptions = {}): Promise<Identification[]> {
+  async identify(descriptors: readonly Float32Array[], options: IdentifyOptions = {}): Promise<Identification[]> {
     const k = checkPositiveInt(options.k ?? DEFAULT_K, 'k');
     const mode = checkAggregation(options.aggregate ?? 'best');
     const meanOf = checkPositiveInt(options.meanOf ?? DEFAULT_MEAN_OF, 'meanOf');
@@ -419,7 +419,7 @@ export class Gallery {
     });
   }
 
-  people(): Promise<PersonRecord[]> {
+  async people(): Promise<PersonRecord[]> {
     this.alive();
     return this.store.people();
   }
@@ -431,12 +431,12 @@ export class Gallery {
     return p;
   }
 
-  faces(person?: string): Promise<FaceRecord[]> {
+  async faces(person?: string): Promise<FaceRecord[]> {
     this.alive();
     return this.store.faces(person);
   }
 
-  facesWithHashes(hashes: readonly string[]): Promise<FaceRecord[]> {
+  async facesWithHashes(hashes: readonly string[]): Promise<FaceRecord[]> {
     this.alive();
     return this.store.facesWithHashes(hashes);
   }
@@ -466,7 +466,7 @@ export class Gallery {
    * impostor pairs of `from` (or the gallery), and a search threshold from searching the gallery
    * with faces whose own person is left out (gallery faces, or `from` faces of people not in it).
    */
-  calibrate(options: CalibrateOptions): Promise<CalibrationRecord[]> {
+  async calibrate(options: CalibrateOptions): Promise<CalibrationRecord[]> {
     const fars = (Array.isArray(options.far) ? options.far : [options.far]) as number[];
     if (fars.length === 0) throw invalidArgument('far', 'give at least one false-accept rate');
     fars.forEach((f) => checkFar(f));
@@ -526,7 +526,7 @@ export class Gallery {
     });
   }
 
-  saveClusterRun(run: { threshold: number; inputs: string[]; faces: ClusterFace[] }): Promise<ClusterRun> {
+  async saveClusterRun(run: { threshold: number; inputs: string[]; faces: ClusterFace[] }): Promise<ClusterRun> {
     run.faces.forEach((f, i) => this.checkQuery(f.descriptor, `faces[${i}].descriptor`));
     return this.write(() => this.store.saveClusterRun({ ...run, modelId: this.modelId }));
   }

@@ -234,6 +234,8 @@ const now = (): string => new Date().toISOString();
 export interface SqliteStoreOptions {
   /** Create the file (and its folder) when it does not exist; otherwise FILE_NOT_FOUND. */
   readonly create?: boolean;
+  /** How long a write waits for another process's transaction (default BUSY_TIMEOUT_MS). */
+  readonly busyTimeoutMs?: number;
 }
 
 /** Opens (or creates) a gallery file; see GalleryStore for what each method promises. */
@@ -243,7 +245,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     if (statSync(file).isDirectory()) throw new FaceKitError('INVALID_ARGUMENT', 'is a folder: give the gallery file (e.g. gallery.db)', { file, field: 'db' });
   } catch (e) {
     if (e instanceof FaceKitError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new FaceKitError('FILE_UNREADABLE', `cannot read (${(e as NodeJS.ErrnoException).code})`, { file, cause: e });
+    const code = (e as NodeJS.ErrnoException).code;
+    // ENOTDIR: a file sits where a folder of the path should be; the file does not exist either.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new FaceKitError('FILE_UNREADABLE', `cannot read (${code})`, { file, cause: e });
     exists = false;
   }
   if (!exists) {
@@ -256,7 +260,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   }
   let db: Database.Database;
   try {
-    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    db = new Database(file, { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
   } catch (cause) {
     throw storeError(file, cause);
   }
@@ -504,13 +508,13 @@ export class SqliteStore implements GalleryStore {
 
   enroll(requests: readonly EnrollRequest[]): Promise<EnrollOutcome[]> {
     return this.use(() => {
-      const model = this.modelNow();
-      if (model === null) throw new FaceKitError('INTERNAL', 'enroll before claimModel: the gallery has no model yet', { file: this.location });
       requests.forEach((r, i) => {
         checkName(r.name, `requests[${i}].name`);
-        if (r.faces.length === 0) throw invalidArgument(`requests[${i}].faces`, `no face given for "${r.name}"`);
-        r.faces.forEach((f, j) => this.checkFace(f, model, `requests[${i}].faces[${j}]`));
+        if (!Array.isArray(r.faces) || r.faces.length === 0) throw invalidArgument(`requests[${i}].faces`, `no face given for "${r.name}"`);
       });
+      const model = this.modelNow();
+      if (model === null) throw new FaceKitError('INTERNAL', 'enroll before claimModel: the gallery has no model yet', { file: this.location });
+      requests.forEach((r, i) => r.faces.forEach((f, j) => this.checkFace(f, model, `requests[${i}].faces[${j}]`)));
       const at = now();
       return requests.map((r) => this.enrollOne(r, model, at));
     }, 'write');

@@ -1,0 +1,205 @@
+/**
+ * `facekit cluster <paths...>`: groups the faces of people nobody has named yet and saves the
+ * groups in the gallery; `facekit cluster name <n> <person>` then enrols a whole group in one step.
+ */
+import { mkdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import { clusterFaces } from '../cluster/cluster.js';
+import type { DetectorName } from '../detect/detector.js';
+import { FaceKitError } from '../errors.js';
+import type { Gallery } from '../gallery/gallery.js';
+import type { ClusterFace, ClusterRun } from '../gallery/store.js';
+import type { Box } from '../types.js';
+import { collectImageFiles, type InputError } from './files.js';
+import { hashFile, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
+import { ensureModels } from './models.js';
+import { DISTANCE_DECIMALS, note, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
+import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice } from './pool.js';
+
+export interface ClusterCliOptions extends DbCliOptions {
+  threshold: number;
+  includeKnown?: boolean;
+  out?: string;
+  cpus?: CpuChoice;
+  model: DetectorName;
+  json?: boolean;
+}
+
+export interface ClusterRunCliOptions extends DbCliOptions {
+  run?: number;
+  json?: boolean;
+}
+
+/** Margin around a face in the crops written by --out, as a share of the box: enough to show hair and chin. */
+const CROP_MARGIN = 0.25;
+
+interface FoundFace {
+  file: string;
+  photo: number;
+  /** 1-based position among the photo's faces, as `sample1.jpg #2` prints it. */
+  index: number;
+  hash: string;
+  box: Box;
+  score: number;
+  width: number;
+  height: number;
+  descriptor: Float32Array;
+}
+
+/** A cluster run's faces grouped by cluster, in cluster order. */
+function groups(run: ClusterRun): Map<number, ClusterFace[]> {
+  const out = new Map<number, ClusterFace[]>();
+  for (const f of run.faces) out.set(f.cluster, [...(out.get(f.cluster) ?? []), f]);
+  return out;
+}
+
+async function writeCrops(outDir: string, clustered: { cluster: number; face: FoundFace }[]): Promise<void> {
+  const width = String(Math.max(...clustered.map((c) => c.cluster))).length;
+  for (const { cluster, face } of clustered) {
+    const dir = join(outDir, `cluster-${String(cluster).padStart(width, '0')}`);
+    await mkdir(dir, { recursive: true });
+    const m = CROP_MARGIN;
+    const left = Math.max(0, Math.floor(face.box.x - m * face.box.width));
+    const top = Math.max(0, Math.floor(face.box.y - m * face.box.height));
+    const right = Math.min(face.width, Math.ceil(face.box.x + (1 + m) * face.box.width));
+    const bottom = Math.min(face.height, Math.ceil(face.box.y + (1 + m) * face.box.height));
+    if (right - left < 1 || bottom - top < 1) continue;
+    const name = `${basename(face.file, extname(face.file))}-face${face.index}.jpg`;
+    try {
+      // rotate(): boxes are in upright pixels, as loadImage decoded them.
+      await sharp(face.file).rotate().extract({ left, top, width: right - left, height: bottom - top }).jpeg().toFile(join(dir, name));
+    } catch (cause) {
+      throw new FaceKitError('FILE_UNWRITABLE', `cannot write a face crop (${(cause as Error).message})`, { file: join(dir, name), cause });
+    }
+  }
+}
+
+async function findFaces(files: readonly string[], opts: ClusterCliOptions, errors: InputError[]): Promise<FoundFace[]> {
+  const hashes = new Map<string, string>();
+  for (const f of files) {
+    try {
+      hashes.set(f, await hashFile(f));
+    } catch (cause) {
+      const e: InputError = { file: f, code: 'FILE_UNREADABLE', message: `cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})` };
+      errors.push(e);
+      reportInputError(e);
+    }
+  }
+  const readable = files.filter((f) => hashes.has(f));
+  const found: FoundFace[] = [];
+  if (readable.length === 0) return found;
+  const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
+  await ensureModels(requiredModels(settings), note);
+  const analyzer = openAnalyzer(settings, opts.cpus, readable.length);
+  try {
+    await analyzer.run(readable, (r, photo) => {
+      if (!r.ok) {
+        errors.push(r.error);
+        reportInputError(r.error);
+        return;
+      }
+      r.faces.forEach((f, i) => found.push({
+        file: r.file, photo, index: i + 1, hash: hashes.get(r.file) as string, box: f.box, score: f.score, width: r.width, height: r.height,
+        descriptor: f.descriptor as Float32Array,
+      }));
+    });
+  } finally {
+    await analyzer.close();
+  }
+  return found;
+}
+
+/** Faces the gallery already knows, by person; the rest are the unknown ones to cluster. */
+async function splitKnown(gallery: Gallery, faces: FoundFace[]): Promise<{ known: { face: FoundFace; person: string; distance: number }[]; unknown: FoundFace[] }> {
+  if (faces.length === 0 || (await gallery.indexInfo()).faces === 0) return { known: [], unknown: faces };
+  const t = await gallery.threshold({}, 'search');
+  warnAboutThreshold(t, gallery.size, 'identify');
+  const answers = await gallery.identify(faces.map((f) => f.descriptor));
+  const known: { face: FoundFace; person: string; distance: number }[] = [];
+  const unknown: FoundFace[] = [];
+  answers.forEach((a, i) => (a.person === null ? unknown.push(faces[i]) : known.push({ face: faces[i], person: a.person, distance: a.distance })));
+  return { known, unknown };
+}
+
+const faceLabel = (f: { sourceFile: string; box: Box }): string => `${f.sourceFile} (${Math.round(f.box.x)},${Math.round(f.box.y)})`;
+
+function printRun(run: ClusterRun, names: Map<number, string>): void {
+  for (const [cluster, faces] of groups(run)) {
+    const person = faces[0].personId ? names.get(faces[0].personId) : undefined;
+    printLine(`cluster ${cluster}: ${faces.length} face${faces.length === 1 ? '' : 's'}${person ? ` (named ${person})` : ''}`);
+    for (const f of faces) printLine(`  ${faceLabel(f)}`);
+  }
+}
+
+function runJson(run: ClusterRun, names: Map<number, string>) {
+  return [...groups(run)].map(([cluster, faces]) => ({
+    cluster, size: faces.length, person: faces[0].personId ? (names.get(faces[0].personId) ?? null) : null,
+    faces: faces.map((f) => ({ file: f.sourceFile, box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS) })),
+  }));
+}
+
+async function personNames(g: Gallery): Promise<Map<number, string>> {
+  return new Map((await g.people()).map((p) => [p.id, p.name]));
+}
+
+export async function runCluster(paths: string[], opts: ClusterCliOptions): Promise<number> {
+  const collected = await collectImageFiles(paths);
+  const errors: InputError[] = [...collected.errors];
+  errors.forEach(reportInputError);
+  for (const dir of collected.emptyFolders) warn(`No image files found in ${dir}.`);
+  if (collected.files.length === 0) throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
+
+  return withGallery(opts, true, async (gallery) => {
+    const found = await findFaces(collected.files, opts, errors);
+    const { known, unknown } = opts.includeKnown ? { known: [], unknown: found } : await splitKnown(gallery, found);
+    const clusters = clusterFaces(unknown.map((f) => f.descriptor), { threshold: opts.threshold, photoOf: unknown.map((f) => f.photo) });
+    const clustered = clusters.flatMap((members, c) => members.map((i) => ({ cluster: c + 1, face: unknown[i] })));
+    const run = await gallery.saveClusterRun({
+      threshold: opts.threshold, inputs: paths,
+      faces: clustered.map(({ cluster, face }) => ({ cluster, sourceFile: face.file, contentHash: face.hash, box: face.box, score: face.score, descriptor: face.descriptor })),
+    });
+    if (opts.out !== undefined && clustered.length > 0) await writeCrops(opts.out, clustered);
+    const names = await personNames(gallery);
+    const knownJson = known.map((k) => ({ file: k.face.file, box: roundBox(k.face.box), person: k.person, distance: round(k.distance, DISTANCE_DECIMALS) }));
+    if (opts.json) {
+      printJson({ db: gallery.file, run: run.id, threshold: opts.threshold, clusters: runJson(run, names), known: knownJson, out: opts.out ?? null, errors });
+    } else {
+      printRun(run, names);
+      const multi = clusters.filter((c) => c.length > 1).length;
+      const byPerson = new Map<string, number>();
+      for (const k of known) byPerson.set(k.person, (byPerson.get(k.person) ?? 0) + 1);
+      printLine(`run ${run.id}: ${unknown.length} unknown faces in ${multi} clusters of 2 or more and ${clusters.length - multi} single faces`
+        + (known.length > 0 ? `; ${known.length} faces of known people left out (${[...byPerson].map(([p, n]) => `${p} ${n}`).join(', ')})` : ''));
+      if (clusters.length > 0) printLine(`name a cluster with: facekit cluster name <cluster> <person>${opts.db ? ` --db ${opts.db}` : ''}`);
+    }
+    return errors.length > 0 ? 1 : 0;
+  });
+}
+
+export function runClusterList(opts: ClusterRunCliOptions): Promise<number> {
+  return withGallery(opts, false, async (g) => {
+    const run = await g.clusterRun(opts.run);
+    const names = await personNames(g);
+    if (opts.json) printJson({ db: g.file, run: run.id, threshold: run.threshold, inputs: run.inputs, createdAt: run.createdAt, clusters: runJson(run, names) });
+    else {
+      printLine(`run ${run.id} (${run.createdAt}, threshold ${run.threshold}): ${run.inputs.join(' ')}`);
+      printRun(run, names);
+    }
+    return 0;
+  });
+}
+
+export function runClusterName(cluster: number, person: string, opts: ClusterRunCliOptions): Promise<number> {
+  return withGallery(opts, false, async (g) => {
+    const outcome = await g.nameCluster(cluster, person, opts.run);
+    if (opts.json) {
+      printJson({ db: g.file, cluster, person: outcome.person.name, created: outcome.created, added: outcome.added, duplicates: outcome.duplicates });
+    } else {
+      const dups = outcome.duplicates.length;
+      printLine(`${outcome.person.name}: ${outcome.added.length} face${outcome.added.length === 1 ? '' : 's'} of cluster ${cluster} enrolled${outcome.created ? ' (new person)' : ''}`
+        + (dups > 0 ? `, ${dups} already in the gallery` : ''));
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,88 @@
+/** `facekit people list|show|rename|merge|remove|remove-face`: the known people in the gallery. */
+import { FaceKitError } from '../errors.js';
+import type { FaceRecord, PersonRecord } from '../gallery/store.js';
+import { withGallery, type DbCliOptions } from './gallery.js';
+import { printJson, printLine, roundBox } from './output.js';
+
+export interface PeopleCliOptions extends DbCliOptions {
+  json?: boolean;
+}
+
+const person = (p: PersonRecord) => ({ id: p.id, name: p.name, faces: p.faces, metadata: p.metadata, createdAt: p.createdAt });
+const face = (f: FaceRecord) => ({ ...f, box: f.box ? roundBox(f.box) : null });
+
+export function runPeopleList(opts: PeopleCliOptions): Promise<number> {
+  return withGallery(opts, false, async (g) => {
+    const people = await g.people();
+    if (opts.json) printJson({ db: g.file, people: people.map(person) });
+    else {
+      for (const p of people) printLine(`${p.name}\t${p.faces} face${p.faces === 1 ? '' : 's'}`);
+      printLine(`${people.length} people, ${people.reduce((s, p) => s + p.faces, 0)} faces in ${g.file}`);
+    }
+    return 0;
+  });
+}
+
+export function runPeopleShow(name: string, opts: PeopleCliOptions): Promise<number> {
+  return withGallery(opts, false, async (g) => {
+    const p = await g.person(name);
+    const faces = await g.faces(name);
+    if (opts.json) printJson({ db: g.file, person: person(p), faces: faces.map(face) });
+    else {
+      printLine(`${p.name}: ${faces.length} face${faces.length === 1 ? '' : 's'}`);
+      for (const f of faces) printLine(`  face ${f.id}\t${f.sourceFile ?? '(no file)'}\t${f.createdAt}`);
+    }
+    return 0;
+  });
+}
+
+export function runPeopleRename(name: string, newName: string, opts: PeopleCliOptions): Promise<number> {
+  return withGallery(opts, false, async (g) => {
+    const p = await g.renamePerson(name, newName);
+    if (opts.json) printJson({ db: g.file, person: person(p) });
+    else printLine(`renamed ${name} to ${p.name}`);
+    return 0;
+  });
+}
+
+export function runPeopleMerge(from: string, into: string, opts: PeopleCliOptions): Promise<number> {
+  return withGallery(opts, false, async (g) => {
+    const p = await g.mergePeople(from, into);
+    if (opts.json) printJson({ db: g.file, person: person(p) });
+    else printLine(`merged ${from} into ${p.name}: ${p.faces} faces`);
+    return 0;
+  });
+}
+
+export function runPeopleRemove(names: string[], opts: PeopleCliOptions): Promise<number> {
+  return withGallery(opts, false, async (g) => {
+    // Every name is checked before anything is removed: a typo in the third name removes nobody.
+    for (const n of names) await g.person(n);
+    const removed: { name: string; faces: number }[] = [];
+    for (const n of names) {
+      const r = await g.removePerson(n);
+      removed.push({ name: r.person.name, faces: r.faces });
+    }
+    if (opts.json) printJson({ db: g.file, removed });
+    else for (const r of removed) printLine(`removed ${r.name} and ${r.faces} face${r.faces === 1 ? '' : 's'}`);
+    return 0;
+  });
+}
+
+export function parseFaceId(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new FaceKitError('INVALID_ARGUMENT', `not a face id: "${value}" (face ids are the numbers facekit people show prints)`, { field: 'faceId' });
+  }
+  return n;
+}
+
+export function runPeopleRemoveFaces(ids: string[], opts: PeopleCliOptions): Promise<number> {
+  const faceIds = ids.map(parseFaceId);
+  return withGallery(opts, false, async (g) => {
+    const n = await g.removeFaces(faceIds);
+    if (opts.json) printJson({ db: g.file, removed: faceIds });
+    else printLine(`removed ${n} face${n === 1 ? '' : 's'}`);
+    return 0;
+  });
+}

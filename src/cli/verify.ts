@@ -1,0 +1,68 @@
+/** `facekit verify a.jpg b.jpg`: same person or not, the distance, and the threshold that decided. */
+import type { DetectorName } from '../detect/detector.js';
+import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../match/verify.js';
+import type { InputError } from './files.js';
+import { singleFace, thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
+import { ensureModels } from './models.js';
+import { DISTANCE_DECIMALS, note, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
+import { openAnalyzer, requiredModels, type AnalyzerSettings, type FaceData } from './pool.js';
+
+export interface VerifyCliOptions extends DbCliOptions {
+  /** Set only when the user gave --tolerance. */
+  threshold?: number;
+  far?: number;
+  model: DetectorName;
+  json?: boolean;
+}
+
+async function pairThreshold(opts: VerifyCliOptions): Promise<PairThreshold> {
+  // The gallery is consulted only when asked for: a plain verify needs no database.
+  if (opts.db === undefined && opts.far === undefined) {
+    return opts.threshold === undefined ? DEFAULT_PAIR_THRESHOLD : { value: opts.threshold, source: 'option', far: null, calibration: null };
+  }
+  return withGallery(opts, false, async (g) => {
+    const t = await g.threshold({ threshold: opts.threshold, far: opts.far }, 'pair');
+    warnAboutThreshold(t, g.size, 'verify');
+    return t;
+  });
+}
+
+export async function runVerify(a: string, b: string, opts: VerifyCliOptions): Promise<number> {
+  const threshold = await pairThreshold(opts);
+  const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
+  await ensureModels(requiredModels(settings), note);
+  const problems: InputError[] = [];
+  const faces: (FaceData | null)[] = [null, null];
+  const analyzer = openAnalyzer(settings, undefined, 2);
+  try {
+    await analyzer.run([a, b], (r, i) => {
+      if (!r.ok) {
+        problems.push(r.error);
+        return;
+      }
+      const face = singleFace(r, true, problems);
+      if (face && r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
+      faces[i] = face;
+    });
+  } finally {
+    await analyzer.close();
+  }
+  problems.forEach(reportInputError);
+  const [fa, fb] = faces;
+  if (!fa || !fb) {
+    if (opts.json) printJson({ same: null, errors: problems });
+    return 1;
+  }
+  const v = verifyDescriptors(fa.descriptor as Float32Array, fb.descriptor as Float32Array, threshold);
+  const distance = round(v.distance, DISTANCE_DECIMALS);
+  if (opts.json) {
+    const face = (file: string, f: FaceData) => ({ file, box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS) });
+    printJson({
+      a: face(a, fa), b: face(b, fb), same: v.same, distance, threshold: thresholdJson({ ...threshold, level: threshold.calibration ? 'pair' : null }),
+      confidence: v.confidence === null ? null : round(v.confidence, SCORE_DECIMALS), errors: problems,
+    });
+  } else {
+    printLine(`${a},${b},${v.same ? 'same' : 'different'},${distance.toFixed(DISTANCE_DECIMALS)},${v.threshold}`);
+  }
+  return 0;
+}
