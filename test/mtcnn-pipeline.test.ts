@@ -99,6 +99,8 @@ test('bad kit options are refused with INVALID_ARGUMENT naming the field', async
   assert.throws(() => createFaceKit({ detector: 'hog' as never }), (e: unknown) => isInvalid('detector')(e) && /'mtcnn'/.test((e as Error).message));
   const img = await loadImage(await scaledSample(2, 320));
   await assert.rejects(five.detect(img, { mtcnn: { rnetThreshold: 2 } }), isInvalid('mtcnn.rnetThreshold'));
+  await assert.rejects(five.landmarks5({ width: 4, height: 4, data: new Uint8Array(5) }), isInvalid('image'));
+  await assert.rejects(five.analyze(img, { mtcnn: { minFaceSize: 1 } }), isInvalid('mtcnn.minFaceSize'));
   // A 68-point kit cannot align a face it only has five points for.
   await assert.rejects(full.encode(img, [{ landmarks5: [{ x: 1, y: 1 }, { x: 9, y: 1 }, { x: 5, y: 5 }, { x: 2, y: 8 }, { x: 8, y: 8 }] }]), isInvalid('faces[0]'));
 });

@@ -140,6 +140,9 @@ describe('cascade pieces', () => {
     assert.deepEqual(pyramidLevels(11, 300, 20, 0.709), []);
     // Smaller faces wanted, more levels.
     assert.ok(pyramidLevels(640, 427, 20, 0.709).length > levels.length);
+    // A factor that never shrinks would never end the pyramid.
+    for (const f of [1, 1.5, 0, Number.NaN]) assert.throws(() => pyramidLevels(640, 427, 20, f), isInvalid('mtcnn.scaleFactor'));
+    for (const m of [0, -5, Infinity]) assert.throws(() => pyramidLevels(640, 427, m, 0.709), isInvalid('mtcnn.minFaceSize'));
   });
 
   test('cell boxes: the 12-px window at stride 2, back in image pixels', () => {

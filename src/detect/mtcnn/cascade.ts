@@ -1,3 +1,4 @@
+import { invalidArgument } from '../../errors.js';
 import { PNET_CELL_SIZE, PNET_CELL_STRIDE } from '../../models/mtcnn.js';
 import type { Box, Point } from '../../types.js';
 
@@ -24,6 +25,9 @@ export interface PyramidLevel {
  * As in the reference, a level whose short side floors to exactly 12 is dropped.
  */
 export function pyramidLevels(width: number, height: number, minFaceSize: number, scaleFactor: number): PyramidLevel[] {
+  // Guards the loop below, which a factor of 1 or more would never end.
+  if (!(scaleFactor > 0 && scaleFactor < 1)) throw invalidArgument('mtcnn.scaleFactor', `must be in (0, 1), got ${scaleFactor}`);
+  if (!(minFaceSize > 0 && Number.isFinite(minFaceSize))) throw invalidArgument('mtcnn.minFaceSize', `must be a positive number, got ${minFaceSize}`);
   const first = PNET_CELL_SIZE / minFaceSize;
   const levels: PyramidLevel[] = [];
   let shortSide = Math.min(width, height) * first;
