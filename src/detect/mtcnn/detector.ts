@@ -156,7 +156,9 @@ export class MtcnnDetector implements FaceDetector {
   private constructor(private readonly pnet: ModelSession, private readonly rnet: ModelSession, private readonly onet: ModelSession) {}
 
   static async create(options: RuntimeOptions = {}): Promise<MtcnnDetector> {
-    const sessions = await Promise.allSettled([ModelSession.open('mtcnn_pnet', options), ModelSession.open('mtcnn_rnet', options), ModelSession.open('mtcnn_onet', options)]);
+    // Many short runs with JavaScript (resampling, decoding) between them: see ModelSession.open.
+    const tuning = { spinning: false };
+    const sessions = await Promise.allSettled((['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'] as const).map((id) => ModelSession.open(id, options, tuning)));
     const failed = sessions.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.dispose() : undefined)));
