@@ -140,7 +140,7 @@ test('retryOnMiss finds a small face the first pass misses; rescueMinConfidence 
     assert.deepEqual(await kit.detect(medium.img), [], 'the plain first pass misses it');
     const found = await retry.detect(medium.img);
     assert.ok(found.length >= 1 && found.some((d) => inside(d.box, medium.region)));
-    const tiny = await smallFace(300);
+    const tiny = await smallFace(100);
     assert.deepEqual(await retry.detect(tiny.img), [], 'every retry misses it');
     const rescued = await rescue.detect(tiny.img);
     assert.equal(rescued.length, 1);
@@ -157,14 +157,14 @@ test('retryOnMiss finds a small face the first pass misses; rescueMinConfidence 
 test('detectionAttempts lists the retry chain without repeats; attempt runs one pass of any detector', async () => {
   assert.deepEqual(
     detectionAttempts('tiny', {}).map(([name, o]) => `${name}${o.inputSize ?? ''}`),
-    ['tiny416', 'tiny320', 'tiny608', 'tiny224', 'ssd'],
+    ['tiny416', 'tiny320', 'tiny608', 'tiny224', 'ssd', 'mtcnn'],
   );
   assert.deepEqual(
     detectionAttempts('ssd', { minConfidence: 0.3 }).map(([name, o]) => `${name}${o.inputSize ?? ''}@${o.minConfidence}`),
-    ['ssd@0.3', 'tiny416@0.3', 'tiny320@0.3', 'tiny608@0.3', 'tiny224@0.3'],
+    ['ssd@0.3', 'tiny416@0.3', 'tiny320@0.3', 'tiny608@0.3', 'tiny224@0.3', 'mtcnn@0.3'],
   );
   // A configured tiny size leads the chain and is not tried twice.
-  assert.deepEqual(detectionAttempts('tiny', { inputSize: 320 }).map(([, o]) => o.inputSize), [320, 416, 608, 224, undefined]);
+  assert.deepEqual(detectionAttempts('tiny', { inputSize: 320 }).map(([, o]) => o.inputSize), [320, 416, 608, 224, undefined, undefined]);
   const img = await loadImage(await scaledSample(1, 640));
   // A tiny kit runs an SSD pass on request, and finds the same group.
   const viaSsd = await kit.attempt(img, ['ssd', {}]);

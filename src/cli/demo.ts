@@ -58,7 +58,7 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
   const outDir = resolve(opts.out);
   say(`facekit demo: ${photos.length} sample photos from @vladmandic/face-api, ${opts.model} detector`);
 
-  const buildMs = await ensureModels(requiredModels({ stage: 'analyze', detector: opts.model }), say);
+  const buildMs = await ensureModels(requiredModels({ stage: 'analyze' }), say);
   if (buildMs > 0) say(`models built in ${(buildMs / 1000).toFixed(1)} s`);
 
   const kit = cliKit({ detector: opts.model, stage: 'analyze' }, 0);

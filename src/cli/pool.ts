@@ -71,10 +71,9 @@ export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
-export function requiredModels(settings: Pick<AnalyzerSettings, 'stage'> & Partial<Pick<AnalyzerSettings, 'detector'>>): ModelId[] {
-  // retryOnMiss falls back to tiny and SSD whichever detector comes first, so both are needed.
-  const ids: ModelId[] = ['tiny_face_detector', 'ssd_mobilenetv1'];
-  if (settings.detector === 'mtcnn') ids.push('mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet');
+export function requiredModels(settings: Pick<AnalyzerSettings, 'stage'>): ModelId[] {
+  // retryOnMiss falls back to every detector whichever comes first, so all are needed.
+  const ids: ModelId[] = ['tiny_face_detector', 'ssd_mobilenetv1', 'mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'];
   if (settings.stage !== 'detect') ids.push('face_landmark_68');
   if (settings.stage === 'analyze') ids.push('dlib_resnet128');
   return ids;
