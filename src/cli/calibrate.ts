@@ -6,9 +6,8 @@ import type { LabelledFaces } from '../gallery/gallery.js';
 import type { CalibrationRecord } from '../gallery/store.js';
 import { collectKnownPeople, type InputError } from './files.js';
 import { singleFace, withGallery, type DbCliOptions } from './gallery.js';
-import { ensureModels } from './models.js';
-import { DISTANCE_DECIMALS, note, printJson, printLine, reportInputError, round, warn } from './output.js';
-import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice } from './pool.js';
+import { DISTANCE_DECIMALS, printJson, printLine, reportInputError, round, warn } from './output.js';
+import { analyzeFiles, recordFailure, type CpuChoice } from './pool.js';
 
 export interface CalibrateCliOptions extends DbCliOptions {
   far: number[];
@@ -28,24 +27,13 @@ async function labelledFaces(dir: string, opts: CalibrateCliOptions, errors: Inp
   const nameOf = new Map(people.flatMap((p) => p.files.map((f) => [f, p.name] as const)));
   const descriptors: Float32Array[] = [];
   const names: string[] = [];
-  const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
-  await ensureModels(requiredModels(settings), note);
-  const analyzer = openAnalyzer(settings, opts.cpus, files.length);
-  try {
-    await analyzer.run(files, (r) => {
-      if (!r.ok) {
-        errors.push(r.error);
-        reportInputError(r.error);
-        return;
-      }
-      const face = singleFace(r, true, errors);
-      if (!face) return reportInputError(errors[errors.length - 1]);
-      descriptors.push(face.descriptor as Float32Array);
-      names.push(nameOf.get(r.file) as string);
-    });
-  } finally {
-    await analyzer.close();
-  }
+  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, files, (r) => {
+    if (recordFailure(r, errors)) return;
+    const face = singleFace(r, true, errors);
+    if (!face) return reportInputError(errors[errors.length - 1]);
+    descriptors.push(face.descriptor as Float32Array);
+    names.push(nameOf.get(r.file) as string);
+  });
   return { descriptors, names, source: dir };
 }
 

@@ -11,11 +11,10 @@ import { FaceKitError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { ClusterFace, ClusterRun } from '../gallery/store.js';
 import type { Box } from '../types.js';
-import { collectImageFiles, type InputError } from './files.js';
-import { hashFile, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
-import { ensureModels } from './models.js';
-import { DISTANCE_DECIMALS, note, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
-import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice } from './pool.js';
+import { collectPhotos, type InputError } from './files.js';
+import { hashFiles, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
+import { DISTANCE_DECIMALS, printJson, printLine, round, roundBox, SCORE_DECIMALS } from './output.js';
+import { analyzeFiles, recordFailure, type CpuChoice } from './pool.js';
 
 export interface ClusterCliOptions extends DbCliOptions {
   threshold: number;
@@ -76,37 +75,17 @@ async function writeCrops(outDir: string, clustered: { cluster: number; face: Fo
 }
 
 async function findFaces(files: readonly string[], opts: ClusterCliOptions, errors: InputError[]): Promise<FoundFace[]> {
-  const hashes = new Map<string, string>();
-  for (const f of files) {
-    try {
-      hashes.set(f, await hashFile(f));
-    } catch (cause) {
-      const e: InputError = { file: f, code: 'FILE_UNREADABLE', message: `cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})` };
-      errors.push(e);
-      reportInputError(e);
-    }
-  }
+  const hashes = await hashFiles(files, errors);
   const readable = files.filter((f) => hashes.has(f));
   const found: FoundFace[] = [];
   if (readable.length === 0) return found;
-  const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
-  await ensureModels(requiredModels(settings), note);
-  const analyzer = openAnalyzer(settings, opts.cpus, readable.length);
-  try {
-    await analyzer.run(readable, (r, photo) => {
-      if (!r.ok) {
-        errors.push(r.error);
-        reportInputError(r.error);
-        return;
-      }
-      r.faces.forEach((f, i) => found.push({
-        file: r.file, photo, index: i + 1, hash: hashes.get(r.file) as string, box: f.box, score: f.score, width: r.width, height: r.height,
-        descriptor: f.descriptor as Float32Array,
-      }));
-    });
-  } finally {
-    await analyzer.close();
-  }
+  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, readable, (r, photo) => {
+    if (recordFailure(r, errors)) return;
+    r.faces.forEach((f, i) => found.push({
+      file: r.file, photo, index: i + 1, hash: hashes.get(r.file) as string, box: f.box, score: f.score, width: r.width, height: r.height,
+      descriptor: f.descriptor as Float32Array,
+    }));
+  });
   return found;
 }
 
@@ -124,8 +103,10 @@ async function splitKnown(gallery: Gallery, faces: FoundFace[]): Promise<{ known
 
 const faceLabel = (f: { sourceFile: string; box: Box }): string => `${f.sourceFile} (${Math.round(f.box.x)},${Math.round(f.box.y)})`;
 
-function printRun(run: ClusterRun, names: Map<number, string>): void {
+/** A run's clusters as text; `singles: false` leaves out one-face clusters (a big collection has hundreds). */
+function printRun(run: ClusterRun, names: Map<number, string>, singles = true): void {
   for (const [cluster, faces] of groups(run)) {
+    if (!singles && faces.length === 1) continue;
     const person = faces[0].personId ? names.get(faces[0].personId) : undefined;
     printLine(`cluster ${cluster}: ${faces.length} face${faces.length === 1 ? '' : 's'}${person ? ` (named ${person})` : ''}`);
     for (const f of faces) printLine(`  ${faceLabel(f)}`);
@@ -144,14 +125,11 @@ async function personNames(g: Gallery): Promise<Map<number, string>> {
 }
 
 export async function runCluster(paths: string[], opts: ClusterCliOptions): Promise<number> {
-  const collected = await collectImageFiles(paths);
-  const errors: InputError[] = [...collected.errors];
-  errors.forEach(reportInputError);
-  for (const dir of collected.emptyFolders) warn(`No image files found in ${dir}.`);
-  if (collected.files.length === 0) throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
+  const { files, errors } = await collectPhotos(paths);
+  if (files.length === 0) throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
 
   return withGallery(opts, true, async (gallery) => {
-    const found = await findFaces(collected.files, opts, errors);
+    const found = await findFaces(files, opts, errors);
     const { known, unknown } = opts.includeKnown ? { known: [], unknown: found } : await splitKnown(gallery, found);
     const clusters = clusterFaces(unknown.map((f) => f.descriptor), { threshold: opts.threshold, photoOf: unknown.map((f) => f.photo) });
     const clustered = clusters.flatMap((members, c) => members.map((i) => ({ cluster: c + 1, face: unknown[i] })));
@@ -165,13 +143,16 @@ export async function runCluster(paths: string[], opts: ClusterCliOptions): Prom
     if (opts.json) {
       printJson({ db: gallery.file, run: run.id, threshold: opts.threshold, clusters: runJson(run, names), known: knownJson, out: opts.out ?? null, errors });
     } else {
-      printRun(run, names);
+      printRun(run, names, false);
       const multi = clusters.filter((c) => c.length > 1).length;
       const byPerson = new Map<string, number>();
       for (const k of known) byPerson.set(k.person, (byPerson.get(k.person) ?? 0) + 1);
       printLine(`run ${run.id}: ${unknown.length} unknown faces in ${multi} clusters of 2 or more and ${clusters.length - multi} single faces`
         + (known.length > 0 ? `; ${known.length} faces of known people left out (${[...byPerson].map(([p, n]) => `${p} ${n}`).join(', ')})` : ''));
-      if (clusters.length > 0) printLine(`name a cluster with: facekit cluster name <cluster> <person>${opts.db ? ` --db ${opts.db}` : ''}`);
+      if (clusters.length > 0) {
+        const db = opts.db ? ` --db ${opts.db}` : '';
+        printLine(`single faces: facekit cluster list${db}; name a cluster: facekit cluster name <cluster> <person>${db}`);
+      }
     }
     return errors.length > 0 ? 1 : 0;
   });

@@ -1,9 +1,8 @@
 import type { DetectorName } from '../detect/detector.js';
 import type { Box, Point } from '../types.js';
-import { collectImageFiles, type InputError } from './files.js';
-import { ensureModels } from './models.js';
-import { cssBox, note, printJson, printLine, reportInputError, round, roundBox, roundPoint, SCORE_DECIMALS, warn } from './output.js';
-import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice, type FaceData } from './pool.js';
+import { collectPhotos } from './files.js';
+import { cssBox, printJson, printLine, round, roundBox, roundPoint, SCORE_DECIMALS } from './output.js';
+import { analyzeFiles, recordFailure, type AnalyzerSettings, type CpuChoice, type FaceData } from './pool.js';
 
 export interface DetectCliOptions {
   model: DetectorName;
@@ -29,36 +28,24 @@ function textLine(file: string, face: FaceData, width: number, height: number): 
 
 export async function runDetect(paths: string[], opts: DetectCliOptions): Promise<number> {
   const json = opts.json === true;
-  const collected = await collectImageFiles(paths);
-  const errors: InputError[] = [...collected.errors];
-  errors.forEach(reportInputError);
-  for (const dir of collected.emptyFolders) warn(`No image files found in ${dir}.`);
-
+  const { files, errors } = await collectPhotos(paths);
   const settings: AnalyzerSettings = { detector: opts.model, minConfidence: opts.minConfidence, stage: opts.landmarks ? 'landmarks' : 'detect' };
   const results: DetectedFile[] = [];
-  if (collected.files.length > 0) {
-    await ensureModels(requiredModels(settings), note);
-    const analyzer = openAnalyzer(settings, opts.cpus, collected.files.length);
-    try {
-      await analyzer.run(collected.files, (r) => {
-        if (!r.ok) {
-          errors.push(r.error);
-          reportInputError(r.error);
-        } else if (json) {
-          results.push({
-            file: r.file, width: r.width, height: r.height,
-            faces: r.faces.map((f) => ({
-              box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS), ...(f.landmarks ? { landmarks: f.landmarks.map(roundPoint) } : {}),
-              ...(f.landmarks5 ? { landmarks5: f.landmarks5.map(roundPoint) } : {}),
-            })),
-          });
-        } else {
-          for (const face of r.faces) printLine(textLine(r.file, face, r.width, r.height));
-        }
-      });
-    } finally {
-      await analyzer.close();
-    }
+  if (files.length > 0) {
+    await analyzeFiles(settings, opts.cpus, files, (r) => {
+      if (recordFailure(r, errors)) return;
+      if (json) {
+        results.push({
+          file: r.file, width: r.width, height: r.height,
+          faces: r.faces.map((f) => ({
+            box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS), ...(f.landmarks ? { landmarks: f.landmarks.map(roundPoint) } : {}),
+            ...(f.landmarks5 ? { landmarks5: f.landmarks5.map(roundPoint) } : {}),
+          })),
+        });
+      } else {
+        for (const face of r.faces) printLine(textLine(r.file, face, r.width, r.height));
+      }
+    });
   }
   if (json) printJson({ results, errors });
   return errors.length > 0 ? 1 : 0;

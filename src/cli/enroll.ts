@@ -5,10 +5,9 @@ import { FaceKitError } from '../errors.js';
 import { DLIB_CHIP_SIZE } from '../align/templates.js';
 import type { EnrollOutcome, NewFace } from '../gallery/store.js';
 import { collectImageFiles, collectKnownPeople, isImageName, type InputError } from './files.js';
-import { hashFile, singleFace, withGallery, type DbCliOptions } from './gallery.js';
-import { ensureModels } from './models.js';
+import { hashFiles, singleFace, withGallery, type DbCliOptions } from './gallery.js';
 import { note, printJson, printLine, reportInputError, round, SCORE_DECIMALS, warn } from './output.js';
-import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice } from './pool.js';
+import { analyzeFiles, recordFailure, type CpuChoice } from './pool.js';
 
 export interface EnrollCliOptions extends DbCliOptions {
   name?: string;
@@ -82,18 +81,7 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
 
   return withGallery(opts, true, async (gallery) => {
     // Photos already in the gallery (same bytes) are skipped before anything is analysed.
-    const hashes = new Map<string, string>();
-    for (const p of people) {
-      for (const f of p.files) {
-        try {
-          hashes.set(f, await hashFile(f));
-        } catch (cause) {
-          const e: InputError = { file: f, code: 'FILE_UNREADABLE', message: `cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})` };
-          errors.push(e);
-          reportInputError(e);
-        }
-      }
-    }
+    const hashes = await hashFiles(people.flatMap((p) => p.files), errors);
     const known = new Map((await gallery.facesWithHashes([...hashes.values()])).map((f) => [f.contentHash as string, f]));
     const reports = new Map<string, PersonReport>(people.map((p) => [p.name, { name: p.name, created: false, added: [], duplicates: [] }]));
     const queue: { person: PlannedPerson; file: string }[] = [];
@@ -144,17 +132,11 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
     };
 
     if (queue.length > 0) {
-      const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
-      await ensureModels(requiredModels(settings), note);
-      const analyzer = openAnalyzer(settings, opts.cpus, queue.length);
       try {
-        await analyzer.run(queue.map((q) => q.file), (r, index) => {
+        await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, queue.map((q) => q.file), (r, index) => {
           const { person } = queue[index];
           const e = pending.get(person.name) as { faces: NewFace[]; files: string[]; left: number };
-          if (!r.ok) {
-            errors.push(r.error);
-            reportInputError(r.error);
-          } else {
+          if (!recordFailure(r, errors)) {
             const face = singleFace(r, opts.largest === true, rejected);
             if (face === null) reportInputError(rejected[rejected.length - 1]);
             else {
@@ -169,7 +151,6 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
           if (--e.left === 0) commit(person.name);
         });
       } finally {
-        await analyzer.close();
         await commits;
       }
     }

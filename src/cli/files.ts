@@ -1,6 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { FaceKitError } from '../errors.js';
+import { reportInputError, warn } from './output.js';
 
 /** Extensions taken when a folder is walked; a file named explicitly is tried whatever its name. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic']);
@@ -120,6 +121,14 @@ export async function collectImageFiles(inputs: readonly string[]): Promise<Coll
     }
   }
   return { files, errors, emptyFolders };
+}
+
+/** The photos to analyse: collectImageFiles, its problems reported on stderr (and returned), empty folders warned about. */
+export async function collectPhotos(inputs: readonly string[]): Promise<{ files: string[]; errors: InputError[] }> {
+  const collected = await collectImageFiles(inputs);
+  collected.errors.forEach(reportInputError);
+  for (const dir of collected.emptyFolders) warn(`No image files found in ${dir}.`);
+  return { files: collected.files, errors: [...collected.errors] };
 }
 
 /** One known person's photos, face_recognition's layout plus one folder per person. */

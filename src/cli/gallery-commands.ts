@@ -23,11 +23,11 @@ export function farOption(what: string): Option {
 }
 
 export function kOption(): Option {
-  return new Option('--k <n>', 'nearest gallery faces looked at per face').argParser(parsePositiveInt).default(DEFAULT_K);
+  return new Option('--k <n>', 'nearest gallery faces looked at per face (with --db/--gallery)').argParser(parsePositiveInt).default(DEFAULT_K);
 }
 
 export function aggregateOption(): Option {
-  return new Option('--aggregate <mode>', "how a person's faces combine: best (closest face), mean (of the closest 3), vote (most faces within the threshold)")
+  return new Option('--aggregate <mode>', "with --db/--gallery, how a person's faces combine: best (closest face), mean (of the closest 3), vote (most faces within the threshold)")
     .choices(AGGREGATIONS)
     .default('best');
 }

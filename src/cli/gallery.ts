@@ -3,13 +3,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { openGallery, type Gallery, type ThresholdInfo } from '../gallery/gallery.js';
 import { defaultGalleryPath } from '../gallery/paths.js';
-import type { Box } from '../types.js';
 import type { InputError } from './files.js';
 import type { DbCliOptions } from './gallery-options.js';
 
 export type { DbCliOptions };
-import { note, warn } from './output.js';
-import type { FaceData, FileResult } from './pool.js';
+import { note, reportInputError, warn } from './output.js';
+import { largestFace, type FaceData, type FileResult } from './pool.js';
 
 /** Runs `fn` on the gallery named by --db (or the default), closing it whatever happens. */
 export async function withGallery<T>(opts: DbCliOptions, create: boolean, fn: (g: Gallery) => Promise<T>): Promise<T> {
@@ -26,10 +25,19 @@ export async function hashFile(file: string): Promise<string> {
   return createHash('sha256').update(await readFile(file)).digest('hex');
 }
 
-const area = (b: Box): number => b.width * b.height;
-
-export function largestFace(faces: readonly FaceData[]): FaceData {
-  return faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
+/** Content hashes of `files`; a file that cannot be read is reported (stderr and `errors`) and left out. */
+export async function hashFiles(files: readonly string[], errors: InputError[]): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  for (const f of files) {
+    try {
+      hashes.set(f, await hashFile(f));
+    } catch (cause) {
+      const e: InputError = { file: f, code: 'FILE_UNREADABLE', message: `cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})` };
+      errors.push(e);
+      reportInputError(e);
+    }
+  }
+  return hashes;
 }
 
 /**

@@ -3,12 +3,11 @@ import type { DetectorName } from '../detect/detector.js';
 import { FaceKitError } from '../errors.js';
 import type { Aggregation } from '../match/aggregate.js';
 import type { Box } from '../types.js';
-import { collectImageFiles, type InputError } from './files.js';
+import { collectPhotos } from './files.js';
 import { thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
 import { printFaceLines } from './identify.js';
-import { ensureModels } from './models.js';
-import { DISTANCE_DECIMALS, note, printJson, reportInputError, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
-import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice, type FileResult } from './pool.js';
+import { DISTANCE_DECIMALS, printJson, round, roundBox, SCORE_DECIMALS } from './output.js';
+import { analyzeFiles, recordFailure, type CpuChoice, type FileResult } from './pool.js';
 
 export interface IdentifyGalleryCliOptions extends DbCliOptions {
   /** Set only when the user gave --tolerance: it then overrides the calibrated threshold. */
@@ -39,10 +38,7 @@ const round6 = (x: number): number => round(x, DISTANCE_DECIMALS);
 
 export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryCliOptions): Promise<number> {
   const json = opts.json === true;
-  const collected = await collectImageFiles(paths);
-  const errors: InputError[] = [...collected.errors];
-  errors.forEach(reportInputError);
-  for (const dir of collected.emptyFolders) warn(`No image files found in ${dir}.`);
+  const { files, errors } = await collectPhotos(paths);
 
   return withGallery(opts, false, async (gallery) => {
     const t = await gallery.threshold({ threshold: opts.threshold, far: opts.far }, 'search');
@@ -54,11 +50,7 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
     const results: { file: string; width: number; height: number; faces: GalleryFace[] }[] = [];
     let chain: Promise<void> = Promise.resolve();
     const take = (r: FileResult): void => {
-      if (!r.ok) {
-        errors.push(r.error);
-        reportInputError(r.error);
-        return;
-      }
+      if (recordFailure(r, errors)) return;
       // Matching waits for the gallery's own queue; printing stays in input order through the chain.
       chain = chain.then(async () => {
         const answers = r.faces.length === 0 ? [] : await gallery.identify(r.faces.map((f) => f.descriptor as Float32Array), { k: opts.k, aggregate: opts.aggregate, threshold: opts.threshold, far: opts.far });
@@ -71,14 +63,10 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
         else printFaceLines(r.file, faces, opts.showDistance === true);
       });
     };
-    if (collected.files.length > 0) {
-      const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
-      await ensureModels(requiredModels(settings), note);
-      const analyzer = openAnalyzer(settings, opts.cpus, collected.files.length);
+    if (files.length > 0) {
       try {
-        await analyzer.run(collected.files, take);
+        await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, files, take);
       } finally {
-        await analyzer.close();
         await chain;
       }
     }

@@ -3,12 +3,11 @@ import type { DetectorName } from '../detect/detector.js';
 import { FaceKitError } from '../errors.js';
 import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.js';
 import type { Box } from '../types.js';
-import { collectImageFiles, collectKnownPeople, type InputError, type KnownPerson } from './files.js';
-import { ensureModels } from './models.js';
+import { collectKnownPeople, collectPhotos, type InputError, type KnownPerson } from './files.js';
 import {
-  DISTANCE_DECIMALS, NO_PERSONS_FOUND, note, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, UNKNOWN_PERSON, warn,
+  DISTANCE_DECIMALS, NO_PERSONS_FOUND, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, UNKNOWN_PERSON, warn,
 } from './output.js';
-import { openAnalyzer, requiredModels, type AnalyzerSettings, type CpuChoice, type FaceData, type FileResult } from './pool.js';
+import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './pool.js';
 
 export interface IdentifyCliOptions {
   tolerance: number;
@@ -17,8 +16,6 @@ export interface IdentifyCliOptions {
   model: DetectorName;
   json?: boolean;
 }
-
-const area = (b: Box): number => b.width * b.height;
 
 interface IdentifiedFace {
   box: Box;
@@ -74,10 +71,9 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
   if (people.length === 0) {
     throw new FaceKitError('INVALID_ARGUMENT', 'holds no photos of known people: put <name>.jpg files or <name>/ sub-folders of photos in it', { file: knownDir, field: 'known_dir' });
   }
-  const unknown = await collectImageFiles(paths);
-  errors.push(...unknown.errors);
   errors.forEach(reportInputError);
-  for (const dir of unknown.emptyFolders) warn(`No image files found in ${dir}.`);
+  const unknown = await collectPhotos(paths);
+  errors.push(...unknown.errors);
 
   const knownFiles = people.flatMap((p) => p.files);
   const nameOf = new Map(people.flatMap((p) => p.files.map((f) => [f, p.name] as const)));
@@ -86,27 +82,18 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
     new FaceKitError('INVALID_ARGUMENT', 'holds no usable face of a known person (see the warnings above)', { file: knownDir, field: 'known_dir' });
 
   const takeKnown = (r: FileResult): void => {
-    if (!r.ok) {
-      errors.push(r.error);
-      reportInputError(r.error);
-      return;
-    }
+    if (recordFailure(r, errors)) return;
     if (r.faces.length === 0) {
       warn(`No faces found in ${r.file}. Ignoring file.`);
       return;
     }
     if (r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
-    const largest = r.faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
-    known.push({ name: nameOf.get(r.file) as string, file: r.file, descriptor: largest.descriptor as Float32Array });
+    known.push({ name: nameOf.get(r.file) as string, file: r.file, descriptor: largestFace(r.faces).descriptor as Float32Array });
   };
 
   const results: { file: string; width: number; height: number; faces: IdentifiedFace[] }[] = [];
   const takeUnknown = (r: FileResult): void => {
-    if (!r.ok) {
-      errors.push(r.error);
-      reportInputError(r.error);
-      return;
-    }
+    if (recordFailure(r, errors)) return;
     const faces = r.faces.map((f) => identifyFace(f, known, tolerance));
     if (json) {
       results.push({ file: r.file, width: r.width, height: r.height, faces });
@@ -115,21 +102,13 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
     printFaceLines(r.file, faces, opts.showDistance === true);
   };
 
-  const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
-  await ensureModels(requiredModels(settings), note);
   // Known and unknown photos go through one queue so no worker idles between the two; results
   // arrive in input order, so every known face is in before the first unknown one is matched.
-  const files = [...knownFiles, ...unknown.files];
-  const analyzer = openAnalyzer(settings, opts.cpus, files.length);
-  try {
-    await analyzer.run(files, (r, index) => {
-      if (index < knownFiles.length) return takeKnown(r);
-      if (known.length === 0) throw noUsableFace();
-      takeUnknown(r);
-    });
-  } finally {
-    await analyzer.close();
-  }
+  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, [...knownFiles, ...unknown.files], (r, index) => {
+    if (index < knownFiles.length) return takeKnown(r);
+    if (known.length === 0) throw noUsableFace();
+    takeUnknown(r);
+  });
   if (known.length === 0) throw noUsableFace();
 
   if (json) {

@@ -64,7 +64,7 @@ function detectCommand(): Command {
 
 function identifyCommand(): Command {
   return new Command('identify')
-    .summary('name the people in photos from a folder of known people (face_recognition)')
+    .summary('name the people in photos from a folder of known people (face_recognition) or from the gallery')
     .description(
       "name the people in photos, like face_recognition's CLI: prints 'file,name' per face, the closest known person " +
         `within the tolerance or ${UNKNOWN_PERSON}, and 'file,${NO_PERSONS_FOUND}' for a photo without faces`,
@@ -80,7 +80,7 @@ function identifyCommand(): Command {
     .option('--show-distance', 'append the distance to the closest known person')
     .addOption(dbOption())
     .option('--gallery', 'identify against the gallery (the default file, or --db) instead of a folder of known people')
-    .addOption(farOption('1:N search'))
+    .addOption(farOption('1:N search; with --db/--gallery'))
     .addOption(kOption())
     .addOption(aggregateOption())
     .addOption(cpusOption())
@@ -96,6 +96,9 @@ function identifyCommand(): Command {
         process.exitCode = await runIdentifyGallery(photos, { ...opts, threshold });
         return;
       }
+      // A folder of known people has no calibration, no k and no aggregation: silently ignoring them would answer another question than the one asked.
+      const galleryOnly = ['far', 'k', 'aggregate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+      if (galleryOnly.length > 0) cmd.error(`facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`);
       if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
       if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
       const { runIdentify } = await import('./identify.js');

@@ -9,6 +9,8 @@ import { FaceKit } from '../kit.js';
 import type { ModelId } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
+import { ensureModels } from './models.js';
+import { note, reportInputError } from './output.js';
 
 /** How far each file goes down the pipeline: a command pays only for what it prints. */
 export type Stage = 'detect' | 'landmarks' | 'analyze';
@@ -122,6 +124,35 @@ export function resolveCpus(cpus: CpuChoice, fileCount: number): { workers: numb
 export function openAnalyzer(settings: AnalyzerSettings, cpus: CpuChoice, fileCount: number): Analyzer {
   const { workers, threads } = resolveCpus(cpus, fileCount);
   return workers === 0 ? new LocalAnalyzer(cliKit(settings, threads), settings.stage) : new WorkerPool(workers, settings);
+}
+
+/**
+ * Every command's analysis pass: builds the models `settings` needs (once per machine), then runs
+ * `files` through an analyzer of `cpus`, closed whatever happens.
+ */
+export async function analyzeFiles(settings: AnalyzerSettings, cpus: CpuChoice, files: readonly string[], onResult: ResultSink): Promise<void> {
+  await ensureModels(requiredModels(settings), note);
+  const analyzer = openAnalyzer(settings, cpus, files.length);
+  try {
+    await analyzer.run(files, onResult);
+  } finally {
+    await analyzer.close();
+  }
+}
+
+const area = (b: Box): number => b.width * b.height;
+
+/** The face a photo of one person is taken for when it shows several. */
+export function largestFace(faces: readonly FaceData[]): FaceData {
+  return faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
+}
+
+/** True for a file the pipeline could not read, after recording it in `errors` and reporting it on stderr. */
+export function recordFailure(r: FileResult, errors: InputError[]): r is Extract<FileResult, { ok: false }> {
+  if (r.ok) return false;
+  errors.push(r.error);
+  reportInputError(r.error);
+  return true;
 }
 
 class LocalAnalyzer implements Analyzer {

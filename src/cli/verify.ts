@@ -3,9 +3,8 @@ import type { DetectorName } from '../detect/detector.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../match/verify.js';
 import type { InputError } from './files.js';
 import { singleFace, thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
-import { ensureModels } from './models.js';
-import { DISTANCE_DECIMALS, note, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
-import { openAnalyzer, requiredModels, type AnalyzerSettings, type FaceData } from './pool.js';
+import { DISTANCE_DECIMALS, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
+import { analyzeFiles, type FaceData } from './pool.js';
 
 export interface VerifyCliOptions extends DbCliOptions {
   /** Set only when the user gave --tolerance. */
@@ -29,24 +28,17 @@ async function pairThreshold(opts: VerifyCliOptions): Promise<PairThreshold> {
 
 export async function runVerify(a: string, b: string, opts: VerifyCliOptions): Promise<number> {
   const threshold = await pairThreshold(opts);
-  const settings: AnalyzerSettings = { detector: opts.model, stage: 'analyze' };
-  await ensureModels(requiredModels(settings), note);
   const problems: InputError[] = [];
   const faces: (FaceData | null)[] = [null, null];
-  const analyzer = openAnalyzer(settings, undefined, 2);
-  try {
-    await analyzer.run([a, b], (r, i) => {
-      if (!r.ok) {
-        problems.push(r.error);
-        return;
-      }
-      const face = singleFace(r, true, problems);
-      if (face && r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
-      faces[i] = face;
-    });
-  } finally {
-    await analyzer.close();
-  }
+  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, undefined, [a, b], (r, i) => {
+    if (!r.ok) {
+      problems.push(r.error);
+      return;
+    }
+    const face = singleFace(r, true, problems);
+    if (face && r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
+    faces[i] = face;
+  });
   problems.forEach(reportInputError);
   const [fa, fb] = faces;
   if (!fa || !fb) {

@@ -261,9 +261,8 @@ export class Gallery {
       ann.remove(removed.ids.filter((id) => id <= state.maxFaceId));
       let first = 0;
       while (first < matrix.count && matrix.idAt(first) <= state.maxFaceId) first++;
-      const ids = matrix.ids.subarray(first);
-      ann.add(ids, matrix.vectors.subarray(first * matrix.dims), this.options.threads ?? 0);
-      this.annDirty = removed.ids.length > 0 || ids.length > 0;
+      ann.addRows(matrix, first, this.options.threads ?? 0);
+      this.annDirty = removed.ids.length > 0 || first < matrix.count;
       if (ann.stale) {
         note(`search index: ${removed.ids.length} faces removed since it was built; rebuilding`);
         ann = null;
@@ -341,9 +340,13 @@ export class Gallery {
     const fromRows = (rows: Int32Array, distances: Float32Array): Candidate[] =>
       Array.from(rows, (r, i) => ({ person: matrix.personAt(r), faceId: matrix.idAt(r), distance: distances[i] }));
     if (!ann) return exactKnn(matrix, queries, k, { excludePerson: exclude }).map((n) => fromRows(n.rows, n.distances));
+    // usearch walks a beam of max(ef, count) candidates whatever count is asked, so the whole beam
+    // comes at no extra hops; re-scoring all of it from the float32 rows (ef × 128 multiply-adds)
+    // puts back the true nearest when f16 distances ordered it below the k-th.
+    const beam = Math.max(k, this.annParams.expansionSearch);
     return queries.map((q, qi) => {
       const skip = exclude ? exclude[qi] : -1;
-      const hits = ann.search(q, skip >= 0 ? Math.max(k, ANN_EXCLUDE_K) : k);
+      const hits = ann.search(q, skip >= 0 ? Math.max(beam, ANN_EXCLUDE_K) : beam);
       const out: Candidate[] = [];
       for (const id of hits.ids) {
         const r = matrix.rowOf(id);
@@ -478,13 +481,13 @@ export class Gallery {
       let exclude: Int32Array;
       if (from) {
         if (from.descriptors.length !== from.names.length) throw invalidArgument('from', 'descriptors and names differ in length');
-        from.descriptors.forEach((d, i) => this.checkQuery(d, `from.descriptors[${i}]`));
-        const dims = from.descriptors[0]?.length ?? 0;
+        from.descriptors.forEach((d, i) => {
+          this.checkQuery(d, `from.descriptors[${i}]`);
+          if (d.length !== from.descriptors[0].length) throw invalidArgument(`from.descriptors[${i}]`, `has ${d.length} values; the first has ${from.descriptors[0].length}: descriptors of different models`);
+        });
         const labelOf = new Map<string, number>();
         const labels = Int32Array.from(from.names, (n) => labelOf.get(n) ?? (labelOf.set(n, labelOf.size), labelOf.size - 1));
-        const vectors = new Float32Array(from.descriptors.length * dims);
-        from.descriptors.forEach((d, i) => vectors.set(d, i * dims));
-        set = { vectors, labels, dims };
+        set = { labels, row: (i) => from.descriptors[i] };
         const byName = new Map([...this.names.entries()].map(([id, n]) => [n, id] as const));
         const rows = sampleIndices(from.descriptors.length, MAX_SEARCH_PROBES);
         probes = Array.from(rows, (r) => from.descriptors[r]);
@@ -492,7 +495,7 @@ export class Gallery {
       } else {
         const m = this.matrix;
         if (m === null || m.count === 0) throw new FaceKitError('GALLERY_EMPTY', 'the gallery holds nobody to calibrate on: enrol people first, or give a labelled folder', { file: this.file });
-        set = { vectors: m.vectors, labels: m.persons, dims: m.dims };
+        set = { labels: m.persons, row: (i) => m.row(i) };
         const rows = sampleIndices(m.count, MAX_SEARCH_PROBES);
         probes = Array.from(rows, (r) => m.row(r));
         exclude = Int32Array.from(rows, (r) => m.personAt(r));

@@ -117,18 +117,16 @@ export function answerConfidence(accepted: boolean, d: number, impostors: Distan
   return lo / g.length;
 }
 
-/** Labelled descriptors, row-major, one label per row. */
+/** Labelled descriptors: one label per row, and each row's descriptor (all of one length). */
 export interface Labelled {
-  readonly vectors: Float32Array;
   readonly labels: Int32Array;
-  readonly dims: number;
+  row(i: number): Float32Array;
 }
 
-function dist(v: Float32Array, dims: number, i: number, j: number): number {
+function dist(a: Float32Array, b: Float32Array): number {
   let s = 0;
-  const a = i * dims, b = j * dims;
-  for (let k = 0; k < dims; k++) {
-    const t = v[a + k] - v[b + k];
+  for (let k = 0; k < a.length; k++) {
+    const t = a[k] - b[k];
     s += t * t;
   }
   return Math.sqrt(s);
@@ -140,7 +138,8 @@ function dist(v: Float32Array, dims: number, i: number, j: number): number {
  */
 export function pairDistances(set: Labelled): { impostors: Float32Array; genuine: Float32Array } {
   const n = set.labels.length;
-  const { vectors: v, labels, dims } = set;
+  const { labels } = set;
+  const row = (i: number) => set.row(i);
   const sizes = new Map<number, number[]>();
   labels.forEach((l, i) => {
     const rows = sizes.get(l) ?? [];
@@ -156,12 +155,15 @@ export function pairDistances(set: Labelled): { impostors: Float32Array; genuine
   if (impostorTotal <= MAX_IMPOSTOR_PAIRS) {
     impostors = new Float32Array(impostorTotal);
     let k = 0;
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (labels[i] !== labels[j]) impostors[k++] = dist(v, dims, i, j);
+    for (let i = 0; i < n; i++) {
+      const a = row(i);
+      for (let j = i + 1; j < n; j++) if (labels[i] !== labels[j]) impostors[k++] = dist(a, row(j));
+    }
   } else {
     impostors = new Float32Array(MAX_IMPOSTOR_PAIRS);
     for (let k = 0; k < MAX_IMPOSTOR_PAIRS;) {
       const i = Math.floor(rnd() * n), j = Math.floor(rnd() * n);
-      if (labels[i] !== labels[j]) impostors[k++] = dist(v, dims, i, j);
+      if (labels[i] !== labels[j]) impostors[k++] = dist(row(i), row(j));
     }
   }
 
@@ -169,7 +171,7 @@ export function pairDistances(set: Labelled): { impostors: Float32Array; genuine
   if (genuineTotal <= MAX_GENUINE_PAIRS) {
     genuine = new Float32Array(genuineTotal);
     let k = 0;
-    for (const g of groups) for (let a = 0; a < g.length; a++) for (let b = a + 1; b < g.length; b++) genuine[k++] = dist(v, dims, g[a], g[b]);
+    for (const g of groups) for (let a = 0; a < g.length; a++) for (let b = a + 1; b < g.length; b++) genuine[k++] = dist(row(g[a]), row(g[b]));
   } else {
     // Pick a group in proportion to its pair count, then a pair in it: uniform over all same-person pairs.
     const multi = groups.filter((g) => g.length > 1);
@@ -187,7 +189,7 @@ export function pairDistances(set: Labelled): { impostors: Float32Array; genuine
       }
       const g = multi[lo];
       const a = Math.floor(rnd() * g.length), b = Math.floor(rnd() * g.length);
-      if (a !== b) genuine[k++] = dist(v, dims, g[a], g[b]);
+      if (a !== b) genuine[k++] = dist(row(g[a]), row(g[b]));
     }
   }
   return { impostors: impostors.sort(), genuine: genuine.sort() };

@@ -3,35 +3,21 @@
  * (`npm test` builds first). Inputs are face-api's sample photos, crops of them made here, and
  * broken files made here.
  */
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { blankJpeg, samplePath } from '../helpers/photos.js';
+import { CLI, cliRunner } from '../helpers/cli.js';
 
-const CLI = resolve('dist/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'facekit-cli-'));
 /** One model cache for the whole file: the first run builds, the rest reuse. */
 const cacheDir = join(root, 'cache');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI in `root`, so printed paths are the short relative ones the test passes. */
-function facekit(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: root, env: { ...process.env, FACEKIT_CACHE_DIR: cacheDir, ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const facekit = cliRunner(root, { FACEKIT_CACHE_DIR: cacheDir });
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 

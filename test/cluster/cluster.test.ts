@@ -45,4 +45,18 @@ test('clusterFaces groups photos of the same synthetic people, largest group fir
   assert.throws(() => clusterFaces(faces, { photoOf: [1] }), code);
   assert.throws(() => clusterFaces([faces[0], new Float32Array(3)]), code);
   assert.throws(() => clusterFaces(faces, { neighbours: 0 }), code);
+  assert.throws(() => clusterFaces(faces, { annMinFaces: 0 }), code);
+});
+
+test('clusterFaces on a large collection takes its neighbours from an HNSW index and finds the same groups', () => {
+  const f = new Faces(42);
+  const faces: Float32Array[] = [];
+  for (let p = 0; p < 60; p++) {
+    const centre = f.person();
+    for (let i = 0; i < 1 + (p % 4); i++) faces.push(f.photo(centre));
+  }
+  const exact = clusterFaces(faces);
+  const viaAnn = clusterFaces(faces, { annMinFaces: 10 });
+  assert.deepEqual(viaAnn, exact);
+  assert.equal(exact.length, 60);
 });

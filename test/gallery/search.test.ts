@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceKitError } from '../../src/errors.js';
 import { ANN_DEFAULTS, AnnIndex } from '../../src/gallery/ann.js';
-import { DescriptorMatrix, exactKnn, QUERY_BLOCK } from '../../src/gallery/exact.js';
+import { BLOCK_ROWS, DescriptorMatrix, exactKnn, QUERY_BLOCK } from '../../src/gallery/exact.js';
 import { euclideanDistance } from '../../src/match/distance.js';
 import { Faces } from '../helpers/descriptors.js';
 
@@ -80,6 +80,50 @@ describe('exact search', () => {
     assert.equal(small.setPerson(12, 3), false);
     assert.equal(small.personAt(3), 3);
   });
+});
+
+test('appends fill blocks and never copy the rows held; search, spans and removal work across blocks', () => {
+  const dims = 4;
+  // Row values name their face id, so a row read from the wrong place shows.
+  const rowOf = (id: number) => Float32Array.from({ length: dims }, (_, j) => id * 10 + j);
+  const batch = (ids: number[]) => ({ ids: Float64Array.from(ids), persons: Int32Array.from(ids, (id) => id % 7), vectors: Float32Array.from(ids.flatMap((id) => [...rowOf(id)])) });
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+  const m = new DescriptorMatrix(dims, batch(range(1, 3)));
+  const adopted = m.row(0).buffer;
+  let next = 4;
+  for (const size of [5, 2000, BLOCK_ROWS, 3000]) {
+    m.append(batch(range(next, size)));
+    next += size;
+  }
+  assert.equal(m.count, next - 1);
+  assert.equal(m.row(0).buffer, adopted, 'the adopted snapshot is still the first block');
+  const spans = [...m.spans()];
+  assert.ok(spans.length >= 3, `${spans.length} blocks`);
+  spans.forEach((sp, i) => {
+    assert.equal(sp.start, i === 0 ? 0 : spans[i - 1].end);
+    assert.equal(sp.vectors.length, (sp.end - sp.start) * dims);
+  });
+  assert.equal(spans[spans.length - 1].end, m.count);
+  const every = (mx: DescriptorMatrix) => {
+    for (let r = 0; r < mx.count; r++) assert.deepEqual([...mx.row(r)], [...rowOf(mx.idAt(r))], `row ${r}`);
+  };
+  every(m);
+  assert.deepEqual([...m.spans(m.count - 2)].map((sp) => [sp.start, sp.end]), [[m.count - 2, m.count]]);
+  const probe = (id: number) => Float32Array.from(rowOf(id), (x) => x + 0.1);
+  assert.deepEqual(exactKnn(m, [probe(2), probe(2010), probe(60_000), probe(next - 1)], 1).map((nb) => m.idAt(nb.rows[0])), [2, 2010, 60_000, next - 1]);
+
+  assert.equal(m.remove([2, 5, 2010, 60_000]), 4);
+  assert.equal(m.count, next - 5);
+  every(m);
+  assert.equal(m.rowOf(60_000), -1);
+  // A gallery that shrinks lets its emptied blocks go.
+  m.remove(range(20, next));
+  assert.equal(m.count, 17);
+  every(m);
+  assert.equal([...m.spans()].length, 2, 'the adopted block and the first appended one');
+  m.append(batch(range(next, 10)));
+  every(m);
+  assert.throws(() => m.append({ ids: Float64Array.of(next + 20), persons: new Int32Array(2), vectors: new Float32Array(dims) }), FaceKitError);
 });
 
 describe('ANN index', () => {

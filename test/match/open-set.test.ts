@@ -45,10 +45,9 @@ test('confidence: 1 − FAR for a match, the share of genuine distances below d 
 test('pairDistances: every pair of a small set, sorted; sampled (but the right count) for a large one', () => {
   const f = new Faces(31);
   const people = f.people(10, 3);
-  const vectors = new Float32Array(30 * 128);
-  people.flatMap((p) => p.faces).forEach((x, i) => vectors.set(x.descriptor, i * 128));
+  const rows = people.flatMap((p) => p.faces.map((x) => x.descriptor));
   const labels = Int32Array.from({ length: 30 }, (_, i) => Math.floor(i / 3));
-  const { impostors, genuine } = pairDistances({ vectors, labels, dims: 128 });
+  const { impostors, genuine } = pairDistances({ labels, row: (i) => rows[i] });
   assert.equal(impostors.length, (30 * 29) / 2 - 30);
   assert.equal(genuine.length, 30);
   for (let i = 1; i < impostors.length; i++) assert.ok(impostors[i - 1] <= impostors[i]);
@@ -58,10 +57,11 @@ test('pairDistances: every pair of a small set, sorted; sampled (but the right c
   const big = new Float32Array(n * 2);
   for (let i = 0; i < big.length; i++) big[i] = (i * 0.618) % 1;
   const bigLabels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 750));
-  const r = pairDistances({ vectors: big, labels: bigLabels, dims: 2 });
+  const bigSet = { labels: bigLabels, row: (i: number) => big.subarray(2 * i, 2 * i + 2) };
+  const r = pairDistances(bigSet);
   assert.equal(r.impostors.length, MAX_IMPOSTOR_PAIRS);
   assert.equal(r.genuine.length, MAX_GENUINE_PAIRS);
-  const again = pairDistances({ vectors: big, labels: bigLabels, dims: 2 });
+  const again = pairDistances(bigSet);
   assert.deepEqual(again.impostors.subarray(0, 100), r.impostors.subarray(0, 100), 'reproducible');
   const idx = sampleIndices(10, 4);
   assert.equal(new Set(idx).size, 4);
