@@ -88,7 +88,8 @@ interface DetectorRun {
   seconds: number;
   distances: Record<string, (number | null)[]>;
   boxes: Record<string, Box>;
-  variants: Record<string, { mean: number; std: number; folds: number[]; thresholds: number[]; meanThreshold: number; accAt06: number }>;
+  /** noFacePairs: pairs with an image where no face was found (distance NaN), each counted as an error. */
+  variants: Record<string, { mean: number; std: number; folds: number[]; thresholds: number[]; meanThreshold: number; accAt06: number; noFacePairs: number }>;
 }
 
 async function runDetector(detector: DetectorName, images: string[], pairs: ReturnType<typeof readPairs>): Promise<DetectorRun> {
@@ -159,7 +160,7 @@ async function runDetector(detector: DetectorName, images: string[], pairs: Retu
     distances[name] = d.map((x) => (Number.isNaN(x) ? null : Number(x.toFixed(5))));
     variants[name] = {
       mean: mean(r.foldAccuracies), std: std(r.foldAccuracies), folds: r.foldAccuracies, thresholds: r.thresholds,
-      meanThreshold: mean(r.thresholds), accAt06: accuracyAt(d, pairs.map((p) => p.same), 0.6),
+      meanThreshold: mean(r.thresholds), accAt06: accuracyAt(d, pairs.map((p) => p.same), 0.6), noFacePairs: d.filter(Number.isNaN).length,
     };
   }
   return { detector, images: images.length, firstPassMisses, missesAfterRetry, missesAfterRescue, seconds, variants, distances, boxes: Object.fromEntries(chosen) };
@@ -177,10 +178,10 @@ async function main(): Promise<void> {
   }
   const rows = runs.flatMap((r) => Object.entries(r.variants).map(([v, x]) => {
     const misses = v.endsWith('+rescue') ? r.missesAfterRescue : r.missesAfterRetry;
-    return [r.detector, v, `${(x.mean * 100).toFixed(2)} ± ${(x.std * 100).toFixed(2)}`, x.meanThreshold.toFixed(3), (x.accAt06 * 100).toFixed(2), `${r.firstPassMisses} / ${misses}`];
+    return [r.detector, v, `${(x.mean * 100).toFixed(2)} ± ${(x.std * 100).toFixed(2)}`, x.meanThreshold.toFixed(3), (x.accAt06 * 100).toFixed(2), `${r.firstPassMisses} / ${misses}`, String(x.noFacePairs)];
   }));
   console.log(`\n## LFW 10-fold (${pairs.length} pairs, ${images.length} images; no-face pairs count as errors)\n`);
-  console.log(markdownTable(['detector', 'chip', 'accuracy % (mean ± std)', 'mean threshold', 'acc % at 0.6', 'images without face: 1st pass / final'], rows));
+  console.log(markdownTable(['detector', 'chip', 'accuracy % (mean ± std)', 'mean threshold', 'acc % at 0.6', 'images without face: 1st pass / final', 'pairs without face (errors)'], rows));
   console.log('\n' + markdownTable(['detector', 'seconds', 'ms / image'], runs.map((r) => [r.detector, r.seconds.toFixed(1), ((r.seconds * 1000) / r.images).toFixed(1)])));
   const file = writeResult(flags.out || 'lfw', { flags, pairs: pairs.length, images: images.length, runs });
   console.log(`\nwritten ${file}`);

@@ -2,10 +2,13 @@
  * Speed benchmark: decode, each detector and size, landmarks and encoding per face, the whole
  * pipeline per photo, on 1 and 2 threads; model time alone and with pre/post-processing; peak RSS.
  * Baseline in the same run: face-api.js on tfjs-wasm, the same photo and pipeline.
+ * Each thread setting and the baseline run in a process of their own (sharp's libvips pool set to
+ * the same thread count), so each part's peak RSS is its own and no part inherits another's heap.
  *
  *   npm run bench:speed -- [--data ../shared/data] [--repeat 20] [--threads 1,2] [--no-baseline]
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative } from 'node:path';
 import sharp from 'sharp';
@@ -14,9 +17,9 @@ import { type Alignment, createFaceKit, type FaceKit } from '../src/kit.js';
 import { ModelSession, ort } from '../src/runtime/session.js';
 import type { ModelId } from '../src/models/registry.js';
 import type { Image } from '../src/types.js';
-import { DEFAULT_DATA, markdownTable, parseFlags, percentile, writeResult } from './common.js';
+import { DEFAULT_DATA, markdownTable, parseFlags, percentile, PROJECT_ROOT, writeResult } from './common.js';
 
-const flags = parseFlags({ data: DEFAULT_DATA, repeat: 20, threads: '1,2', noBaseline: false, out: '' });
+const flags = parseFlags({ data: DEFAULT_DATA, repeat: 20, threads: '1,2', noBaseline: false, out: '', part: '' });
 const require = createRequire(import.meta.url);
 const faceApiDir = dirname(require.resolve('@vladmandic/face-api/package.json'));
 /** The brief's reference photo: face-api's sample1 (3 faces) scaled to 640×427. */
@@ -148,7 +151,48 @@ async function baselineRows(ref: Buffer, refImg: Image): Promise<Row[]> {
   return rows;
 }
 
-async function main(): Promise<void> {
+/** Peak resident memory of this process so far (Linux: VmHWM; elsewhere maxRSS). */
+function peakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+interface PartResult {
+  rows: Row[];
+  peakRssMiB: number;
+}
+
+const partFile = (part: string) => join(PROJECT_ROOT, 'scratch', `bench-speed-${part}.json`);
+
+/** One thread setting (or 'baseline') in a child process; its rows and peak RSS. */
+function runPart(part: string): PartResult {
+  mkdirSync(join(PROJECT_ROOT, 'scratch'), { recursive: true });
+  const args = ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'speed.ts'), '--part', part, '--data', flags.data, '--repeat', String(flags.repeat)];
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench:speed part ${part} failed (exit ${r.status})`);
+  return JSON.parse(readFileSync(partFile(part), 'utf8')) as PartResult;
+}
+
+async function runPartHere(part: string): Promise<void> {
+  const { ref, refImg, photoSets } = await inputs();
+  let rows: Row[];
+  if (part === 'baseline') {
+    rows = await baselineRows(ref, refImg);
+  } else {
+    const threads = Number(part);
+    // libvips decodes on every core unless told: the 1-thread rows would not be one thread.
+    sharp.concurrency(Math.max(1, threads));
+    rows = await ourRows(ref, refImg, photoSets, threads);
+  }
+  writeFileSync(partFile(part), JSON.stringify({ rows, peakRssMiB: peakRssMiB() } satisfies PartResult));
+}
+
+async function inputs() {
   const ref = await sharp(join(faceApiDir, 'demo', 'sample1.jpg')).resize({ width: REFERENCE_WIDTH }).jpeg({ quality: 90 }).toBuffer();
   const refImg = await loadImage(ref);
   const photos = [
@@ -158,17 +202,22 @@ async function main(): Promise<void> {
     ...listPhotos(join(flags.data, 'faces', 'five_celebrities', 'val')),
   ];
   const samples = [1, 2, 3, 4, 5, 6].map((n) => join(faceApiDir, 'demo', `sample${n}.jpg`));
-  console.error(`reference photo ${refImg.width}×${refImg.height}; ${photos.length} data-set photos`);
-  const rows: Row[] = [];
   const photoSets = { 'data-set photos (shared/data/faces)': photos, 'npm sample photos (1920 px)': samples };
-  for (const threads of flags.threads.split(',').map(Number)) rows.push(...(await ourRows(ref, refImg, photoSets, threads)));
-  if (!flags.noBaseline) rows.push(...(await baselineRows(ref, refImg)));
-  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  return { ref, refImg, photos, photoSets };
+}
+
+async function main(): Promise<void> {
+  if (flags.part) return runPartHere(flags.part);
+  const { refImg, photos } = await inputs();
+  console.error(`reference photo ${refImg.width}×${refImg.height}; ${photos.length} data-set photos`);
+  const parts = [...flags.threads.split(','), ...(flags.noBaseline ? [] : ['baseline'])];
+  const results = Object.fromEntries(parts.map((p) => [p, runPart(p)]));
+  const rows = Object.values(results).flatMap((r) => r.rows);
   console.log(`\n## facekit speed (median of ${flags.repeat} runs; ms)\n`);
   console.log(markdownTable(['threads', 'stage', 'ms', 'note'], rows.map((r) => [r.threads || 'wasm', r.stage, r.ms.toFixed(2), r.note])));
-  console.log(`\npeak RSS: ${peakRssMiB.toFixed(0)} MiB (whole benchmark process, face-api baseline included)`);
-  console.log(`photos: ${photos.map((p) => relative(flags.data, p)).join(', ')}`);
-  const file = writeResult(flags.out || 'speed', { flags, reference: { width: refImg.width, height: refImg.height }, rows, peakRssMiB, photos: photos.length });
+  console.log('\n' + markdownTable(['part', 'peak RSS MiB'], parts.map((p) => [p === 'baseline' ? 'face-api on tfjs-wasm' : `facekit, ${p} thread(s), 5 kits open`, results[p].peakRssMiB.toFixed(0)])));
+  console.log(`\nphotos: ${photos.map((p) => relative(flags.data, p)).join(', ')}`);
+  const file = writeResult(flags.out || 'speed', { flags, reference: { width: refImg.width, height: refImg.height }, rows, peak: Object.fromEntries(parts.map((p) => [p, results[p].peakRssMiB])), photos: photos.length });
   console.log(`written ${file}`);
 }
 

@@ -2,14 +2,15 @@
  * The three-line API, in the spirit of face_recognition's api.py: plain functions, plain data.
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
-import { FaceKit, type Alignment } from './kit.js';
+import { checkJitters, coversPixel, FaceKit, type Alignment } from './kit.js';
 import { checkDetectorName, type DetectorName } from './detect/detector.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
 import { LANDMARKS5_NAMES, type Landmark5Name } from './landmarks/five.js';
+import { checkImage } from './image/ops.js';
 import { landmarkParts, type LandmarkPart } from './landmarks/parts.js';
-import type { Box, Image, Point } from './types.js';
+import type { Box, Detection, Image, Point } from './types.js';
 
 export { loadImage } from './image/decode.js';
 export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from './match/distance.js';
@@ -78,6 +79,24 @@ export interface LandmarkOptions {
   readonly faceLocations?: readonly Box[];
 }
 
+/**
+ * The caller's boxes as detections, each checked here so that a bad one is reported under the
+ * name the caller gave it (`faceLocations[i]`) rather than the landmark network's own.
+ */
+function knownDetections(image: Image, boxes: readonly Box[] | undefined): Detection[] | undefined {
+  if (boxes === undefined) return undefined;
+  if (!Array.isArray(boxes)) throw invalidArgument('faceLocations', `expected an array of boxes, got ${boxes === null ? 'null' : typeof boxes}`);
+  checkImage(image);
+  return boxes.map((box: Box, i) => {
+    const field = `faceLocations[${i}]`;
+    if (!(box !== null && typeof box === 'object' && [box.x, box.y, box.width, box.height].every(Number.isFinite) && box.width > 0 && box.height > 0)) {
+      throw invalidArgument(field, `expected a box with finite x, y and positive width, height, got ${JSON.stringify(box)}`);
+    }
+    if (!coversPixel(box, image)) throw invalidArgument(field, `box ${JSON.stringify(box)} does not cover a whole pixel of the ${image.width}×${image.height} image`);
+    return { box, score: 1 };
+  });
+}
+
 function checkLandmarkModel(model: unknown): LandmarkModelSize {
   if (model === undefined || model === 'large' || model === 'small') return model ?? 'large';
   throw invalidArgument('model', `unknown landmark model "${String(model)}" (use 'large' or 'small')`);
@@ -94,7 +113,7 @@ export function faceLandmarks(image: Image, options?: LandmarkOptions): Promise<
 export async function faceLandmarks(image: Image, options: LandmarkOptions = {}): Promise<FaceLandmarks[] | FaceLandmarks5[]> {
   const model = checkLandmarkModel(options.model);
   const kit = sharedKit(options.detector, 'detector');
-  const detections = options.faceLocations?.map((box) => ({ box, score: 1 }));
+  const detections = knownDetections(image, options.faceLocations);
   if (model === 'small') {
     const faces = await kit.landmarks5(image, detections);
     return faces.map((f) => ({
@@ -108,7 +127,7 @@ export async function faceLandmarks(image: Image, options: LandmarkOptions = {})
 
 /** `model: 'small'` aligns each face on five points (face_recognition's small model does the same). */
 export interface EncodingOptions extends LandmarkOptions {
-  /** Extra perturbed chips averaged into each descriptor (face_recognition's num_jitters − 1). */
+  /** Extra perturbed chips averaged into each descriptor (face_recognition's num_jitters − 1), at most MAX_JITTERS (100). */
   readonly jitters?: number;
   /** Average with the mirrored face: a cheap, consistent accuracy gain. */
   readonly flip?: boolean;
@@ -117,8 +136,10 @@ export interface EncodingOptions extends LandmarkOptions {
 /** One 128-d descriptor per face; distance < 0.6 means "same person". */
 export async function faceEncodings(image: Image, options: EncodingOptions = {}): Promise<Float32Array[]> {
   const five = checkLandmarkModel(options.model) === 'small';
+  // Before any network runs: a bad jitters count would otherwise fail only after detection and landmarks.
+  checkJitters(options.jitters);
   const kit = sharedKit(options.detector, 'detector', five ? 'landmarks5' : 'landmarks68');
-  const detections = options.faceLocations?.map((box) => ({ box, score: 1 }));
+  const detections = knownDetections(image, options.faceLocations);
   const faces = five ? await kit.landmarks5(image, detections) : await kit.landmarks(image, detections);
   return kit.encode(image, faces, { jitters: options.jitters, flip: options.flip });
 }
@@ -148,6 +169,10 @@ async function descriptorOf(input: Image | Float32Array, field: string, detector
 export async function verify(a: Image | Float32Array, b: Image | Float32Array, options: VerifyOptions = {}): Promise<Verification> {
   if (options.threshold !== undefined && !(options.threshold > 0 && Number.isFinite(options.threshold))) {
     throw invalidArgument('threshold', `must be a positive number, got ${options.threshold}`);
+  }
+  // A rate names a gallery's calibration; without a gallery, ignoring it would answer at 0.6 as if calibrated.
+  if (options.far !== undefined && !options.gallery) {
+    throw invalidArgument('far', 'picks a calibration of a gallery: give { gallery } too, or a threshold');
   }
   const threshold: PairThreshold = options.gallery
     ? await options.gallery.threshold(options, 'pair')

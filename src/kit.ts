@@ -1,20 +1,24 @@
-import { chipTransform, extractChip, warpChip } from './align/chip.js';
+import { chipTransform, extractChip, warpChip, type Chip } from './align/chip.js';
 import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './align/jitter.js';
 import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
 import { checkDetectorName, type DetectOptions, type DetectorName, type FaceDetector, type MtcnnOptions } from './detect/detector.js';
 import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
+import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
 import { SsdDetector } from './detect/ssd.js';
-import { TinyDetector } from './detect/tiny.js';
-import { DlibEncoder } from './embed/dlib128.js';
+import { checkInputSize, TinyDetector } from './detect/tiny.js';
+import { DLIB_MAX_BATCH, DlibEncoder } from './embed/dlib128.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import { checkImage } from './image/ops.js';
-import { landmarks5From68 } from './landmarks/five.js';
+import { LANDMARKS5_NAMES, landmarks5From68 } from './landmarks/five.js';
+import { checkPointCount, LANDMARK_COUNT_68 } from './landmarks/parts.js';
 import { Landmarker68, type Landmark68Variant } from './landmarks/landmarks68.js';
 import { boxAroundPoints } from './landmarks/refine.js';
 import type { RuntimeOptions } from './runtime/session.js';
 import type { AnalyzedFace, AnalyzedFace5, Box, Detection, Face, Face5, Image, Point } from './types.js';
 
 export type LandmarkModel = Landmark68Variant;
+
+const LANDMARKS5_COUNT = LANDMARKS5_NAMES.length;
 
 /**
  * Which points align a face onto the encoder's chip. 'landmarks68': the 68-point network's (dlib's
@@ -61,7 +65,7 @@ interface KitOptions extends RuntimeOptions {
   readonly rescueMinConfidence?: number;
   /** Average the descriptor of the chip and its mirror image. */
   readonly flip?: boolean;
-  /** Extra randomly perturbed chips averaged in, like dlib's num_jitters (deterministic seed). */
+  /** Extra randomly perturbed chips averaged in, like dlib's num_jitters (deterministic seed); at most MAX_JITTERS. */
   readonly jitters?: number;
 }
 
@@ -107,13 +111,22 @@ export function detectionAttempts(detector: DetectorName, options: DetectOptions
 export const EMBEDDER_ID = 'dlib_resnet128' satisfies DlibEncoder['modelId'];
 
 /** Whether `box` holds at least one whole pixel of `image` (what the landmark crop needs). */
-function coversPixel(box: Box, image: Image): boolean {
+export function coversPixel(box: Box, image: Image): boolean {
   const x0 = Math.max(box.x, 0), y0 = Math.max(box.y, 0);
   return Math.min(box.x + box.width, image.width) - x0 >= 1 && Math.min(box.y + box.height, image.height) - y0 >= 1;
 }
 
-function checkJitters(jitters: number | undefined): void {
-  if (jitters !== undefined && (!Number.isInteger(jitters) || jitters < 0)) throw invalidArgument('jitters', `must be a non-negative integer, got ${jitters}`);
+/**
+ * Most jitters per face: dlib's own example averages 100 jittered chips and face_recognition
+ * documents 100 as its slow end ("100 is 100x slower"); beyond it the mean no longer moves and
+ * each one costs another full encoder pass.
+ */
+export const MAX_JITTERS = 100;
+
+export function checkJitters(jitters: number | undefined): void {
+  if (jitters !== undefined && !(Number.isInteger(jitters) && jitters >= 0 && jitters <= MAX_JITTERS)) {
+    throw invalidArgument('jitters', `must be an integer from 0 to ${MAX_JITTERS}, got ${jitters}`);
+  }
 }
 
 /** Points a chip can be aligned on: 68 landmarks, or five (MTCNN's, or made from 68). */
@@ -146,6 +159,10 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
       throw invalidArgument('landmarks', `unknown landmark model "${String(options.landmarks)}" (use 'full' or 'tiny')`);
     }
     checkJitters(options.jitters);
+    // Checked here rather than on the first detect: a CLI run would otherwise report the same bad option once per file.
+    if (options.minConfidence !== undefined) checkMinConfidence(options.minConfidence);
+    if (options.maxFaces !== undefined) checkMaxFaces(options.maxFaces);
+    if (options.inputSize !== undefined) checkInputSize(options.inputSize);
     if (options.rescueMinConfidence !== undefined && !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)) {
       throw invalidArgument('rescueMinConfidence', `must be in (0, 1), got ${options.rescueMinConfidence}`);
     }
@@ -166,7 +183,10 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     return { threads: this.options.threads, cacheDir: this.options.cacheDir };
   }
 
+  // The session getters check alive() themselves: a call in flight when dispose() ran must not open
+  // a session after dispose() collected the ones to release, or that session would never be freed.
   private detector(name: DetectorName): Promise<FaceDetector> {
+    this.alive();
     let d = this.detectors.get(name);
     if (!d) {
       d = name === 'ssd' ? SsdDetector.create(this.runtime()) : name === 'mtcnn' ? MtcnnDetector.create(this.runtime()) : TinyDetector.create(this.runtime());
@@ -180,11 +200,13 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   }
 
   private getLandmarker(): Promise<Landmarker68> {
+    this.alive();
     this.landmarker ??= Landmarker68.create({ variant: this.options.landmarks ?? 'full', ...this.runtime() });
     return this.landmarker;
   }
 
   private getEncoder(): Promise<DlibEncoder> {
+    this.alive();
     this.encoder ??= DlibEncoder.create(this.runtime());
     return this.encoder;
   }
@@ -268,7 +290,11 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     throw invalidArgument(`faces[${index}]`, this.alignment === 'landmarks5' ? 'needs landmarks5 or 68 landmarks' : "needs 68 landmarks (this kit aligns on 'landmarks68')");
   }
 
-  /** 128-d descriptors of faces whose landmarks are known; one batched inference for all. */
+  /**
+   * 128-d descriptors of faces whose landmarks are known. Chips (with flip and jitters, faces ×
+   * (1 + flip + jitters) of them) are made and encoded DLIB_MAX_BATCH at a time, so neither the
+   * chips nor the encoder's batch grow with the number of faces.
+   */
   async encode(image: Image, faces: readonly AlignablePoints[], options: Pick<AnalyzeOptions, 'flip' | 'jitters'> = {}): Promise<Float32Array[]> {
     this.alive();
     checkImage(image);
@@ -278,27 +304,39 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     const jitters = options.jitters ?? this.options.jitters ?? 0;
     const size = this.template.size;
     const perFace = 1 + (flip ? 1 : 0) + jitters;
-    const chips: Float32Array[] = [];
+    // Every face is checked before the first inference: a bad one fails the call without wasted work.
+    const maps = faces.map((face, index) => this.chipMap(face, index));
     const rnd = seededRandom(JITTER_SEED);
-    for (const [index, face] of faces.entries()) {
-      const m = this.chipMap(face, index);
-      chips.push(warpChip(image, m, size));
-      if (flip) chips.push(warpChip(image, mirrorTransform(m, size), size));
-      for (let j = 0; j < jitters; j++) {
-        const jm = jitterTransform(m, size, rnd);
-        chips.push(warpChip(image, rnd() < 0.5 ? mirrorTransform(jm, size) : jm, size));
+    function* chips(): Generator<Float32Array> {
+      for (const m of maps) {
+        yield warpChip(image, m, size);
+        if (flip) yield warpChip(image, mirrorTransform(m, size), size);
+        for (let j = 0; j < jitters; j++) {
+          const jm = jitterTransform(m, size, rnd);
+          yield warpChip(image, rnd() < 0.5 ? mirrorTransform(jm, size) : jm, size);
+        }
       }
     }
-    const raw = await (await this.getEncoder()).encode(chips);
-    return faces.map((_, f) => {
-      if (perFace === 1) return raw[f];
-      const mean = new Float32Array(raw[0].length);
-      for (let k = 0; k < perFace; k++) {
-        const d = raw[f * perFace + k];
-        for (let i = 0; i < mean.length; i++) mean[i] += d[i] / perFace;
+    const encoder = await this.getEncoder();
+    const out: Float32Array[] = faces.map(() => new Float32Array(encoder.descriptorSize));
+    let done = 0;
+    let batch: Float32Array[] = [];
+    const run = async (): Promise<void> => {
+      this.alive();
+      for (const d of await encoder.encode(batch)) {
+        const face = Math.floor(done / perFace);
+        if (perFace === 1) out[face] = d;
+        else for (let i = 0; i < d.length; i++) out[face][i] += d[i] / perFace;
+        done++;
       }
-      return mean;
-    });
+      batch = [];
+    };
+    for (const chip of chips()) {
+      batch.push(chip);
+      if (batch.length === DLIB_MAX_BATCH) await run();
+    }
+    if (batch.length > 0) await run();
+    return out;
   }
 
   /**
@@ -329,9 +367,17 @@ export function createFaceKit<A extends Alignment = 'landmarks68'>(options: Face
   return new FaceKit<A>(options);
 }
 
-/** Aligned 150×150 chip of one face, for callers that want to look at or store it. */
-export function alignFace(image: Image, landmarks: readonly Point[]) {
-  return extractChip(image, landmarks, dlibChipTemplate());
+/**
+ * Aligned 150×150 chip of one face (float RGB, what the encoder reads), for callers that want to
+ * look at or store it: from its 68 landmarks, or from five points (`landmarks5`, MTCNN's or made
+ * from 68) onto the same chip.
+ */
+export function alignFace(image: Image, landmarks: readonly Point[]): Chip {
+  checkImage(image);
+  checkPointCount(landmarks, 'landmarks', [LANDMARK_COUNT_68, LANDMARKS5_COUNT]);
+  const bad = landmarks.findIndex((p) => !(Number.isFinite(p?.x) && Number.isFinite(p?.y)));
+  if (bad >= 0) throw invalidArgument(`landmarks[${bad}]`, `expected finite x and y, got ${JSON.stringify(landmarks[bad])}`);
+  return extractChip(image, landmarks, landmarks.length === LANDMARKS5_COUNT ? dlibChipTemplate5() : dlibChipTemplate());
 }
 
 export type { Box };

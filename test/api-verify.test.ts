@@ -43,6 +43,9 @@ test("verify with a gallery uses its calibrated pair threshold and gives a confi
     assert.ok(v.confidence !== null && v.confidence > 0.99);
     await assert.rejects(verify(a, a, { gallery: g, far: 0.5 }), code('INVALID_ARGUMENT'));
     await assert.rejects(verify(a, a, { gallery: g, far: 0.02 }), code('CALIBRATION_NOT_FOUND'));
+    // A rate without a gallery names no calibration: refused, not silently answered at 0.6.
+    await assert.rejects(verify(a, a, { far: 0.01 }), (e: unknown) => code('INVALID_ARGUMENT')(e) && (e as FaceKitError).field === 'far');
+    await assert.rejects(verify(a, a, { far: 0.01, threshold: 0.5 }), code('INVALID_ARGUMENT'));
   } finally {
     await g.close();
   }

@@ -2,7 +2,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { isolatedCacheDir, blankJpeg, scaledSample, samplePath } from './helpers/photos.js';
-import { createFaceKit, detectionAttempts, FaceKit } from '../src/kit.js';
+import { alignFace, createFaceKit, detectionAttempts, FaceKit, MAX_JITTERS } from '../src/kit.js';
+import { DLIB_MAX_BATCH, DlibEncoder } from '../src/embed/dlib128.js';
+import { landmarks5From68 } from '../src/landmarks/five.js';
+import { ModelSession } from '../src/runtime/session.js';
 import { loadImage } from '../src/image/decode.js';
 import { euclideanDistance } from '../src/match/distance.js';
 import { FaceKitError } from '../src/errors.js';
@@ -206,4 +209,130 @@ test('refined landmarks agree across detectors better than one pass; by default 
   } finally {
     await Promise.all(Object.values(kits).map((k) => k.dispose()));
   }
+});
+
+const isInvalid = (field: string) => (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
+
+/**
+ * Records every model session opened while `body` runs (with its id), by wrapping
+ * ModelSession.open; `released(s)` says whether one was disposed.
+ */
+async function trackSessions<T>(body: (opened: ModelSession[]) => Promise<T>): Promise<T> {
+  const realOpen = ModelSession.open;
+  const opened: ModelSession[] = [];
+  ModelSession.open = async (...args: Parameters<typeof ModelSession.open>) => {
+    const s = await realOpen.apply(ModelSession, args);
+    opened.push(s);
+    return s;
+  };
+  try {
+    return await body(opened);
+  } finally {
+    ModelSession.open = realOpen;
+  }
+}
+const released = (s: ModelSession): boolean => (s as unknown as { disposed: boolean }).disposed;
+
+test('options are checked when the kit is made, not on its first photo', () => {
+  const bad: [object, string][] = [
+    [{ inputSize: 100 }, 'inputSize'], [{ inputSize: 0 }, 'inputSize'], [{ inputSize: 8192 }, 'inputSize'],
+    [{ minConfidence: 2 }, 'minConfidence'], [{ minConfidence: 1 }, 'minConfidence'], [{ minConfidence: -0.1 }, 'minConfidence'], [{ minConfidence: Number.NaN }, 'minConfidence'],
+    [{ maxFaces: -1 }, 'maxFaces'], [{ maxFaces: 1.5 }, 'maxFaces'],
+    [{ jitters: MAX_JITTERS + 1 }, 'jitters'], [{ jitters: 0.5 }, 'jitters'],
+    [{ detector: 'mtcnn', minConfidence: 1.5 }, 'minConfidence'],
+  ];
+  for (const [options, field] of bad) assert.throws(() => createFaceKit(options as never), isInvalid(field), JSON.stringify(options));
+  // The edges of each range are accepted.
+  for (const options of [{ inputSize: 32 }, { minConfidence: 0 }, { maxFaces: 0 }, { maxFaces: Infinity }, { jitters: MAX_JITTERS }]) assert.ok(createFaceKit(options));
+});
+
+test('jitters above MAX_JITTERS are refused per call too; chips go to the encoder in batches of at most DLIB_MAX_BATCH', async () => {
+  const img = await loadImage(await scaledSample(1, 640));
+  const faces = (await kit.landmarks(img)).slice(0, 2);
+  assert.equal(faces.length, 2);
+  await assert.rejects(kit.encode(img, faces, { jitters: MAX_JITTERS + 1 }), isInvalid('jitters'));
+  const realRun = ModelSession.prototype.run;
+  const batches: number[] = [];
+  ModelSession.prototype.run = function (this: ModelSession, feeds) {
+    if (this.id === 'dlib_resnet128') batches.push(feeds.input.dims[0]);
+    return realRun.call(this, feeds);
+  };
+  let both: Float32Array[], alone: Float32Array[];
+  try {
+    // 2 faces × (1 + flip + 10 jitters) = 24 chips.
+    both = await kit.encode(img, faces, { flip: true, jitters: 10 });
+    alone = await kit.encode(img, faces.slice(0, 1), { flip: true, jitters: 10 });
+  } finally {
+    ModelSession.prototype.run = realRun;
+  }
+  assert.deepEqual(batches, [DLIB_MAX_BATCH, 24 - DLIB_MAX_BATCH, 12]);
+  // The first face's chips (and jitter draws) are the same whether or not a second face follows.
+  assert.ok(euclideanDistance(both[0], alone[0]) < 1e-5, `${euclideanDistance(both[0], alone[0])}`);
+  assert.ok(euclideanDistance(both[0], both[1]) > 0.6, 'each face keeps its own mean');
+});
+
+test('warmUp opens every session the kit uses, so the first photo opens none; a disposed kit refuses it', async () => {
+  await trackSessions(async (opened) => {
+    const warm = createFaceKit({ threads: 1 });
+    try {
+      await warm.warmUp();
+      assert.deepEqual(opened.map((s) => s.id).sort(), ['dlib_resnet128', 'face_landmark_68', 'tiny_face_detector']);
+      await warm.analyze(await loadImage(await scaledSample(2, 640)));
+      assert.equal(opened.length, 3, 'analyze opened no further session');
+    } finally {
+      await warm.dispose();
+    }
+    assert.ok(opened.every(released));
+    await assert.rejects(warm.warmUp(), (e: unknown) => e instanceof FaceKitError && e.code === 'DISPOSED');
+  });
+});
+
+test('dispose() while calls are in flight: each call succeeds or fails DISPOSED, and every session opened is released', async () => {
+  const img = await loadImage(await scaledSample(1, 640));
+  const waits: (() => Promise<unknown>)[] = [
+    async () => undefined,
+    () => new Promise((r) => setImmediate(r)),
+    () => new Promise((r) => setTimeout(r, 30)),
+    () => new Promise((r) => setTimeout(r, 150)),
+    () => new Promise((r) => setTimeout(r, 400)),
+  ];
+  await trackSessions(async (opened) => {
+    for (const [i, wait] of waits.entries()) {
+      for (const call of ['analyze', 'landmarks'] as const) {
+        const k = createFaceKit({ threads: 1 });
+        const running = call === 'analyze' ? k.analyze(img) : k.landmarks(img);
+        await wait();
+        await k.dispose();
+        const outcome = await running.then(() => 'ok', (e: unknown) => (e instanceof FaceKitError ? e.code : String(e)));
+        assert.ok(outcome === 'ok' || outcome === 'DISPOSED', `${call} after wait ${i}: ${outcome}`);
+      }
+    }
+    // Sessions still opening when a call gave up: let them finish before counting.
+    await new Promise((r) => setTimeout(r, 500));
+    const leaked = opened.filter((s) => !released(s)).map((s) => s.id);
+    assert.deepEqual(leaked, []);
+  });
+});
+
+test('alignFace: the chip the encoder reads, from 68 or five points; bad points and images are refused', async () => {
+  const img = await loadImage(await scaledSample(2, 640));
+  const [face] = await kit.landmarks(img);
+  const chip = alignFace(img, face.landmarks);
+  assert.equal(chip.size, 150);
+  assert.equal(chip.data.length, 150 * 150 * 3);
+  const encoder = await DlibEncoder.create({ threads: 1 });
+  try {
+    const [viaChip, viaFive] = await encoder.encode([chip.data, alignFace(img, landmarks5From68(face.landmarks)).data]);
+    const [viaKit] = await kit.encode(img, [face]);
+    assert.ok(euclideanDistance(viaChip, viaKit) < 1e-5, 'the same chip as the kit encodes');
+    // Five points put the face on the same chip, near enough to name the same person.
+    assert.ok(euclideanDistance(viaFive, viaKit) < 0.4, `${euclideanDistance(viaFive, viaKit)}`);
+  } finally {
+    await encoder.dispose();
+  }
+  assert.throws(() => alignFace(img, face.landmarks.slice(0, 10)), isInvalid('landmarks'));
+  assert.throws(() => alignFace(img, undefined as never), isInvalid('landmarks'));
+  const holed = face.landmarks.map((p, i) => (i === 3 ? { x: Number.NaN, y: p.y } : p));
+  assert.throws(() => alignFace(img, holed), isInvalid('landmarks[3]'));
+  assert.throws(() => alignFace({ width: 10, height: 10, data: new Uint8Array(5) }, face.landmarks), isInvalid('image'));
 });

@@ -53,11 +53,20 @@ function groups(run: ClusterRun): Map<number, ClusterFace[]> {
   return out;
 }
 
+/** Makes a folder for --out; a path that cannot be one (a file in the way, no permission) is FILE_UNWRITABLE naming it. */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (cause) {
+    throw new FaceKitError('FILE_UNWRITABLE', `cannot create the folder for face crops (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { file: dir, field: 'out', cause });
+  }
+}
+
 async function writeCrops(outDir: string, clustered: { cluster: number; face: FoundFace }[]): Promise<void> {
   const width = String(Math.max(...clustered.map((c) => c.cluster))).length;
   for (const { cluster, face } of clustered) {
     const dir = join(outDir, `cluster-${String(cluster).padStart(width, '0')}`);
-    await mkdir(dir, { recursive: true });
+    await makeFolder(dir);
     const m = CROP_MARGIN;
     const left = Math.max(0, Math.floor(face.box.x - m * face.box.width));
     const top = Math.max(0, Math.floor(face.box.y - m * face.box.height));
@@ -128,6 +137,8 @@ export async function runCluster(paths: string[], opts: ClusterCliOptions): Prom
   const { files, errors } = await collectPhotos(paths);
   if (files.length === 0) throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
 
+  // Before any photo is analysed: an --out that cannot be written would otherwise fail only at the end.
+  if (opts.out !== undefined) await makeFolder(opts.out);
   return withGallery(opts, true, async (gallery) => {
     const found = await findFaces(files, opts, errors);
     const { known, unknown } = opts.includeKnown ? { known: [], unknown: found } : await splitKnown(gallery, found);

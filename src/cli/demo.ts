@@ -50,12 +50,23 @@ interface PhotoRun {
   analyzeMs: number;
 }
 
+/** Runs a write into the demo's output folder, turning a Node error (no access, a file in the way) into FILE_UNWRITABLE naming the path. */
+async function writing<T>(path: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (cause) {
+    throw new FaceKitError('FILE_UNWRITABLE', `cannot write the demo's output: ${(cause as Error).message}`, { file: path, cause });
+  }
+}
+
 export async function runDemo(opts: DemoCliOptions): Promise<number> {
   const json = opts.json === true;
   // Human output goes to stdout; with --json, stdout is the document alone.
   const say = json ? (m: string) => process.stderr.write(`${m}\n`) : printLine;
   const photos = samplePhotos();
   const outDir = resolve(opts.out);
+  // Made before the models load and the photos are analysed: a bad --out fails at once, not after the work.
+  await writing(outDir, () => mkdir(outDir, { recursive: true }));
   say(`facekit demo: ${photos.length} sample photos from @vladmandic/face-api, ${opts.model} detector`);
 
   const buildMs = await ensureModels(requiredModels({ stage: 'analyze' }), say);
@@ -86,7 +97,6 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
   const person = (r: FaceRef): number | null => personOf.get(`${r.photo}:${r.face}`) ?? null;
   const name = (r: FaceRef): string => `${basename(runs[r.photo].file)} #${r.face + 1}`;
 
-  await mkdir(outDir, { recursive: true });
   const written: string[] = [];
   for (const [photo, run] of runs.entries()) {
     const marks: FaceMark[] = run.faces.map((f, face) => {
@@ -98,7 +108,8 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
       };
     });
     const target = join(outDir, basename(run.file));
-    await writeFile(target, await annotate(run.image, marks));
+    const jpeg = await annotate(run.image, marks);
+    await writing(target, () => writeFile(target, jpeg));
     written.push(target);
   }
 

@@ -10,7 +10,7 @@ import type { ClusterCliOptions, ClusterRunCliOptions } from './cluster.js';
 import type { EnrollCliOptions } from './enroll.js';
 import type { PeopleCliOptions } from './people.js';
 import type { VerifyCliOptions } from './verify.js';
-import { dbOption, parseFar, parseFars, parsePositiveInt } from './gallery-options.js';
+import { collectMeta, collectValues, dbOption, parseFar, parseFars, parsePositiveInt, withJsonErrors } from './gallery-options.js';
 import { cpusOption, jsonOption, modelOption, parseTolerance } from './output.js';
 
 /** `--tolerance` in the gallery commands: absent means "the calibrated threshold", so it has no default. */
@@ -43,13 +43,14 @@ export function enrollCommand(): Command {
     .argument('<paths...>', 'folders of known people, or photos')
     .option('--name <person>', 'enrol every photo given as this person')
     .option('--largest', 'in a photo with several faces, take the largest instead of reporting the photo')
+    .option('--meta <key=value>', 'set this metadata on every person enrolled (repeatable; values are strings)', collectMeta)
     .addOption(dbOption())
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: EnrollCliOptions) => {
       const { runEnroll } = await import('./enroll.js');
-      process.exitCode = await runEnroll(paths, opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runEnroll(paths, opts));
     });
 }
 
@@ -58,43 +59,53 @@ function peopleSub(name: string, summary: string): Command {
 }
 
 export function peopleCommand(): Command {
-  const people = new Command('people').summary('list, show, rename, merge or remove known people').description('the people in the gallery');
+  const people = new Command('people').summary('list, show, set metadata of, rename, merge or remove known people').description('the people in the gallery');
   people.addCommand(
     peopleSub('list', 'list the known people and their face counts').action(async (opts: PeopleCliOptions) => {
       const { runPeopleList } = await import('./people.js');
-      process.exitCode = await runPeopleList(opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runPeopleList(opts));
     }),
     { isDefault: true },
   );
   people.addCommand(
-    peopleSub('show', "one person's faces, with face ids and source files").argument('<person>').action(async (person: string, opts: PeopleCliOptions) => {
+    peopleSub('show', "one person's metadata and faces, with face ids and source files").argument('<person>').action(async (person: string, opts: PeopleCliOptions) => {
       const { runPeopleShow } = await import('./people.js');
-      process.exitCode = await runPeopleShow(person, opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runPeopleShow(person, opts));
     }),
   );
   people.addCommand(
     peopleSub('rename', 'rename a person').argument('<person>').argument('<new_name>').action(async (person: string, newName: string, opts: PeopleCliOptions) => {
       const { runPeopleRename } = await import('./people.js');
-      process.exitCode = await runPeopleRename(person, newName, opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runPeopleRename(person, newName, opts));
     }),
   );
   people.addCommand(
     peopleSub('merge', 'move every face of one person to another and remove the first').argument('<from>').argument('<into>')
       .action(async (from: string, into: string, opts: PeopleCliOptions) => {
         const { runPeopleMerge } = await import('./people.js');
-        process.exitCode = await runPeopleMerge(from, into, opts);
+        process.exitCode = await withJsonErrors(opts.json, () => runPeopleMerge(from, into, opts));
+      }),
+  );
+  people.addCommand(
+    peopleSub('set', "set or remove keys of a person's metadata")
+      .argument('<person>')
+      .argument('[pairs...]', 'key=value pairs to set (values are strings)')
+      .option('--unset <key>', 'remove this key (repeatable)', collectValues)
+      .action(async (person: string, pairs: string[], opts: PeopleCliOptions & { unset?: string[] }) => {
+        const { runPeopleSet } = await import('./people.js');
+        process.exitCode = await withJsonErrors(opts.json, () => runPeopleSet(person, pairs, opts.unset ?? [], opts));
       }),
   );
   people.addCommand(
     peopleSub('remove', 'remove people and all their faces').argument('<people...>').action(async (names: string[], opts: PeopleCliOptions) => {
       const { runPeopleRemove } = await import('./people.js');
-      process.exitCode = await runPeopleRemove(names, opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runPeopleRemove(names, opts));
     }),
   );
   people.addCommand(
     peopleSub('remove-face', 'remove faces by id (facekit people show lists them)').argument('<face_ids...>').action(async (ids: string[], opts: PeopleCliOptions) => {
       const { runPeopleRemoveFaces } = await import('./people.js');
-      process.exitCode = await runPeopleRemoveFaces(ids, opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runPeopleRemoveFaces(ids, opts));
     }),
   );
   return people;
@@ -116,7 +127,7 @@ export function verifyCommand(): Command {
     .addOption(jsonOption())
     .action(async (a: string, b: string, opts: VerifyCliOptions & { tolerance?: number }) => {
       const { runVerify } = await import('./verify.js');
-      process.exitCode = await runVerify(a, b, { ...opts, threshold: opts.tolerance });
+      process.exitCode = await withJsonErrors(opts.json, () => runVerify(a, b, { ...opts, threshold: opts.tolerance }));
     });
 }
 
@@ -136,7 +147,7 @@ export function calibrateCommand(): Command {
     .addOption(jsonOption())
     .action(async (opts: CalibrateCliOptions) => {
       const { runCalibrate } = await import('./calibrate.js');
-      process.exitCode = await runCalibrate(opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runCalibrate(opts));
     });
 }
 
@@ -163,14 +174,14 @@ export function clusterCommand(): Command {
     .action(async (paths: string[], opts: ClusterCliOptions, cmd: Command) => {
       if (paths.length === 0) cmd.error("facekit: missing photos: give 'facekit cluster <paths...>', or a subcommand (list, name)");
       const { runCluster } = await import('./cluster.js');
-      process.exitCode = await runCluster(paths, opts);
+      process.exitCode = await withJsonErrors(opts.json, () => runCluster(paths, opts));
     });
   cluster.addCommand(
     new Command('list').summary('show the clusters of a saved run').description('show the clusters of a saved run')
       .addOption(runOption()).addOption(dbOption()).addOption(jsonOption())
       .action(async (opts: ClusterRunCliOptions) => {
         const { runClusterList } = await import('./cluster.js');
-        process.exitCode = await runClusterList(opts);
+        process.exitCode = await withJsonErrors(opts.json, () => runClusterList(opts));
       }),
   );
   cluster.addCommand(
@@ -180,7 +191,7 @@ export function clusterCommand(): Command {
       .addOption(runOption()).addOption(dbOption()).addOption(jsonOption())
       .action(async (n: number, person: string, opts: ClusterRunCliOptions) => {
         const { runClusterName } = await import('./cluster.js');
-        process.exitCode = await runClusterName(n, person, opts);
+        process.exitCode = await withJsonErrors(opts.json, () => runClusterName(n, person, opts));
       }),
   );
   return cluster;

@@ -6,7 +6,7 @@ import type { Box } from '../types.js';
 import { collectPhotos } from './files.js';
 import { thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
 import { printFaceLines } from './identify.js';
-import { DISTANCE_DECIMALS, printJson, round, roundBox, SCORE_DECIMALS } from './output.js';
+import { DISTANCE_DECIMALS, printJson, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
 import { analyzeFiles, recordFailure, type CpuChoice, type FileResult } from './pool.js';
 
 export interface IdentifyGalleryCliOptions extends DbCliOptions {
@@ -46,6 +46,9 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
     const info = await gallery.indexInfo();
     if (info.faces === 0) throw new FaceKitError('GALLERY_EMPTY', 'the gallery holds nobody yet: enrol people first (facekit enroll)', { file: gallery.file });
     warnAboutThreshold(t, info.faces, 'identify');
+    if (opts.aggregate === 'mean' && t.source === 'calibration') {
+      warn(`--aggregate mean compares a mean of distances with a threshold calibrated on nearest-face distances: it accepts fewer people than FAR ${t.far} says, and its confidences are only indicative (best and vote match the calibration)`);
+    }
 
     const results: { file: string; width: number; height: number; faces: GalleryFace[] }[] = [];
     let chain: Promise<void> = Promise.resolve();

@@ -6,7 +6,7 @@ import { DEFAULT_TOLERANCE } from '../match/distance.js';
 import type { DemoCliOptions } from './demo.js';
 import type { DetectCliOptions } from './detect.js';
 import { aggregateOption, calibrateCommand, clusterCommand, enrollCommand, farOption, kOption, peopleCommand, verifyCommand } from './gallery-commands.js';
-import { dbOption } from './gallery-options.js';
+import { dbOption, withJsonErrors } from './gallery-options.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
@@ -52,7 +52,7 @@ function detectCommand(): Command {
     .description("find faces in photos; prints 'file,top,right,bottom,left' per face like face_recognition's face_detection")
     .argument('<paths...>', 'image files or folders (walked recursively)')
     .addOption(modelOption())
-    .option('--min-confidence <n>', 'drop faces the detector scores below this (0 to 1)', parseConfidence)
+    .option('--min-confidence <n>', 'drop faces the detector scores below this (0 up to, not including, 1)', parseConfidence)
     .addOption(cpusOption())
     .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
     .addOption(jsonOption())
@@ -93,7 +93,7 @@ function identifyCommand(): Command {
         const { runIdentifyGallery } = await import('./identify-gallery.js');
         // A tolerance the user typed overrides the calibration; the folder mode's default does not.
         const threshold = cmd.getOptionValueSource('tolerance') === 'cli' ? opts.tolerance : undefined;
-        process.exitCode = await runIdentifyGallery(photos, { ...opts, threshold });
+        process.exitCode = await withJsonErrors(opts.json, () => runIdentifyGallery(photos, { ...opts, threshold }));
         return;
       }
       // A folder of known people has no calibration, no k and no aggregation: silently ignoring them would answer another question than the one asked.

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { FaceKitError } from '../errors.js';
 import { buildModel, defaultCacheDir, inspectModel, type ModelState } from '../models/cache.js';
 import { MODEL_IDS, MODELS, type ModelId } from '../models/registry.js';
-import { printJson, printLine } from './output.js';
+import { printJson, printLine, warn } from './output.js';
 
 /** What a user sees while the networks are built from the npm weights; said once, before the wait. */
 export const BUILDING_MESSAGE = 'building models (once per machine)…';
@@ -18,7 +18,16 @@ export async function ensureModels(ids: readonly ModelId[], announce: (message: 
   if (todo.length === 0) return 0;
   announce(BUILDING_MESSAGE);
   const start = performance.now();
-  for (const id of todo) await buildModel(id);
+  for (const id of todo) {
+    try {
+      await buildModel(id);
+    } catch (cause) {
+      if (!(cause instanceof FaceKitError && cause.code === 'FILE_UNWRITABLE')) throw cause;
+      // The run still works: each session builds its model in memory, only more slowly.
+      warn(`${cause.message}; the models are built in memory on every run`);
+      break;
+    }
+  }
   return performance.now() - start;
 }
 
@@ -32,15 +41,17 @@ interface ModelRow {
   id: ModelId;
   description: string;
   state: ModelState;
+  /** Why a model is stale. */
+  reason?: string;
   path: string;
   bytes: number | null;
 }
 
-async function describeModel(id: ModelId): Promise<ModelRow> {
-  const info = await inspectModel(id);
+async function describeModel(id: ModelId, deep = false): Promise<ModelRow> {
+  const info = await inspectModel(id, defaultCacheDir(), { deep });
   let bytes: number | null = null;
   if (info.state !== 'missing') bytes = await stat(info.path).then((s) => s.size, () => null);
-  return { id, description: MODELS[id].description, state: info.state, path: info.path, bytes };
+  return { id, description: MODELS[id].description, state: info.state, ...(info.reason ? { reason: info.reason } : {}), path: info.path, bytes };
 }
 
 const ID_WIDTH = Math.max(...MODEL_IDS.map((id) => id.length));
@@ -52,7 +63,7 @@ function modelLine(row: ModelRow, state: string): string {
 }
 
 async function list(json: boolean): Promise<number> {
-  const rows = await Promise.all(MODEL_IDS.map(describeModel));
+  const rows = await Promise.all(MODEL_IDS.map((id) => describeModel(id)));
   if (json) {
     printJson({ cacheDir: defaultCacheDir(), models: rows });
     return 0;
@@ -61,6 +72,7 @@ async function list(json: boolean): Promise<number> {
   for (const row of rows) {
     printLine(modelLine(row, row.state));
     printLine(`${''.padEnd(ID_WIDTH)}  ${row.description}`);
+    if (row.reason) printLine(`${''.padEnd(ID_WIDTH)}  ${row.state}: ${row.reason}`);
   }
   return 0;
 }
@@ -83,7 +95,8 @@ async function build(json: boolean, force: boolean): Promise<number> {
       out.push({ ...after, built: true, ms });
       if (!json) printLine(`${modelLine(after, 'built')}  (${ms} ms)`);
     } catch (cause) {
-      if (!(cause instanceof FaceKitError)) throw cause;
+      // An unwritable cache fails every model alike: said once, by main, rather than once per model.
+      if (!(cause instanceof FaceKitError) || cause.code === 'FILE_UNWRITABLE') throw cause;
       failed = true;
       out.push({ ...before, built: false, ms: 0, error: { code: cause.code, message: cause.message } });
       process.stderr.write(`facekit: ${cause.message}\n`);
@@ -96,17 +109,18 @@ async function build(json: boolean, force: boolean): Promise<number> {
 const VERIFY_TEXT: Readonly<Record<ModelState, string>> = {
   ready: 'ok',
   missing: 'missing (built on first use)',
-  stale: 'stale (older builder; rebuilt on first use)',
+  stale: 'stale (rebuilt on first use)',
   corrupt: "CORRUPT: checksum mismatch (run 'facekit models build' to rebuild it)",
 };
 
 async function verify(json: boolean): Promise<number> {
-  const rows = await Promise.all(MODEL_IDS.map(describeModel));
+  // Hashes the weights too: a stamp (version, sizes, times) that stayed while the bytes changed is caught here.
+  const rows = await Promise.all(MODEL_IDS.map((id) => describeModel(id, true)));
   const ok = rows.every((r) => r.state !== 'corrupt');
   if (json) {
-    printJson({ cacheDir: defaultCacheDir(), ok, models: rows.map((r) => ({ id: r.id, state: r.state, path: r.path })) });
+    printJson({ cacheDir: defaultCacheDir(), ok, models: rows.map((r) => ({ id: r.id, state: r.state, ...(r.reason ? { reason: r.reason } : {}), path: r.path })) });
   } else {
-    for (const r of rows) printLine(`${r.id.padEnd(ID_WIDTH)}  ${VERIFY_TEXT[r.state]}`);
+    for (const r of rows) printLine(`${r.id.padEnd(ID_WIDTH)}  ${VERIFY_TEXT[r.state]}${r.reason ? `: ${r.reason}` : ''}`);
   }
   return ok ? 0 : 1;
 }

@@ -71,9 +71,10 @@ export function parseTolerance(value: string): number {
   return n;
 }
 
+/** [0, 1), as every detector takes it: a score is at most 1, so a threshold of 1 would find nothing in any photo. */
 export function parseConfidence(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1.');
+  if (value.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('must be a number from 0 up to, not including, 1.');
   return n;
 }
 

@@ -1,7 +1,8 @@
-/** `facekit people list|show|rename|merge|remove|remove-face`: the known people in the gallery. */
-import { FaceKitError } from '../errors.js';
-import type { FaceRecord, PersonRecord } from '../gallery/store.js';
+/** `facekit people list|show|set|rename|merge|remove|remove-face`: the known people in the gallery. */
+import { FaceKitError, invalidArgument } from '../errors.js';
+import type { FaceRecord, Metadata, MetadataPatch, PersonRecord } from '../gallery/store.js';
 import { withGallery, type DbCliOptions } from './gallery.js';
+import { parseMetaPair } from './gallery-options.js';
 import { printJson, printLine, roundBox } from './output.js';
 
 export interface PeopleCliOptions extends DbCliOptions {
@@ -30,7 +31,39 @@ export function runPeopleShow(name: string, opts: PeopleCliOptions): Promise<num
     if (opts.json) printJson({ db: g.file, person: person(p), faces: faces.map(face) });
     else {
       printLine(`${p.name}: ${faces.length} face${faces.length === 1 ? '' : 's'}`);
+      printMetadata(p.metadata);
       for (const f of faces) printLine(`  face ${f.id}\t${f.sourceFile ?? '(no file)'}\t${f.createdAt}`);
+    }
+    return 0;
+  });
+}
+
+/** Metadata as `people set` takes it, `key=value` a line; values that are not strings (set from code) as JSON. */
+function printMetadata(metadata: Metadata): void {
+  for (const [key, value] of Object.entries(metadata)) printLine(`  ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+}
+
+/** `people set <person> key=value... --unset key...` as one patch; a key both set and unset is a contradiction, not a last-wins. */
+export function metadataPatch(pairs: readonly string[], unset: readonly string[]): MetadataPatch {
+  const patch: Record<string, string | null> = Object.fromEntries(pairs.map((p) => parseMetaPair(p)));
+  for (const raw of unset) {
+    const key = raw.trim();
+    if (key === '') throw invalidArgument('--unset', 'give the key to remove');
+    if (typeof patch[key] === 'string') throw invalidArgument('--unset', `"${key}" is both set and unset`);
+    patch[key] = null;
+  }
+  if (Object.keys(patch).length === 0) throw invalidArgument('metadata', 'nothing to change: give key=value pairs to set, or --unset <key>');
+  return patch;
+}
+
+export function runPeopleSet(name: string, pairs: string[], unset: string[], opts: PeopleCliOptions): Promise<number> {
+  const patch = metadataPatch(pairs, unset);
+  return withGallery(opts, false, async (g) => {
+    const p = await g.setMetadata(name, patch);
+    if (opts.json) printJson({ db: g.file, person: person(p) });
+    else {
+      printLine(`${p.name}: metadata updated`);
+      printMetadata(p.metadata);
     }
     return 0;
   });
@@ -56,13 +89,8 @@ export function runPeopleMerge(from: string, into: string, opts: PeopleCliOption
 
 export function runPeopleRemove(names: string[], opts: PeopleCliOptions): Promise<number> {
   return withGallery(opts, false, async (g) => {
-    // Every name is checked before anything is removed: a typo in the third name removes nobody.
-    for (const n of names) await g.person(n);
-    const removed: { name: string; faces: number }[] = [];
-    for (const n of names) {
-      const r = await g.removePerson(n);
-      removed.push({ name: r.person.name, faces: r.faces });
-    }
+    // One transaction: a typo in the third name removes nobody.
+    const removed = (await g.removePeople(names)).map((r) => ({ name: r.person.name, faces: r.faces }));
     if (opts.json) printJson({ db: g.file, removed });
     else for (const r of removed) printLine(`removed ${r.name} and ${r.faces} face${r.faces === 1 ? '' : 's'}`);
     return 0;

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import sharp from 'sharp';
 import type { DetectorName } from '../detect/detector.js';
 import { FaceKitError, type FaceKitErrorCode } from '../errors.js';
 // Also keeps sharp loaded in the main thread while workers come and go: sharp's documented
@@ -123,6 +124,9 @@ export function resolveCpus(cpus: CpuChoice, fileCount: number): { workers: numb
 /** Opens an in-process analyzer or a worker pool, as `cpus` asks. */
 export function openAnalyzer(settings: AnalyzerSettings, cpus: CpuChoice, fileCount: number): Analyzer {
   const { workers, threads } = resolveCpus(cpus, fileCount);
+  // libvips (one pool for the whole process, workers included) decodes on every core unless told;
+  // with one thread per worker, or --cpus 1, a decode would otherwise compete with every worker.
+  if (threads === 1) sharp.concurrency(1);
   return workers === 0 ? new LocalAnalyzer(cliKit(settings, threads), settings.stage) : new WorkerPool(workers, settings);
 }
 

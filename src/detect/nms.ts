@@ -1,4 +1,17 @@
-import type { Box } from '../types.js';
+import { invalidArgument } from '../errors.js';
+import type { Box, Detection } from '../types.js';
+
+/** A score threshold every detector accepts: [0, 1), since no score exceeds 1 and "above 1" would find nothing. */
+export function checkMinConfidence(value: number): number {
+  if (!(value >= 0 && value < 1)) throw invalidArgument('minConfidence', `must be in [0, 1), got ${value}`);
+  return value;
+}
+
+/** How many faces to keep: a non-negative integer, or Infinity for all. */
+export function checkMaxFaces(value: number): number {
+  if (!(value === Infinity || (Number.isInteger(value) && value >= 0))) throw invalidArgument('maxFaces', `must be a non-negative integer, got ${value}`);
+  return value;
+}
 
 export function area(b: Box): number {
   return Math.max(0, b.width) * Math.max(0, b.height);
@@ -49,4 +62,19 @@ export function clipBox(b: Box, width: number, height: number): Box {
   const x1 = Math.min(Math.max(b.x + b.width, 0), width);
   const y1 = Math.min(Math.max(b.y + b.height, 0), height);
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/**
+ * The first `maxFaces` of `found` (best first, after NMS) whose box, clipped to the image, still
+ * covers some of it. Clipping comes first: a box lying wholly outside the photo (in the padding a
+ * detector adds) must not take the place of a real face below it.
+ */
+export function facesInImage(found: readonly Detection[], width: number, height: number, maxFaces: number): Detection[] {
+  const out: Detection[] = [];
+  for (const d of found) {
+    if (out.length >= maxFaces) break;
+    const box = clipBox(d.box, width, height);
+    if (box.width > 0 && box.height > 0) out.push({ ...d, box });
+  }
+  return out;
 }

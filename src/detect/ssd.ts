@@ -1,17 +1,15 @@
-import { FaceKitError, invalidArgument } from '../errors.js';
+import { FaceKitError } from '../errors.js';
 import { checkImage, resizeRegion } from '../image/ops.js';
 import { SSD_ANCHOR_COUNT, SSD_INPUT_SIZE } from '../models/ssdMobilenetv1.js';
 import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
 import type { Box, Detection, Image } from '../types.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
-import { clipBox, nms } from './nms.js';
+import { checkMaxFaces, checkMinConfidence, facesInImage, nms } from './nms.js';
 
 /** face-api's SsdMobilenetv1Options default, so results match the reference out of the box. */
 export const SSD_DEFAULT_MIN_CONFIDENCE = 0.5;
 /** face-api's fixed NMS overlap for SSD: boxes overlapping a better one by more are dropped. */
 export const SSD_IOU_THRESHOLD = 0.5;
-/** face-api's default maxResults: more faces than this in one photo is not a use case SSD serves. */
-export const SSD_MAX_RESULTS = 100;
 
 /**
  * face-api's toBatchTensor(512, false): zero-pad to a square at bottom/right, then resize to 512².
@@ -59,40 +57,31 @@ export class SsdDetector implements FaceDetector {
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {
     if (this.disposed) throw new FaceKitError('DISPOSED', 'SsdDetector was disposed');
     checkImage(image);
-    const minConfidence = options.minConfidence ?? SSD_DEFAULT_MIN_CONFIDENCE;
-    if (!Number.isFinite(minConfidence) || minConfidence < 0 || minConfidence >= 1) {
-      throw invalidArgument('minConfidence', `must be in [0, 1), got ${minConfidence}`);
-    }
-    const maxFaces = options.maxFaces ?? SSD_MAX_RESULTS;
-    if (!Number.isInteger(maxFaces) || maxFaces < 0) throw invalidArgument('maxFaces', `must be a non-negative integer, got ${maxFaces}`);
+    const minConfidence = checkMinConfidence(options.minConfidence ?? SSD_DEFAULT_MIN_CONFIDENCE);
+    // No cap of face-api's (maxResults 100): the network scores every anchor, and a crowd photo may hold more faces.
+    const maxFaces = checkMaxFaces(options.maxFaces ?? Infinity);
 
     // A fresh buffer per call: onnxruntime reads it off the JS thread, so a concurrent detect() must not overwrite it.
     const input = ssdInput(image);
     const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]) });
     const found = candidates(out.boxes.data as Float32Array, out.scores.data as Float32Array, minConfidence);
-    const keep = nms(found.boxes, found.scores, SSD_IOU_THRESHOLD, 'union', Math.min(maxFaces, SSD_MAX_RESULTS));
+    const keep = nms(found.boxes, found.scores, SSD_IOU_THRESHOLD, 'union');
 
     // face-api maps back through the rounded size of the image inside the square, not side/width;
     // doing the same keeps boxes equal to the reference's (the two differ by under 0.2 %).
     const scale = SSD_INPUT_SIZE / Math.max(image.width, image.height);
     const padX = SSD_INPUT_SIZE / Math.round(image.width * scale);
     const padY = SSD_INPUT_SIZE / Math.round(image.height * scale);
-    const detections: Detection[] = [];
-    for (const k of keep) {
+    const inPixels = keep.map((k): Detection => {
       const b = found.boxes[k];
       const left = Math.max(0, b.x) * padX;
       const top = Math.max(0, b.y) * padY;
       const right = Math.min(1, b.x + b.width) * padX;
       const bottom = Math.min(1, b.y + b.height) * padY;
-      const box = clipBox(
-        { x: left * image.width, y: top * image.height, width: (right - left) * image.width, height: (bottom - top) * image.height },
-        image.width,
-        image.height,
-      );
-      // A box lying wholly in the padding is no face in the photo.
-      if (box.width > 0 && box.height > 0) detections.push({ box, score: found.scores[k] });
-    }
-    return detections;
+      return { box: { x: left * image.width, y: top * image.height, width: (right - left) * image.width, height: (bottom - top) * image.height }, score: found.scores[k] };
+    });
+    // A box lying wholly in the padding is no face in the photo.
+    return facesInImage(inPixels, image.width, image.height, maxFaces);
   }
 
   async dispose(): Promise<void> {

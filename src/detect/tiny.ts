@@ -4,7 +4,7 @@ import { TINY_ANCHOR_COUNT, TINY_BOX_ENCODING, TINY_INPUT, TINY_OUTPUT, TINY_STR
 import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
 import type { Box, Detection, Image } from '../types.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
-import { clipBox, nms } from './nms.js';
+import { checkMaxFaces, checkMinConfidence, facesInImage, nms } from './nms.js';
 
 /** face-api's default inputSize: larger finds smaller faces, at a cost growing with its square. */
 export const TINY_DEFAULT_INPUT_SIZE = 416;
@@ -28,7 +28,8 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
-function checkInputSize(inputSize: number): void {
+/** INVALID_ARGUMENT unless `inputSize` is a network input side this detector can run. */
+export function checkInputSize(inputSize: number): void {
   if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % TINY_STRIDE !== 0 || inputSize > TINY_MAX_INPUT_SIZE) {
     throw invalidArgument('inputSize', `must be a positive multiple of ${TINY_STRIDE} up to ${TINY_MAX_INPUT_SIZE}, got ${inputSize}`);
   }
@@ -112,10 +113,8 @@ export class TinyDetector implements FaceDetector {
   /** Defaults as face-api's TinyFaceDetectorOptions: inputSize 416, minConfidence 0.5 (strictly above). */
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {
     const inputSize = options.inputSize ?? TINY_DEFAULT_INPUT_SIZE;
-    const minConfidence = options.minConfidence ?? TINY_DEFAULT_MIN_CONFIDENCE;
-    const maxFaces = options.maxFaces ?? Infinity;
-    if (!(minConfidence >= 0 && minConfidence < 1)) throw invalidArgument('minConfidence', `must be in [0, 1), got ${minConfidence}`);
-    if (!(maxFaces === Infinity || (Number.isInteger(maxFaces) && maxFaces >= 0))) throw invalidArgument('maxFaces', `must be a non-negative integer, got ${maxFaces}`);
+    const minConfidence = checkMinConfidence(options.minConfidence ?? TINY_DEFAULT_MIN_CONFIDENCE);
+    const maxFaces = checkMaxFaces(options.maxFaces ?? Infinity);
 
     const input = tinyInput(image, inputSize, this.takeSpare(inputSize * inputSize * 3));
     const { grid, gridH, gridW } = await this.runGrid(input, inputSize).finally(() => {
@@ -123,13 +122,8 @@ export class TinyDetector implements FaceDetector {
     });
     const { boxes, scores } = decodeTinyGrid(grid, gridH, gridW, image, inputSize, minConfidence);
     // NMS on the unclipped boxes, as face-api does; IoU is unchanged by its per-axis rescaling.
-    const keep = nms(boxes, scores, TINY_IOU_THRESHOLD, 'union', maxFaces);
-    const out: Detection[] = [];
-    for (const i of keep) {
-      const box = clipBox(boxes[i], image.width, image.height);
-      if (box.width > 0 && box.height > 0) out.push({ box, score: scores[i] });
-    }
-    return out;
+    const keep = nms(boxes, scores, TINY_IOU_THRESHOLD, 'union');
+    return facesInImage(keep.map((i) => ({ box: boxes[i], score: scores[i] })), image.width, image.height, maxFaces);
   }
 
   async dispose(): Promise<void> {

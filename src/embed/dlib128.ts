@@ -7,6 +7,14 @@ import type { Descriptor } from '../types.js';
 const CHIP_VALUES = DLIB_CHIP_SIZE * DLIB_CHIP_SIZE * 3;
 
 /**
+ * Most chips per inference. Measured on 1 CPU thread, time per chip is flat from 4 chips up
+ * (about 6 ms), while onnxruntime's arena keeps ~1.6 MB per chip of the largest batch for the
+ * session's life: slices of 16 cap that at ~25 MB, where 10 faces × 100 jitters in one run would
+ * pin over 1.5 GB.
+ */
+export const DLIB_MAX_BATCH = 16;
+
+/**
  * dlib's 128-d face encoder (face-api's FaceRecognitionNet) on onnxruntime. Chips are
  * 150×150 RGB floats 0..255, row-major and interleaved (NHWC), already aligned.
  */
@@ -22,17 +30,22 @@ export class DlibEncoder {
     return new DlibEncoder(await ModelSession.open('dlib_resnet128', options));
   }
 
-  /** One descriptor per chip, in order, from a single batched inference. */
+  /** One descriptor per chip, in order, from batched inferences of at most DLIB_MAX_BATCH chips. */
   async encode(chips: readonly Float32Array[]): Promise<Descriptor[]> {
     if (this.disposed) throw new FaceKitError('DISPOSED', 'DlibEncoder was disposed', { field: this.modelId });
-    if (chips.length === 0) return [];
-    const batch = new Float32Array(chips.length * CHIP_VALUES);
     chips.forEach((chip, i) => {
       if (!(chip instanceof Float32Array) || chip.length !== CHIP_VALUES) {
         throw invalidArgument(`chips[${i}]`, `expected a Float32Array of ${DLIB_CHIP_SIZE}×${DLIB_CHIP_SIZE}×3 = ${CHIP_VALUES} values, got ${chip?.length ?? typeof chip}`);
       }
-      batch.set(chip, i * CHIP_VALUES);
     });
+    const out: Descriptor[] = [];
+    for (let start = 0; start < chips.length; start += DLIB_MAX_BATCH) out.push(...(await this.encodeBatch(chips.slice(start, start + DLIB_MAX_BATCH))));
+    return out;
+  }
+
+  private async encodeBatch(chips: readonly Float32Array[]): Promise<Descriptor[]> {
+    const batch = new Float32Array(chips.length * CHIP_VALUES);
+    chips.forEach((chip, i) => batch.set(chip, i * CHIP_VALUES));
     const input = new ort.Tensor('float32', batch, [chips.length, DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
     const out = await this.session.run({ input });
     const data = out.descriptor.data as Float32Array;

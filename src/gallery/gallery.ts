@@ -18,8 +18,9 @@ import { DescriptorMatrix, exactKnn } from './exact.js';
 import { defaultGalleryPath } from './paths.js';
 import { openSqliteStore } from './sqlite.js';
 import type {
-  CalibrationRecord, ClusterFace, ClusterRun, EnrollOutcome, EnrollRequest, FaceRecord, GalleryStore, Metadata, NewFace, PersonRecord, Watermark,
+  CalibrationRecord, ClusterFace, ClusterRun, EnrollOutcome, EnrollRequest, FaceRecord, GalleryStore, Metadata, MetadataPatch, ModelTag, NewFace, PersonRecord, Watermark,
 } from './store.js';
+import { checkDescriptor } from './validate.js';
 
 /**
  * Candidates asked of the ANN index per query when a probe's own person must be skipped
@@ -32,7 +33,10 @@ export type IndexMode = 'auto' | 'exact' | 'ann';
 export interface GalleryOptions {
   /** Gallery file; default $FACEKIT_DB, else the per-user data folder (see defaultGalleryPath). */
   readonly path?: string;
-  /** An already opened store (another backend); `path` is then ignored. */
+  /**
+   * An already opened store (another backend); `path` is then ignored. The caller keeps it:
+   * neither `close()` nor a failed openGallery closes it.
+   */
   readonly store?: GalleryStore;
   /** Model of the descriptors this caller brings; a gallery of another model is refused. */
   readonly modelId?: string;
@@ -59,6 +63,11 @@ export interface ThresholdOptions {
 
 export interface IdentifyOptions extends ThresholdOptions {
   readonly k?: number;
+  /**
+   * Calibrated thresholds and confidences are measured on nearest-face distances, which is what
+   * 'best' and 'vote' decide on; 'mean' distances are larger, so a calibrated threshold accepts
+   * fewer people with it than its rate says, and its confidences are only indicative.
+   */
   readonly aggregate?: Aggregation;
   readonly meanOf?: number;
 }
@@ -123,6 +132,7 @@ function checkThreshold(value: number, field = 'threshold'): number {
 /** Opens (creating by default) a gallery for descriptors of `modelId`. */
 export async function openGallery(options: GalleryOptions = {}): Promise<Gallery> {
   const store = options.store ?? openSqliteStore(options.path ?? defaultGalleryPath(), { create: options.create });
+  const owned = options.store === undefined;
   try {
     const modelId = options.modelId ?? EMBEDDER_ID;
     const model = await store.model();
@@ -136,7 +146,7 @@ export async function openGallery(options: GalleryOptions = {}): Promise<Gallery
     const revision = await store.revision();
     return new Gallery(store, modelId, model?.dims ?? null, batch, watermark, names, revision, options);
   } catch (e) {
-    await store.close();
+    if (owned) await store.close();
     throw e;
   }
 }
@@ -397,15 +407,18 @@ export class Gallery {
     });
   }
 
-  /** Ties an empty gallery to this caller's model (on first enrolment). */
-  private async claim(requests: readonly EnrollRequest[]): Promise<void> {
-    requests.forEach((r, i) =>
-      (r.faces ?? []).forEach((f, j) => {
-        if (!(f?.descriptor instanceof Float32Array)) throw invalidArgument(`requests[${i}].faces[${j}].descriptor`, 'must be a Float32Array (give { descriptor, ... } per face)');
-      }),
-    );
-    const first = requests.find((r) => r.faces?.length > 0)?.faces[0].descriptor;
-    if (first && this.dims === null) await this.store.claimModel(this.modelId, first.length);
+  /**
+   * The model tag enrolment checks descriptors against: this gallery's, or for an empty gallery
+   * this caller's model at the first descriptor's length (the store ties it in the same transaction).
+   */
+  private modelTag(requests: readonly EnrollRequest[]): ModelTag {
+    if (!Array.isArray(requests)) throw invalidArgument('requests', 'must be an array of { name, faces }');
+    requests.forEach((r, i) => {
+      const faces: readonly NewFace[] = Array.isArray(r?.faces) ? r.faces : [];
+      faces.forEach((f, j) => checkDescriptor(f?.descriptor, `requests[${i}].faces[${j}].descriptor`));
+    });
+    const first = requests.find((r) => Array.isArray(r?.faces) && r.faces.length > 0)?.faces[0].descriptor;
+    return { modelId: this.modelId, dims: this.dims ?? first?.length ?? 0 };
   }
 
   /** Adds faces to a person (created when new) in one transaction; duplicates are skipped and listed. */
@@ -416,10 +429,12 @@ export class Gallery {
 
   /** Several people in one transaction: either all of them are stored, or none. */
   enrollMany(requests: readonly EnrollRequest[]): Promise<EnrollOutcome[]> {
-    return this.write(async () => {
-      await this.claim(requests);
-      return this.store.enroll(requests);
-    });
+    return this.write(() => this.store.enroll(requests, this.modelTag(requests)));
+  }
+
+  /** Changes a person's metadata: keys set to null are removed, others set; the rest is kept. */
+  setMetadata(name: string, patch: MetadataPatch): Promise<PersonRecord> {
+    return this.write(() => this.store.setMetadata(name, patch));
   }
 
   async people(): Promise<PersonRecord[]> {
@@ -452,8 +467,14 @@ export class Gallery {
     return this.write(() => this.store.mergePeople(from, into));
   }
 
-  removePerson(name: string): Promise<{ person: PersonRecord; faces: number }> {
-    return this.write(() => this.store.removePerson(name));
+  async removePerson(name: string): Promise<{ person: PersonRecord; faces: number }> {
+    const [removed] = await this.removePeople([name]);
+    return removed;
+  }
+
+  /** Removes people and all their faces, all or none (PERSON_NOT_FOUND for an unknown name). */
+  removePeople(names: readonly string[]): Promise<{ person: PersonRecord; faces: number }[]> {
+    return this.write(() => this.store.removePeople(names));
   }
 
   removeFaces(ids: readonly number[]): Promise<number> {
@@ -511,26 +532,25 @@ export class Gallery {
         search = Float32Array.from(nearest.filter((n) => n.length > 0), (n) => n[0].distance).sort();
       }
       const createdAt = new Date().toISOString();
-      const saved: CalibrationRecord[] = [];
-      // Saved last to first: the newest record is the default, and that should be the first rate asked for.
-      for (let i = fars.length - 1; i >= 0; i--) {
-        const far = fars[i];
+      // The first rate asked for comes first, and so becomes the default.
+      return this.store.saveCalibrations(fars.map((far, i) => {
         const enough = search !== null && search.length >= Math.ceil(MIN_EXPECTED_FALSE_ACCEPTS / far);
-        saved.unshift(await this.store.saveCalibration({
+        return {
           modelId: this.modelId, far, pairThreshold: pairThresholds[i],
           searchThreshold: enough ? thresholdForFar(search as Float32Array, far, 'search probes') : null,
           impostors: impostorTail(impostors, far),
           searchImpostors: search === null ? null : { sorted: search, total: search.length },
           genuine: quantiles(genuine),
           source: from?.source ?? 'gallery', people, faces: this.size, createdAt,
-        }));
-      }
-      return saved;
+        };
+      }));
     });
   }
 
+  /** Saves a clustering of faces (descriptors of this gallery's model) for `clusterRun` and `nameCluster`. */
   async saveClusterRun(run: { threshold: number; inputs: string[]; faces: ClusterFace[] }): Promise<ClusterRun> {
-    run.faces.forEach((f, i) => this.checkQuery(f.descriptor, `faces[${i}].descriptor`));
+    if (!Array.isArray(run?.faces)) throw invalidArgument('faces', 'must be an array of cluster faces');
+    run.faces.forEach((f, i) => this.checkQuery(f?.descriptor, `faces[${i}].descriptor`));
     return this.write(() => this.store.saveClusterRun({ ...run, modelId: this.modelId }));
   }
 
@@ -557,7 +577,7 @@ export class Gallery {
     });
   }
 
-  /** Saves the ANN index if it changed, and closes the store. Safe to call twice. */
+  /** Saves the ANN index if it changed, and closes the store unless the caller gave it (GalleryOptions.store). Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.queue;
@@ -567,7 +587,7 @@ export class Gallery {
       this.closed = true;
       this.ann = null;
       this.matrix = null;
-      await this.store.close();
+      if (this.options.store === undefined) await this.store.close();
     }
   }
 }

@@ -8,11 +8,15 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FaceKitError, invalidArgument } from '../errors.js';
+import { checkFar } from '../match/calibrate.js';
 import type { Box } from '../types.js';
 import type {
   CalibrationRecord, ChangeSet, ClusterFace, ClusterRun, DescriptorBatch, DistanceSample, DuplicateFace, EnrollOutcome, EnrollRequest, FaceRecord,
-  GalleryStore, Metadata, NewFace, PersonRecord, StoreStats, Watermark,
+  GalleryStore, Metadata, MetadataPatch, ModelTag, NewFace, PersonRecord, StoreStats, Watermark,
 } from './store.js';
+import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
+
+export { checkName };
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
 export const SCHEMA_VERSION = 1;
@@ -25,8 +29,6 @@ export const APPLICATION_ID = 0x464b4761;
 const BUSY_TIMEOUT_MS = 10_000;
 /** Two faces of one photo are one face when their boxes overlap this much (intersection over union). */
 const SAME_FACE_IOU = 0.5;
-/** People names are labels people type; anything longer is a mistake (a path, a pasted paragraph). */
-const MAX_NAME_LENGTH = 200;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -165,28 +167,6 @@ function iou(a: Box, b: Box): number {
   if (w <= 0 || h <= 0) return 0;
   const inter = w * h;
   return inter / (a.width * a.height + b.width * b.height - inter);
-}
-
-/** A person's name as stored: trimmed, non-empty, printable, of a sane length. */
-export function checkName(name: unknown, field = 'name'): string {
-  if (typeof name !== 'string') throw invalidArgument(field, 'a person name must be a string');
-  const trimmed = name.trim();
-  if (trimmed === '') throw invalidArgument(field, 'a person name cannot be empty');
-  if (trimmed.length > MAX_NAME_LENGTH) throw invalidArgument(field, `a person name is at most ${MAX_NAME_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalidArgument(field, 'a person name cannot hold control characters (newlines, tabs)');
-  return trimmed;
-}
-
-function checkMetadata(metadata: unknown): Metadata {
-  if (metadata === undefined) return {};
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw invalidArgument('metadata', 'must be a plain object');
-  try {
-    JSON.stringify(metadata);
-  } catch (cause) {
-    throw new FaceKitError('INVALID_ARGUMENT', `metadata: cannot be stored as JSON (${(cause as Error).message})`, { field: 'metadata', cause });
-  }
-  return metadata as Metadata;
 }
 
 function rowToPerson(r: PersonRow): PersonRecord {
@@ -340,6 +320,7 @@ export class SqliteStore implements GalleryStore {
       ),
       logFacesOf: db.prepare<[number | null, number]>('INSERT INTO face_log (face_id, person_id) SELECT id, ? FROM faces WHERE person_id = ?'),
       moveFaces: db.prepare<[number, number]>('UPDATE faces SET person_id = ? WHERE person_id = ?'),
+      moveClusterLinks: db.prepare<[number, number]>('UPDATE cluster_faces SET person_id = ? WHERE person_id = ?'),
       deleteFacesOf: db.prepare<[number]>('DELETE FROM faces WHERE person_id = ?'),
       deleteFace: db.prepare<[number]>('DELETE FROM faces WHERE id = ?'),
       logFace: db.prepare<[number, number | null]>('INSERT INTO face_log (face_id, person_id) VALUES (?, ?)'),
@@ -357,6 +338,7 @@ export class SqliteStore implements GalleryStore {
            @genuine, @genuineTotal, @source, @people, @faces, @createdAt)`,
       ),
       calibrations: db.prepare<[string], CalibrationRow>('SELECT * FROM calibrations WHERE model_id = ? ORDER BY id DESC'),
+      deleteCalibrations: db.prepare<[string, number]>('DELETE FROM calibrations WHERE model_id = ? AND far = ?'),
       insertRun: db.prepare<[string, number, string, string]>('INSERT INTO cluster_runs (model_id, threshold, inputs, created_at) VALUES (?, ?, ?, ?)'),
       insertClusterFace: db.prepare<[number, number, string, string, number, number, number, number, number, Buffer]>(
         'INSERT INTO cluster_faces (run_id, cluster, source_file, content_hash, box_x, box_y, box_w, box_h, score, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -382,26 +364,34 @@ export class SqliteStore implements GalleryStore {
     }
   }
 
-  private modelNow(): { modelId: string; dims: number } | null {
+  private modelNow(): ModelTag | null {
     const id = this.s.meta.get('model_id')?.value;
     const dims = this.s.meta.get('dims')?.value;
-    return id === undefined || dims === undefined ? null : { modelId: id, dims: Number(dims) };
+    if (id === undefined || dims === undefined) return null;
+    const n = Number(dims);
+    // Older versions accepted an empty first descriptor and recorded 0 dimensions: say so instead of failing deeper down.
+    if (!Number.isInteger(n) || n < 1) {
+      throw new FaceKitError('GALLERY_CORRUPT', `records descriptors of ${dims} values, which no model makes: damaged, or tied to an empty descriptor`, { file: this.location, field: 'dims' });
+    }
+    return { modelId: id, dims: n };
   }
 
-  model(): Promise<{ modelId: string; dims: number } | null> {
+  model(): Promise<ModelTag | null> {
     return this.use(() => this.modelNow());
   }
 
-  claimModel(modelId: string, dims: number): Promise<void> {
-    return this.use(() => {
-      const current = this.modelNow();
-      if (current === null) {
-        this.s.setMeta.run('model_id', modelId);
-        this.s.setMeta.run('dims', String(dims));
-        return;
-      }
-      if (current.modelId !== modelId || current.dims !== dims) throw this.mismatch(current, modelId, dims);
-    }, 'write');
+  /** Inside a write transaction: ties an untied gallery to `model`, or checks it is the one tied. */
+  private tieModel(model: ModelTag): ModelTag {
+    const current = this.modelNow();
+    if (current !== null) {
+      if (current.modelId !== model?.modelId || current.dims !== model.dims) throw this.mismatch(current, String(model?.modelId), Number(model?.dims));
+      return current;
+    }
+    if (typeof model?.modelId !== 'string' || model.modelId === '') throw invalidArgument('model.modelId', 'must name the model the descriptors come from');
+    if (!Number.isInteger(model.dims) || model.dims < 1) throw invalidArgument('model.dims', `must be a positive integer, got ${model.dims}`);
+    this.s.setMeta.run('model_id', model.modelId);
+    this.s.setMeta.run('dims', String(model.dims));
+    return model;
   }
 
   private mismatch(current: { modelId: string; dims: number }, modelId: string, dims: number): FaceKitError {
@@ -455,21 +445,17 @@ export class SqliteStore implements GalleryStore {
     });
   }
 
-  private checkFace(face: NewFace, model: { modelId: string; dims: number }, where: string): void {
-    const dims = model.dims;
-    const d = face.descriptor;
-    if (!(d instanceof Float32Array)) throw invalidArgument(`${where}.descriptor`, 'must be a Float32Array');
-    if (d.length !== dims) {
-      throw new FaceKitError('MODEL_MISMATCH', `${where}: a ${d.length}-d descriptor; this gallery holds ${model.modelId} descriptors of ${dims}`, { file: this.location, field: `${where}.descriptor` });
-    }
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw invalidArgument(`${where}.descriptor`, `holds a non-finite value at ${i}`);
+  /** `holds` says what the length is measured against, for the message. */
+  private checkFace(face: NewFace, model: ModelTag, where: string, holds = `this gallery holds ${model.modelId} descriptors of ${model.dims}`): void {
+    const d = checkDescriptor(face?.descriptor, `${where}.descriptor`);
+    if (d.length !== model.dims) throw new FaceKitError('MODEL_MISMATCH', `${where}: a ${d.length}-d descriptor; ${holds}`, { file: this.location, field: `${where}.descriptor` });
     const b = face.box;
     if (b !== undefined && ![b.x, b.y, b.width, b.height].every(Number.isFinite)) throw invalidArgument(`${where}.box`, 'must hold finite x, y, width, height');
     if (face.contentHash !== undefined && !/^[0-9a-f]{64}$/.test(face.contentHash)) throw invalidArgument(`${where}.contentHash`, 'must be a SHA-256 in lowercase hex');
   }
 
   /** Inside a write transaction: one request's person and faces. */
-  private enrollOne(req: EnrollRequest, model: { modelId: string; dims: number }, at: string): EnrollOutcome {
+  private enrollOne(req: EnrollRequest, model: ModelTag, at: string): EnrollOutcome {
     const name = checkName(req.name);
     const metadata = checkMetadata(req.metadata);
     let row = this.s.person.get(name);
@@ -506,17 +492,27 @@ export class SqliteStore implements GalleryStore {
     return { person, created, added, duplicates };
   }
 
-  enroll(requests: readonly EnrollRequest[]): Promise<EnrollOutcome[]> {
+  enroll(requests: readonly EnrollRequest[], model: ModelTag): Promise<EnrollOutcome[]> {
     return this.use(() => {
       requests.forEach((r, i) => {
         checkName(r.name, `requests[${i}].name`);
         if (!Array.isArray(r.faces) || r.faces.length === 0) throw invalidArgument(`requests[${i}].faces`, `no face given for "${r.name}"`);
       });
-      const model = this.modelNow();
-      if (model === null) throw new FaceKitError('INTERNAL', 'enroll before claimModel: the gallery has no model yet', { file: this.location });
-      requests.forEach((r, i) => r.faces.forEach((f, j) => this.checkFace(f, model, `requests[${i}].faces[${j}]`)));
+      // In the enrolment's own transaction: should it fail, the gallery is left untied.
+      const tied = this.tieModel(model);
+      requests.forEach((r, i) => r.faces.forEach((f, j) => this.checkFace(f, tied, `requests[${i}].faces[${j}]`)));
       const at = now();
-      return requests.map((r) => this.enrollOne(r, model, at));
+      return requests.map((r) => this.enrollOne(r, tied, at));
+    }, 'write');
+  }
+
+  setMetadata(name: string, patch: MetadataPatch): Promise<PersonRecord> {
+    return this.use(() => {
+      const changes = checkMetadataPatch(patch);
+      const row = this.mustPerson(name);
+      this.s.setPersonMeta.run(JSON.stringify(applyMetadataPatch(JSON.parse(row.metadata) as Metadata, changes)), row.id);
+      this.s.bumpPeople.run();
+      return rowToPerson(this.s.person.get(row.name) as PersonRow);
     }, 'write');
   }
 
@@ -539,6 +535,8 @@ export class SqliteStore implements GalleryStore {
       if (a.id === b.id) throw invalidArgument('into', `cannot merge "${from}" into itself`);
       this.s.logFacesOf.run(b.id, a.id);
       this.s.moveFaces.run(b.id, a.id);
+      // A cluster named `from` is now `into`'s: left alone, deleting `from` would unlink it.
+      this.s.moveClusterLinks.run(b.id, a.id);
       this.s.setPersonMeta.run(JSON.stringify({ ...(JSON.parse(a.metadata) as Metadata), ...(JSON.parse(b.metadata) as Metadata) }), b.id);
       this.s.deletePerson.run(a.id);
       this.s.bumpPeople.run();
@@ -546,14 +544,19 @@ export class SqliteStore implements GalleryStore {
     }, 'write');
   }
 
-  removePerson(name: string): Promise<{ person: PersonRecord; faces: number }> {
+  removePeople(names: readonly string[]): Promise<{ person: PersonRecord; faces: number }[]> {
     return this.use(() => {
-      const row = this.mustPerson(name);
-      this.s.logFacesOf.run(null, row.id);
-      const faces = this.s.deleteFacesOf.run(row.id).changes;
-      this.s.deletePerson.run(row.id);
+      if (!Array.isArray(names) || names.length === 0) throw invalidArgument('names', 'give at least one person to remove');
+      // Everyone is looked up before anyone is deleted; a name given twice is one person.
+      const rows = [...new Map(names.map((n) => this.mustPerson(n)).map((r) => [r.id, r] as const)).values()];
+      const removed = rows.map((row) => {
+        this.s.logFacesOf.run(null, row.id);
+        const faces = this.s.deleteFacesOf.run(row.id).changes;
+        this.s.deletePerson.run(row.id);
+        return { person: rowToPerson(row), faces };
+      });
       this.s.bumpPeople.run();
-      return { person: rowToPerson(row), faces };
+      return removed;
     }, 'write');
   }
 
@@ -630,16 +633,24 @@ export class SqliteStore implements GalleryStore {
     return this.use(() => new Map(this.s.personNames.all().map((r) => [r.id, r.name])));
   }
 
-  saveCalibration(c: CalibrationRecord): Promise<CalibrationRecord> {
-    return this.use(() => {
-      const info = this.s.insertCalibration.run({
-        modelId: c.modelId, far: c.far, pairThreshold: c.pairThreshold, searchThreshold: c.searchThreshold,
-        impostors: toBlob(c.impostors.sorted), impostorsTotal: c.impostors.total,
-        searchImpostors: c.searchImpostors ? toBlob(c.searchImpostors.sorted) : null, searchImpostorsTotal: c.searchImpostors?.total ?? null,
-        genuine: toBlob(c.genuine.sorted), genuineTotal: c.genuine.total, source: c.source, people: c.people, faces: c.faces, createdAt: c.createdAt,
-      });
-      return { ...c, id: Number(info.lastInsertRowid) };
-    }, 'write');
+  saveCalibrations(records: readonly CalibrationRecord[]): Promise<CalibrationRecord[]> {
+    // Inserted last to first: ids order the records newest first, and the first given must be the newest.
+    return this.use(() => [...records].reverse().map((c) => this.insertCalibration(c)).reverse(), 'write');
+  }
+
+  /** Inside a write transaction: one calibration, replacing the older one of its model and rate. */
+  private insertCalibration(c: CalibrationRecord): CalibrationRecord {
+    checkFar(c?.far);
+    if (!(c.pairThreshold > 0 && Number.isFinite(c.pairThreshold))) throw invalidArgument('pairThreshold', `must be a positive number, got ${c.pairThreshold}`);
+    // An older calibration at the same rate is never consulted again (the newest wins), so keeping it would only grow the file.
+    this.s.deleteCalibrations.run(c.modelId, c.far);
+    const info = this.s.insertCalibration.run({
+      modelId: c.modelId, far: c.far, pairThreshold: c.pairThreshold, searchThreshold: c.searchThreshold,
+      impostors: toBlob(c.impostors.sorted), impostorsTotal: c.impostors.total,
+      searchImpostors: c.searchImpostors ? toBlob(c.searchImpostors.sorted) : null, searchImpostorsTotal: c.searchImpostors?.total ?? null,
+      genuine: toBlob(c.genuine.sorted), genuineTotal: c.genuine.total, source: c.source, people: c.people, faces: c.faces, createdAt: c.createdAt,
+    });
+    return { ...c, id: Number(info.lastInsertRowid) };
   }
 
   calibrations(modelId: string): Promise<CalibrationRecord[]> {
@@ -652,8 +663,22 @@ export class SqliteStore implements GalleryStore {
     })), 'read');
   }
 
+  /** Inside a transaction: a run's faces hold descriptors of one length, that of the gallery's model when it is the run's. */
+  private checkClusterFaces(run: Omit<ClusterRun, 'id' | 'createdAt'>): void {
+    if (!Array.isArray(run.faces)) throw invalidArgument('faces', 'must be an array of cluster faces');
+    const model = this.modelNow();
+    const tied = model !== null && model.modelId === run.modelId;
+    const tag: ModelTag = tied ? model : { modelId: run.modelId, dims: run.faces[0]?.descriptor?.length ?? 0 };
+    const holds = tied ? undefined : `faces[0] has ${tag.dims}: one run holds descriptors of one model`;
+    run.faces.forEach((f, i) => {
+      this.checkFace(f, tag, `faces[${i}]`, holds);
+      if (!Number.isInteger(f.cluster) || f.cluster < 1) throw invalidArgument(`faces[${i}].cluster`, `must be a positive integer, got ${f.cluster}`);
+    });
+  }
+
   saveClusterRun(run: Omit<ClusterRun, 'id' | 'createdAt'>): Promise<ClusterRun> {
     return this.use(() => {
+      this.checkClusterFaces(run);
       const createdAt = now();
       const id = Number(this.s.insertRun.run(run.modelId, run.threshold, JSON.stringify(run.inputs), createdAt).lastInsertRowid);
       for (const f of run.faces) {
@@ -676,22 +701,30 @@ export class SqliteStore implements GalleryStore {
       const run = this.s.run.get(runId);
       const faces = run ? this.s.clusterFaces.all(runId, cluster) : [];
       if (faces.length === 0) throw new FaceKitError('CLUSTER_NOT_FOUND', `no cluster ${cluster} in cluster run ${runId}`, { file: this.location, field: 'cluster' });
-      const model = this.modelNow();
-      if (model === null) {
-        const dims = faces[0].descriptor.byteLength >> 2;
-        this.s.setMeta.run('model_id', (run as { model_id: string }).model_id);
-        this.s.setMeta.run('dims', String(dims));
-      } else if (model.modelId !== (run as { model_id: string }).model_id) {
-        throw this.mismatch(model, (run as { model_id: string }).model_id, faces[0].descriptor.byteLength >> 2);
-      }
-      const outcome = this.enrollOne(
-        { name, faces: faces.map((f) => ({ ...rowToClusterFace(f), quality: undefined })) },
-        this.modelNow() as { modelId: string; dims: number },
-        now(),
-      );
-      this.s.nameCluster.run(outcome.person.id, runId, cluster);
+      const model = this.tieModel({ modelId: (run as { model_id: string }).model_id, dims: faces[0].descriptor.byteLength >> 2 });
+      const newFaces = faces.map((f) => ({ ...rowToClusterFace(f), quality: undefined }));
+      newFaces.forEach((f, i) => this.checkFace(f, model, `cluster ${cluster} face ${i + 1}`));
+      const outcome = this.enrollOne({ name, faces: newFaces }, model, now());
+      this.s.nameCluster.run(this.clusterOwner(outcome, cluster), runId, cluster);
       return outcome;
     }, 'write');
+  }
+
+  /**
+   * The person a named cluster links to: the one enrolled. When every face was in the gallery
+   * already, only someone who owns some of them: linking another name would label a cluster
+   * with a person none of its faces belongs to (and a new name was never created).
+   */
+  private clusterOwner(outcome: EnrollOutcome, cluster: number): number {
+    if (outcome.added.length > 0) return outcome.person.id;
+    const owners = [...new Set(outcome.duplicates.map((d) => d.existingPerson))];
+    if (owners.includes(outcome.person.name)) return outcome.person.id;
+    const list = owners.map((o) => `"${o}"`).join(', ');
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      `every face of cluster ${cluster} is in the gallery already, as ${list}: nothing to enrol as "${outcome.person.name}"; name the cluster ${owners.length === 1 ? list : 'as one of them'}, or rename (facekit people rename)`,
+      { file: this.location, field: 'person' },
+    );
   }
 
   getState(key: string): Promise<string | null> {

@@ -10,6 +10,14 @@ import type { Box } from '../types.js';
 export type { DistanceSample };
 
 export type Metadata = Record<string, unknown>;
+/** Changes to a person's metadata: a key set to null is removed, any other value replaces the key's. */
+export type MetadataPatch = Readonly<Record<string, unknown>>;
+
+/** The model every descriptor of a gallery comes from, and their length. */
+export interface ModelTag {
+  readonly modelId: string;
+  readonly dims: number;
+}
 
 export interface PersonRecord {
   readonly id: number;
@@ -43,7 +51,10 @@ export interface NewFace {
   readonly box?: Box;
   /** Detector confidence. */
   readonly score?: number;
-  /** Any caller-defined quality in [0, 1] (facekit stores it; it does not compute one yet). */
+  /**
+   * A quality in [0, 1], stored as given. The CLI gives the face's resolution against the
+   * encoder's chip: min(1, min(box width, box height) / 150).
+   */
   readonly quality?: number;
 }
 
@@ -148,9 +159,7 @@ export interface GalleryStore {
   /** The file (or server URL) this store lives in, for messages. */
   readonly location: string;
   /** Model of every stored descriptor, and their length; null before the first face. */
-  model(): Promise<{ readonly modelId: string; readonly dims: number } | null>;
-  /** Ties an empty gallery to a model; refuses (MODEL_MISMATCH) a gallery tied to another. */
-  claimModel(modelId: string, dims: number): Promise<void>;
+  model(): Promise<ModelTag | null>;
   /**
    * A number that changes when another connection commits: lets a reader skip `changesSince`
    * while nothing happened. Its own writes do not change it (callers know about those).
@@ -163,12 +172,22 @@ export interface GalleryStore {
   faces(person?: string): Promise<FaceRecord[]>;
   /** Stored faces whose source had one of these content hashes. */
   facesWithHashes(hashes: readonly string[]): Promise<FaceRecord[]>;
-  /** Creates missing people and adds faces, skipping duplicates; all requests in one transaction. */
-  enroll(requests: readonly EnrollRequest[]): Promise<EnrollOutcome[]>;
+  /**
+   * Creates missing people and adds faces, skipping duplicates; all requests in one transaction,
+   * which also ties an empty gallery to `model` (so a failed first enrolment leaves it untied).
+   * MODEL_MISMATCH when the gallery holds another model or a descriptor is not `model.dims` long.
+   */
+  enroll(requests: readonly EnrollRequest[], model: ModelTag): Promise<EnrollOutcome[]>;
+  /** Applies `patch` to a person's metadata (PERSON_NOT_FOUND if unknown). */
+  setMetadata(name: string, patch: MetadataPatch): Promise<PersonRecord>;
   renamePerson(name: string, newName: string): Promise<PersonRecord>;
-  /** Moves every face of `from` to `into` and deletes `from`; metadata of `into` wins on conflicts. */
+  /**
+   * Moves every face of `from` to `into`, and the clusters named `from`, and deletes `from`;
+   * metadata of `into` wins on conflicts.
+   */
   mergePeople(from: string, into: string): Promise<PersonRecord>;
-  removePerson(name: string): Promise<{ readonly person: PersonRecord; readonly faces: number }>;
+  /** Removes people and their faces in one transaction: PERSON_NOT_FOUND for any unknown name, and then nobody is removed. */
+  removePeople(names: readonly string[]): Promise<{ readonly person: PersonRecord; readonly faces: number }[]>;
   /** Deletes faces (FACE_NOT_FOUND if any id is unknown: then none is deleted); a person left with no face is deleted too. */
   removeFaces(ids: readonly number[]): Promise<number>;
   /** Every descriptor and the watermark they are current to, in one snapshot. */
@@ -177,7 +196,11 @@ export interface GalleryStore {
   /** Face ids removed after log position `seq`, and the latest position. */
   removedSince(seq: number): Promise<{ readonly ids: number[]; readonly logSeq: number }>;
   personNames(): Promise<Map<number, string>>;
-  saveCalibration(record: CalibrationRecord): Promise<CalibrationRecord>;
+  /**
+   * Stores calibrations in one transaction, each replacing the one of its model and rate (only
+   * the newest per rate is kept); the first record becomes the newest, which is the default.
+   */
+  saveCalibrations(records: readonly CalibrationRecord[]): Promise<CalibrationRecord[]>;
   /** Calibrations of a model, newest first. */
   calibrations(modelId: string): Promise<CalibrationRecord[]>;
   saveClusterRun(run: Omit<ClusterRun, 'id' | 'createdAt'>): Promise<ClusterRun>;
@@ -185,7 +208,8 @@ export interface GalleryStore {
   clusterRun(id?: number): Promise<ClusterRun | null>;
   /**
    * Enrols a cluster's faces under `name` and marks the cluster named, in one transaction: the
-   * one-step "this group is Alice".
+   * one-step "this group is Alice". When every face is enrolled already, the cluster is linked
+   * to `name` if it owns some of them; otherwise INVALID_ARGUMENT names their owners.
    */
   nameCluster(runId: number, cluster: number, name: string): Promise<EnrollOutcome>;
   /** Small named values the gallery keeps with its data (the ANN index state). */

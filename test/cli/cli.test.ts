@@ -3,7 +3,7 @@
  * (`npm test` builds first). Inputs are face-api's sample photos, crops of them made here, and
  * broken files made here.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -82,7 +82,7 @@ describe('facekit detect', { concurrency: true }, () => {
     const out = lines(r.stdout);
     for (const l of out) assert.match(l, CSS_LINE);
     const files = out.map((l) => (CSS_LINE.exec(l) as RegExpExecArray)[1]);
-    assert.deepEqual(files, ['tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/b/deeper/sample2.png']);
+    assert.deepEqual(files, ['tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/b/deeper/sample2.png'], r.stderr);
     for (const l of out) {
       const [, , top, right, bottom, left] = (CSS_LINE.exec(l) as RegExpExecArray).map(Number);
       assert.ok(top < bottom && left < right && top >= 0 && left >= 0, l);
@@ -126,6 +126,8 @@ describe('facekit detect', { concurrency: true }, () => {
       facekit(['detect', '--cpus', '1.5', 'tree']),
       facekit(['detect', '--cpus', '0', 'tree']),
       facekit(['detect', '--min-confidence', '2', 'tree']),
+      // Every detector takes [0, 1): 1 must be refused here, once, not by the detector once per file.
+      facekit(['detect', '--min-confidence', '1', 'tree']),
       facekit(['detect']),
     ]);
     for (const r of runs) {
@@ -134,6 +136,10 @@ describe('facekit detect', { concurrency: true }, () => {
       assert.match(r.stderr, /^facekit: /);
       assert.doesNotMatch(r.stderr, NO_STACK);
     }
+    assert.match(runs[4].stderr, /^facekit: option '--min-confidence <n>' argument '1' is invalid/);
+    assert.equal(lines(runs[4].stderr).filter((l) => l.startsWith('facekit: ')).length, 1);
+    const edge = await facekit(['detect', '--min-confidence', '0', 'tree/b']);
+    assert.equal(edge.code, 0, edge.stderr);
   });
 });
 
@@ -273,6 +279,46 @@ describe('facekit models and demo', { concurrency: true }, () => {
     assert.equal(verdict.models.find((m) => m.id === 'tiny_face_detector')?.state, 'corrupt');
     assert.match(badList.stdout, /^tiny_face_detector\s+corrupt\s/m);
     assert.equal((await facekit(['models', 'frobnicate'])).code, 1);
+  });
+
+  test('build rebuilds what is missing or stale, --force every model; an older builder version shows as stale and is replaced', async () => {
+    const own = join(root, 'cache-rebuild');
+    cpSync(cacheDir, own, { recursive: true });
+    // The tiny detector's files as an older facekit (builder v0) would have left them, and no current one.
+    for (const ext of ['onnx', 'json']) {
+      const current = readdirSync(own).find((f) => f.startsWith('tiny_face_detector.v') && f.endsWith(`.${ext}`)) as string;
+      renameSync(join(own, current), join(own, `tiny_face_detector.v0.${ext}`));
+    }
+    const env = { FACEKIT_CACHE_DIR: own };
+    const listed = await facekit(['models', 'list'], env);
+    assert.match(listed.stdout, /^tiny_face_detector\s+stale\s.*tiny_face_detector\.v0\.onnx$/m);
+    assert.match(listed.stdout, /stale: built by builder v0/);
+    const built = await facekit(['models', 'build', '--json'], env);
+    assert.equal(built.code, 0, built.stderr);
+    const doc = JSON.parse(built.stdout) as { models: { id: string; state: string; built: boolean }[] };
+    assert.deepEqual(doc.models.filter((m) => m.built).map((m) => m.id), ['tiny_face_detector']);
+    assert.ok(doc.models.every((m) => m.state === 'ready'));
+    assert.deepEqual(readdirSync(own).filter((f) => f.includes('.v0.')), [], 'the older version was removed');
+    const forced = await facekit(['models', 'build', '--force'], env);
+    assert.equal(forced.code, 0, forced.stderr);
+    const out = lines(forced.stdout);
+    assert.ok(out.length >= 8 && out.every((l) => /^\S+\s+built\s.*\(\d+ ms\)$/.test(l)), forced.stdout);
+  });
+
+  test('an unwritable --out or model cache is FILE_UNWRITABLE naming the path, without a stack', async () => {
+    write('in-the-way', 'a file where a folder should be');
+    const cache = join(root, 'in-the-way', 'cache');
+    const [demo, build] = await Promise.all([
+      facekit(['demo', '--out', 'in-the-way']),
+      facekit(['models', 'build'], { FACEKIT_CACHE_DIR: cache }),
+    ]);
+    for (const r of [demo, build]) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, NO_STACK);
+    }
+    assert.match(demo.stderr, new RegExp(`^facekit: ${join(root, 'in-the-way')}: cannot write the demo's output`, 'm'));
+    assert.match(build.stderr, new RegExp(`^facekit: ${cache}: cannot write the model cache`, 'm'));
+    assert.equal(lines(build.stderr).length, 1, 'said once, not once per model');
   });
 
   test('demo analyses the sample photos, lists who matches whom and writes annotated images', async () => {

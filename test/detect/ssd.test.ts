@@ -8,6 +8,7 @@ import { SSD_DEFAULT_MIN_CONFIDENCE, SsdDetector, ssdInput } from '../../src/det
 import { clipBox, iou } from '../../src/detect/nms.js';
 import { FaceKitError } from '../../src/errors.js';
 import { resizeRegion } from '../../src/image/ops.js';
+import { SSD_ANCHOR_COUNT } from '../../src/models/ssdMobilenetv1.js';
 import type { Box, Detection, Image } from '../../src/types.js';
 import { faceApiSample, loadFaceApi, loadSample } from '../helpers/faceapi-reference.js';
 
@@ -127,4 +128,43 @@ test('a disposed detector throws DISPOSED', async () => {
   await d.dispose();
   const img: Image = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) };
   await assert.rejects(d.detect(img), (e: unknown) => e instanceof FaceKitError && e.code === 'DISPOSED');
+});
+
+/** Runs `detect` on `img` with the network's output replaced by `boxes` ([ymin, xmin, ymax, xmax] of the padded square) and `scores`. */
+async function withFakeOutput(img: Image, anchors: { box: [number, number, number, number]; score: number }[], options: { maxFaces?: number } = {}): Promise<Detection[]> {
+  const boxes = new Float32Array(SSD_ANCHOR_COUNT * 4);
+  const scores = new Float32Array(SSD_ANCHOR_COUNT);
+  anchors.forEach((a, i) => {
+    boxes.set(a.box, i * 4);
+    scores[i] = a.score;
+  });
+  const session = (detector as unknown as { session: { run: (feeds: unknown) => Promise<unknown> } }).session;
+  const realRun = session.run;
+  session.run = async () => ({ boxes: { data: boxes }, scores: { data: scores } });
+  try {
+    return await detector.detect(img, options);
+  } finally {
+    session.run = realRun;
+  }
+}
+
+test('maxFaces counts faces inside the photo: a better-scoring box in the padding does not take a place', async () => {
+  // A 512×256 photo fills the top half of the padded square.
+  const img: Image = { width: 512, height: 256, data: new Uint8Array(512 * 256 * 3) };
+  const inPadding = { box: [0.7, 0.1, 0.8, 0.2] as [number, number, number, number], score: 0.95 };
+  const inPhoto = { box: [0.1, 0.5, 0.3, 0.7] as [number, number, number, number], score: 0.8 };
+  const all = await withFakeOutput(img, [inPadding, inPhoto]);
+  assert.equal(all.length, 1);
+  assert.ok(Math.abs(all[0].score - 0.8) < 1e-6);
+  assert.deepEqual(await withFakeOutput(img, [inPadding, inPhoto], { maxFaces: 1 }), all);
+});
+
+test('no hidden cap on the number of faces: 150 separate candidates give 150 detections', async () => {
+  const img: Image = { width: 512, height: 512, data: new Uint8Array(512 * 512 * 3) };
+  const grid = Array.from({ length: 150 }, (_, i) => {
+    const [row, col] = [Math.floor(i / 15), i % 15];
+    return { box: [row / 15, col / 15, row / 15 + 0.05, col / 15 + 0.05] as [number, number, number, number], score: 0.9 - i * 1e-3 };
+  });
+  assert.equal((await withFakeOutput(img, grid)).length, 150);
+  assert.equal((await withFakeOutput(img, grid, { maxFaces: 120 })).length, 120);
 });

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceKitError } from '../../src/errors.js';
 import { TinyDetector } from '../../src/detect/tiny.js';
+import { TINY_ANCHOR_COUNT, TINY_BOX_ENCODING } from '../../src/models/tinyFaceDetector.js';
 import { clipBox, iou } from '../../src/detect/nms.js';
 import type { Box, Image } from '../../src/types.js';
 import { loadFaceApi, type FaceApi, loadSample } from '../helpers/faceapi-reference.js';
@@ -94,4 +95,26 @@ test('a disposed detector throws DISPOSED', async () => {
   await d.dispose();
   const grey: Image = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
   await assert.rejects(d.detect(grey), isFaceKitError('DISPOSED'));
+});
+
+test('maxFaces counts faces inside the photo: a better-scoring box lying wholly in the padding does not take a place', async () => {
+  // A 64×32 photo is padded to a 64-px square: its lower half is padding. At input 32 the grid is one cell.
+  const photo: Image = { width: 64, height: 32, data: new Uint8Array(64 * 32 * 3).fill(128) };
+  const grid = new Float32Array(TINY_ANCHOR_COUNT * TINY_BOX_ENCODING).fill(-10);
+  const cell = (anchor: number, tx: number, ty: number, tw: number, th: number, score: number) => grid.set([tx, ty, tw, th, score], anchor * TINY_BOX_ENCODING);
+  // Anchor 0: a 1-px box centred at y ≈ 58 of the padded square, below the photo's 32 rows; scores 0.95.
+  cell(0, 0, Math.log(0.9 / 0.1), -5, -5, Math.log(0.95 / 0.05));
+  // Anchor 1: a 19×22-px box centred on the photo (y = 16), scoring 0.8.
+  cell(1, 0, Math.log(0.25 / 0.75), -3, -3, Math.log(0.8 / 0.2));
+  const faked = await TinyDetector.create({ threads: 1, cacheDir });
+  try {
+    faked.runGrid = async () => ({ grid, gridH: 1, gridW: 1 });
+    const all = await faked.detect(photo, { inputSize: 32 });
+    assert.equal(all.length, 1, 'the box in the padding is dropped');
+    assert.ok(Math.abs(all[0].score - 0.8) < 1e-6);
+    const one = await faked.detect(photo, { inputSize: 32, maxFaces: 1 });
+    assert.deepEqual(one, all);
+  } finally {
+    await faked.dispose();
+  }
 });

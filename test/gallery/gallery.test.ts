@@ -18,6 +18,16 @@ let n = 0;
 const fresh = (): string => join(root, `g${n++}.db`);
 const code = (c: string) => (e: unknown) => e instanceof FaceKitError && e.code === c;
 
+/** The ANN index state the gallery saved in its store. */
+async function annState(path: string): Promise<{ size: number; bytes: number; maxFaceId: number; logSeq: number }> {
+  const s = openSqliteStore(path);
+  try {
+    return JSON.parse((await s.getState(ANN_STATE_KEY)) as string) as { size: number; bytes: number; maxFaceId: number; logSeq: number };
+  } finally {
+    await s.close();
+  }
+}
+
 async function using<T>(options: GalleryOptions, fn: (g: Gallery) => Promise<T>): Promise<T> {
   const g = await openGallery(options);
   try {
@@ -233,7 +243,7 @@ describe('gallery: the ANN index', () => {
       await g.enrollMany(people.slice(0, 100));
       await g.identify(probes.slice(0, 1));
     });
-    const saved = statSync(`${path}.hnsw`).mtimeMs;
+    const saved = await annState(path);
     // Another process, exact mode: it neither loads nor updates the index.
     await using({ path, index: 'exact' }, async (g) => {
       await g.enrollMany(people.slice(100));
@@ -246,16 +256,9 @@ describe('gallery: the ANN index', () => {
       assert.notEqual(answers[0].person, 'p0', 'the removed person is gone from the index');
       assert.ok(answers.slice(1).filter((a, i) => a.person === people[i + 1].name).length >= 145);
     });
-    assert.ok(statSync(`${path}.hnsw`).mtimeMs >= saved);
-    const state = await (async () => {
-      const s = openSqliteStore(path);
-      try {
-        return JSON.parse((await s.getState(ANN_STATE_KEY)) as string) as { size: number };
-      } finally {
-        await s.close();
-      }
-    })();
-    assert.equal(state.size, 298);
+    const state = await annState(path);
+    assert.ok(state.maxFaceId > saved.maxFaceId && state.logSeq > saved.logSeq, 'the caught-up index was saved with the new watermark');
+    assert.deepEqual([saved.size, state.size, state.bytes], [200, 298, statSync(`${path}.hnsw`).size]);
     writeFileSync(`${path}.hnsw`, Buffer.alloc(statSync(`${path}.hnsw`).size, 1));
     await using({ path, index: 'ann', onNote: (m) => notes.push(m) }, async (g) => {
       assert.equal((await g.identify(probes.slice(5, 6)))[0].person, 'p5');
@@ -286,5 +289,79 @@ describe('gallery: cluster runs', () => {
       assert.equal(await g.person('Nobody').catch((e: FaceKitError) => e.code), 'PERSON_NOT_FOUND');
     });
     await using({ path: fresh() }, async (g) => assert.rejects(g.clusterRun(), code('CLUSTER_NOT_FOUND')));
+  });
+});
+
+describe('gallery: what it refuses, and what is left after', () => {
+  const f = new Faces(25);
+
+  test('an empty or non-finite descriptor is refused and leaves the gallery openable and untied; a failed first enrolment ties nothing', async () => {
+    const path = fresh();
+    await using({ path }, async (g) => {
+      await assert.rejects(g.enroll('e', [{ descriptor: new Float32Array(0) }]), code('INVALID_ARGUMENT'));
+      await assert.rejects(g.enroll('e', [{ descriptor: Float32Array.of(0.1, Number.POSITIVE_INFINITY) }]), code('INVALID_ARGUMENT'));
+      await assert.rejects(g.enrollMany([{ name: 'a', faces: [{ descriptor: f.person() }] }, { name: 'b', faces: [{ descriptor: f.person(64) }] }]), code('MODEL_MISMATCH'));
+      for (const bad of [[{ descriptor: Array.from(f.person()) }], [{}], [null], [f.person()]]) {
+        await assert.rejects(g.enrollMany([{ name: 'x', faces: bad as never }]), code('INVALID_ARGUMENT'), JSON.stringify(bad).slice(0, 40));
+      }
+      await assert.rejects(g.enrollMany('x' as never), code('INVALID_ARGUMENT'));
+    });
+    await using({ path }, async (g) => {
+      assert.equal(await g.store.model(), null);
+      // Nothing tied the gallery: a 64-d model may still be its first.
+      await g.enroll('small', [{ descriptor: f.person(64) }]);
+      assert.deepEqual(await g.store.model(), { modelId: EMBEDDER_ID, dims: 64 });
+    });
+  });
+
+  test('rename, merge, remove, removeFaces and setMetadata name what is wrong and change nothing', async () => {
+    await using({ path: fresh() }, async (g) => {
+      await g.enrollMany(f.people(3, 2));
+      const failures: [Promise<unknown>, string][] = [
+        [g.renamePerson('nobody', 'x'), 'PERSON_NOT_FOUND'],
+        [g.renamePerson('p0', 'p1'), 'PERSON_EXISTS'],
+        [g.renamePerson('p0', '\n'), 'INVALID_ARGUMENT'],
+        [g.mergePeople('nobody', 'p0'), 'PERSON_NOT_FOUND'],
+        [g.mergePeople('p0', 'nobody'), 'PERSON_NOT_FOUND'],
+        [g.mergePeople('p0', 'p0'), 'INVALID_ARGUMENT'],
+        [g.removePerson('nobody'), 'PERSON_NOT_FOUND'],
+        [g.removePeople(['p0', 'nobody']), 'PERSON_NOT_FOUND'],
+        [g.removeFaces([1, 424242]), 'FACE_NOT_FOUND'],
+        [g.removeFaces([-1]), 'INVALID_ARGUMENT'],
+        [g.setMetadata('nobody', { a: 'b' }), 'PERSON_NOT_FOUND'],
+        [g.setMetadata('p0', {}), 'INVALID_ARGUMENT'],
+      ];
+      for (const [p, c] of failures) await assert.rejects(p, code(c), c);
+      assert.deepEqual((await g.people()).map((p) => [p.name, p.faces, p.metadata]), [['p0', 2, {}], ['p1', 2, {}], ['p2', 2, {}]]);
+      assert.equal(g.size, 6);
+      const removed = await g.removePeople(['p0', 'p1']);
+      assert.deepEqual(removed.map((r) => r.person.name), ['p0', 'p1']);
+      assert.equal(g.size, 2, 'the in-memory search forgot them too');
+      assert.deepEqual((await g.setMetadata('p2', { team: 'x' })).metadata, { team: 'x' });
+      assert.deepEqual((await g.setMetadata('p2', { team: null })).metadata, {});
+    });
+  });
+
+  test('a cluster run of the wrong length is MODEL_MISMATCH; naming a cluster of a run made for another model is MODEL_MISMATCH', async () => {
+    await using({ path: fresh() }, async (g) => {
+      await g.enrollMany(f.people(2, 1));
+      const face = (descriptor: Float32Array) => ({ cluster: 1, sourceFile: '/p/x.jpg', contentHash: fakeHash(7), box: { x: 0, y: 0, width: 9, height: 9 }, score: 0.9, descriptor });
+      await assert.rejects(g.saveClusterRun({ threshold: 0.5, inputs: [], faces: [face(f.person(64))] }), code('MODEL_MISMATCH'));
+      await assert.rejects(g.saveClusterRun({ threshold: 0.5, inputs: [], faces: [face(new Float32Array(128).fill(Number.NaN))] }), code('INVALID_ARGUMENT'));
+      const foreign = await g.store.saveClusterRun({ modelId: 'arcface_r100', threshold: 0.5, inputs: [], faces: [face(f.person(512))] });
+      await assert.rejects(g.nameCluster(1, 'Zed', foreign.id), (e: unknown) => code('MODEL_MISMATCH')(e) && /arcface_r100/.test((e as Error).message));
+      assert.equal((await g.people()).length, 2);
+    });
+  });
+
+  test('calibrating again replaces the calibration of each rate instead of piling them up', async () => {
+    await using({ path: fresh() }, async (g) => {
+      await g.enrollMany(f.people(30, 2));
+      await g.calibrate({ far: [0.1, 0.05] });
+      await g.calibrate({ far: 0.1 });
+      const all = await g.calibrations();
+      assert.deepEqual(all.map((c) => c.far), [0.1, 0.05]);
+      assert.equal((await g.threshold()).far, 0.1);
+    });
   });
 });

@@ -14,6 +14,8 @@ let n = 0;
 const fresh = (): string => join(root, `g${n++}.db`);
 const code = (c: string) => (e: unknown) => e instanceof FaceKitError && e.code === c;
 const codeAndFile = (c: string, file: string) => (e: unknown) => e instanceof FaceKitError && e.code === c && e.file === file;
+const M = { modelId: 'm', dims: 128 };
+const DLIB = { modelId: 'dlib_resnet128', dims: 128 };
 
 async function withStore<T>(file: string, fn: (s: SqliteStore) => Promise<T>): Promise<T> {
   const s = openSqliteStore(file);
@@ -30,8 +32,7 @@ describe('sqlite store: files', () => {
     const faces = new Faces(1);
     await withStore(file, async (s) => {
       assert.equal(await s.model(), null);
-      await s.claimModel('dlib_resnet128', 128);
-      await s.enroll([{ name: 'ann', faces: [{ descriptor: faces.photo(faces.person()), sourceFile: '/x/a.jpg', contentHash: fakeHash(1), box: { x: 1, y: 2, width: 3, height: 4 }, score: 0.9, quality: 0.5 }] }]);
+      await s.enroll([{ name: 'ann', faces: [{ descriptor: faces.photo(faces.person()), sourceFile: '/x/a.jpg', contentHash: fakeHash(1), box: { x: 1, y: 2, width: 3, height: 4 }, score: 0.9, quality: 0.5 }] }], DLIB);
     });
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
@@ -85,8 +86,7 @@ describe('sqlite store: files', () => {
     const file = fresh();
     const faces = new Faces(2);
     await withStore(file, async (s) => {
-      await s.claimModel('m', 128);
-      await s.enroll(faces.people(40, 3));
+      await s.enroll(faces.people(40, 3), M);
     });
     // Overwrite the pages after the header: the schema pages SQLite reads first are garbage now.
     const bytes = readFileSync(file);
@@ -109,14 +109,14 @@ describe('sqlite store: files', () => {
   test("a writer held up by another process's transaction gets GALLERY_BUSY, and nothing is lost", async () => {
     const file = fresh();
     const faces = new Faces(3);
-    await withStore(file, async (s) => s.claimModel('m', 128));
+    await withStore(file, async () => undefined);
     const holder = new Database(file);
     holder.exec('BEGIN IMMEDIATE');
     const s = openSqliteStore(file, { busyTimeoutMs: 50 });
     try {
-      await assert.rejects(s.enroll(faces.people(1, 1)), codeAndFile('GALLERY_BUSY', file));
+      await assert.rejects(s.enroll(faces.people(1, 1), M), codeAndFile('GALLERY_BUSY', file));
       holder.exec('COMMIT');
-      await s.enroll(faces.people(1, 1));
+      await s.enroll(faces.people(1, 1), M);
       assert.equal((await s.stats()).faces, 1);
     } finally {
       holder.close();
@@ -125,14 +125,66 @@ describe('sqlite store: files', () => {
   });
 });
 
+describe('sqlite store: cluster runs', () => {
+  const f = new Faces(12);
+  const face = (descriptor: Float32Array, cluster: number, i: number) => ({
+    cluster, sourceFile: `/p/${cluster}-${i}.jpg`, contentHash: fakeHash(1000 + cluster * 10 + i), box: { x: 0, y: 0, width: 50, height: 50 }, score: 0.9, descriptor,
+  });
+
+  test('naming a cluster whose faces are all enrolled under another name is a clear error naming the owner, and changes nothing', async () => {
+    await withStore(fresh(), async (s) => {
+      const a = f.person();
+      const run = await s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: ['/p'], faces: [face(f.photo(a), 1, 0), face(f.photo(a), 1, 1)] });
+      await s.nameCluster(run.id, 1, 'Alice');
+      const again = await s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: ['/p'], faces: run.faces.map((x) => ({ ...x, personId: undefined })) });
+      await assert.rejects(s.nameCluster(again.id, 1, 'Bob'), (e: unknown) => code('INVALID_ARGUMENT')(e) && /already, as "Alice": nothing to enrol as "Bob"/.test((e as Error).message));
+      assert.equal(await s.person('Bob'), null);
+      assert.equal((await s.clusterRun(again.id))?.faces[0].personId, null, 'the failed naming left the cluster unnamed');
+      // Named after the faces' owner, the cluster is linked to them.
+      const same = await s.nameCluster(again.id, 1, 'Alice');
+      assert.deepEqual([same.added.length, same.duplicates.length], [0, 2]);
+      assert.equal((await s.clusterRun(again.id))?.faces[0].personId, same.person.id);
+      assert.equal(await s.integrityCheck(), 'ok');
+    });
+  });
+
+  test('merging moves the clusters named after the person merged away; removing a person unlinks them', async () => {
+    await withStore(fresh(), async (s) => {
+      const run = await s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: ['/p'], faces: [face(f.photo(f.person()), 1, 0), face(f.photo(f.person()), 2, 0)] });
+      await s.nameCluster(run.id, 1, 'Al');
+      const into = await s.nameCluster(run.id, 2, 'Alice');
+      await s.mergePeople('Al', 'Alice');
+      assert.deepEqual((await s.clusterRun(run.id))?.faces.map((x) => x.personId), [into.person.id, into.person.id]);
+      await s.removePeople(['Alice']);
+      assert.deepEqual((await s.clusterRun(run.id))?.faces.map((x) => x.personId), [null, null]);
+    });
+  });
+
+  test('a run with descriptors of different lengths, empty or non-finite ones, or of the wrong length for the gallery is refused', async () => {
+    await withStore(fresh(), async (s) => {
+      const bad: [Float32Array[], string][] = [
+        [[f.person(), f.person(64)], 'MODEL_MISMATCH'],
+        [[new Float32Array(0)], 'INVALID_ARGUMENT'],
+        [[Float32Array.from(f.person(), (v, i) => (i === 0 ? NaN : v))], 'INVALID_ARGUMENT'],
+      ];
+      for (const [ds, c] of bad) {
+        await assert.rejects(s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: ds.map((d, i) => face(d, 1, i)) }), code(c), c);
+      }
+      await assert.rejects(s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: [{ ...face(f.person(), 1, 0), cluster: 0 }] }), code('INVALID_ARGUMENT'));
+      await s.enroll(f.people(1, 1), M);
+      await assert.rejects(s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: [face(f.person(64), 1, 0)] }), code('MODEL_MISMATCH'));
+      assert.equal(await s.clusterRun(), null, 'nothing was saved');
+    });
+  });
+});
+
 describe('sqlite store: people and faces', () => {
   test('enrolment creates people, appends to existing ones, merges metadata, and skips duplicates by hash and box', async () => {
     await withStore(fresh(), async (s) => {
       const f = new Faces(4);
-      await s.claimModel('m', 128);
       const c = f.person();
       const box = { x: 10, y: 10, width: 100, height: 100 };
-      const [first] = await s.enroll([{ name: 'ann', metadata: { team: 'a' }, faces: [{ descriptor: f.photo(c), contentHash: fakeHash(1), box }] }]);
+      const [first] = await s.enroll([{ name: 'ann', metadata: { team: 'a' }, faces: [{ descriptor: f.photo(c), contentHash: fakeHash(1), box }] }], M);
       assert.equal(first.created, true);
       assert.equal(first.added.length, 1);
       // Same photo again (same hash, same face), a new photo, and a second face of the first photo elsewhere in it.
@@ -143,14 +195,14 @@ describe('sqlite store: people and faces', () => {
           { descriptor: f.photo(c), contentHash: fakeHash(2), box },
           { descriptor: f.photo(c), contentHash: fakeHash(1), box: { x: 400, y: 10, width: 100, height: 100 } },
         ],
-      }]);
+      }], M);
       assert.equal(second.created, false);
       assert.equal(second.added.length, 2);
       assert.deepEqual(second.duplicates, [{ index: 0, existingFaceId: first.added[0], existingPerson: 'ann' }]);
       assert.deepEqual(second.person.metadata, { team: 'a', city: 'b' });
       assert.equal(second.person.faces, 3);
       // A new person whose only photo is a duplicate is not created at all.
-      const [ghost] = await s.enroll([{ name: 'ghost', faces: [{ descriptor: f.photo(c), contentHash: fakeHash(2), box }] }]);
+      const [ghost] = await s.enroll([{ name: 'ghost', faces: [{ descriptor: f.photo(c), contentHash: fakeHash(2), box }] }], M);
       assert.equal(ghost.created, false);
       assert.equal(ghost.duplicates[0].existingPerson, 'ann');
       assert.equal(await s.person('ghost'), null);
@@ -161,8 +213,7 @@ describe('sqlite store: people and faces', () => {
   test('bad enrolment input is refused before anything is written', async () => {
     await withStore(fresh(), async (s) => {
       const f = new Faces(5);
-      await s.claimModel('m', 128);
-      await s.enroll([{ name: 'keep', faces: [{ descriptor: f.photo(f.person()) }] }]);
+      await s.enroll([{ name: 'keep', faces: [{ descriptor: f.photo(f.person()) }] }], M);
       const good = { descriptor: f.photo(f.person()) };
       const bad: [unknown, string][] = [
         [[{ name: 'x', faces: [good] }, { name: ' ', faces: [good] }], 'INVALID_ARGUMENT'],
@@ -171,31 +222,51 @@ describe('sqlite store: people and faces', () => {
         [[{ name: 'x', faces: [] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [good, { descriptor: new Float32Array(64) }] }], 'MODEL_MISMATCH'],
         [[{ name: 'x', faces: [{ descriptor: Float32Array.from(good.descriptor, (v, i) => (i === 3 ? NaN : v)) }] }], 'INVALID_ARGUMENT'],
+        [[{ name: 'x', faces: [{ descriptor: Float32Array.from(good.descriptor, (v, i) => (i === 5 ? -Infinity : v)) }] }], 'INVALID_ARGUMENT'],
+        [[{ name: 'x', faces: [{ descriptor: new Float32Array(0) }] }], 'INVALID_ARGUMENT'],
+        [[{ name: 'x', faces: [{ descriptor: Array.from(good.descriptor) }] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [{ ...good, contentHash: 'not-a-hash' }] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [{ ...good, box: { x: 0, y: 0, width: Infinity, height: 1 } }] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', metadata: [1, 2], faces: [good] }], 'INVALID_ARGUMENT'],
       ];
-      for (const [requests, c] of bad) await assert.rejects(s.enroll(requests as never), code(c), JSON.stringify(requests).slice(0, 80));
+      for (const [requests, c] of bad) await assert.rejects(s.enroll(requests as never, M), code(c), JSON.stringify(requests).slice(0, 80));
       assert.deepEqual((await s.people()).map((p) => p.name), ['keep']);
       assert.equal((await s.stats()).faces, 1);
     });
   });
 
-  test('claimModel ties the gallery to one model and refuses another with MODEL_MISMATCH naming the file', async () => {
+  test('the first enrolment ties the gallery to its model in its own transaction; a failed one leaves it untied', async () => {
     const file = fresh();
+    const f = new Faces(8);
     await withStore(file, async (s) => {
-      await s.claimModel('dlib_resnet128', 128);
-      await s.claimModel('dlib_resnet128', 128);
-      await assert.rejects(s.claimModel('arcface', 512), codeAndFile('MODEL_MISMATCH', file));
-      await assert.rejects(s.claimModel('dlib_resnet128', 64), code('MODEL_MISMATCH'));
+      const empty = [{ name: 'e', faces: [{ descriptor: new Float32Array(0) }] }];
+      await assert.rejects(s.enroll(empty, { modelId: 'm', dims: 0 }), code('INVALID_ARGUMENT'));
+      await assert.rejects(s.enroll(f.people(1, 1), { modelId: 'm', dims: 0 }), code('INVALID_ARGUMENT'));
+      await assert.rejects(s.enroll(f.people(1, 1), { modelId: '', dims: 128 }), code('INVALID_ARGUMENT'));
+      // A later face of the first enrolment is refused: the tie made before it is rolled back with it.
+      await assert.rejects(s.enroll([{ name: 'x', faces: [{ descriptor: f.person() }, { descriptor: f.person(64) }] }], M), code('MODEL_MISMATCH'));
+      assert.equal(await s.model(), null);
+      assert.deepEqual(await s.stats(), { people: 0, faces: 0 });
+      await s.enroll(f.people(1, 1), DLIB);
+      await assert.rejects(s.enroll(f.people(1, 1, 'q'), { modelId: 'arcface', dims: 512 }), codeAndFile('MODEL_MISMATCH', file));
+      await assert.rejects(s.enroll(f.people(1, 1, 'q'), { modelId: 'dlib_resnet128', dims: 64 }), code('MODEL_MISMATCH'));
     });
+    await withStore(file, async (s) => assert.deepEqual(await s.model(), DLIB));
+  });
+
+  test('a gallery tied to 0 dimensions (older versions let an empty descriptor through) is GALLERY_CORRUPT naming the file', async () => {
+    const file = fresh();
+    await withStore(file, async () => undefined);
+    const db = new Database(file);
+    db.exec("INSERT INTO meta (key, value) VALUES ('model_id', 'm'), ('dims', '0')");
+    db.close();
+    await withStore(file, async (s) => assert.rejects(s.model(), codeAndFile('GALLERY_CORRUPT', file)));
   });
 
   test('rename, merge, remove person and remove faces, with their failure cases', async () => {
     await withStore(fresh(), async (s) => {
       const f = new Faces(6);
-      await s.claimModel('m', 128);
-      await s.enroll(f.people(3, 2));
+      await s.enroll(f.people(3, 2), M);
       assert.equal((await s.renamePerson('p0', ' Ann ')).name, 'Ann');
       await assert.rejects(s.renamePerson('nobody', 'x'), code('PERSON_NOT_FOUND'));
       await assert.rejects(s.renamePerson('Ann', 'p1'), code('PERSON_EXISTS'));
@@ -210,9 +281,9 @@ describe('sqlite store: people and faces', () => {
       assert.equal((await s.faces('Ann')).length, 4, 'a failed removal removes nothing');
       await assert.rejects(s.removeFaces([0]), code('INVALID_ARGUMENT'));
       assert.equal(await s.removeFaces([faces[0].id, faces[1].id]), 2);
-      const removed = await s.removePerson('p2');
+      const [removed] = await s.removePeople(['p2']);
       assert.equal(removed.faces, 2);
-      await assert.rejects(s.removePerson('p2'), code('PERSON_NOT_FOUND'));
+      await assert.rejects(s.removePeople(['p2']), code('PERSON_NOT_FOUND'));
       await assert.rejects(s.faces('p2'), code('PERSON_NOT_FOUND'));
       // Removing a person's last faces removes the person.
       const left = await s.faces('Ann');
@@ -221,15 +292,75 @@ describe('sqlite store: people and faces', () => {
     });
   });
 
+  test('removePeople is one transaction: an unknown name removes nobody, a name given twice is one person', async () => {
+    await withStore(fresh(), async (s) => {
+      await s.enroll(new Faces(9).people(4, 2), M);
+      await assert.rejects(s.removePeople(['p0', 'p1', 'nobody']), (e: unknown) => code('PERSON_NOT_FOUND')(e) && /"nobody"/.test((e as Error).message));
+      assert.deepEqual(await s.stats(), { people: 4, faces: 8 });
+      await assert.rejects(s.removePeople([]), code('INVALID_ARGUMENT'));
+      const removed = await s.removePeople(['p0', 'p1', 'p0']);
+      assert.deepEqual(removed.map((r) => [r.person.name, r.faces]), [['p0', 2], ['p1', 2]]);
+      assert.deepEqual((await s.people()).map((p) => p.name), ['p2', 'p3']);
+      const log = await s.removedSince(0);
+      assert.equal(log.ids.length, 4, 'every removed face is in the change log');
+    });
+  });
+
+  test('setMetadata sets, replaces and (with null) removes keys, keeping the rest; merging keeps the target\'s value on conflicts', async () => {
+    await withStore(fresh(), async (s) => {
+      await s.enroll([{ name: 'ann', metadata: { team: 'a', city: 'x' }, faces: new Faces(10).people(1, 1)[0].faces }], M);
+      const p = await s.setMetadata('ann', { team: 'b', born: 1815, city: null });
+      assert.deepEqual(p.metadata, { team: 'b', born: 1815 });
+      assert.deepEqual((await s.person('ann'))?.metadata, { team: 'b', born: 1815 });
+      assert.equal(p.faces, 1);
+      const bad: [string, unknown, string][] = [
+        ['nobody', { a: 1 }, 'PERSON_NOT_FOUND'], ['ann', {}, 'INVALID_ARGUMENT'], ['ann', null, 'INVALID_ARGUMENT'], ['ann', ['a'], 'INVALID_ARGUMENT'],
+        ['ann', { ' ': 1 }, 'INVALID_ARGUMENT'], ['ann', { n: 10n }, 'INVALID_ARGUMENT'],
+      ];
+      for (const [who, patch, c] of bad) await assert.rejects(s.setMetadata(who, patch as never), code(c), `${who} ${String(patch)}`);
+      assert.deepEqual((await s.person('ann'))?.metadata, { team: 'b', born: 1815 }, 'a refused change changes nothing');
+
+      await s.enroll([{ name: 'bo', metadata: { team: 'z', desk: 4 }, faces: new Faces(11).people(1, 1)[0].faces }], M);
+      const merged = await s.mergePeople('bo', 'ann');
+      assert.deepEqual(merged.metadata, { team: 'b', born: 1815, desk: 4 });
+    });
+  });
+
+  test('calibrations keep only the newest per model and rate, in the same transaction as the new one', async () => {
+    const file = fresh();
+    const sample = { sorted: Float32Array.of(0.5, 0.6), total: 2 };
+    const record = (modelId: string, far: number, pairThreshold: number) => ({
+      modelId, far, pairThreshold, searchThreshold: null, impostors: sample, searchImpostors: null, genuine: sample, source: 'gallery', people: 2, faces: 4, createdAt: new Date().toISOString(),
+    });
+    await withStore(file, async (s) => {
+      await s.saveCalibrations([record('m', 0.01, 0.40), record('m', 0.05, 0.45)]);
+      await s.saveCalibrations([record('other', 0.01, 0.9)]);
+      const saved = await s.saveCalibrations([record('m', 0.01, 0.41)]);
+      assert.equal(saved[0].pairThreshold, 0.41);
+      const all = await s.calibrations('m');
+      assert.deepEqual(all.map((c) => [c.far, c.pairThreshold]), [[0.01, 0.41], [0.05, 0.45]], 'newest first, one per rate');
+      const both = await s.saveCalibrations([record('m', 0.05, 0.46), record('m', 0.01, 0.42)]);
+      assert.deepEqual(both.map((c) => c.far), [0.05, 0.01]);
+      assert.deepEqual((await s.calibrations('m')).map((c) => [c.far, c.pairThreshold]), [[0.05, 0.46], [0.01, 0.42]], 'the first given is the newest');
+      assert.equal((await s.calibrations('other')).length, 1, "another model's calibration is not touched");
+      // One bad record refuses the whole batch: the calibration it would have replaced stays.
+      await assert.rejects(s.saveCalibrations([record('m', 0.05, 0.5), record('m', 0.7, 0.5)]), code('INVALID_ARGUMENT'));
+      await assert.rejects(s.saveCalibrations([record('m', 0.05, Number.NaN)]), code('INVALID_ARGUMENT'));
+      assert.deepEqual((await s.calibrations('m')).map((c) => c.pairThreshold), [0.46, 0.42]);
+    });
+    const db = new Database(file, { readonly: true });
+    assert.equal((db.prepare('SELECT count(*) AS n FROM calibrations').get() as { n: number }).n, 3, 'older rows are deleted, not only hidden');
+    db.close();
+  });
+
   test('the change log lets a reader follow additions, removals and merges from a watermark', async () => {
     await withStore(fresh(), async (s) => {
       const f = new Faces(7);
-      await s.claimModel('m', 128);
-      await s.enroll(f.people(2, 2));
+      await s.enroll(f.people(2, 2), M);
       const snap = await s.snapshot();
       assert.equal(snap.batch.ids.length, 4);
       assert.deepEqual(fromBlob(toBlob(snap.batch.vectors.subarray(0, 128))), snap.batch.vectors.subarray(0, 128));
-      await s.enroll(f.people(1, 1, 'q'));
+      await s.enroll(f.people(1, 1, 'q'), M);
       await s.mergePeople('p0', 'p1');
       const [gone] = await s.faces('q0');
       await s.removeFaces([gone.id]);

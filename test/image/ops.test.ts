@@ -65,6 +65,11 @@ test('checkImage refuses bad sizes and buffers', () => {
   bad({ width: 0, height: 2, data: new Uint8Array(0) });
   bad({ width: 2.5, height: 2, data: new Uint8Array(15) });
   bad({ width: 2, height: 2, data: new Uint8Array(16) });
+  // What a caller passing something else gets: a FaceKitError, not a TypeError from deep inside.
+  bad(null as unknown as Image);
+  bad(undefined as unknown as Image);
+  bad({ width: 2, height: 2 } as unknown as Image);
+  bad({ width: 2, height: 2, data: Array.from({ length: 12 }, () => 0) } as unknown as Image);
   checkImage(noiseImage(2, 2));
 });
 
@@ -115,5 +120,39 @@ test('resampleRegion reads float images, writes at an offset, and refuses fracti
   assert.deepEqual(batch.subarray(2), resampleRegion(bytes, region, 4, 3));
   for (const bad of [{ x: 0.5, y: 0, width: 2, height: 2 }, { x: 0, y: 0, width: 0, height: 2 }, { x: 0, y: 0, width: 2, height: Number.NaN }]) {
     assert.throws(() => resampleRegion(bytes, bad, 2, 2), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === 'region');
+  }
+});
+
+/** tf.image.resizeBilinear (no half-pixel centres) written pixel by pixel, the definition resizeRegion's precomputed taps must equal. */
+function naiveResize(src: Image, region: { x: number; y: number; width: number; height: number }, outW: number, outH: number): Float32Array {
+  const out = new Float32Array(outW * outH * 3);
+  const px = (y: number, x: number, c: number) => (y >= 0 && y < src.height && x >= 0 && x < src.width ? src.data[(y * src.width + x) * 3 + c] : 0);
+  for (let oy = 0; oy < outH; oy++) {
+    const fy = region.y + oy * (region.height / outH), y0 = Math.floor(fy), wy = fy - y0, y1 = Math.min(y0 + 1, Math.ceil(region.y + region.height) - 1);
+    for (let ox = 0; ox < outW; ox++) {
+      const fx = region.x + ox * (region.width / outW), x0 = Math.floor(fx), wx = fx - x0, x1 = Math.min(x0 + 1, Math.ceil(region.x + region.width) - 1);
+      for (let c = 0; c < 3; c++) {
+        const top = px(y0, x0, c) + (px(y0, x1, c) - px(y0, x0, c)) * wx;
+        const bottom = px(y1, x0, c) + (px(y1, x1, c) - px(y1, x0, c)) * wx;
+        out[(oy * outW + ox) * 3 + c] = top + (bottom - top) * wy;
+      }
+    }
+  }
+  return out;
+}
+
+test('resizeRegion equals the pixel-by-pixel definition bit for bit, inside, across and past the borders', () => {
+  const img = noiseImage(37, 23);
+  const regions = [
+    { x: 0, y: 0, width: 37, height: 37 }, // the tiny detector's square padding below the photo
+    { x: 3.25, y: 2.5, width: 20.7, height: 15.1 },
+    { x: -4.5, y: -3, width: 30, height: 30 },
+    { x: 30, y: 18, width: 12, height: 9 },
+    { x: 50, y: 40, width: 5, height: 5 },
+  ];
+  for (const r of regions) {
+    for (const [w, h] of [[16, 16], [41, 29], [5, 3]]) {
+      assert.deepEqual(resizeRegion(img, r, w, h), naiveResize(img, r, w, h), `region ${JSON.stringify(r)} to ${w}×${h}`);
+    }
   }
 });

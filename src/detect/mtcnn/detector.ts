@@ -4,7 +4,7 @@ import { MTCNN_INPUT, MTCNN_LANDMARKS, MTCNN_POINTS, MTCNN_REGIONS, MTCNN_SCORES
 import { ModelSession, ort, type RuntimeOptions } from '../../runtime/session.js';
 import type { Box, Detection, Image, Point } from '../../types.js';
 import type { DetectOptions, FaceDetector, MtcnnOptions } from '../detector.js';
-import { clipBox, nms } from '../nms.js';
+import { facesInImage, nms } from '../nms.js';
 import { calibrate, cellBox, cropRegion, cropTouchesImage, landmarksInImage, pyramidLevels, type PyramidLevel } from './cascade.js';
 
 /** The original MTCNN's and face-api's defaults: faces from 20 px, levels 0.709 apart (√½: area halves). */
@@ -156,9 +156,7 @@ export class MtcnnDetector implements FaceDetector {
   private constructor(private readonly pnet: ModelSession, private readonly rnet: ModelSession, private readonly onet: ModelSession) {}
 
   static async create(options: RuntimeOptions = {}): Promise<MtcnnDetector> {
-    // Many short runs with JavaScript (resampling, decoding) between them: see ModelSession.open.
-    const tuning = { spinning: false };
-    const sessions = await Promise.allSettled((['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'] as const).map((id) => ModelSession.open(id, options, tuning)));
+    const sessions = await Promise.allSettled((['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'] as const).map((id) => ModelSession.open(id, options)));
     const failed = sessions.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.dispose() : undefined)));
@@ -256,7 +254,7 @@ export class MtcnnDetector implements FaceDetector {
     const scores = out[MTCNN_SCORES], r = out[MTCNN_REGIONS];
     const passed = c.boxes.flatMap((_, i) => (scores[i] > s.onetThreshold ? [i] : []));
     const calibrated = passed.map((i) => calibrate(c.boxes[i], r[i * 4], r[i * 4 + 1], r[i * 4 + 2], r[i * 4 + 3]));
-    const keep = nms(calibrated, passed.map((i) => scores[i]), ONET_NMS, 'min', s.maxFaces, REFERENCE_TIES);
+    const keep = nms(calibrated, passed.map((i) => scores[i]), ONET_NMS, 'min', Infinity, REFERENCE_TIES);
     return {
       boxes: keep.map((k) => calibrated[k]),
       scores: keep.map((k) => scores[passed[k]]),
@@ -278,12 +276,9 @@ export class MtcnnDetector implements FaceDetector {
     this.alive();
     checkImage(image);
     const final = await this.finish(image, await this.refine(image, await this.proposals(image, s), s), s);
-    const detections: Detection[] = [];
-    final.boxes.forEach((b, i) => {
-      const box = clipBox(cropRegion(b), image.width, image.height);
-      if (box.width > 0 && box.height > 0) detections.push({ box, score: final.scores[i], landmarks5: final.landmarks[i] });
-    });
-    return detections;
+    // maxFaces is taken after clipping (facesInImage), so a box clipped to nothing takes no face's place.
+    const found = final.boxes.map((b, i): Detection => ({ box: cropRegion(b), score: final.scores[i], landmarks5: final.landmarks[i] }));
+    return facesInImage(found, image.width, image.height, s.maxFaces);
   }
 
   async dispose(): Promise<void> {
