@@ -15,14 +15,14 @@
  * thresholds.
  *
  *   npm run bench:gallery -- [--data DIR] [--sizes 10000,50000,100000,1000000] [--recompute]
- *                            [--connectivity 32 --ef-add 128 --ef-search 128 --ef-sweep 64,96,128,192,256 --quantization f16]
+ *                            [--connectivity 32 --ef-add 128 --ef-search 0 (by size) --ef-sweep 64,96,128,192,256 --quantization f16]
  *                            [--no-openset] [--no-scale]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededRandom } from '../src/align/jitter.js';
-import { ANN_DEFAULTS, AnnIndex, type AnnParams } from '../src/gallery/ann.js';
+import { ANN_DEFAULTS, ANN_LARGE_GALLERY, AnnIndex, annSearchBeam, type AnnParams } from '../src/gallery/ann.js';
 import { DescriptorMatrix, exactKnn } from '../src/gallery/exact.js';
 import { openGallery, type Gallery, type Identification } from '../src/gallery/gallery.js';
 import type { EnrollRequest } from '../src/gallery/store.js';
@@ -34,9 +34,13 @@ import { fitSynthetic, SyntheticPeople } from './synthetic.js';
 const flags = parseFlags({
   data: DEFAULT_DATA, sizes: '10000,50000,100000,1000000', recompute: false, work: join(PROJECT_ROOT, 'scratch', 'bench-gallery'),
   phase: '', size: 0, threads: 2, exactQueriesMax: 300, connectivity: ANN_DEFAULTS.connectivity, efAdd: ANN_DEFAULTS.expansionAdd,
-  efSearch: ANN_DEFAULTS.expansionSearch, efSweep: '64,96,128,192,256', quantization: ANN_DEFAULTS.quantization as string, noOpenset: false, noScale: false, out: 'gallery',
+  efSearch: 0, efSweep: '64,96,128,192,256', quantization: ANN_DEFAULTS.quantization as string, noOpenset: false, noScale: false, out: 'gallery',
 });
-const annParams: AnnParams = { connectivity: flags.connectivity, expansionAdd: flags.efAdd, expansionSearch: flags.efSearch, quantization: flags.quantization as AnnParams['quantization'] };
+/** --ef-search 0 (the default) leaves the beam to the gallery: annSearchBeam, by its size. */
+const annParams: Partial<AnnParams> = {
+  connectivity: flags.connectivity, expansionAdd: flags.efAdd, quantization: flags.quantization as AnnParams['quantization'], ...(flags.efSearch > 0 ? { expansionSearch: flags.efSearch } : {}),
+};
+const efLabel = flags.efSearch > 0 ? String(flags.efSearch) : `by size (${ANN_DEFAULTS.expansionSearch}, ${annSearchBeam(ANN_LARGE_GALLERY)} from ${ANN_LARGE_GALLERY} faces)`;
 
 /** Probes per kind (real held-out LFW photos, synthetic identities' extra photos). */
 const PROBES_PER_KIND = 500;
@@ -399,7 +403,7 @@ async function main(): Promise<void> {
   // A share over no probes (no synthetic ones below LFW's size) is NaN, and null once through JSON.
   const f4 = (x: number | null) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(4));
   if (sizes.length > 0) {
-    console.log(`\n## Gallery scale (LFW descriptors + synthetic identities; HNSW M=${annParams.connectivity}, ef_add=${annParams.expansionAdd}, ef_search=${annParams.expansionSearch}, ${annParams.quantization})\n`);
+    console.log(`\n## Gallery scale (LFW descriptors + synthetic identities; HNSW M=${annParams.connectivity}, ef_add=${annParams.expansionAdd}, ef_search ${efLabel}, ${annParams.quantization})\n`);
     console.log(markdownTable(
       ['faces', 'exact p50 ms', 'exact p99 ms', 'exact batched ms/query', 'ANN p50 ms', 'ANN p99 ms', 'recall@1 (n)', 'recall@1 real / synthetic', 'enrol s', 'open s', 'ANN build s',
         'ANN load s', 'RSS exact MiB', 'RSS ANN MiB', 'peak build MiB', 'peak load MiB', 'peak +1000 faces MiB', 'DB MiB', 'index MiB'],

@@ -8,6 +8,7 @@
  *   npm run bench:lfw -- [--data ../shared/data] [--detectors tiny,ssd,mtcnn] [--threads 2] [--limit N]
  *                        [--jitters 8]   (adds a flip+jitter variant: dlib's num_jitters)
  *                        [--variants dlib-align,dlib-align+flip,five-point,five-point+flip]   (only these chips)
+ *                        [--precision int8]   (kit option precision: the int8 encoder, and int8 SSD wherever SSD runs)
  *
  * "five-point" chips are aligned on five points (kit option alignment: 'landmarks5'): MTCNN's own
  * when MTCNN found the face, else made from the 68 points; for tiny and SSD they measure the
@@ -21,11 +22,13 @@ import { resizeRegion } from '../src/image/ops.js';
 import { type Attempt, createFaceKit, detectionAttempts } from '../src/kit.js';
 import { landmarks5From68 } from '../src/landmarks/five.js';
 import { euclideanDistance } from '../src/match/distance.js';
+import { checkPrecision } from '../src/models/registry.js';
 import type { Box, Detection, Image, Point } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { accuracyAt, readPairs, tenFold } from './lfw-protocol.js';
 
-const flags = parseFlags({ data: DEFAULT_DATA, detectors: 'tiny,ssd', threads: 2, limit: 0, out: '', jitters: 0, variants: '' });
+const flags = parseFlags({ data: DEFAULT_DATA, detectors: 'tiny,ssd', threads: 2, limit: 0, out: '', jitters: 0, variants: '', precision: 'fp32' });
+const precision = checkPrecision(flags.precision, '--precision');
 const lfwDir = join(flags.data, 'lfw');
 
 /**
@@ -93,14 +96,14 @@ interface DetectorRun {
 }
 
 async function runDetector(detector: DetectorName, images: string[], pairs: ReturnType<typeof readPairs>): Promise<DetectorRun> {
-  const kit = createFaceKit({ detector, threads: flags.threads });
+  const kit = createFaceKit({ detector, threads: flags.threads, precision });
   // Same sessions' models, aligning on five points; it only encodes (detection and landmarks come from `kit`).
-  const kit5 = createFaceKit({ detector, threads: flags.threads, alignment: 'landmarks5' });
+  const kit5 = createFaceKit({ detector, threads: flags.threads, alignment: 'landmarks5', precision });
   // The library's retryOnMiss chain, walked here pass by pass so that a pass whose faces all miss
   // the centre counts as a miss too; the rescue passes repeat it at a low score floor.
   const chain = detectionAttempts(detector, {});
   const rescueChain = chain.map(([name, o]): Attempt => [name, { ...o, minConfidence: RESCUE_MIN_CONFIDENCE }]);
-  const encoder = await DlibEncoder.create({ threads: flags.threads });
+  const encoder = await DlibEncoder.create({ threads: flags.threads, precision });
   const desc = new Map<string, Record<Variant, Float32Array>>();
   const rescued = new Map<string, Record<Variant, Float32Array>>();
   const chosen = new Map<string, Box>();
@@ -180,7 +183,7 @@ async function main(): Promise<void> {
     const misses = v.endsWith('+rescue') ? r.missesAfterRescue : r.missesAfterRetry;
     return [r.detector, v, `${(x.mean * 100).toFixed(2)} ± ${(x.std * 100).toFixed(2)}`, x.meanThreshold.toFixed(3), (x.accAt06 * 100).toFixed(2), `${r.firstPassMisses} / ${misses}`, String(x.noFacePairs)];
   }));
-  console.log(`\n## LFW 10-fold (${pairs.length} pairs, ${images.length} images; no-face pairs count as errors)\n`);
+  console.log(`\n## LFW 10-fold (${pairs.length} pairs, ${images.length} images, ${precision}; no-face pairs count as errors)\n`);
   console.log(markdownTable(['detector', 'chip', 'accuracy % (mean ± std)', 'mean threshold', 'acc % at 0.6', 'images without face: 1st pass / final', 'pairs without face (errors)'], rows));
   console.log('\n' + markdownTable(['detector', 'seconds', 'ms / image'], runs.map((r) => [r.detector, r.seconds.toFixed(1), ((r.seconds * 1000) / r.images).toFixed(1)])));
   const file = writeResult(flags.out || 'lfw', { flags, pairs: pairs.length, images: images.length, runs });

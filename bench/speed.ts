@@ -1,6 +1,7 @@
 /**
  * Speed benchmark: decode, each detector and size, landmarks and encoding per face, the whole
  * pipeline per photo, on 1 and 2 threads; model time alone and with pre/post-processing; peak RSS.
+ * int8 rows (kit option precision: 'int8') time the int8 encoder and SSD beside their fp32 rows.
  * Baseline in the same run: face-api.js on tfjs-wasm, the same photo and pipeline.
  * Each thread setting and the baseline run in a process of their own (sharp's libvips pool set to
  * the same thread count), so each part's peak RSS is its own and no part inherits another's heap.
@@ -68,10 +69,13 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
   add('decode (sharp, EXIF, 640×427 JPEG)', await time(() => loadImage(ref)));
   add('model only: tiny 416', await modelOnly('tiny_face_detector', [1, 416, 416, 3], threads));
   add('model only: ssd 512', await modelOnly('ssd_mobilenetv1', [1, 512, 512, 3], threads));
+  add('model only: ssd 512, int8', await modelOnly('ssd_mobilenetv1_int8', [1, 512, 512, 3], threads));
   add('model only: landmarks 68, per face (batch 3)', (await modelOnly('face_landmark_68', [3, 112, 112, 3], threads)) / 3);
   add('model only: landmarks 68 tiny, per face (batch 3)', (await modelOnly('face_landmark_68_tiny', [3, 112, 112, 3], threads)) / 3);
   add('model only: encoder 128-d, per face (batch 3)', (await modelOnly('dlib_resnet128', [3, 150, 150, 3], threads)) / 3);
   add('model only: encoder 128-d, batch 1', await modelOnly('dlib_resnet128', [1, 150, 150, 3], threads));
+  add('model only: encoder 128-d int8, per face (batch 3)', (await modelOnly('dlib_resnet128_int8', [3, 150, 150, 3], threads)) / 3);
+  add('model only: encoder 128-d int8, batch 1', await modelOnly('dlib_resnet128_int8', [1, 150, 150, 3], threads));
 
   const kits: Record<string, FaceKit<Alignment>> = {
     tiny: createFaceKit({ detector: 'tiny', threads }),
@@ -79,6 +83,9 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
     mtcnn: createFaceKit({ detector: 'mtcnn', threads }),
     'mtcnn (five-point alignment)': createFaceKit({ detector: 'mtcnn', alignment: 'landmarks5', threads }),
     'mtcnn min face 40 (five-point alignment)': createFaceKit({ detector: 'mtcnn', mtcnn: { minFaceSize: 40 }, alignment: 'landmarks5', threads }),
+    // precision 'int8': the int8 encoder, and with SSD the int8 SSD too.
+    'tiny, int8': createFaceKit({ detector: 'tiny', threads, precision: 'int8' }),
+    'ssd, int8': createFaceKit({ detector: 'ssd', threads, precision: 'int8' }),
   };
   await Promise.all(Object.values(kits).map((k) => k.warmUp()));
   for (const size of [224, 320, 416, 608]) {
@@ -87,6 +94,8 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
   }
   const ssdFaces = (await kits.ssd.detect(refImg)).length;
   add('detect: ssd', await time(() => kits.ssd.detect(refImg)), `${ssdFaces} faces`);
+  const ssdInt8Faces = (await kits['ssd, int8'].detect(refImg)).length;
+  add('detect: ssd, int8', await time(() => kits['ssd, int8'].detect(refImg)), `${ssdInt8Faces} faces`);
   for (const minFaceSize of [20, 40]) {
     const n = (await kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })).length;
     add(`detect: mtcnn min face ${minFaceSize}`, await time(() => kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })), `${n} faces`);
@@ -96,6 +105,7 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
   add('landmarks 68 per face', (await time(() => kits.tiny.landmarks(refImg, dets))) / dets.length, `${dets.length} faces, one batch`);
   add('encoding per face (align + 128-d)', (await time(() => kits.tiny.encode(refImg, faces))) / faces.length, `${faces.length} faces, one batch`);
   add('encoding per face, flip averaged', (await time(() => kits.tiny.encode(refImg, faces, { flip: true }))) / faces.length);
+  add('encoding per face (align + 128-d), int8', (await time(() => kits['tiny, int8'].encode(refImg, faces))) / faces.length, `${faces.length} faces, one batch`);
   for (const [name, kit] of Object.entries(kits)) {
     add(`pipeline: decode + ${name} + landmarks + encode (reference photo)`, await time(async () => kit.analyze(await loadImage(ref))), `${(await kit.analyze(refImg)).length} faces`);
   }
@@ -215,7 +225,7 @@ async function main(): Promise<void> {
   const rows = Object.values(results).flatMap((r) => r.rows);
   console.log(`\n## facekit speed (median of ${flags.repeat} runs; ms)\n`);
   console.log(markdownTable(['threads', 'stage', 'ms', 'note'], rows.map((r) => [r.threads || 'wasm', r.stage, r.ms.toFixed(2), r.note])));
-  console.log('\n' + markdownTable(['part', 'peak RSS MiB'], parts.map((p) => [p === 'baseline' ? 'face-api on tfjs-wasm' : `facekit, ${p} thread(s), 5 kits open`, results[p].peakRssMiB.toFixed(0)])));
+  console.log('\n' + markdownTable(['part', 'peak RSS MiB'], parts.map((p) => [p === 'baseline' ? 'face-api on tfjs-wasm' : `facekit, ${p} thread(s), 7 kits open`, results[p].peakRssMiB.toFixed(0)])));
   console.log(`\nphotos: ${photos.map((p) => relative(flags.data, p)).join(', ')}`);
   const file = writeResult(flags.out || 'speed', { flags, reference: { width: refImg.width, height: refImg.height }, rows, peak: Object.fromEntries(parts.map((p) => [p, results[p].peakRssMiB])), photos: photos.length });
   console.log(`written ${file}`);

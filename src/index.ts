@@ -14,8 +14,8 @@ export { LANDMARKS5_NAMES, landmarks5From68 } from './landmarks/five.js';
 export type { Landmark5Name } from './landmarks/five.js';
 export { landmarkParts, LANDMARK_PARTS_68 } from './landmarks/parts.js';
 export type { LandmarkPart } from './landmarks/parts.js';
-export { MODELS, MODEL_IDS } from './models/registry.js';
-export type { ModelId } from './models/registry.js';
+export { MODELS, MODEL_IDS, PRECISIONS } from './models/registry.js';
+export type { ModelId, Precision } from './models/registry.js';
 export { buildModel, inspectModel, defaultCacheDir } from './models/cache.js';
 export { openGallery, Gallery, ANN_MIN_FACES } from './gallery/gallery.js';
 export type {

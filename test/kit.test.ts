@@ -240,10 +240,13 @@ test('options are checked when the kit is made, not on its first photo', () => {
     [{ maxFaces: -1 }, 'maxFaces'], [{ maxFaces: 1.5 }, 'maxFaces'],
     [{ jitters: MAX_JITTERS + 1 }, 'jitters'], [{ jitters: 0.5 }, 'jitters'],
     [{ detector: 'mtcnn', minConfidence: 1.5 }, 'minConfidence'],
+    [{ precision: 'fp16' }, 'precision'], [{ precision: 8 }, 'precision'], [{ precision: null }, 'precision'],
   ];
   for (const [options, field] of bad) assert.throws(() => createFaceKit(options as never), isInvalid(field), JSON.stringify(options));
   // The edges of each range are accepted.
-  for (const options of [{ inputSize: 32 }, { minConfidence: 0 }, { maxFaces: 0 }, { maxFaces: Infinity }, { jitters: MAX_JITTERS }]) assert.ok(createFaceKit(options));
+  for (const options of [{ inputSize: 32 }, { minConfidence: 0 }, { maxFaces: 0 }, { maxFaces: Infinity }, { jitters: MAX_JITTERS }, { precision: 'fp32' as const }, { precision: 'int8' as const }]) {
+    assert.ok(createFaceKit(options));
+  }
 });
 
 test('jitters above MAX_JITTERS are refused per call too; chips go to the encoder in batches of at most DLIB_MAX_BATCH', async () => {

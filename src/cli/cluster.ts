@@ -7,6 +7,7 @@ import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { clusterFaces } from '../cluster/cluster.js';
 import type { DetectorName } from '../detect/detector.js';
+import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { ClusterFace, ClusterRun } from '../gallery/store.js';
@@ -22,6 +23,7 @@ export interface ClusterCliOptions extends DbCliOptions {
   out?: string;
   cpus?: CpuChoice;
   model: DetectorName;
+  precision?: Precision;
   json?: boolean;
 }
 
@@ -88,7 +90,7 @@ async function findFaces(files: readonly string[], opts: ClusterCliOptions, erro
   const readable = files.filter((f) => hashes.has(f));
   const found: FoundFace[] = [];
   if (readable.length === 0) return found;
-  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, readable, (r, photo) => {
+  await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, readable, (r, photo) => {
     if (recordFailure(r, errors)) return;
     r.faces.forEach((f, i) => found.push({
       file: r.file, photo, index: i + 1, hash: hashes.get(r.file) as string, box: f.box, score: f.score, width: r.width, height: r.height,

@@ -1,4 +1,5 @@
 import type { DetectorName } from '../detect/detector.js';
+import type { Precision } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import { collectPhotos } from './files.js';
 import { cssBox, printJson, printLine, round, roundBox, roundPoint, SCORE_DECIMALS } from './output.js';
@@ -6,6 +7,7 @@ import { analyzeFiles, recordFailure, type AnalyzerSettings, type CpuChoice, typ
 
 export interface DetectCliOptions {
   model: DetectorName;
+  precision?: Precision;
   minConfidence?: number;
   cpus?: CpuChoice;
   json?: boolean;
@@ -29,7 +31,7 @@ function textLine(file: string, face: FaceData, width: number, height: number): 
 export async function runDetect(paths: string[], opts: DetectCliOptions): Promise<number> {
   const json = opts.json === true;
   const { files, errors } = await collectPhotos(paths);
-  const settings: AnalyzerSettings = { detector: opts.model, minConfidence: opts.minConfidence, stage: opts.landmarks ? 'landmarks' : 'detect' };
+  const settings: AnalyzerSettings = { detector: opts.model, precision: opts.precision, minConfidence: opts.minConfidence, stage: opts.landmarks ? 'landmarks' : 'detect' };
   const results: DetectedFile[] = [];
   if (files.length > 0) {
     await analyzeFiles(settings, opts.cpus, files, (r) => {

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import type { DetectorName } from '../detect/detector.js';
+import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import { DLIB_CHIP_SIZE } from '../align/templates.js';
 import type { Gallery } from '../gallery/gallery.js';
@@ -19,6 +20,7 @@ export interface EnrollCliOptions extends DbCliOptions {
   largest?: boolean;
   cpus?: CpuChoice;
   model: DetectorName;
+  precision?: Precision;
   json?: boolean;
 }
 
@@ -238,7 +240,7 @@ async function queuePhotos(run: Enrolment, gallery: Gallery, people: readonly Pl
 async function analyse(run: Enrolment, queue: { person: string; file: string }[], opts: EnrollCliOptions): Promise<{ error: unknown } | null> {
   if (queue.length === 0) return null;
   try {
-    await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, queue.map((q) => q.file), (r, index) => run.take(r, queue[index].person));
+    await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, queue.map((q) => q.file), (r, index) => run.take(r, queue[index].person));
     return null;
   } catch (error) {
     return { error };

@@ -11,7 +11,7 @@ import type { EnrollCliOptions } from './enroll.js';
 import type { PeopleCliOptions } from './people.js';
 import type { VerifyCliOptions } from './verify.js';
 import { collectMeta, collectValues, dbOption, parseFar, parseFars, parsePositiveInt, withJsonErrors } from './gallery-options.js';
-import { cpusOption, jsonOption, modelOption, parseTolerance } from './output.js';
+import { cpusOption, jsonOption, modelOption, parseTolerance, precisionOption } from './output.js';
 
 /** `--tolerance` in the gallery commands: absent means "the calibrated threshold", so it has no default. */
 export function thresholdOption(): Option {
@@ -47,6 +47,7 @@ export function enrollCommand(): Command {
     .addOption(dbOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(precisionOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: EnrollCliOptions) => {
       const { runEnroll } = await import('./enroll.js');
@@ -124,6 +125,7 @@ export function verifyCommand(): Command {
     .addOption(dbOption())
     .addOption(farOption('1:1'))
     .addOption(modelOption())
+    .addOption(precisionOption())
     .addOption(jsonOption())
     .action(async (a: string, b: string, opts: VerifyCliOptions & { tolerance?: number }) => {
       const { runVerify } = await import('./verify.js');
@@ -170,6 +172,7 @@ export function clusterCommand(): Command {
     .addOption(dbOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(precisionOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: ClusterCliOptions, cmd: Command) => {
       if (paths.length === 0) cmd.error("facekit: missing photos: give 'facekit cluster <paths...>', or a subcommand (list, name)");

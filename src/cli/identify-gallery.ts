@@ -1,5 +1,6 @@
 /** `facekit identify --db <file> <paths...>`: the people in photos, from the gallery instead of a folder. */
 import type { DetectorName } from '../detect/detector.js';
+import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { Aggregation } from '../match/aggregate.js';
 import type { Box } from '../types.js';
@@ -18,6 +19,7 @@ export interface IdentifyGalleryCliOptions extends DbCliOptions {
   showDistance?: boolean;
   cpus?: CpuChoice;
   model: DetectorName;
+  precision?: Precision;
   json?: boolean;
 }
 
@@ -68,7 +70,7 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
     };
     if (files.length > 0) {
       try {
-        await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, files, take);
+        await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, files, take);
       } finally {
         await chain;
       }

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { DetectorName } from '../detect/detector.js';
+import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.js';
 import type { Box } from '../types.js';
@@ -14,6 +15,7 @@ export interface IdentifyCliOptions {
   showDistance?: boolean;
   cpus?: CpuChoice;
   model: DetectorName;
+  precision?: Precision;
   json?: boolean;
 }
 
@@ -104,7 +106,7 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
 
   // Known and unknown photos go through one queue so no worker idles between the two; results
   // arrive in input order, so every known face is in before the first unknown one is matched.
-  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, [...knownFiles, ...unknown.files], (r, index) => {
+  await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, [...knownFiles, ...unknown.files], (r, index) => {
     if (index < knownFiles.length) return takeKnown(r);
     if (known.length === 0) throw noUsableFace();
     takeUnknown(r);

@@ -10,7 +10,7 @@ import { dbOption, withJsonErrors } from './gallery-options.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
-import { cpusOption, DEFAULT_DEMO_DIR, jsonOption, modelOption, NO_PERSONS_FOUND, parseConfidence, parseTolerance, UNKNOWN_PERSON } from './output.js';
+import { cpusOption, DEFAULT_DEMO_DIR, jsonOption, modelOption, NO_PERSONS_FOUND, parseConfidence, parseTolerance, precisionOption, UNKNOWN_PERSON } from './output.js';
 
 // Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
 // --help, --version and usage errors answer at once.
@@ -52,6 +52,7 @@ function detectCommand(): Command {
     .description("find faces in photos; prints 'file,top,right,bottom,left' per face like face_recognition's face_detection")
     .argument('<paths...>', 'image files or folders (walked recursively)')
     .addOption(modelOption())
+    .addOption(precisionOption())
     .option('--min-confidence <n>', 'drop faces the detector scores below this (0 up to, not including, 1)', parseConfidence)
     .addOption(cpusOption())
     .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
@@ -85,6 +86,7 @@ function identifyCommand(): Command {
     .addOption(aggregateOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(precisionOption())
     .addOption(jsonOption())
     .action(async (knownDir: string | undefined, paths: string[], opts: IdentifyCliOptions & IdentifyGalleryCliOptions & { gallery?: boolean }, cmd: Command) => {
       if (opts.db !== undefined || opts.gallery) {

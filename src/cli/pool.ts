@@ -7,7 +7,7 @@ import { FaceKitError, type FaceKitErrorCode } from '../errors.js';
 // requirement, since glibc would otherwise unload libvips under a running worker.
 import { loadImage } from '../image/decode.js';
 import { FaceKit } from '../kit.js';
-import type { ModelId } from '../models/registry.js';
+import { modelFor, type ModelId, type Precision } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
 import { ensureModels } from './models.js';
@@ -20,6 +20,8 @@ export interface AnalyzerSettings {
   readonly detector: DetectorName;
   readonly minConfidence?: number;
   readonly stage: Stage;
+  /** Kit option `precision`; default 'fp32'. */
+  readonly precision?: Precision;
 }
 
 /** One face as plain data, safe to post between threads. */
@@ -70,15 +72,15 @@ export function isFatal(error: unknown): boolean {
 
 /** The kit every CLI command runs: a miss is retried with other settings, since a false "no face" costs more than the retry. */
 export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
-  return new FaceKit({ detector: settings.detector, minConfidence: settings.minConfidence, retryOnMiss: true, threads });
+  return new FaceKit({ detector: settings.detector, minConfidence: settings.minConfidence, retryOnMiss: true, threads, precision: settings.precision });
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
-export function requiredModels(settings: Pick<AnalyzerSettings, 'stage'>): ModelId[] {
+export function requiredModels(settings: Pick<AnalyzerSettings, 'stage' | 'precision'>): ModelId[] {
   // retryOnMiss falls back to every detector whichever comes first, so all are needed.
-  const ids: ModelId[] = ['tiny_face_detector', 'ssd_mobilenetv1', 'mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'];
+  const ids: ModelId[] = ['tiny_face_detector', modelFor('ssd_mobilenetv1', settings.precision), 'mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'];
   if (settings.stage !== 'detect') ids.push('face_landmark_68');
-  if (settings.stage === 'analyze') ids.push('dlib_resnet128');
+  if (settings.stage === 'analyze') ids.push(modelFor('dlib_resnet128', settings.precision));
   return ids;
 }
 

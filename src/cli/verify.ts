@@ -1,5 +1,6 @@
 /** `facekit verify a.jpg b.jpg`: same person or not, the distance, and the threshold that decided. */
 import type { DetectorName } from '../detect/detector.js';
+import type { Precision } from '../models/registry.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../match/verify.js';
 import type { InputError } from './files.js';
 import { singleFace, thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
@@ -11,6 +12,7 @@ export interface VerifyCliOptions extends DbCliOptions {
   threshold?: number;
   far?: number;
   model: DetectorName;
+  precision?: Precision;
   json?: boolean;
 }
 
@@ -30,7 +32,7 @@ export async function runVerify(a: string, b: string, opts: VerifyCliOptions): P
   const threshold = await pairThreshold(opts);
   const problems: InputError[] = [];
   const faces: (FaceData | null)[] = [null, null];
-  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, undefined, [a, b], (r, i) => {
+  await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, undefined, [a, b], (r, i) => {
     if (!r.ok) {
       problems.push(r.error);
       return;

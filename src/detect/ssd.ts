@@ -1,5 +1,6 @@
 import { FaceKitError } from '../errors.js';
 import { checkImage, resizeRegion } from '../image/ops.js';
+import { modelFor } from '../models/registry.js';
 import { SSD_ANCHOR_COUNT, SSD_INPUT_SIZE } from '../models/ssdMobilenetv1.js';
 import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
 import type { Box, Detection, Image } from '../types.js';
@@ -50,8 +51,9 @@ export class SsdDetector implements FaceDetector {
 
   private constructor(private readonly session: ModelSession) {}
 
+  /** With `precision: 'int8'`, the int8 build of the network (src/models/quantize.ts). */
   static async create(options: RuntimeOptions = {}): Promise<SsdDetector> {
-    return new SsdDetector(await ModelSession.open('ssd_mobilenetv1', options));
+    return new SsdDetector(await ModelSession.open(modelFor('ssd_mobilenetv1', options.precision), options));
   }
 
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {

@@ -15,7 +15,10 @@ export interface AnnParams {
   readonly connectivity: number;
   /** Candidate list while inserting: build quality (recall) against build time. */
   readonly expansionAdd: number;
-  /** Candidate list while searching: recall against latency; see bench/gallery.ts for the measured curve. */
+  /**
+   * Candidate list while searching: recall against latency; see bench/gallery.ts for the measured
+   * curve. A gallery given none picks it by its size (annSearchBeam).
+   */
   readonly expansionSearch: number;
   /**
    * How the index stores vectors. 'f16' halves its memory (256 MB less at 1M faces); candidates
@@ -24,8 +27,21 @@ export interface AnnParams {
   readonly quantization: 'f32' | 'f16';
 }
 
-/** Measured on LFW-derived galleries up to 1M faces (bench/gallery.ts): recall@1 >= 0.99 at p50 well under 5 ms. */
+/** Measured on LFW-derived galleries up to 1M faces (bench/gallery.ts); expansionSearch is the small-gallery beam. */
 export const ANN_DEFAULTS: AnnParams = { connectivity: 32, expansionAdd: 128, expansionSearch: 128, quantization: 'f16' };
+
+/** From this many faces the search beam widens: HNSW's recall falls as its graph grows. */
+export const ANN_LARGE_GALLERY = 500_000;
+/**
+ * Beam on large galleries. bench/gallery.ts at 1M faces, real LFW probes: recall@1 0.982 at 128,
+ * 0.994 at 192 (p50 2.9 → 4.3 ms on 2 cores); 256 gains nothing more on real faces.
+ */
+const ANN_LARGE_BEAM = 192;
+
+/** The search beam for a gallery of `faces` faces when the caller fixed none. */
+export function annSearchBeam(faces: number): number {
+  return faces >= ANN_LARGE_GALLERY ? ANN_LARGE_BEAM : ANN_DEFAULTS.expansionSearch;
+}
 
 /** What the gallery stores about its index file; a mismatch with the file means "rebuild". */
 export interface AnnState {

@@ -11,7 +11,7 @@ import {
   type DistanceSample, type Labelled,
 } from '../match/calibrate.js';
 import { DEFAULT_TOLERANCE, euclideanDistance } from '../match/distance.js';
-import { ANN_DEFAULTS, ANN_MIN_FACES, ANN_STATE_KEY, AnnIndex, type AnnParams, type AnnState } from './ann.js';
+import { ANN_DEFAULTS, ANN_MIN_FACES, ANN_STATE_KEY, AnnIndex, annSearchBeam, type AnnParams, type AnnState } from './ann.js';
 
 export { ANN_MIN_FACES };
 import { DescriptorMatrix, exactKnn } from './exact.js';
@@ -353,7 +353,7 @@ export class Gallery {
     // usearch walks a beam of max(ef, count) candidates whatever count is asked, so the whole beam
     // comes at no extra hops; re-scoring all of it from the float32 rows (ef × 128 multiply-adds)
     // puts back the true nearest when f16 distances ordered it below the k-th.
-    const beam = Math.max(k, this.annParams.expansionSearch);
+    const beam = Math.max(k, this.options.ann?.expansionSearch ?? annSearchBeam(matrix.count));
     return queries.map((q, qi) => {
       const skip = exclude ? exclude[qi] : -1;
       const hits = ann.search(q, skip >= 0 ? Math.max(beam, ANN_EXCLUDE_K) : beam);

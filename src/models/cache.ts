@@ -73,6 +73,11 @@ async function weightFiles(src: ModelSource): Promise<string[]> {
   return [src.spec.manifest, ...manifest.flatMap((g) => g.paths)];
 }
 
+/** Absolute paths of the files besides the weights that the build reads (int8 calibration photos). */
+function calibrationPaths(src: ModelSource): string[] {
+  return (src.spec.calibrationFiles ?? []).map((f) => join(src.packageDir, f));
+}
+
 /**
  * Package version plus each weight file's size and modification time: a few stat calls per load,
  * where hashing the weights would read megabytes. An upgraded package changes its version; a
@@ -85,6 +90,11 @@ async function weightsStamp(src: ModelSource): Promise<{ version: string; stamp:
     const s = await stat(join(dir, f));
     return `${f}:${s.size}:${s.mtimeMs}`;
   }));
+  const calibration = await Promise.all((src.spec.calibrationFiles ?? []).map(async (f) => {
+    const s = await stat(join(src.packageDir, f));
+    return `${f}:${s.size}:${s.mtimeMs}`;
+  }));
+  files.push(...calibration);
   return { version, stamp: createHash('sha256').update([src.spec.weightsPackage, version, ...files].join('\n')).digest('hex') };
 }
 
@@ -92,6 +102,7 @@ async function weightsDigest(src: ModelSource): Promise<string> {
   const dir = join(src.packageDir, src.spec.weightsDir);
   const h = createHash('sha256');
   for (const f of await weightFiles(src)) h.update(await readFile(join(dir, f)));
+  for (const f of calibrationPaths(src)) h.update(await readFile(f));
   return h.digest('hex');
 }
 
@@ -158,7 +169,8 @@ export async function inspectSource(src: ModelSource, cacheDir: string, options:
   if (options.deep || record.weightsStamp !== now.stamp) {
     // The stamp moves on a reinstall that kept the bytes (new times, same version); only the hash says the weights changed.
     if ((await weightsDigest(src)) !== record.weightsSha256) {
-      return { state: 'stale', path: p.onnx, record, reason: `weights changed (${spec.weightsPackage} ${record.weightsVersion ?? 'unknown'} → ${now.version})` };
+      const what = spec.calibrationFiles?.length ? 'weights or calibration photos' : 'weights';
+      return { state: 'stale', path: p.onnx, record, reason: `${what} changed (${spec.weightsPackage} ${record.weightsVersion ?? 'unknown'} → ${now.version})` };
     }
     if (record.weightsStamp !== now.stamp) {
       const refreshed: ModelRecord = { ...record, weightsVersion: now.version, weightsStamp: now.stamp };
@@ -170,12 +182,12 @@ export async function inspectSource(src: ModelSource, cacheDir: string, options:
   return { state: 'ready', path: p.onnx, record, bytes };
 }
 
-/** Builds the ONNX graph from the weights; writes nothing. */
-async function compile(src: ModelSource): Promise<{ bytes: Uint8Array; record: ModelRecord }> {
+/** Builds the ONNX graph from the weights; writes nothing (an int8 build may store the fp32 models its calibration runs). */
+async function compile(src: ModelSource, cacheDir: string): Promise<{ bytes: Uint8Array; record: ModelRecord }> {
   const { spec } = src;
   try {
     const weights = await readTfjsWeights(join(src.packageDir, spec.weightsDir), spec.manifest);
-    const bytes = spec.build(weights);
+    const bytes = await spec.build(weights, { cacheDir, calibrationFiles: calibrationPaths(src) });
     const [{ version, stamp }, weightsSha256] = await Promise.all([weightsStamp(src), weightsDigest(src)]);
     const record: ModelRecord = {
       id: spec.id, builderVersion: spec.builderVersion, weightsPackage: spec.weightsPackage, weightsVersion: version, weightsStamp: stamp,
@@ -210,14 +222,14 @@ async function store(cacheDir: string, spec: ModelSpec, built: { bytes: Uint8Arr
 }
 
 export async function buildSource(src: ModelSource, cacheDir: string): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
-  const built = await compile(src);
+  const built = await compile(src, cacheDir);
   return { path: await store(cacheDir, src.spec, built), ...built };
 }
 
 export async function loadSourceBytes(src: ModelSource, cacheDir: string): Promise<Uint8Array> {
   const info = await inspectSource(src, cacheDir);
   if (info.state === 'ready' && info.bytes) return info.bytes;
-  const built = await compile(src);
+  const built = await compile(src, cacheDir);
   try {
     await store(cacheDir, src.spec, built);
   } catch (cause) {

@@ -1,4 +1,4 @@
-import { attr, GraphBuilder } from '../onnx/graph.js';
+import { attr, GraphBuilder, type GraphPass } from '../onnx/graph.js';
 import { conv, nhwcToNchw } from './layers.js';
 import { takeWeight, type WeightTensor } from './weights.js';
 
@@ -80,7 +80,8 @@ const STAGES: readonly Stage[] = [
 /** Spatial side after a 'valid' window of `k` with stride `s`. */
 const validOut = (size: number, k: number, s: number): number => Math.floor((size - k) / s) + 1;
 
-export function buildDlibResnet128(weights: Weights): Uint8Array {
+/** `pass` rewrites the finished graph before it is serialized (the int8 build quantizes it). */
+export function buildDlibResnet128(weights: Weights, pass?: GraphPass): Uint8Array {
   const g = new GraphBuilder('dlib_resnet128');
   const input = g.input('input', 'float', ['batch', DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
   let x = nhwcToNchw(g, input);
@@ -130,5 +131,5 @@ export function buildDlibResnet128(weights: Weights): Uint8Array {
     version: '1',
     docString: "face-api.js FaceRecognitionNet (dlib ResNet) 150x150 RGB 0..255 NHWC -> 128-d descriptor",
     metadata: { source: '@vladmandic/face-api face_recognition_model' },
-  });
+  }, pass);
 }

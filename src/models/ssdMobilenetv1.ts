@@ -1,4 +1,4 @@
-import { attr, GraphBuilder } from '../onnx/graph.js';
+import { attr, GraphBuilder, type GraphPass } from '../onnx/graph.js';
 import { conv, depthwiseConv, nchwToNhwc, nhwcToNchw } from './layers.js';
 import { takeWeight, type WeightTensor } from './weights.js';
 
@@ -80,7 +80,8 @@ function anchorGeometry(anchors: WeightTensor): { centers: Float32Array; sizes: 
   return { centers, sizes };
 }
 
-export function buildSsdMobilenetV1(weights: ReadonlyMap<string, WeightTensor>): Uint8Array {
+/** `pass` rewrites the finished graph before it is serialized (the int8 build quantizes it). */
+export function buildSsdMobilenetV1(weights: ReadonlyMap<string, WeightTensor>, pass?: GraphPass): Uint8Array {
   const g = new GraphBuilder('ssd_mobilenetv1');
   const input = g.input('input', 'float', [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]);
   const zero = g.scalar('zero', 0);
@@ -142,5 +143,5 @@ export function buildSsdMobilenetV1(weights: ReadonlyMap<string, WeightTensor>):
     producer: 'facekit',
     version: '1',
     docString: 'face-api.js SsdMobilenetv1 face detector: input NHWC RGB 0..255, outputs boxes [ymin,xmin,ymax,xmax] and face scores per anchor',
-  });
+  }, pass);
 }

@@ -1,10 +1,10 @@
 import { ProtoWriter } from './protobuf.js';
 
 /** ONNX TensorProto.DataType values that facekit's graphs use. */
-export const DataType = { float: 1, uint8: 2, int32: 6, int64: 7, bool: 9 } as const;
+export const DataType = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9 } as const;
 export type DataTypeName = keyof typeof DataType;
 
-export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 export interface TensorValue {
   readonly dtype: DataTypeName;
@@ -33,18 +33,38 @@ export const attr = {
 /** A dimension is a fixed size or a symbolic name (batch, height, ...). */
 export type Dim = number | string;
 
-interface NodeSpec {
-  op: string;
-  inputs: readonly string[];
-  outputs: readonly string[];
-  name: string;
-  attrs: Readonly<Record<string, Attribute>>;
+export interface GraphNode {
+  readonly op: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly name: string;
+  readonly attrs: Readonly<Record<string, Attribute>>;
 }
 
-interface ValueInfo {
-  name: string;
-  dtype: DataTypeName;
-  dims: readonly Dim[];
+export interface ValueInfo {
+  readonly name: string;
+  readonly dtype: DataTypeName;
+  /** Absent: the shape is left to the runtime (an intermediate tensor exposed as an output). */
+  readonly dims?: readonly Dim[];
+}
+
+/** A finished graph as plain data: nodes in topological order, as the builder recorded them. */
+export interface Graph {
+  readonly name: string;
+  readonly nodes: readonly GraphNode[];
+  readonly initializers: ReadonlyMap<string, TensorValue>;
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+}
+
+/** A rewrite of a whole graph (quantization, extra outputs for calibration) applied before serializing. */
+export type GraphPass = (graph: Graph) => Graph;
+
+export interface ModelMeta {
+  readonly producer: string;
+  readonly version: string;
+  readonly docString?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
@@ -78,14 +98,17 @@ function attributeProto(name: string, a: Attribute): ProtoWriter {
 }
 
 function valueInfoProto(v: ValueInfo): ProtoWriter {
-  const shape = new ProtoWriter();
-  for (const d of v.dims) {
-    const dim = new ProtoWriter();
-    if (typeof d === 'number') dim.int(1, d);
-    else dim.string(2, d);
-    shape.message(1, dim);
+  const tensorType = new ProtoWriter().int(1, DataType[v.dtype]);
+  if (v.dims) {
+    const shape = new ProtoWriter();
+    for (const d of v.dims) {
+      const dim = new ProtoWriter();
+      if (typeof d === 'number') dim.int(1, d);
+      else dim.string(2, d);
+      shape.message(1, dim);
+    }
+    tensorType.message(2, shape);
   }
-  const tensorType = new ProtoWriter().int(1, DataType[v.dtype]).message(2, shape);
   const type = new ProtoWriter().message(1, tensorType);
   return new ProtoWriter().string(1, v.name).message(2, type);
 }
@@ -95,7 +118,7 @@ function valueInfoProto(v: ValueInfo): ProtoWriter {
  * strings that `node()` returns rather than inventing names.
  */
 export class GraphBuilder {
-  private readonly nodes: NodeSpec[] = [];
+  private readonly nodes: GraphNode[] = [];
   private readonly initializers = new Map<string, TensorValue>();
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
@@ -151,31 +174,42 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** Serializes to ModelProto bytes, ready for InferenceSession.create(). */
-  toModel(meta: { producer: string; version: string; docString?: string; metadata?: Record<string, string> }): Uint8Array {
-    const graph = new ProtoWriter();
-    for (const n of this.nodes) {
-      const node = new ProtoWriter();
-      for (const i of n.inputs) node.string(1, i);
-      for (const o of n.outputs) node.string(2, o);
-      node.string(3, n.name);
-      node.string(4, n.op);
-      for (const [k, a] of Object.entries(n.attrs)) node.message(5, attributeProto(k, a));
-      graph.message(1, node);
-    }
-    graph.string(2, this.name);
-    for (const [name, t] of this.initializers) graph.message(5, tensorProto(name, t));
-    for (const v of this.inputs) graph.message(11, valueInfoProto(v));
-    for (const v of this.outputs) graph.message(12, valueInfoProto(v));
-
-    const model = new ProtoWriter();
-    model.int(1, IR_VERSION);
-    model.string(2, meta.producer);
-    model.string(3, meta.version);
-    if (meta.docString) model.string(6, meta.docString);
-    model.message(7, graph);
-    model.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
-    for (const [k, v] of Object.entries(meta.metadata ?? {})) model.message(14, new ProtoWriter().string(1, k).string(2, v));
-    return model.finish();
+  /** The graph recorded so far, as plain data (a snapshot: later nodes do not appear in it). */
+  toGraph(): Graph {
+    return { name: this.name, nodes: [...this.nodes], initializers: new Map(this.initializers), inputs: [...this.inputs], outputs: [...this.outputs] };
   }
+
+  /** Serializes to ModelProto bytes, ready for InferenceSession.create(); `pass` rewrites the graph first. */
+  toModel(meta: ModelMeta, pass?: GraphPass): Uint8Array {
+    const graph = this.toGraph();
+    return serializeModel(pass ? pass(graph) : graph, meta);
+  }
+}
+
+/** ModelProto bytes of `graph`. */
+export function serializeModel(graph: Graph, meta: ModelMeta): Uint8Array {
+  const g = new ProtoWriter();
+  for (const n of graph.nodes) {
+    const node = new ProtoWriter();
+    for (const i of n.inputs) node.string(1, i);
+    for (const o of n.outputs) node.string(2, o);
+    node.string(3, n.name);
+    node.string(4, n.op);
+    for (const [k, a] of Object.entries(n.attrs)) node.message(5, attributeProto(k, a));
+    g.message(1, node);
+  }
+  g.string(2, graph.name);
+  for (const [name, t] of graph.initializers) g.message(5, tensorProto(name, t));
+  for (const v of graph.inputs) g.message(11, valueInfoProto(v));
+  for (const v of graph.outputs) g.message(12, valueInfoProto(v));
+
+  const model = new ProtoWriter();
+  model.int(1, IR_VERSION);
+  model.string(2, meta.producer);
+  model.string(3, meta.version);
+  if (meta.docString) model.string(6, meta.docString);
+  model.message(7, g);
+  model.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
+  for (const [k, v] of Object.entries(meta.metadata ?? {})) model.message(14, new ProtoWriter().string(1, k).string(2, v));
+  return model.finish();
 }

@@ -1,12 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import { FaceKitError } from '../errors.js';
 import { loadModelBytes } from '../models/cache.js';
-import type { ModelId } from '../models/registry.js';
+import type { ModelId, Precision } from '../models/registry.js';
 
 export interface RuntimeOptions {
   /** Intra-op threads per session; 0 lets onnxruntime pick (all cores). */
   readonly threads?: number;
   readonly cacheDir?: string;
+  /** 'int8': the networks that have an int8 build (dlib encoder, SSD) run it; the others stay fp32. Default 'fp32'. */
+  readonly precision?: Precision;
 }
 
 export type Feeds = Record<string, ort.Tensor>;
@@ -28,7 +30,11 @@ export class ModelSession {
    * a tight loop a model gains under 5 % from spinning, so it is off for every session.
    */
   static async open(id: ModelId, options: RuntimeOptions = {}): Promise<ModelSession> {
-    const bytes = await loadModelBytes(id, options.cacheDir);
+    return ModelSession.fromBytes(id, await loadModelBytes(id, options.cacheDir), options);
+  }
+
+  /** A session on model bytes that are not (or not yet) in the cache, such as a calibration variant of `id`. */
+  static async fromBytes(id: ModelId, bytes: Uint8Array, options: RuntimeOptions = {}): Promise<ModelSession> {
     try {
       const session = await ort.InferenceSession.create(bytes, {
         intraOpNumThreads: options.threads ?? 0,

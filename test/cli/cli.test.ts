@@ -129,6 +129,7 @@ describe('facekit detect', { concurrency: true }, () => {
       // Every detector takes [0, 1): 1 must be refused here, once, not by the detector once per file.
       facekit(['detect', '--min-confidence', '1', 'tree']),
       facekit(['detect']),
+      facekit(['detect', '--precision', 'fp16', 'tree']),
     ]);
     for (const r of runs) {
       assert.equal(r.code, 1, r.stderr);
@@ -138,8 +139,22 @@ describe('facekit detect', { concurrency: true }, () => {
     }
     assert.match(runs[4].stderr, /^facekit: option '--min-confidence <n>' argument '1' is invalid/);
     assert.equal(lines(runs[4].stderr).filter((l) => l.startsWith('facekit: ')).length, 1);
+    assert.match(runs[6].stderr, /^facekit: option '--precision <p>' argument 'fp16' is invalid/);
     const edge = await facekit(['detect', '--min-confidence', '0', 'tree/b']);
     assert.equal(edge.code, 0, edge.stderr);
+  });
+
+  test('--precision int8 runs the int8 SSD: the same faces, boxes within a few pixels', async () => {
+    const [fp32, int8] = await Promise.all([facekit(['detect', '--model', 'ssd', 'tree']), facekit(['detect', '--model', 'ssd', '--precision', 'int8', 'tree'])]);
+    assert.equal(int8.code, 0, int8.stderr);
+    const faces = (r: { stdout: string }) => lines(r.stdout).map((l) => l.split(','));
+    const [want, got] = [faces(fp32), faces(int8)];
+    assert.ok(want.length >= 4);
+    assert.equal(got.length, want.length, int8.stdout);
+    // Faces come best first, and int8 scores may reorder two close ones. Half-size photos: a face is
+    // about 120 px across, so IoU >= 0.9 (the library's own test) allows a few pixels per side.
+    const near = (a: string[], b: string[]) => a[0] === b[0] && a.slice(1).every((v, k) => Math.abs(Number(v) - Number(b[k + 1])) <= 8);
+    for (const face of want) assert.ok(got.some((other) => near(face, other)), `${face.join(',')} not in\n${int8.stdout}`);
   });
 });
 
@@ -173,6 +188,18 @@ describe('facekit identify', { concurrency: true }, () => {
     assert.equal(parallel.stdout, r.stdout);
     assert.equal(plain.code, 0, plain.stderr);
     assert.deepEqual(lines(plain.stdout), ['unknown/alice_moved.jpg,alice', 'unknown/stranger.jpg,unknown_person']);
+  });
+
+  test('--precision int8 (with worker threads) names the same people, at distances within 0.05 of fp32', async () => {
+    const photos = ['known', 'unknown/alice_moved.jpg', 'unknown/stranger.jpg'];
+    const [fp32, int8] = await Promise.all([
+      facekit(['identify', '--show-distance', '--cpus', '1', ...photos]),
+      facekit(['identify', '--show-distance', '--precision', 'int8', '--cpus', '2', ...photos]),
+    ]);
+    assert.equal(int8.code, 0, int8.stderr);
+    const [want, got] = [lines(fp32.stdout), lines(int8.stdout)].map((out) => out.map((l) => l.split(',')));
+    assert.deepEqual(got.map((c) => c.slice(0, 2)), want.map((c) => c.slice(0, 2)));
+    want.forEach((c, i) => assert.ok(Math.abs(Number(c[2]) - Number(got[i][2])) < 0.05, `${fp32.stdout}\n${int8.stdout}`));
   });
 
   test('--json: per face the name (or null), the distance and the runner-up', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceKitError } from '../../src/errors.js';
-import { ANN_DEFAULTS, AnnIndex } from '../../src/gallery/ann.js';
+import { ANN_DEFAULTS, ANN_LARGE_GALLERY, AnnIndex, annSearchBeam } from '../../src/gallery/ann.js';
 import { BLOCK_ROWS, DescriptorMatrix, exactKnn, QUERY_BLOCK } from '../../src/gallery/exact.js';
 import { euclideanDistance } from '../../src/match/distance.js';
 import { Faces } from '../helpers/descriptors.js';
@@ -170,4 +170,11 @@ describe('ANN index', () => {
     loaded.remove(Array.from(m.ids.subarray(0, Math.ceil(m.count * 0.25))));
     assert.equal(loaded.stale, true);
   });
+});
+
+test('the search beam widens once a gallery is large, and only then', () => {
+  assert.equal(annSearchBeam(0), ANN_DEFAULTS.expansionSearch);
+  assert.equal(annSearchBeam(ANN_LARGE_GALLERY - 1), ANN_DEFAULTS.expansionSearch);
+  assert.ok(annSearchBeam(ANN_LARGE_GALLERY) > ANN_DEFAULTS.expansionSearch);
+  assert.equal(annSearchBeam(10 * ANN_LARGE_GALLERY), annSearchBeam(ANN_LARGE_GALLERY));
 });

@@ -45,3 +45,16 @@ test('a graph with an unknown op is refused by the runtime, not silently run', a
   g.output(g.node('NoSuchOperator', [x]), 'y', 'float', [1]);
   await assert.rejects(ort.InferenceSession.create(g.toModel({ producer: 'facekit-test', version: '0' })));
 });
+
+test('int8 constants (ONNX type 3) reach the runtime intact: DequantizeLinear per channel', async () => {
+  const g = new GraphBuilder('int8');
+  const x = g.input('x', 'float', [2, 2]);
+  const w = g.constant('w', { dtype: 'int8', dims: [2, 2], data: Int8Array.of(-128, 127, -1, 5) });
+  const zero = g.constant('zero', { dtype: 'int8', dims: [2], data: new Int8Array(2) });
+  const dq = g.node('DequantizeLinear', [w, g.floats('scale', [0.5, 2]), zero], { axis: attr.int(0) });
+  g.output(g.node('Add', [x, dq]), 'y', 'float', [2, 2]);
+  const s = await ort.InferenceSession.create(g.toModel({ producer: 'facekit-test', version: '0' }));
+  const r = await s.run({ x: new ort.Tensor('float32', new Float32Array(4), [2, 2]) });
+  assert.deepEqual(Array.from(r.y.data as Float32Array), [-64, 63.5, -2, 10]);
+  await s.release();
+});
