@@ -1,9 +1,8 @@
 /** Photos for tests: face-api's shipped samples, and images the tests make from them. */
-import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import { tempDir } from './temp.js';
 
 const require = createRequire(import.meta.url);
 
@@ -11,9 +10,12 @@ export function samplePath(n: number): string {
   return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', `sample${n}.jpg`);
 }
 
-/** A private model cache per test file, so parallel test files never race on one cache. */
+/**
+ * A private model cache per test file, so parallel test files never race on one cache; removed
+ * when the file's process exits (each holds ~50 MB of models: a suite run must not leave them).
+ */
 export function isolatedCacheDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'facekit-test-cache-'));
+  const dir = tempDir('facekit-test-cache-');
   process.env.FACEKIT_CACHE_DIR = dir;
   return dir;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildModel, buildSource, defaultCacheDir, inspectModel, inspectSource, loadModelBytes, loadSourceBytes, modelSource, type ModelSource,
@@ -9,8 +9,9 @@ import {
 import { readTfjsWeights, takeWeight } from '../../src/models/weights.js';
 import { MODELS, weightsFolder, type ModelId } from '../../src/models/registry.js';
 import { FaceKitError } from '../../src/errors.js';
+import { tempDir } from '../helpers/temp.js';
 
-const fresh = () => mkdtempSync(join(tmpdir(), 'facekit-cache-test-'));
+const fresh = () => tempDir('facekit-cache-test-');
 
 test('a model is built once, recorded with its checksum, and then read back as ready', async () => {
   const dir = fresh();

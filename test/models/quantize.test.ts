@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +9,7 @@ import {
   activationQuantization, observeConvs, quantizeConvs, quantizedTensors, quantizeWeights, RangeRecorder, WEIGHT_MAX, type TensorRanges,
 } from '../../src/models/quantize.js';
 import { opCount } from '../helpers/onnx.js';
+import { tempDir } from '../helpers/temp.js';
 
 const META = { producer: 'facekit-test', version: '0' };
 const SHAPE = [2, 4, 8, 8];
@@ -120,7 +120,7 @@ test('the QDQ graph stays within a few output steps of fp32, and onnxruntime run
   assert.equal([...quantized.initializers.values()].filter((t) => t.dtype === 'int32').length, 6);
 
   const input = noise(SHAPE.reduce((a, b) => a * b), 99).map((v) => v * 3);
-  const optimized = join(mkdtempSync(join(tmpdir(), 'facekit-qdq-')), 'optimized.onnx');
+  const optimized = join(tempDir('facekit-qdq-'), 'optimized.onnx');
   const [f, q] = await Promise.all([run(graph, input), run(quantized, input, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized })]);
   const step = activationQuantization(ranges.get('y') as { min: number; max: number }).scale;
   let worst = 0;
@@ -140,7 +140,7 @@ test('a range wider than a Clip\'s bounds is cut to them, so onnxruntime still d
   const ranges = new Map([...(await calibrate(graph))].map(([t, r]) => [t, t === clipped ? { min: 0, max: 12 } : r]));
   const quantized = quantizeConvs(graph, ranges);
   assert.deepEqual([...(quantized.initializers.get(`${clipped}_scale`)?.data ?? [])], [Math.fround(6 / 255)]);
-  const optimized = join(mkdtempSync(join(tmpdir(), 'facekit-qdq-')), 'optimized.onnx');
+  const optimized = join(tempDir('facekit-qdq-'), 'optimized.onnx');
   await run(quantized, noise(SHAPE.reduce((a, b) => a * b), 5), { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized });
   assert.equal(opCount(readFileSync(optimized), 'QLinearConv'), 3);
 });

@@ -4,8 +4,7 @@
  * values with some margin; the LFW benchmark (`bench:lfw -- --precision int8`) measures accuracy
  * on faces calibration never saw.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +18,7 @@ import { MODELS, weightsPackageDir, type ModelId } from '../../src/models/regist
 import type { Image } from '../../src/types.js';
 import { opCount } from '../helpers/onnx.js';
 import { isolatedCacheDir, samplePath } from '../helpers/photos.js';
+import { tempDir } from '../helpers/temp.js';
 
 const cacheDir = isolatedCacheDir();
 const INT8_IDS: readonly ModelId[] = ['dlib_resnet128_int8', 'ssd_mobilenetv1_int8'];
@@ -92,7 +92,7 @@ test('the int8 SSD finds the same faces as fp32 in the sample photos (IoU >= 0.9
 test('onnxruntime runs every conv of both int8 models in int8 (QLinearConv), none in float', async () => {
   for (const id of INT8_IDS) {
     const convs = opCount(await loadModelBytes(id.replace(/_int8$/, '') as ModelId, cacheDir), 'Conv');
-    const optimized = join(mkdtempSync(join(tmpdir(), 'facekit-int8-opt-')), `${id}.onnx`);
+    const optimized = join(tempDir('facekit-int8-opt-'), `${id}.onnx`);
     const session = await ort.InferenceSession.create(await loadModelBytes(id, cacheDir), { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
     await session.release();
     const bytes = readFileSync(optimized);
@@ -113,7 +113,7 @@ test('the int8 models sit in the cache like the others: versioned file, checksum
   // A copy of the weights package (SSD weights and the demo photos, times kept) and of the cached int8 SSD built from it.
   const spec = MODELS.ssd_mobilenetv1_int8;
   const real = weightsPackageDir(spec);
-  const packageDir = mkdtempSync(join(tmpdir(), 'facekit-int8-package-'));
+  const packageDir = tempDir('facekit-int8-package-');
   const manifest = JSON.parse(readFileSync(join(real, spec.weightsDir, spec.manifest), 'utf8')) as { paths: string[] }[];
   for (const f of [join(spec.weightsDir, spec.manifest), ...manifest.flatMap((g) => g.paths.map((p) => join(spec.weightsDir, p))), ...(spec.calibrationFiles ?? [])]) {
     mkdirSync(join(packageDir, f, '..'), { recursive: true });
@@ -121,7 +121,7 @@ test('the int8 models sit in the cache like the others: versioned file, checksum
   }
   const { version } = JSON.parse(readFileSync(join(real, 'package.json'), 'utf8')) as { version: string };
   writeFileSync(join(packageDir, 'package.json'), JSON.stringify({ name: spec.weightsPackage, version }));
-  const cache = mkdtempSync(join(tmpdir(), 'facekit-int8-cache-'));
+  const cache = tempDir('facekit-int8-cache-');
   const built = (await inspectModel('ssd_mobilenetv1_int8', cacheDir)).path;
   for (const ext of ['onnx', 'json']) cpSync(built.replace(/onnx$/, ext), join(cache, `${spec.id}.v${spec.builderVersion}.${ext}`));
   const src = { spec, packageDir };
