@@ -2,13 +2,14 @@
  * The three-line API, in the spirit of face_recognition's api.py: plain functions, plain data.
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
-import { checkJitters, coversPixel, FaceKit, type Alignment } from './kit.js';
+import { checkJitters, FaceKit, type Alignment } from './kit.js';
 import { checkDetectorName, type DetectorName } from './detect/detector.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
 import { LANDMARKS5_NAMES, type Landmark5Name } from './landmarks/five.js';
 import { checkImage } from './image/ops.js';
+import { checkFaceBox } from './landmarks/landmarks68.js';
 import { landmarkParts, type LandmarkPart } from './landmarks/parts.js';
 import type { Box, Detection, Image, Point } from './types.js';
 
@@ -88,11 +89,7 @@ function knownDetections(image: Image, boxes: readonly Box[] | undefined): Detec
   if (!Array.isArray(boxes)) throw invalidArgument('faceLocations', `expected an array of boxes, got ${boxes === null ? 'null' : typeof boxes}`);
   checkImage(image);
   return boxes.map((box: Box, i) => {
-    const field = `faceLocations[${i}]`;
-    if (!(box !== null && typeof box === 'object' && [box.x, box.y, box.width, box.height].every(Number.isFinite) && box.width > 0 && box.height > 0)) {
-      throw invalidArgument(field, `expected a box with finite x, y and positive width, height, got ${JSON.stringify(box)}`);
-    }
-    if (!coversPixel(box, image)) throw invalidArgument(field, `box ${JSON.stringify(box)} does not cover a whole pixel of the ${image.width}×${image.height} image`);
+    checkFaceBox(box, `faceLocations[${i}]`, image);
     return { box, score: 1 };
   });
 }

@@ -12,7 +12,7 @@ import { checkImage } from './image/ops.js';
 import { checkPrecision } from './models/registry.js';
 import { LANDMARKS5_NAMES, landmarks5From68 } from './landmarks/five.js';
 import { checkPointCount, LANDMARK_COUNT_68 } from './landmarks/parts.js';
-import { Landmarker68, type Landmark68Variant } from './landmarks/landmarks68.js';
+import { coversWholePixel, Landmarker68, type Landmark68Variant } from './landmarks/landmarks68.js';
 import { boxAroundPoints } from './landmarks/refine.js';
 import type { RuntimeOptions } from './runtime/session.js';
 import type { AnalyzedFace, AnalyzedFace5, Box, Detection, Face, Face5, Image, Point } from './types.js';
@@ -115,12 +115,6 @@ export function detectionAttempts(detector: DetectorName, options: DetectOptions
  * against dlib's 0.6 threshold), so a gallery may hold and compare both (see DlibEncoder.modelId).
  */
 export const EMBEDDER_ID = 'dlib_resnet128' satisfies DlibEncoder['modelId'];
-
-/** Whether `box` holds at least one whole pixel of `image` (what the landmark crop needs). */
-export function coversPixel(box: Box, image: Image): boolean {
-  const x0 = Math.max(box.x, 0), y0 = Math.max(box.y, 0);
-  return Math.min(box.x + box.width, image.width) - x0 >= 1 && Math.min(box.y + box.height, image.height) - y0 >= 1;
-}
 
 /**
  * Most jitters per face: dlib's own example averages 100 jittered chips and face_recognition
@@ -266,7 +260,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     const points = await landmarker.detect(image, found.map((d) => d.box));
     if (this.options.refineLandmarks !== true) return found.map((d, i) => ({ ...d, landmarks: points[i] }));
     // A face whose points spread over less than a pixel of the image keeps its first answer.
-    const refinable = points.flatMap((p, i) => (coversPixel(boxAroundPoints(p), image) ? [i] : []));
+    const refinable = points.flatMap((p, i) => (coversWholePixel(boxAroundPoints(p), image) ? [i] : []));
     const refined = await landmarker.detect(image, refinable.map((i) => boxAroundPoints(points[i])));
     refinable.forEach((face, k) => (points[face] = refined[k]));
     return found.map((d, i) => ({ ...d, landmarks: points[i] }));

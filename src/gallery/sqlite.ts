@@ -16,7 +16,6 @@ import type {
 } from './store.js';
 import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
 
-export { checkName };
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
 export const SCHEMA_VERSION = 1;

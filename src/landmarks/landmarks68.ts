@@ -4,6 +4,7 @@ import { LANDMARK68_INPUT_SIZE, LANDMARK68_OUTPUTS } from '../models/faceLandmar
 import type { ModelId } from '../models/registry.js';
 import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
 import type { Box, Image, Point } from '../types.js';
+import { LANDMARK_COUNT_68 } from './parts.js';
 
 export type Landmark68Variant = 'full' | 'tiny';
 
@@ -13,8 +14,6 @@ const MODEL_OF: Readonly<Record<Landmark68Variant, ModelId>> = {
   full: 'face_landmark_68',
   tiny: 'face_landmark_68_tiny',
 };
-
-export const LANDMARK68_POINTS = LANDMARK68_OUTPUTS / 2;
 
 /**
  * Most faces per inference. Measured on 1 CPU thread, time per face is flat up to 8 and then
@@ -43,8 +42,18 @@ function cropOf(box: Box, imageWidth: number, imageHeight: number): Crop {
   return { x: Math.floor(x), y: Math.floor(y), width: Math.floor(width), height: Math.floor(height) };
 }
 
-function checkBox(box: Box, index: number, image: Image): Crop {
-  const field = `boxes[${index}]`;
+/** Whether `box` holds at least one whole pixel of `image`: what the landmark crop needs. */
+export function coversWholePixel(box: Box, image: Image): boolean {
+  const crop = cropOf(box, image.width, image.height);
+  return crop.width > 0 && crop.height > 0;
+}
+
+/**
+ * INVALID_ARGUMENT naming `field` unless `box` is one the landmark network can read: finite, of
+ * positive size, covering a whole pixel of `image`. Returns its crop.
+ */
+export function checkFaceBox(box: Box, field: string, image: Image): Crop {
+  if (box === null || typeof box !== 'object') throw invalidArgument(field, `expected a box { x, y, width, height }, got ${JSON.stringify(box)}`);
   const { x, y, width, height } = box;
   if (![x, y, width, height].every(Number.isFinite) || width <= 0 || height <= 0) {
     throw invalidArgument(field, `expected finite x, y and positive width, height, got ${x}, ${y}, ${width}×${height}`);
@@ -100,8 +109,8 @@ function toImagePoints(out: Float32Array, offset: number, box: Box, crop: Crop):
   const diff = side - Math.min(crop.width, crop.height);
   const left = Math.max(box.x, 0) - (crop.width < crop.height ? diff / 2 : 0);
   const top = Math.max(box.y, 0) - (crop.height < crop.width ? diff / 2 : 0);
-  const points: Point[] = new Array(LANDMARK68_POINTS);
-  for (let i = 0; i < LANDMARK68_POINTS; i++) {
+  const points: Point[] = new Array(LANDMARK_COUNT_68);
+  for (let i = 0; i < LANDMARK_COUNT_68; i++) {
     points[i] = { x: out[offset + 2 * i] * side + left, y: out[offset + 2 * i + 1] * side + top };
   }
   return points;
@@ -129,7 +138,7 @@ export class Landmarker68 {
     if (this.disposed) throw new FaceKitError('DISPOSED', `landmarker (${this.variant}) was disposed`);
     checkImage(image);
     if (boxes.length === 0) return [];
-    const crops = boxes.map((box, i) => checkBox(box, i, image));
+    const crops = boxes.map((box, i) => checkFaceBox(box, `boxes[${i}]`, image));
 
     const size = LANDMARK68_INPUT_SIZE;
     const points: Point[][] = [];

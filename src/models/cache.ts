@@ -66,16 +66,28 @@ function paths(cacheDir: string, spec: ModelSpec, builderVersion = spec.builderV
   return { onnx: `${base}.onnx`, record: `${base}.json` };
 }
 
+/** The folder holding a model's manifest and weight files. */
+function weightsDir(src: ModelSource): string {
+  return join(src.packageDir, src.spec.weightsDir);
+}
+
 /** The manifest and the weight files it names, as paths relative to the weights folder. */
 async function weightFiles(src: ModelSource): Promise<string[]> {
-  const dir = join(src.packageDir, src.spec.weightsDir);
-  const manifest = JSON.parse(await readFile(join(dir, src.spec.manifest), 'utf8')) as { paths: string[] }[];
+  const manifest = JSON.parse(await readFile(join(weightsDir(src), src.spec.manifest), 'utf8')) as { paths: string[] }[];
   return [src.spec.manifest, ...manifest.flatMap((g) => g.paths)];
 }
 
 /** Absolute paths of the files besides the weights that the build reads (int8 calibration photos). */
 function calibrationPaths(src: ModelSource): string[] {
   return (src.spec.calibrationFiles ?? []).map((f) => join(src.packageDir, f));
+}
+
+/** Everything a build reads (manifest, weights, calibration photos): absolute path, and the name the stamp records. */
+async function buildInputs(src: ModelSource): Promise<{ path: string; label: string }[]> {
+  const dir = weightsDir(src);
+  const weights = (await weightFiles(src)).map((f) => ({ path: join(dir, f), label: f }));
+  const calibration = (src.spec.calibrationFiles ?? []).map((f) => ({ path: join(src.packageDir, f), label: f }));
+  return [...weights, ...calibration];
 }
 
 /**
@@ -85,24 +97,16 @@ function calibrationPaths(src: ModelSource): string[] {
  */
 async function weightsStamp(src: ModelSource): Promise<{ version: string; stamp: string }> {
   const { version = 'unknown' } = JSON.parse(await readFile(join(src.packageDir, 'package.json'), 'utf8')) as { version?: string };
-  const dir = join(src.packageDir, src.spec.weightsDir);
-  const files = await Promise.all((await weightFiles(src)).map(async (f) => {
-    const s = await stat(join(dir, f));
-    return `${f}:${s.size}:${s.mtimeMs}`;
+  const files = await Promise.all((await buildInputs(src)).map(async ({ path, label }) => {
+    const s = await stat(path);
+    return `${label}:${s.size}:${s.mtimeMs}`;
   }));
-  const calibration = await Promise.all((src.spec.calibrationFiles ?? []).map(async (f) => {
-    const s = await stat(join(src.packageDir, f));
-    return `${f}:${s.size}:${s.mtimeMs}`;
-  }));
-  files.push(...calibration);
   return { version, stamp: createHash('sha256').update([src.spec.weightsPackage, version, ...files].join('\n')).digest('hex') };
 }
 
 async function weightsDigest(src: ModelSource): Promise<string> {
-  const dir = join(src.packageDir, src.spec.weightsDir);
   const h = createHash('sha256');
-  for (const f of await weightFiles(src)) h.update(await readFile(join(dir, f)));
-  for (const f of calibrationPaths(src)) h.update(await readFile(f));
+  for (const { path } of await buildInputs(src)) h.update(await readFile(path));
   return h.digest('hex');
 }
 
@@ -186,7 +190,7 @@ export async function inspectSource(src: ModelSource, cacheDir: string, options:
 async function compile(src: ModelSource, cacheDir: string): Promise<{ bytes: Uint8Array; record: ModelRecord }> {
   const { spec } = src;
   try {
-    const weights = await readTfjsWeights(join(src.packageDir, spec.weightsDir), spec.manifest);
+    const weights = await readTfjsWeights(weightsDir(src), spec.manifest);
     const bytes = await spec.build(weights, { cacheDir, calibrationFiles: calibrationPaths(src) });
     const [{ version, stamp }, weightsSha256] = await Promise.all([weightsStamp(src), weightsDigest(src)]);
     const record: ModelRecord = {

@@ -5,7 +5,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { FaceKitError } from '../../src/errors.js';
-import { APPLICATION_ID, checkName, fromBlob, openSqliteStore, SCHEMA_VERSION, toBlob, type SqliteStore } from '../../src/gallery/sqlite.js';
+import { APPLICATION_ID, fromBlob, openSqliteStore, SCHEMA_VERSION, toBlob, type SqliteStore } from '../../src/gallery/sqlite.js';
+import { checkName } from '../../src/gallery/validate.js';
 import { Faces, fakeHash } from '../helpers/descriptors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'facekit-sqlite-'));
