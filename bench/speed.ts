@@ -61,20 +61,42 @@ async function modelOnly(id: ModelId, dims: number[], threads: number): Promise<
   return ms;
 }
 
-interface Row { threads: number; stage: string; ms: number; note: string }
+interface Row {
+  threads: number;
+  stage: string;
+  ms: number;
+  note: string;
+}
 
-async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, string[]>, threads: number): Promise<Row[]> {
+async function ourRows(
+  ref: Buffer,
+  refImg: Image,
+  photoSets: Record<string, string[]>,
+  threads: number,
+): Promise<Row[]> {
   const rows: Row[] = [];
   const add = (stage: string, ms: number, note = '') => rows.push({ threads, stage, ms, note });
   add('decode (sharp, EXIF, 640×427 JPEG)', await time(() => loadImage(ref)));
   add('model only: tiny 416', await modelOnly('tiny_face_detector', [1, 416, 416, 3], threads));
   add('model only: ssd 512', await modelOnly('ssd_mobilenetv1', [1, 512, 512, 3], threads));
   add('model only: ssd 512, int8', await modelOnly('ssd_mobilenetv1_int8', [1, 512, 512, 3], threads));
-  add('model only: landmarks 68, per face (batch 3)', (await modelOnly('face_landmark_68', [3, 112, 112, 3], threads)) / 3);
-  add('model only: landmarks 68 tiny, per face (batch 3)', (await modelOnly('face_landmark_68_tiny', [3, 112, 112, 3], threads)) / 3);
-  add('model only: encoder 128-d, per face (batch 3)', (await modelOnly('dlib_resnet128', [3, 150, 150, 3], threads)) / 3);
+  add(
+    'model only: landmarks 68, per face (batch 3)',
+    (await modelOnly('face_landmark_68', [3, 112, 112, 3], threads)) / 3,
+  );
+  add(
+    'model only: landmarks 68 tiny, per face (batch 3)',
+    (await modelOnly('face_landmark_68_tiny', [3, 112, 112, 3], threads)) / 3,
+  );
+  add(
+    'model only: encoder 128-d, per face (batch 3)',
+    (await modelOnly('dlib_resnet128', [3, 150, 150, 3], threads)) / 3,
+  );
   add('model only: encoder 128-d, batch 1', await modelOnly('dlib_resnet128', [1, 150, 150, 3], threads));
-  add('model only: encoder 128-d int8, per face (batch 3)', (await modelOnly('dlib_resnet128_int8', [3, 150, 150, 3], threads)) / 3);
+  add(
+    'model only: encoder 128-d int8, per face (batch 3)',
+    (await modelOnly('dlib_resnet128_int8', [3, 150, 150, 3], threads)) / 3,
+  );
   add('model only: encoder 128-d int8, batch 1', await modelOnly('dlib_resnet128_int8', [1, 150, 150, 3], threads));
 
   const kits: Record<string, FaceKit<Alignment>> = {
@@ -82,7 +104,12 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
     ssd: createFaceKit({ detector: 'ssd', threads }),
     mtcnn: createFaceKit({ detector: 'mtcnn', threads }),
     'mtcnn (five-point alignment)': createFaceKit({ detector: 'mtcnn', alignment: 'landmarks5', threads }),
-    'mtcnn min face 40 (five-point alignment)': createFaceKit({ detector: 'mtcnn', mtcnn: { minFaceSize: 40 }, alignment: 'landmarks5', threads }),
+    'mtcnn min face 40 (five-point alignment)': createFaceKit({
+      detector: 'mtcnn',
+      mtcnn: { minFaceSize: 40 },
+      alignment: 'landmarks5',
+      threads,
+    }),
     // precision 'int8': the int8 encoder, and with SSD the int8 SSD too.
     'tiny, int8': createFaceKit({ detector: 'tiny', threads, precision: 'int8' }),
     'ssd, int8': createFaceKit({ detector: 'ssd', threads, precision: 'int8' }),
@@ -98,36 +125,70 @@ async function ourRows(ref: Buffer, refImg: Image, photoSets: Record<string, str
   add('detect: ssd, int8', await time(() => kits['ssd, int8'].detect(refImg)), `${ssdInt8Faces} faces`);
   for (const minFaceSize of [20, 40]) {
     const n = (await kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })).length;
-    add(`detect: mtcnn min face ${minFaceSize}`, await time(() => kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })), `${n} faces`);
+    add(
+      `detect: mtcnn min face ${minFaceSize}`,
+      await time(() => kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })),
+      `${n} faces`,
+    );
   }
   const dets = await kits.tiny.detect(refImg);
   const faces = await kits.tiny.landmarks(refImg, dets);
-  add('landmarks 68 per face', (await time(() => kits.tiny.landmarks(refImg, dets))) / dets.length, `${dets.length} faces, one batch`);
-  add('encoding per face (align + 128-d)', (await time(() => kits.tiny.encode(refImg, faces))) / faces.length, `${faces.length} faces, one batch`);
-  add('encoding per face, flip averaged', (await time(() => kits.tiny.encode(refImg, faces, { flip: true }))) / faces.length);
-  add('encoding per face (align + 128-d), int8', (await time(() => kits['tiny, int8'].encode(refImg, faces))) / faces.length, `${faces.length} faces, one batch`);
+  add(
+    'landmarks 68 per face',
+    (await time(() => kits.tiny.landmarks(refImg, dets))) / dets.length,
+    `${dets.length} faces, one batch`,
+  );
+  add(
+    'encoding per face (align + 128-d)',
+    (await time(() => kits.tiny.encode(refImg, faces))) / faces.length,
+    `${faces.length} faces, one batch`,
+  );
+  add(
+    'encoding per face, flip averaged',
+    (await time(() => kits.tiny.encode(refImg, faces, { flip: true }))) / faces.length,
+  );
+  add(
+    'encoding per face (align + 128-d), int8',
+    (await time(() => kits['tiny, int8'].encode(refImg, faces))) / faces.length,
+    `${faces.length} faces, one batch`,
+  );
   for (const [name, kit] of Object.entries(kits)) {
-    add(`pipeline: decode + ${name} + landmarks + encode (reference photo)`, await time(async () => kit.analyze(await loadImage(ref))), `${(await kit.analyze(refImg)).length} faces`);
+    add(
+      `pipeline: decode + ${name} + landmarks + encode (reference photo)`,
+      await time(async () => kit.analyze(await loadImage(ref))),
+      `${(await kit.analyze(refImg)).length} faces`,
+    );
   }
   for (const [setName, photos] of Object.entries(photoSets)) {
     if (photos.length === 0) continue;
     for (const [name, kit] of Object.entries(kits)) {
-      let total = 0, faces = 0;
+      let total = 0,
+        faces = 0;
       for (const p of photos) {
         const t0 = performance.now();
         faces += (await kit.analyze(await loadImage(p))).length;
         total += performance.now() - t0;
       }
-      add(`pipeline: ${name}, mean per photo over ${photos.length} ${setName}`, total / photos.length, `${faces} faces`);
+      add(
+        `pipeline: ${name}, mean per photo over ${photos.length} ${setName}`,
+        total / photos.length,
+        `${faces} faces`,
+      );
     }
   }
   // Long-running processes must not grow: RSS after a warm-up vs after many more calls.
-  const soak = async (n: number) => { for (let i = 0; i < n; i++) await kits.tiny.analyze(await loadImage(ref)); };
+  const soak = async (n: number) => {
+    for (let i = 0; i < n; i++) await kits.tiny.analyze(await loadImage(ref));
+  };
   await soak(SOAK_WARMUP);
   const before = process.memoryUsage().rss;
   await soak(SOAK_CALLS);
   const grownMiB = (process.memoryUsage().rss - before) / 2 ** 20;
-  add(`RSS growth over ${SOAK_CALLS} decode + analyze calls (after ${SOAK_WARMUP} warm-up), MiB`, grownMiB, `RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  add(
+    `RSS growth over ${SOAK_CALLS} decode + analyze calls (after ${SOAK_WARMUP} warm-up), MiB`,
+    grownMiB,
+    `RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+  );
   await Promise.all(Object.values(kits).map((k) => k.dispose()));
   return rows;
 }
@@ -139,11 +200,18 @@ async function baselineRows(ref: Buffer, refImg: Image): Promise<Row[]> {
   await faceapi.tf.setBackend('wasm');
   await faceapi.tf.ready();
   const dir = join(faceApiDir, 'model');
-  await Promise.all([faceapi.nets.tinyFaceDetector.loadFromDisk(dir), faceapi.nets.ssdMobilenetv1.loadFromDisk(dir), faceapi.nets.faceLandmark68Net.loadFromDisk(dir), faceapi.nets.faceRecognitionNet.loadFromDisk(dir)]);
+  await Promise.all([
+    faceapi.nets.tinyFaceDetector.loadFromDisk(dir),
+    faceapi.nets.ssdMobilenetv1.loadFromDisk(dir),
+    faceapi.nets.faceLandmark68Net.loadFromDisk(dir),
+    faceapi.nets.faceRecognitionNet.loadFromDisk(dir),
+  ]);
   const tensor = () => faceapi.tf.tensor3d(refImg.data, [refImg.height, refImg.width, 3], 'int32');
   const run = async (opts: unknown, full: boolean) => {
     const t = tensor();
-    const r = full ? await faceapi.detectAllFaces(t, opts).withFaceLandmarks().withFaceDescriptors() : await faceapi.detectAllFaces(t, opts);
+    const r = full
+      ? await faceapi.detectAllFaces(t, opts).withFaceLandmarks().withFaceDescriptors()
+      : await faceapi.detectAllFaces(t, opts);
     t.dispose();
     return r;
   };
@@ -155,8 +223,18 @@ async function baselineRows(ref: Buffer, refImg: Image): Promise<Row[]> {
   const note = `tfjs-wasm, ${faceapi.tf.getBackend()}`;
   rows.push({ threads, stage: 'face-api: detect tiny 416', ms: await time(() => run(tiny, false), repeat), note });
   rows.push({ threads, stage: 'face-api: detect ssd', ms: await time(() => run(ssd, false), repeat), note });
-  rows.push({ threads, stage: 'face-api: pipeline tiny 416 + landmarks + descriptors (no decode)', ms: await time(() => run(tiny, true), repeat), note });
-  rows.push({ threads, stage: 'face-api: pipeline ssd + landmarks + descriptors (no decode)', ms: await time(() => run(ssd, true), repeat), note });
+  rows.push({
+    threads,
+    stage: 'face-api: pipeline tiny 416 + landmarks + descriptors (no decode)',
+    ms: await time(() => run(tiny, true), repeat),
+    note,
+  });
+  rows.push({
+    threads,
+    stage: 'face-api: pipeline ssd + landmarks + descriptors (no decode)',
+    ms: await time(() => run(ssd, true), repeat),
+    note,
+  });
   void ref;
   return rows;
 }
@@ -182,7 +260,17 @@ const partFile = (part: string) => join(PROJECT_ROOT, 'scratch', `bench-speed-${
 /** One thread setting (or 'baseline') in a child process; its rows and peak RSS. */
 function runPart(part: string): PartResult {
   mkdirSync(join(PROJECT_ROOT, 'scratch'), { recursive: true });
-  const args = ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'speed.ts'), '--part', part, '--data', flags.data, '--repeat', String(flags.repeat)];
+  const args = [
+    '--import',
+    'tsx',
+    join(PROJECT_ROOT, 'bench', 'speed.ts'),
+    '--part',
+    part,
+    '--data',
+    flags.data,
+    '--repeat',
+    String(flags.repeat),
+  ];
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`bench:speed part ${part} failed (exit ${r.status})`);
   return JSON.parse(readFileSync(partFile(part), 'utf8')) as PartResult;
@@ -203,7 +291,10 @@ async function runPartHere(part: string): Promise<void> {
 }
 
 async function inputs() {
-  const ref = await sharp(join(faceApiDir, 'demo', 'sample1.jpg')).resize({ width: REFERENCE_WIDTH }).jpeg({ quality: 90 }).toBuffer();
+  const ref = await sharp(join(faceApiDir, 'demo', 'sample1.jpg'))
+    .resize({ width: REFERENCE_WIDTH })
+    .jpeg({ quality: 90 })
+    .toBuffer();
   const refImg = await loadImage(ref);
   const photos = [
     ...listPhotos(join(flags.data, 'faces', 'dlib_detection')),
@@ -224,10 +315,30 @@ async function main(): Promise<void> {
   const results = Object.fromEntries(parts.map((p) => [p, runPart(p)]));
   const rows = Object.values(results).flatMap((r) => r.rows);
   console.log(`\n## facekit speed (median of ${flags.repeat} runs; ms)\n`);
-  console.log(markdownTable(['threads', 'stage', 'ms', 'note'], rows.map((r) => [r.threads || 'wasm', r.stage, r.ms.toFixed(2), r.note])));
-  console.log('\n' + markdownTable(['part', 'peak RSS MiB'], parts.map((p) => [p === 'baseline' ? 'face-api on tfjs-wasm' : `facekit, ${p} thread(s), 7 kits open`, results[p].peakRssMiB.toFixed(0)])));
+  console.log(
+    markdownTable(
+      ['threads', 'stage', 'ms', 'note'],
+      rows.map((r) => [r.threads || 'wasm', r.stage, r.ms.toFixed(2), r.note]),
+    ),
+  );
+  console.log(
+    '\n' +
+      markdownTable(
+        ['part', 'peak RSS MiB'],
+        parts.map((p) => [
+          p === 'baseline' ? 'face-api on tfjs-wasm' : `facekit, ${p} thread(s), 7 kits open`,
+          results[p].peakRssMiB.toFixed(0),
+        ]),
+      ),
+  );
   console.log(`\nphotos: ${photos.map((p) => relative(flags.data, p)).join(', ')}`);
-  const file = writeResult(flags.out || 'speed', { flags, reference: { width: refImg.width, height: refImg.height }, rows, peak: Object.fromEntries(parts.map((p) => [p, results[p].peakRssMiB])), photos: photos.length });
+  const file = writeResult(flags.out || 'speed', {
+    flags,
+    reference: { width: refImg.width, height: refImg.height },
+    rows,
+    peak: Object.fromEntries(parts.map((p) => [p, results[p].peakRssMiB])),
+    photos: photos.length,
+  });
   console.log(`written ${file}`);
 }
 

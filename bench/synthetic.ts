@@ -47,14 +47,17 @@ export function fitSynthetic(faces: LfwFaces): SyntheticModel {
   const mean = new Float64Array(d);
   for (const m of means) for (let k = 0; k < d; k++) mean[k] += m[k] / means.length;
   const b = new Float64Array(d * d);
-  for (const m of means) for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) b[i * d + j] += ((m[i] - mean[i]) * (m[j] - mean[j])) / means.length;
+  for (const m of means)
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j <= i; j++) b[i * d + j] += ((m[i] - mean[i]) * (m[j] - mean[j])) / means.length;
   const w = new Float64Array(d * d);
   let dof = 0;
   multi.forEach((g, p) => {
     dof += g.length - 1;
     for (const idx of g) {
       const x = faces.descriptors.subarray(idx * d, (idx + 1) * d);
-      for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) w[i * d + j] += (x[i] - means[p][i]) * (x[j] - means[p][j]);
+      for (let i = 0; i < d; i++)
+        for (let j = 0; j <= i; j++) w[i * d + j] += (x[i] - means[p][i]) * (x[j] - means[p][j]);
     }
   });
   for (let i = 0; i < d; i++) {
@@ -73,7 +76,14 @@ function gaussian(rnd: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
 }
 
-function draw(l: Float64Array, d: number, rnd: () => number, base: ArrayLike<number>, out: Float32Array, offset: number): void {
+function draw(
+  l: Float64Array,
+  d: number,
+  rnd: () => number,
+  base: ArrayLike<number>,
+  out: Float32Array,
+  offset: number,
+): void {
   const z = Float64Array.from({ length: d }, () => gaussian(rnd));
   for (let i = 0; i < d; i++) {
     let s = 0;
@@ -85,7 +95,10 @@ function draw(l: Float64Array, d: number, rnd: () => number, base: ArrayLike<num
 export class SyntheticPeople {
   private readonly rnd: () => number;
 
-  constructor(private readonly model: SyntheticModel, seed: number) {
+  constructor(
+    private readonly model: SyntheticModel,
+    seed: number,
+  ) {
     this.rnd = seededRandom(seed);
   }
 

@@ -22,7 +22,11 @@ export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from
  */
 const sharedKits = new Map<string, FaceKit<Alignment>>();
 
-function sharedKit(detector: DetectorName = 'tiny', field = 'model', alignment: Alignment = 'landmarks68'): FaceKit<Alignment> {
+function sharedKit(
+  detector: DetectorName = 'tiny',
+  field = 'model',
+  alignment: Alignment = 'landmarks68',
+): FaceKit<Alignment> {
   checkDetectorName(detector, field);
   const key = `${detector}/${alignment}`;
   let kit = sharedKits.get(key);
@@ -86,7 +90,8 @@ export interface LandmarkOptions {
  */
 function knownDetections(image: Image, boxes: readonly Box[] | undefined): Detection[] | undefined {
   if (boxes === undefined) return undefined;
-  if (!Array.isArray(boxes)) throw invalidArgument('faceLocations', `expected an array of boxes, got ${boxes === null ? 'null' : typeof boxes}`);
+  if (!Array.isArray(boxes))
+    throw invalidArgument('faceLocations', `expected an array of boxes, got ${boxes === null ? 'null' : typeof boxes}`);
   checkImage(image);
   return boxes.map((box: Box, i) => {
     checkFaceBox(box, `faceLocations[${i}]`, image);
@@ -104,10 +109,19 @@ function checkLandmarkModel(model: unknown): LandmarkModelSize {
  * lips...). 'small': five points, MTCNN's own when `detector: 'mtcnn'` found the face, else made
  * from the 68 points (eye centres, nose tip, mouth corners; see landmarks5From68).
  */
-export function faceLandmarks(image: Image, options: LandmarkOptions & { readonly model: 'small' }): Promise<FaceLandmarks5[]>;
-export function faceLandmarks(image: Image, options?: LandmarkOptions & { readonly model?: 'large' }): Promise<FaceLandmarks[]>;
+export function faceLandmarks(
+  image: Image,
+  options: LandmarkOptions & { readonly model: 'small' },
+): Promise<FaceLandmarks5[]>;
+export function faceLandmarks(
+  image: Image,
+  options?: LandmarkOptions & { readonly model?: 'large' },
+): Promise<FaceLandmarks[]>;
 export function faceLandmarks(image: Image, options?: LandmarkOptions): Promise<FaceLandmarks[] | FaceLandmarks5[]>;
-export async function faceLandmarks(image: Image, options: LandmarkOptions = {}): Promise<FaceLandmarks[] | FaceLandmarks5[]> {
+export async function faceLandmarks(
+  image: Image,
+  options: LandmarkOptions = {},
+): Promise<FaceLandmarks[] | FaceLandmarks5[]> {
   const model = checkLandmarkModel(options.model);
   const kit = sharedKit(options.detector, 'detector');
   const detections = knownDetections(image, options.faceLocations);
@@ -115,7 +129,10 @@ export async function faceLandmarks(image: Image, options: LandmarkOptions = {})
     const faces = await kit.landmarks5(image, detections);
     return faces.map((f) => ({
       points: [...f.landmarks5],
-      parts: Object.fromEntries(LANDMARKS5_NAMES.map((name, i) => [name, [f.landmarks5[i]]])) as Record<Landmark5Name, Point[]>,
+      parts: Object.fromEntries(LANDMARKS5_NAMES.map((name, i) => [name, [f.landmarks5[i]]])) as Record<
+        Landmark5Name,
+        Point[]
+      >,
     }));
   }
   const faces = await kit.landmarks(image, detections);
@@ -150,7 +167,11 @@ export interface VerifyOptions extends ThresholdOptions {
 
 const boxArea = (b: Box): number => b.width * b.height;
 
-async function descriptorOf(input: Image | Float32Array, field: string, detector: DetectorName | undefined): Promise<Float32Array> {
+async function descriptorOf(
+  input: Image | Float32Array,
+  field: string,
+  detector: DetectorName | undefined,
+): Promise<Float32Array> {
   if (input instanceof Float32Array) return input;
   const faces = await sharedKit(detector, 'detector').analyze(input);
   if (faces.length === 0) throw new FaceKitError('NO_FACE', `${field}: no face found in the photo`, { field });
@@ -163,7 +184,11 @@ async function descriptorOf(input: Image | Float32Array, field: string, detector
  * the threshold used (option, else the gallery's calibrated pair threshold, else 0.6) and a
  * confidence when a calibration backs it.
  */
-export async function verify(a: Image | Float32Array, b: Image | Float32Array, options: VerifyOptions = {}): Promise<Verification> {
+export async function verify(
+  a: Image | Float32Array,
+  b: Image | Float32Array,
+  options: VerifyOptions = {},
+): Promise<Verification> {
   if (options.threshold !== undefined && !(options.threshold > 0 && Number.isFinite(options.threshold))) {
     throw invalidArgument('threshold', `must be a positive number, got ${options.threshold}`);
   }
@@ -173,7 +198,9 @@ export async function verify(a: Image | Float32Array, b: Image | Float32Array, o
   }
   const threshold: PairThreshold = options.gallery
     ? await options.gallery.threshold(options, 'pair')
-    : options.threshold !== undefined ? { value: options.threshold, source: 'option', far: null, calibration: null } : DEFAULT_PAIR_THRESHOLD;
+    : options.threshold !== undefined
+      ? { value: options.threshold, source: 'option', far: null, calibration: null }
+      : DEFAULT_PAIR_THRESHOLD;
   const [da, db] = [await descriptorOf(a, 'a', options.detector), await descriptorOf(b, 'b', options.detector)];
   return verifyDescriptors(da, db, threshold);
 }

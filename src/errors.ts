@@ -43,7 +43,10 @@ export class FaceKitError extends Error {
   readonly field?: string;
 
   constructor(code: FaceKitErrorCode, message: string, where: { file?: string; field?: string; cause?: unknown } = {}) {
-    super(where.file ? `${where.file}: ${message}` : message, where.cause === undefined ? undefined : { cause: where.cause });
+    super(
+      where.file ? `${where.file}: ${message}` : message,
+      where.cause === undefined ? undefined : { cause: where.cause },
+    );
     this.name = 'FaceKitError';
     this.code = code;
     if (where.file !== undefined) this.file = where.file;

@@ -1,10 +1,37 @@
-export { loadImage, compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE, faceLocations, faceLandmarks, faceEncodings, disposeSharedKits, verify } from './api.js';
-export type { LocateOptions, LandmarkOptions, EncodingOptions, FaceLandmarks, FaceLandmarks5, LandmarkModelSize, VerifyOptions } from './api.js';
+export {
+  loadImage,
+  compareFaces,
+  faceDistance,
+  euclideanDistance,
+  DEFAULT_TOLERANCE,
+  faceLocations,
+  faceLandmarks,
+  faceEncodings,
+  disposeSharedKits,
+  verify,
+} from './api.js';
+export type {
+  LocateOptions,
+  LandmarkOptions,
+  EncodingOptions,
+  FaceLandmarks,
+  FaceLandmarks5,
+  LandmarkModelSize,
+  VerifyOptions,
+} from './api.js';
 export { FaceKit, createFaceKit, alignFace, EMBEDDER_ID, MAX_JITTERS } from './kit.js';
 export type { Chip } from './align/chip.js';
 export { imageFromRaw, DEFAULT_MAX_PIXELS } from './image/decode.js';
 export type { LoadImageOptions } from './image/decode.js';
-export type { FaceKitOptions, AnalyzeOptions, LandmarkModel, Alignment, AnalyzedFaceOf, DetectorChoice, AlignablePoints } from './kit.js';
+export type {
+  FaceKitOptions,
+  AnalyzeOptions,
+  LandmarkModel,
+  Alignment,
+  AnalyzedFaceOf,
+  DetectorChoice,
+  AlignablePoints,
+} from './kit.js';
 export { DETECTOR_NAMES } from './detect/detector.js';
 export type { DetectOptions, DetectorName, MtcnnOptions } from './detect/detector.js';
 export { FaceKitError } from './errors.js';
@@ -19,11 +46,35 @@ export type { ModelId, Precision } from './models/registry.js';
 export { buildModel, inspectModel, defaultCacheDir } from './models/cache.js';
 export { openGallery, Gallery, ANN_MIN_FACES } from './gallery/gallery.js';
 export type {
-  GalleryOptions, IdentifyOptions, Identification, ThresholdOptions, ThresholdInfo, CalibrateOptions, LabelledFaces, IndexMode, IndexInfo,
+  GalleryOptions,
+  IdentifyOptions,
+  Identification,
+  ThresholdOptions,
+  ThresholdInfo,
+  CalibrateOptions,
+  LabelledFaces,
+  IndexMode,
+  IndexInfo,
 } from './gallery/gallery.js';
 export type {
-  GalleryStore, PersonRecord, FaceRecord, NewFace, EnrollRequest, EnrollOutcome, CalibrationRecord, ClusterRun, ClusterFace, Metadata,
-  MetadataPatch, ModelTag, DuplicateFace, DescriptorBatch, Watermark, ChangeSet, StoreStats, DistanceSample,
+  GalleryStore,
+  PersonRecord,
+  FaceRecord,
+  NewFace,
+  EnrollRequest,
+  EnrollOutcome,
+  CalibrationRecord,
+  ClusterRun,
+  ClusterFace,
+  Metadata,
+  MetadataPatch,
+  ModelTag,
+  DuplicateFace,
+  DescriptorBatch,
+  Watermark,
+  ChangeSet,
+  StoreStats,
+  DistanceSample,
 } from './gallery/store.js';
 export { openSqliteStore, SqliteStore } from './gallery/sqlite.js';
 export { defaultGalleryPath, GALLERY_ENV } from './gallery/paths.js';

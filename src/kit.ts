@@ -1,7 +1,13 @@
 import { chipTransform, extractChip, warpChip, type Chip } from './align/chip.js';
 import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './align/jitter.js';
 import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
-import { checkDetectorName, type DetectOptions, type DetectorName, type FaceDetector, type MtcnnOptions } from './detect/detector.js';
+import {
+  checkDetectorName,
+  type DetectOptions,
+  type DetectorName,
+  type FaceDetector,
+  type MtcnnOptions,
+} from './detect/detector.js';
 import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
 import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
 import { SsdDetector } from './detect/ssd.js';
@@ -101,10 +107,20 @@ export function detectionAttempts(detector: DetectorName, options: DetectOptions
   // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
   const { inputSize, mtcnn, ...common } = options;
   const first: Attempt =
-    detector === 'ssd' ? ['ssd', common] : detector === 'mtcnn' ? ['mtcnn', { ...common, mtcnn }] : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
+    detector === 'ssd'
+      ? ['ssd', common]
+      : detector === 'mtcnn'
+        ? ['mtcnn', { ...common, mtcnn }]
+        : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
   const tinySizes = [DEFAULT_TINY_INPUT, ...RETRY_INPUT_SIZES].filter((size, i, all) => all.indexOf(size) === i);
-  const others: Attempt[] = [...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]), ['ssd', common], ['mtcnn', common]];
-  const retries = others.filter(([name, opts]) => !(name === first[0] && (name !== 'tiny' || opts.inputSize === first[1].inputSize)));
+  const others: Attempt[] = [
+    ...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]),
+    ['ssd', common],
+    ['mtcnn', common],
+  ];
+  const retries = others.filter(
+    ([name, opts]) => !(name === first[0] && (name !== 'tiny' || opts.inputSize === first[1].inputSize)),
+  );
   return [first, ...retries];
 }
 
@@ -149,21 +165,31 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     const detector: DetectorName = options.detector === undefined ? 'tiny' : checkDetectorName(options.detector);
     if (options.mtcnn !== undefined) {
       // Types rule this out; plain JavaScript callers get told instead of having the options ignored.
-      if (detector !== 'mtcnn') throw invalidArgument('mtcnn', `MTCNN options need detector 'mtcnn', got '${detector}'`);
+      if (detector !== 'mtcnn')
+        throw invalidArgument('mtcnn', `MTCNN options need detector 'mtcnn', got '${detector}'`);
       mtcnnSettings({ mtcnn: options.mtcnn });
     }
     if (options.alignment !== undefined && options.alignment !== 'landmarks68' && options.alignment !== 'landmarks5') {
-      throw invalidArgument('alignment', `unknown alignment "${String(options.alignment)}" (use 'landmarks68' or 'landmarks5')`);
+      throw invalidArgument(
+        'alignment',
+        `unknown alignment "${String(options.alignment)}" (use 'landmarks68' or 'landmarks5')`,
+      );
     }
     if (options.landmarks !== undefined && options.landmarks !== 'full' && options.landmarks !== 'tiny') {
-      throw invalidArgument('landmarks', `unknown landmark model "${String(options.landmarks)}" (use 'full' or 'tiny')`);
+      throw invalidArgument(
+        'landmarks',
+        `unknown landmark model "${String(options.landmarks)}" (use 'full' or 'tiny')`,
+      );
     }
     checkJitters(options.jitters);
     // Checked here rather than on the first detect: a CLI run would otherwise report the same bad option once per file.
     if (options.minConfidence !== undefined) checkMinConfidence(options.minConfidence);
     if (options.maxFaces !== undefined) checkMaxFaces(options.maxFaces);
     if (options.inputSize !== undefined) checkInputSize(options.inputSize);
-    if (options.rescueMinConfidence !== undefined && !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)) {
+    if (
+      options.rescueMinConfidence !== undefined &&
+      !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)
+    ) {
       throw invalidArgument('rescueMinConfidence', `must be in (0, 1), got ${options.rescueMinConfidence}`);
     }
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0)) {
@@ -190,7 +216,12 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     this.alive();
     let d = this.detectors.get(name);
     if (!d) {
-      d = name === 'ssd' ? SsdDetector.create(this.runtime()) : name === 'mtcnn' ? MtcnnDetector.create(this.runtime()) : TinyDetector.create(this.runtime());
+      d =
+        name === 'ssd'
+          ? SsdDetector.create(this.runtime())
+          : name === 'mtcnn'
+            ? MtcnnDetector.create(this.runtime())
+            : TinyDetector.create(this.runtime());
       this.detectors.set(name, d);
     }
     return d;
@@ -217,7 +248,11 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     this.alive();
     // A five-point MTCNN kit opens the 68-point network only when a fallback detector needs it.
     const needs68 = !(this.alignment === 'landmarks5' && this.detectorName === 'mtcnn');
-    await Promise.all([this.detector(this.detectorName), needs68 ? this.getLandmarker() : undefined, this.getEncoder()]);
+    await Promise.all([
+      this.detector(this.detectorName),
+      needs68 ? this.getLandmarker() : undefined,
+      this.getEncoder(),
+    ]);
   }
 
   /** Faces in `image`, best first, in image pixels. */
@@ -240,7 +275,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     const rescue = this.options.rescueMinConfidence;
     if (rescue === undefined) return [];
     const candidates: Detection[] = [];
-    for (const [name, opts] of [first, ...retries]) candidates.push(...(await this.attempt(image, [name, { ...opts, minConfidence: rescue, maxFaces: 1 }])));
+    for (const [name, opts] of [first, ...retries])
+      candidates.push(...(await this.attempt(image, [name, { ...opts, minConfidence: rescue, maxFaces: 1 }])));
     return candidates.sort((x, y) => y.score - x.score).slice(0, 1);
   }
 
@@ -257,11 +293,17 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     checkImage(image);
     const found = detections ?? (await this.detect(image));
     const landmarker = await this.getLandmarker();
-    const points = await landmarker.detect(image, found.map((d) => d.box));
+    const points = await landmarker.detect(
+      image,
+      found.map((d) => d.box),
+    );
     if (this.options.refineLandmarks !== true) return found.map((d, i) => ({ ...d, landmarks: points[i] }));
     // A face whose points spread over less than a pixel of the image keeps its first answer.
     const refinable = points.flatMap((p, i) => (coversWholePixel(boxAroundPoints(p), image) ? [i] : []));
-    const refined = await landmarker.detect(image, refinable.map((i) => boxAroundPoints(points[i])));
+    const refined = await landmarker.detect(
+      image,
+      refinable.map((i) => boxAroundPoints(points[i])),
+    );
     refinable.forEach((face, k) => (points[face] = refined[k]));
     return found.map((d, i) => ({ ...d, landmarks: points[i] }));
   }
@@ -275,7 +317,13 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     checkImage(image);
     const found = detections ?? (await this.detect(image));
     const missing = found.flatMap((d, i) => (d.landmarks5 === undefined ? [i] : []));
-    const from68 = missing.length > 0 ? await this.landmarks(image, missing.map((i) => found[i])) : [];
+    const from68 =
+      missing.length > 0
+        ? await this.landmarks(
+            image,
+            missing.map((i) => found[i]),
+          )
+        : [];
     const made = new Map(missing.map((face, k) => [face, landmarks5From68(from68[k].landmarks)]));
     return found.map((d, i) => ({ ...d, landmarks5: d.landmarks5 ?? (made.get(i) as Point[]) }));
   }
@@ -283,12 +331,22 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   /** The chip map of one face under this kit's alignment. */
   private chipMap(face: AlignablePoints, index: number): ReturnType<typeof chipTransform> {
     if (this.alignment === 'landmarks5') {
-      const five = 'landmarks5' in face && face.landmarks5 !== undefined ? face.landmarks5 : 'landmarks' in face ? landmarks5From68(face.landmarks) : undefined;
+      const five =
+        'landmarks5' in face && face.landmarks5 !== undefined
+          ? face.landmarks5
+          : 'landmarks' in face
+            ? landmarks5From68(face.landmarks)
+            : undefined;
       if (five) return chipTransform(five, this.template5);
     } else if ('landmarks' in face && face.landmarks !== undefined) {
       return chipTransform(face.landmarks, this.template);
     }
-    throw invalidArgument(`faces[${index}]`, this.alignment === 'landmarks5' ? 'needs landmarks5 or 68 landmarks' : "needs 68 landmarks (this kit aligns on 'landmarks68')");
+    throw invalidArgument(
+      `faces[${index}]`,
+      this.alignment === 'landmarks5'
+        ? 'needs landmarks5 or 68 landmarks'
+        : "needs 68 landmarks (this kit aligns on 'landmarks68')",
+    );
   }
 
   /**
@@ -296,7 +354,11 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
    * (1 + flip + jitters) of them) are made and encoded DLIB_MAX_BATCH at a time, so neither the
    * chips nor the encoder's batch grow with the number of faces.
    */
-  async encode(image: Image, faces: readonly AlignablePoints[], options: Pick<AnalyzeOptions, 'flip' | 'jitters'> = {}): Promise<Float32Array[]> {
+  async encode(
+    image: Image,
+    faces: readonly AlignablePoints[],
+    options: Pick<AnalyzeOptions, 'flip' | 'jitters'> = {},
+  ): Promise<Float32Array[]> {
     this.alive();
     checkImage(image);
     checkJitters(options.jitters);
@@ -346,7 +408,10 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
    */
   async analyze(image: Image, options: AnalyzeOptions = {}): Promise<AnalyzedFaceOf<A>[]> {
     const detections = await this.detect(image, options);
-    const faces: (Face | Face5)[] = this.alignment === 'landmarks5' ? await this.landmarks5(image, detections) : await this.landmarks(image, detections);
+    const faces: (Face | Face5)[] =
+      this.alignment === 'landmarks5'
+        ? await this.landmarks5(image, detections)
+        : await this.landmarks(image, detections);
     const descriptors = await this.encode(image, faces, options);
     // The alignment chose which kind `faces` holds; A is that alignment.
     return faces.map((f, i) => ({ ...f, descriptor: descriptors[i] })) as AnalyzedFaceOf<A>[];
@@ -364,7 +429,9 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   }
 }
 
-export function createFaceKit<A extends Alignment = 'landmarks68'>(options: FaceKitOptions & { readonly alignment?: A } = {}): FaceKit<A> {
+export function createFaceKit<A extends Alignment = 'landmarks68'>(
+  options: FaceKitOptions & { readonly alignment?: A } = {},
+): FaceKit<A> {
   return new FaceKit<A>(options);
 }
 
@@ -377,8 +444,13 @@ export function alignFace(image: Image, landmarks: readonly Point[]): Chip {
   checkImage(image);
   checkPointCount(landmarks, 'landmarks', [LANDMARK_COUNT_68, LANDMARKS5_COUNT]);
   const bad = landmarks.findIndex((p) => !(Number.isFinite(p?.x) && Number.isFinite(p?.y)));
-  if (bad >= 0) throw invalidArgument(`landmarks[${bad}]`, `expected finite x and y, got ${JSON.stringify(landmarks[bad])}`);
-  return extractChip(image, landmarks, landmarks.length === LANDMARKS5_COUNT ? dlibChipTemplate5() : dlibChipTemplate());
+  if (bad >= 0)
+    throw invalidArgument(`landmarks[${bad}]`, `expected finite x and y, got ${JSON.stringify(landmarks[bad])}`);
+  return extractChip(
+    image,
+    landmarks,
+    landmarks.length === LANDMARKS5_COUNT ? dlibChipTemplate5() : dlibChipTemplate(),
+  );
 }
 
 export type { Box };

@@ -26,12 +26,15 @@ test('verify: one person at two sizes is the same, a different face is not; the 
   const other = Float32Array.from(mine, (x, i) => x + (i % 2 === 0 ? 0.08 : -0.08));
   const d = await verify(small, other, { threshold: 0.5 });
   assert.deepEqual([d.same, d.thresholdSource], [false, 'option']);
-  await assert.rejects(verify(small, await loadImage(await blankJpeg())), (e: unknown) => code('NO_FACE')(e) && (e as FaceKitError).field === 'b');
+  await assert.rejects(
+    verify(small, await loadImage(await blankJpeg())),
+    (e: unknown) => code('NO_FACE')(e) && (e as FaceKitError).field === 'b',
+  );
   await assert.rejects(verify(mine, other, { threshold: 0 }), code('INVALID_ARGUMENT'));
   await assert.rejects(verify(mine, new Float32Array(3)), code('INVALID_ARGUMENT'));
 });
 
-test("verify with a gallery uses its calibrated pair threshold and gives a confidence", async () => {
+test('verify with a gallery uses its calibrated pair threshold and gives a confidence', async () => {
   const g = await openGallery({ path: join(root, 'g.db') });
   try {
     const f = new Faces(51);
@@ -44,7 +47,10 @@ test("verify with a gallery uses its calibrated pair threshold and gives a confi
     await assert.rejects(verify(a, a, { gallery: g, far: 0.5 }), code('INVALID_ARGUMENT'));
     await assert.rejects(verify(a, a, { gallery: g, far: 0.02 }), code('CALIBRATION_NOT_FOUND'));
     // A rate without a gallery names no calibration: refused, not silently answered at 0.6.
-    await assert.rejects(verify(a, a, { far: 0.01 }), (e: unknown) => code('INVALID_ARGUMENT')(e) && (e as FaceKitError).field === 'far');
+    await assert.rejects(
+      verify(a, a, { far: 0.01 }),
+      (e: unknown) => code('INVALID_ARGUMENT')(e) && (e as FaceKitError).field === 'far',
+    );
     await assert.rejects(verify(a, a, { far: 0.01, threshold: 0.5 }), code('INVALID_ARGUMENT'));
   } finally {
     await g.close();

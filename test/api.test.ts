@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { isolatedCacheDir, blankJpeg, scaledSample, samplePath } from './helpers/photos.js';
 import {
-  compareFaces, disposeSharedKits, faceDistance, faceEncodings, faceLandmarks, faceLocations, imageFromRaw, loadImage, FaceKitError, MAX_JITTERS, type LoadImageOptions,
+  compareFaces,
+  disposeSharedKits,
+  faceDistance,
+  faceEncodings,
+  faceLandmarks,
+  faceLocations,
+  imageFromRaw,
+  loadImage,
+  FaceKitError,
+  MAX_JITTERS,
+  type LoadImageOptions,
 } from '../src/index.js';
 
 isolatedCacheDir();
@@ -52,24 +62,38 @@ test('no face: empty lists, not errors', async () => {
 });
 
 test('bad arguments to the verbs fail with FaceKitError naming the field', async () => {
-  const isInvalid = (field: string) => (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && (e.field ?? '').startsWith(field);
+  const isInvalid = (field: string) => (e: unknown) =>
+    e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && (e.field ?? '').startsWith(field);
   assert.throws(() => compareFaces([new Float32Array(128)], new Float32Array(128), -1), isInvalid('tolerance'));
   assert.throws(() => compareFaces([new Float32Array(128)], new Float32Array(64)), isInvalid('known[0]'));
   assert.throws(() => faceDistance([new Float32Array(0)], new Float32Array(0)), isInvalid('known[0]'));
-  await assert.rejects(faceLocations(await loadImage(await blankJpeg()), { model: 'hog' as never }), isInvalid('model'));
-  await assert.rejects(loadImage('/nonexistent/photo.jpg'), (e: unknown) => e instanceof FaceKitError && e.code === 'FILE_NOT_FOUND' && e.message.includes('/nonexistent/photo.jpg'));
+  await assert.rejects(
+    faceLocations(await loadImage(await blankJpeg()), { model: 'hog' as never }),
+    isInvalid('model'),
+  );
+  await assert.rejects(
+    loadImage('/nonexistent/photo.jpg'),
+    (e: unknown) =>
+      e instanceof FaceKitError && e.code === 'FILE_NOT_FOUND' && e.message.includes('/nonexistent/photo.jpg'),
+  );
 });
 
 test('the verbs refuse bad options, images and boxes before any network runs, naming the field', async () => {
-  const isInvalid = (field: string) => (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
+  const isInvalid = (field: string) => (e: unknown) =>
+    e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
   const img = await loadImage(await blankJpeg());
   const malformed = { width: 10, height: 10, data: new Uint8Array(5) };
-  for (const minConfidence of [1, 1.5, -0.1, Number.NaN]) await assert.rejects(faceLocations(img, { minConfidence }), isInvalid('minConfidence'), `${minConfidence}`);
+  for (const minConfidence of [1, 1.5, -0.1, Number.NaN])
+    await assert.rejects(faceLocations(img, { minConfidence }), isInvalid('minConfidence'), `${minConfidence}`);
   await assert.rejects(faceLandmarks(malformed), isInvalid('image'));
   await assert.rejects(faceLandmarks(malformed, { model: 'small' }), isInvalid('image'));
   await assert.rejects(faceEncodings(malformed), isInvalid('image'));
-  await assert.rejects(faceEncodings(malformed, { faceLocations: [{ x: 0, y: 0, width: 5, height: 5 }] }), isInvalid('image'));
-  for (const jitters of [-1, 0.5, MAX_JITTERS + 1]) await assert.rejects(faceEncodings(img, { jitters }), isInvalid('jitters'), `${jitters}`);
+  await assert.rejects(
+    faceEncodings(malformed, { faceLocations: [{ x: 0, y: 0, width: 5, height: 5 }] }),
+    isInvalid('image'),
+  );
+  for (const jitters of [-1, 0.5, MAX_JITTERS + 1])
+    await assert.rejects(faceEncodings(img, { jitters }), isInvalid('jitters'), `${jitters}`);
   // The caller's boxes are named as the caller passed them.
   const good = { x: 10, y: 10, width: 50, height: 50 };
   const bad: [object, string][] = [
@@ -78,8 +102,16 @@ test('the verbs refuse bad options, images and boxes before any network runs, na
     [{ x: 500, y: 10, width: 50, height: 50 }, 'faceLocations[1]'],
   ];
   for (const [box, field] of bad) {
-    await assert.rejects(faceLandmarks(img, { faceLocations: [good, box as never] }), isInvalid(field), JSON.stringify(box));
-    await assert.rejects(faceEncodings(img, { faceLocations: [good, box as never] }), isInvalid(field), JSON.stringify(box));
+    await assert.rejects(
+      faceLandmarks(img, { faceLocations: [good, box as never] }),
+      isInvalid(field),
+      JSON.stringify(box),
+    );
+    await assert.rejects(
+      faceEncodings(img, { faceLocations: [good, box as never] }),
+      isInvalid(field),
+      JSON.stringify(box),
+    );
   }
   await assert.rejects(faceLandmarks(img, { faceLocations: [null as never] }), isInvalid('faceLocations[0]'));
   await assert.rejects(faceEncodings(img, { faceLocations: 'all' as never }), isInvalid('faceLocations'));
@@ -89,11 +121,13 @@ test('imageFromRaw wraps pixels a caller holds (a video frame, canvas RGBA) as a
   const loaded = await loadImage(await scaledSample(2, 320));
   // RGBA as a canvas gives it, fully opaque: the same pixels, and the same faces.
   const rgba = new Uint8ClampedArray(loaded.width * loaded.height * 4);
-  for (let i = 0; i < loaded.width * loaded.height; i++) rgba.set([...loaded.data.subarray(i * 3, i * 3 + 3), 255], i * 4);
+  for (let i = 0; i < loaded.width * loaded.height; i++)
+    rgba.set([...loaded.data.subarray(i * 3, i * 3 + 3), 255], i * 4);
   const frame = imageFromRaw(rgba, loaded.width, loaded.height, 4);
   assert.deepEqual(frame, loaded);
   assert.deepEqual(await faceLocations(frame), await faceLocations(loaded));
-  const isInvalid = (field: string) => (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
+  const isInvalid = (field: string) => (e: unknown) =>
+    e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
   assert.throws(() => imageFromRaw(new Uint8Array(11), 2, 2, 3), isInvalid('data'));
   assert.throws(() => imageFromRaw([1, 2, 3] as never, 1, 1, 3), isInvalid('data'));
   assert.throws(() => imageFromRaw(new Uint8Array(12), 0, 2, 3), isInvalid('width'));
@@ -101,5 +135,8 @@ test('imageFromRaw wraps pixels a caller holds (a video frame, canvas RGBA) as a
   assert.throws(() => imageFromRaw(new Uint8Array(8), 2, 2, 2 as never), isInvalid('channels'));
   // LoadImageOptions.maxPixels, as README documents it: a photo over the limit is refused before decoding.
   const options: LoadImageOptions = { maxPixels: 1000 };
-  await assert.rejects(loadImage(await blankJpeg(), options), (e: unknown) => e instanceof FaceKitError && e.code === 'IMAGE_TOO_LARGE');
+  await assert.rejects(
+    loadImage(await blankJpeg(), options),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'IMAGE_TOO_LARGE',
+  );
 });

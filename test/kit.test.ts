@@ -26,7 +26,12 @@ function centre(f: AnalyzedFace) {
 function pairUp(a: AnalyzedFace[], b: AnalyzedFace[], s: number): [AnalyzedFace, AnalyzedFace][] {
   return a.map((fa) => {
     const ca = centre(fa);
-    const fb = b.reduce((best, f) => (Math.hypot(centre(f).x * s - ca.x, centre(f).y * s - ca.y) < Math.hypot(centre(best).x * s - ca.x, centre(best).y * s - ca.y) ? f : best));
+    const fb = b.reduce((best, f) =>
+      Math.hypot(centre(f).x * s - ca.x, centre(f).y * s - ca.y) <
+      Math.hypot(centre(best).x * s - ca.x, centre(best).y * s - ca.y)
+        ? f
+        : best,
+    );
     return [fa, fb];
   });
 }
@@ -38,18 +43,26 @@ test('analyze finds every face of a group photo with a box, 68 landmarks and a 1
   for (const f of faces) {
     assert.equal(f.landmarks.length, 68);
     assert.equal(f.descriptor.length, 128);
-    assert.ok(f.box.x >= 0 && f.box.y >= 0 && f.box.x + f.box.width <= img.width && f.box.y + f.box.height <= img.height);
+    assert.ok(
+      f.box.x >= 0 && f.box.y >= 0 && f.box.x + f.box.width <= img.width && f.box.y + f.box.height <= img.height,
+    );
     // Landmarks sit in or near the box they were found in.
     for (const p of f.landmarks) assert.ok(p.x > f.box.x - f.box.width * 0.3 && p.x < f.box.x + f.box.width * 1.3);
   }
   // Different people in one photo are far apart.
-  for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) assert.ok(euclideanDistance(faces[i].descriptor, faces[j].descriptor) > 0.6);
+  for (let i = 0; i < faces.length; i++)
+    for (let j = i + 1; j < faces.length; j++)
+      assert.ok(euclideanDistance(faces[i].descriptor, faces[j].descriptor) > 0.6);
 });
 
 test('the same faces at two resolutions give descriptors well within the 0.6 tolerance', async () => {
   const small = await kit.analyze(await loadImage(await scaledSample(1, 640)));
   const large = await kit.analyze(await loadImage(await scaledSample(1, 1280)));
-  for (const [a, b] of pairUp(small, large, 0.5)) assert.ok(euclideanDistance(a.descriptor, b.descriptor) < 0.35, `distance ${euclideanDistance(a.descriptor, b.descriptor)}`);
+  for (const [a, b] of pairUp(small, large, 0.5))
+    assert.ok(
+      euclideanDistance(a.descriptor, b.descriptor) < 0.35,
+      `distance ${euclideanDistance(a.descriptor, b.descriptor)}`,
+    );
 });
 
 test('an EXIF-rotated photo gives the same faces as the upright one', async () => {
@@ -71,13 +84,19 @@ test('a photo with no face gives no faces, and no descriptors', async () => {
 });
 
 test('many faces: a collage of four group photos finds them all in one call', async () => {
-  const tiles = await Promise.all([1, 2, 3, 4].map((n) => sharp(samplePath(n)).resize(480, 360, { fit: 'cover' }).toBuffer()));
+  const tiles = await Promise.all(
+    [1, 2, 3, 4].map((n) => sharp(samplePath(n)).resize(480, 360, { fit: 'cover' }).toBuffer()),
+  );
   const collage = await sharp({ create: { width: 960, height: 720, channels: 3, background: '#000' } })
     .composite(tiles.map((t, i) => ({ input: t, left: (i % 2) * 480, top: Math.floor(i / 2) * 360 })))
-    .jpeg().toBuffer();
+    .jpeg()
+    .toBuffer();
   const perTile = await Promise.all(tiles.map(async (t) => (await kit.detect(await loadImage(t))).length));
   const faces = await kit.analyze(await loadImage(collage), { inputSize: 608 });
-  assert.ok(faces.length >= Math.min(8, perTile.reduce((a, b) => a + b, 0) - 2), `collage ${faces.length}, tiles ${perTile}`);
+  assert.ok(
+    faces.length >= Math.min(8, perTile.reduce((a, b) => a + b, 0) - 2),
+    `collage ${faces.length}, tiles ${perTile}`,
+  );
   assert.ok(faces.every((f) => f.descriptor.length === 128));
 });
 
@@ -132,10 +151,14 @@ test('retryOnMiss finds a small face the first pass misses; rescueMinConfidence 
   const smallFace = async (width: number) => {
     const face = await sharp(samplePath(2)).resize({ width }).toBuffer();
     const { height = 0 } = await sharp(face).metadata();
-    const buf = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#808080' } }).composite([{ input: face, left: 700, top: 500 }]).jpeg().toBuffer();
+    const buf = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#808080' } })
+      .composite([{ input: face, left: 700, top: 500 }])
+      .jpeg()
+      .toBuffer();
     return { img: await loadImage(buf), region: { x: 700, y: 500, width, height } };
   };
-  const inside = (b: { x: number; y: number; width: number; height: number }, r: typeof b) => b.x >= r.x && b.y >= r.y && b.x + b.width <= r.x + r.width && b.y + b.height <= r.y + r.height;
+  const inside = (b: { x: number; y: number; width: number; height: number }, r: typeof b) =>
+    b.x >= r.x && b.y >= r.y && b.x + b.width <= r.x + r.width && b.y + b.height <= r.y + r.height;
   const retry = createFaceKit({ threads: 1, retryOnMiss: true });
   const rescue = createFaceKit({ threads: 1, retryOnMiss: true, rescueMinConfidence: 0.1 });
   try {
@@ -150,8 +173,14 @@ test('retryOnMiss finds a small face the first pass misses; rescueMinConfidence 
     assert.ok(inside(rescued[0].box, tiny.region) && rescued[0].score >= 0.1 && rescued[0].score < 0.5);
     // A photo with no face stays empty under retry (no rescue asked for).
     assert.deepEqual(await retry.detect(await loadImage(await blankJpeg())), []);
-    assert.throws(() => createFaceKit({ rescueMinConfidence: 1.5 }), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
-    await assert.rejects(kit.encode(tiny.img, [], { jitters: -2 }), (e: unknown) => e instanceof FaceKitError && e.field === 'jitters');
+    assert.throws(
+      () => createFaceKit({ rescueMinConfidence: 1.5 }),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT',
+    );
+    await assert.rejects(
+      kit.encode(tiny.img, [], { jitters: -2 }),
+      (e: unknown) => e instanceof FaceKitError && e.field === 'jitters',
+    );
   } finally {
     await Promise.all([retry.dispose(), rescue.dispose()]);
   }
@@ -163,23 +192,37 @@ test('detectionAttempts lists the retry chain without repeats; attempt runs one 
     ['tiny416', 'tiny320', 'tiny608', 'tiny224', 'ssd', 'mtcnn'],
   );
   assert.deepEqual(
-    detectionAttempts('ssd', { minConfidence: 0.3 }).map(([name, o]) => `${name}${o.inputSize ?? ''}@${o.minConfidence}`),
+    detectionAttempts('ssd', { minConfidence: 0.3 }).map(
+      ([name, o]) => `${name}${o.inputSize ?? ''}@${o.minConfidence}`,
+    ),
     ['ssd@0.3', 'tiny416@0.3', 'tiny320@0.3', 'tiny608@0.3', 'tiny224@0.3', 'mtcnn@0.3'],
   );
   // A configured tiny size leads the chain and is not tried twice.
-  assert.deepEqual(detectionAttempts('tiny', { inputSize: 320 }).map(([, o]) => o.inputSize), [320, 416, 608, 224, undefined, undefined]);
+  assert.deepEqual(
+    detectionAttempts('tiny', { inputSize: 320 }).map(([, o]) => o.inputSize),
+    [320, 416, 608, 224, undefined, undefined],
+  );
   const img = await loadImage(await scaledSample(1, 640));
   // A tiny kit runs an SSD pass on request, and finds the same group.
   const viaSsd = await kit.attempt(img, ['ssd', {}]);
   assert.ok(viaSsd.length >= 3);
-  await assert.rejects(kit.attempt(img, ['tiny', { inputSize: 100 }]), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
-  await assert.rejects(kit.attempt({ width: 4, height: 4, data: new Uint8Array(3) }, ['ssd', {}]), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(
+    kit.attempt(img, ['tiny', { inputSize: 100 }]),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT',
+  );
+  await assert.rejects(
+    kit.attempt({ width: 4, height: 4, data: new Uint8Array(3) }, ['ssd', {}]),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT',
+  );
   const gone = new FaceKit({ threads: 1 });
   await gone.dispose();
-  await assert.rejects(gone.attempt(img, ['tiny', {}]), (e: unknown) => e instanceof FaceKitError && e.code === 'DISPOSED');
+  await assert.rejects(
+    gone.attempt(img, ['tiny', {}]),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'DISPOSED',
+  );
 });
 
-test('refined landmarks agree across detectors better than one pass; by default a kit gives the network\'s first answer', async () => {
+test("refined landmarks agree across detectors better than one pass; by default a kit gives the network's first answer", async () => {
   const img = await loadImage(await scaledSample(1, 640));
   const kits = {
     tinyTwo: createFaceKit({ detector: 'tiny', threads: 1, refineLandmarks: true }),
@@ -190,20 +233,46 @@ test('refined landmarks agree across detectors better than one pass; by default 
     const tinyDets = await kit.detect(img);
     const ssdDets = await kits.ssdOne.detect(img);
     const [tinyOne, tinyTwo, ssdOne, ssdTwo] = await Promise.all([
-      kit.landmarks(img, tinyDets), kits.tinyTwo.landmarks(img, tinyDets), kits.ssdOne.landmarks(img, ssdDets), kits.ssdTwo.landmarks(img, ssdDets),
+      kit.landmarks(img, tinyDets),
+      kits.tinyTwo.landmarks(img, tinyDets),
+      kits.ssdOne.landmarks(img, ssdDets),
+      kits.ssdTwo.landmarks(img, ssdDets),
     ]);
     const lm = await Landmarker68.create({ variant: 'full', threads: 1 });
     try {
-      assert.deepEqual(tinyOne.map((f) => f.landmarks), await lm.detect(img, tinyDets.map((d) => d.box)));
+      assert.deepEqual(
+        tinyOne.map((f) => f.landmarks),
+        await lm.detect(
+          img,
+          tinyDets.map((d) => d.box),
+        ),
+      );
     } finally {
       await lm.dispose();
     }
     const spread = (a: Face[], b: Face[]) => {
-      const pairs = a.map((fa) => b.reduce((best, fb) => (Math.hypot(fb.box.x - fa.box.x, fb.box.y - fa.box.y) < Math.hypot(best.box.x - fa.box.x, best.box.y - fa.box.y) ? fb : best)));
-      return mean(a.map((fa, i) => mean(fa.landmarks.map((p, k) => Math.hypot(p.x - pairs[i].landmarks[k].x, p.y - pairs[i].landmarks[k].y))) / fa.box.width));
+      const pairs = a.map((fa) =>
+        b.reduce((best, fb) =>
+          Math.hypot(fb.box.x - fa.box.x, fb.box.y - fa.box.y) <
+          Math.hypot(best.box.x - fa.box.x, best.box.y - fa.box.y)
+            ? fb
+            : best,
+        ),
+      );
+      return mean(
+        a.map(
+          (fa, i) =>
+            mean(fa.landmarks.map((p, k) => Math.hypot(p.x - pairs[i].landmarks[k].x, p.y - pairs[i].landmarks[k].y))) /
+            fa.box.width,
+        ),
+      );
     };
-    const onePass = spread(tinyOne, ssdOne), twoPass = spread(tinyTwo, ssdTwo);
-    assert.ok(twoPass < onePass, `tiny vs ssd landmark spread: one pass ${onePass.toFixed(4)}, refined ${twoPass.toFixed(4)} of the box width`);
+    const onePass = spread(tinyOne, ssdOne),
+      twoPass = spread(tinyTwo, ssdTwo);
+    assert.ok(
+      twoPass < onePass,
+      `tiny vs ssd landmark spread: one pass ${onePass.toFixed(4)}, refined ${twoPass.toFixed(4)} of the box width`,
+    );
     // Refinement moves points by a fraction of the face, not across it.
     assert.ok(spread(tinyOne, tinyTwo) < 0.05);
   } finally {
@@ -211,7 +280,8 @@ test('refined landmarks agree across detectors better than one pass; by default 
   }
 });
 
-const isInvalid = (field: string) => (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
+const isInvalid = (field: string) => (e: unknown) =>
+  e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
 
 /**
  * Records every model session opened while `body` runs (with its id), by wrapping
@@ -235,16 +305,34 @@ const released = (s: ModelSession): boolean => (s as unknown as { disposed: bool
 
 test('options are checked when the kit is made, not on its first photo', () => {
   const bad: [object, string][] = [
-    [{ inputSize: 100 }, 'inputSize'], [{ inputSize: 0 }, 'inputSize'], [{ inputSize: 8192 }, 'inputSize'],
-    [{ minConfidence: 2 }, 'minConfidence'], [{ minConfidence: 1 }, 'minConfidence'], [{ minConfidence: -0.1 }, 'minConfidence'], [{ minConfidence: Number.NaN }, 'minConfidence'],
-    [{ maxFaces: -1 }, 'maxFaces'], [{ maxFaces: 1.5 }, 'maxFaces'],
-    [{ jitters: MAX_JITTERS + 1 }, 'jitters'], [{ jitters: 0.5 }, 'jitters'],
+    [{ inputSize: 100 }, 'inputSize'],
+    [{ inputSize: 0 }, 'inputSize'],
+    [{ inputSize: 8192 }, 'inputSize'],
+    [{ minConfidence: 2 }, 'minConfidence'],
+    [{ minConfidence: 1 }, 'minConfidence'],
+    [{ minConfidence: -0.1 }, 'minConfidence'],
+    [{ minConfidence: Number.NaN }, 'minConfidence'],
+    [{ maxFaces: -1 }, 'maxFaces'],
+    [{ maxFaces: 1.5 }, 'maxFaces'],
+    [{ jitters: MAX_JITTERS + 1 }, 'jitters'],
+    [{ jitters: 0.5 }, 'jitters'],
     [{ detector: 'mtcnn', minConfidence: 1.5 }, 'minConfidence'],
-    [{ precision: 'fp16' }, 'precision'], [{ precision: 8 }, 'precision'], [{ precision: null }, 'precision'],
+    [{ precision: 'fp16' }, 'precision'],
+    [{ precision: 8 }, 'precision'],
+    [{ precision: null }, 'precision'],
   ];
-  for (const [options, field] of bad) assert.throws(() => createFaceKit(options as never), isInvalid(field), JSON.stringify(options));
+  for (const [options, field] of bad)
+    assert.throws(() => createFaceKit(options as never), isInvalid(field), JSON.stringify(options));
   // The edges of each range are accepted.
-  for (const options of [{ inputSize: 32 }, { minConfidence: 0 }, { maxFaces: 0 }, { maxFaces: Infinity }, { jitters: MAX_JITTERS }, { precision: 'fp32' as const }, { precision: 'int8' as const }]) {
+  for (const options of [
+    { inputSize: 32 },
+    { minConfidence: 0 },
+    { maxFaces: 0 },
+    { maxFaces: Infinity },
+    { jitters: MAX_JITTERS },
+    { precision: 'fp32' as const },
+    { precision: 'int8' as const },
+  ]) {
     assert.ok(createFaceKit(options));
   }
 });
@@ -306,7 +394,10 @@ test('dispose() while calls are in flight: each call succeeds or fails DISPOSED,
         const running = call === 'analyze' ? k.analyze(img) : k.landmarks(img);
         await wait();
         await k.dispose();
-        const outcome = await running.then(() => 'ok', (e: unknown) => (e instanceof FaceKitError ? e.code : String(e)));
+        const outcome = await running.then(
+          () => 'ok',
+          (e: unknown) => (e instanceof FaceKitError ? e.code : String(e)),
+        );
         assert.ok(outcome === 'ok' || outcome === 'DISPOSED', `${call} after wait ${i}: ${outcome}`);
       }
     }
@@ -337,5 +428,8 @@ test('alignFace: the chip the encoder reads, from 68 or five points; bad points 
   assert.throws(() => alignFace(img, undefined as never), isInvalid('landmarks'));
   const holed = face.landmarks.map((p, i) => (i === 3 ? { x: Number.NaN, y: p.y } : p));
   assert.throws(() => alignFace(img, holed), isInvalid('landmarks[3]'));
-  assert.throws(() => alignFace({ width: 10, height: 10, data: new Uint8Array(5) }, face.landmarks), isInvalid('image'));
+  assert.throws(
+    () => alignFace({ width: 10, height: 10, data: new Uint8Array(5) }, face.landmarks),
+    isInvalid('image'),
+  );
 });

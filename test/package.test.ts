@@ -8,14 +8,41 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 test('the built package is importable by its name and exports the verbs', () => {
-  assert.ok(existsSync(join(root, 'dist', 'index.js')), 'dist/ is missing: npm install (prepare) or npm run build makes it');
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('facekit'); console.log(Object.keys(m).sort().join(','))"], { cwd: root, encoding: 'utf8' });
+  assert.ok(
+    existsSync(join(root, 'dist', 'index.js')),
+    'dist/ is missing: npm install (prepare) or npm run build makes it',
+  );
+  const out = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', "const m = await import('facekit'); console.log(Object.keys(m).sort().join(','))"],
+    { cwd: root, encoding: 'utf8' },
+  );
   const documented = [
-    'loadImage', 'faceLocations', 'faceLandmarks', 'faceEncodings', 'compareFaces', 'faceDistance', 'createFaceKit', 'FaceKitError',
-    'alignFace', 'imageFromRaw', 'landmarkParts', 'landmarks5From68', 'buildModel', 'inspectModel', 'defaultCacheDir', 'MAX_JITTERS',
+    'loadImage',
+    'faceLocations',
+    'faceLandmarks',
+    'faceEncodings',
+    'compareFaces',
+    'faceDistance',
+    'createFaceKit',
+    'FaceKitError',
+    'alignFace',
+    'imageFromRaw',
+    'landmarkParts',
+    'landmarks5From68',
+    'buildModel',
+    'inspectModel',
+    'defaultCacheDir',
+    'MAX_JITTERS',
   ];
   for (const name of documented) {
-    assert.ok(out.split(',').map((s) => s.trim()).includes(name), `missing export ${name}: ${out}`);
+    assert.ok(
+      out
+        .split(',')
+        .map((s) => s.trim())
+        .includes(name),
+      `missing export ${name}: ${out}`,
+    );
   }
 });
 

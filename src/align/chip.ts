@@ -13,30 +13,53 @@ export interface Chip {
   readonly chipToImage: Affine;
 }
 
-
 /** Similarity transform chip → image that puts the template's points onto the face's landmarks. */
 export function chipTransform(landmarks: readonly Point[], template: ChipTemplate): Affine {
   const maxIndex = Math.max(...template.pointIndices);
   if (landmarks.length <= maxIndex) {
-    throw new FaceKitError('INVALID_ARGUMENT', `the chip template needs landmark ${maxIndex}, got ${landmarks.length} points`, { field: 'landmarks' });
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      `the chip template needs landmark ${maxIndex}, got ${landmarks.length} points`,
+      { field: 'landmarks' },
+    );
   }
-  return fitSimilarity(template.targets, template.pointIndices.map((i) => landmarks[i]));
+  return fitSimilarity(
+    template.targets,
+    template.pointIndices.map((i) => landmarks[i]),
+  );
 }
 
 /** Cuts the aligned chip of one face; writes into `out` at `outOffset` when given (for batching). */
-export function extractChip(image: Image, landmarks: readonly Point[], template: ChipTemplate, out?: Float32Array, outOffset = 0): Chip {
+export function extractChip(
+  image: Image,
+  landmarks: readonly Point[],
+  template: ChipTemplate,
+  out?: Float32Array,
+  outOffset = 0,
+): Chip {
   const chipToImage = chipTransform(landmarks, template);
   return { size: template.size, chipToImage, data: warpChip(image, chipToImage, template.size, out, outOffset) };
 }
 
 /** Samples `size`×`size` chip pixels through `chipToImage`, anti-aliased when the face is large. */
-export function warpChip(image: Image, chipToImage: Affine, size: number, out?: Float32Array, outOffset = 0): Float32Array {
+export function warpChip(
+  image: Image,
+  chipToImage: Affine,
+  size: number,
+  out?: Float32Array,
+  outOffset = 0,
+): Float32Array {
   // From 1.5 source pixels per chip pixel on, bilinear sampling skips pixels and aliases: the face
   // is first box-filtered down by the nearest integer factor (dlib does the same with a pyramid).
   const k = Math.round(affineScale(chipToImage));
   if (k < 2) return warpAffine(image, chipToImage, size, size, out, outOffset);
   // Bounding box of the chip in the source, downscaled by k; the map is re-expressed in the small image.
-  const corners = [applyAffine(chipToImage, { x: 0, y: 0 }), applyAffine(chipToImage, { x: size, y: 0 }), applyAffine(chipToImage, { x: 0, y: size }), applyAffine(chipToImage, { x: size, y: size })];
+  const corners = [
+    applyAffine(chipToImage, { x: 0, y: 0 }),
+    applyAffine(chipToImage, { x: size, y: 0 }),
+    applyAffine(chipToImage, { x: 0, y: size }),
+    applyAffine(chipToImage, { x: size, y: size }),
+  ];
   const x0 = Math.floor(Math.min(...corners.map((p) => p.x))) - k;
   const y0 = Math.floor(Math.min(...corners.map((p) => p.y))) - k;
   const x1 = Math.ceil(Math.max(...corners.map((p) => p.x))) + k;

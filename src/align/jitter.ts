@@ -32,11 +32,16 @@ export function jitterTransform(m: Affine, size: number, rnd: () => number): Aff
   const tx = (rnd() * 2 - 1) * JITTER_SHIFT * size;
   const ty = (rnd() * 2 - 1) * JITTER_SHIFT * size;
   const c = (size - 1) / 2;
-  const cos = Math.cos(angle) * scale, sin = Math.sin(angle) * scale;
+  const cos = Math.cos(angle) * scale,
+    sin = Math.sin(angle) * scale;
   // p(u) = R·(u − c) + c + t, then m: the composition m∘p.
   const p: Affine = [cos, -sin, c - cos * c + sin * c + tx, sin, cos, c - sin * c - cos * c + ty];
   return [
-    m[0] * p[0] + m[1] * p[3], m[0] * p[1] + m[1] * p[4], m[0] * p[2] + m[1] * p[5] + m[2],
-    m[3] * p[0] + m[4] * p[3], m[3] * p[1] + m[4] * p[4], m[3] * p[2] + m[4] * p[5] + m[5],
+    m[0] * p[0] + m[1] * p[3],
+    m[0] * p[1] + m[1] * p[4],
+    m[0] * p[2] + m[1] * p[5] + m[2],
+    m[3] * p[0] + m[4] * p[3],
+    m[3] * p[1] + m[4] * p[4],
+    m[3] * p[2] + m[4] * p[5] + m[5],
   ];
 }

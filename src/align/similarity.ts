@@ -11,24 +11,45 @@ export { applyAffine, type Affine };
  */
 export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Affine {
   if (from.length !== to.length || from.length < 2) {
-    throw new FaceKitError('INVALID_ARGUMENT', `a similarity fit needs >= 2 point pairs, got ${from.length} and ${to.length}`, { field: 'points' });
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      `a similarity fit needs >= 2 point pairs, got ${from.length} and ${to.length}`,
+      { field: 'points' },
+    );
   }
   const n = from.length;
-  let fx = 0, fy = 0, tx = 0, ty = 0;
+  let fx = 0,
+    fy = 0,
+    tx = 0,
+    ty = 0;
   for (let i = 0; i < n; i++) {
-    fx += from[i].x; fy += from[i].y; tx += to[i].x; ty += to[i].y;
+    fx += from[i].x;
+    fy += from[i].y;
+    tx += to[i].x;
+    ty += to[i].y;
   }
-  fx /= n; fy /= n; tx /= n; ty /= n;
-  let dot = 0, cross = 0, norm = 0;
+  fx /= n;
+  fy /= n;
+  tx /= n;
+  ty /= n;
+  let dot = 0,
+    cross = 0,
+    norm = 0;
   for (let i = 0; i < n; i++) {
-    const px = from[i].x - fx, py = from[i].y - fy;
-    const qx = to[i].x - tx, qy = to[i].y - ty;
+    const px = from[i].x - fx,
+      py = from[i].y - fy;
+    const qx = to[i].x - tx,
+      qy = to[i].y - ty;
     dot += px * qx + py * qy;
     cross += px * qy - py * qx;
     norm += px * px + py * py;
   }
   if (!(norm > 0) || !Number.isFinite(dot + cross)) {
-    throw new FaceKitError('INVALID_ARGUMENT', 'points for the similarity fit are degenerate (all equal or not finite)', { field: 'points' });
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      'points for the similarity fit are degenerate (all equal or not finite)',
+      { field: 'points' },
+    );
   }
   const a = dot / norm;
   const b = cross / norm;

@@ -21,7 +21,11 @@ export interface CalibrateCliOptions extends DbCliOptions {
 async function labelledFaces(dir: string, opts: CalibrateCliOptions, errors: InputError[]): Promise<LabelledFaces> {
   const info = await stat(dir).catch(() => null);
   if (!info) throw new FaceKitError('FILE_NOT_FOUND', 'labelled folder does not exist', { file: dir, field: 'from' });
-  if (!info.isDirectory()) throw new FaceKitError('INVALID_ARGUMENT', 'is not a folder: give a folder of <person>/ sub-folders of photos', { file: dir, field: 'from' });
+  if (!info.isDirectory())
+    throw new FaceKitError('INVALID_ARGUMENT', 'is not a folder: give a folder of <person>/ sub-folders of photos', {
+      file: dir,
+      field: 'from',
+    });
   const people = await collectKnownPeople(dir, errors);
   const files = people.flatMap((p) => p.files);
   const nameOf = new Map(people.flatMap((p) => p.files.map((f) => [f, p.name] as const)));
@@ -41,8 +45,16 @@ const r6 = (x: number | null): number | null => (x === null ? null : round(x, DI
 
 function summary(c: CalibrationRecord) {
   return {
-    far: c.far, pairThreshold: r6(c.pairThreshold), searchThreshold: r6(c.searchThreshold), impostorPairs: c.impostors.total,
-    searchProbes: c.searchImpostors?.total ?? 0, genuinePairs: c.genuine.total, source: c.source, people: c.people, faces: c.faces, createdAt: c.createdAt,
+    far: c.far,
+    pairThreshold: r6(c.pairThreshold),
+    searchThreshold: r6(c.searchThreshold),
+    impostorPairs: c.impostors.total,
+    searchProbes: c.searchImpostors?.total ?? 0,
+    genuinePairs: c.genuine.total,
+    source: c.source,
+    people: c.people,
+    faces: c.faces,
+    createdAt: c.createdAt,
   };
 }
 
@@ -59,12 +71,18 @@ export async function runCalibrate(opts: CalibrateCliOptions): Promise<number> {
       printLine('far       pair threshold  search threshold  impostor pairs  search probes  genuine pairs');
       for (const r of rows) {
         const search = r.searchThreshold === null ? 'too few probes' : r.searchThreshold.toFixed(4);
-        printLine(`${String(r.far).padEnd(8)}  ${r.pairThreshold?.toFixed(4).padStart(14)}  ${search.padStart(16)}  ${String(r.impostorPairs).padStart(14)}  ${String(r.searchProbes).padStart(13)}  ${String(r.genuinePairs).padStart(13)}`);
+        printLine(
+          `${String(r.far).padEnd(8)}  ${r.pairThreshold?.toFixed(4).padStart(14)}  ${search.padStart(16)}  ${String(r.impostorPairs).padStart(14)}  ${String(r.searchProbes).padStart(13)}  ${String(r.genuinePairs).padStart(13)}`,
+        );
       }
-      printLine(`stored in ${gallery.file}; identify uses the search threshold at FAR ${rows[0].far} (pair threshold when there is none), verify the pair threshold`);
+      printLine(
+        `stored in ${gallery.file}; identify uses the search threshold at FAR ${rows[0].far} (pair threshold when there is none), verify the pair threshold`,
+      );
     }
     if (rows.some((r) => r.searchThreshold === null)) {
-      warn(`too few search probes for some rates (a rate f needs 5/f): give --from a labelled folder with more people, or use a larger --far`);
+      warn(
+        `too few search probes for some rates (a rate f needs 5/f): give --from a labelled folder with more people, or use a larger --far`,
+      );
     }
     return errors.length > 0 ? 1 : 0;
   });

@@ -60,7 +60,11 @@ async function makeFolder(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (cause) {
-    throw new FaceKitError('FILE_UNWRITABLE', `cannot create the folder for face crops (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { file: dir, field: 'out', cause });
+    throw new FaceKitError(
+      'FILE_UNWRITABLE',
+      `cannot create the folder for face crops (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
+      { file: dir, field: 'out', cause },
+    );
   }
 }
 
@@ -78,55 +82,90 @@ async function writeCrops(outDir: string, clustered: { cluster: number; face: Fo
     const name = `${basename(face.file, extname(face.file))}-face${face.index}.jpg`;
     try {
       // rotate(): boxes are in upright pixels, as loadImage decoded them.
-      await sharp(face.file).rotate().extract({ left, top, width: right - left, height: bottom - top }).jpeg().toFile(join(dir, name));
+      await sharp(face.file)
+        .rotate()
+        .extract({ left, top, width: right - left, height: bottom - top })
+        .jpeg()
+        .toFile(join(dir, name));
     } catch (cause) {
-      throw new FaceKitError('FILE_UNWRITABLE', `cannot write a face crop (${(cause as Error).message})`, { file: join(dir, name), cause });
+      throw new FaceKitError('FILE_UNWRITABLE', `cannot write a face crop (${(cause as Error).message})`, {
+        file: join(dir, name),
+        cause,
+      });
     }
   }
 }
 
-async function findFaces(files: readonly string[], opts: ClusterCliOptions, errors: InputError[]): Promise<FoundFace[]> {
+async function findFaces(
+  files: readonly string[],
+  opts: ClusterCliOptions,
+  errors: InputError[],
+): Promise<FoundFace[]> {
   const hashes = await hashFiles(files, errors);
   const readable = files.filter((f) => hashes.has(f));
   const found: FoundFace[] = [];
   if (readable.length === 0) return found;
-  await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, readable, (r, photo) => {
-    if (recordFailure(r, errors)) return;
-    r.faces.forEach((f, i) => found.push({
-      file: r.file, photo, index: i + 1, hash: hashes.get(r.file) as string, box: f.box, score: f.score, width: r.width, height: r.height,
-      descriptor: f.descriptor as Float32Array,
-    }));
-  });
+  await analyzeFiles(
+    { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+    opts.cpus,
+    readable,
+    (r, photo) => {
+      if (recordFailure(r, errors)) return;
+      r.faces.forEach((f, i) =>
+        found.push({
+          file: r.file,
+          photo,
+          index: i + 1,
+          hash: hashes.get(r.file) as string,
+          box: f.box,
+          score: f.score,
+          width: r.width,
+          height: r.height,
+          descriptor: f.descriptor as Float32Array,
+        }),
+      );
+    },
+  );
   return found;
 }
 
 /** Faces the gallery already knows, by person; the rest are the unknown ones to cluster. */
-async function splitKnown(gallery: Gallery, faces: FoundFace[]): Promise<{ known: { face: FoundFace; person: string; distance: number }[]; unknown: FoundFace[] }> {
+async function splitKnown(
+  gallery: Gallery,
+  faces: FoundFace[],
+): Promise<{ known: { face: FoundFace; person: string; distance: number }[]; unknown: FoundFace[] }> {
   if (faces.length === 0 || (await gallery.indexInfo()).faces === 0) return { known: [], unknown: faces };
   const t = await gallery.threshold({}, 'search');
   warnAboutThreshold(t, gallery.size, 'identify');
   const answers = await gallery.identify(faces.map((f) => f.descriptor));
   const known: { face: FoundFace; person: string; distance: number }[] = [];
   const unknown: FoundFace[] = [];
-  answers.forEach((a, i) => (a.person === null ? unknown.push(faces[i]) : known.push({ face: faces[i], person: a.person, distance: a.distance })));
+  answers.forEach((a, i) =>
+    a.person === null ? unknown.push(faces[i]) : known.push({ face: faces[i], person: a.person, distance: a.distance }),
+  );
   return { known, unknown };
 }
 
-const faceLabel = (f: { sourceFile: string; box: Box }): string => `${f.sourceFile} (${Math.round(f.box.x)},${Math.round(f.box.y)})`;
+const faceLabel = (f: { sourceFile: string; box: Box }): string =>
+  `${f.sourceFile} (${Math.round(f.box.x)},${Math.round(f.box.y)})`;
 
 /** A run's clusters as text; `singles: false` leaves out one-face clusters (a big collection has hundreds). */
 function printRun(run: ClusterRun, names: Map<number, string>, singles = true): void {
   for (const [cluster, faces] of groups(run)) {
     if (!singles && faces.length === 1) continue;
     const person = faces[0].personId ? names.get(faces[0].personId) : undefined;
-    printLine(`cluster ${cluster}: ${faces.length} face${faces.length === 1 ? '' : 's'}${person ? ` (named ${person})` : ''}`);
+    printLine(
+      `cluster ${cluster}: ${faces.length} face${faces.length === 1 ? '' : 's'}${person ? ` (named ${person})` : ''}`,
+    );
     for (const f of faces) printLine(`  ${faceLabel(f)}`);
   }
 }
 
 function runJson(run: ClusterRun, names: Map<number, string>) {
   return [...groups(run)].map(([cluster, faces]) => ({
-    cluster, size: faces.length, person: faces[0].personId ? (names.get(faces[0].personId) ?? null) : null,
+    cluster,
+    size: faces.length,
+    person: faces[0].personId ? (names.get(faces[0].personId) ?? null) : null,
     faces: faces.map((f) => ({ file: f.sourceFile, box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS) })),
   }));
 }
@@ -137,34 +176,65 @@ async function personNames(g: Gallery): Promise<Map<number, string>> {
 
 export async function runCluster(paths: string[], opts: ClusterCliOptions): Promise<number> {
   const { files, errors } = await collectPhotos(paths);
-  if (files.length === 0) throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
+  if (files.length === 0)
+    throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
 
   // Before any photo is analysed: an --out that cannot be written would otherwise fail only at the end.
   if (opts.out !== undefined) await makeFolder(opts.out);
   return withGallery(opts, true, async (gallery) => {
     const found = await findFaces(files, opts, errors);
     const { known, unknown } = opts.includeKnown ? { known: [], unknown: found } : await splitKnown(gallery, found);
-    const clusters = clusterFaces(unknown.map((f) => f.descriptor), { threshold: opts.threshold, photoOf: unknown.map((f) => f.photo) });
+    const clusters = clusterFaces(
+      unknown.map((f) => f.descriptor),
+      { threshold: opts.threshold, photoOf: unknown.map((f) => f.photo) },
+    );
     const clustered = clusters.flatMap((members, c) => members.map((i) => ({ cluster: c + 1, face: unknown[i] })));
     const run = await gallery.saveClusterRun({
-      threshold: opts.threshold, inputs: paths,
-      faces: clustered.map(({ cluster, face }) => ({ cluster, sourceFile: face.file, contentHash: face.hash, box: face.box, score: face.score, descriptor: face.descriptor })),
+      threshold: opts.threshold,
+      inputs: paths,
+      faces: clustered.map(({ cluster, face }) => ({
+        cluster,
+        sourceFile: face.file,
+        contentHash: face.hash,
+        box: face.box,
+        score: face.score,
+        descriptor: face.descriptor,
+      })),
     });
     if (opts.out !== undefined && clustered.length > 0) await writeCrops(opts.out, clustered);
     const names = await personNames(gallery);
-    const knownJson = known.map((k) => ({ file: k.face.file, box: roundBox(k.face.box), person: k.person, distance: round(k.distance, DISTANCE_DECIMALS) }));
+    const knownJson = known.map((k) => ({
+      file: k.face.file,
+      box: roundBox(k.face.box),
+      person: k.person,
+      distance: round(k.distance, DISTANCE_DECIMALS),
+    }));
     if (opts.json) {
-      printJson({ db: gallery.file, run: run.id, threshold: opts.threshold, clusters: runJson(run, names), known: knownJson, out: opts.out ?? null, errors });
+      printJson({
+        db: gallery.file,
+        run: run.id,
+        threshold: opts.threshold,
+        clusters: runJson(run, names),
+        known: knownJson,
+        out: opts.out ?? null,
+        errors,
+      });
     } else {
       printRun(run, names, false);
       const multi = clusters.filter((c) => c.length > 1).length;
       const byPerson = new Map<string, number>();
       for (const k of known) byPerson.set(k.person, (byPerson.get(k.person) ?? 0) + 1);
-      printLine(`run ${run.id}: ${unknown.length} unknown faces in ${multi} clusters of 2 or more and ${clusters.length - multi} single faces`
-        + (known.length > 0 ? `; ${known.length} faces of known people left out (${[...byPerson].map(([p, n]) => `${p} ${n}`).join(', ')})` : ''));
+      printLine(
+        `run ${run.id}: ${unknown.length} unknown faces in ${multi} clusters of 2 or more and ${clusters.length - multi} single faces` +
+          (known.length > 0
+            ? `; ${known.length} faces of known people left out (${[...byPerson].map(([p, n]) => `${p} ${n}`).join(', ')})`
+            : ''),
+      );
       if (clusters.length > 0) {
         const db = opts.db ? ` --db ${opts.db}` : '';
-        printLine(`single faces: facekit cluster list${db}; name a cluster: facekit cluster name <cluster> <person>${db}`);
+        printLine(
+          `single faces: facekit cluster list${db}; name a cluster: facekit cluster name <cluster> <person>${db}`,
+        );
       }
     }
     return errors.length > 0 ? 1 : 0;
@@ -175,7 +245,15 @@ export function runClusterList(opts: ClusterRunCliOptions): Promise<number> {
   return withGallery(opts, false, async (g) => {
     const run = await g.clusterRun(opts.run);
     const names = await personNames(g);
-    if (opts.json) printJson({ db: g.file, run: run.id, threshold: run.threshold, inputs: run.inputs, createdAt: run.createdAt, clusters: runJson(run, names) });
+    if (opts.json)
+      printJson({
+        db: g.file,
+        run: run.id,
+        threshold: run.threshold,
+        inputs: run.inputs,
+        createdAt: run.createdAt,
+        clusters: runJson(run, names),
+      });
     else {
       printLine(`run ${run.id} (${run.createdAt}, threshold ${run.threshold}): ${run.inputs.join(' ')}`);
       printRun(run, names);
@@ -188,11 +266,20 @@ export function runClusterName(cluster: number, person: string, opts: ClusterRun
   return withGallery(opts, false, async (g) => {
     const outcome = await g.nameCluster(cluster, person, opts.run);
     if (opts.json) {
-      printJson({ db: g.file, cluster, person: outcome.person.name, created: outcome.created, added: outcome.added, duplicates: outcome.duplicates });
+      printJson({
+        db: g.file,
+        cluster,
+        person: outcome.person.name,
+        created: outcome.created,
+        added: outcome.added,
+        duplicates: outcome.duplicates,
+      });
     } else {
       const dups = outcome.duplicates.length;
-      printLine(`${outcome.person.name}: ${outcome.added.length} face${outcome.added.length === 1 ? '' : 's'} of cluster ${cluster} enrolled${outcome.created ? ' (new person)' : ''}`
-        + (dups > 0 ? `, ${dups} already in the gallery` : ''));
+      printLine(
+        `${outcome.person.name}: ${outcome.added.length} face${outcome.added.length === 1 ? '' : 's'} of cluster ${cluster} enrolled${outcome.created ? ' (new person)' : ''}` +
+          (dups > 0 ? `, ${dups} already in the gallery` : ''),
+      );
     }
     return 0;
   });

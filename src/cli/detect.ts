@@ -31,16 +31,25 @@ function textLine(file: string, face: FaceData, width: number, height: number): 
 export async function runDetect(paths: string[], opts: DetectCliOptions): Promise<number> {
   const json = opts.json === true;
   const { files, errors } = await collectPhotos(paths);
-  const settings: AnalyzerSettings = { detector: opts.model, precision: opts.precision, minConfidence: opts.minConfidence, stage: opts.landmarks ? 'landmarks' : 'detect' };
+  const settings: AnalyzerSettings = {
+    detector: opts.model,
+    precision: opts.precision,
+    minConfidence: opts.minConfidence,
+    stage: opts.landmarks ? 'landmarks' : 'detect',
+  };
   const results: DetectedFile[] = [];
   if (files.length > 0) {
     await analyzeFiles(settings, opts.cpus, files, (r) => {
       if (recordFailure(r, errors)) return;
       if (json) {
         results.push({
-          file: r.file, width: r.width, height: r.height,
+          file: r.file,
+          width: r.width,
+          height: r.height,
           faces: r.faces.map((f) => ({
-            box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS), ...(f.landmarks ? { landmarks: f.landmarks.map(roundPoint) } : {}),
+            box: roundBox(f.box),
+            score: round(f.score, SCORE_DECIMALS),
+            ...(f.landmarks ? { landmarks: f.landmarks.map(roundPoint) } : {}),
             ...(f.landmarks5 ? { landmarks5: f.landmarks5.map(roundPoint) } : {}),
           })),
         });

@@ -59,7 +59,11 @@ async function planNamed(paths: readonly string[], name: string, errors: InputEr
  * person its name says, as in face_recognition. Names are checked here, before anything is
  * analysed: a folder whose name cannot be a person's is reported and skipped.
  */
-async function plan(paths: readonly string[], name: string | undefined, errors: InputError[]): Promise<PlannedPerson[]> {
+async function plan(
+  paths: readonly string[],
+  name: string | undefined,
+  errors: InputError[],
+): Promise<PlannedPerson[]> {
   if (name !== undefined) return planNamed(paths, checkName(name, '--name'), errors);
   const byName = new Map<string, string[]>();
   const add = (raw: string, source: string, files: string[]): void => {
@@ -76,12 +80,17 @@ async function plan(paths: readonly string[], name: string | undefined, errors: 
     }
     if (info.isDirectory()) {
       const people = await collectKnownPeople(path, errors);
-      if (people.length === 0) warn(`No people found in ${path}: expected <person>/ sub-folders of photos or <person>.jpg files.`);
+      if (people.length === 0)
+        warn(`No people found in ${path}: expected <person>/ sub-folders of photos or <person>.jpg files.`);
       for (const p of people) add(p.name, nameSource(path, p), p.files);
     } else if (isImageName(path)) {
       add(basename(path, extname(path)), path, [path]);
     } else {
-      errors.push({ file: path, code: 'INVALID_ARGUMENT', message: 'not an image name: give --name to say whose photo it is' });
+      errors.push({
+        file: path,
+        code: 'INVALID_ARGUMENT',
+        message: 'not an image name: give --name to say whose photo it is',
+      });
     }
   }
   return [...byName.entries()].map(([person, files]) => ({ name: person, files }));
@@ -109,7 +118,9 @@ interface Pending {
 }
 
 function sayPerson(r: PersonReport): void {
-  const parts = [`${r.added.length} face${r.added.length === 1 ? '' : 's'} enrolled${r.created ? ' (new person)' : ''}`];
+  const parts = [
+    `${r.added.length} face${r.added.length === 1 ? '' : 's'} enrolled${r.created ? ' (new person)' : ''}`,
+  ];
   if (r.duplicates.length > 0) parts.push(`${r.duplicates.length} already in the gallery`);
   printLine(`${r.name}: ${parts.join(', ')}`);
   for (const d of r.duplicates) note(`${d.file}: already enrolled as ${d.person} (face ${d.faceId}); skipped`);
@@ -165,7 +176,8 @@ class Enrolment {
           let k = 0;
           e.faces.forEach((_, i) => {
             const dup = dupOf.get(i);
-            if (dup) report.duplicates.push({ file: e.files[i], person: dup.existingPerson, faceId: dup.existingFaceId });
+            if (dup)
+              report.duplicates.push({ file: e.files[i], person: dup.existingPerson, faceId: dup.existingFaceId });
             else report.added.push({ file: e.files[i], faceId: outcome.added[k++] });
           });
         }
@@ -188,7 +200,11 @@ class Enrolment {
       else {
         if (r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
         e.faces.push({
-          descriptor: face.descriptor as Float32Array, sourceFile: resolve(r.file), contentHash: this.hashes.get(r.file), box: face.box, score: face.score,
+          descriptor: face.descriptor as Float32Array,
+          sourceFile: resolve(r.file),
+          contentHash: this.hashes.get(r.file),
+          box: face.box,
+          score: face.score,
           quality: round(faceQuality(face.box), SCORE_DECIMALS),
         });
         e.files.push(r.file);
@@ -205,12 +221,15 @@ class Enrolment {
 
   /** People with photos to enrol whom the run did not store. */
   notEnrolled(): { name: string; files: string[] }[] {
-    return [...this.pending.entries()].filter(([name]) => !this.committed.has(name)).map(([name, e]) => ({ name, files: e.queued }));
+    return [...this.pending.entries()]
+      .filter(([name]) => !this.committed.has(name))
+      .map(([name, e]) => ({ name, files: e.queued }));
   }
 
   /** People whose every photo was stored already: nothing to write, said once. */
   sayDuplicatesOnly(): void {
-    for (const r of this.reports.values()) if (r.added.length === 0 && r.duplicates.length > 0 && !this.pending.has(r.name)) this.say(r);
+    for (const r of this.reports.values())
+      if (r.added.length === 0 && r.duplicates.length > 0 && !this.pending.has(r.name)) this.say(r);
   }
 
   reported(): PersonReport[] {
@@ -219,7 +238,12 @@ class Enrolment {
 }
 
 /** Photos already in the gallery (same bytes) are set aside before anything is analysed; the rest are queued. */
-async function queuePhotos(run: Enrolment, gallery: Gallery, people: readonly PlannedPerson[], hashes: Map<string, string>): Promise<{ person: string; file: string }[]> {
+async function queuePhotos(
+  run: Enrolment,
+  gallery: Gallery,
+  people: readonly PlannedPerson[],
+  hashes: Map<string, string>,
+): Promise<{ person: string; file: string }[]> {
   const known = new Map((await gallery.facesWithHashes([...hashes.values()])).map((f) => [f.contentHash as string, f]));
   const queue: { person: string; file: string }[] = [];
   for (const p of people) {
@@ -227,7 +251,8 @@ async function queuePhotos(run: Enrolment, gallery: Gallery, people: readonly Pl
       const hash = hashes.get(f);
       if (hash === undefined) continue;
       const dup = known.get(hash);
-      if (dup) (run.reports.get(p.name) as PersonReport).duplicates.push({ file: f, person: dup.person, faceId: dup.id });
+      if (dup)
+        (run.reports.get(p.name) as PersonReport).duplicates.push({ file: f, person: dup.person, faceId: dup.id });
       else {
         queue.push({ person: p.name, file: f });
         run.queue(p.name, f);
@@ -237,10 +262,19 @@ async function queuePhotos(run: Enrolment, gallery: Gallery, people: readonly Pl
   return queue;
 }
 
-async function analyse(run: Enrolment, queue: { person: string; file: string }[], opts: EnrollCliOptions): Promise<{ error: unknown } | null> {
+async function analyse(
+  run: Enrolment,
+  queue: { person: string; file: string }[],
+  opts: EnrollCliOptions,
+): Promise<{ error: unknown } | null> {
   if (queue.length === 0) return null;
   try {
-    await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, queue.map((q) => q.file), (r, index) => run.take(r, queue[index].person));
+    await analyzeFiles(
+      { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+      opts.cpus,
+      queue.map((q) => q.file),
+      (r, index) => run.take(r, queue[index].person),
+    );
     return null;
   } catch (error) {
     return { error };
@@ -251,10 +285,20 @@ async function analyse(run: Enrolment, queue: { person: string; file: string }[]
 function reportStopped(run: Enrolment, gallery: Gallery, fatal: unknown, errors: InputError[], json: boolean): number {
   const left = run.notEnrolled();
   if (!json) {
-    if (left.length > 0) warn(`not enrolled, as the run stopped: ${left.map((p) => p.name).join(', ')} (run the command again: photos already stored are skipped)`);
+    if (left.length > 0)
+      warn(
+        `not enrolled, as the run stopped: ${left.map((p) => p.name).join(', ')} (run the command again: photos already stored are skipped)`,
+      );
     throw fatal;
   }
-  printJson({ db: gallery.file, people: run.reported(), notEnrolled: left, rejected: run.rejected, errors, error: errorJson(fatal) });
+  printJson({
+    db: gallery.file,
+    people: run.reported(),
+    notEnrolled: left,
+    rejected: run.rejected,
+    errors,
+    error: errorJson(fatal),
+  });
   note(errorJson(fatal).message);
   return 1;
 }
@@ -264,10 +308,14 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
   const errors: InputError[] = [];
   const people = await plan(paths, opts.name, errors);
   errors.forEach(reportInputError);
-  if (people.length === 0) throw new FaceKitError('INVALID_ARGUMENT', 'no photos to enrol (see the messages above)', { field: 'paths' });
+  if (people.length === 0)
+    throw new FaceKitError('INVALID_ARGUMENT', 'no photos to enrol (see the messages above)', { field: 'paths' });
 
   return withGallery(opts, true, async (gallery) => {
-    const hashes = await hashFiles(people.flatMap((p) => p.files), errors);
+    const hashes = await hashFiles(
+      people.flatMap((p) => p.files),
+      errors,
+    );
     const run = new Enrolment(gallery, opts, people, hashes, errors);
     const queue = await queuePhotos(run, gallery, people, hashes);
     const fatal = await run.settle(await analyse(run, queue, opts));

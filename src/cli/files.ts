@@ -4,7 +4,17 @@ import { FaceKitError } from '../errors.js';
 import { reportInputError, warn } from './output.js';
 
 /** Extensions taken when a folder is walked; a file named explicitly is tried whatever its name. */
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic']);
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+]);
 
 /** An input that could not be used, in the shape `--json` prints under `errors`. */
 export interface InputError {
@@ -40,7 +50,8 @@ function hidden(name: string): boolean {
 
 function statError(path: string, cause: unknown): InputError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return { file: path, code: 'FILE_NOT_FOUND', message: 'no such file or directory' };
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return { file: path, code: 'FILE_NOT_FOUND', message: 'no such file or directory' };
   return { file: path, code: 'FILE_UNREADABLE', message: `cannot be read (${code ?? String(cause)})` };
 }
 
@@ -74,7 +85,10 @@ export async function walkImages(dir: string, errors: InputError[], seen = new S
 }
 
 /** Folders and regular files among `names` in `dir`, hidden ones skipped, sorted by name. */
-async function* visibleEntries(dir: string, names: readonly string[]): AsyncGenerator<{ name: string; path: string; isDirectory: boolean }> {
+async function* visibleEntries(
+  dir: string,
+  names: readonly string[],
+): AsyncGenerator<{ name: string; path: string; isDirectory: boolean }> {
   for (const name of [...names].sort(byName)) {
     if (hidden(name)) continue;
     const path = join(dir, name);
@@ -154,7 +168,10 @@ export async function collectKnownPeople(dir: string, errors: InputError[]): Pro
     names = await readdir(dir);
   } catch (cause) {
     const e = statError(dir, cause);
-    throw new FaceKitError(e.code === 'FILE_NOT_FOUND' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', e.message, { file: dir, cause });
+    throw new FaceKitError(e.code === 'FILE_NOT_FOUND' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', e.message, {
+      file: dir,
+      cause,
+    });
   }
   const seen = new Set<string>([await realpath(dir)]);
   for await (const { name, path, isDirectory } of visibleEntries(dir, names)) {

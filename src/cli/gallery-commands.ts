@@ -10,24 +10,43 @@ import type { ClusterCliOptions, ClusterRunCliOptions } from './cluster.js';
 import type { EnrollCliOptions } from './enroll.js';
 import type { PeopleCliOptions } from './people.js';
 import type { VerifyCliOptions } from './verify.js';
-import { collectMeta, collectValues, dbOption, parseFar, parseFars, parsePositiveInt, withJsonErrors } from './gallery-options.js';
+import {
+  collectMeta,
+  collectValues,
+  dbOption,
+  parseFar,
+  parseFars,
+  parsePositiveInt,
+  withJsonErrors,
+} from './gallery-options.js';
 import { cpusOption, jsonOption, modelOption, parseTolerance, precisionOption } from './output.js';
 
 /** `--tolerance` in the gallery commands: absent means "the calibrated threshold", so it has no default. */
 export function thresholdOption(): Option {
-  return new Option('--tolerance <n>', "largest distance still called a match; default: the gallery's calibrated threshold, else 0.6").argParser(parseTolerance);
+  return new Option(
+    '--tolerance <n>',
+    "largest distance still called a match; default: the gallery's calibrated threshold, else 0.6",
+  ).argParser(parseTolerance);
 }
 
 export function farOption(what: string): Option {
-  return new Option('--far <rate>', `use the calibration made for this false-accept rate (${what}); default: the newest`).argParser(parseFar);
+  return new Option(
+    '--far <rate>',
+    `use the calibration made for this false-accept rate (${what}); default: the newest`,
+  ).argParser(parseFar);
 }
 
 export function kOption(): Option {
-  return new Option('--k <n>', 'nearest gallery faces looked at per face (with --db/--gallery)').argParser(parsePositiveInt).default(DEFAULT_K);
+  return new Option('--k <n>', 'nearest gallery faces looked at per face (with --db/--gallery)')
+    .argParser(parsePositiveInt)
+    .default(DEFAULT_K);
 }
 
 export function aggregateOption(): Option {
-  return new Option('--aggregate <mode>', "with --db/--gallery, how a person's faces combine: best (closest face), mean (of the closest 3), vote (most faces within the threshold)")
+  return new Option(
+    '--aggregate <mode>',
+    "with --db/--gallery, how a person's faces combine: best (closest face), mean (of the closest 3), vote (most faces within the threshold)",
+  )
     .choices(AGGREGATIONS)
     .default('best');
 }
@@ -43,7 +62,11 @@ export function enrollCommand(): Command {
     .argument('<paths...>', 'folders of known people, or photos')
     .option('--name <person>', 'enrol every photo given as this person')
     .option('--largest', 'in a photo with several faces, take the largest instead of reporting the photo')
-    .option('--meta <key=value>', 'set this metadata on every person enrolled (repeatable; values are strings)', collectMeta)
+    .option(
+      '--meta <key=value>',
+      'set this metadata on every person enrolled (repeatable; values are strings)',
+      collectMeta,
+    )
     .addOption(dbOption())
     .addOption(cpusOption())
     .addOption(modelOption())
@@ -60,7 +83,9 @@ function peopleSub(name: string, summary: string): Command {
 }
 
 export function peopleCommand(): Command {
-  const people = new Command('people').summary('list, show, set metadata of, rename, merge or remove known people').description('the people in the gallery');
+  const people = new Command('people')
+    .summary('list, show, set metadata of, rename, merge or remove known people')
+    .description('the people in the gallery');
   people.addCommand(
     peopleSub('list', 'list the known people and their face counts').action(async (opts: PeopleCliOptions) => {
       const { runPeopleList } = await import('./people.js');
@@ -69,19 +94,26 @@ export function peopleCommand(): Command {
     { isDefault: true },
   );
   people.addCommand(
-    peopleSub('show', "one person's metadata and faces, with face ids and source files").argument('<person>').action(async (person: string, opts: PeopleCliOptions) => {
-      const { runPeopleShow } = await import('./people.js');
-      process.exitCode = await withJsonErrors(opts.json, () => runPeopleShow(person, opts));
-    }),
+    peopleSub('show', "one person's metadata and faces, with face ids and source files")
+      .argument('<person>')
+      .action(async (person: string, opts: PeopleCliOptions) => {
+        const { runPeopleShow } = await import('./people.js');
+        process.exitCode = await withJsonErrors(opts.json, () => runPeopleShow(person, opts));
+      }),
   );
   people.addCommand(
-    peopleSub('rename', 'rename a person').argument('<person>').argument('<new_name>').action(async (person: string, newName: string, opts: PeopleCliOptions) => {
-      const { runPeopleRename } = await import('./people.js');
-      process.exitCode = await withJsonErrors(opts.json, () => runPeopleRename(person, newName, opts));
-    }),
+    peopleSub('rename', 'rename a person')
+      .argument('<person>')
+      .argument('<new_name>')
+      .action(async (person: string, newName: string, opts: PeopleCliOptions) => {
+        const { runPeopleRename } = await import('./people.js');
+        process.exitCode = await withJsonErrors(opts.json, () => runPeopleRename(person, newName, opts));
+      }),
   );
   people.addCommand(
-    peopleSub('merge', 'move every face of one person to another and remove the first').argument('<from>').argument('<into>')
+    peopleSub('merge', 'move every face of one person to another and remove the first')
+      .argument('<from>')
+      .argument('<into>')
       .action(async (from: string, into: string, opts: PeopleCliOptions) => {
         const { runPeopleMerge } = await import('./people.js');
         process.exitCode = await withJsonErrors(opts.json, () => runPeopleMerge(from, into, opts));
@@ -98,16 +130,20 @@ export function peopleCommand(): Command {
       }),
   );
   people.addCommand(
-    peopleSub('remove', 'remove people and all their faces').argument('<people...>').action(async (names: string[], opts: PeopleCliOptions) => {
-      const { runPeopleRemove } = await import('./people.js');
-      process.exitCode = await withJsonErrors(opts.json, () => runPeopleRemove(names, opts));
-    }),
+    peopleSub('remove', 'remove people and all their faces')
+      .argument('<people...>')
+      .action(async (names: string[], opts: PeopleCliOptions) => {
+        const { runPeopleRemove } = await import('./people.js');
+        process.exitCode = await withJsonErrors(opts.json, () => runPeopleRemove(names, opts));
+      }),
   );
   people.addCommand(
-    peopleSub('remove-face', 'remove faces by id (facekit people show lists them)').argument('<face_ids...>').action(async (ids: string[], opts: PeopleCliOptions) => {
-      const { runPeopleRemoveFaces } = await import('./people.js');
-      process.exitCode = await withJsonErrors(opts.json, () => runPeopleRemoveFaces(ids, opts));
-    }),
+    peopleSub('remove-face', 'remove faces by id (facekit people show lists them)')
+      .argument('<face_ids...>')
+      .action(async (ids: string[], opts: PeopleCliOptions) => {
+        const { runPeopleRemoveFaces } = await import('./people.js');
+        process.exitCode = await withJsonErrors(opts.json, () => runPeopleRemoveFaces(ids, opts));
+      }),
   );
   return people;
 }
@@ -141,7 +177,11 @@ export function calibrateCommand(): Command {
         'a pair threshold (1:1, verify) from impostor pairs, and a search threshold (1:N, identify) from searching the gallery with faces ' +
         "of people not in it. Uses the gallery's own faces, or a labelled folder (<person>/*.jpg) with --from.",
     )
-    .requiredOption('--far <rates>', 'target false-accept rate(s), comma-separated, e.g. 0.001 or 0.01,0.001 (the first becomes the default)', parseFars)
+    .requiredOption(
+      '--far <rates>',
+      'target false-accept rate(s), comma-separated, e.g. 0.001 or 0.01,0.001 (the first becomes the default)',
+      parseFars,
+    )
     .option('--from <dir>', 'calibrate on this labelled folder instead of the gallery: <person>/ sub-folders of photos')
     .addOption(dbOption())
     .addOption(cpusOption())
@@ -163,10 +203,14 @@ export function clusterCommand(): Command {
     .description(
       'find every face in the photos, leave out faces of people the gallery knows (unless --include-known), group the rest by person ' +
         "(Chinese whispers over faces closer than --threshold) and save the groups in the gallery; 'facekit cluster name <n> <person>' " +
-        'then enrols a group in one step, and \'facekit cluster list\' shows them again.',
+        "then enrols a group in one step, and 'facekit cluster list' shows them again.",
     )
     .argument('[paths...]', 'photos or folders (walked recursively)')
-    .addOption(new Option('--threshold <n>', 'faces closer than this are linked').argParser(parseTolerance).default(CLUSTER_THRESHOLD))
+    .addOption(
+      new Option('--threshold <n>', 'faces closer than this are linked')
+        .argParser(parseTolerance)
+        .default(CLUSTER_THRESHOLD),
+    )
     .option('--include-known', 'cluster faces of known people too')
     .option('--out <dir>', 'also write each cluster as a folder of face crops')
     .addOption(dbOption())
@@ -175,23 +219,32 @@ export function clusterCommand(): Command {
     .addOption(precisionOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: ClusterCliOptions, cmd: Command) => {
-      if (paths.length === 0) cmd.error("facekit: missing photos: give 'facekit cluster <paths...>', or a subcommand (list, name)");
+      if (paths.length === 0)
+        cmd.error("facekit: missing photos: give 'facekit cluster <paths...>', or a subcommand (list, name)");
       const { runCluster } = await import('./cluster.js');
       process.exitCode = await withJsonErrors(opts.json, () => runCluster(paths, opts));
     });
   cluster.addCommand(
-    new Command('list').summary('show the clusters of a saved run').description('show the clusters of a saved run')
-      .addOption(runOption()).addOption(dbOption()).addOption(jsonOption())
+    new Command('list')
+      .summary('show the clusters of a saved run')
+      .description('show the clusters of a saved run')
+      .addOption(runOption())
+      .addOption(dbOption())
+      .addOption(jsonOption())
       .action(async (opts: ClusterRunCliOptions) => {
         const { runClusterList } = await import('./cluster.js');
         process.exitCode = await withJsonErrors(opts.json, () => runClusterList(opts));
       }),
   );
   cluster.addCommand(
-    new Command('name').summary('enrol every face of a cluster as a person').description('enrol every face of a cluster as a person (new or existing), in one transaction')
+    new Command('name')
+      .summary('enrol every face of a cluster as a person')
+      .description('enrol every face of a cluster as a person (new or existing), in one transaction')
       .argument('<cluster>', 'cluster number, as facekit cluster printed it', parsePositiveInt)
       .argument('<person>', 'name to enrol the faces under')
-      .addOption(runOption()).addOption(dbOption()).addOption(jsonOption())
+      .addOption(runOption())
+      .addOption(dbOption())
+      .addOption(jsonOption())
       .action(async (n: number, person: string, opts: ClusterRunCliOptions) => {
         const { runClusterName } = await import('./cluster.js');
         process.exitCode = await withJsonErrors(opts.json, () => runClusterName(n, person, opts));

@@ -22,7 +22,9 @@ export function parseFars(value: string): number[] {
       if (p === '') throw new Error();
       return checkFar(n);
     } catch {
-      throw new InvalidArgumentError('must be false-accept rates above 0 and below 0.5, comma-separated, e.g. 0.001 or 0.01,0.001.');
+      throw new InvalidArgumentError(
+        'must be false-accept rates above 0 and below 0.5, comma-separated, e.g. 0.001 or 0.01,0.001.',
+      );
     }
   });
 }
@@ -65,7 +67,12 @@ export function collectValues(value: string, previous: string[] | undefined): st
 /** A fatal error as `--json` prints it. */
 export function errorJson(e: unknown): { code: string; message: string; file?: string; field?: string } {
   if (!(e instanceof FaceKitError)) return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
-  return { code: e.code, message: e.message, ...(e.file === undefined ? {} : { file: e.file }), ...(e.field === undefined ? {} : { field: e.field }) };
+  return {
+    code: e.code,
+    message: e.message,
+    ...(e.file === undefined ? {} : { file: e.file }),
+    ...(e.field === undefined ? {} : { field: e.field }),
+  };
 }
 
 /**

@@ -46,10 +46,15 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
     const t = await gallery.threshold({ threshold: opts.threshold, far: opts.far }, 'search');
     // An empty gallery fails here, before any photo is analysed.
     const info = await gallery.indexInfo();
-    if (info.faces === 0) throw new FaceKitError('GALLERY_EMPTY', 'the gallery holds nobody yet: enrol people first (facekit enroll)', { file: gallery.file });
+    if (info.faces === 0)
+      throw new FaceKitError('GALLERY_EMPTY', 'the gallery holds nobody yet: enrol people first (facekit enroll)', {
+        file: gallery.file,
+      });
     warnAboutThreshold(t, info.faces, 'identify');
     if (opts.aggregate === 'mean' && t.source === 'calibration') {
-      warn(`--aggregate mean compares a mean of distances with a threshold calibrated on nearest-face distances: it accepts fewer people than FAR ${t.far} says, and its confidences are only indicative (best and vote match the calibration)`);
+      warn(
+        `--aggregate mean compares a mean of distances with a threshold calibrated on nearest-face distances: it accepts fewer people than FAR ${t.far} says, and its confidences are only indicative (best and vote match the calibration)`,
+      );
     }
 
     const results: { file: string; width: number; height: number; faces: GalleryFace[] }[] = [];
@@ -58,11 +63,24 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
       if (recordFailure(r, errors)) return;
       // Matching waits for the gallery's own queue; printing stays in input order through the chain.
       chain = chain.then(async () => {
-        const answers = r.faces.length === 0 ? [] : await gallery.identify(r.faces.map((f) => f.descriptor as Float32Array), { k: opts.k, aggregate: opts.aggregate, threshold: opts.threshold, far: opts.far });
+        const answers =
+          r.faces.length === 0
+            ? []
+            : await gallery.identify(
+                r.faces.map((f) => f.descriptor as Float32Array),
+                { k: opts.k, aggregate: opts.aggregate, threshold: opts.threshold, far: opts.far },
+              );
         const faces: GalleryFace[] = answers.map((a, i) => ({
-          box: roundBox(r.faces[i].box), score: round(r.faces[i].score, SCORE_DECIMALS), name: a.person, distance: round6(a.distance), nearest: a.nearest,
-          faceId: a.faceId, confidence: a.confidence === null ? null : round(a.confidence, SCORE_DECIMALS), margin: a.margin === null ? null : round6(a.margin),
-          votes: a.votes, runnerUp: a.runnerUp ? { name: a.runnerUp.person, distance: round6(a.runnerUp.distance) } : null,
+          box: roundBox(r.faces[i].box),
+          score: round(r.faces[i].score, SCORE_DECIMALS),
+          name: a.person,
+          distance: round6(a.distance),
+          nearest: a.nearest,
+          faceId: a.faceId,
+          confidence: a.confidence === null ? null : round(a.confidence, SCORE_DECIMALS),
+          margin: a.margin === null ? null : round6(a.margin),
+          votes: a.votes,
+          runnerUp: a.runnerUp ? { name: a.runnerUp.person, distance: round6(a.runnerUp.distance) } : null,
         }));
         if (json) results.push({ file: r.file, width: r.width, height: r.height, faces });
         else printFaceLines(r.file, faces, opts.showDistance === true);
@@ -70,12 +88,26 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
     };
     if (files.length > 0) {
       try {
-        await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, files, take);
+        await analyzeFiles(
+          { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+          opts.cpus,
+          files,
+          take,
+        );
       } finally {
         await chain;
       }
     }
-    if (json) printJson({ db: gallery.file, index: info.mode, faces: info.faces, threshold: thresholdJson(t), aggregate: opts.aggregate ?? 'best', results, errors });
+    if (json)
+      printJson({
+        db: gallery.file,
+        index: info.mode,
+        faces: info.faces,
+        threshold: thresholdJson(t),
+        aggregate: opts.aggregate ?? 'best',
+        results,
+        errors,
+      });
     return errors.length > 0 ? 1 : 0;
   });
 }

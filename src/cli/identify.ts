@@ -6,7 +6,16 @@ import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.j
 import type { Box } from '../types.js';
 import { collectKnownPeople, collectPhotos, type InputError, type KnownPerson } from './files.js';
 import {
-  DISTANCE_DECIMALS, NO_PERSONS_FOUND, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, UNKNOWN_PERSON, warn,
+  DISTANCE_DECIMALS,
+  NO_PERSONS_FOUND,
+  printJson,
+  printLine,
+  reportInputError,
+  round,
+  roundBox,
+  SCORE_DECIMALS,
+  UNKNOWN_PERSON,
+  warn,
 } from './output.js';
 import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './pool.js';
 
@@ -44,7 +53,11 @@ function identifyFace(face: FaceData, known: readonly KnownFace[], tolerance: nu
 }
 
 /** face_recognition's lines for one photo: `file,name[,distance]` per face, or `file,no_persons_found[,None]`. */
-export function printFaceLines(file: string, faces: readonly { name: string | null; distance: number }[], showDistance: boolean): void {
+export function printFaceLines(
+  file: string,
+  faces: readonly { name: string | null; distance: number }[],
+  showDistance: boolean,
+): void {
   if (faces.length === 0) printLine(showDistance ? `${file},${NO_PERSONS_FOUND},None` : `${file},${NO_PERSONS_FOUND}`);
   for (const f of faces) {
     const name = f.name ?? UNKNOWN_PERSON;
@@ -60,7 +73,11 @@ async function checkKnownDir(dir: string): Promise<void> {
     throw new FaceKitError('FILE_NOT_FOUND', 'known-people folder does not exist', { file: dir });
   }
   if (!info.isDirectory()) {
-    throw new FaceKitError('INVALID_ARGUMENT', 'is not a folder: give a folder of known people (<name>.jpg files or <name>/ sub-folders)', { file: dir, field: 'known_dir' });
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      'is not a folder: give a folder of known people (<name>.jpg files or <name>/ sub-folders)',
+      { file: dir, field: 'known_dir' },
+    );
   }
 }
 
@@ -71,7 +88,11 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
   const errors: InputError[] = [];
   const people: KnownPerson[] = await collectKnownPeople(knownDir, errors);
   if (people.length === 0) {
-    throw new FaceKitError('INVALID_ARGUMENT', 'holds no photos of known people: put <name>.jpg files or <name>/ sub-folders of photos in it', { file: knownDir, field: 'known_dir' });
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      'holds no photos of known people: put <name>.jpg files or <name>/ sub-folders of photos in it',
+      { file: knownDir, field: 'known_dir' },
+    );
   }
   errors.forEach(reportInputError);
   const unknown = await collectPhotos(paths);
@@ -81,7 +102,10 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
   const nameOf = new Map(people.flatMap((p) => p.files.map((f) => [f, p.name] as const)));
   const known: KnownFace[] = [];
   const noUsableFace = (): FaceKitError =>
-    new FaceKitError('INVALID_ARGUMENT', 'holds no usable face of a known person (see the warnings above)', { file: knownDir, field: 'known_dir' });
+    new FaceKitError('INVALID_ARGUMENT', 'holds no usable face of a known person (see the warnings above)', {
+      file: knownDir,
+      field: 'known_dir',
+    });
 
   const takeKnown = (r: FileResult): void => {
     if (recordFailure(r, errors)) return;
@@ -90,7 +114,11 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
       return;
     }
     if (r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
-    known.push({ name: nameOf.get(r.file) as string, file: r.file, descriptor: largestFace(r.faces).descriptor as Float32Array });
+    known.push({
+      name: nameOf.get(r.file) as string,
+      file: r.file,
+      descriptor: largestFace(r.faces).descriptor as Float32Array,
+    });
   };
 
   const results: { file: string; width: number; height: number; faces: IdentifiedFace[] }[] = [];
@@ -106,11 +134,16 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
 
   // Known and unknown photos go through one queue so no worker idles between the two; results
   // arrive in input order, so every known face is in before the first unknown one is matched.
-  await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, opts.cpus, [...knownFiles, ...unknown.files], (r, index) => {
-    if (index < knownFiles.length) return takeKnown(r);
-    if (known.length === 0) throw noUsableFace();
-    takeUnknown(r);
-  });
+  await analyzeFiles(
+    { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+    opts.cpus,
+    [...knownFiles, ...unknown.files],
+    (r, index) => {
+      if (index < knownFiles.length) return takeKnown(r);
+      if (known.length === 0) throw noUsableFace();
+      takeUnknown(r);
+    },
+  );
   if (known.length === 0) throw noUsableFace();
 
   if (json) {

@@ -5,12 +5,31 @@ import { FaceKitError } from '../errors.js';
 import { DEFAULT_TOLERANCE } from '../match/distance.js';
 import type { DemoCliOptions } from './demo.js';
 import type { DetectCliOptions } from './detect.js';
-import { aggregateOption, calibrateCommand, clusterCommand, enrollCommand, farOption, kOption, peopleCommand, verifyCommand } from './gallery-commands.js';
+import {
+  aggregateOption,
+  calibrateCommand,
+  clusterCommand,
+  enrollCommand,
+  farOption,
+  kOption,
+  peopleCommand,
+  verifyCommand,
+} from './gallery-commands.js';
 import { dbOption, withJsonErrors } from './gallery-options.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
-import { cpusOption, DEFAULT_DEMO_DIR, jsonOption, modelOption, NO_PERSONS_FOUND, parseConfidence, parseTolerance, precisionOption, UNKNOWN_PERSON } from './output.js';
+import {
+  cpusOption,
+  DEFAULT_DEMO_DIR,
+  jsonOption,
+  modelOption,
+  NO_PERSONS_FOUND,
+  parseConfidence,
+  parseTolerance,
+  precisionOption,
+  UNKNOWN_PERSON,
+} from './output.js';
 
 // Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
 // --help, --version and usage errors answer at once.
@@ -49,11 +68,17 @@ export function normalizeArgv(argv: readonly string[]): string[] {
 function detectCommand(): Command {
   return new Command('detect')
     .summary('find faces: file,top,right,bottom,left per face (face_detection)')
-    .description("find faces in photos; prints 'file,top,right,bottom,left' per face like face_recognition's face_detection")
+    .description(
+      "find faces in photos; prints 'file,top,right,bottom,left' per face like face_recognition's face_detection",
+    )
     .argument('<paths...>', 'image files or folders (walked recursively)')
     .addOption(modelOption())
     .addOption(precisionOption())
-    .option('--min-confidence <n>', 'drop faces the detector scores below this (0 up to, not including, 1)', parseConfidence)
+    .option(
+      '--min-confidence <n>',
+      'drop faces the detector scores below this (0 up to, not including, 1)',
+      parseConfidence,
+    )
     .addOption(cpusOption())
     .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
     .addOption(jsonOption())
@@ -71,10 +96,16 @@ function identifyCommand(): Command {
         `within the tolerance or ${UNKNOWN_PERSON}, and 'file,${NO_PERSONS_FOUND}' for a photo without faces`,
     )
     .usage('[options] <known_dir> <paths...>\n       facekit identify --db <file> | --gallery [options] <paths...>')
-    .argument('[known_dir]', 'known people: <name>.jpg files, or <name>/ sub-folders holding several photos each (not with --db/--gallery)')
+    .argument(
+      '[known_dir]',
+      'known people: <name>.jpg files, or <name>/ sub-folders holding several photos each (not with --db/--gallery)',
+    )
     .argument('[paths...]', 'photos to identify: files or folders (walked recursively)')
     .addOption(
-      new Option('--tolerance <n>', "largest distance still called a match; lower is stricter (with a gallery: default its calibrated threshold)")
+      new Option(
+        '--tolerance <n>',
+        'largest distance still called a match; lower is stricter (with a gallery: default its calibrated threshold)',
+      )
         .argParser(parseTolerance)
         .default(DEFAULT_TOLERANCE),
     )
@@ -88,30 +119,42 @@ function identifyCommand(): Command {
     .addOption(modelOption())
     .addOption(precisionOption())
     .addOption(jsonOption())
-    .action(async (knownDir: string | undefined, paths: string[], opts: IdentifyCliOptions & IdentifyGalleryCliOptions & { gallery?: boolean }, cmd: Command) => {
-      if (opts.db !== undefined || opts.gallery) {
-        const photos = knownDir === undefined ? paths : [knownDir, ...paths];
-        if (photos.length === 0) cmd.error("facekit: missing required argument 'paths'");
-        const { runIdentifyGallery } = await import('./identify-gallery.js');
-        // A tolerance the user typed overrides the calibration; the folder mode's default does not.
-        const threshold = cmd.getOptionValueSource('tolerance') === 'cli' ? opts.tolerance : undefined;
-        process.exitCode = await withJsonErrors(opts.json, () => runIdentifyGallery(photos, { ...opts, threshold }));
-        return;
-      }
-      // A folder of known people has no calibration, no k and no aggregation: silently ignoring them would answer another question than the one asked.
-      const galleryOnly = ['far', 'k', 'aggregate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
-      if (galleryOnly.length > 0) cmd.error(`facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`);
-      if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
-      if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
-      const { runIdentify } = await import('./identify.js');
-      process.exitCode = await runIdentify(knownDir as string, paths, opts);
-    });
+    .action(
+      async (
+        knownDir: string | undefined,
+        paths: string[],
+        opts: IdentifyCliOptions & IdentifyGalleryCliOptions & { gallery?: boolean },
+        cmd: Command,
+      ) => {
+        if (opts.db !== undefined || opts.gallery) {
+          const photos = knownDir === undefined ? paths : [knownDir, ...paths];
+          if (photos.length === 0) cmd.error("facekit: missing required argument 'paths'");
+          const { runIdentifyGallery } = await import('./identify-gallery.js');
+          // A tolerance the user typed overrides the calibration; the folder mode's default does not.
+          const threshold = cmd.getOptionValueSource('tolerance') === 'cli' ? opts.tolerance : undefined;
+          process.exitCode = await withJsonErrors(opts.json, () => runIdentifyGallery(photos, { ...opts, threshold }));
+          return;
+        }
+        // A folder of known people has no calibration, no k and no aggregation: silently ignoring them would answer another question than the one asked.
+        const galleryOnly = ['far', 'k', 'aggregate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+        if (galleryOnly.length > 0)
+          cmd.error(
+            `facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`,
+          );
+        if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
+        if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
+        const { runIdentify } = await import('./identify.js');
+        process.exitCode = await runIdentify(knownDir as string, paths, opts);
+      },
+    );
 }
 
 function demoCommand(): Command {
   return new Command('demo')
     .summary('the whole pipeline on the sample photos facekit ships with')
-    .description('run the whole pipeline on the sample photos shipped with @vladmandic/face-api: faces per photo, who matches whom, annotated images')
+    .description(
+      'run the whole pipeline on the sample photos shipped with @vladmandic/face-api: faces per photo, who matches whom, annotated images',
+    )
     .option('--out <dir>', 'folder for the annotated photos', DEFAULT_DEMO_DIR)
     .addOption(modelOption())
     .addOption(jsonOption())
@@ -124,7 +167,9 @@ function demoCommand(): Command {
 function modelsCommand(): Command {
   return new Command('models')
     .summary('list, build or verify the cached models')
-    .description('list, build or verify the ONNX models built from the npm weights (once per machine; FACEKIT_CACHE_DIR moves the cache)')
+    .description(
+      'list, build or verify the ONNX models built from the npm weights (once per machine; FACEKIT_CACHE_DIR moves the cache)',
+    )
     .addArgument(new Argument('[action]', 'what to do').choices(['list', 'build', 'verify']).default('list'))
     .option('--force', 'build: rebuild every model, not only missing, stale or corrupt ones')
     .addOption(jsonOption())

@@ -50,8 +50,19 @@ interface ModelRow {
 async function describeModel(id: ModelId, deep = false): Promise<ModelRow> {
   const info = await inspectModel(id, defaultCacheDir(), { deep });
   let bytes: number | null = null;
-  if (info.state !== 'missing') bytes = await stat(info.path).then((s) => s.size, () => null);
-  return { id, description: MODELS[id].description, state: info.state, ...(info.reason ? { reason: info.reason } : {}), path: info.path, bytes };
+  if (info.state !== 'missing')
+    bytes = await stat(info.path).then(
+      (s) => s.size,
+      () => null,
+    );
+  return {
+    id,
+    description: MODELS[id].description,
+    state: info.state,
+    ...(info.reason ? { reason: info.reason } : {}),
+    path: info.path,
+    bytes,
+  };
 }
 
 const ID_WIDTH = Math.max(...MODEL_IDS.map((id) => id.length));
@@ -118,9 +129,14 @@ async function verify(json: boolean): Promise<number> {
   const rows = await Promise.all(MODEL_IDS.map((id) => describeModel(id, true)));
   const ok = rows.every((r) => r.state !== 'corrupt');
   if (json) {
-    printJson({ cacheDir: defaultCacheDir(), ok, models: rows.map((r) => ({ id: r.id, state: r.state, ...(r.reason ? { reason: r.reason } : {}), path: r.path })) });
+    printJson({
+      cacheDir: defaultCacheDir(),
+      ok,
+      models: rows.map((r) => ({ id: r.id, state: r.state, ...(r.reason ? { reason: r.reason } : {}), path: r.path })),
+    });
   } else {
-    for (const r of rows) printLine(`${r.id.padEnd(ID_WIDTH)}  ${VERIFY_TEXT[r.state]}${r.reason ? `: ${r.reason}` : ''}`);
+    for (const r of rows)
+      printLine(`${r.id.padEnd(ID_WIDTH)}  ${VERIFY_TEXT[r.state]}${r.reason ? `: ${r.reason}` : ''}`);
   }
   return ok ? 0 : 1;
 }

@@ -19,7 +19,10 @@ export function round(n: number, decimals: number): number {
 }
 
 export const roundBox = (b: Box): Box => ({
-  x: round(b.x, PIXEL_DECIMALS), y: round(b.y, PIXEL_DECIMALS), width: round(b.width, PIXEL_DECIMALS), height: round(b.height, PIXEL_DECIMALS),
+  x: round(b.x, PIXEL_DECIMALS),
+  y: round(b.y, PIXEL_DECIMALS),
+  width: round(b.width, PIXEL_DECIMALS),
+  height: round(b.height, PIXEL_DECIMALS),
 });
 
 export const roundPoint = (p: Point): Point => ({ x: round(p.x, PIXEL_DECIMALS), y: round(p.y, PIXEL_DECIMALS) });
@@ -68,31 +71,40 @@ export function note(message: string): void {
 
 export function parseTolerance(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number, e.g. 0.6 (lower is stricter).');
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('must be a positive number, e.g. 0.6 (lower is stricter).');
   return n;
 }
 
 /** [0, 1), as every detector takes it: a score is at most 1, so a threshold of 1 would find nothing in any photo. */
 export function parseConfidence(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('must be a number from 0 up to, not including, 1.');
+  if (value.trim() === '' || !(n >= 0 && n < 1))
+    throw new InvalidArgumentError('must be a number from 0 up to, not including, 1.');
   return n;
 }
 
 export function parseCpus(value: string): number {
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || (n < 1 && n !== -1)) throw new InvalidArgumentError('must be a positive integer, or -1 for every core.');
+  if (!/^-?\d+$/.test(value.trim()) || (n < 1 && n !== -1))
+    throw new InvalidArgumentError('must be a positive integer, or -1 for every core.');
   return n;
 }
 
 export function modelOption(): Option {
-  return new Option('--model <name>', "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks")
+  return new Option(
+    '--model <name>',
+    "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks",
+  )
     .choices(DETECTOR_NAMES)
     .default('tiny');
 }
 
 export function precisionOption(): Option {
-  return new Option('--precision <p>', "network arithmetic: 'fp32' (the reference) or 'int8' (encoder and SSD about twice as fast, descriptors about 0.04 from fp32's)")
+  return new Option(
+    '--precision <p>',
+    "network arithmetic: 'fp32' (the reference) or 'int8' (encoder and SSD about twice as fast, descriptors about 0.04 from fp32's)",
+  )
     .choices(PRECISIONS)
     .default('fp32');
 }

@@ -9,7 +9,13 @@ export interface PeopleCliOptions extends DbCliOptions {
   json?: boolean;
 }
 
-const person = (p: PersonRecord) => ({ id: p.id, name: p.name, faces: p.faces, metadata: p.metadata, createdAt: p.createdAt });
+const person = (p: PersonRecord) => ({
+  id: p.id,
+  name: p.name,
+  faces: p.faces,
+  metadata: p.metadata,
+  createdAt: p.createdAt,
+});
 const face = (f: FaceRecord) => ({ ...f, box: f.box ? roundBox(f.box) : null });
 
 export function runPeopleList(opts: PeopleCliOptions): Promise<number> {
@@ -40,7 +46,8 @@ export function runPeopleShow(name: string, opts: PeopleCliOptions): Promise<num
 
 /** Metadata as `people set` takes it, `key=value` a line; values that are not strings (set from code) as JSON. */
 function printMetadata(metadata: Metadata): void {
-  for (const [key, value] of Object.entries(metadata)) printLine(`  ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(metadata))
+    printLine(`  ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
 }
 
 /** `people set <person> key=value... --unset key...` as one patch; a key both set and unset is a contradiction, not a last-wins. */
@@ -52,7 +59,8 @@ export function metadataPatch(pairs: readonly string[], unset: readonly string[]
     if (typeof patch[key] === 'string') throw invalidArgument('--unset', `"${key}" is both set and unset`);
     patch[key] = null;
   }
-  if (Object.keys(patch).length === 0) throw invalidArgument('metadata', 'nothing to change: give key=value pairs to set, or --unset <key>');
+  if (Object.keys(patch).length === 0)
+    throw invalidArgument('metadata', 'nothing to change: give key=value pairs to set, or --unset <key>');
   return patch;
 }
 
@@ -100,7 +108,11 @@ export function runPeopleRemove(names: string[], opts: PeopleCliOptions): Promis
 export function parseFaceId(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
-    throw new FaceKitError('INVALID_ARGUMENT', `not a face id: "${value}" (face ids are the numbers facekit people show prints)`, { field: 'faceId' });
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      `not a face id: "${value}" (face ids are the numbers facekit people show prints)`,
+      { field: 'faceId' },
+    );
   }
   return n;
 }

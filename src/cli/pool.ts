@@ -35,7 +35,14 @@ export interface FaceData {
 }
 
 export type FileResult =
-  | { readonly ok: true; readonly file: string; readonly width: number; readonly height: number; readonly faces: FaceData[]; readonly ms: number }
+  | {
+      readonly ok: true;
+      readonly file: string;
+      readonly width: number;
+      readonly height: number;
+      readonly faces: FaceData[];
+      readonly ms: number;
+    }
   | { readonly ok: false; readonly file: string; readonly error: InputError };
 
 /** Receives results in input order, whatever order the workers finish in. */
@@ -62,7 +69,8 @@ export function withoutFile(message: string, file: string | undefined): string {
 }
 
 export function inputError(file: string, cause: unknown): InputError {
-  if (cause instanceof FaceKitError) return { file, code: cause.code, message: withoutFile(cause.message, cause.file ?? file) };
+  if (cause instanceof FaceKitError)
+    return { file, code: cause.code, message: withoutFile(cause.message, cause.file ?? file) };
   return { file, code: INTERNAL_ERROR, message: cause instanceof Error ? cause.message : String(cause) };
 }
 
@@ -72,13 +80,25 @@ export function isFatal(error: unknown): boolean {
 
 /** The kit every CLI command runs: a miss is retried with other settings, since a false "no face" costs more than the retry. */
 export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
-  return new FaceKit({ detector: settings.detector, minConfidence: settings.minConfidence, retryOnMiss: true, threads, precision: settings.precision });
+  return new FaceKit({
+    detector: settings.detector,
+    minConfidence: settings.minConfidence,
+    retryOnMiss: true,
+    threads,
+    precision: settings.precision,
+  });
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
 export function requiredModels(settings: Pick<AnalyzerSettings, 'stage' | 'precision'>): ModelId[] {
   // retryOnMiss falls back to every detector whichever comes first, so all are needed.
-  const ids: ModelId[] = ['tiny_face_detector', modelFor('ssd_mobilenetv1', settings.precision), 'mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'];
+  const ids: ModelId[] = [
+    'tiny_face_detector',
+    modelFor('ssd_mobilenetv1', settings.precision),
+    'mtcnn_pnet',
+    'mtcnn_rnet',
+    'mtcnn_onet',
+  ];
   if (settings.stage !== 'detect') ids.push('face_landmark_68');
   if (settings.stage === 'analyze') ids.push(modelFor('dlib_resnet128', settings.precision));
   return ids;
@@ -86,7 +106,8 @@ export function requiredModels(settings: Pick<AnalyzerSettings, 'stage' | 'preci
 
 const plainPoint = (p: Point): Point => ({ x: p.x, y: p.y });
 const plainBox = (b: Box): Box => ({ x: b.x, y: b.y, width: b.width, height: b.height });
-const plainFive = (d: { readonly landmarks5?: readonly Point[] }) => (d.landmarks5 ? { landmarks5: d.landmarks5.map(plainPoint) } : {});
+const plainFive = (d: { readonly landmarks5?: readonly Point[] }) =>
+  d.landmarks5 ? { landmarks5: d.landmarks5.map(plainPoint) } : {};
 
 /** Loads one file and runs it to `stage`; input problems come back as a failed result, fatal ones throw. */
 export async function analyzeFile(kit: FaceKit, file: string, stage: Stage): Promise<FileResult> {
@@ -97,10 +118,19 @@ export async function analyzeFile(kit: FaceKit, file: string, stage: Stage): Pro
     if (stage === 'detect') {
       faces = (await kit.detect(image)).map((d) => ({ box: plainBox(d.box), score: d.score, ...plainFive(d) }));
     } else if (stage === 'landmarks') {
-      faces = (await kit.landmarks(image)).map((f) => ({ box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint), ...plainFive(f) }));
+      faces = (await kit.landmarks(image)).map((f) => ({
+        box: plainBox(f.box),
+        score: f.score,
+        landmarks: f.landmarks.map(plainPoint),
+        ...plainFive(f),
+      }));
     } else {
       faces = (await kit.analyze(image)).map((f) => ({
-        box: plainBox(f.box), score: f.score, landmarks: f.landmarks.map(plainPoint), ...plainFive(f), descriptor: Float32Array.from(f.descriptor),
+        box: plainBox(f.box),
+        score: f.score,
+        landmarks: f.landmarks.map(plainPoint),
+        ...plainFive(f),
+        descriptor: Float32Array.from(f.descriptor),
       }));
     }
     return { ok: true, file, width: image.width, height: image.height, faces, ms: performance.now() - start };
@@ -129,14 +159,21 @@ export function openAnalyzer(settings: AnalyzerSettings, cpus: CpuChoice, fileCo
   // libvips (one pool for the whole process, workers included) decodes on every core unless told;
   // with one thread per worker, or --cpus 1, a decode would otherwise compete with every worker.
   if (threads === 1) sharp.concurrency(1);
-  return workers === 0 ? new LocalAnalyzer(cliKit(settings, threads), settings.stage) : new WorkerPool(workers, settings);
+  return workers === 0
+    ? new LocalAnalyzer(cliKit(settings, threads), settings.stage)
+    : new WorkerPool(workers, settings);
 }
 
 /**
  * Every command's analysis pass: builds the models `settings` needs (once per machine), then runs
  * `files` through an analyzer of `cpus`, closed whatever happens.
  */
-export async function analyzeFiles(settings: AnalyzerSettings, cpus: CpuChoice, files: readonly string[], onResult: ResultSink): Promise<void> {
+export async function analyzeFiles(
+  settings: AnalyzerSettings,
+  cpus: CpuChoice,
+  files: readonly string[],
+  onResult: ResultSink,
+): Promise<void> {
   await ensureModels(requiredModels(settings), note);
   const analyzer = openAnalyzer(settings, cpus, files.length);
   try {
@@ -162,7 +199,10 @@ export function recordFailure(r: FileResult, errors: InputError[]): r is Extract
 }
 
 class LocalAnalyzer implements Analyzer {
-  constructor(private readonly kit: FaceKit, private readonly stage: Stage) {}
+  constructor(
+    private readonly kit: FaceKit,
+    private readonly stage: Stage,
+  ) {}
 
   async run(files: readonly string[], onResult: ResultSink): Promise<void> {
     for (let i = 0; i < files.length; i++) onResult(await analyzeFile(this.kit, files[i], this.stage), i);
@@ -174,7 +214,9 @@ class LocalAnalyzer implements Analyzer {
 }
 
 /** Messages between the pool and its workers; everything is structured-clone plain data. */
-export type ToWorker = { readonly type: 'file'; readonly index: number; readonly file: string } | { readonly type: 'close' };
+export type ToWorker =
+  | { readonly type: 'file'; readonly index: number; readonly file: string }
+  | { readonly type: 'close' };
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'result'; readonly index: number; readonly result: FileResult }
@@ -219,7 +261,10 @@ class WorkerPool implements Analyzer {
   /** Set by close(): from then on a worker's exit is expected, not a crash. */
   private closing = false;
 
-  constructor(size: number, private readonly settings: AnalyzerSettings) {
+  constructor(
+    size: number,
+    private readonly settings: AnalyzerSettings,
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
@@ -263,7 +308,11 @@ class WorkerPool implements Analyzer {
     const job = this.job;
     if (index !== undefined && job) {
       const file = job.files[index];
-      this.deliver(index, { ok: false, file, error: { file, code: INTERNAL_ERROR, message: `worker stopped: ${cause.message}` } });
+      this.deliver(index, {
+        ok: false,
+        file,
+        error: { file, code: INTERNAL_ERROR, message: `worker stopped: ${cause.message}` },
+      });
     }
     this.slots[i] = this.spawn();
     if (job) this.feed(this.slots[i]);
@@ -319,13 +368,16 @@ class WorkerPool implements Analyzer {
 
   async close(): Promise<void> {
     this.closing = true;
-    const exits = this.slots.filter((slot) => !slot.exited).map(
-      (slot) => new Promise<void>((resolve) => {
-        slot.worker.once('exit', () => resolve());
-        const message: ToWorker = { type: 'close' };
-        slot.worker.postMessage(message);
-      }),
-    );
+    const exits = this.slots
+      .filter((slot) => !slot.exited)
+      .map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            slot.worker.once('exit', () => resolve());
+            const message: ToWorker = { type: 'close' };
+            slot.worker.postMessage(message);
+          }),
+      );
     // A worker stuck in native code must not keep the process alive after the answer is printed.
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, WORKER_CLOSE_GRACE_MS).unref());
     await Promise.race([Promise.all(exits), timeout]);

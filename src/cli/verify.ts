@@ -4,7 +4,16 @@ import type { Precision } from '../models/registry.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../match/verify.js';
 import type { InputError } from './files.js';
 import { singleFace, thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
-import { DISTANCE_DECIMALS, printJson, printLine, reportInputError, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
+import {
+  DISTANCE_DECIMALS,
+  printJson,
+  printLine,
+  reportInputError,
+  round,
+  roundBox,
+  SCORE_DECIMALS,
+  warn,
+} from './output.js';
 import { analyzeFiles, type FaceData } from './pool.js';
 
 export interface VerifyCliOptions extends DbCliOptions {
@@ -19,7 +28,9 @@ export interface VerifyCliOptions extends DbCliOptions {
 async function pairThreshold(opts: VerifyCliOptions): Promise<PairThreshold> {
   // The gallery is consulted only when asked for: a plain verify needs no database.
   if (opts.db === undefined && opts.far === undefined) {
-    return opts.threshold === undefined ? DEFAULT_PAIR_THRESHOLD : { value: opts.threshold, source: 'option', far: null, calibration: null };
+    return opts.threshold === undefined
+      ? DEFAULT_PAIR_THRESHOLD
+      : { value: opts.threshold, source: 'option', far: null, calibration: null };
   }
   return withGallery(opts, false, async (g) => {
     const t = await g.threshold({ threshold: opts.threshold, far: opts.far }, 'pair');
@@ -32,15 +43,20 @@ export async function runVerify(a: string, b: string, opts: VerifyCliOptions): P
   const threshold = await pairThreshold(opts);
   const problems: InputError[] = [];
   const faces: (FaceData | null)[] = [null, null];
-  await analyzeFiles({ detector: opts.model, precision: opts.precision, stage: 'analyze' }, undefined, [a, b], (r, i) => {
-    if (!r.ok) {
-      problems.push(r.error);
-      return;
-    }
-    const face = singleFace(r, true, problems);
-    if (face && r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
-    faces[i] = face;
-  });
+  await analyzeFiles(
+    { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+    undefined,
+    [a, b],
+    (r, i) => {
+      if (!r.ok) {
+        problems.push(r.error);
+        return;
+      }
+      const face = singleFace(r, true, problems);
+      if (face && r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
+      faces[i] = face;
+    },
+  );
   problems.forEach(reportInputError);
   const [fa, fb] = faces;
   if (!fa || !fb) {
@@ -52,8 +68,13 @@ export async function runVerify(a: string, b: string, opts: VerifyCliOptions): P
   if (opts.json) {
     const face = (file: string, f: FaceData) => ({ file, box: roundBox(f.box), score: round(f.score, SCORE_DECIMALS) });
     printJson({
-      a: face(a, fa), b: face(b, fb), same: v.same, distance, threshold: thresholdJson({ ...threshold, level: threshold.calibration ? 'pair' : null }),
-      confidence: v.confidence === null ? null : round(v.confidence, SCORE_DECIMALS), errors: problems,
+      a: face(a, fa),
+      b: face(b, fb),
+      same: v.same,
+      distance,
+      threshold: thresholdJson({ ...threshold, level: threshold.calibration ? 'pair' : null }),
+      confidence: v.confidence === null ? null : round(v.confidence, SCORE_DECIMALS),
+      errors: problems,
     });
   } else {
     printLine(`${a},${b},${v.same ? 'same' : 'different'},${distance.toFixed(DISTANCE_DECIMALS)},${v.threshold}`);

@@ -28,22 +28,33 @@ export interface ClusterOptions {
 /** Clusters as lists of input indices: largest first, then by first index; single faces are clusters of one. */
 export function clusterFaces(descriptors: readonly Float32Array[], options: ClusterOptions = {}): number[][] {
   const threshold = options.threshold ?? CLUSTER_THRESHOLD;
-  if (!(threshold > 0) || !Number.isFinite(threshold)) throw invalidArgument('threshold', `must be a positive number, got ${threshold}`);
+  if (!(threshold > 0) || !Number.isFinite(threshold))
+    throw invalidArgument('threshold', `must be a positive number, got ${threshold}`);
   const k = options.neighbours ?? CLUSTER_NEIGHBOURS;
   if (!Number.isInteger(k) || k < 1) throw invalidArgument('neighbours', `must be a positive integer, got ${k}`);
   const annMinFaces = options.annMinFaces ?? ANN_MIN_FACES;
-  if (!Number.isInteger(annMinFaces) || annMinFaces < 1) throw invalidArgument('annMinFaces', `must be a positive integer, got ${annMinFaces}`);
+  if (!Number.isInteger(annMinFaces) || annMinFaces < 1)
+    throw invalidArgument('annMinFaces', `must be a positive integer, got ${annMinFaces}`);
   const photoOf = options.photoOf;
-  if (photoOf && photoOf.length !== descriptors.length) throw invalidArgument('photoOf', 'needs one photo index per face');
+  if (photoOf && photoOf.length !== descriptors.length)
+    throw invalidArgument('photoOf', 'needs one photo index per face');
   const n = descriptors.length;
   if (n === 0) return [];
   const dims = descriptors[0].length;
   const vectors = new Float32Array(n * dims);
   descriptors.forEach((d, i) => {
-    if (d.length !== dims) throw invalidArgument(`descriptors[${i}]`, `has ${d.length} values; the first has ${dims}: descriptors of different models`);
+    if (d.length !== dims)
+      throw invalidArgument(
+        `descriptors[${i}]`,
+        `has ${d.length} values; the first has ${dims}: descriptors of different models`,
+      );
     vectors.set(d, i * dims);
   });
-  const matrix = new DescriptorMatrix(dims, { ids: Float64Array.from({ length: n }, (_, i) => i), persons: new Int32Array(n), vectors });
+  const matrix = new DescriptorMatrix(dims, {
+    ids: Float64Array.from({ length: n }, (_, i) => i),
+    persons: new Int32Array(n),
+    vectors,
+  });
   // Links weigh 1 − d / threshold: a close pair outvotes a chain of near-threshold links, which is
   // what merges two people. No self-loops (dlib's unweighted version has them): with weights below
   // 1 they would outvote every neighbour. bench/cluster.ts: on LFW people with 2-4 photos this lifts
@@ -52,7 +63,8 @@ export function clusterFaces(descriptors: readonly Float32Array[], options: Clus
   const seen = new Set<number>();
   const link = (i: number, j: number, d: number): void => {
     if (i === j || d >= threshold || (photoOf && photoOf[i] === photoOf[j])) return;
-    const a = Math.min(i, j), b = Math.max(i, j);
+    const a = Math.min(i, j),
+      b = Math.max(i, j);
     const key = a * n + b;
     if (seen.has(key)) return;
     seen.add(key);
@@ -61,12 +73,18 @@ export function clusterFaces(descriptors: readonly Float32Array[], options: Clus
   const want = Math.min(n, k + 1);
   if (n >= annMinFaces) {
     const ann = AnnIndex.build(matrix);
-    for (let i = 0; i < n; i++) for (const j of ann.search(matrix.row(i), want).ids) link(i, j, euclideanDistance(matrix.row(i), matrix.row(j)));
+    for (let i = 0; i < n; i++)
+      for (const j of ann.search(matrix.row(i), want).ids) link(i, j, euclideanDistance(matrix.row(i), matrix.row(j)));
   } else {
     const all = exactKnn(matrix, descriptors, want);
     all.forEach((nb, i) => nb.rows.forEach((j, x) => link(i, j, nb.distances[x])));
   }
-  const labels = chineseWhispers(graphFromEdges(n, edges), options.iterations ?? WHISPER_ITERATIONS, options.seed ?? WHISPER_SEED, photoOf);
+  const labels = chineseWhispers(
+    graphFromEdges(n, edges),
+    options.iterations ?? WHISPER_ITERATIONS,
+    options.seed ?? WHISPER_SEED,
+    photoOf,
+  );
   const groups = new Map<number, number[]>();
   labels.forEach((l, i) => {
     const g = groups.get(l) ?? [];

@@ -44,14 +44,21 @@ export function graphFromEdges(nodes: number, edges: readonly (readonly [number,
  * With `groupOf`, a node never takes a label already worn by another node of its group: faces of
  * one photo end in different clusters even when chains of links connect them.
  */
-export function chineseWhispers(graph: Graph, iterations = WHISPER_ITERATIONS, seed = WHISPER_SEED, groupOf?: ArrayLike<number>): Int32Array {
+export function chineseWhispers(
+  graph: Graph,
+  iterations = WHISPER_ITERATIONS,
+  seed = WHISPER_SEED,
+  groupOf?: ArrayLike<number>,
+): Int32Array {
   const n = graph.offsets.length - 1;
   const labels = Int32Array.from({ length: n }, (_, i) => i);
   const rnd = seededRandom(seed);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const score = new Map<number, number>();
   // Per label, how many nodes of each group wear it (only tracked when groups are given).
-  const worn = groupOf ? new Map<number, Map<number, number>>(Array.from({ length: n }, (_, i) => [i, new Map([[groupOf[i], 1]])])) : null;
+  const worn = groupOf
+    ? new Map<number, Map<number, number>>(Array.from({ length: n }, (_, i) => [i, new Map([[groupOf[i], 1]])]))
+    : null;
   const blocked = (label: number, node: number): boolean => {
     if (!worn || !groupOf || label === labels[node]) return false;
     return (worn.get(label)?.get(groupOf[node]) ?? 0) > 0;
@@ -76,14 +83,16 @@ export function chineseWhispers(graph: Graph, iterations = WHISPER_ITERATIONS, s
     }
     let changed = false;
     for (const node of order) {
-      const from = graph.offsets[node], to = graph.offsets[node + 1];
+      const from = graph.offsets[node],
+        to = graph.offsets[node + 1];
       if (from === to) continue;
       score.clear();
       for (let e = from; e < to; e++) {
         const l = labels[graph.targets[e]];
         score.set(l, (score.get(l) ?? 0) + graph.weights[e]);
       }
-      let best = labels[node], bestScore = -Infinity;
+      let best = labels[node],
+        bestScore = -Infinity;
       // Ties go to the smaller label, so the outcome does not depend on Map order.
       for (const [l, s] of score) {
         if (blocked(l, node)) continue;

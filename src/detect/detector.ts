@@ -9,7 +9,10 @@ export type DetectorName = (typeof DETECTOR_NAMES)[number];
 /** `value` as a detector name, or INVALID_ARGUMENT naming `field` and the names there are. */
 export function checkDetectorName(value: unknown, field = 'detector'): DetectorName {
   if ((DETECTOR_NAMES as readonly unknown[]).includes(value)) return value as DetectorName;
-  throw invalidArgument(field, `unknown detector "${String(value)}" (use ${DETECTOR_NAMES.map((n) => `'${n}'`).join(', ')})`);
+  throw invalidArgument(
+    field,
+    `unknown detector "${String(value)}" (use ${DETECTOR_NAMES.map((n) => `'${n}'`).join(', ')})`,
+  );
 }
 
 /** MTCNN's own knobs; tiny and SSD have no use for them. Defaults: see src/detect/mtcnn/detector.ts. */

@@ -9,7 +9,8 @@ export function checkMinConfidence(value: number): number {
 
 /** How many faces to keep: a non-negative integer, or Infinity for all. */
 export function checkMaxFaces(value: number): number {
-  if (!(value === Infinity || (Number.isInteger(value) && value >= 0))) throw invalidArgument('maxFaces', `must be a non-negative integer, got ${value}`);
+  if (!(value === Infinity || (Number.isInteger(value) && value >= 0)))
+    throw invalidArgument('maxFaces', `must be a non-negative integer, got ${value}`);
   return value;
 }
 
@@ -44,7 +45,14 @@ export type OverlapMode = 'union' | 'min';
  * first, or the later one with `laterFirst` (face-api's MTCNN pops its picks off an ascending sort,
  * and saturated P-Net scores of exactly 1 tie often enough for the order to matter).
  */
-export function nms(boxes: readonly Box[], scores: ArrayLike<number>, threshold: number, mode: OverlapMode = 'union', maxKeep = Infinity, laterFirst = false): number[] {
+export function nms(
+  boxes: readonly Box[],
+  scores: ArrayLike<number>,
+  threshold: number,
+  mode: OverlapMode = 'union',
+  maxKeep = Infinity,
+  laterFirst = false,
+): number[] {
   const order = Array.from(boxes.keys()).sort((a, b) => scores[b] - scores[a] || (laterFirst ? b - a : a - b));
   const overlap = mode === 'union' ? iou : iom;
   const keep: number[] = [];
@@ -69,7 +77,12 @@ export function clipBox(b: Box, width: number, height: number): Box {
  * covers some of it. Clipping comes first: a box lying wholly outside the photo (in the padding a
  * detector adds) must not take the place of a real face below it.
  */
-export function facesInImage(found: readonly Detection[], width: number, height: number, maxFaces: number): Detection[] {
+export function facesInImage(
+  found: readonly Detection[],
+  width: number,
+  height: number,
+  maxFaces: number,
+): Detection[] {
   const out: Detection[] = [];
   for (const d of found) {
     if (out.length >= maxFaces) break;

@@ -65,7 +65,9 @@ export class SsdDetector implements FaceDetector {
 
     // A fresh buffer per call: onnxruntime reads it off the JS thread, so a concurrent detect() must not overwrite it.
     const input = ssdInput(image);
-    const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]) });
+    const out = await this.session.run({
+      input: new ort.Tensor('float32', input, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]),
+    });
     const found = candidates(out.boxes.data as Float32Array, out.scores.data as Float32Array, minConfidence);
     const keep = nms(found.boxes, found.scores, SSD_IOU_THRESHOLD, 'union');
 
@@ -80,7 +82,15 @@ export class SsdDetector implements FaceDetector {
       const top = Math.max(0, b.y) * padY;
       const right = Math.min(1, b.x + b.width) * padX;
       const bottom = Math.min(1, b.y + b.height) * padY;
-      return { box: { x: left * image.width, y: top * image.height, width: (right - left) * image.width, height: (bottom - top) * image.height }, score: found.scores[k] };
+      return {
+        box: {
+          x: left * image.width,
+          y: top * image.height,
+          width: (right - left) * image.width,
+          height: (bottom - top) * image.height,
+        },
+        score: found.scores[k],
+      };
     });
     // A box lying wholly in the padding is no face in the photo.
     return facesInImage(inPixels, image.width, image.height, maxFaces);

@@ -1,6 +1,12 @@
 import { invalidArgument } from '../errors.js';
 import { checkImage, resizeRegion } from '../image/ops.js';
-import { TINY_ANCHOR_COUNT, TINY_BOX_ENCODING, TINY_INPUT, TINY_OUTPUT, TINY_STRIDE } from '../models/tinyFaceDetector.js';
+import {
+  TINY_ANCHOR_COUNT,
+  TINY_BOX_ENCODING,
+  TINY_INPUT,
+  TINY_OUTPUT,
+  TINY_STRIDE,
+} from '../models/tinyFaceDetector.js';
 import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
 import type { Box, Detection, Image } from '../types.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
@@ -30,8 +36,16 @@ function sigmoid(x: number): number {
 
 /** INVALID_ARGUMENT unless `inputSize` is a network input side this detector can run. */
 export function checkInputSize(inputSize: number): void {
-  if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % TINY_STRIDE !== 0 || inputSize > TINY_MAX_INPUT_SIZE) {
-    throw invalidArgument('inputSize', `must be a positive multiple of ${TINY_STRIDE} up to ${TINY_MAX_INPUT_SIZE}, got ${inputSize}`);
+  if (
+    !Number.isInteger(inputSize) ||
+    inputSize <= 0 ||
+    inputSize % TINY_STRIDE !== 0 ||
+    inputSize > TINY_MAX_INPUT_SIZE
+  ) {
+    throw invalidArgument(
+      'inputSize',
+      `must be a positive multiple of ${TINY_STRIDE} up to ${TINY_MAX_INPUT_SIZE}, got ${inputSize}`,
+    );
   }
 }
 
@@ -56,7 +70,14 @@ export function tinyInput(image: Image, inputSize: number, out?: Float32Array<Ar
  * NMS and unclipped, with face-api's arithmetic: its box is relative to the image's resized size,
  * which it rounds to whole pixels, so the same rounding is kept here.
  */
-export function decodeTinyGrid(grid: Float32Array, gridH: number, gridW: number, image: { width: number; height: number }, inputSize: number, minConfidence: number): { boxes: Box[]; scores: number[] } {
+export function decodeTinyGrid(
+  grid: Float32Array,
+  gridH: number,
+  gridW: number,
+  image: { width: number; height: number },
+  inputSize: number,
+  minConfidence: number,
+): { boxes: Box[]; scores: number[] } {
   const scale = inputSize / Math.max(image.width, image.height);
   const fx = inputSize / Math.round(image.width * scale);
   const fy = inputSize / Math.round(image.height * scale);
@@ -73,7 +94,12 @@ export function decodeTinyGrid(grid: Float32Array, gridH: number, gridW: number,
         const cy = ((row + sigmoid(grid[o + 1])) / gridH) * fy;
         const w = ((Math.exp(grid[o + 2]) * ANCHORS[a][0]) / gridW) * fx;
         const h = ((Math.exp(grid[o + 3]) * ANCHORS[a][1]) / gridH) * fy;
-        boxes.push({ x: (cx - w / 2) * image.width, y: (cy - h / 2) * image.height, width: w * image.width, height: h * image.height });
+        boxes.push({
+          x: (cx - w / 2) * image.width,
+          y: (cy - h / 2) * image.height,
+          width: w * image.width,
+          height: h * image.height,
+        });
         scores.push(score);
       }
     }
@@ -105,7 +131,9 @@ export class TinyDetector implements FaceDetector {
 
   /** Raw network output for a prepared input (see tinyInput); exposed for tests and benchmarks. */
   async runGrid(input: Float32Array, inputSize: number): Promise<{ grid: Float32Array; gridH: number; gridW: number }> {
-    const out = await this.session.run({ [TINY_INPUT]: new ort.Tensor('float32', input, [1, inputSize, inputSize, 3]) });
+    const out = await this.session.run({
+      [TINY_INPUT]: new ort.Tensor('float32', input, [1, inputSize, inputSize, 3]),
+    });
     const t = out[TINY_OUTPUT];
     return { grid: t.data as Float32Array, gridH: t.dims[1], gridW: t.dims[2] };
   }
@@ -123,7 +151,12 @@ export class TinyDetector implements FaceDetector {
     const { boxes, scores } = decodeTinyGrid(grid, gridH, gridW, image, inputSize, minConfidence);
     // NMS on the unclipped boxes, as face-api does; IoU is unchanged by its per-axis rescaling.
     const keep = nms(boxes, scores, TINY_IOU_THRESHOLD, 'union');
-    return facesInImage(keep.map((i) => ({ box: boxes[i], score: scores[i] })), image.width, image.height, maxFaces);
+    return facesInImage(
+      keep.map((i) => ({ box: boxes[i], score: scores[i] })),
+      image.width,
+      image.height,
+      maxFaces,
+    );
   }
 
   async dispose(): Promise<void> {

@@ -29,7 +29,10 @@ export class DlibEncoder {
   readonly descriptorSize = DLIB_DESCRIPTOR_SIZE;
   private disposed = false;
 
-  private constructor(private readonly session: ModelSession, readonly precision: Precision) {}
+  private constructor(
+    private readonly session: ModelSession,
+    readonly precision: Precision,
+  ) {}
 
   static async create(options: RuntimeOptions = {}): Promise<DlibEncoder> {
     const precision = options.precision ?? 'fp32';
@@ -41,11 +44,15 @@ export class DlibEncoder {
     if (this.disposed) throw new FaceKitError('DISPOSED', 'DlibEncoder was disposed', { field: this.modelId });
     chips.forEach((chip, i) => {
       if (!(chip instanceof Float32Array) || chip.length !== CHIP_VALUES) {
-        throw invalidArgument(`chips[${i}]`, `expected a Float32Array of ${DLIB_CHIP_SIZE}×${DLIB_CHIP_SIZE}×3 = ${CHIP_VALUES} values, got ${chip?.length ?? typeof chip}`);
+        throw invalidArgument(
+          `chips[${i}]`,
+          `expected a Float32Array of ${DLIB_CHIP_SIZE}×${DLIB_CHIP_SIZE}×3 = ${CHIP_VALUES} values, got ${chip?.length ?? typeof chip}`,
+        );
       }
     });
     const out: Descriptor[] = [];
-    for (let start = 0; start < chips.length; start += DLIB_MAX_BATCH) out.push(...(await this.encodeBatch(chips.slice(start, start + DLIB_MAX_BATCH))));
+    for (let start = 0; start < chips.length; start += DLIB_MAX_BATCH)
+      out.push(...(await this.encodeBatch(chips.slice(start, start + DLIB_MAX_BATCH))));
     return out;
   }
 

@@ -28,7 +28,12 @@ export interface AnnParams {
 }
 
 /** Measured on LFW-derived galleries up to 1M faces (bench/gallery.ts); expansionSearch is the small-gallery beam. */
-export const ANN_DEFAULTS: AnnParams = { connectivity: 32, expansionAdd: 128, expansionSearch: 128, quantization: 'f16' };
+export const ANN_DEFAULTS: AnnParams = {
+  connectivity: 32,
+  expansionAdd: 128,
+  expansionSearch: 128,
+  quantization: 'f16',
+};
 
 /** From this many faces the search beam widens: HNSW's recall falls as its graph grows. */
 export const ANN_LARGE_GALLERY = 500_000;
@@ -101,8 +106,13 @@ export class AnnIndex {
 
   private static create(dims: number, params: AnnParams): Index {
     return new Index({
-      dimensions: dims, metric: MetricKind.L2sq, quantization: params.quantization === 'f16' ? ScalarKind.F16 : ScalarKind.F32,
-      connectivity: params.connectivity, expansion_add: params.expansionAdd, expansion_search: params.expansionSearch, multi: false,
+      dimensions: dims,
+      metric: MetricKind.L2sq,
+      quantization: params.quantization === 'f16' ? ScalarKind.F16 : ScalarKind.F32,
+      connectivity: params.connectivity,
+      expansion_add: params.expansionAdd,
+      expansion_search: params.expansionSearch,
+      multi: false,
     });
   }
 
@@ -120,7 +130,8 @@ export class AnnIndex {
   static load(file: string, state: AnnState | null, dims: number, params: AnnParams = ANN_DEFAULTS): AnnIndex | null {
     // expansionSearch is a search-time setting: a saved graph serves any value of it.
     const built = (p: AnnParams) => JSON.stringify([p.connectivity, p.expansionAdd, p.quantization]);
-    if (state === null || state.version !== 1 || state.dims !== dims || built(state.params) !== built(params)) return null;
+    if (state === null || state.version !== 1 || state.dims !== dims || built(state.params) !== built(params))
+      return null;
     let bytes: number;
     try {
       bytes = statSync(file).size;
@@ -153,7 +164,11 @@ export class AnnIndex {
 
   add(ids: Float64Array, vectors: Float32Array, threads = 0): void {
     if (ids.length === 0) return;
-    this.index.add(BigUint64Array.from(ids, (id) => BigInt(id)), vectors, threads);
+    this.index.add(
+      BigUint64Array.from(ids, (id) => BigInt(id)),
+      vectors,
+      threads,
+    );
   }
 
   /** Adds the matrix's rows from `first` on, block by block. */
@@ -189,11 +204,21 @@ export class AnnIndex {
       renameSync(tmp, file);
     } catch (cause) {
       rmSync(tmp, { force: true });
-      throw new FaceKitError('FILE_UNWRITABLE', `cannot save the search index (${(cause as Error).message})`, { file, cause });
+      throw new FaceKitError('FILE_UNWRITABLE', `cannot save the search index (${(cause as Error).message})`, {
+        file,
+        cause,
+      });
     }
     return {
-      version: 1, dims: this.dims, params: this.params, bytes: statSync(file).size, crc32: fileCrc(file), size: this.size,
-      maxFaceId: covered.maxFaceId, logSeq: covered.logSeq, removedSinceBuild: this.removedSinceBuild,
+      version: 1,
+      dims: this.dims,
+      params: this.params,
+      bytes: statSync(file).size,
+      crc32: fileCrc(file),
+      size: this.size,
+      maxFaceId: covered.maxFaceId,
+      logSeq: covered.logSeq,
+      removedSinceBuild: this.removedSinceBuild,
     };
   }
 }

@@ -40,14 +40,18 @@ export class DescriptorMatrix {
   private capacity = 0;
   private n = 0;
 
-  constructor(readonly dims: number, batch?: DescriptorBatch) {
+  constructor(
+    readonly dims: number,
+    batch?: DescriptorBatch,
+  ) {
     if (!Number.isInteger(dims) || dims <= 0) throw invalidArgument('dims', `must be a positive integer, got ${dims}`);
     // A fresh snapshot is adopted as is, as the first block: no second copy of a 512 MB array.
     this.idArr = batch?.ids ?? new Float64Array(0);
     this.personArr = batch?.persons ?? new Int32Array(0);
     this.n = this.idArr.length;
     const vectors = batch?.vectors ?? new Float32Array(0);
-    if (vectors.length !== this.n * dims || this.personArr.length !== this.n) throw invalidArgument('batch', 'ids, persons and vectors disagree in length');
+    if (vectors.length !== this.n * dims || this.personArr.length !== this.n)
+      throw invalidArgument('batch', 'ids, persons and vectors disagree in length');
     if (this.n > 0) this.addBlock(vectors);
   }
 
@@ -60,7 +64,8 @@ export class DescriptorMatrix {
   /** Block holding row i (rows are never split between blocks). */
   private blockOf(i: number): number {
     const s = this.starts;
-    let lo = 0, hi = s.length - 1;
+    let lo = 0,
+      hi = s.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (s[mid] <= i) lo = mid;
@@ -109,7 +114,8 @@ export class DescriptorMatrix {
 
   /** Row of face `id`, or -1; ids are ascending, so a binary search. */
   rowOf(id: number): number {
-    let lo = 0, hi = this.n - 1;
+    let lo = 0,
+      hi = this.n - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const v = this.idArr[mid];
@@ -125,12 +131,18 @@ export class DescriptorMatrix {
     const m = batch.ids.length;
     if (m === 0) return;
     const d = this.dims;
-    if (batch.vectors.length !== m * d || batch.persons.length !== m) throw invalidArgument('batch', `${m} ids, ${batch.persons.length} persons and ${batch.vectors.length} values (${m} × ${d} expected)`);
-    if (this.n > 0 && batch.ids[0] <= this.idArr[this.n - 1]) throw invalidArgument('batch', 'face ids must be above those already held');
+    if (batch.vectors.length !== m * d || batch.persons.length !== m)
+      throw invalidArgument(
+        'batch',
+        `${m} ids, ${batch.persons.length} persons and ${batch.vectors.length} values (${m} × ${d} expected)`,
+      );
+    if (this.n > 0 && batch.ids[0] <= this.idArr[this.n - 1])
+      throw invalidArgument('batch', 'face ids must be above those already held');
     const needed = this.n + m;
     if (needed > this.idArr.length) {
       const size = Math.max(needed, Math.ceil(this.idArr.length * GROWTH));
-      const ids = new Float64Array(size), persons = new Int32Array(size);
+      const ids = new Float64Array(size),
+        persons = new Int32Array(size);
       ids.set(this.ids);
       persons.set(this.persons);
       this.idArr = ids;
@@ -138,8 +150,11 @@ export class DescriptorMatrix {
     }
     this.idArr.set(batch.ids, this.n);
     this.personArr.set(batch.persons, this.n);
-    while (this.capacity < needed) this.addBlock(new Float32Array(Math.min(BLOCK_ROWS, Math.max(needed - this.capacity, this.n, MIN_BLOCK_ROWS)) * d));
-    for (let done = 0; done < m;) {
+    while (this.capacity < needed)
+      this.addBlock(
+        new Float32Array(Math.min(BLOCK_ROWS, Math.max(needed - this.capacity, this.n, MIN_BLOCK_ROWS)) * d),
+      );
+    for (let done = 0; done < m; ) {
       const r = this.n + done;
       const b = this.blockOf(r);
       const room = this.starts[b] + this.blocks[b].length / d - r;
@@ -212,7 +227,8 @@ class TopK {
   }
 
   push(dist: number, row: number): void {
-    const d = this.d, r = this.r;
+    const d = this.d,
+      r = this.r;
     if (this.size < this.k) {
       let i = this.size++;
       while (i > 0) {
@@ -243,8 +259,13 @@ class TopK {
   }
 
   sorted(): Neighbours {
-    const order = Array.from({ length: this.size }, (_, i) => i).sort((a, b) => this.d[a] - this.d[b] || this.r[a] - this.r[b]);
-    return { rows: Int32Array.from(order, (i) => this.r[i]), distances: Float32Array.from(order, (i) => Math.sqrt(this.d[i])) };
+    const order = Array.from({ length: this.size }, (_, i) => i).sort(
+      (a, b) => this.d[a] - this.d[b] || this.r[a] - this.r[b],
+    );
+    return {
+      rows: Int32Array.from(order, (i) => this.r[i]),
+      distances: Float32Array.from(order, (i) => Math.sqrt(this.d[i])),
+    };
   }
 }
 
@@ -253,11 +274,17 @@ class TopK {
  * half of the dimensions already exceeds the query's k-th best is abandoned there: once the heap
  * holds good candidates, most rows cost half.
  */
-export function exactKnn(matrix: DescriptorMatrix, queries: readonly Float32Array[], k: number, options: KnnOptions = {}): Neighbours[] {
+export function exactKnn(
+  matrix: DescriptorMatrix,
+  queries: readonly Float32Array[],
+  k: number,
+  options: KnnOptions = {},
+): Neighbours[] {
   if (!Number.isInteger(k) || k < 1) throw invalidArgument('k', `must be a positive integer, got ${k}`);
   const dims = matrix.dims;
   queries.forEach((q, i) => {
-    if (q.length !== dims) throw invalidArgument(`queries[${i}]`, `has ${q.length} values; the gallery's descriptors have ${dims}`);
+    if (q.length !== dims)
+      throw invalidArgument(`queries[${i}]`, `has ${q.length} values; the gallery's descriptors have ${dims}`);
   });
   const exclude = options.excludePerson;
   const out: Neighbours[] = [];
@@ -280,16 +307,31 @@ export function exactKnn(matrix: DescriptorMatrix, queries: readonly Float32Arra
           const q = block[j];
           const heap = heaps[j];
           const bound = heap.bound();
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          let s0 = 0,
+            s1 = 0,
+            s2 = 0,
+            s3 = 0;
           let i = 0;
           for (; i < half; i += 4) {
-            const a = data[base + i] - q[i], b = data[base + i + 1] - q[i + 1], c = data[base + i + 2] - q[i + 2], e = data[base + i + 3] - q[i + 3];
-            s0 += a * a; s1 += b * b; s2 += c * c; s3 += e * e;
+            const a = data[base + i] - q[i],
+              b = data[base + i + 1] - q[i + 1],
+              c = data[base + i + 2] - q[i + 2],
+              e = data[base + i + 3] - q[i + 3];
+            s0 += a * a;
+            s1 += b * b;
+            s2 += c * c;
+            s3 += e * e;
           }
           if (s0 + s1 + s2 + s3 >= bound) continue;
           for (; i < main; i += 4) {
-            const a = data[base + i] - q[i], b = data[base + i + 1] - q[i + 1], c = data[base + i + 2] - q[i + 2], e = data[base + i + 3] - q[i + 3];
-            s0 += a * a; s1 += b * b; s2 += c * c; s3 += e * e;
+            const a = data[base + i] - q[i],
+              b = data[base + i + 1] - q[i + 1],
+              c = data[base + i + 2] - q[i + 2],
+              e = data[base + i + 3] - q[i + 3];
+            s0 += a * a;
+            s1 += b * b;
+            s2 += c * c;
+            s3 += e * e;
           }
           for (; i < dims; i++) {
             const a = data[base + i] - q[i];

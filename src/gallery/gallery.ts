@@ -5,20 +5,56 @@
  */
 import { EMBEDDER_ID } from '../kit.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
-import { aggregate, checkAggregation, DEFAULT_K, DEFAULT_MEAN_OF, type Aggregation, type Candidate } from '../match/aggregate.js';
 import {
-  answerConfidence, checkFar, impostorTail, MAX_SEARCH_PROBES, MIN_EXPECTED_FALSE_ACCEPTS, pairDistances, quantiles, sampleIndices, thresholdForFar,
-  type DistanceSample, type Labelled,
+  aggregate,
+  checkAggregation,
+  DEFAULT_K,
+  DEFAULT_MEAN_OF,
+  type Aggregation,
+  type Candidate,
+} from '../match/aggregate.js';
+import {
+  answerConfidence,
+  checkFar,
+  impostorTail,
+  MAX_SEARCH_PROBES,
+  MIN_EXPECTED_FALSE_ACCEPTS,
+  pairDistances,
+  quantiles,
+  sampleIndices,
+  thresholdForFar,
+  type DistanceSample,
+  type Labelled,
 } from '../match/calibrate.js';
 import { DEFAULT_TOLERANCE, euclideanDistance } from '../match/distance.js';
-import { ANN_DEFAULTS, ANN_MIN_FACES, ANN_STATE_KEY, AnnIndex, annSearchBeam, type AnnParams, type AnnState } from './ann.js';
+import {
+  ANN_DEFAULTS,
+  ANN_MIN_FACES,
+  ANN_STATE_KEY,
+  AnnIndex,
+  annSearchBeam,
+  type AnnParams,
+  type AnnState,
+} from './ann.js';
 
 export { ANN_MIN_FACES };
 import { DescriptorMatrix, exactKnn } from './exact.js';
 import { defaultGalleryPath } from './paths.js';
 import { openSqliteStore } from './sqlite.js';
 import type {
-  CalibrationRecord, ClusterFace, ClusterRun, EnrollOutcome, EnrollRequest, FaceRecord, GalleryStore, Metadata, MetadataPatch, ModelTag, NewFace, PersonRecord, Watermark,
+  CalibrationRecord,
+  ClusterFace,
+  ClusterRun,
+  EnrollOutcome,
+  EnrollRequest,
+  FaceRecord,
+  GalleryStore,
+  Metadata,
+  MetadataPatch,
+  ModelTag,
+  NewFace,
+  PersonRecord,
+  Watermark,
 } from './store.js';
 import { checkDescriptor } from './validate.js';
 
@@ -137,9 +173,14 @@ export async function openGallery(options: GalleryOptions = {}): Promise<Gallery
     const modelId = options.modelId ?? EMBEDDER_ID;
     const model = await store.model();
     if (model !== null && model.modelId !== modelId) {
-      throw new FaceKitError('MODEL_MISMATCH', `gallery holds ${model.modelId} descriptors; this caller brings ${modelId} descriptors, which cannot be compared with them`, {
-        file: store.location, field: 'modelId',
-      });
+      throw new FaceKitError(
+        'MODEL_MISMATCH',
+        `gallery holds ${model.modelId} descriptors; this caller brings ${modelId} descriptors, which cannot be compared with them`,
+        {
+          file: store.location,
+          field: 'modelId',
+        },
+      );
     }
     const { batch, watermark } = await store.snapshot();
     const names = await store.personNames();
@@ -179,7 +220,8 @@ export class Gallery {
   ) {
     this.matrix = dims === null ? null : new DescriptorMatrix(dims, batch);
     this.indexMode = options.index ?? 'auto';
-    if (!['auto', 'exact', 'ann'].includes(this.indexMode)) throw invalidArgument('index', `unknown index mode "${String(this.indexMode)}" (use 'auto', 'exact' or 'ann')`);
+    if (!['auto', 'exact', 'ann'].includes(this.indexMode))
+      throw invalidArgument('index', `unknown index mode "${String(this.indexMode)}" (use 'auto', 'exact' or 'ann')`);
     this.annMinFaces = checkPositiveInt(options.annMinFaces ?? ANN_MIN_FACES, 'annMinFaces');
     this.annParams = { ...ANN_DEFAULTS, ...options.ann };
     this.indexFile = options.indexFile ?? `${store.location}.hnsw`;
@@ -200,7 +242,8 @@ export class Gallery {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new FaceKitError('DISPOSED', 'this gallery was closed', { file: this.file }));
+    if (this.closed)
+      return Promise.reject(new FaceKitError('DISPOSED', 'this gallery was closed', { file: this.file }));
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
@@ -323,15 +366,27 @@ export class Gallery {
     const calibration = options.far === undefined ? (all[0] ?? null) : (all.find((c) => c.far === options.far) ?? null);
     if (options.far !== undefined && calibration === null) {
       const made = [...new Set(all.map((c) => c.far))].join(', ') || 'none';
-      throw new FaceKitError('CALIBRATION_NOT_FOUND', `no calibration for a false-accept rate of ${options.far} (calibrated: ${made}); run facekit calibrate --far ${options.far}`, {
-        file: this.file, field: 'far',
-      });
+      throw new FaceKitError(
+        'CALIBRATION_NOT_FOUND',
+        `no calibration for a false-accept rate of ${options.far} (calibrated: ${made}); run facekit calibrate --far ${options.far}`,
+        {
+          file: this.file,
+          field: 'far',
+        },
+      );
     }
     const used = calibration && (level === 'pair' || calibration.searchThreshold === null) ? 'pair' : 'search';
     if (options.threshold !== undefined) {
-      return { value: checkThreshold(options.threshold), source: 'option', far: calibration?.far ?? null, level: calibration ? used : null, calibration };
+      return {
+        value: checkThreshold(options.threshold),
+        source: 'option',
+        far: calibration?.far ?? null,
+        level: calibration ? used : null,
+        calibration,
+      };
     }
-    if (calibration === null) return { value: DEFAULT_TOLERANCE, source: 'default', far: null, level: null, calibration: null };
+    if (calibration === null)
+      return { value: DEFAULT_TOLERANCE, source: 'default', far: null, level: null, calibration: null };
     const value = used === 'pair' ? calibration.pairThreshold : (calibration.searchThreshold as number);
     return { value, source: 'calibration', far: calibration.far, level: used, calibration };
   }
@@ -339,7 +394,11 @@ export class Gallery {
   private checkQuery(d: Float32Array, field: string): void {
     if (!(d instanceof Float32Array)) throw invalidArgument(field, 'must be a Float32Array descriptor');
     if (this.dims !== null && d.length !== this.dims) {
-      throw new FaceKitError('MODEL_MISMATCH', `${field}: a ${d.length}-d descriptor; this gallery holds ${this.modelId} descriptors of ${this.dims}`, { file: this.file, field });
+      throw new FaceKitError(
+        'MODEL_MISMATCH',
+        `${field}: a ${d.length}-d descriptor; this gallery holds ${this.modelId} descriptors of ${this.dims}`,
+        { file: this.file, field },
+      );
     }
   }
 
@@ -383,14 +442,22 @@ export class Gallery {
     descriptors.forEach((d, i) => this.checkQuery(d, `descriptors[${i}]`));
     return this.serial(async () => {
       await this.refresh();
-      if (this.size === 0) throw new FaceKitError('GALLERY_EMPTY', 'the gallery holds nobody yet: enrol people first (facekit enroll)', { file: this.file });
+      if (this.size === 0)
+        throw new FaceKitError('GALLERY_EMPTY', 'the gallery holds nobody yet: enrol people first (facekit enroll)', {
+          file: this.file,
+        });
       const t = await this.thresholdNow(options, 'search');
       const neighbours = await this.neighbours(descriptors, k);
       return neighbours.map((candidates) => {
         const ranked = aggregate(candidates, mode, t.value, meanOf);
         const [best, second] = ranked;
         const accepted = mode === 'vote' ? best.votes > 0 : best.distance <= t.value;
-        const sample: DistanceSample | null = t.calibration === null ? null : t.level === 'search' && t.calibration.searchImpostors ? t.calibration.searchImpostors : t.calibration.impostors;
+        const sample: DistanceSample | null =
+          t.calibration === null
+            ? null
+            : t.level === 'search' && t.calibration.searchImpostors
+              ? t.calibration.searchImpostors
+              : t.calibration.impostors;
         const name = (p: number) => this.names.get(p) ?? `#${p}`;
         return {
           person: accepted ? name(best.person) : null,
@@ -398,7 +465,8 @@ export class Gallery {
           nearest: name(best.person),
           faceId: best.faceId,
           threshold: t.value,
-          confidence: sample && t.calibration ? answerConfidence(accepted, best.distance, sample, t.calibration.genuine) : null,
+          confidence:
+            sample && t.calibration ? answerConfidence(accepted, best.distance, sample, t.calibration.genuine) : null,
           margin: second ? second.distance - best.distance : null,
           runnerUp: second ? { person: name(second.person), distance: second.distance } : null,
           votes: best.votes,
@@ -445,7 +513,11 @@ export class Gallery {
   async person(name: string): Promise<PersonRecord> {
     this.alive();
     const p = await this.store.person(name);
-    if (!p) throw new FaceKitError('PERSON_NOT_FOUND', `no person named "${name}" in the gallery`, { file: this.file, field: 'person' });
+    if (!p)
+      throw new FaceKitError('PERSON_NOT_FOUND', `no person named "${name}" in the gallery`, {
+        file: this.file,
+        field: 'person',
+      });
     return p;
   }
 
@@ -501,13 +573,21 @@ export class Gallery {
       let probes: Float32Array[];
       let exclude: Int32Array;
       if (from) {
-        if (from.descriptors.length !== from.names.length) throw invalidArgument('from', 'descriptors and names differ in length');
+        if (from.descriptors.length !== from.names.length)
+          throw invalidArgument('from', 'descriptors and names differ in length');
         from.descriptors.forEach((d, i) => {
           this.checkQuery(d, `from.descriptors[${i}]`);
-          if (d.length !== from.descriptors[0].length) throw invalidArgument(`from.descriptors[${i}]`, `has ${d.length} values; the first has ${from.descriptors[0].length}: descriptors of different models`);
+          if (d.length !== from.descriptors[0].length)
+            throw invalidArgument(
+              `from.descriptors[${i}]`,
+              `has ${d.length} values; the first has ${from.descriptors[0].length}: descriptors of different models`,
+            );
         });
         const labelOf = new Map<string, number>();
-        const labels = Int32Array.from(from.names, (n) => labelOf.get(n) ?? (labelOf.set(n, labelOf.size), labelOf.size - 1));
+        const labels = Int32Array.from(
+          from.names,
+          (n) => labelOf.get(n) ?? (labelOf.set(n, labelOf.size), labelOf.size - 1),
+        );
         set = { labels, row: (i) => from.descriptors[i] };
         const byName = new Map([...this.names.entries()].map(([id, n]) => [n, id] as const));
         const rows = sampleIndices(from.descriptors.length, MAX_SEARCH_PROBES);
@@ -515,13 +595,22 @@ export class Gallery {
         exclude = Int32Array.from(rows, (r) => byName.get(from.names[r]) ?? -1);
       } else {
         const m = this.matrix;
-        if (m === null || m.count === 0) throw new FaceKitError('GALLERY_EMPTY', 'the gallery holds nobody to calibrate on: enrol people first, or give a labelled folder', { file: this.file });
+        if (m === null || m.count === 0)
+          throw new FaceKitError(
+            'GALLERY_EMPTY',
+            'the gallery holds nobody to calibrate on: enrol people first, or give a labelled folder',
+            { file: this.file },
+          );
         set = { labels: m.persons, row: (i) => m.row(i) };
         const rows = sampleIndices(m.count, MAX_SEARCH_PROBES);
         probes = Array.from(rows, (r) => m.row(r));
         exclude = Int32Array.from(rows, (r) => m.personAt(r));
       }
-      if (new Set(set.labels).size < 2) throw new FaceKitError('CALIBRATION_TOO_FEW', 'calibration needs faces of at least two people', { file: this.file, field: 'far' });
+      if (new Set(set.labels).size < 2)
+        throw new FaceKitError('CALIBRATION_TOO_FEW', 'calibration needs faces of at least two people', {
+          file: this.file,
+          field: 'far',
+        });
       const { impostors, genuine } = pairDistances(set);
       const pairThresholds = fars.map((f) => thresholdForFar(impostors, f));
       // A search needs a gallery of at least two people: then every probe has someone else to be compared with.
@@ -529,21 +618,31 @@ export class Gallery {
       let search: Float32Array | null = null;
       if (people >= 2 || (from && people >= 1)) {
         const nearest = await this.neighbours(probes, 1, exclude);
-        search = Float32Array.from(nearest.filter((n) => n.length > 0), (n) => n[0].distance).sort();
+        search = Float32Array.from(
+          nearest.filter((n) => n.length > 0),
+          (n) => n[0].distance,
+        ).sort();
       }
       const createdAt = new Date().toISOString();
       // The first rate asked for comes first, and so becomes the default.
-      return this.store.saveCalibrations(fars.map((far, i) => {
-        const enough = search !== null && search.length >= Math.ceil(MIN_EXPECTED_FALSE_ACCEPTS / far);
-        return {
-          modelId: this.modelId, far, pairThreshold: pairThresholds[i],
-          searchThreshold: enough ? thresholdForFar(search as Float32Array, far, 'search probes') : null,
-          impostors: impostorTail(impostors, far),
-          searchImpostors: search === null ? null : { sorted: search, total: search.length },
-          genuine: quantiles(genuine),
-          source: from?.source ?? 'gallery', people, faces: this.size, createdAt,
-        };
-      }));
+      return this.store.saveCalibrations(
+        fars.map((far, i) => {
+          const enough = search !== null && search.length >= Math.ceil(MIN_EXPECTED_FALSE_ACCEPTS / far);
+          return {
+            modelId: this.modelId,
+            far,
+            pairThreshold: pairThresholds[i],
+            searchThreshold: enough ? thresholdForFar(search as Float32Array, far, 'search probes') : null,
+            impostors: impostorTail(impostors, far),
+            searchImpostors: search === null ? null : { sorted: search, total: search.length },
+            genuine: quantiles(genuine),
+            source: from?.source ?? 'gallery',
+            people,
+            faces: this.size,
+            createdAt,
+          };
+        }),
+      );
     });
   }
 
@@ -559,9 +658,16 @@ export class Gallery {
     this.alive();
     const run = await this.store.clusterRun(id);
     if (!run) {
-      throw new FaceKitError('CLUSTER_NOT_FOUND', id === undefined ? 'no cluster run in this gallery yet: run facekit cluster <folder> first' : `no cluster run ${id} in this gallery`, {
-        file: this.file, field: 'run',
-      });
+      throw new FaceKitError(
+        'CLUSTER_NOT_FOUND',
+        id === undefined
+          ? 'no cluster run in this gallery yet: run facekit cluster <folder> first'
+          : `no cluster run ${id} in this gallery`,
+        {
+          file: this.file,
+          field: 'run',
+        },
+      );
     }
     return run;
   }
@@ -571,7 +677,11 @@ export class Gallery {
     return this.write(async () => {
       const run = await this.clusterRun(runId);
       if (run.modelId !== this.modelId) {
-        throw new FaceKitError('MODEL_MISMATCH', `cluster run ${run.id} holds ${run.modelId} descriptors; this gallery is for ${this.modelId}`, { file: this.file, field: 'run' });
+        throw new FaceKitError(
+          'MODEL_MISMATCH',
+          `cluster run ${run.id} holds ${run.modelId} descriptors; this gallery is for ${this.modelId}`,
+          { file: this.file, field: 'run' },
+        );
       }
       return this.store.nameCluster(run.id, cluster, name);
     });

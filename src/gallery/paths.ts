@@ -10,7 +10,11 @@ export const GALLERY_FILE_NAME = 'gallery.db';
  * platform (XDG on Linux, Application Support on macOS, %APPDATA% on Windows), since a gallery is
  * user data that must outlive caches.
  */
-export function defaultGalleryPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = homedir()): string {
+export function defaultGalleryPath(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home = homedir(),
+): string {
   const named = env[GALLERY_ENV];
   if (named !== undefined && named !== '') return named;
   if (platform === 'win32') return join(env.APPDATA || join(home, 'AppData', 'Roaming'), 'facekit', GALLERY_FILE_NAME);

@@ -11,11 +11,26 @@ import { FaceKitError, invalidArgument } from '../errors.js';
 import { checkFar } from '../match/calibrate.js';
 import type { Box } from '../types.js';
 import type {
-  CalibrationRecord, ChangeSet, ClusterFace, ClusterRun, DescriptorBatch, DistanceSample, DuplicateFace, EnrollOutcome, EnrollRequest, FaceRecord,
-  GalleryStore, Metadata, MetadataPatch, ModelTag, NewFace, PersonRecord, StoreStats, Watermark,
+  CalibrationRecord,
+  ChangeSet,
+  ClusterFace,
+  ClusterRun,
+  DescriptorBatch,
+  DistanceSample,
+  DuplicateFace,
+  EnrollOutcome,
+  EnrollRequest,
+  FaceRecord,
+  GalleryStore,
+  Metadata,
+  MetadataPatch,
+  ModelTag,
+  NewFace,
+  PersonRecord,
+  StoreStats,
+  Watermark,
 } from './store.js';
 import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
-
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
 export const SCHEMA_VERSION = 1;
@@ -158,7 +173,8 @@ export function fromBlob(b: Buffer): Float32Array {
   return out;
 }
 
-const sample = (sorted: Buffer | null, total: number | null): DistanceSample | null => (sorted === null || total === null ? null : { sorted: fromBlob(sorted), total });
+const sample = (sorted: Buffer | null, total: number | null): DistanceSample | null =>
+  sorted === null || total === null ? null : { sorted: fromBlob(sorted), total };
 
 function iou(a: Box, b: Box): number {
   const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
@@ -169,14 +185,31 @@ function iou(a: Box, b: Box): number {
 }
 
 function rowToPerson(r: PersonRow): PersonRecord {
-  return { id: r.id, name: r.name, metadata: JSON.parse(r.metadata) as Metadata, faces: r.faces, createdAt: r.created_at };
+  return {
+    id: r.id,
+    name: r.name,
+    metadata: JSON.parse(r.metadata) as Metadata,
+    faces: r.faces,
+    createdAt: r.created_at,
+  };
 }
 
 function rowToFace(r: FaceRow): FaceRecord {
-  const box = r.box_x === null || r.box_y === null || r.box_w === null || r.box_h === null ? null : { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h };
+  const box =
+    r.box_x === null || r.box_y === null || r.box_w === null || r.box_h === null
+      ? null
+      : { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h };
   return {
-    id: r.id, personId: r.person_id, person: r.person, modelId: r.model_id, sourceFile: r.source_file, contentHash: r.content_hash,
-    box, score: r.score, quality: r.quality, createdAt: r.created_at,
+    id: r.id,
+    personId: r.person_id,
+    person: r.person,
+    modelId: r.model_id,
+    sourceFile: r.source_file,
+    contentHash: r.content_hash,
+    box,
+    score: r.score,
+    quality: r.quality,
+    createdAt: r.created_at,
   };
 }
 
@@ -191,7 +224,10 @@ export function storeError(file: string, cause: unknown): FaceKitError {
   switch (typeof code === 'string' ? code.replace(/^(SQLITE_[A-Z]+).*$/, '$1') : '') {
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
-      return new FaceKitError('GALLERY_BUSY', 'gallery is locked by another process; try again when it has finished', { file, cause });
+      return new FaceKitError('GALLERY_BUSY', 'gallery is locked by another process; try again when it has finished', {
+        file,
+        cause,
+      });
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
       return new FaceKitError('GALLERY_CORRUPT', `is damaged or not a facekit gallery (${message})`, { file, cause });
@@ -221,20 +257,33 @@ export interface SqliteStoreOptions {
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   let exists = true;
   try {
-    if (statSync(file).isDirectory()) throw new FaceKitError('INVALID_ARGUMENT', 'is a folder: give the gallery file (e.g. gallery.db)', { file, field: 'db' });
+    if (statSync(file).isDirectory())
+      throw new FaceKitError('INVALID_ARGUMENT', 'is a folder: give the gallery file (e.g. gallery.db)', {
+        file,
+        field: 'db',
+      });
   } catch (e) {
     if (e instanceof FaceKitError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     // ENOTDIR: a file sits where a folder of the path should be; the file does not exist either.
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new FaceKitError('FILE_UNREADABLE', `cannot read (${code})`, { file, cause: e });
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw new FaceKitError('FILE_UNREADABLE', `cannot read (${code})`, { file, cause: e });
     exists = false;
   }
   if (!exists) {
-    if (options.create === false) throw new FaceKitError('FILE_NOT_FOUND', 'no gallery here: enrol people first (facekit enroll) or give --db', { file, field: 'db' });
+    if (options.create === false)
+      throw new FaceKitError('FILE_NOT_FOUND', 'no gallery here: enrol people first (facekit enroll) or give --db', {
+        file,
+        field: 'db',
+      });
     try {
       mkdirSync(dirname(file), { recursive: true });
     } catch (cause) {
-      throw new FaceKitError('FILE_UNWRITABLE', `cannot create the gallery's folder (${(cause as NodeJS.ErrnoException).code})`, { file, cause });
+      throw new FaceKitError(
+        'FILE_UNWRITABLE',
+        `cannot create the gallery's folder (${(cause as NodeJS.ErrnoException).code})`,
+        { file, cause },
+      );
     }
   }
   let db: Database.Database;
@@ -255,7 +304,10 @@ export class SqliteStore implements GalleryStore {
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private closed = false;
 
-  constructor(private readonly db: Database.Database, readonly location: string) {
+  constructor(
+    private readonly db: Database.Database,
+    readonly location: string,
+  ) {
     this.initialise();
     this.s = this.prepare();
   }
@@ -269,17 +321,30 @@ export class SqliteStore implements GalleryStore {
       const tables = (this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
       if (version === 0 && tables === 0 && appId === 0) {
         this.db.pragma('journal_mode = WAL');
-        this.db.transaction(() => {
-          this.db.exec(SCHEMA);
-          this.db.pragma(`application_id = ${APPLICATION_ID}`);
-          this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-        }).immediate();
+        this.db
+          .transaction(() => {
+            this.db.exec(SCHEMA);
+            this.db.pragma(`application_id = ${APPLICATION_ID}`);
+            this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+          })
+          .immediate();
       } else if (appId !== APPLICATION_ID) {
-        throw new FaceKitError('GALLERY_CORRUPT', 'is an SQLite database but not a facekit gallery; refusing to touch it', { file, field: 'db' });
+        throw new FaceKitError(
+          'GALLERY_CORRUPT',
+          'is an SQLite database but not a facekit gallery; refusing to touch it',
+          { file, field: 'db' },
+        );
       } else if (version > SCHEMA_VERSION) {
-        throw new FaceKitError('GALLERY_VERSION', `was written by a newer facekit (schema ${version}; this one knows up to ${SCHEMA_VERSION}): upgrade facekit`, { file, field: 'db' });
+        throw new FaceKitError(
+          'GALLERY_VERSION',
+          `was written by a newer facekit (schema ${version}; this one knows up to ${SCHEMA_VERSION}): upgrade facekit`,
+          { file, field: 'db' },
+        );
       } else if (version < 1) {
-        throw new FaceKitError('GALLERY_CORRUPT', 'has no schema version: damaged or not made by facekit', { file, field: 'db' });
+        throw new FaceKitError('GALLERY_CORRUPT', 'has no schema version: damaged or not made by facekit', {
+          file,
+          field: 'db',
+        });
       }
       // WAL: readers never block the enrolling writer, and a killed writer leaves committed data intact.
       if (this.db.pragma('journal_mode', { simple: true }) !== 'wal') this.db.pragma('journal_mode = WAL');
@@ -295,10 +360,14 @@ export class SqliteStore implements GalleryStore {
     const db = this.db;
     return {
       meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      setMeta: db.prepare<[string, string]>(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
       delMeta: db.prepare<[string]>('DELETE FROM meta WHERE key = ?'),
       bumpPeople: db.prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'people_rev'"),
-      stats: db.prepare<[], StoreStats>('SELECT (SELECT count(*) FROM people) AS people, (SELECT count(*) FROM faces) AS faces'),
+      stats: db.prepare<[], StoreStats>(
+        'SELECT (SELECT count(*) FROM people) AS people, (SELECT count(*) FROM faces) AS faces',
+      ),
       people: db.prepare<[], PersonRow>(
         'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p ORDER BY p.name',
       ),
@@ -306,18 +375,45 @@ export class SqliteStore implements GalleryStore {
         'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.name = ?',
       ),
       personNames: db.prepare<[], { id: number; name: string }>('SELECT id, name FROM people'),
-      insertPerson: db.prepare<[string, string, string]>('INSERT INTO people (name, metadata, created_at) VALUES (?, ?, ?)'),
+      insertPerson: db.prepare<[string, string, string]>(
+        'INSERT INTO people (name, metadata, created_at) VALUES (?, ?, ?)',
+      ),
       setPersonMeta: db.prepare<[string, number]>('UPDATE people SET metadata = ? WHERE id = ?'),
       rename: db.prepare<[string, number]>('UPDATE people SET name = ? WHERE id = ?'),
       deletePerson: db.prepare<[number]>('DELETE FROM people WHERE id = ?'),
-      facesOf: db.prepare<[number], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.person_id = ? ORDER BY f.id'),
-      allFaces: db.prepare<[], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id ORDER BY f.id'),
-      faceById: db.prepare<[number], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.id = ?'),
-      facesByHash: db.prepare<[string], FaceRow>('SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.content_hash = ?'),
-      insertFace: db.prepare<[number, string, Buffer, string | null, string | null, number | null, number | null, number | null, number | null, number | null, number | null, string]>(
+      facesOf: db.prepare<[number], FaceRow>(
+        'SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.person_id = ? ORDER BY f.id',
+      ),
+      allFaces: db.prepare<[], FaceRow>(
+        'SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id ORDER BY f.id',
+      ),
+      faceById: db.prepare<[number], FaceRow>(
+        'SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.id = ?',
+      ),
+      facesByHash: db.prepare<[string], FaceRow>(
+        'SELECT f.*, p.name AS person FROM faces f JOIN people p ON p.id = f.person_id WHERE f.content_hash = ?',
+      ),
+      insertFace: db.prepare<
+        [
+          number,
+          string,
+          Buffer,
+          string | null,
+          string | null,
+          number | null,
+          number | null,
+          number | null,
+          number | null,
+          number | null,
+          number | null,
+          string,
+        ]
+      >(
         'INSERT INTO faces (person_id, model_id, descriptor, source_file, content_hash, box_x, box_y, box_w, box_h, score, quality, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      logFacesOf: db.prepare<[number | null, number]>('INSERT INTO face_log (face_id, person_id) SELECT id, ? FROM faces WHERE person_id = ?'),
+      logFacesOf: db.prepare<[number | null, number]>(
+        'INSERT INTO face_log (face_id, person_id) SELECT id, ? FROM faces WHERE person_id = ?',
+      ),
       moveFaces: db.prepare<[number, number]>('UPDATE faces SET person_id = ? WHERE person_id = ?'),
       moveClusterLinks: db.prepare<[number, number]>('UPDATE cluster_faces SET person_id = ? WHERE person_id = ?'),
       deleteFacesOf: db.prepare<[number]>('DELETE FROM faces WHERE person_id = ?'),
@@ -325,34 +421,56 @@ export class SqliteStore implements GalleryStore {
       logFace: db.prepare<[number, number | null]>('INSERT INTO face_log (face_id, person_id) VALUES (?, ?)'),
       countOf: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM faces WHERE person_id = ?'),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM faces'),
-      descriptors: db.prepare<[number], [number, number, Buffer]>('SELECT id, person_id, descriptor FROM faces WHERE id > ? ORDER BY id').raw(),
+      descriptors: db
+        .prepare<[number], [number, number, Buffer]>(
+          'SELECT id, person_id, descriptor FROM faces WHERE id > ? ORDER BY id',
+        )
+        .raw(),
       countAbove: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM faces WHERE id > ?'),
       maxFace: db.prepare<[], { m: number | null }>('SELECT max(id) AS m FROM faces'),
       maxSeq: db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM face_log'),
-      logSince: db.prepare<[number], { seq: number; face_id: number; person_id: number | null }>('SELECT seq, face_id, person_id FROM face_log WHERE seq > ? ORDER BY seq'),
+      logSince: db.prepare<[number], { seq: number; face_id: number; person_id: number | null }>(
+        'SELECT seq, face_id, person_id FROM face_log WHERE seq > ? ORDER BY seq',
+      ),
       insertCalibration: db.prepare(
         `INSERT INTO calibrations (model_id, far, pair_threshold, search_threshold, impostors, impostors_total, search_impostors, search_impostors_total,
            genuine, genuine_total, source, people, faces, created_at)
          VALUES (@modelId, @far, @pairThreshold, @searchThreshold, @impostors, @impostorsTotal, @searchImpostors, @searchImpostorsTotal,
            @genuine, @genuineTotal, @source, @people, @faces, @createdAt)`,
       ),
-      calibrations: db.prepare<[string], CalibrationRow>('SELECT * FROM calibrations WHERE model_id = ? ORDER BY id DESC'),
+      calibrations: db.prepare<[string], CalibrationRow>(
+        'SELECT * FROM calibrations WHERE model_id = ? ORDER BY id DESC',
+      ),
       deleteCalibrations: db.prepare<[string, number]>('DELETE FROM calibrations WHERE model_id = ? AND far = ?'),
-      insertRun: db.prepare<[string, number, string, string]>('INSERT INTO cluster_runs (model_id, threshold, inputs, created_at) VALUES (?, ?, ?, ?)'),
+      insertRun: db.prepare<[string, number, string, string]>(
+        'INSERT INTO cluster_runs (model_id, threshold, inputs, created_at) VALUES (?, ?, ?, ?)',
+      ),
       insertClusterFace: db.prepare<[number, number, string, string, number, number, number, number, number, Buffer]>(
         'INSERT INTO cluster_faces (run_id, cluster, source_file, content_hash, box_x, box_y, box_w, box_h, score, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      run: db.prepare<[number], { id: number; model_id: string; threshold: number; inputs: string; created_at: string }>('SELECT * FROM cluster_runs WHERE id = ?'),
-      lastRun: db.prepare<[], { id: number; model_id: string; threshold: number; inputs: string; created_at: string }>('SELECT * FROM cluster_runs ORDER BY id DESC LIMIT 1'),
-      runFaces: db.prepare<[number], ClusterFaceRow>('SELECT * FROM cluster_faces WHERE run_id = ? ORDER BY cluster, rowid'),
-      clusterFaces: db.prepare<[number, number], ClusterFaceRow>('SELECT * FROM cluster_faces WHERE run_id = ? AND cluster = ? ORDER BY rowid'),
-      nameCluster: db.prepare<[number, number, number]>('UPDATE cluster_faces SET person_id = ? WHERE run_id = ? AND cluster = ?'),
+      run: db.prepare<
+        [number],
+        { id: number; model_id: string; threshold: number; inputs: string; created_at: string }
+      >('SELECT * FROM cluster_runs WHERE id = ?'),
+      lastRun: db.prepare<[], { id: number; model_id: string; threshold: number; inputs: string; created_at: string }>(
+        'SELECT * FROM cluster_runs ORDER BY id DESC LIMIT 1',
+      ),
+      runFaces: db.prepare<[number], ClusterFaceRow>(
+        'SELECT * FROM cluster_faces WHERE run_id = ? ORDER BY cluster, rowid',
+      ),
+      clusterFaces: db.prepare<[number, number], ClusterFaceRow>(
+        'SELECT * FROM cluster_faces WHERE run_id = ? AND cluster = ? ORDER BY rowid',
+      ),
+      nameCluster: db.prepare<[number, number, number]>(
+        'UPDATE cluster_faces SET person_id = ? WHERE run_id = ? AND cluster = ?',
+      ),
     };
   }
 
   /** Runs `fn` with SQLite errors mapped; `write` makes it one IMMEDIATE transaction. */
   private use<T>(fn: () => T, mode: 'read' | 'write' | 'none' = 'none'): Promise<T> {
-    if (this.closed) return Promise.reject(new FaceKitError('DISPOSED', 'this gallery was closed', { file: this.location }));
+    if (this.closed)
+      return Promise.reject(new FaceKitError('DISPOSED', 'this gallery was closed', { file: this.location }));
     try {
       if (mode === 'none') return Promise.resolve(fn());
       const tx = this.db.transaction(fn);
@@ -370,7 +488,11 @@ export class SqliteStore implements GalleryStore {
     const n = Number(dims);
     // Older versions accepted an empty first descriptor and recorded 0 dimensions: say so instead of failing deeper down.
     if (!Number.isInteger(n) || n < 1) {
-      throw new FaceKitError('GALLERY_CORRUPT', `records descriptors of ${dims} values, which no model makes: damaged, or tied to an empty descriptor`, { file: this.location, field: 'dims' });
+      throw new FaceKitError(
+        'GALLERY_CORRUPT',
+        `records descriptors of ${dims} values, which no model makes: damaged, or tied to an empty descriptor`,
+        { file: this.location, field: 'dims' },
+      );
     }
     return { modelId: id, dims: n };
   }
@@ -383,11 +505,14 @@ export class SqliteStore implements GalleryStore {
   private tieModel(model: ModelTag): ModelTag {
     const current = this.modelNow();
     if (current !== null) {
-      if (current.modelId !== model?.modelId || current.dims !== model.dims) throw this.mismatch(current, String(model?.modelId), Number(model?.dims));
+      if (current.modelId !== model?.modelId || current.dims !== model.dims)
+        throw this.mismatch(current, String(model?.modelId), Number(model?.dims));
       return current;
     }
-    if (typeof model?.modelId !== 'string' || model.modelId === '') throw invalidArgument('model.modelId', 'must name the model the descriptors come from');
-    if (!Number.isInteger(model.dims) || model.dims < 1) throw invalidArgument('model.dims', `must be a positive integer, got ${model.dims}`);
+    if (typeof model?.modelId !== 'string' || model.modelId === '')
+      throw invalidArgument('model.modelId', 'must name the model the descriptors come from');
+    if (!Number.isInteger(model.dims) || model.dims < 1)
+      throw invalidArgument('model.dims', `must be a positive integer, got ${model.dims}`);
     this.s.setMeta.run('model_id', model.modelId);
     this.s.setMeta.run('dims', String(model.dims));
     return model;
@@ -422,12 +547,20 @@ export class SqliteStore implements GalleryStore {
 
   private mustPerson(name: string, field = 'person'): PersonRow {
     const r = this.s.person.get(name);
-    if (!r) throw new FaceKitError('PERSON_NOT_FOUND', `no person named "${name}" in the gallery`, { file: this.location, field });
+    if (!r)
+      throw new FaceKitError('PERSON_NOT_FOUND', `no person named "${name}" in the gallery`, {
+        file: this.location,
+        field,
+      });
     return r;
   }
 
   faces(person?: string): Promise<FaceRecord[]> {
-    return this.use(() => (person === undefined ? this.s.allFaces.all() : this.s.facesOf.all(this.mustPerson(person).id)).map(rowToFace), 'read');
+    return this.use(
+      () =>
+        (person === undefined ? this.s.allFaces.all() : this.s.facesOf.all(this.mustPerson(person).id)).map(rowToFace),
+      'read',
+    );
   }
 
   facesWithHashes(hashes: readonly string[]): Promise<FaceRecord[]> {
@@ -440,17 +573,31 @@ export class SqliteStore implements GalleryStore {
     // legitimately give one face to each of several people.
     return this.s.facesByHash.all(face.contentHash).find((r) => {
       if (!face.box || r.box_x === null) return true;
-      return iou(face.box, { x: r.box_x, y: r.box_y as number, width: r.box_w as number, height: r.box_h as number }) >= SAME_FACE_IOU;
+      return (
+        iou(face.box, { x: r.box_x, y: r.box_y as number, width: r.box_w as number, height: r.box_h as number }) >=
+        SAME_FACE_IOU
+      );
     });
   }
 
   /** `holds` says what the length is measured against, for the message. */
-  private checkFace(face: NewFace, model: ModelTag, where: string, holds = `this gallery holds ${model.modelId} descriptors of ${model.dims}`): void {
+  private checkFace(
+    face: NewFace,
+    model: ModelTag,
+    where: string,
+    holds = `this gallery holds ${model.modelId} descriptors of ${model.dims}`,
+  ): void {
     const d = checkDescriptor(face?.descriptor, `${where}.descriptor`);
-    if (d.length !== model.dims) throw new FaceKitError('MODEL_MISMATCH', `${where}: a ${d.length}-d descriptor; ${holds}`, { file: this.location, field: `${where}.descriptor` });
+    if (d.length !== model.dims)
+      throw new FaceKitError('MODEL_MISMATCH', `${where}: a ${d.length}-d descriptor; ${holds}`, {
+        file: this.location,
+        field: `${where}.descriptor`,
+      });
     const b = face.box;
-    if (b !== undefined && ![b.x, b.y, b.width, b.height].every(Number.isFinite)) throw invalidArgument(`${where}.box`, 'must hold finite x, y, width, height');
-    if (face.contentHash !== undefined && !/^[0-9a-f]{64}$/.test(face.contentHash)) throw invalidArgument(`${where}.contentHash`, 'must be a SHA-256 in lowercase hex');
+    if (b !== undefined && ![b.x, b.y, b.width, b.height].every(Number.isFinite))
+      throw invalidArgument(`${where}.box`, 'must hold finite x, y, width, height');
+    if (face.contentHash !== undefined && !/^[0-9a-f]{64}$/.test(face.contentHash))
+      throw invalidArgument(`${where}.contentHash`, 'must be a SHA-256 in lowercase hex');
   }
 
   /** Inside a write transaction: one request's person and faces. */
@@ -477,8 +624,18 @@ export class SqliteStore implements GalleryStore {
       }
       const b = face.box;
       const info = this.s.insertFace.run(
-        (row as PersonRow).id, model.modelId, toBlob(face.descriptor), face.sourceFile ?? null, face.contentHash ?? null,
-        b?.x ?? null, b?.y ?? null, b?.width ?? null, b?.height ?? null, face.score ?? null, face.quality ?? null, at,
+        (row as PersonRow).id,
+        model.modelId,
+        toBlob(face.descriptor),
+        face.sourceFile ?? null,
+        face.contentHash ?? null,
+        b?.x ?? null,
+        b?.y ?? null,
+        b?.width ?? null,
+        b?.height ?? null,
+        face.score ?? null,
+        face.quality ?? null,
+        at,
       );
       added.push(Number(info.lastInsertRowid));
     });
@@ -495,7 +652,8 @@ export class SqliteStore implements GalleryStore {
     return this.use(() => {
       requests.forEach((r, i) => {
         checkName(r.name, `requests[${i}].name`);
-        if (!Array.isArray(r.faces) || r.faces.length === 0) throw invalidArgument(`requests[${i}].faces`, `no face given for "${r.name}"`);
+        if (!Array.isArray(r.faces) || r.faces.length === 0)
+          throw invalidArgument(`requests[${i}].faces`, `no face given for "${r.name}"`);
       });
       // In the enrolment's own transaction: should it fail, the gallery is left untied.
       const tied = this.tieModel(model);
@@ -509,7 +667,10 @@ export class SqliteStore implements GalleryStore {
     return this.use(() => {
       const changes = checkMetadataPatch(patch);
       const row = this.mustPerson(name);
-      this.s.setPersonMeta.run(JSON.stringify(applyMetadataPatch(JSON.parse(row.metadata) as Metadata, changes)), row.id);
+      this.s.setPersonMeta.run(
+        JSON.stringify(applyMetadataPatch(JSON.parse(row.metadata) as Metadata, changes)),
+        row.id,
+      );
       this.s.bumpPeople.run();
       return rowToPerson(this.s.person.get(row.name) as PersonRow);
     }, 'write');
@@ -520,7 +681,11 @@ export class SqliteStore implements GalleryStore {
       const to = checkName(newName, 'newName');
       const row = this.mustPerson(name);
       if (to === row.name) return rowToPerson(row);
-      if (this.s.person.get(to)) throw new FaceKitError('PERSON_EXISTS', `"${to}" is already a person in the gallery: merge instead of rename`, { file: this.location, field: 'newName' });
+      if (this.s.person.get(to))
+        throw new FaceKitError('PERSON_EXISTS', `"${to}" is already a person in the gallery: merge instead of rename`, {
+          file: this.location,
+          field: 'newName',
+        });
       this.s.rename.run(to, row.id);
       this.s.bumpPeople.run();
       return rowToPerson(this.s.person.get(to) as PersonRow);
@@ -536,7 +701,10 @@ export class SqliteStore implements GalleryStore {
       this.s.moveFaces.run(b.id, a.id);
       // A cluster named `from` is now `into`'s: left alone, deleting `from` would unlink it.
       this.s.moveClusterLinks.run(b.id, a.id);
-      this.s.setPersonMeta.run(JSON.stringify({ ...(JSON.parse(a.metadata) as Metadata), ...(JSON.parse(b.metadata) as Metadata) }), b.id);
+      this.s.setPersonMeta.run(
+        JSON.stringify({ ...(JSON.parse(a.metadata) as Metadata), ...(JSON.parse(b.metadata) as Metadata) }),
+        b.id,
+      );
       this.s.deletePerson.run(a.id);
       this.s.bumpPeople.run();
       return rowToPerson(this.s.person.get(b.name) as PersonRow);
@@ -545,7 +713,8 @@ export class SqliteStore implements GalleryStore {
 
   removePeople(names: readonly string[]): Promise<{ person: PersonRecord; faces: number }[]> {
     return this.use(() => {
-      if (!Array.isArray(names) || names.length === 0) throw invalidArgument('names', 'give at least one person to remove');
+      if (!Array.isArray(names) || names.length === 0)
+        throw invalidArgument('names', 'give at least one person to remove');
       // Everyone is looked up before anyone is deleted; a name given twice is one person.
       const rows = [...new Map(names.map((n) => this.mustPerson(n)).map((r) => [r.id, r] as const)).values()];
       const removed = rows.map((row) => {
@@ -565,7 +734,11 @@ export class SqliteStore implements GalleryStore {
       const rows = unique.map((id) => {
         if (!Number.isSafeInteger(id) || id <= 0) throw invalidArgument('faceId', `not a face id: ${id}`);
         const r = this.s.faceById.get(id);
-        if (!r) throw new FaceKitError('FACE_NOT_FOUND', `no face with id ${id} in the gallery`, { file: this.location, field: 'faceId' });
+        if (!r)
+          throw new FaceKitError('FACE_NOT_FOUND', `no face with id ${id} in the gallery`, {
+            file: this.location,
+            field: 'faceId',
+          });
         return r;
       });
       for (const r of rows) {
@@ -592,7 +765,12 @@ export class SqliteStore implements GalleryStore {
     const bytes = new Uint8Array(vectors.buffer);
     let i = 0;
     for (const [id, person, blob] of this.s.descriptors.iterate(afterId)) {
-      if (blob.byteLength !== dims * 4) throw new FaceKitError('GALLERY_CORRUPT', `face ${id} has a ${blob.byteLength}-byte descriptor; ${dims * 4} expected`, { file: this.location });
+      if (blob.byteLength !== dims * 4)
+        throw new FaceKitError(
+          'GALLERY_CORRUPT',
+          `face ${id} has a ${blob.byteLength}-byte descriptor; ${dims * 4} expected`,
+          { file: this.location },
+        );
       ids[i] = id;
       persons[i] = person;
       bytes.set(blob, i * dims * 4);
@@ -610,7 +788,10 @@ export class SqliteStore implements GalleryStore {
   }
 
   snapshot(): Promise<{ batch: DescriptorBatch; watermark: Watermark }> {
-    return this.use(() => ({ batch: this.readBatch(0), watermark: this.watermarkNow({ maxFaceId: 0, logSeq: 0, peopleRev: 0 }) }), 'read');
+    return this.use(
+      () => ({ batch: this.readBatch(0), watermark: this.watermarkNow({ maxFaceId: 0, logSeq: 0, peopleRev: 0 }) }),
+      'read',
+    );
   }
 
   changesSince(w: Watermark): Promise<ChangeSet> {
@@ -624,7 +805,10 @@ export class SqliteStore implements GalleryStore {
   removedSince(seq: number): Promise<{ ids: number[]; logSeq: number }> {
     return this.use(() => {
       const rows = this.s.logSince.all(seq);
-      return { ids: rows.filter((r) => r.person_id === null).map((r) => r.face_id), logSeq: Math.max(seq, this.s.maxSeq.get()?.m ?? 0) };
+      return {
+        ids: rows.filter((r) => r.person_id === null).map((r) => r.face_id),
+        logSeq: Math.max(seq, this.s.maxSeq.get()?.m ?? 0),
+      };
     }, 'read');
   }
 
@@ -634,32 +818,61 @@ export class SqliteStore implements GalleryStore {
 
   saveCalibrations(records: readonly CalibrationRecord[]): Promise<CalibrationRecord[]> {
     // Inserted last to first: ids order the records newest first, and the first given must be the newest.
-    return this.use(() => [...records].reverse().map((c) => this.insertCalibration(c)).reverse(), 'write');
+    return this.use(
+      () =>
+        [...records]
+          .reverse()
+          .map((c) => this.insertCalibration(c))
+          .reverse(),
+      'write',
+    );
   }
 
   /** Inside a write transaction: one calibration, replacing the older one of its model and rate. */
   private insertCalibration(c: CalibrationRecord): CalibrationRecord {
     checkFar(c?.far);
-    if (!(c.pairThreshold > 0 && Number.isFinite(c.pairThreshold))) throw invalidArgument('pairThreshold', `must be a positive number, got ${c.pairThreshold}`);
+    if (!(c.pairThreshold > 0 && Number.isFinite(c.pairThreshold)))
+      throw invalidArgument('pairThreshold', `must be a positive number, got ${c.pairThreshold}`);
     // An older calibration at the same rate is never consulted again (the newest wins), so keeping it would only grow the file.
     this.s.deleteCalibrations.run(c.modelId, c.far);
     const info = this.s.insertCalibration.run({
-      modelId: c.modelId, far: c.far, pairThreshold: c.pairThreshold, searchThreshold: c.searchThreshold,
-      impostors: toBlob(c.impostors.sorted), impostorsTotal: c.impostors.total,
-      searchImpostors: c.searchImpostors ? toBlob(c.searchImpostors.sorted) : null, searchImpostorsTotal: c.searchImpostors?.total ?? null,
-      genuine: toBlob(c.genuine.sorted), genuineTotal: c.genuine.total, source: c.source, people: c.people, faces: c.faces, createdAt: c.createdAt,
+      modelId: c.modelId,
+      far: c.far,
+      pairThreshold: c.pairThreshold,
+      searchThreshold: c.searchThreshold,
+      impostors: toBlob(c.impostors.sorted),
+      impostorsTotal: c.impostors.total,
+      searchImpostors: c.searchImpostors ? toBlob(c.searchImpostors.sorted) : null,
+      searchImpostorsTotal: c.searchImpostors?.total ?? null,
+      genuine: toBlob(c.genuine.sorted),
+      genuineTotal: c.genuine.total,
+      source: c.source,
+      people: c.people,
+      faces: c.faces,
+      createdAt: c.createdAt,
     });
     return { ...c, id: Number(info.lastInsertRowid) };
   }
 
   calibrations(modelId: string): Promise<CalibrationRecord[]> {
-    return this.use(() => this.s.calibrations.all(modelId).map((r) => ({
-      id: r.id, modelId: r.model_id, far: r.far, pairThreshold: r.pair_threshold, searchThreshold: r.search_threshold,
-      impostors: { sorted: fromBlob(r.impostors), total: r.impostors_total },
-      searchImpostors: sample(r.search_impostors, r.search_impostors_total),
-      genuine: { sorted: fromBlob(r.genuine), total: r.genuine_total },
-      source: r.source, people: r.people, faces: r.faces, createdAt: r.created_at,
-    })), 'read');
+    return this.use(
+      () =>
+        this.s.calibrations.all(modelId).map((r) => ({
+          id: r.id,
+          modelId: r.model_id,
+          far: r.far,
+          pairThreshold: r.pair_threshold,
+          searchThreshold: r.search_threshold,
+          impostors: { sorted: fromBlob(r.impostors), total: r.impostors_total },
+          searchImpostors: sample(r.search_impostors, r.search_impostors_total),
+          genuine: { sorted: fromBlob(r.genuine), total: r.genuine_total },
+          source: r.source,
+          people: r.people,
+          faces: r.faces,
+          createdAt: r.created_at,
+        })),
+      'read',
+    );
   }
 
   /** Inside a transaction: a run's faces hold descriptors of one length, that of the gallery's model when it is the run's. */
@@ -671,7 +884,8 @@ export class SqliteStore implements GalleryStore {
     const holds = tied ? undefined : `faces[0] has ${tag.dims}: one run holds descriptors of one model`;
     run.faces.forEach((f, i) => {
       this.checkFace(f, tag, `faces[${i}]`, holds);
-      if (!Number.isInteger(f.cluster) || f.cluster < 1) throw invalidArgument(`faces[${i}].cluster`, `must be a positive integer, got ${f.cluster}`);
+      if (!Number.isInteger(f.cluster) || f.cluster < 1)
+        throw invalidArgument(`faces[${i}].cluster`, `must be a positive integer, got ${f.cluster}`);
     });
   }
 
@@ -679,9 +893,22 @@ export class SqliteStore implements GalleryStore {
     return this.use(() => {
       this.checkClusterFaces(run);
       const createdAt = now();
-      const id = Number(this.s.insertRun.run(run.modelId, run.threshold, JSON.stringify(run.inputs), createdAt).lastInsertRowid);
+      const id = Number(
+        this.s.insertRun.run(run.modelId, run.threshold, JSON.stringify(run.inputs), createdAt).lastInsertRowid,
+      );
       for (const f of run.faces) {
-        this.s.insertClusterFace.run(id, f.cluster, f.sourceFile, f.contentHash, f.box.x, f.box.y, f.box.width, f.box.height, f.score, toBlob(f.descriptor));
+        this.s.insertClusterFace.run(
+          id,
+          f.cluster,
+          f.sourceFile,
+          f.contentHash,
+          f.box.x,
+          f.box.y,
+          f.box.width,
+          f.box.height,
+          f.score,
+          toBlob(f.descriptor),
+        );
       }
       return { ...run, id, createdAt, faces: run.faces.map((f) => ({ ...f, personId: null })) };
     }, 'write');
@@ -691,7 +918,14 @@ export class SqliteStore implements GalleryStore {
     return this.use(() => {
       const r = id === undefined ? this.s.lastRun.get() : this.s.run.get(id);
       if (!r) return null;
-      return { id: r.id, modelId: r.model_id, threshold: r.threshold, inputs: JSON.parse(r.inputs) as string[], createdAt: r.created_at, faces: this.s.runFaces.all(r.id).map(rowToClusterFace) };
+      return {
+        id: r.id,
+        modelId: r.model_id,
+        threshold: r.threshold,
+        inputs: JSON.parse(r.inputs) as string[],
+        createdAt: r.created_at,
+        faces: this.s.runFaces.all(r.id).map(rowToClusterFace),
+      };
     }, 'read');
   }
 
@@ -699,8 +933,15 @@ export class SqliteStore implements GalleryStore {
     return this.use(() => {
       const run = this.s.run.get(runId);
       const faces = run ? this.s.clusterFaces.all(runId, cluster) : [];
-      if (faces.length === 0) throw new FaceKitError('CLUSTER_NOT_FOUND', `no cluster ${cluster} in cluster run ${runId}`, { file: this.location, field: 'cluster' });
-      const model = this.tieModel({ modelId: (run as { model_id: string }).model_id, dims: faces[0].descriptor.byteLength >> 2 });
+      if (faces.length === 0)
+        throw new FaceKitError('CLUSTER_NOT_FOUND', `no cluster ${cluster} in cluster run ${runId}`, {
+          file: this.location,
+          field: 'cluster',
+        });
+      const model = this.tieModel({
+        modelId: (run as { model_id: string }).model_id,
+        dims: faces[0].descriptor.byteLength >> 2,
+      });
       const newFaces = faces.map((f) => ({ ...rowToClusterFace(f), quality: undefined }));
       newFaces.forEach((f, i) => this.checkFace(f, model, `cluster ${cluster} face ${i + 1}`));
       const outcome = this.enrollOne({ name, faces: newFaces }, model, now());
@@ -739,7 +980,9 @@ export class SqliteStore implements GalleryStore {
 
   /** Runs SQLite's own consistency check; 'ok' when the file is sound. */
   integrityCheck(): Promise<string> {
-    return this.use(() => (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; '));
+    return this.use(() =>
+      (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; '),
+    );
   }
 
   async close(): Promise<void> {
@@ -751,7 +994,12 @@ export class SqliteStore implements GalleryStore {
 
 function rowToClusterFace(r: ClusterFaceRow): ClusterFace {
   return {
-    cluster: r.cluster, sourceFile: r.source_file, contentHash: r.content_hash, box: { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h },
-    score: r.score, descriptor: fromBlob(r.descriptor), personId: r.person_id,
+    cluster: r.cluster,
+    sourceFile: r.source_file,
+    contentHash: r.content_hash,
+    box: { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h },
+    score: r.score,
+    descriptor: fromBlob(r.descriptor),
+    personId: r.person_id,
   };
 }

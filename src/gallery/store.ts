@@ -108,7 +108,6 @@ export interface ChangeSet {
   readonly watermark: Watermark;
 }
 
-
 export interface CalibrationRecord {
   readonly id?: number;
   readonly modelId: string;

@@ -13,9 +13,14 @@ export function checkName(name: unknown, field = 'name'): string {
   if (typeof name !== 'string') throw invalidArgument(field, 'a person name must be a string');
   const trimmed = name.trim();
   if (trimmed === '') throw invalidArgument(field, 'a person name cannot be empty');
-  if (trimmed.length > MAX_NAME_LENGTH) throw invalidArgument(field, `a person name is at most ${MAX_NAME_LENGTH} characters (this one has ${trimmed.length})`);
+  if (trimmed.length > MAX_NAME_LENGTH)
+    throw invalidArgument(
+      field,
+      `a person name is at most ${MAX_NAME_LENGTH} characters (this one has ${trimmed.length})`,
+    );
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalidArgument(field, 'a person name cannot hold control characters (newlines, tabs)');
+  if (/[\u0000-\u001f\u007f]/.test(trimmed))
+    throw invalidArgument(field, 'a person name cannot hold control characters (newlines, tabs)');
   return trimmed;
 }
 
@@ -23,12 +28,16 @@ function checkJson(value: object, field: string): void {
   try {
     JSON.stringify(value);
   } catch (cause) {
-    throw new FaceKitError('INVALID_ARGUMENT', `${field}: cannot be stored as JSON (${(cause as Error).message})`, { field, cause });
+    throw new FaceKitError('INVALID_ARGUMENT', `${field}: cannot be stored as JSON (${(cause as Error).message})`, {
+      field,
+      cause,
+    });
   }
 }
 
 function checkPlainObject(value: unknown, field: string): asserts value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(field, 'must be a plain object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalidArgument(field, 'must be a plain object');
   if (Object.keys(value).some((k) => k.trim() === '')) throw invalidArgument(field, 'keys cannot be empty');
   checkJson(value, field);
 }
@@ -42,7 +51,8 @@ export function checkMetadata(metadata: unknown, field = 'metadata'): Metadata {
 /** A patch: keys set to null are removed, others set; an empty patch changes nothing and is refused as a likely mistake. */
 export function checkMetadataPatch(patch: unknown, field = 'metadata'): MetadataPatch {
   checkPlainObject(patch, field);
-  if (Object.keys(patch).length === 0) throw invalidArgument(field, 'nothing to change: give keys to set, or keys set to null to remove');
+  if (Object.keys(patch).length === 0)
+    throw invalidArgument(field, 'nothing to change: give keys to set, or keys set to null to remove');
   return patch;
 }
 
@@ -58,8 +68,10 @@ export function applyMetadataPatch(metadata: Metadata, patch: MetadataPatch): Me
 
 /** A descriptor a gallery can hold: a non-empty Float32Array of finite numbers. */
 export function checkDescriptor(d: unknown, field: string): Float32Array {
-  if (!(d instanceof Float32Array)) throw invalidArgument(field, 'must be a Float32Array (give { descriptor, ... } per face)');
+  if (!(d instanceof Float32Array))
+    throw invalidArgument(field, 'must be a Float32Array (give { descriptor, ... } per face)');
   if (d.length === 0) throw invalidArgument(field, 'is empty: a descriptor holds at least one value');
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw invalidArgument(field, `holds a non-finite value (${d[i]}) at ${i}`);
+  for (let i = 0; i < d.length; i++)
+    if (!Number.isFinite(d[i])) throw invalidArgument(field, `holds a non-finite value (${d[i]}) at ${i}`);
   return d;
 }

@@ -59,10 +59,16 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
   if (bytes.length === 0) throw new FaceKitError('EMPTY_INPUT', 'input is empty (0 bytes)', { file: name });
   const format = sniffFormat(bytes);
   if (format === undefined) {
-    throw new FaceKitError('NOT_AN_IMAGE', 'not a supported image (expected JPEG, PNG, WebP, GIF, TIFF or AVIF)', { file: name });
+    throw new FaceKitError('NOT_AN_IMAGE', 'not a supported image (expected JPEG, PNG, WebP, GIF, TIFF or AVIF)', {
+      file: name,
+    });
   }
   if (format === 'heic' && !sharp.format.heif.input.fileSuffix?.includes('.heic')) {
-    throw new FaceKitError('UNSUPPORTED_FORMAT', 'HEIC (HEVC) cannot be decoded by the installed sharp, which reads AVIF only; convert it to JPEG', { file: name });
+    throw new FaceKitError(
+      'UNSUPPORTED_FORMAT',
+      'HEIC (HEVC) cannot be decoded by the installed sharp, which reads AVIF only; convert it to JPEG',
+      { file: name },
+    );
   }
 
   // Header only: the pixel limit must be checked before a decompression bomb is decoded, and
@@ -71,11 +77,18 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
   try {
     header = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (cause) {
-    throw new FaceKitError('CORRUPT_IMAGE', `${format} header is unreadable: ${sharpMessage(cause)}`, { file: name, cause });
+    throw new FaceKitError('CORRUPT_IMAGE', `${format} header is unreadable: ${sharpMessage(cause)}`, {
+      file: name,
+      cause,
+    });
   }
   const pixels = header.width * header.height;
   if (maxPixels !== 0 && pixels > maxPixels) {
-    throw new FaceKitError('IMAGE_TOO_LARGE', `${header.width}×${header.height} is ${pixels} pixels, above the limit of ${maxPixels} (raise options.maxPixels to accept it)`, { file: name });
+    throw new FaceKitError(
+      'IMAGE_TOO_LARGE',
+      `${header.width}×${header.height} is ${pixels} pixels, above the limit of ${maxPixels} (raise options.maxPixels to accept it)`,
+      { file: name },
+    );
   }
 
   try {
@@ -91,11 +104,16 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
-      throw new Error(`decoder returned ${info.channels} channels, ${data.length} bytes for ${info.width}×${info.height}`);
+      throw new Error(
+        `decoder returned ${info.channels} channels, ${data.length} bytes for ${info.width}×${info.height}`,
+      );
     }
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (cause) {
-    throw new FaceKitError('CORRUPT_IMAGE', `${format} data is truncated or corrupt: ${sharpMessage(cause)}`, { file: name, cause });
+    throw new FaceKitError('CORRUPT_IMAGE', `${format} data is truncated or corrupt: ${sharpMessage(cause)}`, {
+      file: name,
+      cause,
+    });
   }
 }
 
@@ -104,16 +122,27 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
  * so a frame buffer the caller reuses cannot change an Image mid-pipeline. Greyscale is spread to
  * RGB; RGBA (straight, not premultiplied, as canvas gives it) is flattened onto ALPHA_BACKGROUND.
  */
-export function imageFromRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 3 | 4): Image {
+export function imageFromRaw(
+  data: Uint8Array | Uint8ClampedArray,
+  width: number,
+  height: number,
+  channels: 1 | 3 | 4,
+): Image {
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
     throw invalidArgument('data', `expected a Uint8Array or Uint8ClampedArray, got ${describe(data)}`);
   }
-  if (!Number.isInteger(width) || width <= 0) throw invalidArgument('width', `must be a positive integer, got ${width}`);
-  if (!Number.isInteger(height) || height <= 0) throw invalidArgument('height', `must be a positive integer, got ${height}`);
-  if (channels !== 1 && channels !== 3 && channels !== 4) throw invalidArgument('channels', `must be 1, 3 or 4, got ${String(channels)}`);
+  if (!Number.isInteger(width) || width <= 0)
+    throw invalidArgument('width', `must be a positive integer, got ${width}`);
+  if (!Number.isInteger(height) || height <= 0)
+    throw invalidArgument('height', `must be a positive integer, got ${height}`);
+  if (channels !== 1 && channels !== 3 && channels !== 4)
+    throw invalidArgument('channels', `must be 1, 3 or 4, got ${String(channels)}`);
   const n = width * height;
   if (data.length !== n * channels) {
-    throw invalidArgument('data', `holds ${data.length} bytes, expected ${width}×${height}×${channels} = ${n * channels}`);
+    throw invalidArgument(
+      'data',
+      `holds ${data.length} bytes, expected ${width}×${height}×${channels} = ${n * channels}`,
+    );
   }
 
   const out = new Uint8Array(n * 3);
@@ -163,7 +192,8 @@ async function readInput(path: string, name: string): Promise<Uint8Array> {
   }
   try {
     const stat = await handle.stat();
-    if (stat.isDirectory()) throw new FaceKitError('FILE_UNREADABLE', 'is a directory, not an image file', { file: name });
+    if (stat.isDirectory())
+      throw new FaceKitError('FILE_UNREADABLE', 'is a directory, not an image file', { file: name });
     // A FIFO or device (/dev/zero, a named pipe) could be read forever; photos are regular files.
     if (!stat.isFile()) throw new FaceKitError('FILE_UNREADABLE', 'is not a regular file', { file: name });
     return await handle.readFile();
@@ -176,12 +206,15 @@ async function readInput(path: string, name: string): Promise<Uint8Array> {
 
 function fileError(cause: unknown, name: string): FaceKitError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new FaceKitError('FILE_NOT_FOUND', 'no such file', { file: name, cause });
-  if (code === 'EISDIR') return new FaceKitError('FILE_UNREADABLE', 'is a directory, not an image file', { file: name, cause });
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new FaceKitError('FILE_NOT_FOUND', 'no such file', { file: name, cause });
+  if (code === 'EISDIR')
+    return new FaceKitError('FILE_UNREADABLE', 'is a directory, not an image file', { file: name, cause });
   return new FaceKitError('FILE_UNREADABLE', `cannot be read (${code ?? String(cause)})`, { file: name, cause });
 }
 
-const ascii = (bytes: Uint8Array, start: number, end: number): string => String.fromCharCode(...bytes.subarray(start, end));
+const ascii = (bytes: Uint8Array, start: number, end: number): string =>
+  String.fromCharCode(...bytes.subarray(start, end));
 
 /** Brands in an ISO-BMFF `ftyp` box that mean an AVIF or HEIC still image. */
 const AVIF_BRANDS = new Set(['avif', 'avis']);
@@ -193,7 +226,16 @@ const HEIC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mi
  */
 function sniffFormat(b: Uint8Array): SniffedFormat | undefined {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b[0] === 0x89 && ascii(b, 1, 4) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'png';
+  if (
+    b.length >= 8 &&
+    b[0] === 0x89 &&
+    ascii(b, 1, 4) === 'PNG' &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
+    return 'png';
   if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
   if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return 'webp';
   if (b.length >= 4) {

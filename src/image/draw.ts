@@ -57,17 +57,27 @@ const EXTENSION_FORMATS: Readonly<Record<string, EncodeFormat>> = {
  * Draws each face's box, landmark dots and label over the image and returns it encoded (JPEG by
  * default). Drawing is one SVG overlay composited by sharp, so no canvas dependency is needed.
  */
-export async function annotate(image: Image, faces: readonly FaceMark[], options: AnnotateOptions = {}): Promise<Buffer> {
+export async function annotate(
+  image: Image,
+  faces: readonly FaceMark[],
+  options: AnnotateOptions = {},
+): Promise<Buffer> {
   checkImage(image);
   const format = options.format ?? 'jpeg';
-  if (format !== 'jpeg' && format !== 'png') throw invalidArgument('format', `must be 'jpeg' or 'png', got ${String(format)}`);
+  if (format !== 'jpeg' && format !== 'png')
+    throw invalidArgument('format', `must be 'jpeg' or 'png', got ${String(format)}`);
   const quality = checkQuality(options.quality);
   const svg = overlaySvg(image.width, image.height, faces);
-  const composed = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 }, limitInputPixels: false })
+  const composed = sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+    limitInputPixels: false,
+  })
     // The overlay is our own SVG at the image's size; sharp's default limit must not refuse it for a big photo.
     .composite([{ input: Buffer.from(svg), top: 0, left: 0, limitInputPixels: false }]);
   // Full-resolution chroma: 4:2:0 would smear thin coloured lines and label text into the grey around them.
-  return format === 'png' ? composed.png().toBuffer() : composed.jpeg({ quality: quality ?? DEFAULT_JPEG_QUALITY, chromaSubsampling: '4:4:4' }).toBuffer();
+  return format === 'png'
+    ? composed.png().toBuffer()
+    : composed.jpeg({ quality: quality ?? DEFAULT_JPEG_QUALITY, chromaSubsampling: '4:4:4' }).toBuffer();
 }
 
 /** Writes `image` to `path` in the format its extension names (.jpg, .png, .webp, .tif, .avif, .gif). */
@@ -77,7 +87,10 @@ export async function saveImage(image: Image, path: string, options: SaveImageOp
   const ext = extname(path).toLowerCase();
   const format = EXTENSION_FORMATS[ext];
   if (format === undefined) {
-    throw invalidArgument('path', `cannot tell the format from extension '${ext}' (use one of ${Object.keys(EXTENSION_FORMATS).join(' ')})`);
+    throw invalidArgument(
+      'path',
+      `cannot tell the format from extension '${ext}' (use one of ${Object.keys(EXTENSION_FORMATS).join(' ')})`,
+    );
   }
   const quality = checkQuality(options.quality);
   const bytes = await encode(image, format, quality);
@@ -85,13 +98,17 @@ export async function saveImage(image: Image, path: string, options: SaveImageOp
     await writeFile(path, bytes);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new FaceKitError('FILE_UNWRITABLE', 'its folder does not exist', { file: path, cause });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new FaceKitError('FILE_UNWRITABLE', 'its folder does not exist', { file: path, cause });
     throw new FaceKitError('FILE_UNWRITABLE', `cannot be written (${code ?? String(cause)})`, { file: path, cause });
   }
 }
 
 async function encode(image: Image, format: EncodeFormat, quality: number | undefined): Promise<Buffer> {
-  const s = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 }, limitInputPixels: false });
+  const s = sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+    limitInputPixels: false,
+  });
   switch (format) {
     case 'jpeg':
       return s.jpeg({ quality: quality ?? DEFAULT_JPEG_QUALITY }).toBuffer();
@@ -131,11 +148,15 @@ function overlaySvg(width: number, height: number, faces: readonly FaceMark[]): 
       throw invalidArgument(`${field}.box`, 'must have finite x, y and non-negative width, height');
     }
     const color = face.color ?? DEFAULT_MARK_COLOR;
-    if (typeof color !== 'string' || !COLOR_PATTERN.test(color)) throw invalidArgument(`${field}.color`, `not a colour: ${String(color)}`);
+    if (typeof color !== 'string' || !COLOR_PATTERN.test(color))
+      throw invalidArgument(`${field}.color`, `not a colour: ${String(color)}`);
     const c = escapeXml(color);
-    parts.push(`<rect x="${num(box.x)}" y="${num(box.y)}" width="${num(box.width)}" height="${num(box.height)}" fill="none" stroke="${c}" stroke-width="${stroke}"/>`);
+    parts.push(
+      `<rect x="${num(box.x)}" y="${num(box.y)}" width="${num(box.width)}" height="${num(box.height)}" fill="none" stroke="${c}" stroke-width="${stroke}"/>`,
+    );
     face.landmarks?.forEach((p, j) => {
-      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) throw invalidArgument(`${field}.landmarks[${j}]`, 'must have finite x and y');
+      if (!Number.isFinite(p.x) || !Number.isFinite(p.y))
+        throw invalidArgument(`${field}.landmarks[${j}]`, 'must have finite x and y');
       parts.push(`<circle cx="${num(p.x)}" cy="${num(p.y)}" r="${num(dot)}" fill="${c}"/>`);
     });
     if (face.label !== undefined && face.label !== '') {

@@ -35,8 +35,18 @@ interface BilinearTaps {
  * Taps for `outSize` pixels sampled from `from + i·scale` over [0, limit), the far neighbour
  * clamped to the region's last pixel `last`; offsets are multiplied by `stride`.
  */
-function bilinearTaps(from: number, scale: number, outSize: number, last: number, limit: number, stride: number): BilinearTaps {
-  const first = new Int32Array(outSize), second = new Int32Array(outSize), weight = new Float64Array(outSize), inside = new Uint8Array(outSize);
+function bilinearTaps(
+  from: number,
+  scale: number,
+  outSize: number,
+  last: number,
+  limit: number,
+  stride: number,
+): BilinearTaps {
+  const first = new Int32Array(outSize),
+    second = new Int32Array(outSize),
+    weight = new Float64Array(outSize),
+    inside = new Uint8Array(outSize);
   for (let i = 0; i < outSize; i++) {
     const f = from + i * scale;
     const p0 = Math.floor(f);
@@ -56,14 +66,23 @@ function bilinearTaps(from: number, scale: number, outSize: number, last: number
  * Every network input passes through here (416² for the tiny detector): the taps are worked out
  * once per row and column, and pixels whose four neighbours are all inside skip the border tests.
  */
-export function resizeRegion(src: Image, region: Box, outW: number, outH: number, out: Float32Array = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
+export function resizeRegion(
+  src: Image,
+  region: Box,
+  outW: number,
+  outH: number,
+  out: Float32Array = new Float32Array(outW * outH * 3),
+  outOffset = 0,
+): Float32Array {
   const { width: W, height: H, data } = src;
   const cols = bilinearTaps(region.x, region.width / outW, outW, Math.ceil(region.x + region.width) - 1, W, 3);
   const rows = bilinearTaps(region.y, region.height / outH, outH, Math.ceil(region.y + region.height) - 1, H, W * 3);
   const { first: cx0, second: cx1, weight: cwx, inside: cIn } = cols;
   const at = (row: number, col: number, c: number): number => (row < 0 || col < 0 ? 0 : data[row + col + c]);
   for (let oy = 0; oy < outH; oy++) {
-    const r0 = rows.first[oy], r1 = rows.second[oy], wy = rows.weight[oy];
+    const r0 = rows.first[oy],
+      r1 = rows.second[oy],
+      wy = rows.weight[oy];
     const rowInside = rows.inside[oy] === 1;
     let o = outOffset + oy * outW * 3;
     if (r0 < 0 && r1 < 0) {
@@ -72,9 +91,14 @@ export function resizeRegion(src: Image, region: Box, outW: number, outH: number
       continue;
     }
     for (let ox = 0; ox < outW; ox++, o += 3) {
-      const c0 = cx0[ox], c1 = cx1[ox], wx = cwx[ox];
+      const c0 = cx0[ox],
+        c1 = cx1[ox],
+        wx = cwx[ox];
       if (rowInside && cIn[ox] === 1) {
-        const a = r0 + c0, b = r0 + c1, d = r1 + c0, e = r1 + c1;
+        const a = r0 + c0,
+          b = r0 + c1,
+          d = r1 + c0,
+          e = r1 + c1;
         for (let c = 0; c < 3; c++) {
           const top = data[a + c] + (data[b + c] - data[a + c]) * wx;
           const bottom = data[d + c] + (data[e + c] - data[d + c]) * wx;
@@ -83,7 +107,10 @@ export function resizeRegion(src: Image, region: Box, outW: number, outH: number
         continue;
       }
       for (let c = 0; c < 3; c++) {
-        const p00 = at(r0, c0, c), p01 = at(r0, c1, c), p10 = at(r1, c0, c), p11 = at(r1, c1, c);
+        const p00 = at(r0, c0, c),
+          p01 = at(r0, c1, c),
+          p10 = at(r1, c0, c),
+          p11 = at(r1, c1, c);
         const top = p00 + (p01 - p00) * wx;
         const bottom = p10 + (p11 - p10) * wx;
         out[o + c] = top + (bottom - top) * wy;
@@ -95,7 +122,11 @@ export function resizeRegion(src: Image, region: Box, outW: number, outH: number
 
 /** Whole-image bilinear resize to floats. */
 export function resizeToFloat(src: Image, outW: number, outH: number): FloatImage {
-  return { width: outW, height: outH, data: resizeRegion(src, { x: 0, y: 0, width: src.width, height: src.height }, outW, outH) };
+  return {
+    width: outW,
+    height: outH,
+    data: resizeRegion(src, { x: 0, y: 0, width: src.width, height: src.height }, outW, outH),
+  };
 }
 
 /** Converts 8-bit RGB to float RGB without resampling. */
@@ -114,7 +145,9 @@ export function downscaleRegion(src: Image, x0: number, y0: number, outW: number
   const inv = 1 / (k * k);
   for (let j = 0; j < outH; j++) {
     for (let i = 0; i < outW; i++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let dy = 0; dy < k; dy++) {
         const y = y0 + j * k + dy;
         if (y < 0 || y >= H) continue;
@@ -122,11 +155,15 @@ export function downscaleRegion(src: Image, x0: number, y0: number, outW: number
           const x = x0 + i * k + dx;
           if (x < 0 || x >= W) continue;
           const s = (y * W + x) * 3;
-          r += data[s]; g += data[s + 1]; b += data[s + 2];
+          r += data[s];
+          g += data[s + 1];
+          b += data[s + 2];
         }
       }
       const o = (j * outW + i) * 3;
-      out[o] = Math.round(r * inv); out[o + 1] = Math.round(g * inv); out[o + 2] = Math.round(b * inv);
+      out[o] = Math.round(r * inv);
+      out[o + 1] = Math.round(g * inv);
+      out[o + 2] = Math.round(b * inv);
     }
   }
   return { width: outW, height: outH, data: out };
@@ -155,18 +192,21 @@ function axisTaps(from: number, size: number, outSize: number, limit: number): A
   const count = new Int32Array(outSize);
   const weights = new Float32Array(outSize * width);
   for (let i = 0; i < outSize; i++) {
-    let first = -1, n = 0;
+    let first = -1,
+      n = 0;
     const put = (p: number, w: number): void => {
       if (p < 0 || p >= limit || !(w > 0)) return;
       if (first < 0) first = p;
       weights[i * width + n++] = w;
     };
     if (scale > 1) {
-      const lo = from + i * scale, hi = lo + scale;
+      const lo = from + i * scale,
+        hi = lo + scale;
       for (let p = Math.floor(lo); p < hi; p++) put(p, (Math.min(hi, p + 1) - Math.max(lo, p)) / scale);
     } else {
       const centre = Math.min(Math.max(from + (i + 0.5) * scale - 0.5, from), from + size - 1);
-      const p0 = Math.floor(centre), w1 = centre - p0;
+      const p0 = Math.floor(centre),
+        w1 = centre - p0;
       put(p0, 1 - w1);
       put(p0 + 1, w1);
     }
@@ -184,7 +224,14 @@ function axisTaps(from: number, size: number, outSize: number, limit: number): A
  * black, so a crop at the edge keeps its shape instead of being stretched. `src` may be float
  * (a pyramid level made from the one before).
  */
-export function resampleRegion(src: Image | FloatImage, region: Box, outW: number, outH: number, out: Float32Array = new Float32Array(outW * outH * 3), outOffset = 0): Float32Array {
+export function resampleRegion(
+  src: Image | FloatImage,
+  region: Box,
+  outW: number,
+  outH: number,
+  out: Float32Array = new Float32Array(outW * outH * 3),
+  outOffset = 0,
+): Float32Array {
   const { x, y, width, height } = region;
   if (![x, y, width, height].every(Number.isInteger) || width <= 0 || height <= 0) {
     throw invalidArgument('region', `must be whole pixels with positive size, got ${x}, ${y}, ${width}×${height}`);
@@ -193,7 +240,8 @@ export function resampleRegion(src: Image | FloatImage, region: Box, outW: numbe
   const rows = axisTaps(y, height, outH, src.height);
   const { data, width: W } = src;
   // Horizontal pass over just the source rows some output row reads, then the vertical pass.
-  let rowLo = src.height, rowHi = 0;
+  let rowLo = src.height,
+    rowHi = 0;
   for (let i = 0; i < outH; i++) {
     if (rows.count[i] === 0) continue;
     rowLo = Math.min(rowLo, rows.start[i]);
@@ -206,14 +254,20 @@ export function resampleRegion(src: Image | FloatImage, region: Box, outW: numbe
     const srcRow = r * W * 3;
     let dst = (r - rowLo) * outW * 3;
     for (let i = 0; i < outW; i++, dst += 3) {
-      let red = 0, green = 0, blue = 0;
+      let red = 0,
+        green = 0,
+        blue = 0;
       let s = srcRow + cStart[i] * 3;
       const wBase = i * cWidth;
       for (let k = 0, n = cCount[i]; k < n; k++, s += 3) {
         const w = cWeights[wBase + k];
-        red += data[s] * w; green += data[s + 1] * w; blue += data[s + 2] * w;
+        red += data[s] * w;
+        green += data[s + 1] * w;
+        blue += data[s + 2] * w;
       }
-      band[dst] = red; band[dst + 1] = green; band[dst + 2] = blue;
+      band[dst] = red;
+      band[dst + 1] = green;
+      band[dst + 2] = blue;
     }
   }
   const rowFloats = outW * 3;

@@ -21,7 +21,8 @@ export function invertAffine(m: Affine): Affine {
   checkAffine(m, 'm');
   const [a, b, c, d, e, f] = m;
   const det = a * e - b * d;
-  if (!(Math.abs(det) > MIN_DETERMINANT)) throw invalidArgument('m', `affine map is singular (determinant ${det}), it has no inverse`);
+  if (!(Math.abs(det) > MIN_DETERMINANT))
+    throw invalidArgument('m', `affine map is singular (determinant ${det}), it has no inverse`);
   return [e / det, -b / det, (b * f - c * e) / det, -d / det, a / det, (c * d - a * f) / det];
 }
 
@@ -32,16 +33,27 @@ export function invertAffine(m: Affine): Affine {
  * so a sample half past the border blends towards black, as OpenCV's BORDER_CONSTANT does.
  * Writes into `out` at `outOffset` when given, so a batch of chips can share one tensor buffer.
  */
-export function warpAffine(src: Image, inverse: Affine, outW: number, outH: number, out?: Float32Array, outOffset = 0): Float32Array {
+export function warpAffine(
+  src: Image,
+  inverse: Affine,
+  outW: number,
+  outH: number,
+  out?: Float32Array,
+  outOffset = 0,
+): Float32Array {
   checkImage(src, 'src');
   checkAffine(inverse, 'inverse');
   if (!Number.isInteger(outW) || outW <= 0) throw invalidArgument('outW', `must be a positive integer, got ${outW}`);
   if (!Number.isInteger(outH) || outH <= 0) throw invalidArgument('outH', `must be a positive integer, got ${outH}`);
   const needed = outW * outH * 3;
-  if (!Number.isInteger(outOffset) || outOffset < 0) throw invalidArgument('outOffset', `must be a non-negative integer, got ${outOffset}`);
+  if (!Number.isInteger(outOffset) || outOffset < 0)
+    throw invalidArgument('outOffset', `must be a non-negative integer, got ${outOffset}`);
   const dst = out ?? new Float32Array(needed);
   if (outOffset + needed > dst.length) {
-    throw invalidArgument('out', `holds ${dst.length} floats, ${outOffset + needed} needed for a ${outW}×${outH} chip at offset ${outOffset}`);
+    throw invalidArgument(
+      'out',
+      `holds ${dst.length} floats, ${outOffset + needed} needed for a ${outW}×${outH} chip at offset ${outOffset}`,
+    );
   }
 
   const [a, b, c, d, e, f] = inverse;
@@ -118,7 +130,11 @@ export function warpAffine(src: Image, inverse: Affine, outW: number, outH: numb
 
 function checkAffine(m: Affine, field: string): void {
   const arr: unknown = m;
-  if (!Array.isArray(arr) || arr.length !== 6 || !arr.every((x: unknown) => typeof x === 'number' && Number.isFinite(x))) {
+  if (
+    !Array.isArray(arr) ||
+    arr.length !== 6 ||
+    !arr.every((x: unknown) => typeof x === 'number' && Number.isFinite(x))
+  ) {
     throw invalidArgument(field, 'affine map must be 6 finite numbers [a, b, c, d, e, f]');
   }
 }

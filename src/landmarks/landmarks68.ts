@@ -53,14 +53,18 @@ export function coversWholePixel(box: Box, image: Image): boolean {
  * positive size, covering a whole pixel of `image`. Returns its crop.
  */
 export function checkFaceBox(box: Box, field: string, image: Image): Crop {
-  if (box === null || typeof box !== 'object') throw invalidArgument(field, `expected a box { x, y, width, height }, got ${JSON.stringify(box)}`);
+  if (box === null || typeof box !== 'object')
+    throw invalidArgument(field, `expected a box { x, y, width, height }, got ${JSON.stringify(box)}`);
   const { x, y, width, height } = box;
   if (![x, y, width, height].every(Number.isFinite) || width <= 0 || height <= 0) {
     throw invalidArgument(field, `expected finite x, y and positive width, height, got ${x}, ${y}, ${width}×${height}`);
   }
   const crop = cropOf(box, image.width, image.height);
   if (crop.width <= 0 || crop.height <= 0) {
-    throw invalidArgument(field, `box ${x}, ${y}, ${width}×${height} does not cover a whole pixel of the ${image.width}×${image.height} image`);
+    throw invalidArgument(
+      field,
+      `box ${x}, ${y}, ${width}×${height} does not cover a whole pixel of the ${image.width}×${image.height} image`,
+    );
   }
   return crop;
 }
@@ -84,9 +88,10 @@ function fillSlot(image: Image, crop: Crop, batch: Float32Array<ArrayBuffer>, sl
   const side = Math.max(crop.width, crop.height);
   const diff = side - Math.min(crop.width, crop.height);
   const before = diff - Math.round(diff / 2);
-  const square = crop.width < crop.height
-    ? { x: -before, y: 0, width: side, height: side }
-    : { x: 0, y: -before, width: side, height: side };
+  const square =
+    crop.width < crop.height
+      ? { x: -before, y: 0, width: side, height: side }
+      : { x: 0, y: -before, width: side, height: side };
   const size = LANDMARK68_INPUT_SIZE;
   resizeRegion(copyCrop(image, crop), square, size, size, batch, slot * size * size * 3);
 }
@@ -120,7 +125,10 @@ function toImagePoints(out: Float32Array, offset: number, box: Box, crop: Crop):
 export class Landmarker68 {
   private disposed = false;
 
-  private constructor(readonly variant: Landmark68Variant, private readonly session: ModelSession) {}
+  private constructor(
+    readonly variant: Landmark68Variant,
+    private readonly session: ModelSession,
+  ) {}
 
   static async create(options: Landmarker68Options): Promise<Landmarker68> {
     if (!Object.hasOwn(MODEL_OF, options.variant)) {
@@ -148,7 +156,8 @@ export class Landmarker68 {
       for (let i = 0; i < count; i++) fillSlot(image, crops[start + i], batch, i);
       const outputs = await this.session.run({ input: new ort.Tensor('float32', batch, [count, size, size, 3]) });
       const out = outputs.landmarks.data as Float32Array;
-      for (let i = 0; i < count; i++) points.push(toImagePoints(out, i * LANDMARK68_OUTPUTS, boxes[start + i], crops[start + i]));
+      for (let i = 0; i < count; i++)
+        points.push(toImagePoints(out, i * LANDMARK68_OUTPUTS, boxes[start + i], crops[start + i]));
     }
     return points;
   }

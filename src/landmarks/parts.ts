@@ -6,8 +6,10 @@ import type { Point } from '../types.js';
  * index-based helpers would otherwise read past a short list and answer with undefined points.
  */
 export function checkPointCount(points: readonly Point[], field: string, counts: readonly number[]): void {
-  if (!Array.isArray(points)) throw invalidArgument(field, `expected an array of points, got ${points === null ? 'null' : typeof points}`);
-  if (!counts.includes(points.length)) throw invalidArgument(field, `expected ${counts.join(' or ')} points, got ${points.length}`);
+  if (!Array.isArray(points))
+    throw invalidArgument(field, `expected an array of points, got ${points === null ? 'null' : typeof points}`);
+  if (!counts.includes(points.length))
+    throw invalidArgument(field, `expected ${counts.join(' or ')} points, got ${points.length}`);
 }
 
 /** How many points the iBUG 300-W scheme (and every 68-point helper here) has. */

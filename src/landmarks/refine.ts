@@ -15,13 +15,17 @@ export const REFINE_BOX_SCALE = 1.1;
 
 /** The box centred on the points' extent, `scale` times its width and height. */
 export function boxAroundPoints(points: readonly Point[], scale = REFINE_BOX_SCALE): Box {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
   for (const p of points) {
     if (p.x < minX) minX = p.x;
     if (p.x > maxX) maxX = p.x;
     if (p.y < minY) minY = p.y;
     if (p.y > maxY) maxY = p.y;
   }
-  const width = (maxX - minX) * scale, height = (maxY - minY) * scale;
+  const width = (maxX - minX) * scale,
+    height = (maxY - minY) * scale;
   return { x: (minX + maxX) / 2 - width / 2, y: (minY + maxY) / 2 - height / 2, width, height };
 }

@@ -37,12 +37,21 @@ export interface PersonScore {
 
 export function checkAggregation(value: unknown, field = 'aggregate'): Aggregation {
   if ((AGGREGATIONS as readonly unknown[]).includes(value)) return value as Aggregation;
-  throw invalidArgument(field, `unknown aggregation "${String(value)}" (use ${AGGREGATIONS.map((a) => `'${a}'`).join(', ')})`);
+  throw invalidArgument(
+    field,
+    `unknown aggregation "${String(value)}" (use ${AGGREGATIONS.map((a) => `'${a}'`).join(', ')})`,
+  );
 }
 
 /** People ranked best first from candidates sorted nearest first. */
-export function aggregate(candidates: readonly Candidate[], mode: Aggregation, threshold: number, meanOf = DEFAULT_MEAN_OF): PersonScore[] {
-  if (!Number.isInteger(meanOf) || meanOf < 1) throw invalidArgument('meanOf', `must be a positive integer, got ${meanOf}`);
+export function aggregate(
+  candidates: readonly Candidate[],
+  mode: Aggregation,
+  threshold: number,
+  meanOf = DEFAULT_MEAN_OF,
+): PersonScore[] {
+  if (!Number.isInteger(meanOf) || meanOf < 1)
+    throw invalidArgument('meanOf', `must be a positive integer, got ${meanOf}`);
   const by = new Map<number, Candidate[]>();
   for (const c of candidates) {
     const list = by.get(c.person) ?? [];
@@ -54,7 +63,14 @@ export function aggregate(candidates: readonly Candidate[], mode: Aggregation, t
     const top = sorted.slice(0, meanOf);
     const closest = sorted[0].distance;
     const distance = mode === 'mean' ? top.reduce((s, c) => s + c.distance, 0) / top.length : closest;
-    return { person, distance, closest, faceId: sorted[0].faceId, votes: sorted.filter((c) => c.distance <= threshold).length, found: sorted.length };
+    return {
+      person,
+      distance,
+      closest,
+      faceId: sorted[0].faceId,
+      votes: sorted.filter((c) => c.distance <= threshold).length,
+      found: sorted.length,
+    };
   });
   if (mode === 'vote') return scores.sort((a, b) => b.votes - a.votes || a.closest - b.closest);
   return scores.sort((a, b) => a.distance - b.distance || a.closest - b.closest);

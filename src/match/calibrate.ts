@@ -39,14 +39,18 @@ export interface DistanceSample {
 
 export function checkFar(far: unknown, field = 'far'): number {
   if (typeof far !== 'number' || !Number.isFinite(far) || far <= 0 || far >= 0.5) {
-    throw invalidArgument(field, `a false-accept rate must be a number above 0 and below 0.5 (e.g. 0.001), got ${String(far)}`);
+    throw invalidArgument(
+      field,
+      `a false-accept rate must be a number above 0 and below 0.5 (e.g. 0.001), got ${String(far)}`,
+    );
   }
   return far;
 }
 
 /** How many sorted values are <= x. */
 function countAtMost(sorted: Float32Array, x: number): number {
-  let lo = 0, hi = sorted.length;
+  let lo = 0,
+    hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (sorted[mid] <= x) lo = mid + 1;
@@ -65,7 +69,11 @@ export function thresholdForFar(sortedImpostors: Float32Array, far: number, what
   const n = sortedImpostors.length;
   const needed = Math.ceil(MIN_EXPECTED_FALSE_ACCEPTS / far);
   if (n < needed) {
-    throw new FaceKitError('CALIBRATION_TOO_FEW', `a false-accept rate of ${far} needs at least ${needed} ${what}; there are ${n}: enrol more people, calibrate on a larger labelled folder (--from), or ask for a larger rate`, { field: 'far' });
+    throw new FaceKitError(
+      'CALIBRATION_TOO_FEW',
+      `a false-accept rate of ${far} needs at least ${needed} ${what}; there are ${n}: enrol more people, calibrate on a larger labelled folder (--from), or ask for a larger rate`,
+      { field: 'far' },
+    );
   }
   const m = Math.floor(far * n);
   // Ties: step back until the accepted count really stays at or below m.
@@ -103,12 +111,18 @@ export function falseAcceptRate(impostors: DistanceSample, d: number): number {
  * - no match: the share of same-person distances below d, i.e. how rarely the person themselves
  *   would look this different; null when the calibration saw no same-person pair.
  */
-export function answerConfidence(accepted: boolean, d: number, impostors: DistanceSample, genuine: DistanceSample): number | null {
+export function answerConfidence(
+  accepted: boolean,
+  d: number,
+  impostors: DistanceSample,
+  genuine: DistanceSample,
+): number | null {
   if (accepted) return 1 - falseAcceptRate(impostors, d);
   const g = genuine.sorted;
   if (g.length === 0) return null;
   // Strictly below d: a genuine distance equal to d would have been accepted.
-  let lo = 0, hi = g.length;
+  let lo = 0,
+    hi = g.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (g[mid] < d) lo = mid + 1;
@@ -161,8 +175,9 @@ export function pairDistances(set: Labelled): { impostors: Float32Array; genuine
     }
   } else {
     impostors = new Float32Array(MAX_IMPOSTOR_PAIRS);
-    for (let k = 0; k < MAX_IMPOSTOR_PAIRS;) {
-      const i = Math.floor(rnd() * n), j = Math.floor(rnd() * n);
+    for (let k = 0; k < MAX_IMPOSTOR_PAIRS; ) {
+      const i = Math.floor(rnd() * n),
+        j = Math.floor(rnd() * n);
       if (labels[i] !== labels[j]) impostors[k++] = dist(row(i), row(j));
     }
   }
@@ -171,7 +186,9 @@ export function pairDistances(set: Labelled): { impostors: Float32Array; genuine
   if (genuineTotal <= MAX_GENUINE_PAIRS) {
     genuine = new Float32Array(genuineTotal);
     let k = 0;
-    for (const g of groups) for (let a = 0; a < g.length; a++) for (let b = a + 1; b < g.length; b++) genuine[k++] = dist(row(g[a]), row(g[b]));
+    for (const g of groups)
+      for (let a = 0; a < g.length; a++)
+        for (let b = a + 1; b < g.length; b++) genuine[k++] = dist(row(g[a]), row(g[b]));
   } else {
     // Pick a group in proportion to its pair count, then a pair in it: uniform over all same-person pairs.
     const multi = groups.filter((g) => g.length > 1);
@@ -179,16 +196,18 @@ export function pairDistances(set: Labelled): { impostors: Float32Array; genuine
     let acc = 0;
     for (const g of multi) cum.push((acc += (g.length * (g.length - 1)) / 2));
     genuine = new Float32Array(MAX_GENUINE_PAIRS);
-    for (let k = 0; k < MAX_GENUINE_PAIRS;) {
+    for (let k = 0; k < MAX_GENUINE_PAIRS; ) {
       const x = rnd() * acc;
-      let lo = 0, hi = cum.length - 1;
+      let lo = 0,
+        hi = cum.length - 1;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
         if (cum[mid] > x) hi = mid;
         else lo = mid + 1;
       }
       const g = multi[lo];
-      const a = Math.floor(rnd() * g.length), b = Math.floor(rnd() * g.length);
+      const a = Math.floor(rnd() * g.length),
+        b = Math.floor(rnd() * g.length);
       if (a !== b) genuine[k++] = dist(row(g[a]), row(g[b]));
     }
   }

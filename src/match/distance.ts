@@ -8,7 +8,11 @@ export const DEFAULT_TOLERANCE = 0.6;
 
 function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>, field: string): void {
   if (a.length !== b.length) {
-    throw new FaceKitError('INVALID_ARGUMENT', `descriptors have different lengths (${a.length} vs ${b.length}): they come from different models`, { field });
+    throw new FaceKitError(
+      'INVALID_ARGUMENT',
+      `descriptors have different lengths (${a.length} vs ${b.length}): they come from different models`,
+      { field },
+    );
   }
   if (a.length === 0) throw new FaceKitError('INVALID_ARGUMENT', 'descriptor is empty', { field });
 }
@@ -35,9 +39,15 @@ export function faceDistance(known: readonly ArrayLike<number>[], probe: ArrayLi
 }
 
 /** For each known descriptor, whether `probe` is within `tolerance` of it (face_recognition's compare_faces). */
-export function compareFaces(known: readonly ArrayLike<number>[], probe: ArrayLike<number>, tolerance = DEFAULT_TOLERANCE): boolean[] {
+export function compareFaces(
+  known: readonly ArrayLike<number>[],
+  probe: ArrayLike<number>,
+  tolerance = DEFAULT_TOLERANCE,
+): boolean[] {
   if (!(tolerance > 0) || !Number.isFinite(tolerance)) {
-    throw new FaceKitError('INVALID_ARGUMENT', `tolerance must be a positive number, got ${tolerance}`, { field: 'tolerance' });
+    throw new FaceKitError('INVALID_ARGUMENT', `tolerance must be a positive number, got ${tolerance}`, {
+      field: 'tolerance',
+    });
   }
   return faceDistance(known, probe).map((d) => d <= tolerance);
 }

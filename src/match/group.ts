@@ -18,7 +18,10 @@ export interface MatchPair {
  * faces of one photo (one person appears once per photo), which stops a chain of near misses
  * from merging two people. Groups are numbered by first appearance.
  */
-export function groupPeople(photos: readonly (readonly { descriptor: Float32Array }[])[], tolerance: number): { pairs: MatchPair[]; people: FaceRef[][] } {
+export function groupPeople(
+  photos: readonly (readonly { descriptor: Float32Array }[])[],
+  tolerance: number,
+): { pairs: MatchPair[]; people: FaceRef[][] } {
   const refs: FaceRef[] = photos.flatMap((faces, photo) => faces.map((_, face) => ({ photo, face })));
   const descriptor = (r: FaceRef): Float32Array => photos[r.photo][r.face].descriptor;
   const pairs: MatchPair[] = [];

@@ -16,7 +16,10 @@ export interface PersonDistance {
  * of one person cannot crowd out the runner-up.
  */
 export function rankPeople(known: readonly KnownFace[], probe: Float32Array): PersonDistance[] {
-  const distances = faceDistance(known.map((k) => k.descriptor), probe);
+  const distances = faceDistance(
+    known.map((k) => k.descriptor),
+    probe,
+  );
   const best = new Map<string, number>();
   known.forEach((k, i) => {
     const previous = best.get(k.name);

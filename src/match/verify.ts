@@ -21,15 +21,28 @@ export interface Verification {
   readonly confidence: number | null;
 }
 
-export const DEFAULT_PAIR_THRESHOLD: PairThreshold = { value: DEFAULT_TOLERANCE, source: 'default', far: null, calibration: null };
+export const DEFAULT_PAIR_THRESHOLD: PairThreshold = {
+  value: DEFAULT_TOLERANCE,
+  source: 'default',
+  far: null,
+  calibration: null,
+};
 
 /** Same person when the distance is at most the threshold (as compareFaces decides). */
-export function verifyDescriptors(a: Float32Array, b: Float32Array, threshold: PairThreshold = DEFAULT_PAIR_THRESHOLD): Verification {
+export function verifyDescriptors(
+  a: Float32Array,
+  b: Float32Array,
+  threshold: PairThreshold = DEFAULT_PAIR_THRESHOLD,
+): Verification {
   const distance = euclideanDistance(a, b);
   const same = distance <= threshold.value;
   const c = threshold.calibration;
   return {
-    same, distance, threshold: threshold.value, thresholdSource: threshold.source, far: threshold.far,
+    same,
+    distance,
+    threshold: threshold.value,
+    thresholdSource: threshold.source,
+    far: threshold.far,
     confidence: c ? answerConfidence(same, distance, c.impostors, c.genuine) : null,
   };
 }

@@ -73,7 +73,9 @@ function weightsDir(src: ModelSource): string {
 
 /** The manifest and the weight files it names, as paths relative to the weights folder. */
 async function weightFiles(src: ModelSource): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(join(weightsDir(src), src.spec.manifest), 'utf8')) as { paths: string[] }[];
+  const manifest = JSON.parse(await readFile(join(weightsDir(src), src.spec.manifest), 'utf8')) as {
+    paths: string[];
+  }[];
   return [src.spec.manifest, ...manifest.flatMap((g) => g.paths)];
 }
 
@@ -96,12 +98,21 @@ async function buildInputs(src: ModelSource): Promise<{ path: string; label: str
  * file replaced in place changes its time.
  */
 async function weightsStamp(src: ModelSource): Promise<{ version: string; stamp: string }> {
-  const { version = 'unknown' } = JSON.parse(await readFile(join(src.packageDir, 'package.json'), 'utf8')) as { version?: string };
-  const files = await Promise.all((await buildInputs(src)).map(async ({ path, label }) => {
-    const s = await stat(path);
-    return `${label}:${s.size}:${s.mtimeMs}`;
-  }));
-  return { version, stamp: createHash('sha256').update([src.spec.weightsPackage, version, ...files].join('\n')).digest('hex') };
+  const { version = 'unknown' } = JSON.parse(await readFile(join(src.packageDir, 'package.json'), 'utf8')) as {
+    version?: string;
+  };
+  const files = await Promise.all(
+    (await buildInputs(src)).map(async ({ path, label }) => {
+      const s = await stat(path);
+      return `${label}:${s.size}:${s.mtimeMs}`;
+    }),
+  );
+  return {
+    version,
+    stamp: createHash('sha256')
+      .update([src.spec.weightsPackage, version, ...files].join('\n'))
+      .digest('hex'),
+  };
 }
 
 async function weightsDigest(src: ModelSource): Promise<string> {
@@ -122,10 +133,12 @@ async function readRecord(file: string): Promise<ModelRecord | undefined> {
 async function otherVersions(cacheDir: string, spec: ModelSpec): Promise<number[]> {
   const pattern = new RegExp(`^${spec.id}\\.v(\\d+)\\.(onnx|json)$`);
   const names = await readdir(cacheDir).catch(() => [] as string[]);
-  const versions = new Set(names.flatMap((n) => {
-    const m = pattern.exec(n);
-    return m && Number(m[1]) !== spec.builderVersion ? [Number(m[1])] : [];
-  }));
+  const versions = new Set(
+    names.flatMap((n) => {
+      const m = pattern.exec(n);
+      return m && Number(m[1]) !== spec.builderVersion ? [Number(m[1])] : [];
+    }),
+  );
   return [...versions].sort((a, b) => b - a);
 }
 
@@ -141,7 +154,11 @@ async function writeAtomically(file: string, data: Uint8Array | string): Promise
  * Checks one cached model: present, same builder, same bytes, built from the weights installed
  * now. `deep` hashes the weights instead of trusting their stamp (what `facekit models verify` does).
  */
-export async function inspectSource(src: ModelSource, cacheDir: string, options: { readonly deep?: boolean } = {}): Promise<ModelInfo> {
+export async function inspectSource(
+  src: ModelSource,
+  cacheDir: string,
+  options: { readonly deep?: boolean } = {},
+): Promise<ModelInfo> {
   const { spec } = src;
   const p = paths(cacheDir, spec);
   const record = await readRecord(p.record);
@@ -149,7 +166,11 @@ export async function inspectSource(src: ModelSource, cacheDir: string, options:
     // The file name carries the builder version, so an upgrade finds its own file missing; the older one is what makes it stale.
     const older = (await otherVersions(cacheDir, spec)).filter((v) => v < spec.builderVersion);
     if (older.length > 0) {
-      return { state: 'stale', path: paths(cacheDir, spec, older[0]).onnx, reason: `built by builder v${older[0]}, this facekit's is v${spec.builderVersion}` };
+      return {
+        state: 'stale',
+        path: paths(cacheDir, spec, older[0]).onnx,
+        reason: `built by builder v${older[0]}, this facekit's is v${spec.builderVersion}`,
+      };
     }
     return { state: 'missing', path: p.onnx };
   }
@@ -161,7 +182,12 @@ export async function inspectSource(src: ModelSource, cacheDir: string, options:
   }
   if (sha256(bytes) !== record.onnxSha256) return { state: 'corrupt', path: p.onnx, record };
   if (record.builderVersion !== spec.builderVersion) {
-    return { state: 'stale', path: p.onnx, record, reason: `built by builder v${record.builderVersion}, this facekit's is v${spec.builderVersion}` };
+    return {
+      state: 'stale',
+      path: p.onnx,
+      record,
+      reason: `built by builder v${record.builderVersion}, this facekit's is v${spec.builderVersion}`,
+    };
   }
   let now: { version: string; stamp: string };
   try {
@@ -174,7 +200,12 @@ export async function inspectSource(src: ModelSource, cacheDir: string, options:
     // The stamp moves on a reinstall that kept the bytes (new times, same version); only the hash says the weights changed.
     if ((await weightsDigest(src)) !== record.weightsSha256) {
       const what = spec.calibrationFiles?.length ? 'weights or calibration photos' : 'weights';
-      return { state: 'stale', path: p.onnx, record, reason: `${what} changed (${spec.weightsPackage} ${record.weightsVersion ?? 'unknown'} → ${now.version})` };
+      return {
+        state: 'stale',
+        path: p.onnx,
+        record,
+        reason: `${what} changed (${spec.weightsPackage} ${record.weightsVersion ?? 'unknown'} → ${now.version})`,
+      };
     }
     if (record.weightsStamp !== now.stamp) {
       const refreshed: ModelRecord = { ...record, weightsVersion: now.version, weightsStamp: now.stamp };
@@ -194,13 +225,23 @@ async function compile(src: ModelSource, cacheDir: string): Promise<{ bytes: Uin
     const bytes = await spec.build(weights, { cacheDir, calibrationFiles: calibrationPaths(src) });
     const [{ version, stamp }, weightsSha256] = await Promise.all([weightsStamp(src), weightsDigest(src)]);
     const record: ModelRecord = {
-      id: spec.id, builderVersion: spec.builderVersion, weightsPackage: spec.weightsPackage, weightsVersion: version, weightsStamp: stamp,
-      weightsSha256, onnxSha256: sha256(bytes), bytes: bytes.length, builtAt: new Date().toISOString(),
+      id: spec.id,
+      builderVersion: spec.builderVersion,
+      weightsPackage: spec.weightsPackage,
+      weightsVersion: version,
+      weightsStamp: stamp,
+      weightsSha256,
+      onnxSha256: sha256(bytes),
+      bytes: bytes.length,
+      builtAt: new Date().toISOString(),
     };
     return { bytes, record };
   } catch (cause) {
     if (cause instanceof FaceKitError) throw cause;
-    throw new FaceKitError('MODEL_BUILD_FAILED', `cannot build model ${spec.id}: ${(cause as Error).message}`, { field: spec.id, cause });
+    throw new FaceKitError('MODEL_BUILD_FAILED', `cannot build model ${spec.id}: ${(cause as Error).message}`, {
+      field: spec.id,
+      cause,
+    });
   }
 }
 
@@ -208,14 +249,21 @@ async function compile(src: ModelSource, cacheDir: string): Promise<{ bytes: Uin
  * Stores a built model and its record, then removes the files of older builder versions (a newer
  * facekit's files are left to it). FILE_UNWRITABLE naming the cache folder when it cannot be written.
  */
-async function store(cacheDir: string, spec: ModelSpec, built: { bytes: Uint8Array; record: ModelRecord }): Promise<string> {
+async function store(
+  cacheDir: string,
+  spec: ModelSpec,
+  built: { bytes: Uint8Array; record: ModelRecord },
+): Promise<string> {
   const p = paths(cacheDir, spec);
   try {
     await mkdir(cacheDir, { recursive: true });
     await writeAtomically(p.onnx, built.bytes);
     await writeAtomically(p.record, JSON.stringify(built.record, null, 2));
   } catch (cause) {
-    throw new FaceKitError('FILE_UNWRITABLE', `cannot write the model cache: ${(cause as Error).message}`, { file: cacheDir, cause });
+    throw new FaceKitError('FILE_UNWRITABLE', `cannot write the model cache: ${(cause as Error).message}`, {
+      file: cacheDir,
+      cause,
+    });
   }
   for (const v of await otherVersions(cacheDir, spec)) {
     if (v > spec.builderVersion) continue;
@@ -225,7 +273,10 @@ async function store(cacheDir: string, spec: ModelSpec, built: { bytes: Uint8Arr
   return p.onnx;
 }
 
-export async function buildSource(src: ModelSource, cacheDir: string): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
+export async function buildSource(
+  src: ModelSource,
+  cacheDir: string,
+): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
   const built = await compile(src, cacheDir);
   return { path: await store(cacheDir, src.spec, built), ...built };
 }
@@ -245,7 +296,11 @@ export async function loadSourceBytes(src: ModelSource, cacheDir: string): Promi
 }
 
 /** Checks one cached model against its record: present, same builder, same bytes, same weights. */
-export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir(), options: { readonly deep?: boolean } = {}): Promise<ModelInfo> {
+export async function inspectModel(
+  id: ModelId,
+  cacheDir = defaultCacheDir(),
+  options: { readonly deep?: boolean } = {},
+): Promise<ModelInfo> {
   return inspectSource(modelSource(id), cacheDir, options);
 }
 
@@ -253,7 +308,10 @@ export async function inspectModel(id: ModelId, cacheDir = defaultCacheDir(), op
  * Builds one model's ONNX graph from its npm weights and stores it atomically in the cache
  * (FILE_UNWRITABLE when the cache cannot be written), removing older builder versions' files.
  */
-export async function buildModel(id: ModelId, cacheDir = defaultCacheDir()): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
+export async function buildModel(
+  id: ModelId,
+  cacheDir = defaultCacheDir(),
+): Promise<{ path: string; record: ModelRecord; bytes: Uint8Array }> {
   return buildSource(modelSource(id), cacheDir);
 }
 

@@ -32,7 +32,14 @@ interface FoldedConv {
  * `scale(conv(x, W) + b) = conv(x, W * s) + (b * s + t)` per output channel; with the input
  * normalisation `(x - m) / d` also folded, the bias loses `Σ W·m / d` (valid padding only).
  */
-function foldConvLayer(weights: Weights, prefix: string, cin: number, cout: number, k: number, inputNorm = false): FoldedConv {
+function foldConvLayer(
+  weights: Weights,
+  prefix: string,
+  cin: number,
+  cout: number,
+  k: number,
+  inputNorm = false,
+): FoldedConv {
   const w = takeWeight(weights, `${prefix}/conv/filters`, [k, k, cin, cout]);
   const b = takeWeight(weights, `${prefix}/conv/bias`, [cout]).data;
   const s = takeWeight(weights, `${prefix}/scale/weights`, [cout]).data;
@@ -89,7 +96,11 @@ export function buildDlibResnet128(weights: Weights, pass?: GraphPass): Uint8Arr
   const stem = foldConvLayer(weights, 'conv32_down', 3, 32, 7, true);
   x = g.node('Relu', [conv(g, x, stem.filter, stem.bias, { stride: 2, padding: 'valid' }, 'conv32_down')]);
   let size = validOut(DLIB_CHIP_SIZE, 7, 2);
-  x = g.node('MaxPool', [x], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), auto_pad: attr.string('VALID') });
+  x = g.node('MaxPool', [x], {
+    kernel_shape: attr.ints([3, 3]),
+    strides: attr.ints([2, 2]),
+    auto_pad: attr.string('VALID'),
+  });
   size = validOut(size, 3, 2);
   let channels = 32;
 
@@ -104,11 +115,18 @@ export function buildDlibResnet128(weights: Weights, pass?: GraphPass): Uint8Arr
     if (stage.down) {
       const convSize = validOut(size, 3, 2);
       const poolSize = validOut(size, 2, 2);
-      shortcut = g.node('AveragePool', [x], { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]), auto_pad: attr.string('VALID') });
+      shortcut = g.node('AveragePool', [x], {
+        kernel_shape: attr.ints([2, 2]),
+        strides: attr.ints([2, 2]),
+        auto_pad: attr.string('VALID'),
+      });
       // face-api widens the shortcut by appending zero channels rather than projecting it. (A fixed
       // 2×2/2 conv doing pool+widen in one node keeps onnxruntime in NCHWc layout but measured no faster.)
       if (stage.cout !== channels) {
-        shortcut = g.node('Pad', [shortcut, g.int64s(`${stage.name}_chpad`, [0, 0, 0, 0, 0, stage.cout - channels, 0, 0])]);
+        shortcut = g.node('Pad', [
+          shortcut,
+          g.int64s(`${stage.name}_chpad`, [0, 0, 0, 0, 0, stage.cout - channels, 0, 0]),
+        ]);
       }
       // Where the strided valid conv comes out one smaller than the pool, face-api appends one
       // zero row (bottom) and one zero column (right) to the conv branch, and only one.
@@ -124,12 +142,18 @@ export function buildDlibResnet128(weights: Weights, pass?: GraphPass): Uint8Arr
 
   const pooled = g.node('Flatten', [g.node('GlobalAveragePool', [x])], { axis: attr.int(1) });
   const fc = takeWeight(weights, 'fc', [channels, DLIB_DESCRIPTOR_SIZE]);
-  const descriptor = g.node('MatMul', [pooled, g.floats('fc_w', fc.data as Float32Array, [channels, DLIB_DESCRIPTOR_SIZE])]);
+  const descriptor = g.node('MatMul', [
+    pooled,
+    g.floats('fc_w', fc.data as Float32Array, [channels, DLIB_DESCRIPTOR_SIZE]),
+  ]);
   g.output(descriptor, 'descriptor', 'float', ['batch', DLIB_DESCRIPTOR_SIZE]);
-  return g.toModel({
-    producer: 'facekit',
-    version: '1',
-    docString: "face-api.js FaceRecognitionNet (dlib ResNet) 150x150 RGB 0..255 NHWC -> 128-d descriptor",
-    metadata: { source: '@vladmandic/face-api face_recognition_model' },
-  }, pass);
+  return g.toModel(
+    {
+      producer: 'facekit',
+      version: '1',
+      docString: 'face-api.js FaceRecognitionNet (dlib ResNet) 150x150 RGB 0..255 NHWC -> 128-d descriptor',
+      metadata: { source: '@vladmandic/face-api face_recognition_model' },
+    },
+    pass,
+  );
 }

@@ -32,7 +32,16 @@ const TINY: Variant = { name: 'face_landmark_68_tiny', channels: [32, 64, 128], 
  * One dense block: every separable conv sees the ReLU of the sum of all earlier outputs of the
  * block, and the block returns the ReLU of the sum of all of them.
  */
-function denseBlock(g: GraphBuilder, x: string, w: Weights, prefix: string, cin: number, cout: number, convs: number, first: boolean): string {
+function denseBlock(
+  g: GraphBuilder,
+  x: string,
+  w: Weights,
+  prefix: string,
+  cin: number,
+  cout: number,
+  convs: number,
+  first: boolean,
+): string {
   const stride2 = { stride: 2, padding: 'same' as const };
   let out1: string;
   if (first) {
@@ -45,7 +54,13 @@ function denseBlock(g: GraphBuilder, x: string, w: Weights, prefix: string, cin:
   let sum = out1;
   let next = out1;
   for (let i = 1; i < convs; i++) {
-    const out = separableConv(g, next, sepParams(w, `${prefix}/conv${i}`, cout, cout), { padding: 'same' }, `${prefix}_conv${i}`);
+    const out = separableConv(
+      g,
+      next,
+      sepParams(w, `${prefix}/conv${i}`, cout, cout),
+      { padding: 'same' },
+      `${prefix}_conv${i}`,
+    );
     sum = g.node('Add', [sum, out]);
     next = relu(g, sum);
   }
@@ -77,7 +92,11 @@ function build(weights: Weights, v: Variant): Uint8Array {
   const pooled = g.node('Flatten', [g.node('GlobalAveragePool', [x])], { axis: attr.int(1) });
   const fcW = takeWeight(weights, 'fc/weights', [cin, LANDMARK68_OUTPUTS]);
   const fcB = takeWeight(weights, 'fc/bias', [LANDMARK68_OUTPUTS]);
-  const out = g.node('Gemm', [pooled, g.floats('fc_w', fcW.data as Float32Array, [cin, LANDMARK68_OUTPUTS]), g.floats('fc_b', fcB.data as Float32Array)]);
+  const out = g.node('Gemm', [
+    pooled,
+    g.floats('fc_w', fcW.data as Float32Array, [cin, LANDMARK68_OUTPUTS]),
+    g.floats('fc_b', fcB.data as Float32Array),
+  ]);
   g.output(out, 'landmarks', 'float', ['batch', LANDMARK68_OUTPUTS]);
   return g.toModel({
     producer: 'facekit',

@@ -14,7 +14,8 @@ export function hwioToOihw(w: WeightTensor): { data: Float32Array; dims: number[
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
       for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) dst[((o * cin + i) * kh + y) * kw + x] = src[((y * kw + x) * cin + i) * cout + o];
+        for (let o = 0; o < cout; o++)
+          dst[((o * cin + i) * kh + y) * kw + x] = src[((y * kw + x) * cin + i) * cout + o];
   return { data: dst, dims: [cout, cin, kh, kw] };
 }
 
@@ -50,7 +51,14 @@ function convAttrs(kernel: readonly number[], o: ConvOptions) {
 }
 
 /** Conv2d with tfjs HWIO filter and optional bias. */
-export function conv(g: GraphBuilder, x: string, filter: WeightTensor, bias: WeightTensor | Float32Array | undefined, o: ConvOptions = {}, hint = 'conv'): string {
+export function conv(
+  g: GraphBuilder,
+  x: string,
+  filter: WeightTensor,
+  bias: WeightTensor | Float32Array | undefined,
+  o: ConvOptions = {},
+  hint = 'conv',
+): string {
   const { data, dims } = hwioToOihw(filter);
   const inputs = [x, g.floats(`${hint}_w`, data, dims)];
   if (bias) inputs.push(g.floats(`${hint}_b`, bias instanceof Float32Array ? bias : (bias.data as Float32Array)));
@@ -58,7 +66,14 @@ export function conv(g: GraphBuilder, x: string, filter: WeightTensor, bias: Wei
 }
 
 /** Depthwise conv with tfjs [kh, kw, c, 1] filter and optional bias. */
-export function depthwiseConv(g: GraphBuilder, x: string, filter: WeightTensor, bias: WeightTensor | Float32Array | undefined, o: ConvOptions = {}, hint = 'dw'): string {
+export function depthwiseConv(
+  g: GraphBuilder,
+  x: string,
+  filter: WeightTensor,
+  bias: WeightTensor | Float32Array | undefined,
+  o: ConvOptions = {},
+  hint = 'dw',
+): string {
   const { data, dims } = depthwiseToOihw(filter);
   const inputs = [x, g.floats(`${hint}_w`, data, dims)];
   if (bias) inputs.push(g.floats(`${hint}_b`, bias instanceof Float32Array ? bias : (bias.data as Float32Array)));
@@ -82,7 +97,13 @@ export function relu(g: GraphBuilder, x: string): string {
 }
 
 /** Per-channel affine y = x * scale + offset over NCHW, as a broadcast Mul/Add. */
-export function channelAffine(g: GraphBuilder, x: string, scale: Float32Array | undefined, offset: Float32Array | undefined, hint = 'affine'): string {
+export function channelAffine(
+  g: GraphBuilder,
+  x: string,
+  scale: Float32Array | undefined,
+  offset: Float32Array | undefined,
+  hint = 'affine',
+): string {
   let y = x;
   if (scale) y = g.node('Mul', [y, g.floats(`${hint}_scale`, scale, [1, scale.length, 1, 1])]);
   if (offset) y = g.node('Add', [y, g.floats(`${hint}_offset`, offset, [1, offset.length, 1, 1])]);

@@ -53,7 +53,8 @@ function transposeKernel(w: WeightTensor): WeightTensor {
   const out = new Float32Array(w.data.length);
   const block = cin * cout;
   for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) out.set(w.data.subarray((y * kw + x) * block, (y * kw + x + 1) * block), (x * kh + y) * block);
+    for (let x = 0; x < kw; x++)
+      out.set(w.data.subarray((y * kw + x) * block, (y * kw + x + 1) * block), (x * kh + y) * block);
   }
   return { shape: [kw, kh, cin, cout], data: out };
 }
@@ -64,12 +65,27 @@ function prelu(g: GraphBuilder, x: string, alpha: WeightTensor, spatial: boolean
   return g.node('PRelu', [x, g.floats(`${hint}_alpha`, alpha.data as Float32Array, spatial ? [n, 1, 1] : [n])]);
 }
 
-function convPrelu(g: GraphBuilder, weights: ReadonlyMap<string, WeightTensor>, x: string, net: string, layer: number, shape: readonly number[], first: boolean): string {
+function convPrelu(
+  g: GraphBuilder,
+  weights: ReadonlyMap<string, WeightTensor>,
+  x: string,
+  net: string,
+  layer: number,
+  shape: readonly number[],
+  first: boolean,
+): string {
   const cout = shape[3];
   let filter = takeWeight(weights, `${net}/conv${layer}/weights`, shape);
   let bias: WeightTensor | Float32Array = takeWeight(weights, `${net}/conv${layer}/bias`, [cout]);
   // RGB 0..255 in: channel c is BGR channel 2 − c for the weights, normalised as the Caffe models were.
-  if (first) ({ filter, bias } = foldInputNormalization(filter, bias, [PIXEL_MEAN, PIXEL_MEAN, PIXEL_MEAN], PIXEL_DIVISOR, (c) => 2 - c));
+  if (first)
+    ({ filter, bias } = foldInputNormalization(
+      filter,
+      bias,
+      [PIXEL_MEAN, PIXEL_MEAN, PIXEL_MEAN],
+      PIXEL_DIVISOR,
+      (c) => 2 - c,
+    ));
   const y = conv(g, x, transposeKernel(filter), bias, { padding: 'valid' }, `${net}_conv${layer}`);
   return prelu(g, y, takeWeight(weights, `${net}/prelu${layer}_alpha`, [cout]), true, `${net}_prelu${layer}`);
 }
@@ -79,7 +95,14 @@ function convPrelu(g: GraphBuilder, weights: ReadonlyMap<string, WeightTensor>, 
  * map as [x][y][c]; ONNX flattens our upright NCHW map as [c][y][x]; the weight rows are permuted
  * to match, and transposed to Gemm's [out, in].
  */
-function flattenFc(g: GraphBuilder, x: string, w: WeightTensor, b: WeightTensor, channels: number, hint: string): string {
+function flattenFc(
+  g: GraphBuilder,
+  x: string,
+  w: WeightTensor,
+  b: WeightTensor,
+  channels: number,
+  hint: string,
+): string {
   const [rows, cols] = w.shape;
   const side = FC_MAP_SIDE;
   const wt = new Float32Array(rows * cols);
@@ -93,12 +116,20 @@ function flattenFc(g: GraphBuilder, x: string, w: WeightTensor, b: WeightTensor,
     }
   }
   const flat = g.node('Flatten', [x], { axis: attr.int(1) });
-  return g.node('Gemm', [flat, g.floats(`${hint}_w`, wt, [cols, rows]), g.floats(`${hint}_b`, b.data as Float32Array)], { transB: attr.int(1) });
+  return g.node(
+    'Gemm',
+    [flat, g.floats(`${hint}_w`, wt, [cols, rows]), g.floats(`${hint}_b`, b.data as Float32Array)],
+    { transB: attr.int(1) },
+  );
 }
 
 /** Dense layer on [N, in] with tfjs [in, out] weights. */
 function dense(g: GraphBuilder, x: string, w: WeightTensor, b: WeightTensor | Float32Array, hint: string): string {
-  return g.node('Gemm', [x, g.floats(`${hint}_w`, w.data as Float32Array, w.shape), g.floats(`${hint}_b`, b instanceof Float32Array ? b : (b.data as Float32Array))]);
+  return g.node('Gemm', [
+    x,
+    g.floats(`${hint}_w`, w.data as Float32Array, w.shape),
+    g.floats(`${hint}_b`, b instanceof Float32Array ? b : (b.data as Float32Array)),
+  ]);
 }
 
 /** A two-class head's P(face) as one output: sigmoid of (face logit − background logit). */
@@ -126,12 +157,22 @@ export function buildMtcnnPNet(weights: ReadonlyMap<string, WeightTensor>): Uint
   x = maxPool(g, x, 2, 2, 'same');
   x = convPrelu(g, weights, x, 'pnet', 2, [3, 3, c1, c2], false);
   x = convPrelu(g, weights, x, 'pnet', 3, [3, 3, c2, c3], false);
-  const score = faceLogit(takeWeight(weights, 'pnet/conv4_1/weights', [1, 1, c3, 2]), takeWeight(weights, 'pnet/conv4_1/bias', [2]));
+  const score = faceLogit(
+    takeWeight(weights, 'pnet/conv4_1/weights', [1, 1, c3, 2]),
+    takeWeight(weights, 'pnet/conv4_1/bias', [2]),
+  );
   const logit = conv(g, x, score.w, score.b, { padding: 'valid' }, 'pnet_conv4_1');
   g.output(g.node('Sigmoid', [logit]), MTCNN_SCORES, 'float', [1, 1, 'cells_y', 'cells_x']);
-  const regions = conv(g, x, takeWeight(weights, 'pnet/conv4_2/weights', [1, 1, c3, 4]), takeWeight(weights, 'pnet/conv4_2/bias', [4]), { padding: 'valid' }, 'pnet_conv4_2');
+  const regions = conv(
+    g,
+    x,
+    takeWeight(weights, 'pnet/conv4_2/weights', [1, 1, c3, 4]),
+    takeWeight(weights, 'pnet/conv4_2/bias', [4]),
+    { padding: 'valid' },
+    'pnet_conv4_2',
+  );
   g.output(regions, MTCNN_REGIONS, 'float', [1, 4, 'cells_y', 'cells_x']);
-  return model(g, 'P-Net', 'scores [1,1,H\',W\'] and regions [1,4,H\',W\'], planar');
+  return model(g, 'P-Net', "scores [1,1,H',W'] and regions [1,4,H',W'], planar");
 }
 
 export function buildMtcnnRNet(weights: ReadonlyMap<string, WeightTensor>): Uint8Array {
@@ -143,11 +184,32 @@ export function buildMtcnnRNet(weights: ReadonlyMap<string, WeightTensor>): Uint
   x = convPrelu(g, weights, x, 'rnet', 2, [3, 3, c1, c2], false);
   x = maxPool(g, x, 3, 2, 'valid');
   x = convPrelu(g, weights, x, 'rnet', 3, [2, 2, c2, c3], false);
-  x = flattenFc(g, x, takeWeight(weights, 'rnet/fc1/weights', [c3 * FC_MAP_SIDE ** 2, RNET_FC]), takeWeight(weights, 'rnet/fc1/bias', [RNET_FC]), c3, 'rnet_fc1');
+  x = flattenFc(
+    g,
+    x,
+    takeWeight(weights, 'rnet/fc1/weights', [c3 * FC_MAP_SIDE ** 2, RNET_FC]),
+    takeWeight(weights, 'rnet/fc1/bias', [RNET_FC]),
+    c3,
+    'rnet_fc1',
+  );
   x = prelu(g, x, takeWeight(weights, 'rnet/prelu4_alpha', [RNET_FC]), false, 'rnet_prelu4');
-  const score = faceLogit(takeWeight(weights, 'rnet/fc2_1/weights', [RNET_FC, 2]), takeWeight(weights, 'rnet/fc2_1/bias', [2]));
+  const score = faceLogit(
+    takeWeight(weights, 'rnet/fc2_1/weights', [RNET_FC, 2]),
+    takeWeight(weights, 'rnet/fc2_1/bias', [2]),
+  );
   g.output(g.node('Sigmoid', [dense(g, x, score.w, score.b, 'rnet_fc2_1')]), MTCNN_SCORES, 'float', ['batch', 1]);
-  g.output(dense(g, x, takeWeight(weights, 'rnet/fc2_2/weights', [RNET_FC, 4]), takeWeight(weights, 'rnet/fc2_2/bias', [4]), 'rnet_fc2_2'), MTCNN_REGIONS, 'float', ['batch', 4]);
+  g.output(
+    dense(
+      g,
+      x,
+      takeWeight(weights, 'rnet/fc2_2/weights', [RNET_FC, 4]),
+      takeWeight(weights, 'rnet/fc2_2/bias', [4]),
+      'rnet_fc2_2',
+    ),
+    MTCNN_REGIONS,
+    'float',
+    ['batch', 4],
+  );
   return model(g, 'R-Net', 'scores [N,1], regions [N,4]');
 }
 
@@ -162,12 +224,44 @@ export function buildMtcnnONet(weights: ReadonlyMap<string, WeightTensor>): Uint
   x = convPrelu(g, weights, x, 'onet', 3, [3, 3, c2, c3], false);
   x = maxPool(g, x, 2, 2, 'same');
   x = convPrelu(g, weights, x, 'onet', 4, [2, 2, c3, c4], false);
-  x = flattenFc(g, x, takeWeight(weights, 'onet/fc1/weights', [c4 * FC_MAP_SIDE ** 2, ONET_FC]), takeWeight(weights, 'onet/fc1/bias', [ONET_FC]), c4, 'onet_fc1');
+  x = flattenFc(
+    g,
+    x,
+    takeWeight(weights, 'onet/fc1/weights', [c4 * FC_MAP_SIDE ** 2, ONET_FC]),
+    takeWeight(weights, 'onet/fc1/bias', [ONET_FC]),
+    c4,
+    'onet_fc1',
+  );
   x = prelu(g, x, takeWeight(weights, 'onet/prelu5_alpha', [ONET_FC]), false, 'onet_prelu5');
-  const score = faceLogit(takeWeight(weights, 'onet/fc2_1/weights', [ONET_FC, 2]), takeWeight(weights, 'onet/fc2_1/bias', [2]));
+  const score = faceLogit(
+    takeWeight(weights, 'onet/fc2_1/weights', [ONET_FC, 2]),
+    takeWeight(weights, 'onet/fc2_1/bias', [2]),
+  );
   g.output(g.node('Sigmoid', [dense(g, x, score.w, score.b, 'onet_fc2_1')]), MTCNN_SCORES, 'float', ['batch', 1]);
-  g.output(dense(g, x, takeWeight(weights, 'onet/fc2_2/weights', [ONET_FC, 4]), takeWeight(weights, 'onet/fc2_2/bias', [4]), 'onet_fc2_2'), MTCNN_REGIONS, 'float', ['batch', 4]);
+  g.output(
+    dense(
+      g,
+      x,
+      takeWeight(weights, 'onet/fc2_2/weights', [ONET_FC, 4]),
+      takeWeight(weights, 'onet/fc2_2/bias', [4]),
+      'onet_fc2_2',
+    ),
+    MTCNN_REGIONS,
+    'float',
+    ['batch', 4],
+  );
   const points = 2 * MTCNN_LANDMARKS;
-  g.output(dense(g, x, takeWeight(weights, 'onet/fc2_3/weights', [ONET_FC, points]), takeWeight(weights, 'onet/fc2_3/bias', [points]), 'onet_fc2_3'), MTCNN_POINTS, 'float', ['batch', points]);
+  g.output(
+    dense(
+      g,
+      x,
+      takeWeight(weights, 'onet/fc2_3/weights', [ONET_FC, points]),
+      takeWeight(weights, 'onet/fc2_3/bias', [points]),
+      'onet_fc2_3',
+    ),
+    MTCNN_POINTS,
+    'float',
+    ['batch', points],
+  );
   return model(g, 'O-Net', 'scores [N,1], regions [N,4], points [N,10]');
 }

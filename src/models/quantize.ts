@@ -107,7 +107,9 @@ export function quantizedTensors(graph: Graph): string[] {
  */
 export function observeConvs(graph: Graph): Graph {
   const existing = new Set(graph.outputs.map((o) => o.name));
-  const extra: ValueInfo[] = quantizedTensors(graph).filter((t) => !existing.has(t)).map((name) => ({ name, dtype: 'float' }));
+  const extra: ValueInfo[] = quantizedTensors(graph)
+    .filter((t) => !existing.has(t))
+    .map((name) => ({ name, dtype: 'float' }));
   return { ...graph, outputs: [...graph.outputs, ...extra] };
 }
 
@@ -127,7 +129,11 @@ export function activationQuantization(range: TensorRange): { scale: number; zer
  */
 export function quantizeWeights(data: Float32Array, channels: number): { values: Int8Array; scales: Float32Array } {
   const per = data.length / channels;
-  if (!Number.isInteger(per)) throw new FaceKitError('MODEL_BUILD_FAILED', `a filter of ${data.length} values does not split into ${channels} channels`);
+  if (!Number.isInteger(per))
+    throw new FaceKitError(
+      'MODEL_BUILD_FAILED',
+      `a filter of ${data.length} values does not split into ${channels} channels`,
+    );
   const values = new Int8Array(data.length);
   const scales = new Float32Array(channels);
   for (let o = 0; o < channels; o++) {
@@ -135,14 +141,18 @@ export function quantizeWeights(data: Float32Array, channels: number): { values:
     for (let i = o * per; i < (o + 1) * per; i++) largest = Math.max(largest, Math.abs(data[i]));
     // An all-zero channel quantizes exactly with any scale.
     scales[o] = largest > 0 ? largest / WEIGHT_MAX : 1;
-    for (let i = o * per; i < (o + 1) * per; i++) values[i] = Math.max(-WEIGHT_MAX, Math.min(WEIGHT_MAX, Math.round(data[i] / scales[o])));
+    for (let i = o * per; i < (o + 1) * per; i++)
+      values[i] = Math.max(-WEIGHT_MAX, Math.min(WEIGHT_MAX, Math.round(data[i] / scales[o])));
   }
   return { values, scales };
 }
 
 function floatInitializer(graph: Graph, name: string, what: string): TensorValue {
   const t = graph.initializers.get(name);
-  if (!t || t.dtype !== 'float') throw new FaceKitError('MODEL_BUILD_FAILED', `cannot quantize: ${what} ${name} is not a float constant`, { field: name });
+  if (!t || t.dtype !== 'float')
+    throw new FaceKitError('MODEL_BUILD_FAILED', `cannot quantize: ${what} ${name} is not a float constant`, {
+      field: name,
+    });
   return t;
 }
 
@@ -174,13 +184,27 @@ export function quantizeConvs(graph: Graph, ranges: TensorRanges): Graph {
     // levels, and would keep onnxruntime from dropping the Clip, leaving its Conv in float.
     const made = producer.get(tensor);
     const bounds = made && clipBounds(made, graph);
-    const range = bounds ? { min: Math.max(measured.min, bounds.min), max: Math.min(measured.max, bounds.max) } : measured;
+    const range = bounds
+      ? { min: Math.max(measured.min, bounds.min), max: Math.min(measured.max, bounds.max) }
+      : measured;
     const { scale, zeroPoint } = activationQuantization(range);
     scaleOf.set(tensor, scale);
     const s = constant(`${tensor}_scale`, { dtype: 'float', dims: [], data: Float32Array.of(scale) });
     const z = constant(`${tensor}_zero`, { dtype: 'uint8', dims: [], data: Uint8Array.of(zeroPoint) });
-    nodes.push({ op: 'QuantizeLinear', inputs: [from, s, z], outputs: [`${tensor}_q`], name: `${tensor}_Q`, attrs: {} });
-    nodes.push({ op: 'DequantizeLinear', inputs: [`${tensor}_q`, s, z], outputs: [to], name: `${tensor}_DQ`, attrs: {} });
+    nodes.push({
+      op: 'QuantizeLinear',
+      inputs: [from, s, z],
+      outputs: [`${tensor}_q`],
+      name: `${tensor}_Q`,
+      attrs: {},
+    });
+    nodes.push({
+      op: 'DequantizeLinear',
+      inputs: [`${tensor}_q`, s, z],
+      outputs: [to],
+      name: `${tensor}_DQ`,
+      attrs: {},
+    });
   };
 
   const quantizedConv = (conv: GraphNode, convOutputs: readonly string[]): GraphNode => {
@@ -192,7 +216,13 @@ export function quantizeConvs(graph: Graph, ranges: TensorRanges): Graph {
     const wq = constant(`${conv.name}_w_int8`, { dtype: 'int8', dims: filter.dims, data: values });
     const ws = constant(`${conv.name}_w_scale`, { dtype: 'float', dims: [channels], data: scales });
     const wz = constant(`${conv.name}_w_zero`, { dtype: 'int8', dims: [channels], data: new Int8Array(channels) });
-    nodes.push({ op: 'DequantizeLinear', inputs: [wq, ws, wz], outputs: [`${conv.name}_w_dq`], name: `${conv.name}_w_DQ`, attrs: perChannel });
+    nodes.push({
+      op: 'DequantizeLinear',
+      inputs: [wq, ws, wz],
+      outputs: [`${conv.name}_w_dq`],
+      name: `${conv.name}_w_DQ`,
+      attrs: perChannel,
+    });
     const convInputs = [reading(x), `${conv.name}_w_dq`];
     if (b !== undefined && b !== '') {
       // onnxruntime fuses a Conv into QLinearConv only with an int32 bias whose scale is input scale × weight scale.
@@ -202,8 +232,18 @@ export function quantizeConvs(graph: Graph, ranges: TensorRanges): Graph {
       const bq = Int32Array.from(bias, (v, o) => Math.max(INT32_MIN, Math.min(INT32_MAX, Math.round(v / bs[o]))));
       const bqName = constant(`${conv.name}_b_int32`, { dtype: 'int32', dims: [channels], data: bq });
       const bsName = constant(`${conv.name}_b_scale`, { dtype: 'float', dims: [channels], data: bs });
-      const bzName = constant(`${conv.name}_b_zero`, { dtype: 'int32', dims: [channels], data: new Int32Array(channels) });
-      nodes.push({ op: 'DequantizeLinear', inputs: [bqName, bsName, bzName], outputs: [`${conv.name}_b_dq`], name: `${conv.name}_b_DQ`, attrs: perChannel });
+      const bzName = constant(`${conv.name}_b_zero`, {
+        dtype: 'int32',
+        dims: [channels],
+        data: new Int32Array(channels),
+      });
+      nodes.push({
+        op: 'DequantizeLinear',
+        inputs: [bqName, bsName, bzName],
+        outputs: [`${conv.name}_b_dq`],
+        name: `${conv.name}_b_DQ`,
+        attrs: perChannel,
+      });
       convInputs.push(`${conv.name}_b_dq`);
     }
     return { ...conv, inputs: convInputs, outputs: convOutputs };

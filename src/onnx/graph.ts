@@ -87,12 +87,24 @@ function attributeProto(name: string, a: Attribute): ProtoWriter {
   w.string(1, name);
   w.int(20, ATTRIBUTE_TYPE[a.kind]);
   switch (a.kind) {
-    case 'float': w.float(2, a.value); break;
-    case 'int': w.int(3, a.value); break;
-    case 'string': w.string(4, a.value); break;
-    case 'tensor': w.message(5, tensorProto('', a.value)); break;
-    case 'floats': w.packedFloats(7, a.value); break;
-    case 'ints': w.packedInts(8, a.value); break;
+    case 'float':
+      w.float(2, a.value);
+      break;
+    case 'int':
+      w.int(3, a.value);
+      break;
+    case 'string':
+      w.string(4, a.value);
+      break;
+    case 'tensor':
+      w.message(5, tensorProto('', a.value));
+      break;
+    case 'floats':
+      w.packedFloats(7, a.value);
+      break;
+    case 'ints':
+      w.packedInts(8, a.value);
+      break;
   }
   return w;
 }
@@ -138,7 +150,8 @@ export class GraphBuilder {
 
   /** Marks `value` as a graph output under `name` (an Identity node renames it if needed). */
   output(value: string, name: string, dtype: DataTypeName, dims: readonly Dim[]): void {
-    if (value !== name) this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], name: this.fresh('Identity'), attrs: {} });
+    if (value !== name)
+      this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], name: this.fresh('Identity'), attrs: {} });
     this.outputs.push({ name, dtype, dims });
   }
 
@@ -150,7 +163,11 @@ export class GraphBuilder {
   }
 
   floats(hint: string, data: Float32Array | readonly number[], dims: readonly number[] = [data.length]): string {
-    return this.constant(hint, { dtype: 'float', dims, data: data instanceof Float32Array ? data : Float32Array.from(data) });
+    return this.constant(hint, {
+      dtype: 'float',
+      dims,
+      data: data instanceof Float32Array ? data : Float32Array.from(data),
+    });
   }
 
   int64s(hint: string, values: readonly number[]): string {
@@ -176,7 +193,13 @@ export class GraphBuilder {
 
   /** The graph recorded so far, as plain data (a snapshot: later nodes do not appear in it). */
   toGraph(): Graph {
-    return { name: this.name, nodes: [...this.nodes], initializers: new Map(this.initializers), inputs: [...this.inputs], outputs: [...this.outputs] };
+    return {
+      name: this.name,
+      nodes: [...this.nodes],
+      initializers: new Map(this.initializers),
+      inputs: [...this.inputs],
+      outputs: [...this.outputs],
+    };
   }
 
   /** Serializes to ModelProto bytes, ready for InferenceSession.create(); `pass` rewrites the graph first. */
@@ -210,6 +233,7 @@ export function serializeModel(graph: Graph, meta: ModelMeta): Uint8Array {
   if (meta.docString) model.string(6, meta.docString);
   model.message(7, g);
   model.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
-  for (const [k, v] of Object.entries(meta.metadata ?? {})) model.message(14, new ProtoWriter().string(1, k).string(2, v));
+  for (const [k, v] of Object.entries(meta.metadata ?? {}))
+    model.message(14, new ProtoWriter().string(1, k).string(2, v));
   return model.finish();
 }

@@ -41,13 +41,21 @@ async function faceChips(photos: readonly string[], cacheDir: string): Promise<B
       const image = await loadImage(photo);
       for (const face of await kit.landmarks(image)) {
         const m = chipTransform(face.landmarks, template);
-        chips.push(warpChip(image, m, template.size), warpChip(image, mirrorTransform(m, template.size), template.size));
+        chips.push(
+          warpChip(image, m, template.size),
+          warpChip(image, mirrorTransform(m, template.size), template.size),
+        );
       }
     }
   } finally {
     await kit.dispose();
   }
-  if (chips.length === 0) throw new FaceKitError('MODEL_BUILD_FAILED', 'the calibration photos show no face to calibrate the int8 encoder on', { file: photos[0] });
+  if (chips.length === 0)
+    throw new FaceKitError(
+      'MODEL_BUILD_FAILED',
+      'the calibration photos show no face to calibrate the int8 encoder on',
+      { file: photos[0] },
+    );
   const values = template.size * template.size * 3;
   const batches: Batch[] = [];
   for (let start = 0; start < chips.length; start += CHIPS_PER_RUN) {
@@ -62,7 +70,8 @@ async function faceChips(photos: readonly string[], cacheDir: string): Promise<B
 /** SSD's calibration set: each photo as the detector feeds it (padded square, 512×512). */
 async function ssdInputs(photos: readonly string[]): Promise<Batch[]> {
   const batches: Batch[] = [];
-  for (const photo of photos) batches.push({ data: ssdInput(await loadImage(photo)), dims: [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3] });
+  for (const photo of photos)
+    batches.push({ data: ssdInput(await loadImage(photo)), dims: [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3] });
   return batches;
 }
 
@@ -91,7 +100,11 @@ const SMALL_MAP_HEADROOM = 2;
  * set of the int8 model `id` and returns each output's range: smallest to largest value seen,
  * widened SMALL_MAP_HEADROOM times on small feature maps.
  */
-export async function calibrationRanges(id: Int8ModelId, observeModel: Uint8Array, context: BuildContext): Promise<TensorRanges> {
+export async function calibrationRanges(
+  id: Int8ModelId,
+  observeModel: Uint8Array,
+  context: BuildContext,
+): Promise<TensorRanges> {
   const batches = await CALIBRATION_SETS[id](context);
   const session = await ModelSession.fromBytes(id, observeModel, {});
   const recorder = new RangeRecorder();
@@ -108,5 +121,10 @@ export async function calibrationRanges(id: Int8ModelId, observeModel: Uint8Arra
   } finally {
     await session.dispose();
   }
-  return new Map([...recorder.ranges()].map(([name, r]) => [name, small.has(name) ? { min: r.min * SMALL_MAP_HEADROOM, max: r.max * SMALL_MAP_HEADROOM } : r]));
+  return new Map(
+    [...recorder.ranges()].map(([name, r]) => [
+      name,
+      small.has(name) ? { min: r.min * SMALL_MAP_HEADROOM, max: r.max * SMALL_MAP_HEADROOM } : r,
+    ]),
+  );
 }

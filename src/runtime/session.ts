@@ -19,7 +19,10 @@ export class ModelSession {
   private disposed = false;
   /** Runs still in flight: dispose() waits for them, so a native session is never freed mid-run. */
   private readonly inFlight = new Set<Promise<unknown>>();
-  private constructor(readonly id: ModelId, private readonly session: ort.InferenceSession) {}
+  private constructor(
+    readonly id: ModelId,
+    private readonly session: ort.InferenceSession,
+  ) {}
 
   /**
    * onnxruntime's worker threads busy-wait after each run by default. Every facekit pipeline runs
@@ -45,7 +48,10 @@ export class ModelSession {
       });
       return new ModelSession(id, session);
     } catch (cause) {
-      throw new FaceKitError('MODEL_CORRUPT', `onnxruntime cannot load model ${id}: ${(cause as Error).message}`, { field: id, cause });
+      throw new FaceKitError('MODEL_CORRUPT', `onnxruntime cannot load model ${id}: ${(cause as Error).message}`, {
+        field: id,
+        cause,
+      });
     }
   }
 
@@ -64,7 +70,10 @@ export class ModelSession {
     try {
       return (await running) as Outputs;
     } catch (cause) {
-      throw new FaceKitError('INFERENCE_FAILED', `model ${this.id} failed: ${(cause as Error).message}`, { field: this.id, cause });
+      throw new FaceKitError('INFERENCE_FAILED', `model ${this.id} failed: ${(cause as Error).message}`, {
+        field: this.id,
+        cause,
+      });
     } finally {
       this.inFlight.delete(running);
     }

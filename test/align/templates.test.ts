@@ -35,19 +35,30 @@ test('the five-point template is made from the mean face the way five points are
   assert.deepEqual(t5.pointIndices, [0, 1, 2, 3, 4]);
   const at = (i: number) => t68.targets[t68.pointIndices.indexOf(i)];
   // Every point the five use is one of dlib's alignment points, so both templates share their numbers.
-  for (const indices of LANDMARKS5_FROM_68) for (const i of indices) assert.ok(DLIB_ALIGNMENT_POINTS.includes(i), `point ${i}`);
-  const eye = (from: number) => ({ x: [0, 1, 2, 3, 4, 5].reduce((s, k) => s + at(from + k).x, 0) / 6, y: [0, 1, 2, 3, 4, 5].reduce((s, k) => s + at(from + k).y, 0) / 6 });
+  for (const indices of LANDMARKS5_FROM_68)
+    for (const i of indices) assert.ok(DLIB_ALIGNMENT_POINTS.includes(i), `point ${i}`);
+  const eye = (from: number) => ({
+    x: [0, 1, 2, 3, 4, 5].reduce((s, k) => s + at(from + k).x, 0) / 6,
+    y: [0, 1, 2, 3, 4, 5].reduce((s, k) => s + at(from + k).y, 0) / 6,
+  });
   const expected = [eye(36), eye(42), at(30), at(48), at(54)];
   t5.targets.forEach((p, k) => assert.ok(Math.hypot(p.x - expected[k].x, p.y - expected[k].y) < 1e-9, `point ${k}`));
   // Eyes level and symmetric about the nose.
-  assert.ok(Math.abs(t5.targets[0].y - t5.targets[1].y) < 1e-9 && Math.abs((t5.targets[0].x + t5.targets[1].x) / 2 - t5.targets[2].x) < 0.01);
+  assert.ok(
+    Math.abs(t5.targets[0].y - t5.targets[1].y) < 1e-9 &&
+      Math.abs((t5.targets[0].x + t5.targets[1].x) / 2 - t5.targets[2].x) < 0.01,
+  );
 });
 
 test('a face aligned on its five points made from 68 lands where its 68 points put it', () => {
   // A mean face turned 10°, scaled 2.3× and moved: the 68 points (0..16 unused by both templates).
   const t68 = dlibChipTemplate();
-  const angle = (10 * Math.PI) / 180, k = 2.3;
-  const place = (p: Point): Point => ({ x: 300 + k * (Math.cos(angle) * p.x - Math.sin(angle) * p.y), y: 120 + k * (Math.sin(angle) * p.x + Math.cos(angle) * p.y) });
+  const angle = (10 * Math.PI) / 180,
+    k = 2.3;
+  const place = (p: Point): Point => ({
+    x: 300 + k * (Math.cos(angle) * p.x - Math.sin(angle) * p.y),
+    y: 120 + k * (Math.sin(angle) * p.x + Math.cos(angle) * p.y),
+  });
   const points: Point[] = Array.from({ length: 68 }, () => ({ x: 0, y: 0 }));
   t68.pointIndices.forEach((i, n) => (points[i] = place(t68.targets[n])));
   const m68 = chipTransform(points, t68);

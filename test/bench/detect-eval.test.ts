@@ -14,7 +14,13 @@ test('imglab XML: images, boxes as x/y/width/height, ignore flags; malformed box
     <image file="b.jpg"><box top="1" left="2" width="3" height="4"/></image>
   </images></dataset>`;
   assert.deepEqual(parseImglabXml(xml), [
-    { file: 'a.jpg', boxes: [{ box: { x: 274, y: 181, width: 52, height: 53 }, ignore: false }, { box: { x: 20, y: 10, width: 30, height: 31 }, ignore: true }] },
+    {
+      file: 'a.jpg',
+      boxes: [
+        { box: { x: 274, y: 181, width: 52, height: 53 }, ignore: false },
+        { box: { x: 20, y: 10, width: 30, height: 31 }, ignore: true },
+      ],
+    },
     { file: 'dogs.jpg', boxes: [] },
     { file: 'b.jpg', boxes: [{ box: { x: 2, y: 1, width: 3, height: 4 }, ignore: false }] },
   ]);
@@ -37,14 +43,51 @@ test('matching: best score first takes the face; a duplicate is false; a hit on 
   ]);
   const s = scoreAt(judged, 2, 0.65);
   assert.deepEqual(s, { faces: 2, truePositives: 1, falsePositives: 1, precision: 0.5, recall: 0.5 });
-  assert.deepEqual(scoreAt(judged, 2, 0.95), { faces: 2, truePositives: 0, falsePositives: 0, precision: 1, recall: 0 });
+  assert.deepEqual(scoreAt(judged, 2, 0.95), {
+    faces: 2,
+    truePositives: 0,
+    falsePositives: 0,
+    precision: 1,
+    recall: 0,
+  });
 });
 
 test('average precision: 1 for a perfect ranking, lower when a false detection outranks a face, recall caps it', () => {
-  assert.equal(averagePrecision([{ score: 0.9, kind: 'tp' }, { score: 0.8, kind: 'tp' }, { score: 0.1, kind: 'fp' }], 2), 1);
+  assert.equal(
+    averagePrecision(
+      [
+        { score: 0.9, kind: 'tp' },
+        { score: 0.8, kind: 'tp' },
+        { score: 0.1, kind: 'fp' },
+      ],
+      2,
+    ),
+    1,
+  );
   // fp first: precision 1/2 at recall 0.5, 2/3 at recall 1, monotone envelope 2/3 throughout.
-  assert.ok(Math.abs(averagePrecision([{ score: 0.9, kind: 'fp' }, { score: 0.8, kind: 'tp' }, { score: 0.7, kind: 'tp' }], 2) - 2 / 3) < 1e-12);
+  assert.ok(
+    Math.abs(
+      averagePrecision(
+        [
+          { score: 0.9, kind: 'fp' },
+          { score: 0.8, kind: 'tp' },
+          { score: 0.7, kind: 'tp' },
+        ],
+        2,
+      ) -
+        2 / 3,
+    ) < 1e-12,
+  );
   // Half the faces never found: AP at most 0.5; ignored detections do not count.
-  assert.equal(averagePrecision([{ score: 0.9, kind: 'tp' }, { score: 0.95, kind: 'ignored' }], 2), 0.5);
+  assert.equal(
+    averagePrecision(
+      [
+        { score: 0.9, kind: 'tp' },
+        { score: 0.95, kind: 'ignored' },
+      ],
+      2,
+    ),
+    0.5,
+  );
   assert.ok(Number.isNaN(averagePrecision([], 0)));
 });

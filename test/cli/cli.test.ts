@@ -3,7 +3,17 @@
  * (`npm test` builds first). Inputs are face-api's sample photos, crops of them made here, and
  * broken files made here.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,7 +32,11 @@ const facekit = cliRunner(root, { FACEKIT_CACHE_DIR: cacheDir });
 const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 
 /** A pixel region of a sample photo around a face, as JPEG: a known person's portrait. */
-async function crop(sample: number, region: { left: number; top: number; width: number; height: number }, scale = 1): Promise<Buffer> {
+async function crop(
+  sample: number,
+  region: { left: number; top: number; width: number; height: number },
+  scale = 1,
+): Promise<Buffer> {
   const img = sharp(samplePath(sample)).extract(region);
   return (scale === 1 ? img : img.resize({ width: Math.round(region.width * scale) })).jpeg({ quality: 92 }).toBuffer();
 }
@@ -47,19 +61,41 @@ before(async () => {
   const alice = { left: 1422 - 150, top: 215 - 150, width: 307 + 300, height: 283 + 300 };
   write('known/alice.jpg', await crop(1, alice));
   write('known/bob/one.jpg', await crop(2, { left: 1403 - 150, top: 173 - 120, width: 277 + 300, height: 264 + 300 }));
-  write('known/bob/two.png', await sharp(await crop(2, { left: 1403 - 100, top: 173 - 80, width: 277 + 200, height: 264 + 200 })).flop().png().toBuffer());
+  write(
+    'known/bob/two.png',
+    await sharp(await crop(2, { left: 1403 - 100, top: 173 - 80, width: 277 + 200, height: 264 + 200 }))
+      .flop()
+      .png()
+      .toBuffer(),
+  );
   write('known/group.jpg', await scaled(5, 960));
   write('known/blank.jpg', await blankJpeg());
   write('known/notes.txt', 'not a photo, and not an image name: skipped by the folder walk');
   // The same face moved within the frame and scaled down: must still be alice.
-  write('unknown/alice_moved.jpg', await crop(1, { left: 1422 - 260, top: 215 - 40, width: 307 + 330, height: 283 + 250 }, 0.7));
-  write('unknown/grey.png', await sharp(await blankJpeg(400, 300)).png().toBuffer());
-  write('unknown/stranger.jpg', await crop(4, { left: 925 - 150, top: 225 - 150, width: 268 + 300, height: 231 + 300 }));
+  write(
+    'unknown/alice_moved.jpg',
+    await crop(1, { left: 1422 - 260, top: 215 - 40, width: 307 + 330, height: 283 + 250 }, 0.7),
+  );
+  write(
+    'unknown/grey.png',
+    await sharp(await blankJpeg(400, 300))
+      .png()
+      .toBuffer(),
+  );
+  write(
+    'unknown/stranger.jpg',
+    await crop(4, { left: 925 - 150, top: 225 - 150, width: 268 + 300, height: 231 + 300 }),
+  );
   const jpeg = readFileSync(samplePath(3));
   write('unknown/zz_truncated.jpg', jpeg.subarray(0, Math.floor(jpeg.length / 3)));
 
   write('tree/a/sample1.jpg', await scaled(1, 960));
-  write('tree/b/deeper/sample2.png', await sharp(await scaled(2, 960)).png().toBuffer());
+  write(
+    'tree/b/deeper/sample2.png',
+    await sharp(await scaled(2, 960))
+      .png()
+      .toBuffer(),
+  );
   write('tree/readme.txt', 'skipped');
   write('tree/.hidden.jpg', 'hidden files are skipped');
   write('bad/x.jpg', 'this is text, not a JPEG');
@@ -82,13 +118,21 @@ describe('facekit detect', { concurrency: true }, () => {
     const out = lines(r.stdout);
     for (const l of out) assert.match(l, CSS_LINE);
     const files = out.map((l) => (CSS_LINE.exec(l) as RegExpExecArray)[1]);
-    assert.deepEqual(files, ['tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/b/deeper/sample2.png'], r.stderr);
+    assert.deepEqual(
+      files,
+      ['tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/a/sample1.jpg', 'tree/b/deeper/sample2.png'],
+      r.stderr,
+    );
     for (const l of out) {
       const [, , top, right, bottom, left] = (CSS_LINE.exec(l) as RegExpExecArray).map(Number);
       assert.ok(top < bottom && left < right && top >= 0 && left >= 0, l);
     }
     const err = lines(r.stderr);
-    for (const file of BAD) assert.ok(err.some((l) => l.startsWith(`${file}: `)), `${file} reported in:\n${r.stderr}`);
+    for (const file of BAD)
+      assert.ok(
+        err.some((l) => l.startsWith(`${file}: `)),
+        `${file} reported in:\n${r.stderr}`,
+      );
     assert.doesNotMatch(r.stderr, NO_STACK);
   });
 
@@ -100,22 +144,32 @@ describe('facekit detect', { concurrency: true }, () => {
     assert.equal(one.code, 1);
     assert.equal(two.code, 1);
     const doc = JSON.parse(one.stdout) as {
-      results: { file: string; width: number; height: number; faces: { box: Record<string, number>; score: number; landmarks: { x: number; y: number }[] }[] }[];
+      results: {
+        file: string;
+        width: number;
+        height: number;
+        faces: { box: Record<string, number>; score: number; landmarks: { x: number; y: number }[] }[];
+      }[];
       errors: { file: string; code: string; message: string }[];
     };
-    assert.deepEqual(doc.results.map((r) => [r.file, r.width, r.height, r.faces.length]), [
-      ['tree/a/sample1.jpg', 960, 640, 3],
-      ['tree/b/deeper/sample2.png', 960, 684, 1],
-    ]);
+    assert.deepEqual(
+      doc.results.map((r) => [r.file, r.width, r.height, r.faces.length]),
+      [
+        ['tree/a/sample1.jpg', 960, 640, 3],
+        ['tree/b/deeper/sample2.png', 960, 684, 1],
+      ],
+    );
     for (const face of doc.results.flatMap((r) => r.faces)) {
       assert.deepEqual(Object.keys(face.box).sort(), ['height', 'width', 'x', 'y']);
       assert.ok(face.score > 0 && face.score <= 1);
       assert.equal(face.landmarks.length, 68);
     }
-    assert.deepEqual(
-      doc.errors.map((e) => [e.file, e.code]).sort(),
-      [['bad/empty.jpg', 'EMPTY_INPUT'], ['bad/truncated.jpg', 'CORRUPT_IMAGE'], ['bad/x.jpg', 'NOT_AN_IMAGE'], ['missing.jpg', 'FILE_NOT_FOUND']],
-    );
+    assert.deepEqual(doc.errors.map((e) => [e.file, e.code]).sort(), [
+      ['bad/empty.jpg', 'EMPTY_INPUT'],
+      ['bad/truncated.jpg', 'CORRUPT_IMAGE'],
+      ['bad/x.jpg', 'NOT_AN_IMAGE'],
+      ['missing.jpg', 'FILE_NOT_FOUND'],
+    ]);
     for (const e of doc.errors) assert.ok(e.message.length > 0 && !e.message.startsWith(e.file));
     assert.deepEqual(JSON.parse(two.stdout), doc);
   });
@@ -145,7 +199,10 @@ describe('facekit detect', { concurrency: true }, () => {
   });
 
   test('--precision int8 runs the int8 SSD: the same faces, boxes within a few pixels', async () => {
-    const [fp32, int8] = await Promise.all([facekit(['detect', '--model', 'ssd', 'tree']), facekit(['detect', '--model', 'ssd', '--precision', 'int8', 'tree'])]);
+    const [fp32, int8] = await Promise.all([
+      facekit(['detect', '--model', 'ssd', 'tree']),
+      facekit(['detect', '--model', 'ssd', '--precision', 'int8', 'tree']),
+    ]);
     assert.equal(int8.code, 0, int8.stderr);
     const faces = (r: { stdout: string }) => lines(r.stdout).map((l) => l.split(','));
     const [want, got] = [faces(fp32), faces(int8)];
@@ -153,8 +210,13 @@ describe('facekit detect', { concurrency: true }, () => {
     assert.equal(got.length, want.length, int8.stdout);
     // Faces come best first, and int8 scores may reorder two close ones. Half-size photos: a face is
     // about 120 px across, so IoU >= 0.9 (the library's own test) allows a few pixels per side.
-    const near = (a: string[], b: string[]) => a[0] === b[0] && a.slice(1).every((v, k) => Math.abs(Number(v) - Number(b[k + 1])) <= 8);
-    for (const face of want) assert.ok(got.some((other) => near(face, other)), `${face.join(',')} not in\n${int8.stdout}`);
+    const near = (a: string[], b: string[]) =>
+      a[0] === b[0] && a.slice(1).every((v, k) => Math.abs(Number(v) - Number(b[k + 1])) <= 8);
+    for (const face of want)
+      assert.ok(
+        got.some((other) => near(face, other)),
+        `${face.join(',')} not in\n${int8.stdout}`,
+      );
   });
 });
 
@@ -180,7 +242,10 @@ describe('facekit identify', { concurrency: true }, () => {
     assert.ok(Number(out[2].split(',')[2]) > 0.6);
     const err = r.stderr;
     assert.match(err, /^WARNING: No faces found in known\/blank\.jpg\. Ignoring file\.$/m);
-    assert.match(err, /^WARNING: More than one face found in known\/group\.jpg\. Only considering the largest face\.$/m);
+    assert.match(
+      err,
+      /^WARNING: More than one face found in known\/group\.jpg\. Only considering the largest face\.$/m,
+    );
     assert.match(err, /^unknown\/zz_truncated\.jpg: /m);
     assert.doesNotMatch(err, NO_STACK);
 
@@ -198,8 +263,13 @@ describe('facekit identify', { concurrency: true }, () => {
     ]);
     assert.equal(int8.code, 0, int8.stderr);
     const [want, got] = [lines(fp32.stdout), lines(int8.stdout)].map((out) => out.map((l) => l.split(',')));
-    assert.deepEqual(got.map((c) => c.slice(0, 2)), want.map((c) => c.slice(0, 2)));
-    want.forEach((c, i) => assert.ok(Math.abs(Number(c[2]) - Number(got[i][2])) < 0.05, `${fp32.stdout}\n${int8.stdout}`));
+    assert.deepEqual(
+      got.map((c) => c.slice(0, 2)),
+      want.map((c) => c.slice(0, 2)),
+    );
+    want.forEach((c, i) =>
+      assert.ok(Math.abs(Number(c[2]) - Number(got[i][2])) < 0.05, `${fp32.stdout}\n${int8.stdout}`),
+    );
   });
 
   test('--json: per face the name (or null), the distance and the runner-up', async () => {
@@ -208,7 +278,16 @@ describe('facekit identify', { concurrency: true }, () => {
     const doc = JSON.parse(r.stdout) as {
       tolerance: number;
       known: { name: string; files: string[] }[];
-      results: { file: string; faces: { box: object; name: string | null; distance: number; nearest: string; runnerUp: { name: string; distance: number } | null }[] }[];
+      results: {
+        file: string;
+        faces: {
+          box: object;
+          name: string | null;
+          distance: number;
+          nearest: string;
+          runnerUp: { name: string; distance: number } | null;
+        }[];
+      }[];
       errors: { file: string; code: string }[];
     };
     assert.equal(doc.tolerance, 0.6);
@@ -217,15 +296,21 @@ describe('facekit identify', { concurrency: true }, () => {
       { name: 'bob', files: ['known/bob/one.jpg', 'known/bob/two.png'] },
       { name: 'group', files: ['known/group.jpg'] },
     ]);
-    assert.deepEqual(doc.results.map((x) => [x.file, x.faces.map((f) => f.name)]), [
-      ['unknown/alice_moved.jpg', ['alice']],
-      ['unknown/grey.png', []],
-      ['unknown/stranger.jpg', [null]],
-    ]);
+    assert.deepEqual(
+      doc.results.map((x) => [x.file, x.faces.map((f) => f.name)]),
+      [
+        ['unknown/alice_moved.jpg', ['alice']],
+        ['unknown/grey.png', []],
+        ['unknown/stranger.jpg', [null]],
+      ],
+    );
     const face = doc.results[0].faces[0];
     assert.ok(face.runnerUp !== null && face.runnerUp.name !== 'alice' && face.runnerUp.distance >= face.distance);
     assert.equal(doc.results[2].faces[0].nearest.length > 0, true);
-    assert.deepEqual(doc.errors.map((e) => [e.file, e.code]), [['unknown/zz_truncated.jpg', 'CORRUPT_IMAGE']]);
+    assert.deepEqual(
+      doc.errors.map((e) => [e.file, e.code]),
+      [['unknown/zz_truncated.jpg', 'CORRUPT_IMAGE']],
+    );
   });
 
   test('bad arguments and unusable known folders exit 1 with a clear message', async () => {
@@ -261,17 +346,28 @@ describe('facekit --model mtcnn', { concurrency: true }, () => {
     const out = lines(text.stdout);
     assert.ok(out.length >= 4 && out.every((l) => CSS_LINE.test(l)), text.stdout);
     assert.equal(json.code, 0, json.stderr);
-    const doc = JSON.parse(json.stdout) as { results: { file: string; faces: { box: Record<string, number>; landmarks5: { x: number; y: number }[] }[] }[] };
+    const doc = JSON.parse(json.stdout) as {
+      results: { file: string; faces: { box: Record<string, number>; landmarks5: { x: number; y: number }[] }[] }[];
+    };
     assert.equal(doc.results.flatMap((r) => r.faces).length, out.length);
     for (const face of doc.results.flatMap((r) => r.faces)) {
       assert.equal(face.landmarks5.length, 5);
-      for (const p of face.landmarks5) assert.ok(p.x >= face.box.x && p.x <= face.box.x + face.box.width && p.y >= face.box.y && p.y <= face.box.y + face.box.height);
+      for (const p of face.landmarks5)
+        assert.ok(
+          p.x >= face.box.x &&
+            p.x <= face.box.x + face.box.width &&
+            p.y >= face.box.y &&
+            p.y <= face.box.y + face.box.height,
+        );
     }
     assert.equal(named.code, 0, named.stderr);
     assert.deepEqual(lines(named.stdout), ['unknown/alice_moved.jpg,alice']);
     const bad = await facekit(['detect', '--model', 'hog', 'tree']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^facekit: option '--model <name>' argument 'hog' is invalid. Allowed choices are tiny, ssd, mtcnn/);
+    assert.match(
+      bad.stderr,
+      /^facekit: option '--model <name>' argument 'hog' is invalid. Allowed choices are tiny, ssd, mtcnn/,
+    );
   });
 });
 
@@ -279,7 +375,9 @@ describe('facekit models and demo', { concurrency: true }, () => {
   test('list and verify report each model; verify exits 1 on a corrupt file', async () => {
     const corruptCache = join(root, 'cache-corrupt');
     cpSync(cacheDir, corruptCache, { recursive: true });
-    const tiny = readdirSync(corruptCache).find((f) => f.startsWith('tiny_face_detector') && f.endsWith('.onnx')) as string;
+    const tiny = readdirSync(corruptCache).find(
+      (f) => f.startsWith('tiny_face_detector') && f.endsWith('.onnx'),
+    ) as string;
     const bytes = readFileSync(join(corruptCache, tiny));
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(join(corruptCache, tiny), bytes);
@@ -291,10 +389,17 @@ describe('facekit models and demo', { concurrency: true }, () => {
       facekit(['models'], { FACEKIT_CACHE_DIR: corruptCache }),
     ]);
     assert.equal(list.code, 0);
-    const doc = JSON.parse(list.stdout) as { cacheDir: string; models: { id: string; state: string; path: string; bytes: number; description: string }[] };
+    const doc = JSON.parse(list.stdout) as {
+      cacheDir: string;
+      models: { id: string; state: string; path: string; bytes: number; description: string }[];
+    };
     assert.equal(doc.cacheDir, cacheDir);
     assert.ok(doc.models.length >= 5);
-    for (const id of ['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet']) assert.ok(doc.models.some((m) => m.id === id), `${id} listed`);
+    for (const id of ['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'])
+      assert.ok(
+        doc.models.some((m) => m.id === id),
+        `${id} listed`,
+      );
     for (const m of doc.models) {
       assert.equal(m.state, 'ready', m.id);
       assert.ok(m.bytes > 0 && m.path.startsWith(cacheDir) && m.description.length > 0);
@@ -313,7 +418,9 @@ describe('facekit models and demo', { concurrency: true }, () => {
     cpSync(cacheDir, own, { recursive: true });
     // The tiny detector's files as an older facekit (builder v0) would have left them, and no current one.
     for (const ext of ['onnx', 'json']) {
-      const current = readdirSync(own).find((f) => f.startsWith('tiny_face_detector.v') && f.endsWith(`.${ext}`)) as string;
+      const current = readdirSync(own).find(
+        (f) => f.startsWith('tiny_face_detector.v') && f.endsWith(`.${ext}`),
+      ) as string;
       renameSync(join(own, current), join(own, `tiny_face_detector.v0.${ext}`));
     }
     const env = { FACEKIT_CACHE_DIR: own };
@@ -323,9 +430,16 @@ describe('facekit models and demo', { concurrency: true }, () => {
     const built = await facekit(['models', 'build', '--json'], env);
     assert.equal(built.code, 0, built.stderr);
     const doc = JSON.parse(built.stdout) as { models: { id: string; state: string; built: boolean }[] };
-    assert.deepEqual(doc.models.filter((m) => m.built).map((m) => m.id), ['tiny_face_detector']);
+    assert.deepEqual(
+      doc.models.filter((m) => m.built).map((m) => m.id),
+      ['tiny_face_detector'],
+    );
     assert.ok(doc.models.every((m) => m.state === 'ready'));
-    assert.deepEqual(readdirSync(own).filter((f) => f.includes('.v0.')), [], 'the older version was removed');
+    assert.deepEqual(
+      readdirSync(own).filter((f) => f.includes('.v0.')),
+      [],
+      'the older version was removed',
+    );
     const forced = await facekit(['models', 'build', '--force'], env);
     assert.equal(forced.code, 0, forced.stderr);
     const out = lines(forced.stdout);
@@ -352,7 +466,8 @@ describe('facekit models and demo', { concurrency: true }, () => {
     const out = join(root, 'demo-out');
     const r = await facekit(['demo', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
-    for (let n = 1; n <= 6; n++) assert.match(r.stdout, new RegExp(`^sample${n}\\.jpg\\s+\\d+×\\d+\\s+\\d+\\s+\\d+\\s+\\d+$`, 'm'));
+    for (let n = 1; n <= 6; n++)
+      assert.match(r.stdout, new RegExp(`^sample${n}\\.jpg\\s+\\d+×\\d+\\s+\\d+\\s+\\d+\\s+\\d+$`, 'm'));
     assert.match(r.stdout, /who matches whom/);
     assert.match(r.stdout, /^\s+sample\d\.jpg #\d\s+~\s+sample\d\.jpg #\d\s+0\.\d{3}\s+person 1$/m);
     assert.match(r.stdout, /^\s+person 1: sample\d\.jpg #\d, sample\d\.jpg #\d/m);

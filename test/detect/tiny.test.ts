@@ -31,15 +31,22 @@ after(async () => {
   rmSync(cacheDir, { recursive: true, force: true });
 });
 
-for (const [sample, inputSize, minConfidence] of [[1, 416, 0.5], [2, 320, 0.5], [4, 608, 0.05], [6, 416, 0.2]] as const) {
+for (const [sample, inputSize, minConfidence] of [
+  [1, 416, 0.5],
+  [2, 320, 0.5],
+  [4, 608, 0.05],
+  [6, 416, 0.2],
+] as const) {
   test(`detect() matches face-api detectAllFaces on sample${sample} at ${inputSize}, threshold ${minConfidence}`, async () => {
     const image = await loadSample(sample);
     const ours = await detector.detect(image, { inputSize, minConfidence });
 
     const tensor = faceapi.tf.tensor3d(image.data, [image.height, image.width, 3], 'float32');
     const options = new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: minConfidence });
-    const refs = ((await faceapi.detectAllFaces(tensor, options)) as { score: number; box: Box }[])
-      .map((d) => ({ score: d.score, box: clipBox({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }, image.width, image.height) }));
+    const refs = ((await faceapi.detectAllFaces(tensor, options)) as { score: number; box: Box }[]).map((d) => ({
+      score: d.score,
+      box: clipBox({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }, image.width, image.height),
+    }));
     tensor.dispose();
 
     assert.ok(refs.length > 0, 'the sample should contain faces');
@@ -53,9 +60,14 @@ for (const [sample, inputSize, minConfidence] of [[1, 416, 0.5], [2, 320, 0.5], 
       worstScore = Math.max(worstScore, Math.abs(ref.score - ours[i].score));
       if (i > 0) assert.ok(ours[i].score <= ours[i - 1].score, 'sorted by score');
       const b = ours[i].box;
-      assert.ok(b.x >= 0 && b.y >= 0 && b.x + b.width <= image.width && b.y + b.height <= image.height, 'inside the image');
+      assert.ok(
+        b.x >= 0 && b.y >= 0 && b.x + b.width <= image.width && b.y + b.height <= image.height,
+        'inside the image',
+      );
     }
-    console.log(`sample${sample} @${inputSize}: ${ours.length} faces, min IoU ${worstIou.toFixed(6)}, max score diff ${worstScore.toExponential(2)}`);
+    console.log(
+      `sample${sample} @${inputSize}: ${ours.length} faces, min IoU ${worstIou.toFixed(6)}, max score diff ${worstScore.toExponential(2)}`,
+    );
     assert.ok(worstIou >= MIN_IOU, `IoU ${worstIou} < ${MIN_IOU}`);
     assert.ok(worstScore < MAX_SCORE_DIFF, `score diff ${worstScore}`);
   });
@@ -72,7 +84,10 @@ test('maxFaces keeps only the best ones', async () => {
 test('overlapping calls on one detector give the same results as one at a time', async () => {
   const [a, b] = await Promise.all([loadSample(1), loadSample(5)]);
   const sequential = [await detector.detect(a), await detector.detect(b)];
-  assert.deepEqual(await Promise.all([detector.detect(a), detector.detect(b), detector.detect(a)]), [...sequential, sequential[0]]);
+  assert.deepEqual(await Promise.all([detector.detect(a), detector.detect(b), detector.detect(a)]), [
+    ...sequential,
+    sequential[0],
+  ]);
 });
 
 test('a flat grey image has no faces', async () => {
@@ -83,11 +98,18 @@ test('a flat grey image has no faces', async () => {
 test('bad arguments are refused with INVALID_ARGUMENT', async () => {
   const grey: Image = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
   for (const inputSize of [0, -32, 100, 416.5, Number.NaN, 8192]) {
-    await assert.rejects(detector.detect(grey, { inputSize }), isFaceKitError('INVALID_ARGUMENT'), `inputSize ${inputSize}`);
+    await assert.rejects(
+      detector.detect(grey, { inputSize }),
+      isFaceKitError('INVALID_ARGUMENT'),
+      `inputSize ${inputSize}`,
+    );
   }
   await assert.rejects(detector.detect(grey, { minConfidence: 1.5 }), isFaceKitError('INVALID_ARGUMENT'));
   await assert.rejects(detector.detect(grey, { maxFaces: -1 }), isFaceKitError('INVALID_ARGUMENT'));
-  await assert.rejects(detector.detect({ width: 64, height: 64, data: new Uint8Array(10) }), isFaceKitError('INVALID_ARGUMENT'));
+  await assert.rejects(
+    detector.detect({ width: 64, height: 64, data: new Uint8Array(10) }),
+    isFaceKitError('INVALID_ARGUMENT'),
+  );
 });
 
 test('a disposed detector throws DISPOSED', async () => {
@@ -101,7 +123,8 @@ test('maxFaces counts faces inside the photo: a better-scoring box lying wholly 
   // A 64×32 photo is padded to a 64-px square: its lower half is padding. At input 32 the grid is one cell.
   const photo: Image = { width: 64, height: 32, data: new Uint8Array(64 * 32 * 3).fill(128) };
   const grid = new Float32Array(TINY_ANCHOR_COUNT * TINY_BOX_ENCODING).fill(-10);
-  const cell = (anchor: number, tx: number, ty: number, tw: number, th: number, score: number) => grid.set([tx, ty, tw, th, score], anchor * TINY_BOX_ENCODING);
+  const cell = (anchor: number, tx: number, ty: number, tw: number, th: number, score: number) =>
+    grid.set([tx, ty, tw, th, score], anchor * TINY_BOX_ENCODING);
   // Anchor 0: a 1-px box centred at y ≈ 58 of the padded square, below the photo's 32 rows; scores 0.95.
   cell(0, 0, Math.log(0.9 / 0.1), -5, -5, Math.log(0.95 / 0.05));
   // Anchor 1: a 19×22-px box centred on the photo (y = 16), scoring 0.8.

@@ -27,9 +27,17 @@ const S5_HAIR_TIED: FaceBox = [5, 787, 109, 156, 212];
 /** Unaligned square crop around the box, moved by (dx, dy) source pixels, as 150×150 floats. */
 async function faceChip([sample, x, y, w, h]: FaceBox, dx = 0, dy = 0): Promise<Float32Array> {
   const side = Math.round(Math.max(w, h) * 0.9);
-  const { data } = await sharp(faceApiSample(sample)).removeAlpha()
-    .extract({ left: Math.round(x + w / 2 - side / 2) + dx, top: Math.round(y + h / 2 - side / 2) + dy, width: side, height: side })
-    .resize(CHIP, CHIP).raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(faceApiSample(sample))
+    .removeAlpha()
+    .extract({
+      left: Math.round(x + w / 2 - side / 2) + dx,
+      top: Math.round(y + h / 2 - side / 2) + dy,
+      width: side,
+      height: side,
+    })
+    .resize(CHIP, CHIP)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return Float32Array.from(data);
 }
 
@@ -61,9 +69,16 @@ test('a shifted crop of the same face stays close; different people are far apar
   assert.equal(d.length, chips.length);
   for (const v of d) assert.equal(v.length, 128);
   const same = people.map((_, i) => distance(d[i], d[i + people.length]));
-  const pairs: [number, number][] = [[0, 1], [0, 3], [0, 4], [2, 4]];
+  const pairs: [number, number][] = [
+    [0, 1],
+    [0, 3],
+    [0, 4],
+    [2, 4],
+  ];
   const different = pairs.map(([i, j]) => distance(d[i], d[j]));
-  console.log(`same face shifted 2 px: ${same.map((v) => v.toFixed(3)).join(' ')}; different people: ${different.map((v) => v.toFixed(3)).join(' ')}`);
+  console.log(
+    `same face shifted 2 px: ${same.map((v) => v.toFixed(3)).join(' ')}; different people: ${different.map((v) => v.toFixed(3)).join(' ')}`,
+  );
   for (const v of same) assert.ok(v < SAME_MAX, `same-face distance ${v}`);
   for (const v of different) assert.ok(v > DIFFERENT_MIN, `different-person distance ${v}`);
 });
@@ -91,10 +106,16 @@ test('an empty list gives an empty list without running the model', async () => 
 test('chips of the wrong size are rejected with INVALID_ARGUMENT', async () => {
   const good = new Float32Array(CHIP * CHIP * 3);
   for (const bad of [new Float32Array(112 * 112 * 3), new Float32Array(CHIP * CHIP * 3 + 1), new Float32Array(0)]) {
-    await assert.rejects(encoder.encode([good, bad]), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === 'chips[1]');
+    await assert.rejects(
+      encoder.encode([good, bad]),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === 'chips[1]',
+    );
   }
   const notFloats = new Uint8Array(CHIP * CHIP * 3) as unknown as Float32Array;
-  await assert.rejects(encoder.encode([notFloats]), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(
+    encoder.encode([notFloats]),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT',
+  );
 });
 
 test('a disposed encoder refuses work with DISPOSED', async () => {

@@ -21,7 +21,9 @@ const COMMITS_BEFORE_KILL = 12;
 /** Runs the child from person `start`, kills it after `commits` commits (plus a random few ms), returns the names it reported. */
 function enrolUntilKilled(file: string, start: number, commits: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file, String(start)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const reported: string[] = [];
     let buffer = '';
     let stderr = '';
@@ -45,7 +47,9 @@ function enrolUntilKilled(file: string, start: number, commits: number): Promise
   });
 }
 
-test('SIGKILL during enrolment loses no committed person and leaves no half-written one', { timeout: 120_000 }, async () => {
+test('SIGKILL during enrolment loses no committed person and leaves no half-written one', {
+  timeout: 120_000,
+}, async () => {
   const file = join(root, 'crash.db');
   const reported: string[] = [];
   let start = 0;
@@ -62,7 +66,10 @@ test('SIGKILL during enrolment loses no committed person and leaves no half-writ
         assert.equal(p.faces, facesFor(i), `${p.name} has ${p.faces} of its ${facesFor(i)} faces`);
         assert.deepEqual(p.metadata, { i });
       }
-      assert.equal((await s.stats()).faces, people.reduce((sum, p) => sum + p.faces, 0));
+      assert.equal(
+        (await s.stats()).faces,
+        people.reduce((sum, p) => sum + p.faces, 0),
+      );
       start = Math.max(...people.map((p) => Number(p.name.replace('person-', '')))) + 1;
     } finally {
       await s.close();

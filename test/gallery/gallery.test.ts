@@ -22,7 +22,12 @@ const code = (c: string) => (e: unknown) => e instanceof FaceKitError && e.code 
 async function annState(path: string): Promise<{ size: number; bytes: number; maxFaceId: number; logSeq: number }> {
   const s = openSqliteStore(path);
   try {
-    return JSON.parse((await s.getState(ANN_STATE_KEY)) as string) as { size: number; bytes: number; maxFaceId: number; logSeq: number };
+    return JSON.parse((await s.getState(ANN_STATE_KEY)) as string) as {
+      size: number;
+      bytes: number;
+      maxFaceId: number;
+      logSeq: number;
+    };
   } finally {
     await s.close();
   }
@@ -52,7 +57,12 @@ describe('gallery: identification', () => {
       answers.slice(0, 10).forEach((a, i) => {
         assert.equal(a.person, people[i].name);
         assert.ok(a.distance < a.threshold);
-        assert.ok(a.runnerUp && a.runnerUp.person !== a.person && a.margin !== null && Math.abs(a.margin - (a.runnerUp.distance - a.distance)) < 1e-9);
+        assert.ok(
+          a.runnerUp &&
+            a.runnerUp.person !== a.person &&
+            a.margin !== null &&
+            Math.abs(a.margin - (a.runnerUp.distance - a.distance)) < 1e-9,
+        );
         assert.equal(a.threshold, DEFAULT_TOLERANCE);
         assert.equal(a.confidence, null, 'no calibration, no confidence');
       });
@@ -74,18 +84,31 @@ describe('gallery: identification', () => {
       const probe = f.photo(base, 0);
       const towards = (d: number) => Float32Array.from(base, (x, i) => x + (i === 0 ? d : i === 1 ? d / 3 : 0));
       await g.enrollMany([
-        { name: 'lucky', faces: [{ descriptor: towards(0.1) }, { descriptor: towards(0.9) }, { descriptor: towards(0.95) }] },
-        { name: 'steady', faces: [{ descriptor: towards(-0.2) }, { descriptor: towards(-0.22) }, { descriptor: towards(-0.24) }] },
+        {
+          name: 'lucky',
+          faces: [{ descriptor: towards(0.1) }, { descriptor: towards(0.9) }, { descriptor: towards(0.95) }],
+        },
+        {
+          name: 'steady',
+          faces: [{ descriptor: towards(-0.2) }, { descriptor: towards(-0.22) }, { descriptor: towards(-0.24) }],
+        },
       ]);
       assert.equal((await g.identify([probe], { aggregate: 'best' }))[0].person, 'lucky');
       const mean = (await g.identify([probe], { aggregate: 'mean' }))[0];
       assert.equal(mean.person, 'steady');
-      assert.ok(Math.abs(mean.distance - (0.2 + 0.22 + 0.24) * Math.sqrt(1 + 1 / 9) / 3) < 1e-5);
+      assert.ok(Math.abs(mean.distance - ((0.2 + 0.22 + 0.24) * Math.sqrt(1 + 1 / 9)) / 3) < 1e-5);
       const vote = (await g.identify([probe], { aggregate: 'vote' }))[0];
       assert.equal(vote.person, 'steady');
       assert.equal(vote.votes, 3);
       assert.equal((await g.identify([probe], { aggregate: 'vote', k: 1 }))[0].person, 'lucky');
-      for (const bad of [{ k: 0 }, { k: 1.5 }, { aggregate: 'median' }, { meanOf: 0 }, { threshold: -1 }, { threshold: Number.NaN }]) {
+      for (const bad of [
+        { k: 0 },
+        { k: 1.5 },
+        { aggregate: 'median' },
+        { meanOf: 0 },
+        { threshold: -1 },
+        { threshold: Number.NaN },
+      ]) {
         await assert.rejects(g.identify([probe], bad as never), code('INVALID_ARGUMENT'), JSON.stringify(bad));
       }
       await assert.rejects(g.identify([new Float32Array(64)]), code('MODEL_MISMATCH'));
@@ -99,7 +122,10 @@ describe('gallery: identification', () => {
       await assert.rejects(g.calibrate({ far: 0.01 }), code('GALLERY_EMPTY'));
       await g.enroll('x', [{ descriptor: f.person() }]);
     });
-    await assert.rejects(openGallery({ path, modelId: 'arcface_r100' }), (e: unknown) => code('MODEL_MISMATCH')(e) && (e as FaceKitError).file === path);
+    await assert.rejects(
+      openGallery({ path, modelId: 'arcface_r100' }),
+      (e: unknown) => code('MODEL_MISMATCH')(e) && (e as FaceKitError).file === path,
+    );
     await using({ path }, async (g) => assert.equal(g.modelId, EMBEDDER_ID));
     await assert.rejects(openGallery({ path: fresh(), index: 'fast' as never }), code('INVALID_ARGUMENT'));
     await assert.rejects(openGallery({ path: fresh(), create: false }), code('FILE_NOT_FOUND'));
@@ -124,7 +150,10 @@ describe('gallery: identification', () => {
         await writer.removeFaces(faces.map((x) => x.id));
         await reader.identify([probe]);
         assert.equal(reader.size, 6);
-        assert.deepEqual((await reader.people()).map((p) => p.name), ['p0', 'p4']);
+        assert.deepEqual(
+          (await reader.people()).map((p) => p.name),
+          ['p0', 'p4'],
+        );
       });
     });
   });
@@ -158,7 +187,11 @@ describe('gallery: calibration and open-set decisions', () => {
       assert.ok(c2.searchThreshold < c1.searchThreshold && c2.pairThreshold < c1.pairThreshold);
 
       const t = await g.threshold();
-      assert.deepEqual([t.source, t.far, t.level, t.value], ['calibration', 0.05, 'search', c1.searchThreshold], 'the first rate asked for is the default');
+      assert.deepEqual(
+        [t.source, t.far, t.level, t.value],
+        ['calibration', 0.05, 'search', c1.searchThreshold],
+        'the first rate asked for is the default',
+      );
       assert.equal((await g.threshold({ far: 0.01 }, 'pair')).value, c2.pairThreshold);
       await assert.rejects(g.threshold({ far: 0.2 }), code('CALIBRATION_NOT_FOUND'));
       await assert.rejects(g.threshold({ far: 2 }), code('INVALID_ARGUMENT'));
@@ -168,10 +201,12 @@ describe('gallery: calibration and open-set decisions', () => {
       const answers = await g.identify([...probes, ...strangers], { far: 0.01 });
       const known = answers.slice(0, 20);
       assert.ok(known.filter((a, i) => a.person === people[i].name).length >= 19);
-      for (const a of known.filter((x) => x.person !== null)) assert.ok(a.confidence !== null && a.confidence > 0.9 && a.confidence <= 1);
+      for (const a of known.filter((x) => x.person !== null))
+        assert.ok(a.confidence !== null && a.confidence > 0.9 && a.confidence <= 1);
       const falseAccepts = answers.slice(20).filter((a) => a.person !== null).length;
       assert.ok(falseAccepts <= 4, `${falseAccepts} of 60 strangers accepted at a search FAR of 0.01`);
-      for (const a of answers.slice(20).filter((x) => x.person === null)) assert.ok(a.confidence !== null && a.confidence >= 0 && a.confidence <= 1);
+      for (const a of answers.slice(20).filter((x) => x.person === null))
+        assert.ok(a.confidence !== null && a.confidence >= 0 && a.confidence <= 1);
       // An explicit threshold wins, and the calibration still gives the confidence.
       const forced = await g.identify(probes.slice(0, 1), { threshold: 0.3, far: 0.01 });
       assert.equal(forced[0].threshold, 0.3);
@@ -200,14 +235,22 @@ describe('gallery: calibration and open-set decisions', () => {
   test('calibration from labelled faces: folder people named like gallery people are not their own impostors', async () => {
     await using({ path: fresh() }, async (g) => {
       await g.enrollMany(people.slice(0, 100));
-      const labelled = people.slice(50, 200).flatMap((p) => [f.photo(p.centre), f.photo(p.centre)].map((d) => ({ d, name: p.name })));
-      const [c] = await g.calibrate({ far: 0.01, from: { descriptors: labelled.map((x) => x.d), names: labelled.map((x) => x.name), source: 'labelled/' } });
+      const labelled = people
+        .slice(50, 200)
+        .flatMap((p) => [f.photo(p.centre), f.photo(p.centre)].map((d) => ({ d, name: p.name })));
+      const [c] = await g.calibrate({
+        far: 0.01,
+        from: { descriptors: labelled.map((x) => x.d), names: labelled.map((x) => x.name), source: 'labelled/' },
+      });
       assert.equal(c.source, 'labelled/');
       assert.equal(c.genuine.total, 150);
       assert.equal(c.searchImpostors?.total, 300);
       // Were p50..p99 searched against themselves, the nearest "impostor" would be a genuine match (~0.35).
       assert.ok(c.searchImpostors !== null && c.searchImpostors.sorted[0] > 0.5, String(c.searchImpostors?.sorted[0]));
-      await assert.rejects(g.calibrate({ far: 0.01, from: { descriptors: [f.person()], names: [], source: 'x' } }), code('INVALID_ARGUMENT'));
+      await assert.rejects(
+        g.calibrate({ far: 0.01, from: { descriptors: [f.person()], names: [], source: 'x' } }),
+        code('INVALID_ARGUMENT'),
+      );
     });
   });
 });
@@ -233,7 +276,9 @@ describe('gallery: the ANN index', () => {
     });
     assert.ok(notes.some((m) => /building the search index for 300 faces/.test(m)));
     assert.ok(existsSync(`${path}.hnsw`));
-    const same = ann.filter((a, i) => a.person === exact[i].person && Math.abs(a.distance - exact[i].distance) < 1e-5).length;
+    const same = ann.filter(
+      (a, i) => a.person === exact[i].person && Math.abs(a.distance - exact[i].distance) < 1e-5,
+    ).length;
     assert.ok(same >= probes.length - 2, `${same}/${probes.length}`);
   });
 
@@ -257,13 +302,19 @@ describe('gallery: the ANN index', () => {
       assert.ok(answers.slice(1).filter((a, i) => a.person === people[i + 1].name).length >= 145);
     });
     const state = await annState(path);
-    assert.ok(state.maxFaceId > saved.maxFaceId && state.logSeq > saved.logSeq, 'the caught-up index was saved with the new watermark');
+    assert.ok(
+      state.maxFaceId > saved.maxFaceId && state.logSeq > saved.logSeq,
+      'the caught-up index was saved with the new watermark',
+    );
     assert.deepEqual([saved.size, state.size, state.bytes], [200, 298, statSync(`${path}.hnsw`).size]);
     writeFileSync(`${path}.hnsw`, Buffer.alloc(statSync(`${path}.hnsw`).size, 1));
     await using({ path, index: 'ann', onNote: (m) => notes.push(m) }, async (g) => {
       assert.equal((await g.identify(probes.slice(5, 6)))[0].person, 'p5');
     });
-    assert.ok(notes.some((m) => /building the search index/.test(m)), 'a damaged file is rebuilt');
+    assert.ok(
+      notes.some((m) => /building the search index/.test(m)),
+      'a damaged file is rebuilt',
+    );
   });
 });
 
@@ -271,11 +322,21 @@ describe('gallery: cluster runs', () => {
   test('a saved run is listed again and one cluster is enrolled in one step; duplicates and unknown clusters are reported', async () => {
     const f = new Faces(24);
     await using({ path: fresh() }, async (g) => {
-      const a = f.person(), b = f.person();
+      const a = f.person(),
+        b = f.person();
       const face = (c: Float32Array, cluster: number, i: number) => ({
-        cluster, sourceFile: `/photos/${cluster}-${i}.jpg`, contentHash: fakeHash(cluster * 100 + i), box: { x: 0, y: 0, width: 50, height: 50 }, score: 0.9, descriptor: f.photo(c),
+        cluster,
+        sourceFile: `/photos/${cluster}-${i}.jpg`,
+        contentHash: fakeHash(cluster * 100 + i),
+        box: { x: 0, y: 0, width: 50, height: 50 },
+        score: 0.9,
+        descriptor: f.photo(c),
       });
-      const run = await g.saveClusterRun({ threshold: 0.5, inputs: ['/photos'], faces: [face(a, 1, 0), face(a, 1, 1), face(a, 1, 2), face(b, 2, 0)] });
+      const run = await g.saveClusterRun({
+        threshold: 0.5,
+        inputs: ['/photos'],
+        faces: [face(a, 1, 0), face(a, 1, 1), face(a, 1, 2), face(b, 2, 0)],
+      });
       assert.equal((await g.clusterRun()).id, run.id);
       const named = await g.nameCluster(1, 'Alice');
       assert.deepEqual([named.created, named.added.length, named.duplicates.length], [true, 3, 0]);
@@ -299,10 +360,23 @@ describe('gallery: what it refuses, and what is left after', () => {
     const path = fresh();
     await using({ path }, async (g) => {
       await assert.rejects(g.enroll('e', [{ descriptor: new Float32Array(0) }]), code('INVALID_ARGUMENT'));
-      await assert.rejects(g.enroll('e', [{ descriptor: Float32Array.of(0.1, Number.POSITIVE_INFINITY) }]), code('INVALID_ARGUMENT'));
-      await assert.rejects(g.enrollMany([{ name: 'a', faces: [{ descriptor: f.person() }] }, { name: 'b', faces: [{ descriptor: f.person(64) }] }]), code('MODEL_MISMATCH'));
+      await assert.rejects(
+        g.enroll('e', [{ descriptor: Float32Array.of(0.1, Number.POSITIVE_INFINITY) }]),
+        code('INVALID_ARGUMENT'),
+      );
+      await assert.rejects(
+        g.enrollMany([
+          { name: 'a', faces: [{ descriptor: f.person() }] },
+          { name: 'b', faces: [{ descriptor: f.person(64) }] },
+        ]),
+        code('MODEL_MISMATCH'),
+      );
       for (const bad of [[{ descriptor: Array.from(f.person()) }], [{}], [null], [f.person()]]) {
-        await assert.rejects(g.enrollMany([{ name: 'x', faces: bad as never }]), code('INVALID_ARGUMENT'), JSON.stringify(bad).slice(0, 40));
+        await assert.rejects(
+          g.enrollMany([{ name: 'x', faces: bad as never }]),
+          code('INVALID_ARGUMENT'),
+          JSON.stringify(bad).slice(0, 40),
+        );
       }
       await assert.rejects(g.enrollMany('x' as never), code('INVALID_ARGUMENT'));
     });
@@ -332,10 +406,20 @@ describe('gallery: what it refuses, and what is left after', () => {
         [g.setMetadata('p0', {}), 'INVALID_ARGUMENT'],
       ];
       for (const [p, c] of failures) await assert.rejects(p, code(c), c);
-      assert.deepEqual((await g.people()).map((p) => [p.name, p.faces, p.metadata]), [['p0', 2, {}], ['p1', 2, {}], ['p2', 2, {}]]);
+      assert.deepEqual(
+        (await g.people()).map((p) => [p.name, p.faces, p.metadata]),
+        [
+          ['p0', 2, {}],
+          ['p1', 2, {}],
+          ['p2', 2, {}],
+        ],
+      );
       assert.equal(g.size, 6);
       const removed = await g.removePeople(['p0', 'p1']);
-      assert.deepEqual(removed.map((r) => r.person.name), ['p0', 'p1']);
+      assert.deepEqual(
+        removed.map((r) => r.person.name),
+        ['p0', 'p1'],
+      );
       assert.equal(g.size, 2, 'the in-memory search forgot them too');
       assert.deepEqual((await g.setMetadata('p2', { team: 'x' })).metadata, { team: 'x' });
       assert.deepEqual((await g.setMetadata('p2', { team: null })).metadata, {});
@@ -345,11 +429,32 @@ describe('gallery: what it refuses, and what is left after', () => {
   test('a cluster run of the wrong length is MODEL_MISMATCH; naming a cluster of a run made for another model is MODEL_MISMATCH', async () => {
     await using({ path: fresh() }, async (g) => {
       await g.enrollMany(f.people(2, 1));
-      const face = (descriptor: Float32Array) => ({ cluster: 1, sourceFile: '/p/x.jpg', contentHash: fakeHash(7), box: { x: 0, y: 0, width: 9, height: 9 }, score: 0.9, descriptor });
-      await assert.rejects(g.saveClusterRun({ threshold: 0.5, inputs: [], faces: [face(f.person(64))] }), code('MODEL_MISMATCH'));
-      await assert.rejects(g.saveClusterRun({ threshold: 0.5, inputs: [], faces: [face(new Float32Array(128).fill(Number.NaN))] }), code('INVALID_ARGUMENT'));
-      const foreign = await g.store.saveClusterRun({ modelId: 'arcface_r100', threshold: 0.5, inputs: [], faces: [face(f.person(512))] });
-      await assert.rejects(g.nameCluster(1, 'Zed', foreign.id), (e: unknown) => code('MODEL_MISMATCH')(e) && /arcface_r100/.test((e as Error).message));
+      const face = (descriptor: Float32Array) => ({
+        cluster: 1,
+        sourceFile: '/p/x.jpg',
+        contentHash: fakeHash(7),
+        box: { x: 0, y: 0, width: 9, height: 9 },
+        score: 0.9,
+        descriptor,
+      });
+      await assert.rejects(
+        g.saveClusterRun({ threshold: 0.5, inputs: [], faces: [face(f.person(64))] }),
+        code('MODEL_MISMATCH'),
+      );
+      await assert.rejects(
+        g.saveClusterRun({ threshold: 0.5, inputs: [], faces: [face(new Float32Array(128).fill(Number.NaN))] }),
+        code('INVALID_ARGUMENT'),
+      );
+      const foreign = await g.store.saveClusterRun({
+        modelId: 'arcface_r100',
+        threshold: 0.5,
+        inputs: [],
+        faces: [face(f.person(512))],
+      });
+      await assert.rejects(
+        g.nameCluster(1, 'Zed', foreign.id),
+        (e: unknown) => code('MODEL_MISMATCH')(e) && /arcface_r100/.test((e as Error).message),
+      );
       assert.equal((await g.people()).length, 2);
     });
   });
@@ -360,7 +465,10 @@ describe('gallery: what it refuses, and what is left after', () => {
       await g.calibrate({ far: [0.1, 0.05] });
       await g.calibrate({ far: 0.1 });
       const all = await g.calibrations();
-      assert.deepEqual(all.map((c) => c.far), [0.1, 0.05]);
+      assert.deepEqual(
+        all.map((c) => c.far),
+        [0.1, 0.05],
+      );
       assert.equal((await g.threshold()).far, 0.1);
     });
   });

@@ -17,7 +17,11 @@ function matrixOf(vectors: Float32Array[], persons?: number[]): DescriptorMatrix
   const dims = vectors[0].length;
   const flat = new Float32Array(vectors.length * dims);
   vectors.forEach((v, i) => flat.set(v, i * dims));
-  return new DescriptorMatrix(dims, { ids: Float64Array.from(vectors, (_, i) => 10 + 2 * i), persons: Int32Array.from(persons ?? vectors.map((_, i) => i)), vectors: flat });
+  return new DescriptorMatrix(dims, {
+    ids: Float64Array.from(vectors, (_, i) => 10 + 2 * i),
+    persons: Int32Array.from(persons ?? vectors.map((_, i) => i)),
+    vectors: flat,
+  });
 }
 
 function bruteForce(m: DescriptorMatrix, q: Float32Array, k: number, skip = -1): number[] {
@@ -69,9 +73,16 @@ describe('exact search', () => {
     assert.deepEqual([...small.ids], [10, 12, 14, 16]);
     assert.equal(small.rowOf(14), 2);
     assert.equal(small.rowOf(15), -1);
-    small.append({ ids: Float64Array.of(20, 21), persons: Int32Array.of(7, 7), vectors: new Float32Array(256).fill(0.5) });
+    small.append({
+      ids: Float64Array.of(20, 21),
+      persons: Int32Array.of(7, 7),
+      vectors: new Float32Array(256).fill(0.5),
+    });
     assert.equal(small.count, 6);
-    assert.throws(() => small.append({ ids: Float64Array.of(5), persons: Int32Array.of(1), vectors: new Float32Array(128) }), FaceKitError);
+    assert.throws(
+      () => small.append({ ids: Float64Array.of(5), persons: Int32Array.of(1), vectors: new Float32Array(128) }),
+      FaceKitError,
+    );
     assert.equal(small.remove([12, 20, 999]), 2);
     assert.deepEqual([...small.ids], [10, 14, 16, 21]);
     assert.deepEqual([...small.row(1)], [...rows[2]]);
@@ -86,7 +97,11 @@ test('appends fill blocks and never copy the rows held; search, spans and remova
   const dims = 4;
   // Row values name their face id, so a row read from the wrong place shows.
   const rowOf = (id: number) => Float32Array.from({ length: dims }, (_, j) => id * 10 + j);
-  const batch = (ids: number[]) => ({ ids: Float64Array.from(ids), persons: Int32Array.from(ids, (id) => id % 7), vectors: Float32Array.from(ids.flatMap((id) => [...rowOf(id)])) });
+  const batch = (ids: number[]) => ({
+    ids: Float64Array.from(ids),
+    persons: Int32Array.from(ids, (id) => id % 7),
+    vectors: Float32Array.from(ids.flatMap((id) => [...rowOf(id)])),
+  });
   const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
   const m = new DescriptorMatrix(dims, batch(range(1, 3)));
   const adopted = m.row(0).buffer;
@@ -108,9 +123,15 @@ test('appends fill blocks and never copy the rows held; search, spans and remova
     for (let r = 0; r < mx.count; r++) assert.deepEqual([...mx.row(r)], [...rowOf(mx.idAt(r))], `row ${r}`);
   };
   every(m);
-  assert.deepEqual([...m.spans(m.count - 2)].map((sp) => [sp.start, sp.end]), [[m.count - 2, m.count]]);
+  assert.deepEqual(
+    [...m.spans(m.count - 2)].map((sp) => [sp.start, sp.end]),
+    [[m.count - 2, m.count]],
+  );
   const probe = (id: number) => Float32Array.from(rowOf(id), (x) => x + 0.1);
-  assert.deepEqual(exactKnn(m, [probe(2), probe(2010), probe(60_000), probe(next - 1)], 1).map((nb) => m.idAt(nb.rows[0])), [2, 2010, 60_000, next - 1]);
+  assert.deepEqual(
+    exactKnn(m, [probe(2), probe(2010), probe(60_000), probe(next - 1)], 1).map((nb) => m.idAt(nb.rows[0])),
+    [2, 2010, 60_000, next - 1],
+  );
 
   assert.equal(m.remove([2, 5, 2010, 60_000]), 4);
   assert.equal(m.count, next - 5);
@@ -123,7 +144,10 @@ test('appends fill blocks and never copy the rows held; search, spans and remova
   assert.equal([...m.spans()].length, 2, 'the adopted block and the first appended one');
   m.append(batch(range(next, 10)));
   every(m);
-  assert.throws(() => m.append({ ids: Float64Array.of(next + 20), persons: new Int32Array(2), vectors: new Float32Array(dims) }), FaceKitError);
+  assert.throws(
+    () => m.append({ ids: Float64Array.of(next + 20), persons: new Int32Array(2), vectors: new Float32Array(dims) }),
+    FaceKitError,
+  );
 });
 
 describe('ANN index', () => {

@@ -5,7 +5,14 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { FaceKitError } from '../../src/errors.js';
-import { APPLICATION_ID, fromBlob, openSqliteStore, SCHEMA_VERSION, toBlob, type SqliteStore } from '../../src/gallery/sqlite.js';
+import {
+  APPLICATION_ID,
+  fromBlob,
+  openSqliteStore,
+  SCHEMA_VERSION,
+  toBlob,
+  type SqliteStore,
+} from '../../src/gallery/sqlite.js';
 import { checkName } from '../../src/gallery/validate.js';
 import { Faces, fakeHash } from '../helpers/descriptors.js';
 
@@ -14,7 +21,8 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const fresh = (): string => join(root, `g${n++}.db`);
 const code = (c: string) => (e: unknown) => e instanceof FaceKitError && e.code === c;
-const codeAndFile = (c: string, file: string) => (e: unknown) => e instanceof FaceKitError && e.code === c && e.file === file;
+const codeAndFile = (c: string, file: string) => (e: unknown) =>
+  e instanceof FaceKitError && e.code === c && e.file === file;
 const M = { modelId: 'm', dims: 128 };
 const DLIB = { modelId: 'dlib_resnet128', dims: 128 };
 
@@ -33,7 +41,24 @@ describe('sqlite store: files', () => {
     const faces = new Faces(1);
     await withStore(file, async (s) => {
       assert.equal(await s.model(), null);
-      await s.enroll([{ name: 'ann', faces: [{ descriptor: faces.photo(faces.person()), sourceFile: '/x/a.jpg', contentHash: fakeHash(1), box: { x: 1, y: 2, width: 3, height: 4 }, score: 0.9, quality: 0.5 }] }], DLIB);
+      await s.enroll(
+        [
+          {
+            name: 'ann',
+            faces: [
+              {
+                descriptor: faces.photo(faces.person()),
+                sourceFile: '/x/a.jpg',
+                contentHash: fakeHash(1),
+                box: { x: 1, y: 2, width: 3, height: 4 },
+                score: 0.9,
+                quality: 0.5,
+              },
+            ],
+          },
+        ],
+        DLIB,
+      );
     });
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
@@ -43,7 +68,10 @@ describe('sqlite store: files', () => {
     await withStore(file, async (s) => {
       assert.deepEqual(await s.model(), { modelId: 'dlib_resnet128', dims: 128 });
       const [face] = await s.faces('ann');
-      assert.deepEqual([face.sourceFile, face.contentHash, face.box, face.score, face.quality, face.modelId], ['/x/a.jpg', fakeHash(1), { x: 1, y: 2, width: 3, height: 4 }, 0.9, 0.5, 'dlib_resnet128']);
+      assert.deepEqual(
+        [face.sourceFile, face.contentHash, face.box, face.score, face.quality, face.modelId],
+        ['/x/a.jpg', fakeHash(1), { x: 1, y: 2, width: 3, height: 4 }, 0.9, 0.5, 'dlib_resnet128'],
+      );
       assert.ok(!Number.isNaN(Date.parse(face.createdAt)));
       assert.equal(await s.integrityCheck(), 'ok');
     });
@@ -68,9 +96,12 @@ describe('sqlite store: files', () => {
 
     const foreign = join(root, 'foreign.db');
     const f = new Database(foreign);
-    f.exec('CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT); INSERT INTO photos (path) VALUES (\'x\')');
+    f.exec("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT); INSERT INTO photos (path) VALUES ('x')");
     f.close();
-    assert.throws(() => openSqliteStore(foreign), (e: unknown) => code('GALLERY_CORRUPT')(e) && /not a facekit gallery/.test((e as Error).message));
+    assert.throws(
+      () => openSqliteStore(foreign),
+      (e: unknown) => code('GALLERY_CORRUPT')(e) && /not a facekit gallery/.test((e as Error).message),
+    );
     const again = new Database(foreign, { readonly: true });
     assert.equal((again.prepare('SELECT count(*) AS n FROM photos').get() as { n: number }).n, 1);
     again.close();
@@ -94,13 +125,16 @@ describe('sqlite store: files', () => {
     for (let i = 100; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
     writeFileSync(file, bytes);
     rmSync(`${file}-wal`, { force: true });
-    assert.throws(() => {
-      const s = openSqliteStore(file);
-      void s.people();
-    }, codeAndFile('GALLERY_CORRUPT', file));
+    assert.throws(
+      () => {
+        const s = openSqliteStore(file);
+        void s.people();
+      },
+      codeAndFile('GALLERY_CORRUPT', file),
+    );
   });
 
-  test("a gallery whose folder cannot be made (a file is in the way) is FILE_UNWRITABLE", () => {
+  test('a gallery whose folder cannot be made (a file is in the way) is FILE_UNWRITABLE', () => {
     const blocker = join(root, 'blocker');
     writeFileSync(blocker, 'a file where a folder should be');
     const file = join(blocker, 'sub', 'g.db');
@@ -129,18 +163,41 @@ describe('sqlite store: files', () => {
 describe('sqlite store: cluster runs', () => {
   const f = new Faces(12);
   const face = (descriptor: Float32Array, cluster: number, i: number) => ({
-    cluster, sourceFile: `/p/${cluster}-${i}.jpg`, contentHash: fakeHash(1000 + cluster * 10 + i), box: { x: 0, y: 0, width: 50, height: 50 }, score: 0.9, descriptor,
+    cluster,
+    sourceFile: `/p/${cluster}-${i}.jpg`,
+    contentHash: fakeHash(1000 + cluster * 10 + i),
+    box: { x: 0, y: 0, width: 50, height: 50 },
+    score: 0.9,
+    descriptor,
   });
 
   test('naming a cluster whose faces are all enrolled under another name is a clear error naming the owner, and changes nothing', async () => {
     await withStore(fresh(), async (s) => {
       const a = f.person();
-      const run = await s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: ['/p'], faces: [face(f.photo(a), 1, 0), face(f.photo(a), 1, 1)] });
+      const run = await s.saveClusterRun({
+        modelId: 'm',
+        threshold: 0.5,
+        inputs: ['/p'],
+        faces: [face(f.photo(a), 1, 0), face(f.photo(a), 1, 1)],
+      });
       await s.nameCluster(run.id, 1, 'Alice');
-      const again = await s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: ['/p'], faces: run.faces.map((x) => ({ ...x, personId: undefined })) });
-      await assert.rejects(s.nameCluster(again.id, 1, 'Bob'), (e: unknown) => code('INVALID_ARGUMENT')(e) && /already, as "Alice": nothing to enrol as "Bob"/.test((e as Error).message));
+      const again = await s.saveClusterRun({
+        modelId: 'm',
+        threshold: 0.5,
+        inputs: ['/p'],
+        faces: run.faces.map((x) => ({ ...x, personId: undefined })),
+      });
+      await assert.rejects(
+        s.nameCluster(again.id, 1, 'Bob'),
+        (e: unknown) =>
+          code('INVALID_ARGUMENT')(e) && /already, as "Alice": nothing to enrol as "Bob"/.test((e as Error).message),
+      );
       assert.equal(await s.person('Bob'), null);
-      assert.equal((await s.clusterRun(again.id))?.faces[0].personId, null, 'the failed naming left the cluster unnamed');
+      assert.equal(
+        (await s.clusterRun(again.id))?.faces[0].personId,
+        null,
+        'the failed naming left the cluster unnamed',
+      );
       // Named after the faces' owner, the cluster is linked to them.
       const same = await s.nameCluster(again.id, 1, 'Alice');
       assert.deepEqual([same.added.length, same.duplicates.length], [0, 2]);
@@ -151,13 +208,24 @@ describe('sqlite store: cluster runs', () => {
 
   test('merging moves the clusters named after the person merged away; removing a person unlinks them', async () => {
     await withStore(fresh(), async (s) => {
-      const run = await s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: ['/p'], faces: [face(f.photo(f.person()), 1, 0), face(f.photo(f.person()), 2, 0)] });
+      const run = await s.saveClusterRun({
+        modelId: 'm',
+        threshold: 0.5,
+        inputs: ['/p'],
+        faces: [face(f.photo(f.person()), 1, 0), face(f.photo(f.person()), 2, 0)],
+      });
       await s.nameCluster(run.id, 1, 'Al');
       const into = await s.nameCluster(run.id, 2, 'Alice');
       await s.mergePeople('Al', 'Alice');
-      assert.deepEqual((await s.clusterRun(run.id))?.faces.map((x) => x.personId), [into.person.id, into.person.id]);
+      assert.deepEqual(
+        (await s.clusterRun(run.id))?.faces.map((x) => x.personId),
+        [into.person.id, into.person.id],
+      );
       await s.removePeople(['Alice']);
-      assert.deepEqual((await s.clusterRun(run.id))?.faces.map((x) => x.personId), [null, null]);
+      assert.deepEqual(
+        (await s.clusterRun(run.id))?.faces.map((x) => x.personId),
+        [null, null],
+      );
     });
   });
 
@@ -169,11 +237,26 @@ describe('sqlite store: cluster runs', () => {
         [[Float32Array.from(f.person(), (v, i) => (i === 0 ? NaN : v))], 'INVALID_ARGUMENT'],
       ];
       for (const [ds, c] of bad) {
-        await assert.rejects(s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: ds.map((d, i) => face(d, 1, i)) }), code(c), c);
+        await assert.rejects(
+          s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: ds.map((d, i) => face(d, 1, i)) }),
+          code(c),
+          c,
+        );
       }
-      await assert.rejects(s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: [{ ...face(f.person(), 1, 0), cluster: 0 }] }), code('INVALID_ARGUMENT'));
+      await assert.rejects(
+        s.saveClusterRun({
+          modelId: 'm',
+          threshold: 0.5,
+          inputs: [],
+          faces: [{ ...face(f.person(), 1, 0), cluster: 0 }],
+        }),
+        code('INVALID_ARGUMENT'),
+      );
       await s.enroll(f.people(1, 1), M);
-      await assert.rejects(s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: [face(f.person(64), 1, 0)] }), code('MODEL_MISMATCH'));
+      await assert.rejects(
+        s.saveClusterRun({ modelId: 'm', threshold: 0.5, inputs: [], faces: [face(f.person(64), 1, 0)] }),
+        code('MODEL_MISMATCH'),
+      );
       assert.equal(await s.clusterRun(), null, 'nothing was saved');
     });
   });
@@ -185,25 +268,37 @@ describe('sqlite store: people and faces', () => {
       const f = new Faces(4);
       const c = f.person();
       const box = { x: 10, y: 10, width: 100, height: 100 };
-      const [first] = await s.enroll([{ name: 'ann', metadata: { team: 'a' }, faces: [{ descriptor: f.photo(c), contentHash: fakeHash(1), box }] }], M);
+      const [first] = await s.enroll(
+        [{ name: 'ann', metadata: { team: 'a' }, faces: [{ descriptor: f.photo(c), contentHash: fakeHash(1), box }] }],
+        M,
+      );
       assert.equal(first.created, true);
       assert.equal(first.added.length, 1);
       // Same photo again (same hash, same face), a new photo, and a second face of the first photo elsewhere in it.
-      const [second] = await s.enroll([{
-        name: 'ann', metadata: { city: 'b' },
-        faces: [
-          { descriptor: f.photo(c), contentHash: fakeHash(1), box: { ...box, x: 12 } },
-          { descriptor: f.photo(c), contentHash: fakeHash(2), box },
-          { descriptor: f.photo(c), contentHash: fakeHash(1), box: { x: 400, y: 10, width: 100, height: 100 } },
+      const [second] = await s.enroll(
+        [
+          {
+            name: 'ann',
+            metadata: { city: 'b' },
+            faces: [
+              { descriptor: f.photo(c), contentHash: fakeHash(1), box: { ...box, x: 12 } },
+              { descriptor: f.photo(c), contentHash: fakeHash(2), box },
+              { descriptor: f.photo(c), contentHash: fakeHash(1), box: { x: 400, y: 10, width: 100, height: 100 } },
+            ],
+          },
         ],
-      }], M);
+        M,
+      );
       assert.equal(second.created, false);
       assert.equal(second.added.length, 2);
       assert.deepEqual(second.duplicates, [{ index: 0, existingFaceId: first.added[0], existingPerson: 'ann' }]);
       assert.deepEqual(second.person.metadata, { team: 'a', city: 'b' });
       assert.equal(second.person.faces, 3);
       // A new person whose only photo is a duplicate is not created at all.
-      const [ghost] = await s.enroll([{ name: 'ghost', faces: [{ descriptor: f.photo(c), contentHash: fakeHash(2), box }] }], M);
+      const [ghost] = await s.enroll(
+        [{ name: 'ghost', faces: [{ descriptor: f.photo(c), contentHash: fakeHash(2), box }] }],
+        M,
+      );
       assert.equal(ghost.created, false);
       assert.equal(ghost.duplicates[0].existingPerson, 'ann');
       assert.equal(await s.person('ghost'), null);
@@ -217,21 +312,42 @@ describe('sqlite store: people and faces', () => {
       await s.enroll([{ name: 'keep', faces: [{ descriptor: f.photo(f.person()) }] }], M);
       const good = { descriptor: f.photo(f.person()) };
       const bad: [unknown, string][] = [
-        [[{ name: 'x', faces: [good] }, { name: ' ', faces: [good] }], 'INVALID_ARGUMENT'],
+        [
+          [
+            { name: 'x', faces: [good] },
+            { name: ' ', faces: [good] },
+          ],
+          'INVALID_ARGUMENT',
+        ],
         [[{ name: 'x\ny', faces: [good] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x'.repeat(201), faces: [good] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [good, { descriptor: new Float32Array(64) }] }], 'MODEL_MISMATCH'],
-        [[{ name: 'x', faces: [{ descriptor: Float32Array.from(good.descriptor, (v, i) => (i === 3 ? NaN : v)) }] }], 'INVALID_ARGUMENT'],
-        [[{ name: 'x', faces: [{ descriptor: Float32Array.from(good.descriptor, (v, i) => (i === 5 ? -Infinity : v)) }] }], 'INVALID_ARGUMENT'],
+        [
+          [{ name: 'x', faces: [{ descriptor: Float32Array.from(good.descriptor, (v, i) => (i === 3 ? NaN : v)) }] }],
+          'INVALID_ARGUMENT',
+        ],
+        [
+          [
+            {
+              name: 'x',
+              faces: [{ descriptor: Float32Array.from(good.descriptor, (v, i) => (i === 5 ? -Infinity : v)) }],
+            },
+          ],
+          'INVALID_ARGUMENT',
+        ],
         [[{ name: 'x', faces: [{ descriptor: new Float32Array(0) }] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [{ descriptor: Array.from(good.descriptor) }] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [{ ...good, contentHash: 'not-a-hash' }] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', faces: [{ ...good, box: { x: 0, y: 0, width: Infinity, height: 1 } }] }], 'INVALID_ARGUMENT'],
         [[{ name: 'x', metadata: [1, 2], faces: [good] }], 'INVALID_ARGUMENT'],
       ];
-      for (const [requests, c] of bad) await assert.rejects(s.enroll(requests as never, M), code(c), JSON.stringify(requests).slice(0, 80));
-      assert.deepEqual((await s.people()).map((p) => p.name), ['keep']);
+      for (const [requests, c] of bad)
+        await assert.rejects(s.enroll(requests as never, M), code(c), JSON.stringify(requests).slice(0, 80));
+      assert.deepEqual(
+        (await s.people()).map((p) => p.name),
+        ['keep'],
+      );
       assert.equal((await s.stats()).faces, 1);
     });
   });
@@ -245,12 +361,21 @@ describe('sqlite store: people and faces', () => {
       await assert.rejects(s.enroll(f.people(1, 1), { modelId: 'm', dims: 0 }), code('INVALID_ARGUMENT'));
       await assert.rejects(s.enroll(f.people(1, 1), { modelId: '', dims: 128 }), code('INVALID_ARGUMENT'));
       // A later face of the first enrolment is refused: the tie made before it is rolled back with it.
-      await assert.rejects(s.enroll([{ name: 'x', faces: [{ descriptor: f.person() }, { descriptor: f.person(64) }] }], M), code('MODEL_MISMATCH'));
+      await assert.rejects(
+        s.enroll([{ name: 'x', faces: [{ descriptor: f.person() }, { descriptor: f.person(64) }] }], M),
+        code('MODEL_MISMATCH'),
+      );
       assert.equal(await s.model(), null);
       assert.deepEqual(await s.stats(), { people: 0, faces: 0 });
       await s.enroll(f.people(1, 1), DLIB);
-      await assert.rejects(s.enroll(f.people(1, 1, 'q'), { modelId: 'arcface', dims: 512 }), codeAndFile('MODEL_MISMATCH', file));
-      await assert.rejects(s.enroll(f.people(1, 1, 'q'), { modelId: 'dlib_resnet128', dims: 64 }), code('MODEL_MISMATCH'));
+      await assert.rejects(
+        s.enroll(f.people(1, 1, 'q'), { modelId: 'arcface', dims: 512 }),
+        codeAndFile('MODEL_MISMATCH', file),
+      );
+      await assert.rejects(
+        s.enroll(f.people(1, 1, 'q'), { modelId: 'dlib_resnet128', dims: 64 }),
+        code('MODEL_MISMATCH'),
+      );
     });
     await withStore(file, async (s) => assert.deepEqual(await s.model(), DLIB));
   });
@@ -296,30 +421,54 @@ describe('sqlite store: people and faces', () => {
   test('removePeople is one transaction: an unknown name removes nobody, a name given twice is one person', async () => {
     await withStore(fresh(), async (s) => {
       await s.enroll(new Faces(9).people(4, 2), M);
-      await assert.rejects(s.removePeople(['p0', 'p1', 'nobody']), (e: unknown) => code('PERSON_NOT_FOUND')(e) && /"nobody"/.test((e as Error).message));
+      await assert.rejects(
+        s.removePeople(['p0', 'p1', 'nobody']),
+        (e: unknown) => code('PERSON_NOT_FOUND')(e) && /"nobody"/.test((e as Error).message),
+      );
       assert.deepEqual(await s.stats(), { people: 4, faces: 8 });
       await assert.rejects(s.removePeople([]), code('INVALID_ARGUMENT'));
       const removed = await s.removePeople(['p0', 'p1', 'p0']);
-      assert.deepEqual(removed.map((r) => [r.person.name, r.faces]), [['p0', 2], ['p1', 2]]);
-      assert.deepEqual((await s.people()).map((p) => p.name), ['p2', 'p3']);
+      assert.deepEqual(
+        removed.map((r) => [r.person.name, r.faces]),
+        [
+          ['p0', 2],
+          ['p1', 2],
+        ],
+      );
+      assert.deepEqual(
+        (await s.people()).map((p) => p.name),
+        ['p2', 'p3'],
+      );
       const log = await s.removedSince(0);
       assert.equal(log.ids.length, 4, 'every removed face is in the change log');
     });
   });
 
-  test('setMetadata sets, replaces and (with null) removes keys, keeping the rest; merging keeps the target\'s value on conflicts', async () => {
+  test("setMetadata sets, replaces and (with null) removes keys, keeping the rest; merging keeps the target's value on conflicts", async () => {
     await withStore(fresh(), async (s) => {
-      await s.enroll([{ name: 'ann', metadata: { team: 'a', city: 'x' }, faces: new Faces(10).people(1, 1)[0].faces }], M);
+      await s.enroll(
+        [{ name: 'ann', metadata: { team: 'a', city: 'x' }, faces: new Faces(10).people(1, 1)[0].faces }],
+        M,
+      );
       const p = await s.setMetadata('ann', { team: 'b', born: 1815, city: null });
       assert.deepEqual(p.metadata, { team: 'b', born: 1815 });
       assert.deepEqual((await s.person('ann'))?.metadata, { team: 'b', born: 1815 });
       assert.equal(p.faces, 1);
       const bad: [string, unknown, string][] = [
-        ['nobody', { a: 1 }, 'PERSON_NOT_FOUND'], ['ann', {}, 'INVALID_ARGUMENT'], ['ann', null, 'INVALID_ARGUMENT'], ['ann', ['a'], 'INVALID_ARGUMENT'],
-        ['ann', { ' ': 1 }, 'INVALID_ARGUMENT'], ['ann', { n: 10n }, 'INVALID_ARGUMENT'],
+        ['nobody', { a: 1 }, 'PERSON_NOT_FOUND'],
+        ['ann', {}, 'INVALID_ARGUMENT'],
+        ['ann', null, 'INVALID_ARGUMENT'],
+        ['ann', ['a'], 'INVALID_ARGUMENT'],
+        ['ann', { ' ': 1 }, 'INVALID_ARGUMENT'],
+        ['ann', { n: 10n }, 'INVALID_ARGUMENT'],
       ];
-      for (const [who, patch, c] of bad) await assert.rejects(s.setMetadata(who, patch as never), code(c), `${who} ${String(patch)}`);
-      assert.deepEqual((await s.person('ann'))?.metadata, { team: 'b', born: 1815 }, 'a refused change changes nothing');
+      for (const [who, patch, c] of bad)
+        await assert.rejects(s.setMetadata(who, patch as never), code(c), `${who} ${String(patch)}`);
+      assert.deepEqual(
+        (await s.person('ann'))?.metadata,
+        { team: 'b', born: 1815 },
+        'a refused change changes nothing',
+      );
 
       await s.enroll([{ name: 'bo', metadata: { team: 'z', desk: 4 }, faces: new Faces(11).people(1, 1)[0].faces }], M);
       const merged = await s.mergePeople('bo', 'ann');
@@ -331,26 +480,63 @@ describe('sqlite store: people and faces', () => {
     const file = fresh();
     const sample = { sorted: Float32Array.of(0.5, 0.6), total: 2 };
     const record = (modelId: string, far: number, pairThreshold: number) => ({
-      modelId, far, pairThreshold, searchThreshold: null, impostors: sample, searchImpostors: null, genuine: sample, source: 'gallery', people: 2, faces: 4, createdAt: new Date().toISOString(),
+      modelId,
+      far,
+      pairThreshold,
+      searchThreshold: null,
+      impostors: sample,
+      searchImpostors: null,
+      genuine: sample,
+      source: 'gallery',
+      people: 2,
+      faces: 4,
+      createdAt: new Date().toISOString(),
     });
     await withStore(file, async (s) => {
-      await s.saveCalibrations([record('m', 0.01, 0.40), record('m', 0.05, 0.45)]);
+      await s.saveCalibrations([record('m', 0.01, 0.4), record('m', 0.05, 0.45)]);
       await s.saveCalibrations([record('other', 0.01, 0.9)]);
       const saved = await s.saveCalibrations([record('m', 0.01, 0.41)]);
       assert.equal(saved[0].pairThreshold, 0.41);
       const all = await s.calibrations('m');
-      assert.deepEqual(all.map((c) => [c.far, c.pairThreshold]), [[0.01, 0.41], [0.05, 0.45]], 'newest first, one per rate');
+      assert.deepEqual(
+        all.map((c) => [c.far, c.pairThreshold]),
+        [
+          [0.01, 0.41],
+          [0.05, 0.45],
+        ],
+        'newest first, one per rate',
+      );
       const both = await s.saveCalibrations([record('m', 0.05, 0.46), record('m', 0.01, 0.42)]);
-      assert.deepEqual(both.map((c) => c.far), [0.05, 0.01]);
-      assert.deepEqual((await s.calibrations('m')).map((c) => [c.far, c.pairThreshold]), [[0.05, 0.46], [0.01, 0.42]], 'the first given is the newest');
+      assert.deepEqual(
+        both.map((c) => c.far),
+        [0.05, 0.01],
+      );
+      assert.deepEqual(
+        (await s.calibrations('m')).map((c) => [c.far, c.pairThreshold]),
+        [
+          [0.05, 0.46],
+          [0.01, 0.42],
+        ],
+        'the first given is the newest',
+      );
       assert.equal((await s.calibrations('other')).length, 1, "another model's calibration is not touched");
       // One bad record refuses the whole batch: the calibration it would have replaced stays.
-      await assert.rejects(s.saveCalibrations([record('m', 0.05, 0.5), record('m', 0.7, 0.5)]), code('INVALID_ARGUMENT'));
+      await assert.rejects(
+        s.saveCalibrations([record('m', 0.05, 0.5), record('m', 0.7, 0.5)]),
+        code('INVALID_ARGUMENT'),
+      );
       await assert.rejects(s.saveCalibrations([record('m', 0.05, Number.NaN)]), code('INVALID_ARGUMENT'));
-      assert.deepEqual((await s.calibrations('m')).map((c) => c.pairThreshold), [0.46, 0.42]);
+      assert.deepEqual(
+        (await s.calibrations('m')).map((c) => c.pairThreshold),
+        [0.46, 0.42],
+      );
     });
     const db = new Database(file, { readonly: true });
-    assert.equal((db.prepare('SELECT count(*) AS n FROM calibrations').get() as { n: number }).n, 3, 'older rows are deleted, not only hidden');
+    assert.equal(
+      (db.prepare('SELECT count(*) AS n FROM calibrations').get() as { n: number }).n,
+      3,
+      'older rows are deleted, not only hidden',
+    );
     db.close();
   });
 
@@ -369,8 +555,14 @@ describe('sqlite store: people and faces', () => {
       assert.equal(c.added.ids.length, 0, 'the face added after the snapshot was removed again');
       assert.equal(c.peopleChanged, true);
       const p1 = (await s.person('p1'))?.id;
-      assert.deepEqual(c.log.filter((e) => e.personId !== null).map((e) => e.personId), [p1, p1]);
-      assert.deepEqual(c.log.filter((e) => e.personId === null).map((e) => e.faceId), [gone.id]);
+      assert.deepEqual(
+        c.log.filter((e) => e.personId !== null).map((e) => e.personId),
+        [p1, p1],
+      );
+      assert.deepEqual(
+        c.log.filter((e) => e.personId === null).map((e) => e.faceId),
+        [gone.id],
+      );
       const none = await s.changesSince(c.watermark);
       assert.deepEqual([none.added.ids.length, none.log.length, none.peopleChanged], [0, 0, false]);
       assert.deepEqual((await s.removedSince(snap.watermark.logSeq)).ids, [gone.id]);

@@ -14,11 +14,19 @@ export interface Run {
  * A runner for the CLI in `cwd` (so printed paths are the short relative ones a test passes),
  * with `env` on top of this process's environment.
  */
-export function cliRunner(cwd: string, env: Record<string, string>): (args: string[], extra?: Record<string, string>) => Promise<Run> {
+export function cliRunner(
+  cwd: string,
+  env: Record<string, string>,
+): (args: string[], extra?: Record<string, string>) => Promise<Run> {
   return (args, extra = {}) =>
     new Promise((done) => {
-      execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env, ...extra }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-        done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { cwd, env: { ...process.env, ...env, ...extra }, maxBuffer: 64 << 20 },
+        (error, stdout, stderr) => {
+          done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+        },
+      );
     });
 }

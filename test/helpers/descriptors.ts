@@ -30,10 +30,18 @@ export class Faces {
   }
 
   /** `people` identities with `photos` photos each, as enrolment requests. */
-  people(people: number, photos: number, prefix = 'p'): { name: string; centre: Float32Array; faces: { descriptor: Float32Array }[] }[] {
+  people(
+    people: number,
+    photos: number,
+    prefix = 'p',
+  ): { name: string; centre: Float32Array; faces: { descriptor: Float32Array }[] }[] {
     return Array.from({ length: people }, (_, i) => {
       const centre = this.person();
-      return { name: `${prefix}${i}`, centre, faces: Array.from({ length: photos }, () => ({ descriptor: this.photo(centre) })) };
+      return {
+        name: `${prefix}${i}`,
+        centre,
+        faces: Array.from({ length: photos }, () => ({ descriptor: this.photo(centre) })),
+      };
     });
   }
 }

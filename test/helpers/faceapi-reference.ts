@@ -54,5 +54,9 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** A face-api sample photo decoded the plain way (no EXIF handling needed: they carry none). */
 export async function loadSample(n: number): Promise<Image> {
   const { data, info } = await sharp(faceApiSample(n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }

@@ -22,7 +22,11 @@ export type ModernFaceApi = any;
 
 /** RGBA pixels as a canvas's ImageData holds them; floats where drawImage produced them. */
 class ShimImageData {
-  constructor(readonly data: Uint8ClampedArray | Float32Array, readonly width: number, readonly height: number) {}
+  constructor(
+    readonly data: Uint8ClampedArray | Float32Array,
+    readonly width: number,
+    readonly height: number,
+  ) {}
 }
 
 class ShimContext {
@@ -33,9 +37,13 @@ class ShimContext {
     const out = new Float32Array(width * height * 4);
     for (let row = 0; row < height; row++) {
       for (let col = 0; col < width; col++) {
-        const sx = x + col, sy = y + row;
+        const sx = x + col,
+          sy = y + row;
         if (sx < 0 || sy < 0 || sx >= this.canvas.width || sy >= this.canvas.height) continue;
-        out.set(src.subarray((sy * this.canvas.width + sx) * 4, (sy * this.canvas.width + sx) * 4 + 4), (row * width + col) * 4);
+        out.set(
+          src.subarray((sy * this.canvas.width + sx) * 4, (sy * this.canvas.width + sx) * 4 + 4),
+          (row * width + col) * 4,
+        );
       }
     }
     return new ShimImageData(out, width, height);
@@ -44,13 +52,17 @@ class ShimContext {
   putImageData(image: ShimImageData, dx: number, dy: number): void {
     const c = this.canvas;
     for (let row = 0; row < image.height; row++) {
-      c.pixels.set(image.data.subarray(row * image.width * 4, (row + 1) * image.width * 4), ((dy + row) * c.width + dx) * 4);
+      c.pixels.set(
+        image.data.subarray(row * image.width * 4, (row + 1) * image.width * 4),
+        ((dy + row) * c.width + dx) * 4,
+      );
     }
   }
 
   /** drawImage(source, 0, 0, width, height): the whole source resampled onto this canvas. */
   drawImage(source: ShimCanvas, dx: number, dy: number, dw: number, dh: number): void {
-    if (dx !== 0 || dy !== 0 || dw !== this.canvas.width || dh !== this.canvas.height) throw new Error('ShimCanvas: only full-canvas drawImage is implemented');
+    if (dx !== 0 || dy !== 0 || dw !== this.canvas.width || dh !== this.canvas.height)
+      throw new Error('ShimCanvas: only full-canvas drawImage is implemented');
     const rgb = new Float32Array(source.width * source.height * 3);
     for (let i = 0; i < source.width * source.height; i++) rgb.set(source.pixels.subarray(i * 4, i * 4 + 3), i * 3);
     // resampleRegion reads bytes; the sources here are crops of the decoded photo, so they are whole numbers.
@@ -115,7 +127,11 @@ export function loadModernFaceApi(): Promise<ModernFaceApi> {
     require('@tensorflow/tfjs-backend-wasm');
     await faceapi.tf.setBackend('wasm');
     await faceapi.tf.ready();
-    faceapi.env.monkeyPatch({ Canvas: ShimCanvas, ImageData: ShimImageData, createCanvasElement: () => new ShimCanvas() });
+    faceapi.env.monkeyPatch({
+      Canvas: ShimCanvas,
+      ImageData: ShimImageData,
+      createCanvasElement: () => new ShimCanvas(),
+    });
     // getContext2dOrThrow checks `instanceof CanvasRenderingContext2D` first; the shim's context is not one.
     faceapi.env.getEnv().CanvasRenderingContext2D = ShimContext;
     const warn = console.warn;

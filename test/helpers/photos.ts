@@ -27,5 +27,7 @@ export function scaledSample(n: number, width: number): Promise<Buffer> {
 
 /** A flat grey JPEG: a photo with no face in it. */
 export function blankJpeg(width = 320, height = 240): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+    .jpeg()
+    .toBuffer();
 }

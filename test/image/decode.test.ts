@@ -13,8 +13,12 @@ import { faceApiSample } from '../helpers/faceapi-reference.js';
 /** A 3×2 grid of distinct colours: every one of the 8 EXIF orientations gives a different picture. */
 const BLOCK = 8;
 const GRID_COLORS = [
-  [255, 0, 0], [0, 255, 0], [0, 0, 255],
-  [255, 255, 0], [0, 255, 255], [255, 0, 255],
+  [255, 0, 0],
+  [0, 255, 0],
+  [0, 0, 255],
+  [255, 255, 0],
+  [0, 255, 255],
+  [255, 0, 255],
 ] as const;
 const GRID_W = 3 * BLOCK;
 const GRID_H = 2 * BLOCK;
@@ -44,15 +48,32 @@ function orientReference(s: Uint8Array, w: number, h: number, n: number): Image 
       let sx: number;
       let sy: number;
       switch (n) {
-        case 1: [sx, sy] = [x, y]; break;
-        case 2: [sx, sy] = [w - 1 - x, y]; break;
-        case 3: [sx, sy] = [w - 1 - x, h - 1 - y]; break;
-        case 4: [sx, sy] = [x, h - 1 - y]; break;
-        case 5: [sx, sy] = [y, x]; break;
-        case 6: [sx, sy] = [y, h - 1 - x]; break;
-        case 7: [sx, sy] = [w - 1 - y, h - 1 - x]; break;
-        case 8: [sx, sy] = [w - 1 - y, x]; break;
-        default: throw new Error(`orientation ${n}`);
+        case 1:
+          [sx, sy] = [x, y];
+          break;
+        case 2:
+          [sx, sy] = [w - 1 - x, y];
+          break;
+        case 3:
+          [sx, sy] = [w - 1 - x, h - 1 - y];
+          break;
+        case 4:
+          [sx, sy] = [x, h - 1 - y];
+          break;
+        case 5:
+          [sx, sy] = [y, x];
+          break;
+        case 6:
+          [sx, sy] = [y, h - 1 - x];
+          break;
+        case 7:
+          [sx, sy] = [w - 1 - y, h - 1 - x];
+          break;
+        case 8:
+          [sx, sy] = [w - 1 - y, x];
+          break;
+        default:
+          throw new Error(`orientation ${n}`);
       }
       data.set(s.subarray((sy * w + sx) * 3, (sy * w + sx) * 3 + 3), (y * W + x) * 3);
     }
@@ -60,10 +81,14 @@ function orientReference(s: Uint8Array, w: number, h: number, n: number): Image 
   return { width: W, height: H, data };
 }
 
-const px = (img: Image, x: number, y: number): number[] => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+const px = (img: Image, x: number, y: number): number[] =>
+  Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
 
 function assertNear(actual: number[], expected: readonly number[], tolerance: number, what: string): void {
-  assert.ok(actual.every((v, i) => Math.abs(v - expected[i]) <= tolerance), `${what}: got [${actual}], expected [${expected}] ±${tolerance}`);
+  assert.ok(
+    actual.every((v, i) => Math.abs(v - expected[i]) <= tolerance),
+    `${what}: got [${actual}], expected [${expected}] ±${tolerance}`,
+  );
 }
 
 async function assertFails(p: Promise<unknown>, code: FaceKitErrorCode, file?: string): Promise<FaceKitError> {
@@ -113,7 +138,8 @@ function pngHeaderOnly(w: number, h: number): Buffer {
   ]);
 }
 
-const raw = (data: Uint8Array, width: number, height: number, channels: 1 | 2 | 3 | 4) => sharp(data, { raw: { width, height, channels } });
+const raw = (data: Uint8Array, width: number, height: number, channels: 1 | 2 | 3 | 4) =>
+  sharp(data, { raw: { width, height, channels } });
 
 test('a real JPEG decodes to RGB of its header size', async () => {
   const path = faceApiSample(1);
@@ -131,7 +157,10 @@ test('a real JPEG decodes to RGB of its header size', async () => {
 for (let n = 1; n <= 8; n++) {
   test(`EXIF orientation ${n} is applied`, async () => {
     const stored = gridPixels();
-    const jpeg = await raw(stored, GRID_W, GRID_H, 3).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: n }).toBuffer();
+    const jpeg = await raw(stored, GRID_W, GRID_H, 3)
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .withMetadata({ orientation: n })
+      .toBuffer();
     assert.equal((await sharp(jpeg).metadata()).orientation, n, 'fixture carries the tag');
     const img = await loadImage(jpeg);
     const expected = orientReference(stored, GRID_W, GRID_H, n);
@@ -139,7 +168,8 @@ for (let n = 1; n <= 8; n++) {
     assert.equal(img.height, expected.height);
     if (n >= 5) assert.equal(img.width, GRID_H, 'dimensions swap for 5-8');
     for (let y = BLOCK / 2; y < img.height; y += BLOCK) {
-      for (let x = BLOCK / 2; x < img.width; x += BLOCK) assertNear(px(img, x, y), px(expected, x, y), 12, `orientation ${n} at (${x},${y})`);
+      for (let x = BLOCK / 2; x < img.width; x += BLOCK)
+        assertNear(px(img, x, y), px(expected, x, y), 12, `orientation ${n} at (${x},${y})`);
     }
   });
 }
@@ -156,18 +186,27 @@ test('PNG alpha is flattened onto white', async () => {
 });
 
 test('greyscale and greyscale+alpha become RGB', async () => {
-  const grey = await raw(Uint8Array.from([0, 64, 128, 255]), 2, 2, 1).toColourspace('b-w').png().toBuffer();
+  const grey = await raw(Uint8Array.from([0, 64, 128, 255]), 2, 2, 1)
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
   assert.equal((await sharp(grey).metadata()).channels, 1, 'fixture is one-channel');
   const img = await loadImage(grey);
   assert.deepEqual(Array.from(img.data), [0, 0, 0, 64, 64, 64, 128, 128, 128, 255, 255, 255]);
 
-  const greyAlpha = await raw(Uint8Array.from([10, 255, 200, 0]), 2, 1, 2).toColourspace('b-w').png().toBuffer();
+  const greyAlpha = await raw(Uint8Array.from([10, 255, 200, 0]), 2, 1, 2)
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
   const ga = await loadImage(greyAlpha);
   assert.deepEqual(Array.from(ga.data), [10, 10, 10, 255, 255, 255]);
 });
 
 test('16-bit PNG is reduced to 8 bits', async () => {
-  const png16 = await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 200, g: 100, b: 50 } } }).toColourspace('rgb16').png().toBuffer();
+  const png16 = await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 200, g: 100, b: 50 } } })
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
   assert.equal((await sharp(png16).metadata()).depth, 'ushort', 'fixture is 16-bit');
   const img = await loadImage(png16);
   assert.equal(img.data.length, 18);
@@ -175,9 +214,15 @@ test('16-bit PNG is reduced to 8 bits', async () => {
 });
 
 test('GIF gives its first frame only', async () => {
-  const red = await sharp({ create: { width: 6, height: 4, channels: 3, background: '#ff0000' } }).png().toBuffer();
-  const blue = await sharp({ create: { width: 6, height: 4, channels: 3, background: '#0000ff' } }).png().toBuffer();
-  const gif = await sharp([red, blue], { join: { animated: true } }).gif().toBuffer();
+  const red = await sharp({ create: { width: 6, height: 4, channels: 3, background: '#ff0000' } })
+    .png()
+    .toBuffer();
+  const blue = await sharp({ create: { width: 6, height: 4, channels: 3, background: '#0000ff' } })
+    .png()
+    .toBuffer();
+  const gif = await sharp([red, blue], { join: { animated: true } })
+    .gif()
+    .toBuffer();
   assert.equal((await sharp(gif).metadata()).pages, 2, 'fixture is animated');
   const img = await loadImage(gif);
   assert.equal(img.width, 6);
@@ -193,7 +238,9 @@ test('lossless WebP and TIFF decode exactly; AVIF and CMYK JPEG approximately', 
   const tiff = await loadImage(await raw(stored, GRID_W, GRID_H, 3).tiff({ compression: 'lzw' }).toBuffer());
   assert.deepEqual(tiff, { width: GRID_W, height: GRID_H, data: stored });
 
-  const avif = await loadImage(await raw(stored, GRID_W, GRID_H, 3).avif({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer());
+  const avif = await loadImage(
+    await raw(stored, GRID_W, GRID_H, 3).avif({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer(),
+  );
   assert.equal(avif.width, GRID_W);
   assertNear(px(avif, 4, 4), [255, 0, 0], 24, 'avif red block');
   assertNear(px(avif, 20, 12), [255, 0, 255], 24, 'avif magenta block');
@@ -206,9 +253,17 @@ test('lossless WebP and TIFF decode exactly; AVIF and CMYK JPEG approximately', 
 
 test('an embedded ICC profile is converted to sRGB', async () => {
   const srgb = [200, 100, 50];
-  const p3 = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: srgb[0], g: srgb[1], b: srgb[2] } } }).withIccProfile('p3').png().toBuffer();
+  const p3 = await sharp({
+    create: { width: 2, height: 2, channels: 3, background: { r: srgb[0], g: srgb[1], b: srgb[2] } },
+  })
+    .withIccProfile('p3')
+    .png()
+    .toBuffer();
   const storedValues = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
-  assert.ok(Math.abs(storedValues[0] - srgb[0]) + Math.abs(storedValues[2] - srgb[2]) > 10, 'fixture stores Display P3 numbers');
+  assert.ok(
+    Math.abs(storedValues[0] - srgb[0]) + Math.abs(storedValues[2] - srgb[2]) > 10,
+    'fixture stores Display P3 numbers',
+  );
   const img = await loadImage(p3);
   assertNear(px(img, 0, 0), srgb, 2, 'P3 back to sRGB');
 });
@@ -235,24 +290,35 @@ test('missing, directory, empty, non-image and corrupt inputs each get their cod
   });
 
   await assertFails(loadImage(new Uint8Array(0)), 'EMPTY_INPUT', '<buffer>');
-  await assertFails(loadImage(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')), 'NOT_AN_IMAGE', '<buffer>');
+  await assertFails(
+    loadImage(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')),
+    'NOT_AN_IMAGE',
+    '<buffer>',
+  );
   await assertFails(loadImage(Buffer.from('%PDF-1.4\n')), 'NOT_AN_IMAGE');
 
   const jpeg = await readFile(faceApiSample(2));
-  await assertFails(loadImage(jpeg.subarray(0, jpeg.length >> 1), { name: 'upload.jpg' }), 'CORRUPT_IMAGE', 'upload.jpg');
+  await assertFails(
+    loadImage(jpeg.subarray(0, jpeg.length >> 1), { name: 'upload.jpg' }),
+    'CORRUPT_IMAGE',
+    'upload.jpg',
+  );
   await assertFails(loadImage(jpeg.subarray(0, 10)), 'CORRUPT_IMAGE', '<buffer>');
   const png = await sharp(jpeg).png().toBuffer();
   await assertFails(loadImage(png.subarray(0, png.length >> 1)), 'CORRUPT_IMAGE');
 });
 
-test('a device file is refused rather than read forever', { skip: process.platform === 'win32' && 'no /dev on Windows' }, async () => {
+test('a device file is refused rather than read forever', {
+  skip: process.platform === 'win32' && 'no /dev on Windows',
+}, async () => {
   await assertFails(loadImage('/dev/zero'), 'FILE_UNREADABLE', '/dev/zero');
 });
 
 test('a bad argument is INVALID_ARGUMENT', async () => {
   await assertFails(loadImage(42 as unknown as string), 'INVALID_ARGUMENT');
   await assertFails(loadImage(''), 'INVALID_ARGUMENT');
-  for (const maxPixels of [-1, 1.5, Number.NaN]) await assertFails(loadImage(faceApiSample(1), { maxPixels }), 'INVALID_ARGUMENT');
+  for (const maxPixels of [-1, 1.5, Number.NaN])
+    await assertFails(loadImage(faceApiSample(1), { maxPixels }), 'INVALID_ARGUMENT');
 });
 
 test('the pixel limit is checked from the header before decoding', async () => {
@@ -282,7 +348,8 @@ test('imageFromRaw spreads grey, flattens RGBA, copies RGB and validates', () =>
   rgb[0] = 99;
   assert.deepEqual(Array.from(img.data), [1, 2, 3, 4, 5, 6], 'a later change to the caller buffer does not leak in');
 
-  const bad = (f: () => unknown, field: string) => assert.throws(f, (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field);
+  const bad = (f: () => unknown, field: string) =>
+    assert.throws(f, (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field);
   bad(() => imageFromRaw(rgb, 2, 2, 3), 'data');
   bad(() => imageFromRaw(rgb, 0, 2, 3), 'width');
   bad(() => imageFromRaw(rgb, 1, 1.5, 3), 'height');

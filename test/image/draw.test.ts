@@ -13,7 +13,8 @@ const W = 200;
 const H = 150;
 const GREY = 128;
 const plain = (): Image => ({ width: W, height: H, data: new Uint8Array(W * H * 3).fill(GREY) });
-const px = (img: Image, x: number, y: number): number[] => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+const px = (img: Image, x: number, y: number): number[] =>
+  Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
 const box = { x: 40, y: 50, width: 80, height: 60 };
 const isInvalid = (e: unknown): boolean => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT';
 
@@ -25,13 +26,23 @@ test('annotate returns a JPEG of the same size, changed on the box and nowhere f
   assert.equal(out.height, H);
   const onEdge = px(out, 40, 80);
   assert.ok(onEdge[0] > 200 && onEdge[1] < 80 && onEdge[2] < 80, `left edge is red: ${onEdge}`);
-  for (const [x, y] of [[80, 80], [5, 5], [190, 140], [80, 130]]) {
-    assert.ok(px(out, x, y).every((v) => Math.abs(v - GREY) <= 4), `(${x},${y}) untouched: ${px(out, x, y)}`);
+  for (const [x, y] of [
+    [80, 80],
+    [5, 5],
+    [190, 140],
+    [80, 130],
+  ]) {
+    assert.ok(
+      px(out, x, y).every((v) => Math.abs(v - GREY) <= 4),
+      `(${x},${y}) untouched: ${px(out, x, y)}`,
+    );
   }
 });
 
 test('PNG output draws box, landmark dots and label backdrop exactly where asked', async () => {
-  const png = await annotate(plain(), [{ box, color: '#0000ff', landmarks: [{ x: 70, y: 75 }], label: 'Ada' }], { format: 'png' });
+  const png = await annotate(plain(), [{ box, color: '#0000ff', landmarks: [{ x: 70, y: 75 }], label: 'Ada' }], {
+    format: 'png',
+  });
   assert.equal((await sharp(png).metadata()).format, 'png');
   const out = await loadImage(png);
   assert.deepEqual(px(out, 40, 80), [0, 0, 255], 'box edge');
@@ -60,7 +71,12 @@ test('annotate validates faces, colours and options', async () => {
   await assert.rejects(annotate(plain(), [], { format: 'bmp' as 'png' }), isInvalid);
   await assert.rejects(annotate({ width: 2, height: 2, data: new Uint8Array(3) }, []), isInvalid);
   // Accepted colour syntaxes and an empty face list.
-  await annotate(plain(), [{ box, color: 'rgb(10, 20, 30)' }, { box, color: 'hsla(120, 50%, 50%, 0.5)' }, { box, color: 'orange' }, { box, color: '#abc' }]);
+  await annotate(plain(), [
+    { box, color: 'rgb(10, 20, 30)' },
+    { box, color: 'hsla(120, 50%, 50%, 0.5)' },
+    { box, color: 'orange' },
+    { box, color: '#abc' },
+  ]);
   assert.equal((await loadImage(await annotate(plain(), []))).width, W);
 });
 
@@ -72,7 +88,11 @@ test('saveImage writes the format its extension names', async () => {
     const png = join(dir, 'a.PNG');
     await saveImage(img, png);
     assert.deepEqual(await loadImage(png), img, 'PNG round-trips exactly');
-    for (const [file, format] of [['b.jpg', 'jpeg'], ['c.webp', 'webp'], ['d.tiff', 'tiff']] as const) {
+    for (const [file, format] of [
+      ['b.jpg', 'jpeg'],
+      ['c.webp', 'webp'],
+      ['d.tiff', 'tiff'],
+    ] as const) {
       const path = join(dir, file);
       await saveImage(img, path, { quality: 80 });
       const meta = await sharp(path).metadata();
@@ -81,7 +101,10 @@ test('saveImage writes the format its extension names', async () => {
     }
     await assert.rejects(saveImage(img, join(dir, 'e.bmp')), isInvalid);
     await assert.rejects(saveImage(img, join(dir, 'noext')), isInvalid);
-    await assert.rejects(saveImage(img, join(dir, 'missing', 'f.png')), (e: unknown) => e instanceof FaceKitError && e.code === 'FILE_UNWRITABLE');
+    await assert.rejects(
+      saveImage(img, join(dir, 'missing', 'f.png')),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'FILE_UNWRITABLE',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

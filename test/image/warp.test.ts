@@ -8,7 +8,8 @@ import { noiseImage } from '../helpers/images.js';
 
 /** Straightforward bilinear sampler, one point at a time, to check the fast loop against. */
 function naiveWarp(src: Image, m: Affine, outW: number, outH: number): Float32Array {
-  const get = (x: number, y: number, c: number): number => (x < 0 || y < 0 || x >= src.width || y >= src.height ? 0 : src.data[(y * src.width + x) * 3 + c]);
+  const get = (x: number, y: number, c: number): number =>
+    x < 0 || y < 0 || x >= src.width || y >= src.height ? 0 : src.data[(y * src.width + x) * 3 + c];
   const out = new Float32Array(outW * outH * 3);
   for (let v = 0; v < outH; v++) {
     for (let u = 0; u < outW; u++) {
@@ -19,7 +20,10 @@ function naiveWarp(src: Image, m: Affine, outW: number, outH: number): Float32Ar
       const fy = y - y0;
       for (let c = 0; c < 3; c++) {
         out[(v * outW + u) * 3 + c] =
-          (1 - fx) * (1 - fy) * get(x0, y0, c) + fx * (1 - fy) * get(x0 + 1, y0, c) + (1 - fx) * fy * get(x0, y0 + 1, c) + fx * fy * get(x0 + 1, y0 + 1, c);
+          (1 - fx) * (1 - fy) * get(x0, y0, c) +
+          fx * (1 - fy) * get(x0 + 1, y0, c) +
+          (1 - fx) * fy * get(x0, y0 + 1, c) +
+          fx * fy * get(x0 + 1, y0 + 1, c);
       }
     }
   }
@@ -37,7 +41,10 @@ function assertClose(actual: Float32Array, expected: Float32Array, tolerance: nu
       at = i;
     }
   }
-  assert.ok(worst <= tolerance, `largest difference ${worst} at float ${at} (pixel ${Math.floor(at / 3)}): ${actual[at]} vs ${expected[at]}`);
+  assert.ok(
+    worst <= tolerance,
+    `largest difference ${worst} at float ${at} (pixel ${Math.floor(at / 3)}): ${actual[at]} vs ${expected[at]}`,
+  );
 }
 
 const isInvalid = (e: unknown): boolean => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT';
@@ -73,7 +80,10 @@ test('a half-pixel translation averages neighbours, and blends with black past t
 
 test('a 90° rotation matches sharp.rotate(90)', async () => {
   const img = noiseImage(7, 4, 11);
-  const { data, info } = await sharp(img.data, { raw: { width: 7, height: 4, channels: 3 } }).rotate(90).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(img.data, { raw: { width: 7, height: 4, channels: 3 } })
+    .rotate(90)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   assert.equal(info.width, 4);
   // Clockwise: output (u, v) shows source (v, H-1-u).
   const out = warpAffine(img, [0, 1, 0, -1, 0, img.height - 1], img.height, img.width);
@@ -113,13 +123,26 @@ test('warps into a caller buffer at an offset, for batching chips', () => {
 test('invertAffine undoes the map and refuses singular ones', () => {
   const m: Affine = [1.3, -0.4, 12, 0.7, 0.9, -5];
   const inv = invertAffine(m);
-  for (const p of [{ x: 0, y: 0 }, { x: 3.5, y: -2 }, { x: 100, y: 40 }]) {
+  for (const p of [
+    { x: 0, y: 0 },
+    { x: 3.5, y: -2 },
+    { x: 100, y: 40 },
+  ]) {
     const back = applyAffine(inv, applyAffine(m, p));
-    assert.ok(Math.abs(back.x - p.x) < 1e-9 && Math.abs(back.y - p.y) < 1e-9, `${JSON.stringify(p)} came back as ${JSON.stringify(back)}`);
+    assert.ok(
+      Math.abs(back.x - p.x) < 1e-9 && Math.abs(back.y - p.y) < 1e-9,
+      `${JSON.stringify(p)} came back as ${JSON.stringify(back)}`,
+    );
   }
-  assert.ok(invertAffine(IDENTITY_AFFINE).every((x, i) => x === IDENTITY_AFFINE[i]), 'identity is its own inverse');
+  assert.ok(
+    invertAffine(IDENTITY_AFFINE).every((x, i) => x === IDENTITY_AFFINE[i]),
+    'identity is its own inverse',
+  );
   const twice = invertAffine(inv);
-  assert.ok(twice.every((x, i) => Math.abs(x - m[i]) < 1e-12), `inverse of inverse: ${twice}`);
+  assert.ok(
+    twice.every((x, i) => Math.abs(x - m[i]) < 1e-12),
+    `inverse of inverse: ${twice}`,
+  );
   assert.throws(() => invertAffine([1, 2, 0, 2, 4, 0]), isInvalid);
   assert.throws(() => invertAffine([1, 0, Number.NaN, 0, 1, 0]), isInvalid);
 });

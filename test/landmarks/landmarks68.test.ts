@@ -38,10 +38,18 @@ function imageTensor(faceapi: FaceApi, img: Image): FaceApi {
 }
 
 /** face-api's own chain for given boxes: extractFaceTensors, detectLandmarks, shift by the box. */
-async function faceApiLandmarks(faceapi: FaceApi, img: Image, boxes: readonly Box[], variant: Landmark68Variant): Promise<Point[][]> {
+async function faceApiLandmarks(
+  faceapi: FaceApi,
+  img: Image,
+  boxes: readonly Box[],
+  variant: Landmark68Variant,
+): Promise<Point[][]> {
   const net = variant === 'tiny' ? faceapi.nets.faceLandmark68TinyNet : faceapi.nets.faceLandmark68Net;
   const t = imageTensor(faceapi, img);
-  const faces = await faceapi.extractFaceTensors(t, boxes.map((b) => new faceapi.Rect(b.x, b.y, b.width, b.height)));
+  const faces = await faceapi.extractFaceTensors(
+    t,
+    boxes.map((b) => new faceapi.Rect(b.x, b.y, b.width, b.height)),
+  );
   const out: Point[][] = [];
   for (const [i, face] of faces.entries()) {
     out.push((await net.detectLandmarks(face)).shiftBy(boxes[i].x, boxes[i].y).positions);
@@ -71,9 +79,16 @@ for (const variant of variants) {
     for (const sample of [2, 6]) {
       const img = await decode(faceApiSample(sample));
       const t = imageTensor(faceapi, img);
-      const results = await faceapi.detectAllFaces(t, new faceapi.TinyFaceDetectorOptions()).withFaceLandmarks(variant === 'tiny');
+      const results = await faceapi
+        .detectAllFaces(t, new faceapi.TinyFaceDetectorOptions())
+        .withFaceLandmarks(variant === 'tiny');
       t.dispose();
-      const boxes: Box[] = results.map((r: FaceApi) => ({ x: r.detection.box.x, y: r.detection.box.y, width: r.detection.box.width, height: r.detection.box.height }));
+      const boxes: Box[] = results.map((r: FaceApi) => ({
+        x: r.detection.box.x,
+        y: r.detection.box.y,
+        width: r.detection.box.width,
+        height: r.detection.box.height,
+      }));
       const expected: Point[][] = results.map((r: FaceApi) => r.landmarks.positions);
       const ours = await lm.detect(img, boxes);
       worst = Math.max(worst, maxPointDiff(ours, expected));
@@ -102,21 +117,34 @@ for (const variant of variants) {
     const diffInside = maxPointDiff(ours.slice(0, 2), await faceApiLandmarks(faceapi, img, inside, variant));
     // Corner outside: face-api's chain on the box clipped at the left/top edge, since face-api
     // itself shifts its points by the overhang (see toImagePoints).
-    const clipped = overhanging.map((b) => ({ x: Math.max(b.x, 0), y: Math.max(b.y, 0), width: b.x + b.width - Math.max(b.x, 0), height: b.y + b.height - Math.max(b.y, 0) }));
+    const clipped = overhanging.map((b) => ({
+      x: Math.max(b.x, 0),
+      y: Math.max(b.y, 0),
+      width: b.x + b.width - Math.max(b.x, 0),
+      height: b.y + b.height - Math.max(b.y, 0),
+    }));
     const diffClipped = maxPointDiff(ours.slice(2), await faceApiLandmarks(faceapi, img, clipped, variant));
-    console.log(`${variant}: partly outside boxes, max |ours - face-api| = ${Math.max(diffInside, diffClipped).toExponential(2)} px`);
+    console.log(
+      `${variant}: partly outside boxes, max |ours - face-api| = ${Math.max(diffInside, diffClipped).toExponential(2)} px`,
+    );
     assert.ok(diffInside <= PIXEL_TOLERANCE, `landmarks differ by ${diffInside} px`);
     assert.ok(diffClipped <= PIXEL_TOLERANCE, `landmarks differ by ${diffClipped} px`);
 
     // The face-api quirk we do not copy: on the raw box its points move by exactly the overhang.
     const raw = await faceApiLandmarks(faceapi, img, overhanging, variant);
-    assert.ok(Math.abs(ours[2][0].x - raw[0][0].x - 120.4) < 1e-3 && Math.abs(ours[3][0].y - raw[1][0].y - 50.2) < 1e-3);
+    assert.ok(
+      Math.abs(ours[2][0].x - raw[0][0].x - 120.4) < 1e-3 && Math.abs(ours[3][0].y - raw[1][0].y - 50.2) < 1e-3,
+    );
   });
 }
 
 function cut(img: Image, left: number, top: number, width: number, height: number): Image {
   const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) data.set(img.data.subarray(((top + y) * img.width + left) * 3, ((top + y) * img.width + left + width) * 3), y * width * 3);
+  for (let y = 0; y < height; y++)
+    data.set(
+      img.data.subarray(((top + y) * img.width + left) * 3, ((top + y) * img.width + left + width) * 3),
+      y * width * 3,
+    );
   return { width, height, data };
 }
 
@@ -129,9 +157,14 @@ test('a face cut by the image edge keeps its landmarks where the uncut face has 
   for (const variant of variants) {
     const lm = await landmarker(variant);
     const [truth] = await lm.detect(img, [box]);
-    for (const [left, top] of [[380, 0], [0, 440]]) {
+    for (const [left, top] of [
+      [380, 0],
+      [0, 440],
+    ]) {
       const [ours] = await lm.detect(cut(img, left, top, 600, 600), [{ ...box, x: box.x - left, y: box.y - top }]);
-      const d = ours.map((p, j) => Math.hypot(p.x - (truth[j].x - left), p.y - (truth[j].y - top))).sort((a, b) => a - b);
+      const d = ours
+        .map((p, j) => Math.hypot(p.x - (truth[j].x - left), p.y - (truth[j].y - top)))
+        .sort((a, b) => a - b);
       assert.ok(d[34] < MEDIAN_LIMIT, `${variant}, cut at ${left},${top}: median point error ${d[34]} px`);
     }
   }
@@ -143,7 +176,11 @@ test('one batched inference per image (per LANDMARK68_MAX_BATCH boxes); none for
   const img: Image = { width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).fill(128) };
   assert.deepEqual(await lm.detect(img, []), []);
   assert.equal(run.mock.callCount(), 0);
-  const boxes: Box[] = [{ x: 0, y: 0, width: 30, height: 40 }, { x: 20, y: 10, width: 50, height: 20 }, { x: 5, y: 5, width: 10, height: 10 }];
+  const boxes: Box[] = [
+    { x: 0, y: 0, width: 30, height: 40 },
+    { x: 20, y: 10, width: 50, height: 20 },
+    { x: 5, y: 5, width: 10, height: 10 },
+  ];
   const points = await lm.detect(img, boxes);
   assert.equal(run.mock.callCount(), 1);
   assert.equal(points.length, 3);
@@ -154,24 +191,26 @@ test('one batched inference per image (per LANDMARK68_MAX_BATCH boxes); none for
   const crowdPoints = await lm.detect(img, crowd);
   assert.equal(run.mock.callCount(), 3);
   assert.equal(crowdPoints.length, crowd.length);
-  crowdPoints.forEach((face, i) => face.forEach((p, j) => {
-    assert.ok(Math.abs(p.x - points[i % boxes.length][j].x) < 1e-3 && Math.abs(p.y - points[i % boxes.length][j].y) < 1e-3);
-  }));
+  crowdPoints.forEach((face, i) =>
+    face.forEach((p, j) => {
+      assert.ok(
+        Math.abs(p.x - points[i % boxes.length][j].x) < 1e-3 && Math.abs(p.y - points[i % boxes.length][j].y) < 1e-3,
+      );
+    }),
+  );
 });
 
 test('bad boxes and images are refused with INVALID_ARGUMENT naming the field', async () => {
   const lm = await landmarker('tiny');
   const img: Image = { width: 64, height: 48, data: new Uint8Array(64 * 48 * 3) };
-  const isInvalid = (field: string) => (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
+  const isInvalid = (field: string) => (e: unknown) =>
+    e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === field;
   const ok: Box = { x: 0, y: 0, width: 10, height: 10 };
   await assert.rejects(lm.detect(img, [ok, { x: 100, y: 0, width: 20, height: 20 }]), isInvalid('boxes[1]'));
   await assert.rejects(lm.detect(img, [{ x: 0, y: 0, width: Number.NaN, height: 10 }]), isInvalid('boxes[0]'));
   await assert.rejects(lm.detect(img, [{ x: 0, y: 0, width: 0, height: 10 }]), isInvalid('boxes[0]'));
   await assert.rejects(lm.detect({ width: 64, height: 48, data: new Uint8Array(10) }, [ok]), isInvalid('image'));
-  await assert.rejects(
-    Landmarker68.create({ variant: 'huge' as Landmark68Variant, cacheDir }),
-    isInvalid('variant'),
-  );
+  await assert.rejects(Landmarker68.create({ variant: 'huge' as Landmark68Variant, cacheDir }), isInvalid('variant'));
 });
 
 test('a disposed landmarker throws DISPOSED, even for an empty box list', async () => {

@@ -31,15 +31,31 @@ test('rankPeople gives one entry per person, by their closest photo', () => {
     { name: 'bob', file: 'b1', descriptor: v(1, 0) },
   ];
   const ranked = rankPeople(known, v(0, 0.2));
-  assert.deepEqual(ranked.map((r) => r.name), ['ann', 'bob']);
+  assert.deepEqual(
+    ranked.map((r) => r.name),
+    ['ann', 'bob'],
+  );
   assert.ok(Math.abs(ranked[0].distance - 0.1) < 1e-6);
 });
 
 test('groupPeople joins close faces across photos but never two faces of one photo', () => {
   // Photo 0 has two faces, close to each other (twins); photo 1 has one face close to both.
-  const photos = [[{ descriptor: v(0, 0) }, { descriptor: v(0, 0.3) }], [{ descriptor: v(0, 0.1) }], [{ descriptor: v(5, 5) }]];
+  const photos = [
+    [{ descriptor: v(0, 0) }, { descriptor: v(0, 0.3) }],
+    [{ descriptor: v(0, 0.1) }],
+    [{ descriptor: v(5, 5) }],
+  ];
   const { pairs, people } = groupPeople(photos, 0.6);
   assert.equal(pairs.length, 2);
-  assert.deepEqual(pairs[0], { a: { photo: 0, face: 0 }, b: { photo: 1, face: 0 }, distance: euclideanDistance(v(0, 0), v(0, 0.1)) });
-  assert.deepEqual(people, [[{ photo: 0, face: 0 }, { photo: 1, face: 0 }]]);
+  assert.deepEqual(pairs[0], {
+    a: { photo: 0, face: 0 },
+    b: { photo: 1, face: 0 },
+    distance: euclideanDistance(v(0, 0), v(0, 0.1)),
+  });
+  assert.deepEqual(people, [
+    [
+      { photo: 0, face: 0 },
+      { photo: 1, face: 0 },
+    ],
+  ]);
 });

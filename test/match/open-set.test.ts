@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { FaceKitError } from '../../src/errors.js';
 import { aggregate, checkAggregation } from '../../src/match/aggregate.js';
 import {
-  answerConfidence, checkFar, falseAcceptRate, impostorTail, MAX_GENUINE_PAIRS, MAX_IMPOSTOR_PAIRS, pairDistances, quantiles, sampleIndices, thresholdForFar,
+  answerConfidence,
+  checkFar,
+  falseAcceptRate,
+  impostorTail,
+  MAX_GENUINE_PAIRS,
+  MAX_IMPOSTOR_PAIRS,
+  pairDistances,
+  quantiles,
+  sampleIndices,
+  thresholdForFar,
 } from '../../src/match/calibrate.js';
 import { verifyDescriptors } from '../../src/match/verify.js';
 import { Faces } from '../helpers/descriptors.js';
@@ -29,7 +38,11 @@ test('confidence: 1 − FAR for a match, the share of genuine distances below d 
   assert.equal(answerConfidence(true, 0.45, impostors, genuine), 1);
   assert.equal(answerConfidence(true, 0.65, impostors, genuine), 0.5);
   assert.equal(answerConfidence(false, 0.5, impostors, genuine), 0.75);
-  assert.equal(answerConfidence(false, 0.55, impostors, genuine), 0.75, 'a genuine distance equal to d would have been accepted');
+  assert.equal(
+    answerConfidence(false, 0.55, impostors, genuine),
+    0.75,
+    'a genuine distance equal to d would have been accepted',
+  );
   assert.equal(answerConfidence(false, 0.9, impostors, { sorted: new Float32Array(0), total: 0 }), null);
   // The stored tail keeps the smallest distances and the population size.
   const big = sorted(Array.from({ length: 100_000 }, (_, i) => i / 1e5));
@@ -69,16 +82,32 @@ test('pairDistances: every pair of a small set, sorted; sampled (but the right c
 });
 
 test('aggregate ranks people by best, mean of the closest, or votes within the threshold', () => {
-  const c = (person: number, distance: number, faceId = person * 10 + Math.round(distance * 100)) => ({ person, distance, faceId });
+  const c = (person: number, distance: number, faceId = person * 10 + Math.round(distance * 100)) => ({
+    person,
+    distance,
+    faceId,
+  });
   const cands = [c(1, 0.3), c(2, 0.35), c(2, 0.36), c(2, 0.4), c(1, 0.7), c(1, 0.8)];
-  assert.deepEqual(aggregate(cands, 'best', 0.6).map((s) => s.person), [1, 2]);
+  assert.deepEqual(
+    aggregate(cands, 'best', 0.6).map((s) => s.person),
+    [1, 2],
+  );
   const mean = aggregate(cands, 'mean', 0.6);
-  assert.deepEqual(mean.map((s) => s.person), [2, 1]);
+  assert.deepEqual(
+    mean.map((s) => s.person),
+    [2, 1],
+  );
   assert.ok(Math.abs(mean[0].distance - (0.35 + 0.36 + 0.4) / 3) < 1e-9);
   assert.ok(Math.abs(mean[1].distance - 0.6) < 1e-9);
   assert.ok(Math.abs(aggregate(cands, 'mean', 0.6, 1)[0].distance - 0.3) < 1e-9);
   const vote = aggregate(cands, 'vote', 0.6);
-  assert.deepEqual(vote.map((s) => [s.person, s.votes, s.distance]), [[2, 3, 0.35], [1, 1, 0.3]]);
+  assert.deepEqual(
+    vote.map((s) => [s.person, s.votes, s.distance]),
+    [
+      [2, 3, 0.35],
+      [1, 1, 0.3],
+    ],
+  );
   assert.deepEqual(aggregate([], 'best', 0.6), []);
   assert.throws(() => aggregate(cands, 'mean', 0.6, 0), code('INVALID_ARGUMENT'));
   assert.throws(() => checkAggregation('max'), code('INVALID_ARGUMENT'));
@@ -86,12 +115,27 @@ test('aggregate ranks people by best, mean of the closest, or votes within the t
 
 test('verifyDescriptors: same iff within the threshold, with the threshold source and a calibrated confidence', () => {
   // A 3-4-5 triangle scaled by 1/8: every number exact in float32.
-  const a = new Float32Array([0, 0]), b = new Float32Array([0.375, 0.5]);
-  assert.deepEqual(verifyDescriptors(a, b), { same: false, distance: 0.625, threshold: 0.6, thresholdSource: 'default', far: null, confidence: null });
+  const a = new Float32Array([0, 0]),
+    b = new Float32Array([0.375, 0.5]);
+  assert.deepEqual(verifyDescriptors(a, b), {
+    same: false,
+    distance: 0.625,
+    threshold: 0.6,
+    thresholdSource: 'default',
+    far: null,
+    confidence: null,
+  });
   assert.equal(verifyDescriptors(a, b, { value: 0.7, source: 'option', far: null, calibration: null }).same, true);
-  const cal = { impostors: { sorted: sorted([0.45, 0.55, 0.9, 1]), total: 4 }, genuine: { sorted: sorted([0.1, 0.2, 0.63, 0.7]), total: 4 } };
+  const cal = {
+    impostors: { sorted: sorted([0.45, 0.55, 0.9, 1]), total: 4 },
+    genuine: { sorted: sorted([0.1, 0.2, 0.63, 0.7]), total: 4 },
+  };
   const v = verifyDescriptors(a, b, { value: 0.7, source: 'calibration', far: 0.01, calibration: cal });
   assert.deepEqual([v.same, v.confidence, v.far], [true, 0.5, 0.01]);
-  assert.equal(verifyDescriptors(a, b, { value: 0.6, source: 'calibration', far: 0.01, calibration: cal }).confidence, 0.5, 'different: half the genuine pairs are closer');
+  assert.equal(
+    verifyDescriptors(a, b, { value: 0.6, source: 'calibration', far: 0.01, calibration: cal }).confidence,
+    0.5,
+    'different: half the genuine pairs are closer',
+  );
   assert.throws(() => verifyDescriptors(a, new Float32Array(3)), code('INVALID_ARGUMENT'));
 });

@@ -4,7 +4,15 @@ import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, utim
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
-  buildModel, buildSource, defaultCacheDir, inspectModel, inspectSource, loadModelBytes, loadSourceBytes, modelSource, type ModelSource,
+  buildModel,
+  buildSource,
+  defaultCacheDir,
+  inspectModel,
+  inspectSource,
+  loadModelBytes,
+  loadSourceBytes,
+  modelSource,
+  type ModelSource,
 } from '../../src/models/cache.js';
 import { readTfjsWeights, takeWeight } from '../../src/models/weights.js';
 import { MODELS, weightsFolder, type ModelId } from '../../src/models/registry.js';
@@ -23,7 +31,10 @@ test('a model is built once, recorded with its checksum, and then read back as r
   assert.equal(info.state, 'ready');
   assert.deepEqual(await loadModelBytes('tiny_face_detector', dir), Buffer.from(built.bytes));
   // No temporary files are left behind.
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('a corrupted cached model is detected and rebuilt on load', async () => {
@@ -61,7 +72,10 @@ test('an unwritable cache folder still gives a working model, with a warning', a
     await new Promise((r) => setImmediate(r));
     process.off('warning', onWarning);
     assert.ok(bytes.length > 100_000);
-    assert.ok(warnings.some((w) => w.includes('cannot write the model cache')), warnings.join('; '));
+    assert.ok(
+      warnings.some((w) => w.includes('cannot write the model cache')),
+      warnings.join('; '),
+    );
     return;
   }
   const dir = fresh();
@@ -71,19 +85,34 @@ test('an unwritable cache folder still gives a working model, with a warning', a
 });
 
 test('weights files that are missing or short fail with MODEL_MISSING / MODEL_CORRUPT naming the file', async () => {
-  await assert.rejects(readTfjsWeights(fresh(), 'nothing.json'), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_MISSING' && e.message.includes('nothing.json'));
+  await assert.rejects(
+    readTfjsWeights(fresh(), 'nothing.json'),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_MISSING' && e.message.includes('nothing.json'),
+  );
   const dir = fresh();
   const real = weightsFolder(MODELS.tiny_face_detector);
-  writeFileSync(join(dir, MODELS.tiny_face_detector.manifest), readFileSync(join(real, MODELS.tiny_face_detector.manifest)));
-  writeFileSync(join(dir, 'tiny_face_detector_model.bin'), readFileSync(join(real, 'tiny_face_detector_model.bin')).subarray(0, 1000));
-  await assert.rejects(readTfjsWeights(dir, MODELS.tiny_face_detector.manifest), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT');
+  writeFileSync(
+    join(dir, MODELS.tiny_face_detector.manifest),
+    readFileSync(join(real, MODELS.tiny_face_detector.manifest)),
+  );
+  writeFileSync(
+    join(dir, 'tiny_face_detector_model.bin'),
+    readFileSync(join(real, 'tiny_face_detector_model.bin')).subarray(0, 1000),
+  );
+  await assert.rejects(
+    readTfjsWeights(dir, MODELS.tiny_face_detector.manifest),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT',
+  );
 });
 
 test('takeWeight checks presence and shape', async () => {
   const w = await readTfjsWeights(weightsFolder(MODELS.tiny_face_detector), MODELS.tiny_face_detector.manifest);
   assert.deepEqual(takeWeight(w, 'conv0/filters', [3, 3, 3, 16]).shape, [3, 3, 3, 16]);
   assert.throws(() => takeWeight(w, 'conv0/filters', [3, 3, 3, 17]), /shape/);
-  assert.throws(() => takeWeight(w, 'no/such'), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT');
+  assert.throws(
+    () => takeWeight(w, 'no/such'),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT',
+  );
 });
 
 /**
@@ -97,13 +126,15 @@ function copiedPackage(version: string): { src: ModelSource; shard: string; pack
   const dir = join(packageDir, spec.weightsDir);
   mkdirSync(dir);
   cpSync(join(real, spec.manifest), join(dir, spec.manifest), { preserveTimestamps: true });
-  cpSync(join(real, 'tiny_face_detector_model.bin'), join(dir, 'tiny_face_detector_model.bin'), { preserveTimestamps: true });
+  cpSync(join(real, 'tiny_face_detector_model.bin'), join(dir, 'tiny_face_detector_model.bin'), {
+    preserveTimestamps: true,
+  });
   const packageJson = join(packageDir, 'package.json');
   writeFileSync(packageJson, JSON.stringify({ name: spec.weightsPackage, version }));
   return { src: { spec, packageDir }, shard: join(dir, 'tiny_face_detector_model.bin'), packageJson };
 }
 
-test('a builder upgrade finds the older version stale, and building replaces its files (a newer version\'s are left alone)', async () => {
+test("a builder upgrade finds the older version stale, and building replaces its files (a newer version's are left alone)", async () => {
   const dir = fresh();
   const v1 = modelSource('tiny_face_detector');
   const v2: ModelSource = { ...v1, spec: { ...v1.spec, builderVersion: v1.spec.builderVersion + 1 } };
@@ -116,7 +147,10 @@ test('a builder upgrade finds the older version stale, and building replaces its
   assert.equal((await inspectSource(v1, dir)).state, 'ready');
   const built = await buildSource(v2, dir);
   assert.notEqual(built.path, old.path);
-  assert.deepEqual(readdirSync(dir).sort(), [`tiny_face_detector.v${v2.spec.builderVersion}.json`, `tiny_face_detector.v${v2.spec.builderVersion}.onnx`]);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    `tiny_face_detector.v${v2.spec.builderVersion}.json`,
+    `tiny_face_detector.v${v2.spec.builderVersion}.onnx`,
+  ]);
   assert.equal((await inspectSource(v2, dir)).state, 'ready');
   // An older facekit building its own version leaves the newer one's files in place.
   await buildSource(v1, dir);
@@ -157,7 +191,10 @@ test('a reinstall that moves file times but keeps the bytes stays ready without 
   // The record now carries the new stamp; the model itself was not rebuilt.
   assert.equal(info.record?.builtAt, first.record.builtAt);
   assert.notEqual(info.record?.weightsStamp, first.record.weightsStamp);
-  assert.equal(JSON.parse(readFileSync(first.path.replace(/\.onnx$/, '.json'), 'utf8')).weightsStamp, info.record?.weightsStamp);
+  assert.equal(
+    JSON.parse(readFileSync(first.path.replace(/\.onnx$/, '.json'), 'utf8')).weightsStamp,
+    info.record?.weightsStamp,
+  );
   // Bytes changed behind an unchanged stamp (same size, time and version): only the deep check sees it.
   const { mtime } = statSync(shard);
   const weights = readFileSync(shard);
@@ -169,8 +206,19 @@ test('a reinstall that moves file times but keeps the bytes stays ready without 
 });
 
 test('an unknown model id is INVALID_ARGUMENT, not a TypeError', async () => {
-  for (const call of [() => buildModel('yolo' as ModelId, fresh()), () => inspectModel('toString' as ModelId, fresh()), () => loadModelBytes('' as ModelId, fresh())]) {
-    await assert.rejects(call(), (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === 'id' && e.message.includes('tiny_face_detector'));
+  for (const call of [
+    () => buildModel('yolo' as ModelId, fresh()),
+    () => inspectModel('toString' as ModelId, fresh()),
+    () => loadModelBytes('' as ModelId, fresh()),
+  ]) {
+    await assert.rejects(
+      call(),
+      (e: unknown) =>
+        e instanceof FaceKitError &&
+        e.code === 'INVALID_ARGUMENT' &&
+        e.field === 'id' &&
+        e.message.includes('tiny_face_detector'),
+    );
   }
 });
 
@@ -178,7 +226,10 @@ test('buildModel into a cache that cannot be written fails with FILE_UNWRITABLE 
   const file = join(fresh(), 'not-a-folder');
   writeFileSync(file, 'x');
   const cache = join(file, 'cache');
-  await assert.rejects(buildModel('tiny_face_detector', cache), (e: unknown) => e instanceof FaceKitError && e.code === 'FILE_UNWRITABLE' && e.file === cache);
+  await assert.rejects(
+    buildModel('tiny_face_detector', cache),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'FILE_UNWRITABLE' && e.file === cache,
+  );
 });
 
 test('defaultCacheDir: FACEKIT_CACHE_DIR, else $XDG_CACHE_HOME/facekit/models, else ~/.cache/facekit/models', (t) => {

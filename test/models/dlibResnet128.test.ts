@@ -16,16 +16,26 @@ const TOLERANCE = 1e-4;
 async function faceChip(sample: number, box: readonly [number, number, number, number]): Promise<Float32Array> {
   const [x, y, w, h] = box;
   const side = Math.round(Math.max(w, h) * 0.9);
-  const { data } = await sharp(faceApiSample(sample)).removeAlpha()
-  .extract({ left: Math.round(x + w / 2 - side / 2), top: Math.round(y + h / 2 - side / 2), width: side, height: side })
-  .resize(CHIP, CHIP).raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(faceApiSample(sample))
+    .removeAlpha()
+    .extract({
+      left: Math.round(x + w / 2 - side / 2),
+      top: Math.round(y + h / 2 - side / 2),
+      width: side,
+      height: side,
+    })
+    .resize(CHIP, CHIP)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return Float32Array.from(data);
 }
 
 const weightsPromise = readTfjsWeights(faceApiModelDir(), 'face_recognition_model-weights_manifest.json');
 let sessionPromise: Promise<ort.InferenceSession> | undefined;
 function session(): Promise<ort.InferenceSession> {
-  sessionPromise ??= weightsPromise.then((w) => ort.InferenceSession.create(buildDlibResnet128(w), { intraOpNumThreads: 1 }));
+  sessionPromise ??= weightsPromise.then((w) =>
+    ort.InferenceSession.create(buildDlibResnet128(w), { intraOpNumThreads: 1 }),
+  );
   return sessionPromise;
 }
 after(async () => {
@@ -71,14 +81,23 @@ test('the batch dimension is dynamic and batch items do not leak into each other
   pair.set(chip, CHIP_VALUES);
   const two = await s.run({ input: new ort.Tensor('float32', pair, [2, CHIP, CHIP, 3]) });
   assert.deepEqual(two.descriptor.dims, [2, 128]);
-  assert.ok(maxAbsDiff(one.descriptor.data as Float32Array, (two.descriptor.data as Float32Array).subarray(128)) < 1e-6);
+  assert.ok(
+    maxAbsDiff(one.descriptor.data as Float32Array, (two.descriptor.data as Float32Array).subarray(128)) < 1e-6,
+  );
 });
 
 test('a weights map without the expected tensors fails with MODEL_CORRUPT', async () => {
   const weights = new Map<string, WeightTensor>(await weightsPromise);
   weights.delete('conv128_1/conv2/scale/weights');
-  assert.throws(() => buildDlibResnet128(weights), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && /conv128_1\/conv2\/scale\/weights/.test(e.message));
+  assert.throws(
+    () => buildDlibResnet128(weights),
+    (e: unknown) =>
+      e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && /conv128_1\/conv2\/scale\/weights/.test(e.message),
+  );
   const wrong = new Map<string, WeightTensor>(await weightsPromise);
   wrong.set('fc', { shape: [128, 256], data: new Float32Array(128 * 256) });
-  assert.throws(() => buildDlibResnet128(wrong), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT');
+  assert.throws(
+    () => buildDlibResnet128(wrong),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT',
+  );
 });

@@ -72,10 +72,13 @@ for (const v of variants) {
       console.log(`${v.id}: batch of ${n}, max |ours - face-api| = ${diff.toExponential(2)}`);
       assert.ok(diff <= NETWORK_TOLERANCE, `max abs diff ${diff} > ${NETWORK_TOLERANCE}`);
       // The first three crops are centred on faces: a broken graph rarely lands inside by chance.
-      for (const value of ours.subarray(0, 3 * 136)) assert.ok(value > 0 && value < 1, `relative coordinate ${value} outside the crop`);
+      for (const value of ours.subarray(0, 3 * 136))
+        assert.ok(value > 0 && value < 1, `relative coordinate ${value} outside the crop`);
 
       // Batch rows are independent: the second face alone gives the second row.
-      const one = await session.run({ input: new ort.Tensor('float32', batch.slice(SIZE * SIZE * 3, 2 * SIZE * SIZE * 3), [1, SIZE, SIZE, 3]) });
+      const one = await session.run({
+        input: new ort.Tensor('float32', batch.slice(SIZE * SIZE * 3, 2 * SIZE * SIZE * 3), [1, SIZE, SIZE, 3]),
+      });
       assert.ok(maxAbsDiff(one.landmarks.data as Float32Array, ours.subarray(136, 272)) <= 1e-5);
     } finally {
       await session.dispose();
@@ -86,8 +89,18 @@ for (const v of variants) {
 test('the builders refuse weights of the wrong network, naming the tensor', async () => {
   const dir = faceApiModelDir();
   const tinyWeights = await readTfjsWeights(dir, 'face_landmark_68_tiny_model-weights_manifest.json');
-  assert.throws(() => buildFaceLandmark68(tinyWeights), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && e.field === 'dense0/conv3/depthwise_filter');
+  assert.throws(
+    () => buildFaceLandmark68(tinyWeights),
+    (e: unknown) =>
+      e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && e.field === 'dense0/conv3/depthwise_filter',
+  );
   const fullWeights = await readTfjsWeights(dir, 'face_landmark_68_model-weights_manifest.json');
-  assert.throws(() => buildFaceLandmark68Tiny(fullWeights), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && e.field === 'fc/weights');
-  assert.throws(() => buildFaceLandmark68Tiny(new Map()), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT');
+  assert.throws(
+    () => buildFaceLandmark68Tiny(fullWeights),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && e.field === 'fc/weights',
+  );
+  assert.throws(
+    () => buildFaceLandmark68Tiny(new Map()),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT',
+  );
 });

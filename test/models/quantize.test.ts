@@ -6,7 +6,14 @@ import * as ort from 'onnxruntime-node';
 import { FaceKitError } from '../../src/errors.js';
 import { attr, GraphBuilder, serializeModel, type Graph } from '../../src/onnx/graph.js';
 import {
-  activationQuantization, observeConvs, quantizeConvs, quantizedTensors, quantizeWeights, RangeRecorder, WEIGHT_MAX, type TensorRanges,
+  activationQuantization,
+  observeConvs,
+  quantizeConvs,
+  quantizedTensors,
+  quantizeWeights,
+  RangeRecorder,
+  WEIGHT_MAX,
+  type TensorRanges,
 } from '../../src/models/quantize.js';
 import { opCount } from '../helpers/onnx.js';
 import { tempDir } from '../helpers/temp.js';
@@ -31,16 +38,25 @@ function convGraph(): Graph {
   const g = new GraphBuilder('convs');
   const x = g.input('x', 'float', ['n', 4, 8, 8]);
   const w1 = noise(6 * 4 * 9, 1).map((v, i) => v / (1 + Math.floor(i / 36)));
-  const c1 = g.node('Conv', [x, g.floats('w1', w1, [6, 4, 3, 3]), g.floats('b1', noise(6, 2))], { pads: attr.ints([1, 1, 1, 1]) });
+  const c1 = g.node('Conv', [x, g.floats('w1', w1, [6, 4, 3, 3]), g.floats('b1', noise(6, 2))], {
+    pads: attr.ints([1, 1, 1, 1]),
+  });
   const r1 = g.node('Relu', [c1]);
-  const c2 = g.node('Conv', [r1, g.floats('w2', noise(6 * 9, 3), [6, 1, 3, 3]), g.floats('b2', noise(6, 4))], { group: attr.int(6), pads: attr.ints([1, 1, 1, 1]) });
+  const c2 = g.node('Conv', [r1, g.floats('w2', noise(6 * 9, 3), [6, 1, 3, 3]), g.floats('b2', noise(6, 4))], {
+    group: attr.int(6),
+    pads: attr.ints([1, 1, 1, 1]),
+  });
   const r2 = g.node('Clip', [c2, g.scalar('zero', 0), g.scalar('six', 6)]);
   const c3 = g.node('Conv', [r2, g.floats('w3', noise(3 * 6, 5), [3, 6, 1, 1]), g.floats('b3', noise(3, 6))]);
   g.output(c3, 'y', 'float', ['n', 3, 8, 8]);
   return g.toGraph();
 }
 
-async function run(graph: Graph, input: Float32Array, options: ort.InferenceSession.SessionOptions = {}): Promise<Record<string, Float32Array>> {
+async function run(
+  graph: Graph,
+  input: Float32Array,
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<Record<string, Float32Array>> {
   const s = await ort.InferenceSession.create(serializeModel(graph, META), { logSeverityLevel: 3, ...options });
   try {
     const out = await s.run({ x: new ort.Tensor('float32', input, SHAPE) });
@@ -54,13 +70,35 @@ async function run(graph: Graph, input: Float32Array, options: ort.InferenceSess
 async function calibrate(graph: Graph): Promise<TensorRanges> {
   const recorder = new RangeRecorder();
   for (let seed = 10; seed < 14; seed++) {
-    for (const [name, data] of Object.entries(await run(observeConvs(graph), noise(SHAPE.reduce((a, b) => a * b), seed).map((v) => v * 3)))) recorder.record(name, data);
+    for (const [name, data] of Object.entries(
+      await run(
+        observeConvs(graph),
+        noise(
+          SHAPE.reduce((a, b) => a * b),
+          seed,
+        ).map((v) => v * 3),
+      ),
+    ))
+      recorder.record(name, data);
   }
   return recorder.ranges();
 }
 
 test('int8 weights: per output channel, symmetric, within half a step of the float value', () => {
-  const w = Float32Array.of(0.5, -0.25, 0.125, 0.01, /* channel 1, 1000× smaller */ 5e-4, -2.5e-4, 1e-4, 0, /* channel 2 */ 0, 0, 0, 0);
+  const w = Float32Array.of(
+    0.5,
+    -0.25,
+    0.125,
+    0.01,
+    /* channel 1, 1000× smaller */ 5e-4,
+    -2.5e-4,
+    1e-4,
+    0,
+    /* channel 2 */ 0,
+    0,
+    0,
+    0,
+  );
   const { values, scales } = quantizeWeights(w, 3);
   assert.deepEqual([...scales.slice(0, 2)], [Math.fround(0.5 / WEIGHT_MAX), Math.fround(5e-4 / WEIGHT_MAX)]);
   for (let i = 0; i < 8; i++) {
@@ -74,7 +112,10 @@ test('int8 weights: per output channel, symmetric, within half a step of the flo
   // An all-zero channel stays exactly zero with a usable scale.
   assert.deepEqual([...values.slice(8)], [0, 0, 0, 0]);
   assert.ok(scales[2] > 0 && Number.isFinite(scales[2]));
-  assert.throws(() => quantizeWeights(w, 5), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_BUILD_FAILED');
+  assert.throws(
+    () => quantizeWeights(w, 5),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_BUILD_FAILED',
+  );
 });
 
 test('uint8 activations: the range widened to hold 0 exactly, 255 steps across it', () => {
@@ -103,8 +144,14 @@ test('the observe graph exposes each conv input and each conv output after its R
   assert.equal(tensors.length, 4);
   assert.equal(tensors[0], 'x');
   const ops = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n.op] as const)));
-  assert.deepEqual(tensors.slice(1).map((t) => ops.get(t)), ['Relu', 'Clip', 'Conv']);
-  const input = noise(SHAPE.reduce((a, b) => a * b), 7);
+  assert.deepEqual(
+    tensors.slice(1).map((t) => ops.get(t)),
+    ['Relu', 'Clip', 'Conv'],
+  );
+  const input = noise(
+    SHAPE.reduce((a, b) => a * b),
+    7,
+  );
   const [plain, observed] = await Promise.all([run(graph, input), run(observeConvs(graph), input)]);
   assert.deepEqual(Object.keys(observed).sort(), ['y', ...tensors.filter((t) => t !== 'y')].sort());
   assert.deepEqual(observed.y, plain.y);
@@ -119,9 +166,15 @@ test('the QDQ graph stays within a few output steps of fp32, and onnxruntime run
   assert.equal([...quantized.initializers.values()].filter((t) => t.dtype === 'int8' && t.dims.length === 4).length, 3);
   assert.equal([...quantized.initializers.values()].filter((t) => t.dtype === 'int32').length, 6);
 
-  const input = noise(SHAPE.reduce((a, b) => a * b), 99).map((v) => v * 3);
+  const input = noise(
+    SHAPE.reduce((a, b) => a * b),
+    99,
+  ).map((v) => v * 3);
   const optimized = join(tempDir('facekit-qdq-'), 'optimized.onnx');
-  const [f, q] = await Promise.all([run(graph, input), run(quantized, input, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized })]);
+  const [f, q] = await Promise.all([
+    run(graph, input),
+    run(quantized, input, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized }),
+  ]);
   const step = activationQuantization(ranges.get('y') as { min: number; max: number }).scale;
   let worst = 0;
   for (let i = 0; i < f.y.length; i++) worst = Math.max(worst, Math.abs(f.y[i] - q.y[i]));
@@ -134,25 +187,39 @@ test('the QDQ graph stays within a few output steps of fp32, and onnxruntime run
   assert.equal(opCount(bytes, 'Conv') + opCount(bytes, 'FusedConv'), 0, 'no conv left in float');
 });
 
-test('a range wider than a Clip\'s bounds is cut to them, so onnxruntime still drops the Clip and fuses its conv', async () => {
+test("a range wider than a Clip's bounds is cut to them, so onnxruntime still drops the Clip and fuses its conv", async () => {
   const graph = convGraph();
   const clipped = quantizedTensors(graph)[2];
   const ranges = new Map([...(await calibrate(graph))].map(([t, r]) => [t, t === clipped ? { min: 0, max: 12 } : r]));
   const quantized = quantizeConvs(graph, ranges);
   assert.deepEqual([...(quantized.initializers.get(`${clipped}_scale`)?.data ?? [])], [Math.fround(6 / 255)]);
   const optimized = join(tempDir('facekit-qdq-'), 'optimized.onnx');
-  await run(quantized, noise(SHAPE.reduce((a, b) => a * b), 5), { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized });
+  await run(
+    quantized,
+    noise(
+      SHAPE.reduce((a, b) => a * b),
+      5,
+    ),
+    { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized },
+  );
   assert.equal(opCount(readFileSync(optimized), 'QLinearConv'), 3);
 });
 
 test('quantizing without a range for every tensor, or with a filter that is not a constant, fails naming it', () => {
   const graph = convGraph();
-  assert.throws(() => quantizeConvs(graph, new Map([['x', { min: -3, max: 3 }]])), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_BUILD_FAILED' && e.field !== undefined && e.field !== 'x');
+  assert.throws(
+    () => quantizeConvs(graph, new Map([['x', { min: -3, max: 3 }]])),
+    (e: unknown) =>
+      e instanceof FaceKitError && e.code === 'MODEL_BUILD_FAILED' && e.field !== undefined && e.field !== 'x',
+  );
 
   const g = new GraphBuilder('dynamic');
   const x = g.input('x', 'float', [1, 1, 4, 4]);
   const w = g.input('w', 'float', [1, 1, 3, 3]);
   g.output(g.node('Conv', [x, w]), 'y', 'float', [1, 1, 2, 2]);
   const ranges = new Map(quantizedTensors(g.toGraph()).map((t) => [t, { min: -1, max: 1 }]));
-  assert.throws(() => quantizeConvs(g.toGraph(), ranges), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_BUILD_FAILED' && e.field === 'w');
+  assert.throws(
+    () => quantizeConvs(g.toGraph(), ranges),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_BUILD_FAILED' && e.field === 'w',
+  );
 });

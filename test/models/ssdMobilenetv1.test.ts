@@ -28,7 +28,9 @@ test('ssd_mobilenetv1 graph matches face-api on identical input tensors', async 
   try {
     for (const n of [2, 3]) {
       const input = squareInput(await loadSample(n));
-      const ours = await session.run({ input: new ort.Tensor('float32', input, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]) });
+      const ours = await session.run({
+        input: new ort.Tensor('float32', input, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]),
+      });
       assert.deepEqual(ours.boxes.dims, [1, SSD_ANCHOR_COUNT, 4]);
       assert.deepEqual(ours.scores.dims, [1, SSD_ANCHOR_COUNT]);
 
@@ -40,7 +42,9 @@ test('ssd_mobilenetv1 graph matches face-api on identical input tensors', async 
 
       const boxDiff = maxAbsDiff(ours.boxes.data as Float32Array, refBoxes);
       const scoreDiff = maxAbsDiff(ours.scores.data as Float32Array, refScores);
-      console.log(`sample${n}: max |Δbox| ${boxDiff.toExponential(2)}, max |Δscore| ${scoreDiff.toExponential(2)}, best score ${Math.max(...refScores).toFixed(4)}`);
+      console.log(
+        `sample${n}: max |Δbox| ${boxDiff.toExponential(2)}, max |Δscore| ${scoreDiff.toExponential(2)}, best score ${Math.max(...refScores).toFixed(4)}`,
+      );
       assert.ok(boxDiff <= TOLERANCE, `sample${n} boxes differ by ${boxDiff}`);
       assert.ok(scoreDiff <= TOLERANCE, `sample${n} scores differ by ${scoreDiff}`);
       // The comparison is only meaningful if the photo has a confident face in it.

@@ -33,7 +33,10 @@ async function runFaceApi(input: Float32Array, size: number): Promise<Float32Arr
 }
 
 before(async () => {
-  [session, faceapi] = await Promise.all([ModelSession.open('tiny_face_detector', { threads: 1, cacheDir }), loadFaceApi()]);
+  [session, faceapi] = await Promise.all([
+    ModelSession.open('tiny_face_detector', { threads: 1, cacheDir }),
+    loadFaceApi(),
+  ]);
 });
 
 after(async () => {
@@ -41,7 +44,12 @@ after(async () => {
   rmSync(cacheDir, { recursive: true, force: true });
 });
 
-for (const [sample, size] of [[1, 416], [2, 320], [3, 608], [2, 416]] as const) {
+for (const [sample, size] of [
+  [1, 416],
+  [2, 320],
+  [3, 608],
+  [2, 416],
+] as const) {
   test(`raw grid matches face-api's net on sample${sample} at ${size}`, async () => {
     const input = tinyInput(await loadSample(sample), size);
     const ours = await runOnnx(input, size, size);
@@ -65,5 +73,8 @@ test('a weights map without a tensor the net needs fails with MODEL_CORRUPT', as
   const spec = MODELS.tiny_face_detector;
   const weights = await readTfjsWeights(weightsFolder(spec), spec.manifest);
   weights.delete('conv3/pointwise_filter');
-  assert.throws(() => buildTinyFaceDetector(weights), (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && e.field === 'conv3/pointwise_filter');
+  assert.throws(
+    () => buildTinyFaceDetector(weights),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'MODEL_CORRUPT' && e.field === 'conv3/pointwise_filter',
+  );
 });

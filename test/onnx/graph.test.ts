@@ -17,7 +17,11 @@ test('a built graph loads in onnxruntime and computes broadcast Mul/Add', async 
 test('int, ints, float and string attributes reach the runtime intact', async () => {
   const g = new GraphBuilder('attrs');
   const x = g.input('x', 'float', [1, 1, 4, 4]);
-  const pooled = g.node('MaxPool', [x], { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]), auto_pad: attr.string('VALID') });
+  const pooled = g.node('MaxPool', [x], {
+    kernel_shape: attr.ints([2, 2]),
+    strides: attr.ints([2, 2]),
+    auto_pad: attr.string('VALID'),
+  });
   const lrelu = g.node('LeakyRelu', [g.node('Neg', [pooled])], { alpha: attr.float(0.25) });
   const flat = g.node('Flatten', [lrelu], { axis: attr.int(1) });
   g.output(flat, 'y', 'float', [1, 4]);

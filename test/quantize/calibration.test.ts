@@ -59,7 +59,10 @@ test('int8 descriptors of the sample faces stay within 0.06 of fp32, and no matc
   assert.ok(fp32.length >= 15, `${fp32.length} faces`);
   const drift = fp32.map((d, i) => euclideanDistance(d, int8[i]));
   // Above 0: the int8 kit really ran another network.
-  assert.ok(drift.every((d) => d > 0 && d < DESCRIPTOR_DRIFT), drift.map((d) => d.toFixed(3)).join(' '));
+  assert.ok(
+    drift.every((d) => d > 0 && d < DESCRIPTOR_DRIFT),
+    drift.map((d) => d.toFixed(3)).join(' '),
+  );
   const decided = { same: 0, different: 0 };
   for (let i = 0; i < fp32.length; i++) {
     for (let j = i + 1; j < fp32.length; j++) {
@@ -84,7 +87,10 @@ test('the int8 SSD finds the same faces as fp32 in the sample photos (IoU >= 0.9
     for (const face of want) {
       const twin = got.reduce((best, d) => (iou(d.box, face.box) > iou(best.box, face.box) ? d : best));
       assert.ok(iou(twin.box, face.box) >= MIN_IOU, `sample${n + 1}: IoU ${iou(twin.box, face.box)}`);
-      assert.ok(Math.abs(twin.score - face.score) <= SCORE_DRIFT, `sample${n + 1}: score ${face.score} → ${twin.score}`);
+      assert.ok(
+        Math.abs(twin.score - face.score) <= SCORE_DRIFT,
+        `sample${n + 1}: score ${face.score} → ${twin.score}`,
+      );
     }
   }
 });
@@ -93,7 +99,11 @@ test('onnxruntime runs every conv of both int8 models in int8 (QLinearConv), non
   for (const id of INT8_IDS) {
     const convs = opCount(await loadModelBytes(id.replace(/_int8$/, '') as ModelId, cacheDir), 'Conv');
     const optimized = join(tempDir('facekit-int8-opt-'), `${id}.onnx`);
-    const session = await ort.InferenceSession.create(await loadModelBytes(id, cacheDir), { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(await loadModelBytes(id, cacheDir), {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: optimized,
+      logSeverityLevel: 3,
+    });
     await session.release();
     const bytes = readFileSync(optimized);
     assert.ok(convs > 20, `${id}: ${convs} convs in fp32`);
@@ -114,8 +124,14 @@ test('the int8 models sit in the cache like the others: versioned file, checksum
   const spec = MODELS.ssd_mobilenetv1_int8;
   const real = weightsPackageDir(spec);
   const packageDir = tempDir('facekit-int8-package-');
-  const manifest = JSON.parse(readFileSync(join(real, spec.weightsDir, spec.manifest), 'utf8')) as { paths: string[] }[];
-  for (const f of [join(spec.weightsDir, spec.manifest), ...manifest.flatMap((g) => g.paths.map((p) => join(spec.weightsDir, p))), ...(spec.calibrationFiles ?? [])]) {
+  const manifest = JSON.parse(readFileSync(join(real, spec.weightsDir, spec.manifest), 'utf8')) as {
+    paths: string[];
+  }[];
+  for (const f of [
+    join(spec.weightsDir, spec.manifest),
+    ...manifest.flatMap((g) => g.paths.map((p) => join(spec.weightsDir, p))),
+    ...(spec.calibrationFiles ?? []),
+  ]) {
     mkdirSync(join(packageDir, f, '..'), { recursive: true });
     cpSync(join(real, f), join(packageDir, f), { preserveTimestamps: true });
   }
@@ -123,7 +139,8 @@ test('the int8 models sit in the cache like the others: versioned file, checksum
   writeFileSync(join(packageDir, 'package.json'), JSON.stringify({ name: spec.weightsPackage, version }));
   const cache = tempDir('facekit-int8-cache-');
   const built = (await inspectModel('ssd_mobilenetv1_int8', cacheDir)).path;
-  for (const ext of ['onnx', 'json']) cpSync(built.replace(/onnx$/, ext), join(cache, `${spec.id}.v${spec.builderVersion}.${ext}`));
+  for (const ext of ['onnx', 'json'])
+    cpSync(built.replace(/onnx$/, ext), join(cache, `${spec.id}.v${spec.builderVersion}.${ext}`));
   const src = { spec, packageDir };
   assert.equal((await inspectSource(src, cache, { deep: true })).state, 'ready');
 

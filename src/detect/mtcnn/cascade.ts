@@ -26,8 +26,10 @@ export interface PyramidLevel {
  */
 export function pyramidLevels(width: number, height: number, minFaceSize: number, scaleFactor: number): PyramidLevel[] {
   // Guards the loop below, which a factor of 1 or more would never end.
-  if (!(scaleFactor > 0 && scaleFactor < 1)) throw invalidArgument('mtcnn.scaleFactor', `must be in (0, 1), got ${scaleFactor}`);
-  if (!(minFaceSize > 0 && Number.isFinite(minFaceSize))) throw invalidArgument('mtcnn.minFaceSize', `must be a positive number, got ${minFaceSize}`);
+  if (!(scaleFactor > 0 && scaleFactor < 1))
+    throw invalidArgument('mtcnn.scaleFactor', `must be in (0, 1), got ${scaleFactor}`);
+  if (!(minFaceSize > 0 && Number.isFinite(minFaceSize)))
+    throw invalidArgument('mtcnn.minFaceSize', `must be a positive number, got ${minFaceSize}`);
   const first = PNET_CELL_SIZE / minFaceSize;
   const levels: PyramidLevel[] = [];
   let shortSide = Math.min(width, height) * first;
@@ -82,7 +84,9 @@ export function cropRegion(b: Box): Box {
 /** Whether a candidate's crop holds at least one pixel of the image (others cannot be faces). */
 export function cropTouchesImage(b: Box, imageWidth: number, imageHeight: number): boolean {
   const r = cropRegion(b);
-  return r.width >= 1 && r.height >= 1 && r.x < imageWidth && r.y < imageHeight && r.x + r.width > 0 && r.y + r.height > 0;
+  return (
+    r.width >= 1 && r.height >= 1 && r.x < imageWidth && r.y < imageHeight && r.x + r.width > 0 && r.y + r.height > 0
+  );
 }
 
 /**
@@ -92,5 +96,8 @@ export function cropTouchesImage(b: Box, imageWidth: number, imageHeight: number
  */
 export function landmarksInImage(points: ArrayLike<number>, offset: number, inputBox: Box, count: number): Point[] {
   const r = cropRegion(inputBox);
-  return Array.from({ length: count }, (_, k) => ({ x: r.x + points[offset + k] * r.width, y: r.y + points[offset + count + k] * r.height }));
+  return Array.from({ length: count }, (_, k) => ({
+    x: r.x + points[offset + k] * r.width,
+    y: r.y + points[offset + count + k] * r.height,
+  }));
 }

@@ -1,11 +1,28 @@
 import { FaceKitError, invalidArgument } from '../../errors.js';
 import { checkImage, resampleRegion, resizeRegion, type FloatImage } from '../../image/ops.js';
-import { MTCNN_INPUT, MTCNN_LANDMARKS, MTCNN_POINTS, MTCNN_REGIONS, MTCNN_SCORES, ONET_INPUT_SIZE, PNET_CELL_SIZE, RNET_INPUT_SIZE } from '../../models/mtcnn.js';
+import {
+  MTCNN_INPUT,
+  MTCNN_LANDMARKS,
+  MTCNN_POINTS,
+  MTCNN_REGIONS,
+  MTCNN_SCORES,
+  ONET_INPUT_SIZE,
+  PNET_CELL_SIZE,
+  RNET_INPUT_SIZE,
+} from '../../models/mtcnn.js';
 import { ModelSession, ort, type RuntimeOptions } from '../../runtime/session.js';
 import type { Box, Detection, Image, Point } from '../../types.js';
 import type { DetectOptions, FaceDetector, MtcnnOptions } from '../detector.js';
 import { facesInImage, nms } from '../nms.js';
-import { calibrate, cellBox, cropRegion, cropTouchesImage, landmarksInImage, pyramidLevels, type PyramidLevel } from './cascade.js';
+import {
+  calibrate,
+  cellBox,
+  cropRegion,
+  cropTouchesImage,
+  landmarksInImage,
+  pyramidLevels,
+  type PyramidLevel,
+} from './cascade.js';
 
 /** The original MTCNN's and face-api's defaults: faces from 20 px, levels 0.709 apart (√½: area halves). */
 export const MTCNN_DEFAULT_MIN_FACE_SIZE = 20;
@@ -87,14 +104,18 @@ export function mtcnnSettings(options: DetectOptions = {}): MtcnnSettings {
   const m: MtcnnOptions = options.mtcnn ?? {};
   const minFaceSize = m.minFaceSize ?? MTCNN_DEFAULT_MIN_FACE_SIZE;
   if (!(Number.isFinite(minFaceSize) && minFaceSize >= MTCNN_MIN_FACE_SIZE_FLOOR)) {
-    throw invalidArgument('mtcnn.minFaceSize', `must be a number >= ${MTCNN_MIN_FACE_SIZE_FLOOR} (pixels), got ${minFaceSize}`);
+    throw invalidArgument(
+      'mtcnn.minFaceSize',
+      `must be a number >= ${MTCNN_MIN_FACE_SIZE_FLOOR} (pixels), got ${minFaceSize}`,
+    );
   }
   const scaleFactor = m.scaleFactor ?? MTCNN_DEFAULT_SCALE_FACTOR;
   if (!(scaleFactor > 0 && scaleFactor <= MTCNN_MAX_SCALE_FACTOR)) {
     throw invalidArgument('mtcnn.scaleFactor', `must be in (0, ${MTCNN_MAX_SCALE_FACTOR}], got ${scaleFactor}`);
   }
   const maxFaces = options.maxFaces ?? Infinity;
-  if (!(maxFaces === Infinity || (Number.isInteger(maxFaces) && maxFaces >= 0))) throw invalidArgument('maxFaces', `must be a non-negative integer, got ${maxFaces}`);
+  if (!(maxFaces === Infinity || (Number.isInteger(maxFaces) && maxFaces >= 0)))
+    throw invalidArgument('maxFaces', `must be a non-negative integer, got ${maxFaces}`);
   return {
     pyramid: 'area',
     minFaceSize,
@@ -110,7 +131,14 @@ export function mtcnnSettings(options: DetectOptions = {}): MtcnnSettings {
  * Stage-1 windows of one pyramid level scoring at least `threshold`, after the level's own NMS.
  * `scores` is P-Net's [cellsY × cellsX] plane, `regions` its four planes after it.
  */
-export function levelCandidates(scores: Float32Array, regions: Float32Array, cellsX: number, cellsY: number, scale: number, threshold: number): { boxes: Box[]; scores: number[]; offsets: number[][] } {
+export function levelCandidates(
+  scores: Float32Array,
+  regions: Float32Array,
+  cellsX: number,
+  cellsY: number,
+  scale: number,
+  threshold: number,
+): { boxes: Box[]; scores: number[]; offsets: number[][] } {
   const boxes: Box[] = [];
   const kept: number[] = [];
   const offsets: number[][] = [];
@@ -134,11 +162,18 @@ export function levelCandidates(scores: Float32Array, regions: Float32Array, cel
  * not from the photo: each step then reads about twice the pixels it writes rather than the whole
  * photo, five to ten times less work over a pyramid.
  */
-export function* pyramidImages(image: Image, levels: readonly PyramidLevel[], sampling: PyramidSampling): Generator<[PyramidLevel, Float32Array]> {
+export function* pyramidImages(
+  image: Image,
+  levels: readonly PyramidLevel[],
+  sampling: PyramidSampling,
+): Generator<[PyramidLevel, Float32Array]> {
   let previous: Image | FloatImage = image;
   for (const level of levels) {
     const whole = { x: 0, y: 0, width: previous.width, height: previous.height };
-    const data: Float32Array = sampling === 'area' ? resampleRegion(previous, whole, level.width, level.height) : resizeRegion(image, { ...whole, width: image.width, height: image.height }, level.width, level.height);
+    const data: Float32Array =
+      sampling === 'area'
+        ? resampleRegion(previous, whole, level.width, level.height)
+        : resizeRegion(image, { ...whole, width: image.width, height: image.height }, level.width, level.height);
     previous = { width: level.width, height: level.height, data };
     yield [level, data];
   }
@@ -153,10 +188,16 @@ export class MtcnnDetector implements FaceDetector {
   readonly name = 'mtcnn' as const;
   private disposed = false;
 
-  private constructor(private readonly pnet: ModelSession, private readonly rnet: ModelSession, private readonly onet: ModelSession) {}
+  private constructor(
+    private readonly pnet: ModelSession,
+    private readonly rnet: ModelSession,
+    private readonly onet: ModelSession,
+  ) {}
 
   static async create(options: RuntimeOptions = {}): Promise<MtcnnDetector> {
-    const sessions = await Promise.allSettled((['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'] as const).map((id) => ModelSession.open(id, options)));
+    const sessions = await Promise.allSettled(
+      (['mtcnn_pnet', 'mtcnn_rnet', 'mtcnn_onet'] as const).map((id) => ModelSession.open(id, options)),
+    );
     const failed = sessions.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.dispose() : undefined)));
@@ -171,10 +212,20 @@ export class MtcnnDetector implements FaceDetector {
   }
 
   /** Raw P-Net output for one pyramid level's image (exposed for tests and benchmarks). */
-  async runPNet(input: Float32Array, level: PyramidLevel): Promise<{ scores: Float32Array; regions: Float32Array; cellsX: number; cellsY: number }> {
-    const out = await this.pnet.run({ [MTCNN_INPUT]: new ort.Tensor('float32', input, [1, level.height, level.width, 3]) });
+  async runPNet(
+    input: Float32Array,
+    level: PyramidLevel,
+  ): Promise<{ scores: Float32Array; regions: Float32Array; cellsX: number; cellsY: number }> {
+    const out = await this.pnet.run({
+      [MTCNN_INPUT]: new ort.Tensor('float32', input, [1, level.height, level.width, 3]),
+    });
     const dims = out[MTCNN_SCORES].dims;
-    return { scores: out[MTCNN_SCORES].data as Float32Array, regions: out[MTCNN_REGIONS].data as Float32Array, cellsX: dims[3], cellsY: dims[2] };
+    return {
+      scores: out[MTCNN_SCORES].data as Float32Array,
+      regions: out[MTCNN_REGIONS].data as Float32Array,
+      cellsX: dims[3],
+      cellsY: dims[2],
+    };
   }
 
   /** Stage 1: windows from every pyramid level, merged across levels, regressed and squared. */
@@ -184,7 +235,11 @@ export class MtcnnDetector implements FaceDetector {
     const boxes: Box[] = [];
     const scores: number[] = [];
     const offsets: number[][] = [];
-    for (const [level, input] of pyramidImages(image, pyramidLevels(image.width, image.height, s.minFaceSize, s.scaleFactor), s.pyramid)) {
+    for (const [level, input] of pyramidImages(
+      image,
+      pyramidLevels(image.width, image.height, s.minFaceSize, s.scaleFactor),
+      s.pyramid,
+    )) {
       const out = await this.runPNet(input, level);
       const found = levelCandidates(out.scores, out.regions, out.cellsX, out.cellsY, level.scale, s.pnetThreshold);
       boxes.push(...found.boxes);
@@ -207,7 +262,13 @@ export class MtcnnDetector implements FaceDetector {
    * Crops of `boxes` (see cropRegion: border pixels past the image are black) resized to `size`,
    * run through `session` in slices of at most `maxBatch`; every output's values, concatenated.
    */
-  private async runCrops(session: ModelSession, image: Image, boxes: readonly Box[], size: number, maxBatch: number): Promise<Record<string, Float32Array>> {
+  private async runCrops(
+    session: ModelSession,
+    image: Image,
+    boxes: readonly Box[],
+    size: number,
+    maxBatch: number,
+  ): Promise<Record<string, Float32Array>> {
     const parts: Record<string, Float32Array[]> = {};
     const slot = size * size * 3;
     for (let start = 0; start < boxes.length; start += maxBatch) {
@@ -221,7 +282,10 @@ export class MtcnnDetector implements FaceDetector {
     for (const [name, list] of Object.entries(parts)) {
       const all = new Float32Array(list.reduce((n, a) => n + a.length, 0));
       let at = 0;
-      for (const a of list) { all.set(a, at); at += a.length; }
+      for (const a of list) {
+        all.set(a, at);
+        at += a.length;
+      }
       joined[name] = all;
     }
     return joined;
@@ -233,7 +297,14 @@ export class MtcnnDetector implements FaceDetector {
     if (c.boxes.length === 0) return { boxes: [], scores: [] };
     const out = await this.runCrops(this.rnet, image, c.boxes, RNET_INPUT_SIZE, RNET_MAX_BATCH);
     const passed = c.boxes.flatMap((_, i) => (out[MTCNN_SCORES][i] > s.rnetThreshold ? [i] : []));
-    const keep = nms(passed.map((i) => c.boxes[i]), passed.map((i) => out[MTCNN_SCORES][i]), RNET_NMS, 'union', Infinity, REFERENCE_TIES);
+    const keep = nms(
+      passed.map((i) => c.boxes[i]),
+      passed.map((i) => out[MTCNN_SCORES][i]),
+      RNET_NMS,
+      'union',
+      Infinity,
+      REFERENCE_TIES,
+    );
     const refined: Candidates = { boxes: [], scores: [] };
     for (const k of keep) {
       const i = passed[k];
@@ -251,14 +322,24 @@ export class MtcnnDetector implements FaceDetector {
     this.alive();
     if (c.boxes.length === 0) return { boxes: [], scores: [], landmarks: [], inputBoxes: [] };
     const out = await this.runCrops(this.onet, image, c.boxes, ONET_INPUT_SIZE, ONET_MAX_BATCH);
-    const scores = out[MTCNN_SCORES], r = out[MTCNN_REGIONS];
+    const scores = out[MTCNN_SCORES],
+      r = out[MTCNN_REGIONS];
     const passed = c.boxes.flatMap((_, i) => (scores[i] > s.onetThreshold ? [i] : []));
     const calibrated = passed.map((i) => calibrate(c.boxes[i], r[i * 4], r[i * 4 + 1], r[i * 4 + 2], r[i * 4 + 3]));
-    const keep = nms(calibrated, passed.map((i) => scores[i]), ONET_NMS, 'min', Infinity, REFERENCE_TIES);
+    const keep = nms(
+      calibrated,
+      passed.map((i) => scores[i]),
+      ONET_NMS,
+      'min',
+      Infinity,
+      REFERENCE_TIES,
+    );
     return {
       boxes: keep.map((k) => calibrated[k]),
       scores: keep.map((k) => scores[passed[k]]),
-      landmarks: keep.map((k) => landmarksInImage(out[MTCNN_POINTS], passed[k] * 2 * MTCNN_LANDMARKS, c.boxes[passed[k]], MTCNN_LANDMARKS)),
+      landmarks: keep.map((k) =>
+        landmarksInImage(out[MTCNN_POINTS], passed[k] * 2 * MTCNN_LANDMARKS, c.boxes[passed[k]], MTCNN_LANDMARKS),
+      ),
       inputBoxes: keep.map((k) => c.boxes[passed[k]]),
     };
   }
@@ -277,7 +358,9 @@ export class MtcnnDetector implements FaceDetector {
     checkImage(image);
     const final = await this.finish(image, await this.refine(image, await this.proposals(image, s), s), s);
     // maxFaces is taken after clipping (facesInImage), so a box clipped to nothing takes no face's place.
-    const found = final.boxes.map((b, i): Detection => ({ box: cropRegion(b), score: final.scores[i], landmarks5: final.landmarks[i] }));
+    const found = final.boxes.map(
+      (b, i): Detection => ({ box: cropRegion(b), score: final.scores[i], landmarks5: final.landmarks[i] }),
+    );
     return facesInImage(found, image.width, image.height, s.maxFaces);
   }
 
