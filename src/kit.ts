@@ -8,6 +8,7 @@ import {
   type FaceDetector,
   type MtcnnOptions,
 } from './detect/detector.js';
+import { type DetectionView, detectionView, toOriginal } from './detect/budget.js';
 import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
 import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
 import { SsdDetector } from './detect/ssd.js';
@@ -266,25 +267,32 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
       mtcnn: options.mtcnn ?? this.options.mtcnn,
     };
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
-    const found = await this.attempt(image, first);
+    // One bounded copy for every pass of this call (see DETECT_MAX_PIXELS).
+    const view = await detectionView(image);
+    const found = await this.attemptOn(view, first);
     if (found.length > 0 || !this.options.retryOnMiss) return found;
     for (const retry of retries) {
-      const again = await this.attempt(image, retry);
+      const again = await this.attemptOn(view, retry);
       if (again.length > 0) return again;
     }
     const rescue = this.options.rescueMinConfidence;
     if (rescue === undefined) return [];
     const candidates: Detection[] = [];
     for (const [name, opts] of [first, ...retries])
-      candidates.push(...(await this.attempt(image, [name, { ...opts, minConfidence: rescue, maxFaces: 1 }])));
+      candidates.push(...(await this.attemptOn(view, [name, { ...opts, minConfidence: rescue, maxFaces: 1 }])));
     return candidates.sort((x, y) => y.score - x.score).slice(0, 1);
   }
 
   /** One detection pass with the named detector, whatever this kit's own detector is. */
-  async attempt(image: Image, [name, options]: Attempt): Promise<Detection[]> {
+  async attempt(image: Image, pass: Attempt): Promise<Detection[]> {
     this.alive();
     checkImage(image);
-    return (await this.detector(name)).detect(image, options);
+    return this.attemptOn(await detectionView(image), pass);
+  }
+
+  /** One pass on the bounded copy, answered in the photo's pixels. */
+  private async attemptOn(view: DetectionView, [name, options]: Attempt): Promise<Detection[]> {
+    return toOriginal(await (await this.detector(name)).detect(view.image, options), view);
   }
 
   /** 68 landmarks for each detection (or for detections found here when none are given). */

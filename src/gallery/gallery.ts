@@ -78,6 +78,11 @@ export interface GalleryOptions {
   readonly modelId?: string;
   /** Create the file when it does not exist (default true). */
   readonly create?: boolean;
+  /**
+   * Open for reading only (identify, list): works on read-only storage; writes fail with
+   * FILE_UNWRITABLE. Default: read-only when `create` is false and the file is not writable.
+   */
+  readonly readOnly?: boolean;
   readonly index?: IndexMode;
   /** Faces from which 'auto' switches to the ANN index. */
   readonly annMinFaces?: number;
@@ -167,7 +172,9 @@ function checkThreshold(value: number, field = 'threshold'): number {
 
 /** Opens (creating by default) a gallery for descriptors of `modelId`. */
 export async function openGallery(options: GalleryOptions = {}): Promise<Gallery> {
-  const store = options.store ?? openSqliteStore(options.path ?? defaultGalleryPath(), { create: options.create });
+  const store =
+    options.store ??
+    openSqliteStore(options.path ?? defaultGalleryPath(), { create: options.create, readOnly: options.readOnly });
   const owned = options.store === undefined;
   try {
     const modelId = options.modelId ?? EMBEDDER_ID;
@@ -333,9 +340,15 @@ export class Gallery {
 
   private async saveAnn(): Promise<void> {
     if (!this.ann || !this.annDirty) return;
-    const state = this.ann.save(this.indexFile, this.watermark);
-    await this.store.setState(ANN_STATE_KEY, JSON.stringify(state));
-    this.annDirty = false;
+    try {
+      const state = this.ann.save(this.indexFile, this.watermark);
+      await this.store.setState(ANN_STATE_KEY, JSON.stringify(state));
+      this.annDirty = false;
+    } catch (e) {
+      // A read-only gallery, or an index path taken by a folder: searching needs only the index in memory.
+      if (!(e instanceof FaceKitError && e.code === 'FILE_UNWRITABLE')) throw e;
+      this.options.onNote?.(`warning: search index kept in memory only: ${e.message}`);
+    }
   }
 
   /** Which search serves queries now, after catching up with the store. */

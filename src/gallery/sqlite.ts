@@ -4,7 +4,7 @@
  * (user_version) so later releases can migrate it, and an application id so that facekit never
  * mistakes another program's database for a gallery.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FaceKitError, invalidArgument } from '../errors.js';
@@ -30,6 +30,7 @@ import type {
   StoreStats,
   Watermark,
 } from './store.js';
+import { parseStoredJson } from './stored-json.js';
 import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
@@ -188,7 +189,7 @@ function rowToPerson(r: PersonRow): PersonRecord {
   return {
     id: r.id,
     name: r.name,
-    metadata: JSON.parse(r.metadata) as Metadata,
+    metadata: parseStoredJson<Metadata>(r.metadata, 'person metadata'),
     faces: r.faces,
     createdAt: r.created_at,
   };
@@ -228,6 +229,11 @@ export function storeError(file: string, cause: unknown): FaceKitError {
         file,
         cause,
       });
+    case 'SQLITE_ERROR':
+      // A table or column the schema promises is missing: the file was altered outside facekit.
+      if (/no such (table|column)/.test(message))
+        return new FaceKitError('GALLERY_CORRUPT', `is damaged: ${message}`, { file, cause });
+      return new FaceKitError('INTERNAL', `gallery: ${message}`, { file, cause });
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
       return new FaceKitError('GALLERY_CORRUPT', `is damaged or not a facekit gallery (${message})`, { file, cause });
@@ -251,10 +257,29 @@ export interface SqliteStoreOptions {
   readonly create?: boolean;
   /** How long a write waits for another process's transaction (default BUSY_TIMEOUT_MS). */
   readonly busyTimeoutMs?: number;
+  /**
+   * Open without write access (writes fail with FILE_UNWRITABLE), for galleries on read-only
+   * storage. Default: read-only when `create` is false and the file or its folder is not writable.
+   */
+  readonly readOnly?: boolean;
+}
+
+/** Whether this process may write `file` and create its -wal and -shm files beside it (EROFS on a read-only mount, even for root). */
+function writable(file: string): boolean {
+  try {
+    accessSync(file, constants.W_OK);
+    accessSync(dirname(file), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Opens (or creates) a gallery file; see GalleryStore for what each method promises. */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+  // SQLite opens '' (and ':memory:') as a throw-away database: an enrolment would report success and store nothing.
+  if (typeof file !== 'string' || file === '' || file === ':memory:')
+    throw invalidArgument('db', `needs a gallery file path, got ${JSON.stringify(file)}`);
   let exists = true;
   try {
     if (statSync(file).isDirectory())
@@ -286,14 +311,19 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       );
     }
   }
+  const readOnly = options.readOnly ?? (exists && options.create === false && !writable(file));
   let db: Database.Database;
   try {
-    db = new Database(file, { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
+    db = new Database(file, {
+      timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+      readonly: readOnly,
+      fileMustExist: readOnly || options.create === false,
+    });
   } catch (cause) {
     throw storeError(file, cause);
   }
   try {
-    return new SqliteStore(db, file);
+    return new SqliteStore(db, file, { create: options.create !== false && !readOnly, readOnly });
   } catch (e) {
     db.close();
     throw e;
@@ -304,31 +334,54 @@ export class SqliteStore implements GalleryStore {
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private closed = false;
 
+  /** `mode.create`: an empty database may be given the schema (readers refuse it instead). */
   constructor(
     private readonly db: Database.Database,
     readonly location: string,
+    readonly mode: { readonly create: boolean; readonly readOnly: boolean } = { create: true, readOnly: false },
   ) {
     this.initialise();
-    this.s = this.prepare();
+    try {
+      this.s = this.prepare();
+    } catch (cause) {
+      throw storeError(location, cause);
+    }
+  }
+
+  /** Whether the database holds nothing at all yet (a new or zero-byte file). */
+  private isBlank(): boolean {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    const appId = this.db.pragma('application_id', { simple: true }) as number;
+    const tables = (this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
+    return version === 0 && tables === 0 && appId === 0;
   }
 
   private initialise(): void {
     const file = this.location;
     try {
       // Reading the header is where a file that is not SQLite at all fails (SQLITE_NOTADB).
-      const version = this.db.pragma('user_version', { simple: true }) as number;
-      const appId = this.db.pragma('application_id', { simple: true }) as number;
-      const tables = (this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
-      if (version === 0 && tables === 0 && appId === 0) {
+      if (this.isBlank() && !this.mode.create) {
+        throw new FaceKitError('GALLERY_CORRUPT', 'is empty, not a facekit gallery (enrol people to make one)', {
+          file,
+          field: 'db',
+        });
+      }
+      if (this.isBlank()) {
         this.db.pragma('journal_mode = WAL');
+        // Checked again under the write lock: processes opening one new file at once all saw it
+        // blank, and all but the first must find the schema made rather than make it again.
         this.db
           .transaction(() => {
+            if (!this.isBlank()) return;
             this.db.exec(SCHEMA);
             this.db.pragma(`application_id = ${APPLICATION_ID}`);
             this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
           })
           .immediate();
-      } else if (appId !== APPLICATION_ID) {
+      }
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      const appId = this.db.pragma('application_id', { simple: true }) as number;
+      if (appId !== APPLICATION_ID) {
         throw new FaceKitError(
           'GALLERY_CORRUPT',
           'is an SQLite database but not a facekit gallery; refusing to touch it',
@@ -347,7 +400,8 @@ export class SqliteStore implements GalleryStore {
         });
       }
       // WAL: readers never block the enrolling writer, and a killed writer leaves committed data intact.
-      if (this.db.pragma('journal_mode', { simple: true }) !== 'wal') this.db.pragma('journal_mode = WAL');
+      if (!this.mode.readOnly && this.db.pragma('journal_mode', { simple: true }) !== 'wal')
+        this.db.pragma('journal_mode = WAL');
       // FULL: a transaction that returned is on disk even if the power goes, not only if the process dies.
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
@@ -611,7 +665,7 @@ export class SqliteStore implements GalleryStore {
       this.s.bumpPeople.run();
       row = this.s.person.get(name) as PersonRow;
     } else if (Object.keys(metadata).length > 0) {
-      this.s.setPersonMeta.run(JSON.stringify({ ...(JSON.parse(row.metadata) as Metadata), ...metadata }), row.id);
+      this.s.setPersonMeta.run(JSON.stringify({ ...parseStoredJson<Metadata>(row.metadata, 'person metadata'), ...metadata }), row.id);
       this.s.bumpPeople.run();
     }
     const added: number[] = [];
@@ -668,7 +722,7 @@ export class SqliteStore implements GalleryStore {
       const changes = checkMetadataPatch(patch);
       const row = this.mustPerson(name);
       this.s.setPersonMeta.run(
-        JSON.stringify(applyMetadataPatch(JSON.parse(row.metadata) as Metadata, changes)),
+        JSON.stringify(applyMetadataPatch(parseStoredJson<Metadata>(row.metadata, 'person metadata'), changes)),
         row.id,
       );
       this.s.bumpPeople.run();
@@ -702,7 +756,10 @@ export class SqliteStore implements GalleryStore {
       // A cluster named `from` is now `into`'s: left alone, deleting `from` would unlink it.
       this.s.moveClusterLinks.run(b.id, a.id);
       this.s.setPersonMeta.run(
-        JSON.stringify({ ...(JSON.parse(a.metadata) as Metadata), ...(JSON.parse(b.metadata) as Metadata) }),
+        JSON.stringify({
+          ...parseStoredJson<Metadata>(a.metadata, 'person metadata'),
+          ...parseStoredJson<Metadata>(b.metadata, 'person metadata'),
+        }),
         b.id,
       );
       this.s.deletePerson.run(a.id);
@@ -922,7 +979,7 @@ export class SqliteStore implements GalleryStore {
         id: r.id,
         modelId: r.model_id,
         threshold: r.threshold,
-        inputs: JSON.parse(r.inputs) as string[],
+        inputs: parseStoredJson<string[]>(r.inputs, 'cluster run inputs'),
         createdAt: r.created_at,
         faces: this.s.runFaces.all(r.id).map(rowToClusterFace),
       };

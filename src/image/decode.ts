@@ -1,13 +1,29 @@
-import { type FileHandle, open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import type { Image } from '../types.js';
+import { readRegularFile } from '../util/regular-file.js';
 
 /**
  * Default pixel limit: 100 MP is above what nearly every camera writes (the rare 200 MP phone
  * mode needs the override) yet keeps the decoded RGB buffer, 3 bytes a pixel, at 300 MB.
  */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/**
+ * Default cap on a photo file's size, checked before it is read: the uncompressed 8-bit RGB of
+ * DEFAULT_MAX_PIXELS (300 MB) plus 16 MiB for metadata, so no photo the pixel limit accepts is
+ * refused for its size, while a 1 GB file is refused at once (it took 14 s and 1.1 GB of memory to
+ * read and then reject).
+ */
+export const DEFAULT_MAX_FILE_BYTES = 3 * DEFAULT_MAX_PIXELS + 16 * 2 ** 20;
+
+/**
+ * libjpeg reports a scan cut short by an end marker only as a warning ("premature end of data
+ * segment") and pads the rest with grey: a 607-byte file then decodes as 81 MP of grey. failOn
+ * 'warning' would refuse it, but also the benign warnings many camera JPEGs carry, so the
+ * warnings are read instead and these ones refused.
+ */
+const TRUNCATION_WARNING = /premature end|truncat/i;
 
 /**
  * Transparent pixels are put on white: that is how browsers, viewers and OS previews show them,
@@ -30,6 +46,8 @@ export interface LoadImageOptions {
   maxPixels?: number;
   /** What errors call the input; defaults to the path, or '<buffer>' for bytes. */
   name?: string;
+  /** Largest file read, in bytes, checked before reading; 0 or Infinity disables. Default DEFAULT_MAX_FILE_BYTES. */
+  maxFileBytes?: number;
 }
 
 /** Raster formats facekit accepts, named by what their first bytes say. */
@@ -42,13 +60,14 @@ type SniffedFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'avif' | 'heic';
  * and are not photos.
  */
 export async function loadImage(input: string | Buffer | Uint8Array, options: LoadImageOptions = {}): Promise<Image> {
-  const maxPixels = checkMaxPixels(options.maxPixels);
+  const maxPixels = checkLimit('maxPixels', options.maxPixels, DEFAULT_MAX_PIXELS);
+  const maxFileBytes = checkLimit('maxFileBytes', options.maxFileBytes, DEFAULT_MAX_FILE_BYTES);
   let name: string;
   let bytes: Uint8Array;
   if (typeof input === 'string') {
     if (input === '') throw invalidArgument('input', 'path is empty');
     name = options.name ?? input;
-    bytes = await readInput(input, name);
+    bytes = await readRegularFile(input, { name, maxBytes: maxFileBytes });
   } else if (input instanceof Uint8Array) {
     name = options.name ?? BUFFER_NAME;
     bytes = input;
@@ -91,6 +110,7 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
     );
   }
 
+  const warnings: string[] = [];
   try {
     const { data, info } = await sharp(bytes, {
       failOn: FAIL_ON,
@@ -98,6 +118,7 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
       autoOrient: true,
       pages: 1,
     })
+      .on('warning', (w: string) => warnings.push(w))
       .flatten({ background: ALPHA_BACKGROUND })
       .removeAlpha()
       .toColourspace('srgb')
@@ -108,6 +129,8 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
         `decoder returned ${info.channels} channels, ${data.length} bytes for ${info.width}×${info.height}`,
       );
     }
+    const truncated = warnings.find((w) => TRUNCATION_WARNING.test(w));
+    if (truncated !== undefined) throw new Error(truncated);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (cause) {
     throw new FaceKitError('CORRUPT_IMAGE', `${format} data is truncated or corrupt: ${sharpMessage(cause)}`, {
@@ -174,43 +197,13 @@ export function imageFromRaw(
   return { width, height, data: out };
 }
 
-function checkMaxPixels(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_PIXELS;
+function checkLimit(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
   if (value === Infinity) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalidArgument('maxPixels', `must be a non-negative integer or Infinity, got ${String(value)}`);
+    throw invalidArgument(field, `must be a non-negative integer or Infinity, got ${String(value)}`);
   }
   return value;
-}
-
-async function readInput(path: string, name: string): Promise<Uint8Array> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (cause) {
-    throw fileError(cause, name);
-  }
-  try {
-    const stat = await handle.stat();
-    if (stat.isDirectory())
-      throw new FaceKitError('FILE_UNREADABLE', 'is a directory, not an image file', { file: name });
-    // A FIFO or device (/dev/zero, a named pipe) could be read forever; photos are regular files.
-    if (!stat.isFile()) throw new FaceKitError('FILE_UNREADABLE', 'is not a regular file', { file: name });
-    return await handle.readFile();
-  } catch (cause) {
-    throw cause instanceof FaceKitError ? cause : fileError(cause, name);
-  } finally {
-    await handle.close();
-  }
-}
-
-function fileError(cause: unknown, name: string): FaceKitError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR')
-    return new FaceKitError('FILE_NOT_FOUND', 'no such file', { file: name, cause });
-  if (code === 'EISDIR')
-    return new FaceKitError('FILE_UNREADABLE', 'is a directory, not an image file', { file: name, cause });
-  return new FaceKitError('FILE_UNREADABLE', `cannot be read (${code ?? String(cause)})`, { file: name, cause });
 }
 
 const ascii = (bytes: Uint8Array, start: number, end: number): string =>

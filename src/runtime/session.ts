@@ -11,6 +11,16 @@ export interface RuntimeOptions {
   readonly precision?: Precision;
 }
 
+/**
+ * How a session holds its working memory. onnxruntime's arena keeps the largest run's memory (grown
+ * in powers of two) for the session's life: right for fixed-size inputs, wrong for one whose input
+ * size follows the photo, where a single big photo would leave hundreds of MB behind.
+ */
+export interface SessionMemory {
+  /** Default true; false: every run's memory goes back when the run ends. */
+  readonly arena?: boolean;
+}
+
 export type Feeds = Record<string, ort.Tensor>;
 export type Outputs = Record<string, ort.Tensor>;
 
@@ -32,14 +42,20 @@ export class ModelSession {
    * 86 ms spinning and 27-36 ms not (P-Net over a 640-px pyramid: 17.6 ms against 7.9 ms). Alone in
    * a tight loop a model gains under 5 % from spinning, so it is off for every session.
    */
-  static async open(id: ModelId, options: RuntimeOptions = {}): Promise<ModelSession> {
-    return ModelSession.fromBytes(id, await loadModelBytes(id, options.cacheDir), options);
+  static async open(id: ModelId, options: RuntimeOptions = {}, memory: SessionMemory = {}): Promise<ModelSession> {
+    return ModelSession.fromBytes(id, await loadModelBytes(id, options.cacheDir), options, memory);
   }
 
   /** A session on model bytes that are not (or not yet) in the cache, such as a calibration variant of `id`. */
-  static async fromBytes(id: ModelId, bytes: Uint8Array, options: RuntimeOptions = {}): Promise<ModelSession> {
+  static async fromBytes(
+    id: ModelId,
+    bytes: Uint8Array,
+    options: RuntimeOptions = {},
+    memory: SessionMemory = {},
+  ): Promise<ModelSession> {
     try {
       const session = await ort.InferenceSession.create(bytes, {
+        enableCpuMemArena: memory.arena ?? true,
         intraOpNumThreads: options.threads ?? 0,
         interOpNumThreads: 1,
         executionMode: 'sequential',

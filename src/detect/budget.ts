@@ -1,0 +1,53 @@
+import { shrinkImage } from '../image/shrink.js';
+import type { Detection, Image, Point } from '../types.js';
+
+/**
+ * The pixel budget of every detection pass: a photo above it is detected on a shrunk copy of at
+ * most this many pixels (2048×2048), and the boxes and five points found are mapped back to the
+ * photo's own pixels. Landmarks and descriptors still read the full photo.
+ *
+ * Why: tiny and SSD read a fixed-size input whatever the photo, but MTCNN's pyramid starts at the
+ * photo's own size (times 12 / minFaceSize), so a no-face 100 MP photo cost 24 s and 7.8 GB peak
+ * with 6.7 GB kept afterwards (2-core machine, see bench/abuse.ts). On the copy, a pass costs at
+ * most what a 4 MP photo costs; MTCNN's first level is at most (12 / minFaceSize)² of the budget
+ * (1.5 MP at the default 20 px). What is given up: faces smaller than 20 px in the copy, i.e. below
+ * 20 × √(pixels / budget) px in the photo (48 px in a 24 MP one), which tiny and SSD, reading
+ * 416–608 px inputs, did not find in such photos either.
+ */
+export const DETECT_MAX_PIXELS = 2048 * 2048;
+
+/** What one detection pass reads: the photo itself, or its shrunk copy and the way back. */
+export interface DetectionView {
+  readonly image: Image;
+  /** Photo pixels per copy pixel (1: the photo itself). */
+  readonly scale: number;
+  readonly original: Image;
+}
+
+/** The photo, or a copy within DETECT_MAX_PIXELS with the same aspect ratio. */
+export async function detectionView(image: Image, maxPixels = DETECT_MAX_PIXELS): Promise<DetectionView> {
+  const pixels = image.width * image.height;
+  if (pixels <= maxPixels) return { image, scale: 1, original: image };
+  const shrink = Math.sqrt(maxPixels / pixels);
+  const width = Math.max(1, Math.floor(image.width * shrink));
+  const height = Math.max(1, Math.floor(image.height * shrink));
+  const copy = await shrinkImage(image, width, height);
+  // The two axes round differently; the mean keeps boxes centred to within half a copy pixel.
+  const scale = (image.width / width + image.height / height) / 2;
+  return { image: copy, scale, original: image };
+}
+
+/** Detections in copy pixels as detections in the photo's pixels, clipped to the photo. */
+export function toOriginal(found: readonly Detection[], view: DetectionView): Detection[] {
+  if (view.scale === 1) return [...found];
+  const { scale: s, original } = view;
+  const point = (p: Point): Point => ({ x: p.x * s, y: p.y * s });
+  return found.map((d) => {
+    const x = Math.min(original.width, Math.max(0, d.box.x * s));
+    const y = Math.min(original.height, Math.max(0, d.box.y * s));
+    const right = Math.min(original.width, (d.box.x + d.box.width) * s);
+    const bottom = Math.min(original.height, (d.box.y + d.box.height) * s);
+    const box = { x, y, width: Math.max(0, right - x), height: Math.max(0, bottom - y) };
+    return d.landmarks5 === undefined ? { ...d, box } : { ...d, box, landmarks5: d.landmarks5.map(point) };
+  });
+}
