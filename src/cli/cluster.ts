@@ -242,7 +242,7 @@ export async function runCluster(paths: string[], opts: ClusterCliOptions): Prom
 }
 
 export function runClusterList(opts: ClusterRunCliOptions): Promise<number> {
-  return withGallery(opts, false, async (g) => {
+  return withGallery(opts, 'read', async (g) => {
     const run = await g.clusterRun(opts.run);
     const names = await personNames(g);
     if (opts.json)

@@ -1,6 +1,8 @@
 /** What the gallery commands share when they run: opening and closing, content hashes, one face per photo. */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { DEFAULT_MAX_FILE_BYTES } from '../image/decode.js';
+import { readRegularFile } from '../util/regular-file.js';
+import { FaceKitError } from '../errors.js';
 import { openGallery, type Gallery, type ThresholdInfo } from '../gallery/gallery.js';
 import { defaultGalleryPath } from '../gallery/paths.js';
 import type { InputError } from './files.js';
@@ -10,9 +12,22 @@ export type { DbCliOptions };
 import { note, reportInputError, warn } from './output.js';
 import { largestFace, type FaceData, type FileResult } from './pool.js';
 
-/** Runs `fn` on the gallery named by --db (or the default), closing it whatever happens. */
-export async function withGallery<T>(opts: DbCliOptions, create: boolean, fn: (g: Gallery) => Promise<T>): Promise<T> {
-  const gallery = await openGallery({ path: opts.db ?? defaultGalleryPath(), create, onNote: note });
+/**
+ * Runs `fn` on the gallery named by --db (or the default), closing it whatever happens. `create`:
+ * make the file if missing; false: it must exist; 'read': it must exist and is opened read-only, so
+ * listing and searching work on read-only storage.
+ */
+export async function withGallery<T>(
+  opts: DbCliOptions,
+  create: boolean | 'read',
+  fn: (g: Gallery) => Promise<T>,
+): Promise<T> {
+  const gallery = await openGallery({
+    path: opts.db ?? defaultGalleryPath(),
+    create: create === true,
+    readOnly: create === 'read',
+    onNote: note,
+  });
   try {
     return await fn(gallery);
   } finally {
@@ -22,8 +37,9 @@ export async function withGallery<T>(opts: DbCliOptions, create: boolean, fn: (g
 
 /** SHA-256 of a file's bytes, hex: a photo enrolled twice (renamed, copied) is recognised by it. */
 export async function hashFile(file: string): Promise<string> {
+  // The reader the decoder uses: a FIFO or device is refused, not read forever, and so is a file over the size cap.
   return createHash('sha256')
-    .update(await readFile(file))
+    .update(await readRegularFile(file, { maxBytes: DEFAULT_MAX_FILE_BYTES }))
     .digest('hex');
 }
 
@@ -34,11 +50,10 @@ export async function hashFiles(files: readonly string[], errors: InputError[]):
     try {
       hashes.set(f, await hashFile(f));
     } catch (cause) {
-      const e: InputError = {
-        file: f,
-        code: 'FILE_UNREADABLE',
-        message: `cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
-      };
+      const e: InputError =
+        cause instanceof FaceKitError
+          ? { file: f, code: cause.code, message: cause.message.replace(`${f}: `, '') }
+          : { file: f, code: 'FILE_UNREADABLE', message: `cannot be read (${String(cause)})` };
       errors.push(e);
       reportInputError(e);
     }

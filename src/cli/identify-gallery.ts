@@ -42,7 +42,7 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
   const json = opts.json === true;
   const { files, errors } = await collectPhotos(paths);
 
-  return withGallery(opts, false, async (gallery) => {
+  return withGallery(opts, 'read', async (gallery) => {
     const t = await gallery.threshold({ threshold: opts.threshold, far: opts.far }, 'search');
     // An empty gallery fails here, before any photo is analysed.
     const info = await gallery.indexInfo();

@@ -19,7 +19,7 @@ const person = (p: PersonRecord) => ({
 const face = (f: FaceRecord) => ({ ...f, box: f.box ? roundBox(f.box) : null });
 
 export function runPeopleList(opts: PeopleCliOptions): Promise<number> {
-  return withGallery(opts, false, async (g) => {
+  return withGallery(opts, 'read', async (g) => {
     const people = await g.people();
     if (opts.json) printJson({ db: g.file, people: people.map(person) });
     else {
@@ -31,7 +31,7 @@ export function runPeopleList(opts: PeopleCliOptions): Promise<number> {
 }
 
 export function runPeopleShow(name: string, opts: PeopleCliOptions): Promise<number> {
-  return withGallery(opts, false, async (g) => {
+  return withGallery(opts, 'read', async (g) => {
     const p = await g.person(name);
     const faces = await g.faces(name);
     if (opts.json) printJson({ db: g.file, person: person(p), faces: faces.map(face) });

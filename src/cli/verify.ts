@@ -32,7 +32,7 @@ async function pairThreshold(opts: VerifyCliOptions): Promise<PairThreshold> {
       ? DEFAULT_PAIR_THRESHOLD
       : { value: opts.threshold, source: 'option', far: null, calibration: null };
   }
-  return withGallery(opts, false, async (g) => {
+  return withGallery(opts, 'read', async (g) => {
     const t = await g.threshold({ threshold: opts.threshold, far: opts.far }, 'pair');
     warnAboutThreshold(t, g.size, 'verify');
     return t;

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { removeStaleTempFiles } from '../util/stale-temp.js';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { FaceKitError } from '../errors.js';
 import type { DescriptorMatrix } from './exact.js';
@@ -199,6 +200,7 @@ export class AnnIndex {
    */
   save(file: string, covered: { maxFaceId: number; logSeq: number }): AnnState {
     const tmp = `${file}.${process.pid}.tmp`;
+    removeStaleTempFiles(file);
     try {
       this.index.save(tmp);
       renameSync(tmp, file);

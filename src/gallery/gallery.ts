@@ -339,7 +339,7 @@ export class Gallery {
   }
 
   private async saveAnn(): Promise<void> {
-    if (!this.ann || !this.annDirty) return;
+    if (!this.ann || !this.annDirty || this.store.readOnly) return;
     try {
       const state = this.ann.save(this.indexFile, this.watermark);
       await this.store.setState(ANN_STATE_KEY, JSON.stringify(state));

@@ -30,6 +30,7 @@ import type {
   StoreStats,
   Watermark,
 } from './store.js';
+import { openReadOnlyCopy } from './readonly-copy.js';
 import { parseStoredJson } from './stored-json.js';
 import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
 
@@ -264,6 +265,22 @@ export interface SqliteStoreOptions {
   readonly readOnly?: boolean;
 }
 
+/**
+ * Whether a read-only connection can read the file where it lies. It cannot when the file is in
+ * WAL mode and its -shm file neither exists nor can be made (a read-only mount): SQLITE_CANTOPEN
+ * on the first read. `db` is closed when the answer is no.
+ */
+function readableInPlace(db: Database.Database): boolean {
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return true;
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code !== 'SQLITE_CANTOPEN') throw cause;
+    db.close();
+    return false;
+  }
+}
+
 /** Whether this process may write `file` and create its -wal and -shm files beside it (EROFS on a read-only mount, even for root). */
 function writable(file: string): boolean {
   try {
@@ -296,7 +313,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     exists = false;
   }
   if (!exists) {
-    if (options.create === false)
+    if (options.create === false || options.readOnly === true)
       throw new FaceKitError('FILE_NOT_FOUND', 'no gallery here: enrol people first (facekit enroll) or give --db', {
         file,
         field: 'db',
@@ -319,6 +336,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       readonly: readOnly,
       fileMustExist: readOnly || options.create === false,
     });
+    if (readOnly) db = readableInPlace(db) ? db : openReadOnlyCopy(file);
   } catch (cause) {
     throw storeError(file, cause);
   }
@@ -346,6 +364,10 @@ export class SqliteStore implements GalleryStore {
     } catch (cause) {
       throw storeError(location, cause);
     }
+  }
+
+  get readOnly(): boolean {
+    return this.mode.readOnly;
   }
 
   /** Whether the database holds nothing at all yet (a new or zero-byte file). */
@@ -665,7 +687,10 @@ export class SqliteStore implements GalleryStore {
       this.s.bumpPeople.run();
       row = this.s.person.get(name) as PersonRow;
     } else if (Object.keys(metadata).length > 0) {
-      this.s.setPersonMeta.run(JSON.stringify({ ...parseStoredJson<Metadata>(row.metadata, 'person metadata'), ...metadata }), row.id);
+      this.s.setPersonMeta.run(
+        JSON.stringify({ ...parseStoredJson<Metadata>(row.metadata, 'person metadata'), ...metadata }),
+        row.id,
+      );
       this.s.bumpPeople.run();
     }
     const added: number[] = [];

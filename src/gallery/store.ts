@@ -157,6 +157,8 @@ export interface StoreStats {
 export interface GalleryStore {
   /** The file (or server URL) this store lives in, for messages. */
   readonly location: string;
+  /** Opened for reading only: nothing is written, not even the search index's state. */
+  readonly readOnly?: boolean;
   /** Model of every stored descriptor, and their length; null before the first face. */
   model(): Promise<ModelTag | null>;
   /**

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+
+/** Byte offsets of the SQLite header's file-format write and read versions: 2 means WAL, 1 legacy. */
+const WRITE_VERSION = 18;
+const READ_VERSION = 19;
+const WAL_FORMAT = 2;
+const LEGACY_FORMAT = 1;
+
+/**
+ * A read-only in-memory copy of a gallery file. For storage where SQLite cannot open the file in
+ * place: a WAL database needs its -shm file, which a read-only mount neither has nor lets it make
+ * (as of SQLite 3.22 only an "immutable" URI avoids that, and better-sqlite3 does not take URIs).
+ * The copy is marked as a legacy-journal database, which it may be since nothing writes to it.
+ * It costs the file's size in memory, and a reader of the copy sees what was committed when it opened.
+ */
+export function openReadOnlyCopy(file: string): Database.Database {
+  const bytes = readFileSync(file);
+  if (bytes[WRITE_VERSION] === WAL_FORMAT && bytes[READ_VERSION] === WAL_FORMAT) {
+    bytes[WRITE_VERSION] = LEGACY_FORMAT;
+    bytes[READ_VERSION] = LEGACY_FORMAT;
+  }
+  return new Database(bytes, { readonly: true });
+}
