@@ -1,4 +1,5 @@
 import { chipTransform, extractChip, warpChip, type Chip } from './align/chip.js';
+import { checkLandmarkSpread } from './align/spread.js';
 import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './align/jitter.js';
 import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
 import {
@@ -163,6 +164,13 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   private disposed = false;
 
   constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
+    const given: unknown = options;
+    // createFaceKit('tiny') would otherwise give a default kit, and null a TypeError.
+    if (typeof given !== 'object' || given === null || Array.isArray(given))
+      throw invalidArgument(
+        'options',
+        `must be an options object, e.g. { detector: 'tiny' }; got ${JSON.stringify(given)}`,
+      );
     const detector: DetectorName = options.detector === undefined ? 'tiny' : checkDetectorName(options.detector);
     if (options.mtcnn !== undefined) {
       // Types rule this out; plain JavaScript callers get told instead of having the options ignored.
@@ -299,6 +307,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   async landmarks(image: Image, detections?: readonly Detection[]): Promise<Face[]> {
     this.alive();
     checkImage(image);
+    checkDetections(detections);
     const found = detections ?? (await this.detect(image));
     const landmarker = await this.getLandmarker();
     const points = await landmarker.detect(
@@ -323,6 +332,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   async landmarks5(image: Image, detections?: readonly Detection[]): Promise<Face5[]> {
     this.alive();
     checkImage(image);
+    checkDetections(detections);
     const found = detections ?? (await this.detect(image));
     const missing = found.flatMap((d, i) => (d.landmarks5 === undefined ? [i] : []));
     const from68 =
@@ -337,7 +347,13 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   }
 
   /** The chip map of one face under this kit's alignment. */
-  private chipMap(face: AlignablePoints, index: number): ReturnType<typeof chipTransform> {
+  private chipMap(face: AlignablePoints, index: number, image: Image): ReturnType<typeof chipTransform> {
+    const given: unknown = face;
+    if (typeof given !== 'object' || given === null) throw invalidArgument(`faces[${index}]`, 'must be a face object');
+    if ('landmarks' in face && face.landmarks !== undefined)
+      checkLandmarkSpread(face.landmarks, image, `faces[${index}].landmarks`);
+    if ('landmarks5' in face && face.landmarks5 !== undefined)
+      checkLandmarkSpread(face.landmarks5, image, `faces[${index}].landmarks5`);
     if (this.alignment === 'landmarks5') {
       const five =
         'landmarks5' in face && face.landmarks5 !== undefined
@@ -370,13 +386,14 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     this.alive();
     checkImage(image);
     checkJitters(options.jitters);
+    if (!Array.isArray(faces)) throw invalidArgument('faces', 'must be an array of faces with landmarks');
     if (faces.length === 0) return [];
     const flip = options.flip ?? this.options.flip ?? false;
     const jitters = options.jitters ?? this.options.jitters ?? 0;
     const size = this.template.size;
     const perFace = 1 + (flip ? 1 : 0) + jitters;
     // Every face is checked before the first inference: a bad one fails the call without wasted work.
-    const maps = faces.map((face, index) => this.chipMap(face, index));
+    const maps = faces.map((face, index) => this.chipMap(face, index, image));
     const rnd = seededRandom(JITTER_SEED);
     function* chips(): Generator<Float32Array> {
       for (const m of maps) {
@@ -437,6 +454,17 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   }
 }
 
+/** Detections given to landmarks(): an array of { box } (each box is checked by the landmark network). */
+function checkDetections(detections: unknown): void {
+  if (detections === undefined) return;
+  if (!Array.isArray(detections))
+    throw invalidArgument('detections', 'must be an array of detections ({ box, score })');
+  detections.forEach((d: unknown, i) => {
+    if (typeof d !== 'object' || d === null || typeof (d as { box?: unknown }).box !== 'object')
+      throw invalidArgument(`detections[${i}]`, 'must be a detection with a box');
+  });
+}
+
 export function createFaceKit<A extends Alignment = 'landmarks68'>(
   options: FaceKitOptions & { readonly alignment?: A } = {},
 ): FaceKit<A> {
@@ -451,9 +479,7 @@ export function createFaceKit<A extends Alignment = 'landmarks68'>(
 export function alignFace(image: Image, landmarks: readonly Point[]): Chip {
   checkImage(image);
   checkPointCount(landmarks, 'landmarks', [LANDMARK_COUNT_68, LANDMARKS5_COUNT]);
-  const bad = landmarks.findIndex((p) => !(Number.isFinite(p?.x) && Number.isFinite(p?.y)));
-  if (bad >= 0)
-    throw invalidArgument(`landmarks[${bad}]`, `expected finite x and y, got ${JSON.stringify(landmarks[bad])}`);
+  checkLandmarkSpread(landmarks, image, 'landmarks');
   return extractChip(
     image,
     landmarks,

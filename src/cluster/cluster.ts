@@ -6,6 +6,7 @@
 import { invalidArgument } from '../errors.js';
 import { ANN_MIN_FACES, AnnIndex } from '../gallery/ann.js';
 import { DescriptorMatrix, exactKnn } from '../gallery/exact.js';
+import { checkDescriptorLike } from '../match/check.js';
 import { euclideanDistance } from '../match/distance.js';
 import { CLUSTER_THRESHOLD } from './defaults.js';
 import { chineseWhispers, graphFromEdges, WHISPER_ITERATIONS, WHISPER_SEED } from './whispers.js';
@@ -27,6 +28,8 @@ export interface ClusterOptions {
 
 /** Clusters as lists of input indices: largest first, then by first index; single faces are clusters of one. */
 export function clusterFaces(descriptors: readonly Float32Array[], options: ClusterOptions = {}): number[][] {
+  if (!Array.isArray(descriptors)) throw invalidArgument('descriptors', 'must be an array of Float32Array descriptors');
+  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'must be an object');
   const threshold = options.threshold ?? CLUSTER_THRESHOLD;
   if (!(threshold > 0) || !Number.isFinite(threshold))
     throw invalidArgument('threshold', `must be a positive number, got ${threshold}`);
@@ -40,6 +43,10 @@ export function clusterFaces(descriptors: readonly Float32Array[], options: Clus
     throw invalidArgument('photoOf', 'needs one photo index per face');
   const n = descriptors.length;
   if (n === 0) return [];
+  descriptors.forEach((d, i) => {
+    if (!(d instanceof Float32Array)) throw invalidArgument(`descriptors[${i}]`, 'must be a Float32Array');
+    checkDescriptorLike(d, `descriptors[${i}]`);
+  });
   const dims = descriptors[0].length;
   const vectors = new Float32Array(n * dims);
   descriptors.forEach((d, i) => {

@@ -405,7 +405,8 @@ export class Gallery {
   }
 
   private checkQuery(d: Float32Array, field: string): void {
-    if (!(d instanceof Float32Array)) throw invalidArgument(field, 'must be a Float32Array descriptor');
+    // Finite values too: a NaN ranks every face first (ANN) or breaks the sort (exact).
+    checkDescriptor(d, field);
     if (this.dims !== null && d.length !== this.dims) {
       throw new FaceKitError(
         'MODEL_MISMATCH',
@@ -452,6 +453,8 @@ export class Gallery {
     const k = checkPositiveInt(options.k ?? DEFAULT_K, 'k');
     const mode = checkAggregation(options.aggregate ?? 'best');
     const meanOf = checkPositiveInt(options.meanOf ?? DEFAULT_MEAN_OF, 'meanOf');
+    if (!Array.isArray(descriptors))
+      throw invalidArgument('descriptors', 'must be an array of Float32Array descriptors');
     descriptors.forEach((d, i) => this.checkQuery(d, `descriptors[${i}]`));
     return this.serial(async () => {
       await this.refresh();

@@ -215,6 +215,12 @@ function rowToFace(r: FaceRow): FaceRecord {
   };
 }
 
+/** A box's four numbers as given, whatever their types, for checking. */
+function* boxValues(b: object): Generator<unknown> {
+  const box = b as Record<string, unknown>;
+  for (const key of ['x', 'y', 'width', 'height']) yield box[key];
+}
+
 /**
  * SQLite's failures as facekit's: the file and a stable code. A FaceKitError thrown inside a
  * transaction passes through unchanged.
@@ -669,11 +675,21 @@ export class SqliteStore implements GalleryStore {
         file: this.location,
         field: `${where}.descriptor`,
       });
-    const b = face.box;
-    if (b !== undefined && ![b.x, b.y, b.width, b.height].every(Number.isFinite))
+    const b: unknown = face.box;
+    if (b !== undefined && !(typeof b === 'object' && b !== null && [...boxValues(b)].every(Number.isFinite)))
       throw invalidArgument(`${where}.box`, 'must hold finite x, y, width, height');
-    if (face.contentHash !== undefined && !/^[0-9a-f]{64}$/.test(face.contentHash))
+    if (
+      face.contentHash !== undefined &&
+      !(typeof face.contentHash === 'string' && /^[0-9a-f]{64}$/.test(face.contentHash))
+    )
       throw invalidArgument(`${where}.contentHash`, 'must be a SHA-256 in lowercase hex');
+    if (face.sourceFile !== undefined && typeof face.sourceFile !== 'string')
+      throw invalidArgument(`${where}.sourceFile`, 'must be a string');
+    for (const key of ['score', 'quality'] as const) {
+      const v: unknown = face[key];
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v)))
+        throw invalidArgument(`${where}.${key}`, `must be a finite number, got ${String(v)}`);
+    }
   }
 
   /** Inside a write transaction: one request's person and faces. */

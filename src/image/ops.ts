@@ -148,12 +148,12 @@ export function downscaleRegion(src: Image, x0: number, y0: number, outW: number
       let r = 0,
         g = 0,
         b = 0;
-      for (let dy = 0; dy < k; dy++) {
-        const y = y0 + j * k + dy;
-        if (y < 0 || y >= H) continue;
-        for (let dx = 0; dx < k; dx++) {
-          const x = x0 + i * k + dx;
-          if (x < 0 || x >= W) continue;
+      // Only the block's part inside the image is visited: the rest reads 0. A block of a face far
+      // larger than the photo (absurd landmarks) then costs no more than the photo's own pixels.
+      const yEnd = Math.min(H, y0 + j * k + k);
+      const xEnd = Math.min(W, x0 + i * k + k);
+      for (let y = Math.max(0, y0 + j * k); y < yEnd; y++) {
+        for (let x = Math.max(0, x0 + i * k); x < xEnd; x++) {
           const s = (y * W + x) * 3;
           r += data[s];
           g += data[s + 1];

@@ -1,4 +1,5 @@
 import { FaceKitError } from '../errors.js';
+import { checkDescriptorLike, checkDescriptorList } from './check.js';
 
 /**
  * face_recognition's default: dlib's model was trained so that same-person pairs fall below 0.6
@@ -24,12 +25,22 @@ export function euclideanDistance(a: ArrayLike<number>, b: ArrayLike<number>): n
     const d = a[i] - b[i];
     s += d * d;
   }
+  // NaN or Infinity in either descriptor (or strings, which subtract to NaN) shows here, at no cost
+  // in the hot loop: a NaN distance would compare false with every threshold and pass for an answer.
+  if (!Number.isFinite(s)) {
+    checkDescriptorLike(a, 'a');
+    checkDescriptorLike(b, 'b');
+    throw new FaceKitError('INVALID_ARGUMENT', 'descriptors are too far apart to measure (overflow)', {
+      field: 'descriptor',
+    });
+  }
   return Math.sqrt(s);
 }
 
 /** Distance from `probe` to each known descriptor, in order (face_recognition's face_distance). */
 export function faceDistance(known: readonly ArrayLike<number>[], probe: ArrayLike<number>): number[] {
-  return known.map((k, i) => {
+  checkDescriptorLike(probe, 'probe');
+  return checkDescriptorList(known, 'known').map((k, i) => {
     try {
       return euclideanDistance(k, probe);
     } catch (e) {

@@ -1,5 +1,6 @@
 /** 1:1 verification: are two descriptors the same person, at which threshold, how sure. */
 import { answerConfidence, type DistanceSample } from './calibrate.js';
+import { checkDescriptorLike } from './check.js';
 import { DEFAULT_TOLERANCE, euclideanDistance } from './distance.js';
 
 /** The threshold a comparison uses, and the calibration (if any) its confidence comes from. */
@@ -34,7 +35,7 @@ export function verifyDescriptors(
   b: Float32Array,
   threshold: PairThreshold = DEFAULT_PAIR_THRESHOLD,
 ): Verification {
-  const distance = euclideanDistance(a, b);
+  const distance = euclideanDistance(checkDescriptorLike(a, 'a'), checkDescriptorLike(b, 'b'));
   const same = distance <= threshold.value;
   const c = threshold.calibration;
   return {
