@@ -3,6 +3,8 @@ export type FaceKitErrorCode =
   | 'FILE_NOT_FOUND'
   | 'FILE_UNREADABLE'
   | 'FILE_UNWRITABLE'
+  /** An output file is there already and was not replaced (commands replace with --force). */
+  | 'FILE_EXISTS'
   | 'EMPTY_INPUT'
   | 'NOT_AN_IMAGE'
   | 'UNSUPPORTED_FORMAT'

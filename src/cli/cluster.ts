@@ -2,7 +2,6 @@
  * `facekit cluster <paths...>`: groups the faces of people nobody has named yet and saves the
  * groups in the gallery; `facekit cluster name <n> <person>` then enrols a whole group in one step.
  */
-import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { clusterFaces } from '../cluster/cluster.js';
@@ -11,16 +10,28 @@ import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { ClusterFace, ClusterRun } from '../gallery/store.js';
-import type { Box } from '../types.js';
+import type { Box, Image } from '../types.js';
+import { loadImage } from '../image/decode.js';
+import { makeOutputSubfolder, prepareOutputFolder, uniqueName, writeNewFile } from '../util/output-folder.js';
 import { collectPhotos, type InputError } from './files.js';
 import { hashFiles, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
-import { DISTANCE_DECIMALS, printJson, printLine, round, roundBox, SCORE_DECIMALS } from './output.js';
+import {
+  DISTANCE_DECIMALS,
+  printJson,
+  printLine,
+  reportInputError,
+  round,
+  roundBox,
+  SCORE_DECIMALS,
+} from './output.js';
 import { analyzeFiles, recordFailure, type CpuChoice } from './pool.js';
 
 export interface ClusterCliOptions extends DbCliOptions {
   threshold: number;
   includeKnown?: boolean;
   out?: string;
+  /** Replace crops in --out that exist already (refused otherwise). */
+  force?: boolean;
   cpus?: CpuChoice;
   model: DetectorName;
   precision?: Precision;
@@ -55,43 +66,58 @@ function groups(run: ClusterRun): Map<number, ClusterFace[]> {
   return out;
 }
 
-/** Makes a folder for --out; a path that cannot be one (a file in the way, no permission) is FILE_UNWRITABLE naming it. */
-async function makeFolder(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (cause) {
-    throw new FaceKitError(
-      'FILE_UNWRITABLE',
-      `cannot create the folder for face crops (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
-      { file: dir, field: 'out', cause },
-    );
-  }
-}
-
-async function writeCrops(outDir: string, clustered: { cluster: number; face: FoundFace }[]): Promise<void> {
+/**
+ * Writes each clustered face as a crop into `cluster-N/` under `outDir`. Each photo is decoded once
+ * with loadImage, the decoder that analysed it: sharp's own strict reading refused JPEGs that
+ * analysis accepts (extraneous bytes before a marker) and aborted the run half-way. A photo that
+ * cannot be read again (changed since) is reported and skipped; only unwritable output stops the run.
+ */
+async function writeCrops(
+  outDir: string,
+  clustered: { cluster: number; face: FoundFace }[],
+  replace: boolean,
+  errors: InputError[],
+): Promise<void> {
   const width = String(Math.max(...clustered.map((c) => c.cluster))).length;
-  for (const { cluster, face } of clustered) {
-    const dir = join(outDir, `cluster-${String(cluster).padStart(width, '0')}`);
-    await makeFolder(dir);
-    const m = CROP_MARGIN;
-    const left = Math.max(0, Math.floor(face.box.x - m * face.box.width));
-    const top = Math.max(0, Math.floor(face.box.y - m * face.box.height));
-    const right = Math.min(face.width, Math.ceil(face.box.x + (1 + m) * face.box.width));
-    const bottom = Math.min(face.height, Math.ceil(face.box.y + (1 + m) * face.box.height));
-    if (right - left < 1 || bottom - top < 1) continue;
-    const name = `${basename(face.file, extname(face.file))}-face${face.index}.jpg`;
+  const byFile = new Map<string, { cluster: number; face: FoundFace }[]>();
+  for (const c of clustered) byFile.set(c.face.file, [...(byFile.get(c.face.file) ?? []), c]);
+  const namesIn = new Map<string, Set<string>>();
+  for (const [file, faces] of byFile) {
+    let image: Image;
     try {
-      // rotate(): boxes are in upright pixels, as loadImage decoded them.
-      await sharp(face.file)
-        .rotate()
+      image = await loadImage(file);
+    } catch (cause) {
+      const e = cause instanceof FaceKitError ? cause : new FaceKitError('FILE_UNREADABLE', String(cause));
+      const problem: InputError = {
+        file,
+        code: e.code,
+        message: `no crops written: ${e.message.replace(`${file}: `, '')}`,
+      };
+      errors.push(problem);
+      reportInputError(problem);
+      continue;
+    }
+    for (const { cluster, face } of faces) {
+      const dir = join(outDir, `cluster-${String(cluster).padStart(width, '0')}`);
+      if (!namesIn.has(dir)) {
+        await makeOutputSubfolder(dir);
+        namesIn.set(dir, new Set());
+      }
+      const m = CROP_MARGIN;
+      const left = Math.max(0, Math.floor(face.box.x - m * face.box.width));
+      const top = Math.max(0, Math.floor(face.box.y - m * face.box.height));
+      const right = Math.min(image.width, Math.ceil(face.box.x + (1 + m) * face.box.width));
+      const bottom = Math.min(image.height, Math.ceil(face.box.y + (1 + m) * face.box.height));
+      if (right - left < 1 || bottom - top < 1) continue;
+      const name = uniqueName(
+        `${basename(face.file, extname(face.file))}-face${face.index}.jpg`,
+        namesIn.get(dir) as Set<string>,
+      );
+      const jpeg = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
         .extract({ left, top, width: right - left, height: bottom - top })
         .jpeg()
-        .toFile(join(dir, name));
-    } catch (cause) {
-      throw new FaceKitError('FILE_UNWRITABLE', `cannot write a face crop (${(cause as Error).message})`, {
-        file: join(dir, name),
-        cause,
-      });
+        .toBuffer();
+      await writeNewFile(join(dir, name), jpeg, replace);
     }
   }
 }
@@ -180,7 +206,7 @@ export async function runCluster(paths: string[], opts: ClusterCliOptions): Prom
     throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
 
   // Before any photo is analysed: an --out that cannot be written would otherwise fail only at the end.
-  if (opts.out !== undefined) await makeFolder(opts.out);
+  if (opts.out !== undefined) await prepareOutputFolder(opts.out, 'face crops');
   return withGallery(opts, true, async (gallery) => {
     const found = await findFaces(files, opts, errors);
     const { known, unknown } = opts.includeKnown ? { known: [], unknown: found } : await splitKnown(gallery, found);
@@ -201,7 +227,8 @@ export async function runCluster(paths: string[], opts: ClusterCliOptions): Prom
         descriptor: face.descriptor,
       })),
     });
-    if (opts.out !== undefined && clustered.length > 0) await writeCrops(opts.out, clustered);
+    if (opts.out !== undefined && clustered.length > 0)
+      await writeCrops(opts.out, clustered, opts.force === true, errors);
     const names = await personNames(gallery);
     const knownJson = known.map((k) => ({
       file: k.face.file,

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DetectorName } from '../detect/detector.js';
@@ -12,11 +11,14 @@ import type { AnalyzedFace, Image } from '../types.js';
 import { ensureModels } from './models.js';
 import { DISTANCE_DECIMALS, printJson, printLine, round, roundBox, SCORE_DECIMALS } from './output.js';
 import { cliKit, requiredModels } from './pool.js';
+import { prepareOutputFolder, uniqueName, writeNewFile } from '../util/output-folder.js';
 
 export interface DemoCliOptions {
   out: string;
   model: DetectorName;
   json?: boolean;
+  /** Replace files in --out that exist already (refused otherwise). */
+  force?: boolean;
 }
 
 /** The six group photos @vladmandic/face-api ships in its demo folder: a real test set already on disk. */
@@ -68,26 +70,14 @@ interface PhotoRun {
   analyzeMs: number;
 }
 
-/** Runs a write into the demo's output folder, turning a Node error (no access, a file in the way) into FILE_UNWRITABLE naming the path. */
-async function writing<T>(path: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (cause) {
-    throw new FaceKitError('FILE_UNWRITABLE', `cannot write the demo's output: ${(cause as Error).message}`, {
-      file: path,
-      cause,
-    });
-  }
-}
-
 export async function runDemo(opts: DemoCliOptions): Promise<number> {
   const json = opts.json === true;
   // Human output goes to stdout; with --json, stdout is the document alone.
   const say = json ? (m: string) => process.stderr.write(`${m}\n`) : printLine;
   const photos = samplePhotos();
-  const outDir = resolve(opts.out);
   // Made before the models load and the photos are analysed: a bad --out fails at once, not after the work.
-  await writing(outDir, () => mkdir(outDir, { recursive: true }));
+  await prepareOutputFolder(opts.out, "the demo's output");
+  const outDir = resolve(opts.out);
   say(`facekit demo: ${photos.length} sample photos from @vladmandic/face-api, ${opts.model} detector`);
 
   const buildMs = await ensureModels(requiredModels({ stage: 'analyze' }), say);
@@ -130,6 +120,7 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
   const name = (r: FaceRef): string => `${basename(runs[r.photo].file)} #${r.face + 1}`;
 
   const written: string[] = [];
+  const names = new Set<string>();
   for (const [photo, run] of runs.entries()) {
     const marks: FaceMark[] = run.faces.map((f, face) => {
       const p = person({ photo, face });
@@ -140,9 +131,8 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
         color: p === null ? LONE_COLOR : PERSON_COLORS[(p - 1) % PERSON_COLORS.length],
       };
     });
-    const target = join(outDir, basename(run.file));
-    const jpeg = await annotate(run.image, marks);
-    await writing(target, () => writeFile(target, jpeg));
+    const target = join(outDir, uniqueName(basename(run.file), names));
+    await writeNewFile(target, await annotate(run.image, marks), opts.force === true);
     written.push(target);
   }
 

@@ -213,6 +213,7 @@ export function clusterCommand(): Command {
     )
     .option('--include-known', 'cluster faces of known people too')
     .option('--out <dir>', 'also write each cluster as a folder of face crops')
+    .option('--force', 'replace face crops that exist already in --out')
     .addOption(dbOption())
     .addOption(cpusOption())
     .addOption(modelOption())

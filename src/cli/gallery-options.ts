@@ -1,6 +1,7 @@
 /** The gallery commands' option parsing; light, so that --help never loads the search code. */
 import { InvalidArgumentError, Option } from 'commander';
 import { FaceKitError, invalidArgument } from '../errors.js';
+import { checkMetadataKey } from '../gallery/validate.js';
 import { checkFar } from '../match/calibrate.js';
 import { defaultGalleryPath, GALLERY_ENV } from '../gallery/paths.js';
 import { printJson } from './output.js';
@@ -46,6 +47,7 @@ export function parseMetaPair(pair: string, field = 'metadata'): [string, string
   const at = pair.indexOf('=');
   const key = at < 0 ? '' : pair.slice(0, at).trim();
   if (key === '') throw invalidArgument(field, `"${pair}" is not key=value (e.g. team=research)`);
+  checkMetadataKey(key, field);
   return [key, pair.slice(at + 1)];
 }
 

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Argument, Command, Option } from 'commander';
 import { FaceKitError } from '../errors.js';
+import { forTerminal } from '../util/terminal-text.js';
 import { DEFAULT_TOLERANCE } from '../match/distance.js';
 import type { DemoCliOptions } from './demo.js';
 import type { DetectCliOptions } from './detect.js';
@@ -156,6 +157,7 @@ function demoCommand(): Command {
       'run the whole pipeline on the sample photos shipped with @vladmandic/face-api: faces per photo, who matches whom, annotated images',
     )
     .option('--out <dir>', 'folder for the annotated photos', DEFAULT_DEMO_DIR)
+    .option('--force', 'replace annotated photos that exist already in --out')
     .addOption(modelOption())
     .addOption(jsonOption())
     .action(async (opts: DemoCliOptions) => {
@@ -218,14 +220,16 @@ async function main(): Promise<void> {
   // `facekit detect dir | head` closes the pipe early; that is the reader's choice, not a failure.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
+    // A full disk or a dead device (`> /dev/full`): say so once, without a stack, and fail.
+    process.stderr.write(`facekit: cannot write the output (${e.code ?? e.message})\n`);
+    process.exit(1);
   });
   try {
     await buildProgram().parseAsync(normalizeArgv(process.argv));
   } catch (e) {
     process.exitCode = 1;
     if (e instanceof FaceKitError) {
-      process.stderr.write(`facekit: ${e.message}\n`);
+      process.stderr.write(`facekit: ${forTerminal(e.message)}\n`);
     } else {
       // Not a FaceKitError: a facekit bug, and the stack is what a bug report needs.
       process.stderr.write(`facekit: internal error: ${describeBug(e)}\n`);

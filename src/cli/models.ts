@@ -1,3 +1,4 @@
+import { forTerminal } from '../util/terminal-text.js';
 import { stat } from 'node:fs/promises';
 import { FaceKitError } from '../errors.js';
 import { buildModel, defaultCacheDir, inspectModel, type ModelState } from '../models/cache.js';
@@ -110,7 +111,7 @@ async function build(json: boolean, force: boolean): Promise<number> {
       if (!(cause instanceof FaceKitError) || cause.code === 'FILE_UNWRITABLE') throw cause;
       failed = true;
       out.push({ ...before, built: false, ms: 0, error: { code: cause.code, message: cause.message } });
-      process.stderr.write(`facekit: ${cause.message}\n`);
+      process.stderr.write(`facekit: ${forTerminal(cause.message)}\n`);
     }
   }
   if (json) printJson({ cacheDir: defaultCacheDir(), models: out });

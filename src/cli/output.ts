@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { DETECTOR_NAMES } from '../detect/detector.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
+import { forTerminal, lineForTerminal } from '../util/terminal-text.js';
 import type { InputError } from './files.js';
 
 /**
@@ -45,8 +46,9 @@ export const NO_PERSONS_FOUND = 'no_persons_found';
 
 export const DEFAULT_DEMO_DIR = './facekit-demo';
 
+/** One line of human output; file and person names in it cannot steer the terminal (see forTerminal). */
 export function printLine(line: string): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${lineForTerminal(line)}\n`);
 }
 
 export function printJson(doc: unknown): void {
@@ -55,16 +57,16 @@ export function printJson(doc: unknown): void {
 
 /** A skipped input, as `file: message` on stderr; the run goes on. */
 export function reportInputError(e: InputError): void {
-  process.stderr.write(`${e.file}: ${e.message}\n`);
+  process.stderr.write(`${forTerminal(e.file)}: ${forTerminal(e.message)}\n`);
 }
 
 export function warn(message: string): void {
-  process.stderr.write(`WARNING: ${message}\n`);
+  process.stderr.write(`WARNING: ${forTerminal(message)}\n`);
 }
 
 /** Status lines (model builds) go to stderr whenever stdout carries data a script may parse. */
 export function note(message: string): void {
-  process.stderr.write(`facekit: ${message}\n`);
+  process.stderr.write(`facekit: ${forTerminal(message)}\n`);
 }
 
 // Option parsers: commander turns InvalidArgumentError into "option '--x <n>' argument 'v' is invalid. <why>" and exit 1.

@@ -30,6 +30,7 @@ import type {
   StoreStats,
   Watermark,
 } from './store.js';
+import { checkNotPseudoFs } from '../util/pseudo-fs.js';
 import { openReadOnlyCopy } from './readonly-copy.js';
 import { parseStoredJson } from './stored-json.js';
 import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
@@ -303,6 +304,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   // SQLite opens '' (and ':memory:') as a throw-away database: an enrolment would report success and store nothing.
   if (typeof file !== 'string' || file === '' || file === ':memory:')
     throw invalidArgument('db', `needs a gallery file path, got ${JSON.stringify(file)}`);
+  checkNotPseudoFs(file, 'db');
   let exists = true;
   try {
     if (statSync(file).isDirectory())
@@ -374,6 +376,14 @@ export class SqliteStore implements GalleryStore {
 
   get readOnly(): boolean {
     return this.mode.readOnly;
+  }
+
+  /**
+   * A person's row by name, in NFC or NFD: names are stored NFC since issue 16, but a gallery made
+   * before may hold a name as macOS spelt it (NFD), which must still be found, not doubled.
+   */
+  private personRow(name: string): PersonRow | undefined {
+    return this.s.person.get(name.normalize('NFC'), name.normalize('NFD'));
   }
 
   /** Whether the database holds nothing at all yet (a new or zero-byte file). */
@@ -453,8 +463,8 @@ export class SqliteStore implements GalleryStore {
       people: db.prepare<[], PersonRow>(
         'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p ORDER BY p.name',
       ),
-      person: db.prepare<[string], PersonRow>(
-        'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.name = ?',
+      person: db.prepare<[string, string], PersonRow>(
+        'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.name IN (?, ?)',
       ),
       personNames: db.prepare<[], { id: number; name: string }>('SELECT id, name FROM people'),
       insertPerson: db.prepare<[string, string, string]>(
@@ -622,13 +632,13 @@ export class SqliteStore implements GalleryStore {
 
   person(name: string): Promise<PersonRecord | null> {
     return this.use(() => {
-      const r = this.s.person.get(name);
+      const r = this.personRow(name);
       return r ? rowToPerson(r) : null;
     });
   }
 
   private mustPerson(name: string, field = 'person'): PersonRow {
-    const r = this.s.person.get(name);
+    const r = this.personRow(name);
     if (!r)
       throw new FaceKitError('PERSON_NOT_FOUND', `no person named "${name}" in the gallery`, {
         file: this.location,
@@ -696,12 +706,12 @@ export class SqliteStore implements GalleryStore {
   private enrollOne(req: EnrollRequest, model: ModelTag, at: string): EnrollOutcome {
     const name = checkName(req.name);
     const metadata = checkMetadata(req.metadata);
-    let row = this.s.person.get(name);
+    let row = this.personRow(name);
     const created = !row;
     if (!row) {
       this.s.insertPerson.run(name, JSON.stringify(metadata), at);
       this.s.bumpPeople.run();
-      row = this.s.person.get(name) as PersonRow;
+      row = this.personRow(name) as PersonRow;
     } else if (Object.keys(metadata).length > 0) {
       this.s.setPersonMeta.run(
         JSON.stringify({ ...parseStoredJson<Metadata>(row.metadata, 'person metadata'), ...metadata }),
@@ -734,7 +744,7 @@ export class SqliteStore implements GalleryStore {
       );
       added.push(Number(info.lastInsertRowid));
     });
-    const person = rowToPerson(this.s.person.get(name) as PersonRow);
+    const person = rowToPerson(this.personRow(name) as PersonRow);
     // A new person whose every face was a duplicate would be an empty shell: leave no trace of them.
     if (created && added.length === 0) {
       this.s.deletePerson.run(person.id);
@@ -767,7 +777,7 @@ export class SqliteStore implements GalleryStore {
         row.id,
       );
       this.s.bumpPeople.run();
-      return rowToPerson(this.s.person.get(row.name) as PersonRow);
+      return rowToPerson(this.personRow(row.name) as PersonRow);
     }, 'write');
   }
 
@@ -776,14 +786,14 @@ export class SqliteStore implements GalleryStore {
       const to = checkName(newName, 'newName');
       const row = this.mustPerson(name);
       if (to === row.name) return rowToPerson(row);
-      if (this.s.person.get(to))
+      if (this.personRow(to))
         throw new FaceKitError('PERSON_EXISTS', `"${to}" is already a person in the gallery: merge instead of rename`, {
           file: this.location,
           field: 'newName',
         });
       this.s.rename.run(to, row.id);
       this.s.bumpPeople.run();
-      return rowToPerson(this.s.person.get(to) as PersonRow);
+      return rowToPerson(this.personRow(to) as PersonRow);
     }, 'write');
   }
 
@@ -805,7 +815,7 @@ export class SqliteStore implements GalleryStore {
       );
       this.s.deletePerson.run(a.id);
       this.s.bumpPeople.run();
-      return rowToPerson(this.s.person.get(b.name) as PersonRow);
+      return rowToPerson(this.personRow(b.name) as PersonRow);
     }, 'write');
   }
 

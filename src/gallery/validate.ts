@@ -21,7 +21,22 @@ export function checkName(name: unknown, field = 'name'): string {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(trimmed))
     throw invalidArgument(field, 'a person name cannot hold control characters (newlines, tabs)');
-  return trimmed;
+  // One spelling per name: "José" typed on Linux (NFC) and on macOS (NFD) is one person.
+  return trimmed.normalize('NFC');
+}
+
+/**
+ * Keys that JavaScript objects treat specially: `__proto__` assigned as a key sets the prototype
+ * (the key silently vanishes), while parsed from JSON it is an ordinary key. Refused everywhere
+ * metadata comes in, so every path treats them the same.
+ */
+export const RESERVED_METADATA_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** INVALID_ARGUMENT for an empty or reserved metadata key. */
+export function checkMetadataKey(key: string, field: string): void {
+  if (key.trim() === '') throw invalidArgument(field, 'keys cannot be empty');
+  if (RESERVED_METADATA_KEYS.includes(key))
+    throw invalidArgument(field, `"${key}" cannot be a metadata key (reserved: ${RESERVED_METADATA_KEYS.join(', ')})`);
 }
 
 function checkJson(value: object, field: string): void {
@@ -38,7 +53,7 @@ function checkJson(value: object, field: string): void {
 function checkPlainObject(value: unknown, field: string): asserts value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw invalidArgument(field, 'must be a plain object');
-  if (Object.keys(value).some((k) => k.trim() === '')) throw invalidArgument(field, 'keys cannot be empty');
+  for (const key of Object.keys(value)) checkMetadataKey(key, field);
   checkJson(value, field);
 }
 

@@ -39,8 +39,9 @@ export function euclideanDistance(a: ArrayLike<number>, b: ArrayLike<number>): n
 
 /** Distance from `probe` to each known descriptor, in order (face_recognition's face_distance). */
 export function faceDistance(known: readonly ArrayLike<number>[], probe: ArrayLike<number>): number[] {
+  const list = checkDescriptorList(known, 'known');
   checkDescriptorLike(probe, 'probe');
-  return checkDescriptorList(known, 'known').map((k, i) => {
+  return list.map((k, i) => {
     try {
       return euclideanDistance(k, probe);
     } catch (e) {

@@ -1,3 +1,4 @@
+import { checkNotPseudoFs } from '../util/pseudo-fs.js';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -255,6 +256,7 @@ async function store(
   built: { bytes: Uint8Array; record: ModelRecord },
 ): Promise<string> {
   const p = paths(cacheDir, spec);
+  checkNotPseudoFs(cacheDir, 'cacheDir');
   try {
     await mkdir(cacheDir, { recursive: true });
     await writeAtomically(p.onnx, built.bytes);
