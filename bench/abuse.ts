@@ -58,7 +58,13 @@ const CASES: readonly Case[] = [
     ext: 'jpg',
     make: async (path) => {
       await sharp({
-        create: { width: 6000, height: 4000, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+        create: {
+          width: 6000,
+          height: 4000,
+          channels: 3,
+          background: '#808080',
+          noise: { type: 'gaussian', mean: 128, sigma: 60 },
+        },
       })
         .blur(4)
         .jpeg({ quality: 90 })

@@ -7,7 +7,7 @@
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-function escape(ch: string): string {
+function visible(ch: string): string {
   const code = ch.charCodeAt(0);
   if (ch === '\n') return '\\n';
   if (ch === '\r') return '\\r';
@@ -16,7 +16,7 @@ function escape(ch: string): string {
 
 /** `text` with every unsafe character written as a visible escape (`\x1b`, `\n`, `\u202e`). */
 export function forTerminal(text: string): string {
-  return text.replace(UNSAFE, escape);
+  return text.replace(UNSAFE, visible);
 }
 
 /**

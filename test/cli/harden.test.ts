@@ -226,7 +226,7 @@ describe('output folders', () => {
           stdio: ['ignore', full, 'pipe'],
         });
         let stderr = '';
-        child.stderr.on('data', (d) => (stderr += d));
+        child.stderr?.on('data', (d) => (stderr += d));
         child.on('close', (code) => done({ code: code ?? -1, stdout: '', stderr }));
       });
       assert.equal(r.code, 1);

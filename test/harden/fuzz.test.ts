@@ -30,7 +30,13 @@ async function decodeOrRefuse(bytes: Uint8Array, what: string): Promise<string> 
 
 async function seeds(): Promise<Record<string, Buffer>> {
   const base = sharp({
-    create: { width: 96, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 50 } },
+    create: {
+      width: 96,
+      height: 64,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 50 },
+    },
   });
   return {
     jpeg: await base.clone().jpeg().toBuffer(),
