@@ -26,6 +26,16 @@ async function galleryWithOnePerson(file: string): Promise<Float32Array> {
   return centre;
 }
 
+/** Who a fresh photo of `centre` is, asked of the gallery opened with the default options of a reader. */
+async function whoIs(file: string, centre: Float32Array): Promise<string | null> {
+  const g = await openGallery({ path: file, create: false });
+  try {
+    return (await g.identify([faces.photo(centre)]))[0].person;
+  } finally {
+    await g.close();
+  }
+}
+
 describe('gallery paths', () => {
   test("an empty path or ':memory:' is refused (SQLite would open a throw-away database)", async () => {
     for (const path of ['', ':memory:']) {
@@ -87,12 +97,7 @@ describe('read-only galleries', () => {
       const centre = await galleryWithOnePerson(file);
       assert.equal(spawnSync('mount', ['-o', 'remount,ro', mountPoint]).status, 0);
       // Not readOnly: the default notices that the file cannot be written (EROFS, even for root).
-      const g = await openGallery({ path: file, create: false });
-      try {
-        assert.equal((await g.identify([faces.photo(centre)]))[0].person, 'Ana');
-      } finally {
-        await g.close();
-      }
+      assert.equal(await whoIs(file, centre), 'Ana');
     } finally {
       spawnSync('umount', [mountPoint]);
     }
@@ -106,12 +111,7 @@ describe('read-only galleries', () => {
     chmodSync(file, 0o444);
     chmodSync(dir, 0o555);
     try {
-      const g = await openGallery({ path: file, create: false });
-      try {
-        assert.equal((await g.identify([faces.photo(centre)]))[0].person, 'Ana');
-      } finally {
-        await g.close();
-      }
+      assert.equal(await whoIs(file, centre), 'Ana');
     } finally {
       chmodSync(dir, 0o755);
       chmodSync(file, 0o644);

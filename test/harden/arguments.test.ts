@@ -25,6 +25,14 @@ const withValue = (v: number) => {
   return d;
 };
 const image: Image = noiseImage(64, 48);
+/** Five points of a face inside the 64×48 image. */
+const five: Point[] = [
+  { x: 20, y: 20 },
+  { x: 40, y: 20 },
+  { x: 30, y: 30 },
+  { x: 22, y: 40 },
+  { x: 38, y: 40 },
+];
 
 describe('descriptors: NaN, Infinity and wrong types', () => {
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
@@ -115,27 +123,12 @@ describe('kit entries', () => {
   });
 
   test('encode refuses landmarks that span far more than the image', async () => {
-    const five: Point[] = [
-      { x: 20, y: 20 },
-      { x: 40, y: 20 },
-      { x: 30, y: 30 },
-      { x: 22, y: 40 },
-      { x: 38, y: 40 },
-    ];
     const huge = five.map((p) => ({ x: p.x * 1e5, y: p.y * 1e5 }));
     await assert.rejects(kit.encode(image, [{ landmarks5: huge }]), invalid('faces[0].landmarks5'));
   });
 });
 
 describe('alignFace', () => {
-  const five: Point[] = [
-    { x: 20, y: 20 },
-    { x: 40, y: 20 },
-    { x: 30, y: 30 },
-    { x: 22, y: 40 },
-    { x: 38, y: 40 },
-  ];
-
   test(`landmarks spanning more than ${MAX_LANDMARK_SPREAD} image diagonals are refused; a face past the border is not`, () => {
     for (const k of [1e3, 1e5, 1e12]) {
       const spread = five.map((p) => ({ x: p.x * k, y: p.y * k }));
