@@ -206,7 +206,7 @@ export async function runCluster(paths: string[], opts: ClusterCliOptions): Prom
     throw new FaceKitError('INVALID_ARGUMENT', 'no photos to cluster (see the messages above)', { field: 'paths' });
 
   // Before any photo is analysed: an --out that cannot be written would otherwise fail only at the end.
-  if (opts.out !== undefined) await prepareOutputFolder(opts.out, 'face crops');
+  if (opts.out !== undefined) await prepareOutputFolder(opts.out, 'cannot create the folder for face crops');
   return withGallery(opts, true, async (gallery) => {
     const found = await findFaces(files, opts, errors);
     const { known, unknown } = opts.includeKnown ? { known: [], unknown: found } : await splitKnown(gallery, found);

@@ -76,7 +76,7 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
   const say = json ? (m: string) => process.stderr.write(`${m}\n`) : printLine;
   const photos = samplePhotos();
   // Made before the models load and the photos are analysed: a bad --out fails at once, not after the work.
-  await prepareOutputFolder(opts.out, "the demo's output");
+  await prepareOutputFolder(opts.out, "cannot write the demo's output");
   const outDir = resolve(opts.out);
   say(`facekit demo: ${photos.length} sample photos from @vladmandic/face-api, ${opts.model} detector`);
 

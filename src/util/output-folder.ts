@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { checkNotPseudoFs } from './pseudo-fs.js';
 
@@ -14,9 +14,10 @@ const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | con
 /**
  * Makes (or accepts) the folder `dir` for a command's output files and proves it writable by
  * creating and removing a probe file, so that a folder that cannot take the results fails before
- * the work, not after it. '' is refused: it would mean the current folder.
+ * the work, not after it. '' is refused: it would mean the current folder. `failure` starts the
+ * message when the folder cannot take files ("cannot create the folder for face crops").
  */
-export async function prepareOutputFolder(dir: string, what: string, field = 'out'): Promise<void> {
+export async function prepareOutputFolder(dir: string, failure: string, field = 'out'): Promise<void> {
   if (typeof dir !== 'string' || dir.trim() === '')
     throw invalidArgument(field, 'is empty: give a folder for the output files');
   checkNotPseudoFs(dir, field);
@@ -26,8 +27,8 @@ export async function prepareOutputFolder(dir: string, what: string, field = 'ou
     await (await open(probe, NEW_FILE, 0o600)).close();
     await unlink(probe);
   } catch (cause) {
-    throw new FaceKitError('FILE_UNWRITABLE', `cannot write ${what} here (${errnoOf(cause)})`, {
-      file: dir,
+    throw new FaceKitError('FILE_UNWRITABLE', `${failure} (${errnoOf(cause)})`, {
+      file: resolve(dir),
       field,
       cause,
     });

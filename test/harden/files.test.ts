@@ -76,11 +76,14 @@ describe('truncated JPEGs', () => {
 
 describe('output folders', () => {
   test("'' and kernel file systems are refused; an unwritable place fails before any work", async () => {
-    await assert.rejects(prepareOutputFolder('', 'crops'), code('INVALID_ARGUMENT'));
-    await assert.rejects(prepareOutputFolder('/proc/facekit-out', 'crops'), code('INVALID_ARGUMENT'));
+    await assert.rejects(prepareOutputFolder('', 'cannot write crops'), code('INVALID_ARGUMENT'));
+    await assert.rejects(prepareOutputFolder('/proc/facekit-out', 'cannot write crops'), code('INVALID_ARGUMENT'));
     writeFileSync(join(root, 'a-file'), 'x');
-    await assert.rejects(prepareOutputFolder(join(root, 'a-file', 'sub'), 'crops'), code('FILE_UNWRITABLE'));
-    await prepareOutputFolder(join(root, 'fine', 'deep'), 'crops');
+    await assert.rejects(
+      prepareOutputFolder(join(root, 'a-file', 'sub'), 'cannot write crops'),
+      code('FILE_UNWRITABLE'),
+    );
+    await prepareOutputFolder(join(root, 'fine', 'deep'), 'cannot write crops');
     assert.ok(existsSync(join(root, 'fine', 'deep')));
   });
 
