@@ -3,7 +3,14 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { DETECT_MAX_PIXELS, detectionView, toOriginal } from '../../src/detect/budget.js';
-import { MtcnnDetector } from '../../src/detect/mtcnn/detector.js';
+import { pyramidLevels } from '../../src/detect/mtcnn/cascade.js';
+import {
+  boundedMinFaceSize,
+  MTCNN_DEFAULT_MIN_FACE_SIZE,
+  MTCNN_MAX_LEVEL_PIXELS,
+  MTCNN_MIN_FACE_SIZE_FLOOR,
+  MtcnnDetector,
+} from '../../src/detect/mtcnn/detector.js';
 import { SsdDetector } from '../../src/detect/ssd.js';
 import { TinyDetector } from '../../src/detect/tiny.js';
 import { loadImage } from '../../src/image/decode.js';
@@ -24,6 +31,22 @@ test('a photo within the budget is read as it is; a larger one as a copy within 
   assert.ok(view.image.width * view.image.height > 0.99 * DETECT_MAX_PIXELS);
   assert.ok(Math.abs(view.image.width / view.image.height - 4000 / 1500) < 0.01);
   assert.equal(view.image.data[0], 77);
+});
+
+test("MTCNN's first pyramid level stays within its bound for any image and minFaceSize; the default on a budget-sized copy is untouched", () => {
+  for (const [w, h] of [
+    [2048, 2048],
+    [10_000, 10_000],
+    [20_000, 500],
+    [640, 480],
+  ]) {
+    for (const minFace of [MTCNN_MIN_FACE_SIZE_FLOOR, MTCNN_DEFAULT_MIN_FACE_SIZE, 80]) {
+      const [first] = pyramidLevels(w, h, boundedMinFaceSize(w, h, minFace), 0.709);
+      assert.ok(first.width * first.height <= MTCNN_MAX_LEVEL_PIXELS, `${w}×${h}, min face ${minFace}`);
+    }
+  }
+  assert.equal(boundedMinFaceSize(2048, 2048, MTCNN_DEFAULT_MIN_FACE_SIZE), MTCNN_DEFAULT_MIN_FACE_SIZE);
+  assert.equal(boundedMinFaceSize(640, 480, MTCNN_MIN_FACE_SIZE_FLOOR), MTCNN_MIN_FACE_SIZE_FLOOR);
 });
 
 test('toOriginal scales boxes and five points back and clips boxes to the photo', () => {

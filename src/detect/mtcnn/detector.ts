@@ -12,6 +12,7 @@ import {
 } from '../../models/mtcnn.js';
 import { ModelSession, ort, type RuntimeOptions } from '../../runtime/session.js';
 import type { Box, Detection, Image, Point } from '../../types.js';
+import { DETECT_MAX_PIXELS } from '../budget.js';
 import type { DetectOptions, FaceDetector, MtcnnOptions } from '../detector.js';
 import { facesInImage, nms } from '../nms.js';
 import {
@@ -49,6 +50,22 @@ const REFERENCE_TIES = true;
  * square of the upscale.
  */
 export const MTCNN_MIN_FACE_SIZE_FLOOR = PNET_CELL_SIZE / 2;
+/**
+ * Most pixels of the pyramid's first (largest) level: P-Net's input and activations grow with it
+ * (about 60 bytes a pixel), and a small minFaceSize on a big image would make it many times the
+ * photo (minFaceSize 6: four times). Equal to the kit's detection budget, so the default
+ * minFaceSize (20) on a budget-sized copy is not affected.
+ */
+export const MTCNN_MAX_LEVEL_PIXELS = DETECT_MAX_PIXELS;
+
+/**
+ * The smallest face searched for in a `width`×`height` image: `minFaceSize`, raised where needed so
+ * that the first pyramid level stays within MTCNN_MAX_LEVEL_PIXELS, whoever calls the detector.
+ */
+export function boundedMinFaceSize(width: number, height: number, minFaceSize: number): number {
+  return Math.max(minFaceSize, PNET_CELL_SIZE * Math.sqrt((width * height) / MTCNN_MAX_LEVEL_PIXELS));
+}
+
 /** Largest scaleFactor accepted: finer steps add levels (time) without adding faces found. */
 export const MTCNN_MAX_SCALE_FACTOR = 0.95;
 
@@ -241,7 +258,12 @@ export class MtcnnDetector implements FaceDetector {
     const offsets: number[][] = [];
     for (const [level, input] of pyramidImages(
       image,
-      pyramidLevels(image.width, image.height, s.minFaceSize, s.scaleFactor),
+      pyramidLevels(
+        image.width,
+        image.height,
+        boundedMinFaceSize(image.width, image.height, s.minFaceSize),
+        s.scaleFactor,
+      ),
       s.pyramid,
     )) {
       const out = await this.runPNet(input, level);
