@@ -34,19 +34,24 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
     if (stat.isDirectory()) throw new FaceKitError('FILE_UNREADABLE', 'is a directory, not a file', { file: name });
     if (!stat.isFile())
       throw new FaceKitError('FILE_UNREADABLE', `is a ${kindOf(stat)}, not a regular file`, { file: name });
-    if (options.maxBytes && stat.size > options.maxBytes) {
-      throw new FaceKitError(
-        'IMAGE_TOO_LARGE',
-        `is ${stat.size} bytes, above the limit of ${options.maxBytes} (raise maxFileBytes to accept it)`,
-        { file: name },
-      );
-    }
-    return await handle.readFile();
+    if (options.maxBytes && stat.size > options.maxBytes) throw tooLarge(stat.size, options.maxBytes, name);
+    const bytes = await handle.readFile();
+    // A file still growing after the fstat (being written or appended) is held to the same cap.
+    if (options.maxBytes && bytes.length > options.maxBytes) throw tooLarge(bytes.length, options.maxBytes, name);
+    return bytes;
   } catch (cause) {
     throw cause instanceof FaceKitError ? cause : fileError(cause, name);
   } finally {
     await handle.close();
   }
+}
+
+function tooLarge(size: number, maxBytes: number, name: string): FaceKitError {
+  return new FaceKitError(
+    'IMAGE_TOO_LARGE',
+    `is ${size} bytes, above the limit of ${maxBytes} (raise maxFileBytes to accept it)`,
+    { file: name },
+  );
 }
 
 function kindOf(stat: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
