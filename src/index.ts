@@ -32,8 +32,9 @@ export type {
   DetectorChoice,
   AlignablePoints,
 } from './kit.js';
-export { DETECTOR_NAMES } from './detect/detector.js';
-export type { DetectOptions, DetectorName, MtcnnOptions } from './detect/detector.js';
+export { DEFAULT_DETECTOR, DETECTOR_NAMES } from './detect/registry.js';
+export type { DetectOptions, MtcnnOptions } from './detect/detector.js';
+export type { DetectorName } from './detect/registry.js';
 export { FaceKitError } from './errors.js';
 export type { FaceKitErrorCode } from './errors.js';
 export type { Image, Box, Point, Detection, Face, AnalyzedFace, Face5, AnalyzedFace5, Descriptor } from './types.js';

@@ -1,17 +1,16 @@
 import { chipTransform, extractChip, warpChip, type Chip } from './align/chip.js';
 import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './align/jitter.js';
 import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
+import type { DetectOptions, FaceDetector, MtcnnOptions } from './detect/detector.js';
+import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
 import {
   checkDetectorName,
-  type DetectOptions,
+  DEFAULT_DETECTOR,
+  DETECTOR_NAMES,
+  DETECTORS,
   type DetectorName,
-  type FaceDetector,
-  type MtcnnOptions,
-} from './detect/detector.js';
-import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
-import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
-import { SsdDetector } from './detect/ssd.js';
-import { checkInputSize, TinyDetector } from './detect/tiny.js';
+  detectorEntry,
+} from './detect/registry.js';
 import { DLIB_MAX_BATCH, DlibEncoder } from './embed/dlib128.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import { checkImage } from './image/ops.js';
@@ -40,7 +39,7 @@ export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? Analy
 
 /** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
 export type DetectorChoice =
-  | { readonly detector?: 'tiny' | 'ssd'; readonly mtcnn?: undefined }
+  | { readonly detector?: Exclude<DetectorName, 'mtcnn'>; readonly mtcnn?: undefined }
   | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
 
 export type FaceKitOptions = KitOptions & DetectorChoice;
@@ -89,37 +88,21 @@ export interface AnalyzeOptions extends DetectOptions {
 }
 
 /**
- * Tiny sizes tried after a miss, before SSD, in the order that rescued most LFW misses: 320 sees
- * close-up faces whole, 608 finds small ones, 224 very large ones.
- */
-const RETRY_INPUT_SIZES = [320, 608, 224] as const;
-/** face-api's default tiny input size: the best speed/recall balance on 640-px photos. */
-const DEFAULT_TINY_INPUT = 416;
-
-/**
- * The passes a `retryOnMiss` kit makes, in order: the configured detector first, then tiny at every
- * retry size not yet tried, then SSD, then MTCNN. MTCNN comes last for tiny and SSD kits: on LFW it
- * found 25 of the 26 faces that tiny at four sizes and SSD all missed (the first passes of the
- * others are kept as they were measured); after an MTCNN miss the tiny and SSD passes follow.
- * Exported so the LFW benchmark walks the same chain.
+ * The passes a `retryOnMiss` kit makes, in order: the configured detector first with its own knobs,
+ * then every registered detector's retry passes in DETECTORS' order (tiny at four sizes, SSD,
+ * MTCNN), skipping the one equal to the first. Exported so the LFW benchmark walks the same chain.
  */
 export function detectionAttempts(detector: DetectorName, options: DetectOptions): Attempt[] {
   // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
-  const { inputSize, mtcnn, ...common } = options;
-  const first: Attempt =
-    detector === 'ssd'
-      ? ['ssd', common]
-      : detector === 'mtcnn'
-        ? ['mtcnn', { ...common, mtcnn }]
-        : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
-  const tinySizes = [DEFAULT_TINY_INPUT, ...RETRY_INPUT_SIZES].filter((size, i, all) => all.indexOf(size) === i);
-  const others: Attempt[] = [
-    ...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]),
-    ['ssd', common],
-    ['mtcnn', common],
-  ];
-  const retries = others.filter(
-    ([name, opts]) => !(name === first[0] && (name !== 'tiny' || opts.inputSize === first[1].inputSize)),
+  const { inputSize: _inputSize, mtcnn: _mtcnn, ...common } = options;
+  const own = detectorEntry(detector).ownOptions(options);
+  const first: Attempt = [detector, { ...common, ...own }];
+  const sameAsFirst = (name: DetectorName, pass: DetectOptions): boolean =>
+    name === detector && Object.entries(pass).every(([key, value]) => (own as Record<string, unknown>)[key] === value);
+  const retries = DETECTOR_NAMES.flatMap((name) =>
+    DETECTORS[name].retryPasses
+      .filter((pass) => !sameAsFirst(name, pass))
+      .map((pass): Attempt => [name, { ...common, ...pass }]),
   );
   return [first, ...retries];
 }
@@ -162,13 +145,9 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   private disposed = false;
 
   constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
-    const detector: DetectorName = options.detector === undefined ? 'tiny' : checkDetectorName(options.detector);
-    if (options.mtcnn !== undefined) {
-      // Types rule this out; plain JavaScript callers get told instead of having the options ignored.
-      if (detector !== 'mtcnn')
-        throw invalidArgument('mtcnn', `MTCNN options need detector 'mtcnn', got '${detector}'`);
-      mtcnnSettings({ mtcnn: options.mtcnn });
-    }
+    const detector: DetectorName =
+      options.detector === undefined ? DEFAULT_DETECTOR : checkDetectorName(options.detector);
+    for (const name of DETECTOR_NAMES) DETECTORS[name].checkOptions(options, detector);
     if (options.alignment !== undefined && options.alignment !== 'landmarks68' && options.alignment !== 'landmarks5') {
       throw invalidArgument(
         'alignment',
@@ -185,7 +164,6 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     // Checked here rather than on the first detect: a CLI run would otherwise report the same bad option once per file.
     if (options.minConfidence !== undefined) checkMinConfidence(options.minConfidence);
     if (options.maxFaces !== undefined) checkMaxFaces(options.maxFaces);
-    if (options.inputSize !== undefined) checkInputSize(options.inputSize);
     if (
       options.rescueMinConfidence !== undefined &&
       !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)
@@ -199,7 +177,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   }
 
   get detectorName(): DetectorName {
-    return this.options.detector ?? 'tiny';
+    return this.options.detector ?? DEFAULT_DETECTOR;
   }
 
   private alive(): void {
@@ -216,12 +194,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     this.alive();
     let d = this.detectors.get(name);
     if (!d) {
-      d =
-        name === 'ssd'
-          ? SsdDetector.create(this.runtime())
-          : name === 'mtcnn'
-            ? MtcnnDetector.create(this.runtime())
-            : TinyDetector.create(this.runtime());
+      d = detectorEntry(name).create(this.runtime());
       this.detectors.set(name, d);
     }
     return d;
@@ -246,8 +219,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   /** Opens every session this kit will use, so the first real call pays no start-up cost. */
   async warmUp(): Promise<void> {
     this.alive();
-    // A five-point MTCNN kit opens the 68-point network only when a fallback detector needs it.
-    const needs68 = !(this.alignment === 'landmarks5' && this.detectorName === 'mtcnn');
+    // A five-point kit whose detector gives five points (MTCNN) opens the 68-point network only when a fallback detector needs it.
+    const needs68 = !(this.alignment === 'landmarks5' && DETECTORS[this.detectorName].givesFivePoints);
     await Promise.all([
       this.detector(this.detectorName),
       needs68 ? this.getLandmarker() : undefined,

@@ -1,6 +1,6 @@
 /** `facekit calibrate --far 0.001 [--from labelled/]`: thresholds with a known false-accept rate, stored in the gallery. */
 import { stat } from 'node:fs/promises';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { LabelledFaces } from '../gallery/gallery.js';
 import type { CalibrationRecord } from '../gallery/store.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import { FaceKitError } from '../errors.js';
 import { annotate, type FaceMark } from '../image/draw.js';
 import { loadImage } from '../image/decode.js';
@@ -90,7 +90,7 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
   await writing(outDir, () => mkdir(outDir, { recursive: true }));
   say(`facekit demo: ${photos.length} sample photos from @vladmandic/face-api, ${opts.model} detector`);
 
-  const buildMs = await ensureModels(requiredModels({ stage: 'analyze' }), say);
+  const buildMs = await ensureModels(requiredModels({ detector: opts.model, stage: 'analyze' }), say);
   if (buildMs > 0) say(`models built in ${(buildMs / 1000).toFixed(1)} s`);
 
   const kit = cliKit({ detector: opts.model, stage: 'analyze' }, 0);

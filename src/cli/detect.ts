@@ -1,4 +1,4 @@
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import { collectPhotos } from './files.js';

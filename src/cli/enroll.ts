@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import { DLIB_CHIP_SIZE } from '../align/templates.js';

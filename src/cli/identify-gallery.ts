@@ -1,5 +1,5 @@
 /** `facekit identify --db <file> <paths...>`: the people in photos, from the gallery instead of a folder. */
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { Aggregation } from '../match/aggregate.js';

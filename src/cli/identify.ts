@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.js';

@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
-import type { DetectorName } from '../detect/detector.js';
+import { DETECTORS, type DetectorName } from '../detect/registry.js';
 import { FaceKitError, type FaceKitErrorCode } from '../errors.js';
 // Also keeps sharp loaded in the main thread while workers come and go: sharp's documented
 // requirement, since glibc would otherwise unload libvips under a running worker.
 import { loadImage } from '../image/decode.js';
-import { FaceKit } from '../kit.js';
+import { detectionAttempts, FaceKit } from '../kit.js';
 import { modelFor, type ModelId, type Precision } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
@@ -90,15 +90,11 @@ export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
-export function requiredModels(settings: Pick<AnalyzerSettings, 'stage' | 'precision'>): ModelId[] {
-  // retryOnMiss falls back to every detector whichever comes first, so all are needed.
-  const ids: ModelId[] = [
-    'tiny_face_detector',
-    modelFor('ssd_mobilenetv1', settings.precision),
-    'mtcnn_pnet',
-    'mtcnn_rnet',
-    'mtcnn_onet',
-  ];
+export function requiredModels(settings: Pick<AnalyzerSettings, 'detector' | 'stage' | 'precision'>): ModelId[] {
+  // retryOnMiss falls back to the other detectors, so every detector the chain tries is needed.
+  const precision = settings.precision ?? 'fp32';
+  const detectors = new Set(detectionAttempts(settings.detector, {}).map(([name]) => name));
+  const ids: ModelId[] = [...detectors].flatMap((name) => DETECTORS[name].models(precision));
   if (settings.stage !== 'detect') ids.push('face_landmark_68');
   if (settings.stage === 'analyze') ids.push(modelFor('dlib_resnet128', settings.precision));
   return ids;

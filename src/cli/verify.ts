@@ -1,5 +1,5 @@
 /** `facekit verify a.jpg b.jpg`: same person or not, the distance, and the threshold that decided. */
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../match/verify.js';
 import type { InputError } from './files.js';
