@@ -15,7 +15,7 @@
  * five-point template alone.
  */
 import { join } from 'node:path';
-import type { DetectorName } from '../src/detect/detector.js';
+import type { DetectorName } from '../src/detect/registry.js';
 import { DlibEncoder } from '../src/embed/dlib128.js';
 import { loadImage } from '../src/image/decode.js';
 import { resizeRegion } from '../src/image/ops.js';

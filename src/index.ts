@@ -19,7 +19,8 @@ export type {
   LandmarkModelSize,
   VerifyOptions,
 } from './api.js';
-export { FaceKit, createFaceKit, alignFace, EMBEDDER_ID, MAX_JITTERS } from './kit.js';
+export { FaceKit, createFaceKit, alignFace, MAX_JITTERS } from './kit.js';
+export { EMBEDDER_ID } from './embed/spec.js';
 export type { Chip } from './align/chip.js';
 export { imageFromRaw, DEFAULT_MAX_PIXELS } from './image/decode.js';
 export type { LoadImageOptions } from './image/decode.js';

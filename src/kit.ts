@@ -11,7 +11,8 @@ import {
   type DetectorName,
   detectorEntry,
 } from './detect/registry.js';
-import { DLIB_MAX_BATCH, DlibEncoder } from './embed/dlib128.js';
+import { type Embedder, type EmbedderEntry, embedderEntry } from './embed/registry.js';
+import { DEFAULT_EMBEDDER } from './embed/spec.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import { checkImage } from './image/ops.js';
 import { checkPrecision } from './models/registry.js';
@@ -45,6 +46,8 @@ export type DetectorChoice =
 export type FaceKitOptions = KitOptions & DetectorChoice;
 
 interface KitOptions extends RuntimeOptions {
+  /** Which embedder makes the descriptors (src/embed/registry.ts); default 'dlib128'. */
+  readonly embedder?: string;
   /** Default 'landmarks68'; 'landmarks5' is faster with MTCNN (no 68-point pass). */
   readonly alignment?: Alignment;
   readonly landmarks?: LandmarkModel;
@@ -108,14 +111,6 @@ export function detectionAttempts(detector: DetectorName, options: DetectOptions
 }
 
 /**
- * The model every descriptor of this kit comes from; galleries store it to refuse mixing models.
- * The same at either precision: the int8 encoder is this network quantized, its descriptors about
- * 0.04 from the fp32 ones (at most 0.05 on LFW; a pair's distance moves by 0.005 on average,
- * against dlib's 0.6 threshold), so a gallery may hold and compare both (see DlibEncoder.modelId).
- */
-export const EMBEDDER_ID = 'dlib_resnet128' satisfies DlibEncoder['modelId'];
-
-/**
  * Most jitters per face: dlib's own example averages 100 jittered chips and face_recognition
  * documents 100 as its slow end ("100 is 100x slower"); beyond it the mean no longer moves and
  * each one costs another full encoder pass.
@@ -136,12 +131,14 @@ export type AlignablePoints = { readonly landmarks: readonly Point[] } | { reado
  * alignment, which decides what `analyze()` returns; createFaceKit infers it from the options.
  */
 export class FaceKit<A extends Alignment = 'landmarks68'> {
-  readonly embedderId = EMBEDDER_ID;
+  /** The descriptor space of this kit's embedder; galleries store it to refuse mixing models. */
+  readonly embedderId: string;
+  private readonly embedder: EmbedderEntry;
   private readonly detectors = new Map<DetectorName, Promise<FaceDetector>>();
   private landmarker?: Promise<Landmarker68>;
-  private encoder?: Promise<DlibEncoder>;
-  private readonly template: ChipTemplate = dlibChipTemplate();
-  private readonly template5: ChipTemplate = dlibChipTemplate5();
+  private encoder?: Promise<Embedder>;
+  private readonly template: ChipTemplate;
+  private readonly template5: ChipTemplate;
   private disposed = false;
 
   constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
@@ -174,6 +171,10 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
       throw invalidArgument('threads', `must be a non-negative integer, got ${options.threads}`);
     }
     if (options.precision !== undefined) checkPrecision(options.precision);
+    this.embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER);
+    this.embedderId = this.embedder.modelId;
+    this.template = this.embedder.template();
+    this.template5 = this.embedder.template5();
   }
 
   get detectorName(): DetectorName {
@@ -210,9 +211,9 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     return this.landmarker;
   }
 
-  private getEncoder(): Promise<DlibEncoder> {
+  private getEncoder(): Promise<Embedder> {
     this.alive();
-    this.encoder ??= DlibEncoder.create(this.runtime());
+    this.encoder ??= this.embedder.create(this.runtime());
     return this.encoder;
   }
 
@@ -324,7 +325,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
 
   /**
    * 128-d descriptors of faces whose landmarks are known. Chips (with flip and jitters, faces ×
-   * (1 + flip + jitters) of them) are made and encoded DLIB_MAX_BATCH at a time, so neither the
+   * (1 + flip + jitters) of them) are made and encoded the embedder's maxBatch at a time, so neither the
    * chips nor the encoder's batch grow with the number of faces.
    */
   async encode(
@@ -369,7 +370,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     };
     for (const chip of chips()) {
       batch.push(chip);
-      if (batch.length === DLIB_MAX_BATCH) await run();
+      if (batch.length === encoder.maxBatch) await run();
     }
     if (batch.length > 0) await run();
     return out;

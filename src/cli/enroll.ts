@@ -3,7 +3,7 @@ import { basename, extname, join, resolve, sep } from 'node:path';
 import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
-import { DLIB_CHIP_SIZE } from '../align/templates.js';
+import { DLIB_CHIP_SIZE } from '../models/dlibResnet128.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { Metadata, NewFace } from '../gallery/store.js';
 import { checkName } from '../gallery/validate.js';

@@ -3,7 +3,7 @@
  * in memory for search (exact, or an HNSW index past ANN_MIN_FACES), open-set identification with
  * a calibrated threshold, calibration, and saved cluster runs.
  */
-import { EMBEDDER_ID } from '../kit.js';
+import { EMBEDDER_ID } from '../embed/spec.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import {
   aggregate,
