@@ -80,8 +80,8 @@ export type {
 } from './gallery/store.js';
 export { openSqliteStore, SqliteStore } from './gallery/sqlite.js';
 export { defaultGalleryPath, GALLERY_ENV } from './gallery/paths.js';
-export { ANN_DEFAULTS } from './gallery/ann.js';
-export type { AnnParams } from './gallery/ann.js';
+export { ANN_DEFAULTS } from './search/ann.js';
+export type { AnnParams } from './search/ann.js';
 export { AGGREGATIONS, DEFAULT_K, DEFAULT_MEAN_OF } from './match/aggregate.js';
 export type { Aggregation } from './match/aggregate.js';
 export { thresholdForFar, falseAcceptRate, answerConfidence } from './match/calibrate.js';

@@ -35,10 +35,10 @@ import {
   annSearchBeam,
   type AnnParams,
   type AnnState,
-} from './ann.js';
+} from '../search/ann.js';
 
 export { ANN_MIN_FACES };
-import { DescriptorMatrix, exactKnn } from './exact.js';
+import { DescriptorMatrix, exactKnn } from '../search/exact.js';
 import { defaultGalleryPath } from './paths.js';
 import { openSqliteStore } from './sqlite.js';
 import type {
