@@ -2,7 +2,8 @@
  * The three-line API, in the spirit of face_recognition's api.py: plain functions, plain data.
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
-import { checkJitters, FaceKit, type Alignment } from './kit.js';
+import { FaceKit } from './pipeline/kit.js';
+import { type Alignment, checkJitters } from './pipeline/options.js';
 import { checkDetectorName, DEFAULT_DETECTOR, type DetectorName } from './detect/registry.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';

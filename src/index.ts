@@ -19,7 +19,8 @@ export type {
   LandmarkModelSize,
   VerifyOptions,
 } from './api.js';
-export { FaceKit, createFaceKit, alignFace, MAX_JITTERS } from './kit.js';
+export { FaceKit, createFaceKit, alignFace } from './pipeline/kit.js';
+export { MAX_JITTERS } from './pipeline/options.js';
 export { EMBEDDER_ID } from './embed/spec.js';
 export type { Chip } from './align/chip.js';
 export { imageFromRaw, DEFAULT_MAX_PIXELS } from './image/decode.js';
@@ -31,8 +32,8 @@ export type {
   Alignment,
   AnalyzedFaceOf,
   DetectorChoice,
-  AlignablePoints,
-} from './kit.js';
+} from './pipeline/options.js';
+export type { AlignablePoints } from './pipeline/kit.js';
 export { DEFAULT_DETECTOR, DETECTOR_NAMES } from './detect/registry.js';
 export type { DetectOptions, MtcnnOptions } from './detect/detector.js';
 export type { DetectorName } from './detect/registry.js';

@@ -16,12 +16,9 @@ export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
   '.heic',
 ]);
 
-/** An input that could not be used, in the shape `--json` prints under `errors`. */
-export interface InputError {
-  readonly file: string;
-  readonly code: string;
-  readonly message: string;
-}
+import type { InputError } from '../pipeline/batch.js';
+
+export type { InputError };
 
 export interface CollectedFiles {
   /** Image files in argument order; each folder's files sorted, duplicates dropped. */

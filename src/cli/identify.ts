@@ -17,7 +17,7 @@ import {
   UNKNOWN_PERSON,
   warn,
 } from './output.js';
-import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './pool.js';
+import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './analyze.js';
 
 export interface IdentifyCliOptions {
   tolerance: number;

@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { invalidArgument } from '../errors.js';
+import { FaceKitError, invalidArgument } from '../errors.js';
 import { buildTinyFaceDetector } from './tinyFaceDetector.js';
 import { buildSsdMobilenetV1 } from './ssdMobilenetv1.js';
 import { buildFaceLandmark68, buildFaceLandmark68Tiny } from './faceLandmark68.js';
 import { buildDlibResnet128 } from './dlibResnet128.js';
 import { buildMtcnnONet, buildMtcnnPNet, buildMtcnnRNet } from './mtcnn.js';
-import { observeConvs, quantizeConvs } from './quantize.js';
+import { observeConvs, quantizeConvs, type TensorRanges } from './quantize.js';
 import type { GraphPass } from '../onnx/graph.js';
 import type { WeightTensor } from './weights.js';
 
@@ -49,6 +49,21 @@ export function checkPrecision(value: unknown, field = 'precision'): Precision {
     field,
     `unknown precision "${String(value)}" (use ${PRECISIONS.map((p) => `'${p}'`).join(' or ')})`,
   );
+}
+
+/**
+ * Measures the activation ranges an int8 build quantizes with: runs `observeModel` (the fp32 graph
+ * with its Conv tensors exposed) over the inputs the network sees in use. Those inputs come from
+ * the fp32 pipeline (detector, landmarks, alignment), which sits above models/: the pipeline
+ * provides the calibrator (src/pipeline/calibration.ts), so models/ never imports upward.
+ */
+export type Calibrator = (id: Int8ModelId, observeModel: Uint8Array, context: BuildContext) => Promise<TensorRanges>;
+
+let calibrator: Calibrator | undefined;
+
+/** Called once by the pipeline layer when it loads; int8 builds fail with MODEL_BUILD_FAILED until then. */
+export function provideCalibrator(calibrate: Calibrator): void {
+  calibrator = calibrate;
 }
 
 /** What a build may read besides the weights. */
@@ -113,10 +128,13 @@ function int8Spec(
     builderVersion: base.builderVersion * INT8_VERSION_STRIDE + INT8_PASS_VERSION,
     description,
     build: async (weights, context) => {
-      // The calibration run drives the fp32 pipeline (detector, landmarks, alignment), which sits
-      // above models/: loaded only when an int8 model is built, so models/ never imports it otherwise.
-      const { calibrationRanges } = await import('../quantize/calibration.js');
-      const ranges = await calibrationRanges(id, builder(weights, observeConvs), context);
+      if (!calibrator)
+        throw new FaceKitError(
+          'MODEL_BUILD_FAILED',
+          `${id} is calibrated by facekit's pipeline: import 'facekit' or 'facekit/pipeline' before building it`,
+          { field: id },
+        );
+      const ranges = await calibrator(id, builder(weights, observeConvs), context);
       return builder(weights, (graph) => quantizeConvs(graph, ranges));
     },
   };

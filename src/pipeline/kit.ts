@@ -1,127 +1,34 @@
-import { chipTransform, extractChip, warpChip, type Chip } from './align/chip.js';
-import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './align/jitter.js';
-import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
-import type { DetectOptions, FaceDetector, MtcnnOptions } from './detect/detector.js';
-import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
+import { type Chip, chipTransform, extractChip, warpChip } from '../align/chip.js';
+import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from '../align/jitter.js';
+import { type ChipTemplate, dlibChipTemplate, dlibChipTemplate5 } from '../align/templates.js';
+import type { DetectOptions, FaceDetector } from '../detect/detector.js';
+import { DEFAULT_DETECTOR, DETECTORS, type DetectorName, detectorEntry } from '../detect/registry.js';
+import { type Embedder, type EmbedderEntry, embedderEntry } from '../embed/registry.js';
+import { DEFAULT_EMBEDDER } from '../embed/spec.js';
+import { FaceKitError, invalidArgument } from '../errors.js';
+import { checkImage } from '../image/ops.js';
+import { LANDMARKS5_NAMES, landmarks5From68 } from '../landmarks/five.js';
+import { coversWholePixel, Landmarker68 } from '../landmarks/landmarks68.js';
+import { checkPointCount, LANDMARK_COUNT_68 } from '../landmarks/parts.js';
+import { boxAroundPoints } from '../landmarks/refine.js';
+import { provideCalibrator } from '../models/registry.js';
+import type { RuntimeOptions } from '../runtime/session.js';
+import type { Detection, Face, Face5, Image, Point } from '../types.js';
 import {
-  checkDetectorName,
-  DEFAULT_DETECTOR,
-  DETECTOR_NAMES,
-  DETECTORS,
-  type DetectorName,
-  detectorEntry,
-} from './detect/registry.js';
-import { type Embedder, type EmbedderEntry, embedderEntry } from './embed/registry.js';
-import { DEFAULT_EMBEDDER } from './embed/spec.js';
-import { FaceKitError, invalidArgument } from './errors.js';
-import { checkImage } from './image/ops.js';
-import { checkPrecision } from './models/registry.js';
-import { LANDMARKS5_NAMES, landmarks5From68 } from './landmarks/five.js';
-import { checkPointCount, LANDMARK_COUNT_68 } from './landmarks/parts.js';
-import { coversWholePixel, Landmarker68, type Landmark68Variant } from './landmarks/landmarks68.js';
-import { boxAroundPoints } from './landmarks/refine.js';
-import type { RuntimeOptions } from './runtime/session.js';
-import type { AnalyzedFace, AnalyzedFace5, Box, Detection, Face, Face5, Image, Point } from './types.js';
+  type Alignment,
+  type AnalyzedFaceOf,
+  type AnalyzeOptions,
+  checkJitters,
+  checkKitOptions,
+  type FaceKitOptions,
+} from './options.js';
+import { type Attempt, detectionAttempts } from './retry.js';
+import { calibrationRanges } from './calibration.js';
 
-export type LandmarkModel = Landmark68Variant;
+// Every path into the pipeline loads this module, so an int8 build anywhere finds its calibrator.
+provideCalibrator(calibrationRanges);
 
 const LANDMARKS5_COUNT = LANDMARKS5_NAMES.length;
-
-/**
- * Which points align a face onto the encoder's chip. 'landmarks68': the 68-point network's (dlib's
- * own alignment). 'landmarks5': MTCNN's five points onto the same template (dlibChipTemplate5), so
- * the 68-point network does not run for faces MTCNN found; faces a fallback detector found get five
- * points made from the 68.
- */
-export type Alignment = 'landmarks68' | 'landmarks5';
-
-/** The faces `analyze()` gives for each alignment: five-point kits have no 68 points to report. */
-export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? AnalyzedFace5 : AnalyzedFace;
-
-/** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
-export type DetectorChoice =
-  | { readonly detector?: Exclude<DetectorName, 'mtcnn'>; readonly mtcnn?: undefined }
-  | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
-
-export type FaceKitOptions = KitOptions & DetectorChoice;
-
-interface KitOptions extends RuntimeOptions {
-  /** Which embedder makes the descriptors (src/embed/registry.ts); default 'dlib128'. */
-  readonly embedder?: string;
-  /** Default 'landmarks68'; 'landmarks5' is faster with MTCNN (no 68-point pass). */
-  readonly alignment?: Alignment;
-  readonly landmarks?: LandmarkModel;
-  /**
-   * Run the landmark network a second time on a box drawn from its first answer (0.7 ms a face):
-   * landmarks that depend less on which detector framed the face. Off by default, since LFW
-   * accuracy moved only within noise (see src/landmarks/refine.ts); off gives face-api's own points.
-   */
-  readonly refineLandmarks?: boolean;
-  readonly minConfidence?: number;
-  /** Tiny detector input side (multiple of 32). */
-  readonly inputSize?: number;
-  readonly maxFaces?: number;
-  /**
-   * When the first pass finds nothing, try again with other settings (tiny at other sizes, then
-   * SSD, then MTCNN) before answering "no face": a miss costs far more than the retry.
-   */
-  readonly retryOnMiss?: boolean;
-  /**
-   * For photos known to hold a face (enrolment, ID photos, LFW): when every retry found nothing,
-   * take the single best candidate scoring at least this much. Off by default, since on photos
-   * without faces it would return a false face.
-   */
-  readonly rescueMinConfidence?: number;
-  /** Average the descriptor of the chip and its mirror image. */
-  readonly flip?: boolean;
-  /** Extra randomly perturbed chips averaged in, like dlib's num_jitters (deterministic seed); at most MAX_JITTERS. */
-  readonly jitters?: number;
-}
-
-/**
- * One detection pass: which detector, with which options. Kept a plain pair (callers remap chains
- * with `[name, { ...o, minConfidence }]`); detectionAttempts gives each pass only its own knobs.
- */
-export type Attempt = readonly [DetectorName, DetectOptions];
-
-/** What one `analyze()` call can override. */
-export interface AnalyzeOptions extends DetectOptions {
-  readonly flip?: boolean;
-  readonly jitters?: number;
-}
-
-/**
- * The passes a `retryOnMiss` kit makes, in order: the configured detector first with its own knobs,
- * then every registered detector's retry passes in DETECTORS' order (tiny at four sizes, SSD,
- * MTCNN), skipping the one equal to the first. Exported so the LFW benchmark walks the same chain.
- */
-export function detectionAttempts(detector: DetectorName, options: DetectOptions): Attempt[] {
-  // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
-  const { inputSize: _inputSize, mtcnn: _mtcnn, ...common } = options;
-  const own = detectorEntry(detector).ownOptions(options);
-  const first: Attempt = [detector, { ...common, ...own }];
-  const sameAsFirst = (name: DetectorName, pass: DetectOptions): boolean =>
-    name === detector && Object.entries(pass).every(([key, value]) => (own as Record<string, unknown>)[key] === value);
-  const retries = DETECTOR_NAMES.flatMap((name) =>
-    DETECTORS[name].retryPasses
-      .filter((pass) => !sameAsFirst(name, pass))
-      .map((pass): Attempt => [name, { ...common, ...pass }]),
-  );
-  return [first, ...retries];
-}
-
-/**
- * Most jitters per face: dlib's own example averages 100 jittered chips and face_recognition
- * documents 100 as its slow end ("100 is 100x slower"); beyond it the mean no longer moves and
- * each one costs another full encoder pass.
- */
-export const MAX_JITTERS = 100;
-
-export function checkJitters(jitters: number | undefined): void {
-  if (jitters !== undefined && !(Number.isInteger(jitters) && jitters >= 0 && jitters <= MAX_JITTERS)) {
-    throw invalidArgument('jitters', `must be an integer from 0 to ${MAX_JITTERS}, got ${jitters}`);
-  }
-}
 
 /** Points a chip can be aligned on: 68 landmarks, or five (MTCNN's, or made from 68). */
 export type AlignablePoints = { readonly landmarks: readonly Point[] } | { readonly landmarks5: readonly Point[] };
@@ -142,35 +49,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   private disposed = false;
 
   constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
-    const detector: DetectorName =
-      options.detector === undefined ? DEFAULT_DETECTOR : checkDetectorName(options.detector);
-    for (const name of DETECTOR_NAMES) DETECTORS[name].checkOptions(options, detector);
-    if (options.alignment !== undefined && options.alignment !== 'landmarks68' && options.alignment !== 'landmarks5') {
-      throw invalidArgument(
-        'alignment',
-        `unknown alignment "${String(options.alignment)}" (use 'landmarks68' or 'landmarks5')`,
-      );
-    }
-    if (options.landmarks !== undefined && options.landmarks !== 'full' && options.landmarks !== 'tiny') {
-      throw invalidArgument(
-        'landmarks',
-        `unknown landmark model "${String(options.landmarks)}" (use 'full' or 'tiny')`,
-      );
-    }
-    checkJitters(options.jitters);
-    // Checked here rather than on the first detect: a CLI run would otherwise report the same bad option once per file.
-    if (options.minConfidence !== undefined) checkMinConfidence(options.minConfidence);
-    if (options.maxFaces !== undefined) checkMaxFaces(options.maxFaces);
-    if (
-      options.rescueMinConfidence !== undefined &&
-      !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)
-    ) {
-      throw invalidArgument('rescueMinConfidence', `must be in (0, 1), got ${options.rescueMinConfidence}`);
-    }
-    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0)) {
-      throw invalidArgument('threads', `must be a non-negative integer, got ${options.threads}`);
-    }
-    if (options.precision !== undefined) checkPrecision(options.precision);
+    checkKitOptions(options);
     this.embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER);
     this.embedderId = this.embedder.modelId;
     this.template = this.embedder.template();
@@ -426,5 +305,3 @@ export function alignFace(image: Image, landmarks: readonly Point[]): Chip {
     landmarks.length === LANDMARKS5_COUNT ? dlibChipTemplate5() : dlibChipTemplate(),
   );
 }
-
-export type { Box };

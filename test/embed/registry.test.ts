@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { embedderEntry, embedderNames, registerEmbedder, type EmbedderEntry } from '../../src/embed/registry.js';
 import { DEFAULT_EMBEDDER, DLIB128, EMBEDDER_ID } from '../../src/embed/spec.js';
 import { FaceKitError } from '../../src/errors.js';
-import { createFaceKit } from '../../src/kit.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
 import { DEFAULT_TOLERANCE } from '../../src/match/distance.js';
 
 const isInvalid = (field: string) => (e: unknown) =>
