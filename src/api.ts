@@ -47,13 +47,16 @@ export async function disposeSharedKits(): Promise<void> {
 
 export interface LocateOptions {
   /** Which detector: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
+  readonly detector?: DetectorName;
+  /** face_recognition's spelling of `detector` (`face_locations(img, model=...)`), accepted for code ported from it. */
   readonly model?: DetectorName;
   readonly minConfidence?: number;
 }
 
 /** Boxes of every face in the image, best first. */
 export async function faceLocations(image: Image, options: LocateOptions = {}): Promise<Box[]> {
-  const found = await sharedKit(options.model).detect(image, { minConfidence: options.minConfidence });
+  const [detector, field] = options.detector !== undefined ? [options.detector, 'detector'] : [options.model, 'model'];
+  const found = await sharedKit(detector, field).detect(image, { minConfidence: options.minConfidence });
   return found.map((d) => d.box);
 }
 

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FaceKitError,
   openGallery,
   openSqliteStore,
   type CalibrationRecord,
@@ -24,7 +23,8 @@ import {
   type PersonRecord,
   type StoreStats,
   type Watermark,
-} from '../../src/index.js';
+} from '../../src/entry/gallery.js';
+import { FaceKitError } from '../../src/errors.js';
 import { Faces } from '../helpers/descriptors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'facekit-custom-store-'));
