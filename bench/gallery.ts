@@ -510,7 +510,7 @@ async function openSet(faces: LfwFaces) {
   const calibrations = [];
   for (const s of sources) {
     for (const far of FARS) {
-      let c;
+      let c: Awaited<ReturnType<typeof g.calibrate>>[number];
       try {
         [c] = await g.calibrate({ far, from: s.from });
       } catch (e) {

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname, join, sep } from 'node:path';
 import type { DetectorName } from '../detect/registry.js';
@@ -66,7 +67,7 @@ async function plan(
     if (person !== null) byName.set(person, [...(byName.get(person) ?? []), ...files]);
   };
   for (const path of paths) {
-    let info;
+    let info: Stats;
     try {
       info = await stat(path);
     } catch {

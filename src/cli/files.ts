@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { FaceKitError } from '../errors.js';
@@ -89,7 +90,7 @@ async function* visibleEntries(
   for (const name of [...names].sort(byName)) {
     if (hidden(name)) continue;
     const path = join(dir, name);
-    let info;
+    let info: Stats;
     try {
       info = await stat(path);
     } catch {
@@ -116,7 +117,7 @@ export async function collectImageFiles(inputs: readonly string[]): Promise<Coll
     files.push(path);
   };
   for (const input of inputs) {
-    let info;
+    let info: Stats;
     try {
       info = await stat(input);
     } catch (cause) {

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
@@ -66,7 +67,7 @@ export function printFaceLines(
 }
 
 async function checkKnownDir(dir: string): Promise<void> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(dir);
   } catch {

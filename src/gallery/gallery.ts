@@ -584,10 +584,12 @@ export class Gallery {
             );
         });
         const labelOf = new Map<string, number>();
-        const labels = Int32Array.from(
-          from.names,
-          (n) => labelOf.get(n) ?? (labelOf.set(n, labelOf.size), labelOf.size - 1),
-        );
+        const labels = Int32Array.from(from.names, (n) => {
+          const known = labelOf.get(n);
+          if (known !== undefined) return known;
+          labelOf.set(n, labelOf.size);
+          return labelOf.size - 1;
+        });
         set = { labels, row: (i) => from.descriptors[i] };
         const byName = new Map([...this.names.entries()].map(([id, n]) => [n, id] as const));
         const rows = sampleIndices(from.descriptors.length, MAX_SEARCH_PROBES);
