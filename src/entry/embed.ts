@@ -3,3 +3,4 @@ export { embedderEntry, embedderNames, registerEmbedder } from '../embed/registr
 export type { Embedder, EmbedderEntry } from '../embed/registry.js';
 export { DEFAULT_EMBEDDER, DLIB128, EMBEDDER_ID } from '../embed/spec.js';
 export type { EmbedderSpec, EmbedderThresholds, Metric } from '../embed/spec.js';
+export type { ChipTemplate } from '../align/templates.js';

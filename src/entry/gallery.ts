@@ -33,3 +33,4 @@ export type {
   StoreStats,
   Watermark,
 } from '../gallery/store.js';
+export type { SqliteStoreOptions } from '../gallery/sqlite.js';

@@ -7,3 +7,4 @@ export { verifyDescriptors } from '../match/verify.js';
 export type { Verification } from '../match/verify.js';
 export { CLUSTER_THRESHOLD, clusterFaces } from '../cluster/cluster.js';
 export type { ClusterOptions } from '../cluster/cluster.js';
+export type { PairThreshold } from '../match/verify.js';

@@ -10,3 +10,5 @@ export type { ModelInfo, ModelState } from '../models/cache.js';
 export { ensureModels } from '../models/ensure.js';
 export { MODEL_IDS, MODELS, PRECISIONS } from '../models/registry.js';
 export type { ModelId, ModelSpec, Precision } from '../models/registry.js';
+export type { BuildContext, Calibrator } from '../models/registry.js';
+export type { ModelRecord } from '../models/cache.js';

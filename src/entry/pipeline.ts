@@ -38,3 +38,4 @@ export type {
 } from '../pipeline/batch.js';
 export { Enrolment, faceQuality, hashFile, hashFiles, singleFace } from '../pipeline/enroll.js';
 export type { EnrolmentEvents, EnrolmentOptions, PersonReport, PlannedPerson } from '../pipeline/enroll.js';
+export type { RuntimeOptions } from '../runtime/session.js';
