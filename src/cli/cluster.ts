@@ -5,7 +5,7 @@
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { clusterFaces } from '../cluster/cluster.js';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
@@ -14,7 +14,8 @@ import type { Box, Image } from '../types.js';
 import { loadImage } from '../image/decode.js';
 import { makeOutputSubfolder, prepareOutputFolder, uniqueName, writeNewFile } from '../util/output-folder.js';
 import { collectPhotos, type InputError } from './files.js';
-import { hashFiles, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
+import { hashFiles } from '../pipeline/enroll.js';
+import { warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
 import {
   DISTANCE_DECIMALS,
   printJson,
@@ -24,7 +25,7 @@ import {
   roundBox,
   SCORE_DECIMALS,
 } from './output.js';
-import { analyzeFiles, recordFailure, type CpuChoice } from './pool.js';
+import { analyzeFiles, recordFailure, type CpuChoice } from './analyze.js';
 
 export interface ClusterCliOptions extends DbCliOptions {
   threshold: number;
@@ -127,7 +128,10 @@ async function findFaces(
   opts: ClusterCliOptions,
   errors: InputError[],
 ): Promise<FoundFace[]> {
-  const hashes = await hashFiles(files, errors);
+  const hashes = await hashFiles(files, (e) => {
+    errors.push(e);
+    reportInputError(e);
+  });
   const readable = files.filter((f) => hashes.has(f));
   const found: FoundFace[] = [];
   if (readable.length === 0) return found;

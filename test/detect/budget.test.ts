@@ -14,7 +14,7 @@ import {
 import { SsdDetector } from '../../src/detect/ssd.js';
 import { TinyDetector } from '../../src/detect/tiny.js';
 import { loadImage } from '../../src/image/decode.js';
-import { createFaceKit } from '../../src/kit.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
 import type { Detection, Image } from '../../src/types.js';
 import { isolatedCacheDir, samplePath } from '../helpers/photos.js';
 

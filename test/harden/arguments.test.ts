@@ -8,7 +8,7 @@ import { MAX_LANDMARK_SPREAD } from '../../src/align/spread.js';
 import { clusterFaces } from '../../src/cluster/cluster.js';
 import { FaceKitError } from '../../src/errors.js';
 import { openGallery } from '../../src/gallery/gallery.js';
-import { alignFace, createFaceKit } from '../../src/kit.js';
+import { alignFace, createFaceKit } from '../../src/pipeline/kit.js';
 import { verifyDescriptors } from '../../src/match/verify.js';
 import type { Image, Point } from '../../src/types.js';
 import { Faces } from '../helpers/descriptors.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { hashFile } from '../../src/cli/gallery.js';
+import { hashFile } from '../../src/pipeline/enroll.js';
 import { FaceKitError } from '../../src/errors.js';
 import { openGallery } from '../../src/gallery/gallery.js';
 import { DEFAULT_MAX_FILE_BYTES, loadImage } from '../../src/image/decode.js';
