@@ -10,6 +10,7 @@ import {
 } from './detect/detector.js';
 import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
 import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
+import { checkPadding, DEFAULT_PADDING, detectPadded } from './detect/pad.js';
 import { SsdDetector } from './detect/ssd.js';
 import { checkInputSize, TinyDetector } from './detect/tiny.js';
 import { DLIB_MAX_BATCH, DlibEncoder } from './embed/dlib128.js';
@@ -70,6 +71,11 @@ interface KitOptions extends RuntimeOptions {
    * without faces it would return a false face.
    */
   readonly rescueMinConfidence?: number;
+  /**
+   * Grey border added around the photo before detecting, as a fraction of its longer side (0
+   * turns it off): faces filling the frame are found without a retry (see src/detect/pad.ts).
+   */
+  readonly padding?: number;
   /** Average the descriptor of the chip and its mirror image. */
   readonly flip?: boolean;
   /** Extra randomly perturbed chips averaged in, like dlib's num_jitters (deterministic seed); at most MAX_JITTERS. */
@@ -196,6 +202,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
       throw invalidArgument('threads', `must be a non-negative integer, got ${options.threads}`);
     }
     if (options.precision !== undefined) checkPrecision(options.precision);
+    if (options.padding !== undefined) checkPadding(options.padding);
   }
 
   get detectorName(): DetectorName {
@@ -284,7 +291,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   async attempt(image: Image, [name, options]: Attempt): Promise<Detection[]> {
     this.alive();
     checkImage(image);
-    return (await this.detector(name)).detect(image, options);
+    return detectPadded(await this.detector(name), image, options, this.options.padding ?? DEFAULT_PADDING);
   }
 
   /** 68 landmarks for each detection (or for detections found here when none are given). */

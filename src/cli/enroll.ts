@@ -12,8 +12,10 @@ import { hashFiles, singleFace, withGallery, type DbCliOptions } from './gallery
 import { errorJson } from './gallery-options.js';
 import { note, printJson, printLine, reportInputError, round, SCORE_DECIMALS, warn } from './output.js';
 import { analyzeFiles, recordFailure, type CpuChoice, type FileResult } from './pool.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import { startProgress } from './progress.js';
 
-export interface EnrollCliOptions extends DbCliOptions {
+export interface EnrollCliOptions extends DbCliOptions, AnalysisCliOptions {
   name?: string;
   /** `--meta key=value` pairs, set on every person this run enrols. */
   meta?: Metadata;
@@ -269,12 +271,17 @@ async function analyse(
 ): Promise<{ error: unknown } | null> {
   if (queue.length === 0) return null;
   try {
+    const progress = startProgress(queue.length, opts);
     await analyzeFiles(
-      { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+      analyzerSettings(opts, 'analyze'),
       opts.cpus,
       queue.map((q) => q.file),
-      (r, index) => run.take(r, queue[index].person),
+      (r, index) => {
+        progress.tick(r);
+        run.take(r, queue[index].person);
+      },
     );
+    progress.finish({ people: new Set(queue.map((q) => q.person)).size });
     return null;
   } catch (error) {
     return { error };

@@ -5,7 +5,9 @@
 import { Command, Option } from 'commander';
 import { CLUSTER_THRESHOLD } from '../cluster/defaults.js';
 import { AGGREGATIONS, DEFAULT_K } from '../match/aggregate.js';
+import { minConfidenceOption, noRetryOption } from './analysis-options.js';
 import type { CalibrateCliOptions } from './calibrate.js';
+import { quietOption } from './progress.js';
 import type { ClusterCliOptions, ClusterRunCliOptions } from './cluster.js';
 import type { EnrollCliOptions } from './enroll.js';
 import type { PeopleCliOptions } from './people.js';
@@ -71,6 +73,9 @@ export function enrollCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(minConfidenceOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: EnrollCliOptions) => {
       const { runEnroll } = await import('./enroll.js');
@@ -162,6 +167,7 @@ export function verifyCommand(): Command {
     .addOption(farOption('1:1'))
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(noRetryOption())
     .addOption(jsonOption())
     .action(async (a: string, b: string, opts: VerifyCliOptions & { tolerance?: number }) => {
       const { runVerify } = await import('./verify.js');
@@ -186,6 +192,9 @@ export function calibrateCommand(): Command {
     .addOption(dbOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(precisionOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .addOption(jsonOption())
     .action(async (opts: CalibrateCliOptions) => {
       const { runCalibrate } = await import('./calibrate.js');
@@ -217,6 +226,8 @@ export function clusterCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: ClusterCliOptions, cmd: Command) => {
       if (paths.length === 0)

@@ -22,6 +22,8 @@ export interface AnalyzerSettings {
   readonly stage: Stage;
   /** Kit option `precision`; default 'fp32'. */
   readonly precision?: Precision;
+  /** Kit option `retryOnMiss`; default true (`--no-retry` turns it off). */
+  readonly retryOnMiss?: boolean;
 }
 
 /** One face as plain data, safe to post between threads. */
@@ -83,7 +85,7 @@ export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
   return new FaceKit({
     detector: settings.detector,
     minConfidence: settings.minConfidence,
-    retryOnMiss: true,
+    retryOnMiss: settings.retryOnMiss ?? true,
     threads,
     precision: settings.precision,
   });
