@@ -59,6 +59,21 @@ export async function apiDescriptors(
     for (const m of meta.missing) known.set(m, null);
   }
   const todo = images.filter((i) => !known.has(i));
+  const save = (): LfwFaces => {
+    const found = [...known.entries()]
+      .filter((e): e is [string, Float32Array] => e[1] !== null)
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const missing = [...known.entries()]
+      .filter(([, d]) => d === null)
+      .map(([i]) => i)
+      .sort();
+    const dims = found[0]?.[1].length ?? 0;
+    const descriptors = new Float32Array(found.length * dims);
+    for (const [i, [, d]] of found.entries()) descriptors.set(d, i * dims);
+    writeFileSync(`${base}.f32`, new Uint8Array(descriptors.buffer));
+    writeFileSync(`${base}.json`, JSON.stringify({ options, dims, images: found.map(([i]) => i), missing }));
+    return asFaces(found, descriptors, dims, missing);
+  };
   if (todo.length > 0) {
     const kit = createFaceKit({ ...options, threads });
     const t0 = performance.now();
@@ -67,27 +82,25 @@ export async function apiDescriptors(
         const photo = await loadImage(join(lfwDir, 'images', todo[i]));
         const face = centralFace(await kit.analyze(photo), photo, false);
         known.set(todo[i], face ? face.descriptor : null);
-        if ((i + 1) % PROGRESS_EVERY === 0)
+        // Saved as it goes: a run stopped half-way keeps what it measured (photos are in fold order).
+        if ((i + 1) % PROGRESS_EVERY === 0) {
+          save();
           process.stderr.write(`  ${i + 1}/${todo.length} photos, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        }
       }
     } finally {
       await kit.dispose();
     }
   }
-  const found = [...known.entries()]
-    .filter((e): e is [string, Float32Array] => e[1] !== null)
-    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const missing = [...known.entries()]
-    .filter(([, d]) => d === null)
-    .map(([i]) => i)
-    .sort();
-  const dims = found[0]?.[1].length ?? 0;
-  const descriptors = new Float32Array(found.length * dims);
-  for (const [i, [, d]] of found.entries()) descriptors.set(d, i * dims);
-  if (todo.length > 0) {
-    writeFileSync(`${base}.f32`, new Uint8Array(descriptors.buffer));
-    writeFileSync(`${base}.json`, JSON.stringify({ options, dims, images: found.map(([i]) => i), missing }));
-  }
+  return save();
+}
+
+function asFaces(
+  found: [string, Float32Array][],
+  descriptors: Float32Array,
+  dims: number,
+  missing: string[],
+): LfwFaces {
   const people = [...new Set(found.map(([i]) => i.split('/')[0]))].sort();
   const index = new Map(people.map((p, i) => [p, i]));
   return {
@@ -105,7 +118,8 @@ async function main(): Promise<void> {
   const lfwDir = join(flags.data, 'lfw');
   const pairs = readPairs(lfwDir).filter((p) => p.fold < flags.folds);
   const options = kitOptions(flags);
-  const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))].sort();
+  // Fold order, so that a run stopped early has whole folds to score with --folds.
+  const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   const t0 = performance.now();
   const faces = await apiDescriptors(lfwDir, images, options, flags.threads);
   const seconds = (performance.now() - t0) / 1000;

@@ -3,7 +3,7 @@
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
 import { checkJitters, FaceKit, type Alignment } from './kit.js';
-import { checkDetectorName, type DetectorName } from './detect/detector.js';
+import { checkDetectorName, DEFAULT_DETECTOR, type DetectorName } from './detect/detector.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
@@ -23,7 +23,7 @@ export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from
 const sharedKits = new Map<string, FaceKit<Alignment>>();
 
 function sharedKit(
-  detector: DetectorName = 'tiny',
+  detector: DetectorName = DEFAULT_DETECTOR,
   field = 'model',
   alignment: Alignment = 'landmarks68',
 ): FaceKit<Alignment> {
@@ -45,7 +45,7 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: 'tiny' (default, fastest), 'ssd' or 'mtcnn'. */
+  /** Which detector: 'mtcnn' (default), 'ssd' or 'tiny' (fastest). */
   readonly model?: DetectorName;
   readonly minConfidence?: number;
 }
@@ -78,7 +78,7 @@ export type LandmarkModelSize = 'large' | 'small';
  */
 export interface LandmarkOptions {
   readonly model?: LandmarkModelSize;
-  /** Which detector finds the faces: 'tiny' (default), 'ssd' or 'mtcnn'. */
+  /** Which detector finds the faces: 'mtcnn' (default), 'ssd' or 'tiny'. */
   readonly detector?: DetectorName;
   /** Boxes from an earlier faceLocations() call, to skip detection. */
   readonly faceLocations?: readonly Box[];
@@ -161,7 +161,7 @@ export async function faceEncodings(image: Image, options: EncodingOptions = {})
 export interface VerifyOptions extends ThresholdOptions {
   /** Take the threshold (and the confidence) from this gallery's pair calibration. */
   readonly gallery?: Gallery;
-  /** Detector for photos: 'tiny' (default), 'ssd' or 'mtcnn'. */
+  /** Detector for photos: 'mtcnn' (default), 'ssd' or 'tiny'. */
   readonly detector?: DetectorName;
 }
 

@@ -3,6 +3,8 @@ import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './a
 import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
 import {
   checkDetectorName,
+  DEFAULT_DETECTOR,
+  DEFAULT_RETRY_ON_MISS,
   type DetectOptions,
   type DetectorName,
   type FaceDetector,
@@ -41,8 +43,8 @@ export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? Analy
 
 /** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
 export type DetectorChoice =
-  | { readonly detector?: 'tiny' | 'ssd'; readonly mtcnn?: undefined }
-  | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
+  | { readonly detector: 'tiny' | 'ssd'; readonly mtcnn?: undefined }
+  | { readonly detector?: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
 
 export type FaceKitOptions = KitOptions & DetectorChoice;
 
@@ -119,11 +121,11 @@ export function detectionAttempts(detector: DetectorName, options: DetectOptions
         ? ['mtcnn', { ...common, mtcnn }]
         : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
   const tinySizes = [DEFAULT_TINY_INPUT, ...RETRY_INPUT_SIZES].filter((size, i, all) => all.indexOf(size) === i);
-  const others: Attempt[] = [
-    ...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]),
-    ['ssd', common],
-    ['mtcnn', common],
-  ];
+  const tinyPasses = tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]);
+  // After an MTCNN miss, SSD comes before tiny: it boxed no non-face in dlib's detection photos,
+  // where tiny boxed dogs (bench/defaults.ts), so a retry does not answer a miss with a false face.
+  const others: Attempt[] =
+    detector === 'mtcnn' ? [['ssd', common], ...tinyPasses] : [...tinyPasses, ['ssd', common], ['mtcnn', common]];
   const retries = others.filter(
     ([name, opts]) => !(name === first[0] && (name !== 'tiny' || opts.inputSize === first[1].inputSize)),
   );
@@ -168,7 +170,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   private disposed = false;
 
   constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
-    const detector: DetectorName = options.detector === undefined ? 'tiny' : checkDetectorName(options.detector);
+    const detector: DetectorName =
+      options.detector === undefined ? DEFAULT_DETECTOR : checkDetectorName(options.detector);
     if (options.mtcnn !== undefined) {
       // Types rule this out; plain JavaScript callers get told instead of having the options ignored.
       if (detector !== 'mtcnn')
@@ -206,7 +209,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   }
 
   get detectorName(): DetectorName {
-    return this.options.detector ?? 'tiny';
+    return this.options.detector ?? DEFAULT_DETECTOR;
   }
 
   private alive(): void {
@@ -274,7 +277,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     };
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
     const found = await this.attempt(image, first);
-    if (found.length > 0 || !this.options.retryOnMiss) return found;
+    if (found.length > 0 || !(this.options.retryOnMiss ?? DEFAULT_RETRY_ON_MISS)) return found;
     for (const retry of retries) {
       const again = await this.attempt(image, retry);
       if (again.length > 0) return again;

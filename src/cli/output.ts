@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { MAX_TOLERANCE } from '../match/identify.js';
-import { DETECTOR_NAMES } from '../detect/detector.js';
+import { DEFAULT_DETECTOR, DETECTOR_NAMES } from '../detect/detector.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
@@ -102,7 +102,7 @@ export function modelOption(): Option {
     "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks",
   )
     .choices(DETECTOR_NAMES)
-    .default('tiny');
+    .default(DEFAULT_DETECTOR);
 }
 
 export function precisionOption(): Option {

@@ -76,5 +76,9 @@ export async function detectPadded(
   return tag(facesInImage(found, image.width, image.height, limit));
 }
 
-/** The kit's border when none is asked for: chosen on the tight-crop and detection tables of bench/defaults.ts. */
-export const DEFAULT_PADDING = 0;
+/**
+ * The kit's border when none is asked for, from bench/defaults.ts (MTCNN, 150 LFW photos and their
+ * tight crops, shared 2-core machine): a tenth of the longer side took tight crops found from 84%
+ * to 92% and recall on dlib's detection photos from 0.86 to 0.91; a quarter found fewer (90%).
+ */
+export const DEFAULT_PADDING = 0.1;
