@@ -44,6 +44,7 @@ export async function apiDescriptors(
   images: readonly string[],
   options: FaceKitOptions,
   threads: number,
+  cachedOnly = false,
 ): Promise<LfwFaces> {
   const base = join(PROJECT_ROOT, 'bench', 'results', cacheName(options));
   const known = new Map<string, Float32Array | null>();
@@ -58,21 +59,14 @@ export async function apiDescriptors(
     for (const [i, img] of meta.images.entries()) known.set(img, all.slice(i * meta.dims, (i + 1) * meta.dims));
     for (const m of meta.missing) known.set(m, null);
   }
-  const todo = images.filter((i) => !known.has(i));
+  if (cachedOnly) for (const i of images) if (!known.has(i)) known.set(i, null);
+  const todo = cachedOnly ? [] : images.filter((i) => !known.has(i));
   const save = (): LfwFaces => {
-    const found = [...known.entries()]
-      .filter((e): e is [string, Float32Array] => e[1] !== null)
-      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    const missing = [...known.entries()]
-      .filter(([, d]) => d === null)
-      .map(([i]) => i)
-      .sort();
-    const dims = found[0]?.[1].length ?? 0;
-    const descriptors = new Float32Array(found.length * dims);
-    for (const [i, [, d]] of found.entries()) descriptors.set(d, i * dims);
-    writeFileSync(`${base}.f32`, new Uint8Array(descriptors.buffer));
-    writeFileSync(`${base}.json`, JSON.stringify({ options, dims, images: found.map(([i]) => i), missing }));
-    return asFaces(found, descriptors, dims, missing);
+    const faces = asFacesOf(known);
+    const missing = [...known.entries()].filter(([, d]) => d === null).map(([i]) => i);
+    writeFileSync(`${base}.f32`, new Uint8Array(faces.descriptors.buffer));
+    writeFileSync(`${base}.json`, JSON.stringify({ options, dims: faces.dims, images: faces.images, missing }));
+    return { ...faces, missing };
   };
   if (todo.length > 0) {
     const kit = createFaceKit({ ...options, threads });
@@ -92,7 +86,17 @@ export async function apiDescriptors(
       await kit.dispose();
     }
   }
-  return save();
+  return cachedOnly ? asFacesOf(known) : save();
+}
+
+function asFacesOf(known: Map<string, Float32Array | null>): LfwFaces {
+  const found = [...known.entries()]
+    .filter((e): e is [string, Float32Array] => e[1] !== null)
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const dims = found[0]?.[1].length ?? 0;
+  const descriptors = new Float32Array(found.length * dims);
+  for (const [i, [, d]] of found.entries()) descriptors.set(d, i * dims);
+  return asFaces(found, descriptors, dims, []);
 }
 
 function asFaces(

@@ -19,7 +19,8 @@ export interface EnrollCliOptions extends DbCliOptions, AnalysisCliOptions {
   name?: string;
   /** `--meta key=value` pairs, set on every person this run enrols. */
   meta?: Metadata;
-  largest?: boolean;
+  /** Refuse photos with several faces (MULTIPLE_FACES) instead of taking the largest, as identify does. */
+  oneFaceOnly?: boolean;
   cpus?: CpuChoice;
   model: DetectorName;
   precision?: Precision;
@@ -197,7 +198,8 @@ class Enrolment {
     if (this.failure) throw this.failure.error;
     const e = this.pending.get(person) as Pending;
     if (!recordFailure(r, this.errors)) {
-      const face = singleFace(r, this.opts.largest === true, this.rejected);
+      // The largest face, with a warning, as identify's known folder and face_recognition take it (issue 17).
+      const face = singleFace(r, this.opts.oneFaceOnly !== true, this.rejected);
       if (face === null) reportInputError(this.rejected[this.rejected.length - 1]);
       else {
         if (r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);

@@ -58,12 +58,16 @@ export function enrollCommand(): Command {
     .summary('add people to the gallery from their photos')
     .description(
       'add known people to the gallery. A folder is read as known/<person>/*.jpg (and known/<person>.jpg); a file is the person its name says; ' +
-        'with --name, every photo given is that person. Each photo must show one face (else it is reported; --largest takes the largest). ' +
+        'with --name, every photo given is that person. A photo with several faces gives its largest, with a warning, as identify takes it (--one-face-only reports it instead). ' +
         'A photo already in the gallery (same bytes) is skipped. Each person is stored in one transaction.',
     )
     .argument('<paths...>', 'folders of known people, or photos')
     .option('--name <person>', 'enrol every photo given as this person')
-    .option('--largest', 'in a photo with several faces, take the largest instead of reporting the photo')
+    .option(
+      '--one-face-only',
+      'report and skip a photo with several faces (MULTIPLE_FACES) instead of taking its largest',
+    )
+    .addOption(new Option('--largest', 'take the largest face of a photo with several (now the default)').hideHelp())
     .option(
       '--meta <key=value>',
       'set this metadata on every person enrolled (repeatable; values are strings)',

@@ -155,6 +155,8 @@ function identifyCommand(): Command {
           cmd.error(
             `facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`,
           );
+        if (cmd.getOptionValueSource('far') === 'cli' && cmd.getOptionValueSource('tolerance') === 'cli')
+          cmd.error('facekit: give a tolerance or a false-accept rate, not both (--tolerance fixes the threshold)');
         if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
         if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
         const { runIdentify } = await import('./identify.js');

