@@ -94,7 +94,10 @@ test('every `npx facekit` line in the README names a real command and only its o
     assert.match(top, new RegExp(`^  ${command}\\b`, 'm'), `README line ${l.line}: no command '${command}'`);
     const help = await helpOf([command]);
     // A second word may be a subcommand (people set, cluster name): its options are checked against its own help.
-    const sub = l.args[1] !== undefined && new RegExp(`^  ${l.args[1]}\\b`, 'm').test(help) ? l.args[1] : undefined;
+    const commands = help.split(/^Commands:$/m)[1] ?? '';
+    const next = l.args[1];
+    const sub =
+      next !== undefined && /^[a-z]/.test(next) && new RegExp(`^  ${next}\\b`, 'm').test(commands) ? next : undefined;
     const options = sub ? await helpOf([command, sub]) : help;
     for (const option of longOptions(l.args))
       assert.ok(
