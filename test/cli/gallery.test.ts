@@ -538,7 +538,10 @@ describe('facekit identify --db, verify, calibrate', () => {
     assert.match(out[0], /^unknown\/alice_moved\.jpg,alice,0\.\d{6}$/);
     assert.equal(out[1], 'unknown/grey.png,no_persons_found,None');
     assert.match(out[2], /^unknown\/stranger\.jpg,unknown_person,\d\.\d{6}$/);
-    assert.match(r.stderr, /WARNING: the gallery is not calibrated: using the default tolerance 0\.6/);
+    assert.match(
+      r.stderr,
+      /facekit: the gallery is not calibrated: using the built-in calibration, threshold 0\.\d+ for a false-accept rate of 0\.01 over the gallery's people/,
+    );
     assert.deepEqual(lines(viaEnv.stdout), ['unknown/alice_moved.jpg,alice']);
     const d = json<{
       threshold: { value: number; source: string };
@@ -548,7 +551,8 @@ describe('facekit identify --db, verify, calibrate', () => {
         faces: { name: string | null; nearest: string; confidence: null; runnerUp: { name: string } | null }[];
       }[];
     }>(doc);
-    assert.deepEqual([d.threshold.value, d.threshold.source, d.aggregate, d.index], [0.6, 'default', 'mean', 'exact']);
+    assert.deepEqual([d.threshold.source, d.aggregate, d.index], ['builtin', 'mean', 'exact']);
+    assert.ok(d.threshold.value < 0.6, 'an uncalibrated gallery searches with the built-in open-set threshold');
     assert.deepEqual(
       d.results.map((x) => x.faces.map((f) => f.name)),
       [['alice'], [null]],
@@ -565,7 +569,7 @@ describe('facekit identify --db, verify, calibrate', () => {
     const runs = await Promise.all([
       facekit(['identify', '--db', empty, 'unknown/stranger.jpg']),
       facekit(['identify', '--db', MAIN]),
-      facekit(['identify', '--db', MAIN, '--far', '0.3', 'unknown/stranger.jpg']),
+      facekit(['identify', '--db', MAIN, '--tolerance', '60', 'unknown/stranger.jpg']),
       facekit(['identify', '--db', MAIN, '--far', '7', 'unknown/stranger.jpg']),
       facekit(['identify', '--db', MAIN, '--aggregate', 'max', 'unknown/stranger.jpg']),
       facekit(['identify', 'known']),
@@ -579,11 +583,11 @@ describe('facekit identify --db, verify, calibrate', () => {
     }
     assert.match(runs[0].stderr, /empty\.db: the gallery holds nobody yet/);
     assert.match(runs[1].stderr, /missing required argument 'paths'/);
-    assert.match(runs[2].stderr, /no calibration for a false-accept rate of 0\.3 \(calibrated: none\)/);
+    assert.match(runs[2].stderr, /option '--tolerance <n>' argument '60' is invalid/);
     assert.match(runs[3].stderr, /option '--far <rate>' argument '7' is invalid/);
     assert.match(runs[4].stderr, /argument 'max' is invalid/);
     assert.match(runs[5].stderr, /missing required argument 'paths'/);
-    assert.match(runs[6].stderr, /--far, --k need a gallery: add --db <file> or --gallery/);
+    assert.match(runs[6].stderr, /--k needs a gallery: add --db <file> or --gallery/);
     assert.match(runs[7].stderr, /--aggregate needs a gallery/);
   });
 
