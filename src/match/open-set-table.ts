@@ -15,9 +15,9 @@ export interface OpenSetTable {
 
 export const OPEN_SET_TABLES: readonly OpenSetTable[] = [
   {
-    embedder: "dlib_resnet128",
-    made: "LFW pairs.txt photos through createFaceKit().analyze() (face nearest the centre), the 229 people of the calibration half (460 photos, 104977 impostor pairs); bench/openset.ts",
-    distances: [0.4823,0.4965,0.5159,0.537,0.5501,0.57,0.5943,0.6142,0.6367,0.6709,0.7027,0.7424,0.8213],
-    pairFar: [0.00005,0.0001,0.0002,0.0005,0.001,0.002,0.005,0.01,0.02,0.05,0.1,0.2,0.5],
+    embedder: 'dlib_resnet128',
+    made: 'LFW pairs.txt photos through createFaceKit().analyze() (face nearest the centre), the 229 people of the calibration half (460 photos, 104977 impostor pairs); bench/openset.ts',
+    distances: [0.4823, 0.4965, 0.5159, 0.537, 0.5501, 0.57, 0.5943, 0.6142, 0.6367, 0.6709, 0.7027, 0.7424, 0.8213],
+    pairFar: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
   },
 ];

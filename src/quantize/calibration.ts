@@ -33,7 +33,9 @@ const CHIPS_PER_RUN = 8;
  * are what `encode()` feeds the encoder (the mirror with `flip`).
  */
 async function faceChips(photos: readonly string[], cacheDir: string): Promise<Batch[]> {
-  const kit = new FaceKit({ cacheDir });
+  // Pinned to the pipeline the int8 builds were calibrated and measured with (the kit's defaults
+  // before issue 17 made MTCNN with a border the default), so the int8 models stay as measured.
+  const kit = new FaceKit({ cacheDir, detector: 'tiny', retryOnMiss: false, padding: 0 });
   const template = dlibChipTemplate();
   const chips: Float32Array[] = [];
   try {
