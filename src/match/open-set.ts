@@ -13,9 +13,22 @@
  * note in open-set-table.ts gives the measured one.
  */
 import { checkFar } from './calibrate.js';
-import { OPEN_SET_TABLES, type OpenSetTable } from './open-set-table.js';
+import { OPEN_SET_TABLES } from './open-set-table.js';
 
-export type { OpenSetTable };
+/**
+ * One embedder's impostor distances (bench/openset.ts writes them to open-set-table.ts): the
+ * distance at or below which a share `pairFar` of impostor pairs (two photos of two different
+ * people) lie, measured on LFW through the public API.
+ */
+export interface OpenSetTable {
+  readonly embedder: string;
+  /** How the table was made: data, pairs, people. */
+  readonly made: string;
+  /** Increasing. */
+  readonly distances: readonly number[];
+  /** Increasing. */
+  readonly pairFar: readonly number[];
+}
 
 /** One stranger in a hundred named as a known person: the default where nothing else is said. */
 export const DEFAULT_OPEN_SET_FAR = 0.01;
