@@ -374,9 +374,13 @@ test('warmUp opens every session the kit uses, so the first photo opens none; a 
     const warm = createFaceKit({ threads: 1 });
     try {
       await warm.warmUp();
-      assert.deepEqual(opened.map((s) => s.id).sort(), ['dlib_resnet128', 'face_landmark_68', 'tiny_face_detector']);
+      assert.deepEqual(
+        opened.map((s) => s.id).sort(),
+        ['dlib_resnet128', 'face_landmark_68', 'mtcnn_onet', 'mtcnn_pnet', 'mtcnn_rnet'],
+        'the default detector is MTCNN: its three networks',
+      );
       await warm.analyze(await loadImage(await scaledSample(2, 640)));
-      assert.equal(opened.length, 3, 'analyze opened no further session');
+      assert.equal(opened.length, 5, 'analyze opened no further session');
     } finally {
       await warm.dispose();
     }
