@@ -25,8 +25,9 @@ import { readPairs, tenFold } from './lfw-protocol.js';
 const PROGRESS_EVERY = 500;
 
 /** Kit options from the flags: empty strings mean "the kit's default", so the default row sets nothing. */
-export function kitOptions(f: { detector: string; retry: string; padding: string }): FaceKitOptions {
+export function kitOptions(f: { detector: string; retry: string; padding: string; flip?: boolean }): FaceKitOptions {
   return {
+    ...(f.flip === true ? { flip: true } : {}),
     ...(f.detector !== '' ? { detector: f.detector as DetectorName } : {}),
     ...(f.retry !== '' ? { retryOnMiss: f.retry === 'on' } : {}),
     ...(f.padding !== '' ? { padding: Number(f.padding) } : {}),
@@ -118,7 +119,15 @@ function asFaces(
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags({ data: DEFAULT_DATA, detector: '', retry: '', padding: '', threads: 1, folds: 10 });
+  const flags = parseFlags({
+    data: DEFAULT_DATA,
+    detector: '',
+    retry: '',
+    padding: '',
+    flip: false,
+    threads: 1,
+    folds: 10,
+  });
   const lfwDir = join(flags.data, 'lfw');
   const pairs = readPairs(lfwDir).filter((p) => p.fold < flags.folds);
   const options = kitOptions(flags);
@@ -155,7 +164,7 @@ async function main(): Promise<void> {
       ),
   );
   console.log(
-    `wrote ${writeResult(`lfw-api-${label}`, { flags, options, foldAccuracies, thresholds, noFace, missing: faces.missing })}`,
+    `wrote ${writeResult(`lfw-api-result-${label}`, { flags, options, foldAccuracies, thresholds, noFace, missing: faces.missing })}`,
   );
 }
 

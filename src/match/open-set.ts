@@ -30,8 +30,13 @@ export interface OpenSetTable {
   readonly pairFar: readonly number[];
 }
 
-/** One stranger in a hundred named as a known person: the default where nothing else is said. */
-export const DEFAULT_OPEN_SET_FAR = 0.01;
+/**
+ * The target share of strangers named as someone known, where nothing else is said. Measured
+ * (bench/openset.ts, 150 known LFW people, 200 strangers, 50 draws): 0.02 named 0.7% of strangers
+ * and recognised 74.5% of the known; 0.01 named 0.3% but recognised 64.8%; 0.05 named 2.6%. The
+ * bound is conservative (see above), so 0.02 keeps the rate met under 1%.
+ */
+export const DEFAULT_OPEN_SET_FAR = 0.02;
 
 /** A threshold from the built-in calibration, with what it stands for. */
 export interface OpenSetThreshold {

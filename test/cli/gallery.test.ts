@@ -540,7 +540,7 @@ describe('facekit identify --db, verify, calibrate', () => {
     assert.match(out[2], /^unknown\/stranger\.jpg,unknown_person,\d\.\d{6}$/);
     assert.match(
       r.stderr,
-      /facekit: the gallery is not calibrated: using the built-in calibration, threshold 0\.\d+ for a false-accept rate of 0\.01 over the gallery's people/,
+      /facekit: the gallery is not calibrated: using the built-in calibration, threshold 0\.\d+ for a false-accept rate of 0\.02 over the gallery's people/,
     );
     assert.deepEqual(lines(viaEnv.stdout), ['unknown/alice_moved.jpg,alice']);
     const d = json<{
@@ -678,7 +678,7 @@ describe('facekit identify --db, verify, calibrate', () => {
 });
 
 describe("facekit verify and calibrate failures; calibration on the gallery's own faces", () => {
-  test('verify --db of a missing gallery, verify --far without that calibration, calibrate --from a file: clear errors, no stack', async () => {
+  test('verify --db of a missing gallery, calibrate --from a file: clear errors, no stack; verify --far on a gallery never calibrated: the built-in calibration', async () => {
     await enrolled;
     const runs = await Promise.all([
       facekit(['verify', '--db', join(root, 'missing.db'), 'known/bob.jpg', 'known/bob.jpg']),
@@ -686,15 +686,20 @@ describe("facekit verify and calibrate failures; calibration on the gallery's ow
       facekit(['calibrate', '--db', MAIN, '--far', '0.1', '--from', 'notes.txt']),
       facekit(['verify', '--db', MAIN, '--far', '0.01', '--json', 'known/bob.jpg', 'known/bob.jpg']),
     ]);
-    for (const r of runs) {
+    for (const r of [runs[0], runs[2]]) {
       assert.equal(r.code, 1, r.stderr);
       assert.doesNotMatch(r.stderr, NO_STACK);
+      assert.equal(r.stdout, '');
     }
     assert.match(runs[0].stderr, /missing\.db: no gallery here/);
-    assert.match(runs[1].stderr, /no calibration for a false-accept rate of 0\.01 \(calibrated: none\)/);
+    assert.equal(runs[1].code, 0, runs[1].stderr);
+    assert.match(
+      runs[1].stderr,
+      /the gallery is not calibrated: using the built-in calibration, threshold 0\.\d+ for a false-accept rate of 0\.01/,
+    );
     assert.match(runs[2].stderr, /notes\.txt: is not a folder: give a folder of <person>\/ sub-folders/);
-    assert.deepEqual(json<{ error: { code: string; field: string } }>(runs[3]).error.code, 'CALIBRATION_NOT_FOUND');
-    for (const r of runs.slice(0, 3)) assert.equal(r.stdout, '');
+    assert.equal(runs[3].code, 0, runs[3].stderr);
+    assert.equal(json<{ threshold: { source: string; far: number } }>(runs[3]).threshold.source, 'builtin');
   });
 
   test("calibrate --far on the gallery's own faces; identify --far R, --aggregate vote, and a warning for mean with a calibrated threshold", async () => {

@@ -42,7 +42,7 @@ describe('folder-mode identify', { concurrency: true }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
-      /^facekit: threshold 0\.\d+: at most 1% of strangers get a known name, with 2 known people/m,
+      /^facekit: threshold 0\.\d+: at most 2% of strangers get a known name, with 2 known people/m,
     );
     assert.match(r.stderr, /^facekit: 3 files, \d+ faces, 2 people, 0 errors, \d+\.\d s$/m);
     assert.ok(
@@ -66,7 +66,7 @@ describe('folder-mode identify', { concurrency: true }, () => {
     const a = JSON.parse(dflt.stdout);
     const b = JSON.parse(strict.stdout);
     assert.equal(a.threshold.source, 'builtin');
-    assert.equal(a.threshold.far, 0.01);
+    assert.equal(a.threshold.far, 0.02);
     assert.equal(a.threshold.knownPeople, 2);
     assert.equal(a.tolerance, a.threshold.value);
     assert.equal(b.threshold.far, 0.001);
