@@ -36,7 +36,7 @@ function parseFlagsOrThrow<T extends Record<string, string | boolean | number>>(
     if (!(key in defaults))
       usage(
         `unknown flag ${a}; known: ${Object.keys(defaults)
-          .map((k) => '--' + k)
+          .map((k) => `--${k}`)
           .join(' ')}`,
       );
     const d = defaults[key];

@@ -16,9 +16,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DetectorName } from '../src/detect/detector.js';
+import type { DetectorName } from '../src/detect/registry.js';
 import { loadImage } from '../src/image/decode.js';
-import { createFaceKit, type FaceKitOptions } from '../src/kit.js';
+import { createFaceKit } from '../src/pipeline/kit.js';
+import type { FaceKitOptions } from '../src/pipeline/options.js';
 import type { Detection, Image } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, writeResult } from './common.js';
 import { judgeImage, parseImglabXml, scoreAt, type Judged } from './detect-eval.js';

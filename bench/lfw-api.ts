@@ -14,10 +14,11 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DetectorName } from '../src/detect/detector.js';
+import type { DetectorName } from '../src/detect/registry.js';
 import { euclideanDistance } from '../src/match/distance.js';
 import { loadImage } from '../src/image/decode.js';
-import { createFaceKit, type FaceKitOptions } from '../src/kit.js';
+import { createFaceKit } from '../src/pipeline/kit.js';
+import type { FaceKitOptions } from '../src/pipeline/options.js';
 import { DEFAULT_DATA, PROJECT_ROOT, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { centralFace, type LfwFaces } from './lfw-faces.js';
 import { readPairs, tenFold } from './lfw-protocol.js';

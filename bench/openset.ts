@@ -16,7 +16,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { euclideanDistance } from '../src/match/distance.js';
-import { EMBEDDER_ID } from '../src/kit.js';
+import { EMBEDDER_ID } from '../src/embed/spec.js';
 import { openSetThreshold } from '../src/match/open-set.js';
 import { DEFAULT_DATA, PROJECT_ROOT, markdownTable, mean, parseFlags, writeResult } from './common.js';
 import { apiDescriptors, kitOptions } from './lfw-api.js';

@@ -1,5 +1,5 @@
 /** Plain data shared by every stage of the pipeline (see DESIGN.md, "The one flow"). */
-import type { DetectorName } from './detect/detector.js';
+import type { DetectorName } from './detect/registry.js';
 
 /** RGB pixels, row-major, 3 bytes per pixel, EXIF orientation already applied. */
 export interface Image {

@@ -4,10 +4,10 @@
  * turns them into the analyzer's settings, so a new flag reaches every command at once.
  */
 import { Option } from 'commander';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { parseConfidence } from './output.js';
-import type { AnalyzerSettings, Stage } from './pool.js';
+import type { AnalyzerSettings, Stage } from '../pipeline/batch.js';
 
 export interface AnalysisCliOptions {
   model: DetectorName;

@@ -1,9 +1,9 @@
+import type { Box, Point } from '../types.js';
 import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
 import { startProgress } from './progress.js';
-import type { Box, Point } from '../types.js';
 import { collectPhotos } from './files.js';
 import { cssBox, printJson, printLine, round, roundBox, roundPoint, SCORE_DECIMALS } from './output.js';
-import { analyzeFiles, recordFailure, type CpuChoice, type FaceData } from './pool.js';
+import { analyzeFiles, recordFailure, type CpuChoice, type FaceData } from './analyze.js';
 
 export interface DetectCliOptions extends AnalysisCliOptions {
   cpus?: CpuChoice;

@@ -1,5 +1,5 @@
 /** Folder-mode identify's threshold and face_recognition's one-line-per-match output (issue 17). */
-import { EMBEDDER_ID } from '../kit.js';
+import { EMBEDDER_ID } from '../embed/spec.js';
 import { faceDistance } from '../match/distance.js';
 import { describeKnownThreshold, knownThreshold, type KnownThreshold } from '../match/identify.js';
 import type { KnownFace, PersonDistance } from '../match/rank.js';

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { FaceKitError } from '../errors.js';
 import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.js';
@@ -16,7 +17,7 @@ import {
   note,
   warn,
 } from './output.js';
-import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './pool.js';
+import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './analyze.js';
 import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
 import {
   describeThreshold,
@@ -78,7 +79,7 @@ export function printFaceLines(
 }
 
 async function checkKnownDir(dir: string): Promise<void> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(dir);
   } catch {
@@ -141,9 +142,8 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
       threshold = identifyThreshold(known, opts);
       if (!opts.quiet) note(describeThreshold(threshold));
     }
-    const faces = r.faces.map((f) =>
-      identifyFace(f, known, (threshold as IdentifyThreshold).value, opts.allMatches === true),
-    );
+    const t = threshold.value;
+    const faces = r.faces.map((f) => identifyFace(f, known, t, opts.allMatches === true));
     if (json) {
       results.push({ file: r.file, width: r.width, height: r.height, faces });
       return;

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { MAX_TOLERANCE } from '../match/identify.js';
-import { DEFAULT_DETECTOR, DETECTOR_NAMES } from '../detect/detector.js';
+import { DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS } from '../detect/registry.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
@@ -96,10 +96,14 @@ export function parseCpus(value: string): number {
   return capCpus(n, availableParallelism(), note);
 }
 
+/**
+ * The detector option. Spelled `--model` as face_recognition's CLI does (`--model hog|cnn`), at this
+ * edge only: everywhere else the concept is `detector`.
+ */
 export function modelOption(): Option {
   return new Option(
     '--model <name>',
-    "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks",
+    `face detector: ${DETECTOR_NAMES.map((name) => DETECTORS[name].summary).join(', ')}`,
   )
     .choices(DETECTOR_NAMES)
     .default(DEFAULT_DETECTOR);

@@ -10,6 +10,7 @@
 import type { Detection, Image, Point } from '../types.js';
 import { checkMaxFaces, facesInImage } from './nms.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
+import type { DetectorName } from './registry.js';
 import { invalidArgument } from '../errors.js';
 
 /** Grey of the border: the mean of a natural photo, so the border adds no edge the networks read as a face's. */
@@ -68,7 +69,9 @@ export async function detectPadded(
   padding: number,
 ): Promise<Detection[]> {
   const border = borderPixels(image, padding);
-  const tag = (ds: readonly Detection[]): Detection[] => ds.map((d) => ({ ...d, detector: detector.name }));
+  // The registry names every detector it makes: a FaceDetector's name is a DetectorName.
+  const name = detector.name as DetectorName;
+  const tag = (ds: readonly Detection[]): Detection[] => ds.map((d) => ({ ...d, detector: name }));
   if (border === 0) return tag(await detector.detect(image, options));
   const { maxFaces, ...rest } = options;
   const limit = maxFaces === undefined ? Number.POSITIVE_INFINITY : checkMaxFaces(maxFaces);

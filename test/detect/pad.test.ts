@@ -10,7 +10,7 @@ import {
   unpadDetections,
 } from '../../src/detect/pad.js';
 import { FaceKitError } from '../../src/errors.js';
-import { createFaceKit } from '../../src/kit.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
 import { loadImage } from '../../src/image/decode.js';
 import type { Detection, Image } from '../../src/types.js';
 import { isolatedCacheDir, samplePath } from '../helpers/photos.js';
