@@ -74,7 +74,7 @@ test('the packed tarball installs offline into an empty project and runs the REA
 
   // The README's three-line example, as written, from the project's folder.
   const example = codeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8')).find(
-    (b) => b.lang === 'ts' && b.code.includes('compareFaces(known, probe)'),
+    (b) => b.lang === 'ts' && b.code.includes('compareFaces(known, probe)') && b.code.includes('sample3'),
   );
   assert.ok(example, 'the README has the three-line example');
   writeFileSync(join(project, 'example.mjs'), example.code);
