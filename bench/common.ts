@@ -1,5 +1,5 @@
 /** Shared bits of the benchmarks: flags, markdown tables, JSON results, machine facts. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,18 +7,34 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_DATA = resolve(PROJECT_ROOT, '..', 'shared', 'data');
 
-/** `--name value` and `--flag` parsing; unknown flags are an error so typos do not silently run defaults. */
+/** A usage mistake: said in one line on stderr, exit code 2, no stack trace (it is not a bug). */
+function usage(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+/**
+ * `--name value` and `--flag` parsing; unknown flags are an error so typos do not silently run
+ * defaults. A `data` flag must name an existing folder.
+ */
 export function parseFlags<T extends Record<string, string | boolean | number>>(
   defaults: T,
   argv = process.argv.slice(2),
 ): T {
+  const out = parseFlagsOrThrow(defaults, argv);
+  if (typeof out.data === 'string' && !existsSync(out.data))
+    usage(`data folder not found: ${out.data} (give --data <folder holding lfw/ and faces/>)`);
+  return out;
+}
+
+function parseFlagsOrThrow<T extends Record<string, string | boolean | number>>(defaults: T, argv: string[]): T {
   const out: Record<string, string | boolean | number> = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    if (!a.startsWith('--')) usage(`unexpected argument ${a} (flags are --name value, none positional)`);
     const key = a.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (!(key in defaults))
-      throw new Error(
+      usage(
         `unknown flag ${a}; known: ${Object.keys(defaults)
           .map((k) => `--${k}`)
           .join(' ')}`,
@@ -27,7 +43,7 @@ export function parseFlags<T extends Record<string, string | boolean | number>>(
     if (typeof d === 'boolean') out[key] = true;
     else {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (v === undefined) usage(`${a} needs a value`);
       out[key] = typeof d === 'number' ? Number(v) : v;
     }
   }

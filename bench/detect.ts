@@ -11,7 +11,7 @@
  *
  *   npm run bench:detect -- [--data ../shared/data] [--lfw-limit 2000] [--repeat 20] [--threads 1,2] [--only mtcnn] [--no-baseline]
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -30,6 +30,7 @@ import { loadImage } from '../src/image/decode.js';
 import type { Detection, Image } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, percentile, writeResult } from './common.js';
 import { loadModernFaceApi, ShimCanvas } from '../test/helpers/mtcnn-reference.js';
+import { lfwSubset } from './lfw-subset.js';
 import { averagePrecision, judgeImage, parseImglabXml, scoreAt, type Judged, type TruthImage } from './detect-eval.js';
 
 const flags = parseFlags({
@@ -159,19 +160,6 @@ async function accuracy(
     ap: averagePrecision(all.judged, all.faces),
   });
   return out;
-}
-
-function lfwSubset(lfwDir: string, limit: number): string[] {
-  const all = readdirSync(join(lfwDir, 'images'))
-    .sort()
-    .flatMap((person) =>
-      readdirSync(join(lfwDir, 'images', person))
-        .sort()
-        .map((f) => join(lfwDir, 'images', person, f)),
-    );
-  if (limit <= 0 || limit >= all.length) return all;
-  const step = all.length / limit;
-  return Array.from({ length: limit }, (_, i) => all[Math.floor(i * step)]);
 }
 
 async function lfwFound(d: Detectors, s: Setting, files: readonly string[]): Promise<number> {

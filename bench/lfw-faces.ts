@@ -45,12 +45,16 @@ const CACHE_NAME = 'lfw-descriptors';
 const PROGRESS_EVERY = 1000;
 
 /** LFW labels the face at the image centre: among detections covering it the nearest, else the nearest of all. */
-export function centralFace(detections: readonly Detection[], image: Image, mustCover: boolean): Detection | undefined {
+export function centralFace<D extends Detection>(
+  detections: readonly D[],
+  image: Image,
+  mustCover: boolean,
+): D | undefined {
   const cx = image.width / 2,
     cy = image.height / 2;
-  const covers = (d: Detection) =>
+  const covers = (d: D) =>
     d.box.x <= cx && cx <= d.box.x + d.box.width && d.box.y <= cy && cy <= d.box.y + d.box.height;
-  const off = (d: Detection) => Math.hypot(d.box.x + d.box.width / 2 - cx, d.box.y + d.box.height / 2 - cy);
+  const off = (d: D) => Math.hypot(d.box.x + d.box.width / 2 - cx, d.box.y + d.box.height / 2 - cy);
   return detections.filter((d) => !mustCover || covers(d)).sort((a, b) => off(a) - off(b))[0];
 }
 

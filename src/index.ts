@@ -50,3 +50,5 @@ export type { ClusterOptions } from './cluster/cluster.js';
 export { FaceKitError } from './errors.js';
 export type { FaceKitErrorCode } from './errors.js';
 export type { AnalyzedFace, AnalyzedFace5, Box, Descriptor, Detection, Face, Face5, Image, Point } from './types.js';
+export { identifyFaces } from './match/identify.js';
+export type { Identity, IdentifyFacesOptions, KnownThreshold } from './match/identify.js';

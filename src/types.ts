@@ -1,4 +1,5 @@
 /** Plain data shared by every stage of the pipeline (see DESIGN.md, "The one flow"). */
+import type { DetectorName } from './detect/registry.js';
 
 /** RGB pixels, row-major, 3 bytes per pixel, EXIF orientation already applied. */
 export interface Image {
@@ -26,6 +27,8 @@ export interface Detection {
   readonly score: number;
   /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
   readonly landmarks5?: readonly Point[];
+  /** The detector that found the face (a retry pass may answer for the kit's own); absent for boxes the caller gave. */
+  readonly detector?: DetectorName;
 }
 
 /** A detected face with its 68 landmarks (iBUG 300-W order) in image pixels. */

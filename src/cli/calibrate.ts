@@ -9,8 +9,10 @@ import { singleFace } from '../pipeline/enroll.js';
 import { withGallery, type DbCliOptions } from './gallery.js';
 import { DISTANCE_DECIMALS, printJson, printLine, reportInputError, round, warn } from './output.js';
 import { analyzeFiles, recordFailure, type CpuChoice } from './analyze.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import { startProgress } from './progress.js';
 
-export interface CalibrateCliOptions extends DbCliOptions {
+export interface CalibrateCliOptions extends DbCliOptions, AnalysisCliOptions {
   far: number[];
   from?: string;
   cpus?: CpuChoice;
@@ -32,13 +34,16 @@ async function labelledFaces(dir: string, opts: CalibrateCliOptions, errors: Inp
   const nameOf = new Map(people.flatMap((p) => p.files.map((f) => [f, p.name] as const)));
   const descriptors: Float32Array[] = [];
   const names: string[] = [];
-  await analyzeFiles({ detector: opts.model, stage: 'analyze' }, opts.cpus, files, (r) => {
+  const progress = startProgress(files.length, opts);
+  await analyzeFiles(analyzerSettings(opts, 'analyze'), opts.cpus, files, (r) => {
+    progress.tick(r);
     if (recordFailure(r, errors)) return;
     const face = singleFace(r, true, errors);
     if (!face) return reportInputError(errors[errors.length - 1]);
     descriptors.push(face.descriptor as Float32Array);
     names.push(nameOf.get(r.file) as string);
   });
+  progress.finish({ people: new Set(names).size, errors: errors.length });
   return { descriptors, names, source: dir };
 }
 

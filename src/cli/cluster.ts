@@ -26,8 +26,10 @@ import {
   SCORE_DECIMALS,
 } from './output.js';
 import { analyzeFiles, recordFailure, type CpuChoice } from './analyze.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import { startProgress } from './progress.js';
 
-export interface ClusterCliOptions extends DbCliOptions {
+export interface ClusterCliOptions extends DbCliOptions, AnalysisCliOptions {
   threshold: number;
   includeKnown?: boolean;
   out?: string;
@@ -135,27 +137,24 @@ async function findFaces(
   const readable = files.filter((f) => hashes.has(f));
   const found: FoundFace[] = [];
   if (readable.length === 0) return found;
-  await analyzeFiles(
-    { detector: opts.model, precision: opts.precision, stage: 'analyze' },
-    opts.cpus,
-    readable,
-    (r, photo) => {
-      if (recordFailure(r, errors)) return;
-      r.faces.forEach((f, i) =>
-        found.push({
-          file: r.file,
-          photo,
-          index: i + 1,
-          hash: hashes.get(r.file) as string,
-          box: f.box,
-          score: f.score,
-          width: r.width,
-          height: r.height,
-          descriptor: f.descriptor as Float32Array,
-        }),
-      );
-    },
-  );
+  const progress = startProgress(readable.length, opts);
+  await analyzeFiles(analyzerSettings(opts, 'analyze'), opts.cpus, readable, (r, photo) => {
+    progress.tick(r);
+    if (recordFailure(r, errors)) return;
+    r.faces.forEach((f, i) =>
+      found.push({
+        file: r.file,
+        photo,
+        index: i + 1,
+        hash: hashes.get(r.file) as string,
+        box: f.box,
+        score: f.score,
+        width: r.width,
+        height: r.height,
+        descriptor: f.descriptor as Float32Array,
+      }),
+    );
+  });
   return found;
 }
 

@@ -1,14 +1,11 @@
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import { startProgress } from './progress.js';
 import { collectPhotos } from './files.js';
 import { cssBox, printJson, printLine, round, roundBox, roundPoint, SCORE_DECIMALS } from './output.js';
-import { analyzeFiles, recordFailure, type AnalyzerSettings, type CpuChoice, type FaceData } from './analyze.js';
+import { analyzeFiles, recordFailure, type CpuChoice, type FaceData } from './analyze.js';
 
-export interface DetectCliOptions {
-  model: DetectorName;
-  precision?: Precision;
-  minConfidence?: number;
+export interface DetectCliOptions extends AnalysisCliOptions {
   cpus?: CpuChoice;
   json?: boolean;
   landmarks?: boolean;
@@ -31,15 +28,12 @@ function textLine(file: string, face: FaceData, width: number, height: number): 
 export async function runDetect(paths: string[], opts: DetectCliOptions): Promise<number> {
   const json = opts.json === true;
   const { files, errors } = await collectPhotos(paths);
-  const settings: AnalyzerSettings = {
-    detector: opts.model,
-    precision: opts.precision,
-    minConfidence: opts.minConfidence,
-    stage: opts.landmarks ? 'landmarks' : 'detect',
-  };
+  const settings = analyzerSettings(opts, opts.landmarks ? 'landmarks' : 'detect');
   const results: DetectedFile[] = [];
   if (files.length > 0) {
+    const progress = startProgress(files.length, opts);
     await analyzeFiles(settings, opts.cpus, files, (r) => {
+      progress.tick(r);
       if (recordFailure(r, errors)) return;
       if (json) {
         results.push({
@@ -57,6 +51,7 @@ export async function runDetect(paths: string[], opts: DetectCliOptions): Promis
         for (const face of r.faces) printLine(textLine(r.file, face, r.width, r.height));
       }
     });
+    progress.finish({ errors: errors.length });
   }
   if (json) printJson({ results, errors });
   return errors.length > 0 ? 1 : 0;

@@ -13,12 +13,15 @@ import { withGallery, type DbCliOptions } from './gallery.js';
 import { errorJson } from './gallery-options.js';
 import { note, printJson, printLine, reportInputError, warn } from './output.js';
 import { analyzeFiles, type CpuChoice } from './analyze.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import { startProgress } from './progress.js';
 
-export interface EnrollCliOptions extends DbCliOptions {
+export interface EnrollCliOptions extends DbCliOptions, AnalysisCliOptions {
   name?: string;
   /** `--meta key=value` pairs, set on every person this run enrols. */
   meta?: Metadata;
-  largest?: boolean;
+  /** Refuse photos with several faces (MULTIPLE_FACES) instead of taking the largest, as identify does. */
+  oneFaceOnly?: boolean;
   cpus?: CpuChoice;
   model: DetectorName;
   precision?: Precision;
@@ -133,12 +136,17 @@ async function analyse(
 ): Promise<{ error: unknown } | null> {
   if (queue.length === 0) return null;
   try {
+    const progress = startProgress(queue.length, opts);
     await analyzeFiles(
-      { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+      analyzerSettings(opts, 'analyze'),
       opts.cpus,
       queue.map((q) => q.file),
-      (r, index) => run.take(r, queue[index].person),
+      (r, index) => {
+        progress.tick(r);
+        run.take(r, queue[index].person);
+      },
     );
+    progress.finish({ people: new Set(queue.map((q) => q.person)).size });
     return null;
   } catch (error) {
     return { error };
@@ -183,7 +191,7 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
         reportInputError(e);
       },
     );
-    const run = new Enrolment(gallery, { largest: opts.largest === true, meta: opts.meta }, people, hashes, {
+    const run = new Enrolment(gallery, { largest: opts.oneFaceOnly !== true, meta: opts.meta }, people, hashes, {
       onPerson: (r) => {
         if (!json) sayPerson(r);
       },

@@ -5,7 +5,9 @@
 import { Command, Option } from 'commander';
 import { CLUSTER_THRESHOLD } from '../cluster/defaults.js';
 import { AGGREGATIONS, DEFAULT_K } from '../match/aggregate.js';
+import { minConfidenceOption, noRetryOption } from './analysis-options.js';
 import type { CalibrateCliOptions } from './calibrate.js';
+import { quietOption } from './progress.js';
 import type { ClusterCliOptions, ClusterRunCliOptions } from './cluster.js';
 import type { EnrollCliOptions } from './enroll.js';
 import type { PeopleCliOptions } from './people.js';
@@ -56,12 +58,16 @@ export function enrollCommand(): Command {
     .summary('add people to the gallery from their photos')
     .description(
       'add known people to the gallery. A folder is read as known/<person>/*.jpg (and known/<person>.jpg); a file is the person its name says; ' +
-        'with --name, every photo given is that person. Each photo must show one face (else it is reported; --largest takes the largest). ' +
+        'with --name, every photo given is that person. A photo with several faces gives its largest, with a warning, as identify takes it (--one-face-only reports it instead). ' +
         'A photo already in the gallery (same bytes) is skipped. Each person is stored in one transaction.',
     )
     .argument('<paths...>', 'folders of known people, or photos')
     .option('--name <person>', 'enrol every photo given as this person')
-    .option('--largest', 'in a photo with several faces, take the largest instead of reporting the photo')
+    .option(
+      '--one-face-only',
+      'report and skip a photo with several faces (MULTIPLE_FACES) instead of taking its largest',
+    )
+    .addOption(new Option('--largest', 'take the largest face of a photo with several (now the default)').hideHelp())
     .option(
       '--meta <key=value>',
       'set this metadata on every person enrolled (repeatable; values are strings)',
@@ -71,6 +77,9 @@ export function enrollCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(minConfidenceOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: EnrollCliOptions) => {
       const { runEnroll } = await import('./enroll.js');
@@ -162,6 +171,7 @@ export function verifyCommand(): Command {
     .addOption(farOption('1:1'))
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(noRetryOption())
     .addOption(jsonOption())
     .action(async (a: string, b: string, opts: VerifyCliOptions & { tolerance?: number }) => {
       const { runVerify } = await import('./verify.js');
@@ -186,6 +196,9 @@ export function calibrateCommand(): Command {
     .addOption(dbOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(precisionOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .addOption(jsonOption())
     .action(async (opts: CalibrateCliOptions) => {
       const { runCalibrate } = await import('./calibrate.js');
@@ -218,6 +231,8 @@ export function clusterCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .addOption(jsonOption())
     .action(async (paths: string[], opts: ClusterCliOptions, cmd: Command) => {
       if (paths.length === 0)

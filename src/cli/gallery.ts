@@ -31,7 +31,11 @@ export async function withGallery<T>(
 
 /** Says on stderr when the threshold in use is not the one its user probably expects. */
 export function warnAboutThreshold(t: ThresholdInfo, faces: number, command: string): void {
-  if (t.source === 'default') {
+  if (t.source === 'builtin') {
+    note(
+      `the gallery is not calibrated: using the built-in calibration, threshold ${t.value.toFixed(3)} for a false-accept rate of ${t.far}${t.level === 'search' ? ` over the gallery's people` : ''} (facekit calibrate measures one on your own faces)`,
+    );
+  } else if (t.source === 'default') {
     warn(
       `the gallery is not calibrated: using the default tolerance ${t.value} (run facekit calibrate --far 0.001 for a threshold with a known false-accept rate)`,
     );

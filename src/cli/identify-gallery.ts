@@ -9,8 +9,10 @@ import { thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } fro
 import { printFaceLines } from './identify.js';
 import { DISTANCE_DECIMALS, printJson, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
 import { analyzeFiles, recordFailure, type CpuChoice, type FileResult } from './analyze.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import { startProgress } from './progress.js';
 
-export interface IdentifyGalleryCliOptions extends DbCliOptions {
+export interface IdentifyGalleryCliOptions extends DbCliOptions, AnalysisCliOptions {
   /** Set only when the user gave --tolerance: it then overrides the calibrated threshold. */
   threshold?: number;
   far?: number;
@@ -88,12 +90,12 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
     };
     if (files.length > 0) {
       try {
-        await analyzeFiles(
-          { detector: opts.model, precision: opts.precision, stage: 'analyze' },
-          opts.cpus,
-          files,
-          take,
-        );
+        const progress = startProgress(files.length, opts);
+        await analyzeFiles(analyzerSettings(opts, 'analyze'), opts.cpus, files, (r, i) => {
+          progress.tick(r);
+          take(r);
+        });
+        progress.finish({ errors: errors.length });
       } finally {
         await chain;
       }

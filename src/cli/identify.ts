@@ -1,7 +1,5 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.js';
 import type { Box } from '../types.js';
@@ -16,16 +14,27 @@ import {
   roundBox,
   SCORE_DECIMALS,
   UNKNOWN_PERSON,
+  note,
   warn,
 } from './output.js';
 import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './analyze.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import {
+  describeThreshold,
+  identifyThreshold,
+  matchesWithin,
+  printAllMatches,
+  type IdentifyThreshold,
+} from './identify-threshold.js';
+import { startProgress } from './progress.js';
 
-export interface IdentifyCliOptions {
-  tolerance: number;
+export interface IdentifyCliOptions extends AnalysisCliOptions {
+  /** Absent: the built-in open-set threshold for `far` over the known people. */
+  tolerance?: number;
+  far?: number;
+  allMatches?: boolean;
   showDistance?: boolean;
   cpus?: CpuChoice;
-  model: DetectorName;
-  precision?: Precision;
   json?: boolean;
 }
 
@@ -38,12 +47,15 @@ interface IdentifiedFace {
   /** Closest known person whatever the distance: says who an unknown face resembled. */
   nearest: string;
   runnerUp: PersonDistance | null;
+  /** With --all-matches: every known photo within the threshold, as face_recognition lists them. */
+  matches?: PersonDistance[];
 }
 
-function identifyFace(face: FaceData, known: readonly KnownFace[], tolerance: number): IdentifiedFace {
+function identifyFace(face: FaceData, known: readonly KnownFace[], tolerance: number, all: boolean): IdentifiedFace {
   const ranked = rankPeople(known, face.descriptor as Float32Array);
   const [first, second] = ranked;
   return {
+    ...(all ? { matches: matchesWithin(known, face.descriptor as Float32Array, tolerance) } : {}),
     box: roundBox(face.box),
     score: round(face.score, SCORE_DECIMALS),
     name: first.distance <= tolerance ? first.name : null,
@@ -84,7 +96,7 @@ async function checkKnownDir(dir: string): Promise<void> {
 
 export async function runIdentify(knownDir: string, paths: string[], opts: IdentifyCliOptions): Promise<number> {
   const json = opts.json === true;
-  const tolerance = opts.tolerance;
+  let threshold: IdentifyThreshold | undefined;
   await checkKnownDir(knownDir);
   const errors: InputError[] = [];
   const people: KnownPerson[] = await collectKnownPeople(knownDir, errors);
@@ -125,33 +137,39 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
   const results: { file: string; width: number; height: number; faces: IdentifiedFace[] }[] = [];
   const takeUnknown = (r: FileResult): void => {
     if (recordFailure(r, errors)) return;
-    const faces = r.faces.map((f) => identifyFace(f, known, tolerance));
+    // Every known face is in by the first unknown one (results arrive in input order): the threshold can count the people.
+    if (threshold === undefined) {
+      threshold = identifyThreshold(known, opts);
+      if (!opts.quiet) note(describeThreshold(threshold));
+    }
+    const t = threshold.value;
+    const faces = r.faces.map((f) => identifyFace(f, known, t, opts.allMatches === true));
     if (json) {
       results.push({ file: r.file, width: r.width, height: r.height, faces });
       return;
     }
-    printFaceLines(r.file, faces, opts.showDistance === true);
+    if (opts.allMatches && faces.length > 0) printAllMatches(r.file, faces, opts.showDistance === true);
+    else printFaceLines(r.file, faces, opts.showDistance === true);
   };
 
   // Known and unknown photos go through one queue so no worker idles between the two; results
   // arrive in input order, so every known face is in before the first unknown one is matched.
-  await analyzeFiles(
-    { detector: opts.model, precision: opts.precision, stage: 'analyze' },
-    opts.cpus,
-    [...knownFiles, ...unknown.files],
-    (r, index) => {
-      if (index < knownFiles.length) return takeKnown(r);
-      if (known.length === 0) throw noUsableFace();
-      takeUnknown(r);
-    },
-  );
+  const progress = startProgress(knownFiles.length + unknown.files.length, opts);
+  await analyzeFiles(analyzerSettings(opts, 'analyze'), opts.cpus, [...knownFiles, ...unknown.files], (r, index) => {
+    progress.tick(r);
+    if (index < knownFiles.length) return takeKnown(r);
+    if (known.length === 0) throw noUsableFace();
+    takeUnknown(r);
+  });
   if (known.length === 0) throw noUsableFace();
+  threshold ??= identifyThreshold(known, opts);
+  progress.finish({ people: new Set(known.map((k) => k.name)).size, errors: errors.length });
 
   if (json) {
     const used = people
       .map((p) => ({ name: p.name, files: known.filter((k) => k.name === p.name).map((k) => k.file) }))
       .filter((p) => p.files.length > 0);
-    printJson({ tolerance, known: used, results, errors });
+    printJson({ tolerance: threshold.value, threshold, known: used, results, errors });
   }
   return errors.length > 0 ? 1 : 0;
 }

@@ -4,6 +4,7 @@ import { Argument, Command, Option } from 'commander';
 import { FaceKitError } from '../errors.js';
 import { forTerminal } from '../util/terminal-text.js';
 import { DEFAULT_TOLERANCE } from '../match/distance.js';
+import { DEFAULT_OPEN_SET_FAR } from '../match/open-set.js';
 import type { DemoCliOptions } from './demo.js';
 import type { DetectCliOptions } from './detect.js';
 import {
@@ -17,6 +18,8 @@ import {
   verifyCommand,
 } from './gallery-commands.js';
 import { dbOption, withJsonErrors } from './gallery-options.js';
+import { minConfidenceOption, noRetryOption } from './analysis-options.js';
+import { quietOption } from './progress.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
@@ -81,6 +84,8 @@ function detectCommand(): Command {
       parseConfidence,
     )
     .addOption(cpusOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
     .addOption(jsonOption())
     .action(async (paths: string[], opts: DetectCliOptions) => {
@@ -105,20 +110,29 @@ function identifyCommand(): Command {
     .addOption(
       new Option(
         '--tolerance <n>',
-        'largest distance still called a match; lower is stricter (with a gallery: default its calibrated threshold)',
-      )
-        .argParser(parseTolerance)
-        .default(DEFAULT_TOLERANCE),
+        `largest distance still called a match; lower is stricter (face_recognition: ${DEFAULT_TOLERANCE}). Default: the built-in calibration for --far over the number of known people (with a gallery: its calibrated threshold)`,
+      ).argParser(parseTolerance),
+    )
+    .option(
+      '--all-matches',
+      'one line per known photo within the threshold, as face_recognition prints (default: one answer per face)',
     )
     .option('--show-distance', 'append the distance to the closest known person')
     .addOption(dbOption())
     .option('--gallery', 'identify against the gallery (the default file, or --db) instead of a folder of known people')
-    .addOption(farOption('1:N search; with --db/--gallery'))
+    .addOption(
+      farOption(
+        `share of strangers allowed a known person's name; with a known-people folder the built-in calibration, default ${DEFAULT_OPEN_SET_FAR}`,
+      ),
+    )
     .addOption(kOption())
     .addOption(aggregateOption())
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(minConfidenceOption())
+    .addOption(noRetryOption())
+    .addOption(quietOption())
     .addOption(jsonOption())
     .action(
       async (
@@ -137,11 +151,13 @@ function identifyCommand(): Command {
           return;
         }
         // A folder of known people has no calibration, no k and no aggregation: silently ignoring them would answer another question than the one asked.
-        const galleryOnly = ['far', 'k', 'aggregate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+        const galleryOnly = ['k', 'aggregate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (galleryOnly.length > 0)
           cmd.error(
             `facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`,
           );
+        if (cmd.getOptionValueSource('far') === 'cli' && cmd.getOptionValueSource('tolerance') === 'cli')
+          cmd.error('facekit: give a tolerance or a false-accept rate, not both (--tolerance fixes the threshold)');
         if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
         if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
         const { runIdentify } = await import('./identify.js');

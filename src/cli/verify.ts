@@ -16,8 +16,9 @@ import {
   warn,
 } from './output.js';
 import { analyzeFiles, type FaceData } from './analyze.js';
+import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
 
-export interface VerifyCliOptions extends DbCliOptions {
+export interface VerifyCliOptions extends DbCliOptions, AnalysisCliOptions {
   /** Set only when the user gave --tolerance. */
   threshold?: number;
   far?: number;
@@ -44,20 +45,15 @@ export async function runVerify(a: string, b: string, opts: VerifyCliOptions): P
   const threshold = await pairThreshold(opts);
   const problems: InputError[] = [];
   const faces: (FaceData | null)[] = [null, null];
-  await analyzeFiles(
-    { detector: opts.model, precision: opts.precision, stage: 'analyze' },
-    undefined,
-    [a, b],
-    (r, i) => {
-      if (!r.ok) {
-        problems.push(r.error);
-        return;
-      }
-      const face = singleFace(r, true, problems);
-      if (face && r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
-      faces[i] = face;
-    },
-  );
+  await analyzeFiles(analyzerSettings(opts, 'analyze'), undefined, [a, b], (r, i) => {
+    if (!r.ok) {
+      problems.push(r.error);
+      return;
+    }
+    const face = singleFace(r, true, problems);
+    if (face && r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
+    faces[i] = face;
+  });
   problems.forEach(reportInputError);
   const [fa, fb] = faces;
   if (!fa || !fb) {

@@ -8,3 +8,6 @@ export type { Verification } from '../match/verify.js';
 export { CLUSTER_THRESHOLD, clusterFaces } from '../cluster/cluster.js';
 export type { ClusterOptions } from '../cluster/cluster.js';
 export type { PairThreshold } from '../match/verify.js';
+export { checkTolerance, knownThreshold, MAX_TOLERANCE } from '../match/identify.js';
+export { DEFAULT_OPEN_SET_FAR, openSetThreshold, pairRateFor } from '../match/open-set.js';
+export type { OpenSetTable, OpenSetThreshold } from '../match/open-set.js';

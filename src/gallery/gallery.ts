@@ -27,6 +27,7 @@ import {
   type Labelled,
 } from '../match/calibrate.js';
 import { DEFAULT_TOLERANCE, euclideanDistance } from '../match/distance.js';
+import { DEFAULT_OPEN_SET_FAR, openSetTable, openSetThreshold } from '../match/open-set.js';
 import {
   ANN_DEFAULTS,
   ANN_MIN_FACES,
@@ -116,7 +117,7 @@ export interface IdentifyOptions extends ThresholdOptions {
 /** Where a decision threshold came from. */
 export interface ThresholdInfo {
   readonly value: number;
-  readonly source: 'option' | 'calibration' | 'default';
+  readonly source: 'option' | 'calibration' | 'builtin' | 'default';
   /** The calibration's target rate, when one was used or available for confidences. */
   readonly far: number | null;
   /** 'search': calibrated for 1:N search of this gallery; 'pair': for 1:1 comparison. */
@@ -377,7 +378,8 @@ export class Gallery {
     if (options.far !== undefined) checkFar(options.far);
     const all = await this.calibrationsNow();
     const calibration = options.far === undefined ? (all[0] ?? null) : (all.find((c) => c.far === options.far) ?? null);
-    if (options.far !== undefined && calibration === null) {
+    // A gallery never calibrated answers any rate from the built-in calibration; one calibrated at other rates says which it has.
+    if (options.far !== undefined && calibration === null && all.length > 0) {
       const made = [...new Set(all.map((c) => c.far))].join(', ') || 'none';
       throw new FaceKitError(
         'CALIBRATION_NOT_FOUND',
@@ -398,8 +400,14 @@ export class Gallery {
         calibration,
       };
     }
-    if (calibration === null)
+    if (calibration === null) {
+      // Not calibrated: the built-in open-set threshold for this many people (1:1 for pairs), not a 1:1 0.6 for a 1:N search.
+      const builtin = openSetTable(this.modelId)
+        ? openSetThreshold(this.modelId, level === 'pair' ? 1 : this.names.size, options.far ?? DEFAULT_OPEN_SET_FAR)
+        : null;
+      if (builtin) return { value: builtin.value, source: 'builtin', far: builtin.far, level, calibration: null };
       return { value: DEFAULT_TOLERANCE, source: 'default', far: null, level: null, calibration: null };
+    }
     const value = used === 'pair' ? calibration.pairThreshold : (calibration.searchThreshold as number);
     return { value, source: 'calibration', far: calibration.far, level: used, calibration };
   }

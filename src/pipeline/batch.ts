@@ -56,6 +56,8 @@ export interface AnalyzerSettings {
   readonly stage: Stage;
   /** Kit option `precision`; default 'fp32'. */
   readonly precision?: Precision;
+  /** Kit option `retryOnMiss`; default true (`--no-retry` turns it off). */
+  readonly retryOnMiss?: boolean;
 }
 
 /** One face as plain data, safe to post between threads. */
@@ -117,7 +119,7 @@ export function batchKit(settings: AnalyzerSettings, threads: number): FaceKit {
   return new FaceKit({
     detector: settings.detector,
     minConfidence: settings.minConfidence,
-    retryOnMiss: true,
+    retryOnMiss: settings.retryOnMiss ?? true,
     threads,
     precision: settings.precision,
   });

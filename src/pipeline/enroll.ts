@@ -71,7 +71,7 @@ export function singleFace(
     problems.push({
       file: r.file,
       code: 'MULTIPLE_FACES',
-      message: `${r.faces.length} faces found: give a photo of one person, or --largest to take the largest face`,
+      message: `${r.faces.length} faces found: give a photo of one person (without --one-face-only the largest face is taken)`,
     });
     return null;
   }

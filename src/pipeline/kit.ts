@@ -1,3 +1,5 @@
+import { DEFAULT_PADDING, detectPadded } from '../detect/pad.js';
+import { DEFAULT_RETRY_ON_MISS } from '../detect/registry.js';
 import { type Chip, chipTransform, extractChip, warpChip } from '../align/chip.js';
 import { checkLandmarkSpread } from '../align/spread.js';
 import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from '../align/jitter.js';
@@ -131,7 +133,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     // One bounded copy for every pass of this call (see DETECT_MAX_PIXELS).
     const view = await detectionView(image);
     const found = await this.attemptOn(view, first);
-    if (found.length > 0 || !this.options.retryOnMiss) return found;
+    if (found.length > 0 || !(this.options.retryOnMiss ?? DEFAULT_RETRY_ON_MISS)) return found;
     for (const retry of retries) {
       const again = await this.attemptOn(view, retry);
       if (again.length > 0) return again;
@@ -151,9 +153,10 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     return this.attemptOn(await detectionView(image), pass);
   }
 
-  /** One pass on the bounded copy, answered in the photo's pixels. */
+  /** One pass on the bounded copy (padded: see detect/pad.ts), answered in the photo's pixels. */
   private async attemptOn(view: DetectionView, [name, options]: Attempt): Promise<Detection[]> {
-    return toOriginal(await (await this.detector(name)).detect(view.image, options), view);
+    const detector = await this.detector(name);
+    return toOriginal(await detectPadded(detector, view.image, options, this.options.padding ?? DEFAULT_PADDING), view);
   }
 
   /** 68 landmarks for each detection (or for detections found here when none are given). */

@@ -1,3 +1,4 @@
+import { checkPadding } from '../detect/pad.js';
 import type { DetectOptions, MtcnnOptions } from '../detect/detector.js';
 import { checkMaxFaces, checkMinConfidence } from '../detect/nms.js';
 import {
@@ -30,8 +31,8 @@ export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? Analy
 
 /** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
 export type DetectorChoice =
-  | { readonly detector?: Exclude<DetectorName, 'mtcnn'>; readonly mtcnn?: undefined }
-  | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
+  | { readonly detector: Exclude<DetectorName, 'mtcnn'>; readonly mtcnn?: undefined }
+  | { readonly detector?: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
 
 export type FaceKitOptions = KitOptions & DetectorChoice;
 
@@ -52,10 +53,16 @@ interface KitOptions extends RuntimeOptions {
   readonly inputSize?: number;
   readonly maxFaces?: number;
   /**
-   * When the first pass finds nothing, try again with other settings (tiny at other sizes, then
-   * SSD, then MTCNN) before answering "no face": a miss costs far more than the retry.
+   * When the first pass finds nothing, try again with the other detectors (see detectionAttempts)
+   * before answering "no face": a miss costs far more than the retry. Default DEFAULT_RETRY_ON_MISS.
    */
   readonly retryOnMiss?: boolean;
+  /**
+   * Grey border added around the photo before detecting, as a fraction of its longer side (0
+   * turns it off; default DEFAULT_PADDING): faces filling the frame are found without a retry
+   * (see src/detect/pad.ts).
+   */
+  readonly padding?: number;
   /**
    * For photos known to hold a face (enrolment, ID photos, LFW): when every retry found nothing,
    * take the single best candidate scoring at least this much. Off by default, since on photos
@@ -117,5 +124,6 @@ export function checkKitOptions(options: FaceKitOptions): DetectorName {
     throw invalidArgument('threads', `must be a non-negative integer, got ${options.threads}`);
   }
   if (options.precision !== undefined) checkPrecision(options.precision);
+  if (options.padding !== undefined) checkPadding(options.padding);
   return detector;
 }

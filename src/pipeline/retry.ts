@@ -19,7 +19,11 @@ export function detectionAttempts(detector: DetectorName, options: DetectOptions
   const first: Attempt = [detector, { ...common, ...own }];
   const sameAsFirst = (name: DetectorName, pass: DetectOptions): boolean =>
     name === detector && Object.entries(pass).every(([key, value]) => (own as Record<string, unknown>)[key] === value);
-  const retries = DETECTOR_NAMES.flatMap((name) =>
+  // After an MTCNN miss, SSD comes before tiny: it boxed no non-face in dlib's detection photos,
+  // where tiny boxed dogs (bench/defaults.ts), so a retry does not answer a miss with a false face.
+  const order: readonly DetectorName[] =
+    detector === 'mtcnn' ? ['ssd', ...DETECTOR_NAMES.filter((n) => n !== 'ssd')] : DETECTOR_NAMES;
+  const retries = order.flatMap((name) =>
     DETECTORS[name].retryPasses
       .filter((pass) => !sameAsFirst(name, pass))
       .map((pass): Attempt => [name, { ...common, ...pass }]),

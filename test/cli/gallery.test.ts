@@ -4,6 +4,7 @@
  * face-api's sample photos. Every run names its gallery (--db or FACEKIT_DB): the user's own
  * default gallery is never touched.
  */
+import { openSetThreshold } from '../../src/match/open-set.js';
 import { spawn } from 'node:child_process';
 import {
   copyFileSync,
@@ -137,7 +138,7 @@ describe('facekit enroll and people', () => {
   test('enrols known/<person>/ folders and <person>.jpg files; reports photos with no face or several; skips what is stored already', async () => {
     let release!: () => void;
     enrolled = new Promise((r) => (release = r));
-    const first = await facekit(['enroll', '--db', MAIN, '--json', '--cpus', '1', 'known']);
+    const first = await facekit(['enroll', '--db', MAIN, '--json', '--cpus', '1', '--one-face-only', 'known']);
     assert.equal(first.code, 1, 'rejected photos make the exit code 1');
     const doc = json<EnrollDoc>(first);
     assert.equal(doc.db, MAIN);
@@ -155,7 +156,10 @@ describe('facekit enroll and people', () => {
         ['known/group/group.jpg', 'MULTIPLE_FACES'],
       ],
     );
-    assert.match(first.stderr, /known\/group\/group\.jpg: 3 faces found: give a photo of one person, or --largest/);
+    assert.match(
+      first.stderr,
+      /known\/group\/group\.jpg: 3 faces found: give a photo of one person \(without --one-face-only/,
+    );
     assert.doesNotMatch(first.stderr, NO_STACK);
     release();
 
@@ -535,7 +539,10 @@ describe('facekit identify --db, verify, calibrate', () => {
     assert.match(out[0], /^unknown\/alice_moved\.jpg,alice,0\.\d{6}$/);
     assert.equal(out[1], 'unknown/grey.png,no_persons_found,None');
     assert.match(out[2], /^unknown\/stranger\.jpg,unknown_person,\d\.\d{6}$/);
-    assert.match(r.stderr, /WARNING: the gallery is not calibrated: using the default tolerance 0\.6/);
+    assert.match(
+      r.stderr,
+      /facekit: the gallery is not calibrated: using the built-in calibration, threshold 0\.\d+ for a false-accept rate of 0\.02 over the gallery's people/,
+    );
     assert.deepEqual(lines(viaEnv.stdout), ['unknown/alice_moved.jpg,alice']);
     const d = json<{
       threshold: { value: number; source: string };
@@ -545,7 +552,9 @@ describe('facekit identify --db, verify, calibrate', () => {
         faces: { name: string | null; nearest: string; confidence: null; runnerUp: { name: string } | null }[];
       }[];
     }>(doc);
-    assert.deepEqual([d.threshold.value, d.threshold.source, d.aggregate, d.index], [0.6, 'default', 'mean', 'exact']);
+    assert.deepEqual([d.threshold.source, d.aggregate, d.index], ['builtin', 'mean', 'exact']);
+    // An uncalibrated gallery of 2 people searches with the built-in threshold for 2 people at 0.02.
+    assert.ok(Math.abs(d.threshold.value - openSetThreshold('dlib_resnet128', 2).value) < 1e-6, `${d.threshold.value}`);
     assert.deepEqual(
       d.results.map((x) => x.faces.map((f) => f.name)),
       [['alice'], [null]],
@@ -562,7 +571,7 @@ describe('facekit identify --db, verify, calibrate', () => {
     const runs = await Promise.all([
       facekit(['identify', '--db', empty, 'unknown/stranger.jpg']),
       facekit(['identify', '--db', MAIN]),
-      facekit(['identify', '--db', MAIN, '--far', '0.3', 'unknown/stranger.jpg']),
+      facekit(['identify', '--db', MAIN, '--tolerance', '60', 'unknown/stranger.jpg']),
       facekit(['identify', '--db', MAIN, '--far', '7', 'unknown/stranger.jpg']),
       facekit(['identify', '--db', MAIN, '--aggregate', 'max', 'unknown/stranger.jpg']),
       facekit(['identify', 'known']),
@@ -576,11 +585,11 @@ describe('facekit identify --db, verify, calibrate', () => {
     }
     assert.match(runs[0].stderr, /empty\.db: the gallery holds nobody yet/);
     assert.match(runs[1].stderr, /missing required argument 'paths'/);
-    assert.match(runs[2].stderr, /no calibration for a false-accept rate of 0\.3 \(calibrated: none\)/);
+    assert.match(runs[2].stderr, /option '--tolerance <n>' argument '60' is invalid/);
     assert.match(runs[3].stderr, /option '--far <rate>' argument '7' is invalid/);
     assert.match(runs[4].stderr, /argument 'max' is invalid/);
     assert.match(runs[5].stderr, /missing required argument 'paths'/);
-    assert.match(runs[6].stderr, /--far, --k need a gallery: add --db <file> or --gallery/);
+    assert.match(runs[6].stderr, /--k needs a gallery: add --db <file> or --gallery/);
     assert.match(runs[7].stderr, /--aggregate needs a gallery/);
   });
 
@@ -671,7 +680,7 @@ describe('facekit identify --db, verify, calibrate', () => {
 });
 
 describe("facekit verify and calibrate failures; calibration on the gallery's own faces", () => {
-  test('verify --db of a missing gallery, verify --far without that calibration, calibrate --from a file: clear errors, no stack', async () => {
+  test('verify --db of a missing gallery, calibrate --from a file: clear errors, no stack; verify --far on a gallery never calibrated: the built-in calibration', async () => {
     await enrolled;
     const runs = await Promise.all([
       facekit(['verify', '--db', join(root, 'missing.db'), 'known/bob.jpg', 'known/bob.jpg']),
@@ -679,15 +688,20 @@ describe("facekit verify and calibrate failures; calibration on the gallery's ow
       facekit(['calibrate', '--db', MAIN, '--far', '0.1', '--from', 'notes.txt']),
       facekit(['verify', '--db', MAIN, '--far', '0.01', '--json', 'known/bob.jpg', 'known/bob.jpg']),
     ]);
-    for (const r of runs) {
+    for (const r of [runs[0], runs[2]]) {
       assert.equal(r.code, 1, r.stderr);
       assert.doesNotMatch(r.stderr, NO_STACK);
+      assert.equal(r.stdout, '');
     }
     assert.match(runs[0].stderr, /missing\.db: no gallery here/);
-    assert.match(runs[1].stderr, /no calibration for a false-accept rate of 0\.01 \(calibrated: none\)/);
+    assert.equal(runs[1].code, 0, runs[1].stderr);
+    assert.match(
+      runs[1].stderr,
+      /the gallery is not calibrated: using the built-in calibration, threshold 0\.\d+ for a false-accept rate of 0\.01/,
+    );
     assert.match(runs[2].stderr, /notes\.txt: is not a folder: give a folder of <person>\/ sub-folders/);
-    assert.deepEqual(json<{ error: { code: string; field: string } }>(runs[3]).error.code, 'CALIBRATION_NOT_FOUND');
-    for (const r of runs.slice(0, 3)) assert.equal(r.stdout, '');
+    assert.equal(runs[3].code, 0, runs[3].stderr);
+    assert.equal(json<{ threshold: { source: string; far: number } }>(runs[3]).threshold.source, 'builtin');
   });
 
   test("calibrate --far on the gallery's own faces; identify --far R, --aggregate vote, and a warning for mean with a calibrated threshold", async () => {

@@ -17,7 +17,8 @@ import { Landmarker68 } from '../../src/landmarks/landmarks68.js';
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 isolatedCacheDir();
-const kit = createFaceKit({ detector: 'tiny', threads: 1 });
+/** The tiny detector's first pass alone: what these tests were written against (defaults: MTCNN, border, retries). */
+const kit = createFaceKit({ detector: 'tiny', threads: 1, retryOnMiss: false, padding: 0 });
 after(() => kit.dispose());
 
 function centre(f: AnalyzedFace) {
@@ -161,8 +162,14 @@ test('retryOnMiss finds a small face the first pass misses; rescueMinConfidence 
   };
   const inside = (b: { x: number; y: number; width: number; height: number }, r: typeof b) =>
     b.x >= r.x && b.y >= r.y && b.x + b.width <= r.x + r.width && b.y + b.height <= r.y + r.height;
-  const retry = createFaceKit({ threads: 1, retryOnMiss: true });
-  const rescue = createFaceKit({ threads: 1, retryOnMiss: true, rescueMinConfidence: 0.1 });
+  const retry = createFaceKit({ detector: 'tiny', threads: 1, retryOnMiss: true, padding: 0 });
+  const rescue = createFaceKit({
+    detector: 'tiny',
+    threads: 1,
+    retryOnMiss: true,
+    padding: 0,
+    rescueMinConfidence: 0.1,
+  });
   try {
     const medium = await smallFace(400);
     assert.deepEqual(await kit.detect(medium.img), [], 'the plain first pass misses it');
@@ -369,9 +376,13 @@ test('warmUp opens every session the kit uses, so the first photo opens none; a 
     const warm = createFaceKit({ threads: 1 });
     try {
       await warm.warmUp();
-      assert.deepEqual(opened.map((s) => s.id).sort(), ['dlib_resnet128', 'face_landmark_68', 'tiny_face_detector']);
+      assert.deepEqual(
+        opened.map((s) => s.id).sort(),
+        ['dlib_resnet128', 'face_landmark_68', 'mtcnn_onet', 'mtcnn_pnet', 'mtcnn_rnet'],
+        'the default detector is MTCNN: its three networks',
+      );
       await warm.analyze(await loadImage(await scaledSample(2, 640)));
-      assert.equal(opened.length, 3, 'analyze opened no further session');
+      assert.equal(opened.length, 5, 'analyze opened no further session');
     } finally {
       await warm.dispose();
     }

@@ -1,0 +1,43 @@
+/**
+ * The options every command that analyses photos shares (issue 17): which detector, at which
+ * precision and score threshold, whether misses are retried, and how loud the run is. One place
+ * turns them into the analyzer's settings, so a new flag reaches every command at once.
+ */
+import { Option } from 'commander';
+import type { DetectorName } from '../detect/registry.js';
+import type { Precision } from '../models/registry.js';
+import { parseConfidence } from './output.js';
+import type { AnalyzerSettings, Stage } from '../pipeline/batch.js';
+
+export interface AnalysisCliOptions {
+  model: DetectorName;
+  precision?: Precision;
+  minConfidence?: number;
+  /** commander's `--no-retry`: false when given, else true. */
+  retry?: boolean;
+  quiet?: boolean;
+}
+
+export function analyzerSettings(opts: AnalysisCliOptions, stage: Stage): AnalyzerSettings {
+  return {
+    detector: opts.model,
+    precision: opts.precision,
+    minConfidence: opts.minConfidence,
+    retryOnMiss: opts.retry !== false,
+    stage,
+  };
+}
+
+export function noRetryOption(): Option {
+  return new Option(
+    '--no-retry',
+    'answer "no face" after the chosen detector alone (by default a miss is retried with tiny at other sizes, SSD and MTCNN)',
+  );
+}
+
+export function minConfidenceOption(): Option {
+  return new Option(
+    '--min-confidence <n>',
+    'drop faces the detector scores below this (0 up to, not including, 1)',
+  ).argParser(parseConfidence);
+}
