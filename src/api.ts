@@ -45,14 +45,19 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: 'tiny' (default, fastest), 'ssd' or 'mtcnn'. */
+  /** Which detector: 'tiny' (default, fastest), 'ssd', 'mtcnn' or 'hog' (dlib's, face_recognition's default). */
   readonly model?: DetectorName;
   readonly minConfidence?: number;
+  /** HOG only: face_recognition's number_of_times_to_upsample (default 1). */
+  readonly upsample?: number;
 }
 
 /** Boxes of every face in the image, best first. */
 export async function faceLocations(image: Image, options: LocateOptions = {}): Promise<Box[]> {
-  const found = await sharedKit(options.model).detect(image, { minConfidence: options.minConfidence });
+  const found = await sharedKit(options.model).detect(image, {
+    minConfidence: options.minConfidence,
+    upsample: options.upsample,
+  });
   return found.map((d) => d.box);
 }
 

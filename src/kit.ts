@@ -8,6 +8,7 @@ import {
   type FaceDetector,
   type MtcnnOptions,
 } from './detect/detector.js';
+import { checkAdjustThreshold, checkUpsample, HogDetector } from './detect/hog/detector.js';
 import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
 import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
 import { SsdDetector } from './detect/ssd.js';
@@ -40,7 +41,7 @@ export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? Analy
 
 /** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
 export type DetectorChoice =
-  | { readonly detector?: 'tiny' | 'ssd'; readonly mtcnn?: undefined }
+  | { readonly detector?: 'tiny' | 'ssd' | 'hog'; readonly mtcnn?: undefined }
   | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
 
 export type FaceKitOptions = KitOptions & DetectorChoice;
@@ -58,6 +59,10 @@ interface KitOptions extends RuntimeOptions {
   readonly minConfidence?: number;
   /** Tiny detector input side (multiple of 32). */
   readonly inputSize?: number;
+  /** HOG detector: times the image is doubled first (face_recognition's number_of_times_to_upsample; default 1). */
+  readonly upsample?: number;
+  /** HOG detector: dlib's adjust_threshold (default 0). */
+  readonly adjustThreshold?: number;
   readonly maxFaces?: number;
   /**
    * When the first pass finds nothing, try again with other settings (tiny at other sizes, then
@@ -105,13 +110,15 @@ const DEFAULT_TINY_INPUT = 416;
  */
 export function detectionAttempts(detector: DetectorName, options: DetectOptions): Attempt[] {
   // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
-  const { inputSize, mtcnn, ...common } = options;
+  const { inputSize, mtcnn, upsample, adjustThreshold, ...common } = options;
   const first: Attempt =
     detector === 'ssd'
       ? ['ssd', common]
       : detector === 'mtcnn'
         ? ['mtcnn', { ...common, mtcnn }]
-        : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
+        : detector === 'hog'
+          ? ['hog', { ...common, upsample, adjustThreshold }]
+          : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
   const tinySizes = [DEFAULT_TINY_INPUT, ...RETRY_INPUT_SIZES].filter((size, i, all) => all.indexOf(size) === i);
   const others: Attempt[] = [
     ...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]),
@@ -186,6 +193,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     if (options.minConfidence !== undefined) checkMinConfidence(options.minConfidence);
     if (options.maxFaces !== undefined) checkMaxFaces(options.maxFaces);
     if (options.inputSize !== undefined) checkInputSize(options.inputSize);
+    if (options.upsample !== undefined) checkUpsample(options.upsample);
+    if (options.adjustThreshold !== undefined) checkAdjustThreshold(options.adjustThreshold);
     if (
       options.rescueMinConfidence !== undefined &&
       !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)
@@ -221,7 +230,9 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
           ? SsdDetector.create(this.runtime())
           : name === 'mtcnn'
             ? MtcnnDetector.create(this.runtime())
-            : TinyDetector.create(this.runtime());
+            : name === 'hog'
+              ? HogDetector.create()
+              : TinyDetector.create(this.runtime());
       this.detectors.set(name, d);
     }
     return d;
@@ -264,6 +275,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
       maxFaces: options.maxFaces ?? this.options.maxFaces,
       inputSize: options.inputSize ?? this.options.inputSize,
       mtcnn: options.mtcnn ?? this.options.mtcnn,
+      upsample: options.upsample ?? this.options.upsample,
+      adjustThreshold: options.adjustThreshold ?? this.options.adjustThreshold,
     };
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
     const found = await this.attempt(image, first);

@@ -26,6 +26,7 @@ import {
   modelOption,
   NO_PERSONS_FOUND,
   parseConfidence,
+  upsampleOption,
   parseTolerance,
   precisionOption,
   UNKNOWN_PERSON,
@@ -79,6 +80,7 @@ function detectCommand(): Command {
       'drop faces the detector scores below this (0 up to, not including, 1)',
       parseConfidence,
     )
+    .addOption(upsampleOption())
     .addOption(cpusOption())
     .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
     .addOption(jsonOption())
@@ -117,6 +119,7 @@ function identifyCommand(): Command {
     .addOption(aggregateOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(upsampleOption())
     .addOption(precisionOption())
     .addOption(jsonOption())
     .action(

@@ -22,6 +22,8 @@ export interface AnalyzerSettings {
   readonly stage: Stage;
   /** Kit option `precision`; default 'fp32'. */
   readonly precision?: Precision;
+  /** HOG detector: kit option `upsample`. */
+  readonly upsample?: number;
 }
 
 /** One face as plain data, safe to post between threads. */
@@ -86,6 +88,7 @@ export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
     retryOnMiss: true,
     threads,
     precision: settings.precision,
+    upsample: settings.upsample,
   });
 }
 

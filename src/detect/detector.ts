@@ -2,7 +2,7 @@ import { invalidArgument } from '../errors.js';
 import type { Detection, Image } from '../types.js';
 
 /** Every detector facekit has, in the order documentation lists them: the one source of the names. */
-export const DETECTOR_NAMES = ['tiny', 'ssd', 'mtcnn'] as const;
+export const DETECTOR_NAMES = ['tiny', 'ssd', 'mtcnn', 'hog'] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
@@ -37,6 +37,10 @@ export interface DetectOptions {
   readonly inputSize?: number;
   /** MTCNN only. */
   readonly mtcnn?: MtcnnOptions;
+  /** HOG only: times the image is doubled before detection (face_recognition's number_of_times_to_upsample; default 1). */
+  readonly upsample?: number;
+  /** HOG only: dlib's adjust_threshold, added to each filter's threshold (default 0; lower finds more). */
+  readonly adjustThreshold?: number;
 }
 
 /** A face detector bound to its onnxruntime session(s): reuse it, dispose it once. */

@@ -51,7 +51,7 @@ export function mirror(src: Image): Image {
 
 /** A small image whose FHOG planes the unit test compares value by value: noise over a ramp. */
 export function fhogTestImage(): Image {
-  const noise = noiseImage(45, 38, 7);
+  const noise = noiseImage(72, 56, 7);
   const data = new Uint8Array(noise.data.length);
   for (let y = 0; y < noise.height; y++) {
     for (let x = 0; x < noise.width; x++) {
