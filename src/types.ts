@@ -26,6 +26,11 @@ export interface Detection {
   readonly score: number;
   /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
   readonly landmarks5?: readonly Point[];
+  /**
+   * Where the 68-point network should look, when the detector frames faces unlike the detectors
+   * that network was trained after (HOG's boxes are tighter: see src/detect/hog/detector.ts).
+   */
+  readonly landmarkBox?: Box;
 }
 
 /** A detected face with its 68 landmarks (iBUG 300-W order) in image pixels. */

@@ -5,7 +5,7 @@
  */
 import { invalidArgument } from '../../errors.js';
 import { checkImage } from '../../image/ops.js';
-import type { Detection, Image } from '../../types.js';
+import type { Box, Detection, Image } from '../../types.js';
 import type { DetectOptions, FaceDetector } from '../detector.js';
 import { checkMaxFaces, checkMinConfidence, facesInImage } from '../nms.js';
 import { detectFacesHog } from './detect.js';
@@ -19,6 +19,25 @@ export const HOG_DEFAULT_UPSAMPLE = 1;
 export const HOG_MAX_UPSAMPLE = 3;
 /** dlib's adjust_threshold as face_recognition passes it. */
 export const HOG_DEFAULT_ADJUST_THRESHOLD = 0;
+
+/**
+ * dlib's boxes run from the brows to the upper lip; face-api's landmark network was trained on
+ * looser crops (tiny's boxes are ~1.35× as wide and ~1.2× as tall, centred lower). Its 68 points
+ * from a HOG box grown 1.3× about a centre moved down 0.1 of the box height differ from the tiny
+ * pipeline's by 0.039 of the eye distance on average (18 faces of the six sample photos at 640 px,
+ * upsample 1) against 0.081 from the raw box; SSD's own boxes give 0.065 on the same faces.
+ */
+export const HOG_LANDMARK_BOX_SCALE = 1.3;
+export const HOG_LANDMARK_BOX_SHIFT = 0.1;
+
+/** The region the 68-point network reads for a HOG box. */
+export function hogLandmarkBox(box: Box): Box {
+  const width = box.width * HOG_LANDMARK_BOX_SCALE;
+  const height = box.height * HOG_LANDMARK_BOX_SCALE;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2 + box.height * HOG_LANDMARK_BOX_SHIFT;
+  return { x: cx - width / 2, y: cy - height / 2, width, height };
+}
 
 export function checkUpsample(value: unknown, field = 'upsample'): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > HOG_MAX_UPSAMPLE) {
@@ -68,7 +87,10 @@ export class HogDetector implements FaceDetector {
         },
         score: d.score,
       }));
-    return facesInImage(found, image.width, image.height, maxFaces);
+    return facesInImage(found, image.width, image.height, maxFaces).map((d) => ({
+      ...d,
+      landmarkBox: hogLandmarkBox(d.box),
+    }));
   }
 
   async dispose(): Promise<void> {}
