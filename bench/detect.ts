@@ -427,7 +427,9 @@ async function main(): Promise<void> {
     );
   }
   if (dlibHog !== undefined) {
-    console.log(`\n## Baseline in the same run: dlib's C++ HOG detector (hog_reference; ms, median of ${flags.repeat})\n`);
+    console.log(
+      `\n## Baseline in the same run: dlib's C++ HOG detector (hog_reference; ms, median of ${flags.repeat})\n`,
+    );
     console.log(
       markdownTable(
         ['setting', 'dlib ms', 'facekit ms, 1 thread', 'facekit / dlib', 'dlib faces'],

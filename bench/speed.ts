@@ -141,9 +141,9 @@ async function ourRows(
   }
   // dlib's C++ once, in the 1-thread part: it is single-threaded.
   const dlib = threads === 1 ? await dlibHogTimes(refImg, flags.repeat) : undefined;
-  dlib?.forEach((run, upsample) =>
-    add(`dlib C++ (hog_reference): detect hog upsample ${upsample}`, run.ms, `${run.faces} faces`),
-  );
+  for (const [upsample, run] of (dlib ?? []).entries()) {
+    add(`dlib C++ (hog_reference): detect hog upsample ${upsample}`, run.ms, `${run.faces} faces`);
+  }
   const dets = await kits.tiny.detect(refImg);
   const faces = await kits.tiny.landmarks(refImg, dets);
   add(

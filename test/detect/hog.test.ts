@@ -9,6 +9,7 @@ import { faceLocations } from '../../src/api.js';
 import { detectFacesHog } from '../../src/detect/hog/detect.js';
 import { HogDetector, HOG_MAX_UPSAMPLE } from '../../src/detect/hog/detector.js';
 import { extractFhog, FHOG_PLANES } from '../../src/detect/hog/fhog.js';
+import { filterEngine } from '../../src/detect/hog/filter-engine.js';
 import { FRONTAL_FACE_DETECTOR } from '../../src/detect/hog/frontal-face-weights.js';
 import { pyramidDown6, pyramidLevelCount, pyramidUp2 } from '../../src/detect/hog/pyramid.js';
 import { boxesOverlap, type DlibRect } from '../../src/detect/hog/scan.js';
@@ -145,6 +146,18 @@ describe("HOG detections match dlib's", async () => {
       });
     }
   }
+  test('the plain-loop filter engine (no WebAssembly SIMD) gives the same faces', () => {
+    const { name, image } = inputs[0] as { name: string; image: Image };
+    const expected = detections.images.find((r) => r.name === name)?.upsample0.detections ?? [];
+    const js = filterEngine(FRONTAL_FACE_DETECTOR, false);
+    const ours = detectFacesHog(image, { upsample: 0, adjustThreshold: 0 }, FRONTAL_FACE_DETECTOR, js);
+    assert.equal(ours.length, expected.length);
+    for (const d of expected) {
+      const match = ours.find((o) => rectIou(o.rect, d) >= MIN_IOU);
+      assert.ok(match && Math.abs(match.score - d.score) <= MAX_SCORE_DIFF, JSON.stringify(d));
+    }
+  });
+
   test('the fixtures hold faces at both upsample settings', () => {
     const count = (u: 'upsample0' | 'upsample1') => detections.images.reduce((n, r) => n + r[u].detections.length, 0);
     assert.ok(count('upsample0') >= 15 && count('upsample1') >= 15);

@@ -6,6 +6,7 @@ import type { Image } from '../../types.js';
 import { FRONTAL_FACE_DETECTOR } from './frontal-face-weights.js';
 import type { HogModel } from './model.js';
 import { pointDown2X, pointDown2Y, pyramidUp2, roundEdge } from './pyramid.js';
+import type { FilterEngine } from './filter-engine.js';
 import { type DlibRect, type HogDetection, scanImage } from './scan.js';
 
 export interface HogSettings {
@@ -26,10 +27,11 @@ export function detectFacesHog(
   image: Image,
   settings: HogSettings,
   model: HogModel = FRONTAL_FACE_DETECTOR,
+  engine?: FilterEngine,
 ): HogDetection[] {
   let scanned = image;
   for (let i = 0; i < settings.upsample; i++) scanned = pyramidUp2(scanned);
-  const found = scanImage(model, scanned, settings.adjustThreshold);
+  const found = scanImage(model, scanned, settings.adjustThreshold, engine);
   if (settings.upsample === 0) return found;
   return found.map((d) => {
     const rect: DlibRect = {

@@ -16,8 +16,6 @@ const ORIENTATIONS = 18;
 const HALF_ORIENTATIONS = 9;
 /** dlib's pixels per SIMD step in the gradient loop. */
 const SIMD_WIDTH = 8;
-/** Largest squared gradient: 2·255². */
-const MAX_GRADIENT_ENERGY = 2 * 255 * 255;
 const GRADIENT_RANGE = 511;
 
 const f = Math.fround;
@@ -40,7 +38,8 @@ let magnitudeTable: Float32Array | undefined;
 
 /**
  * Orientation bin of every gradient (dx, dy) in [-255, 255]², computed once with dlib's float dot
- * products and comparisons (the vector and scalar paths agree on these), and √(energy) as float.
+ * products and comparisons (the vector and scalar paths agree on these), and its length as a float
+ * (dlib's float sqrt of the exact integer energy).
  */
 function tables(): { orientation: Uint8Array; magnitude: Float32Array } {
   if (orientationTable === undefined || magnitudeTable === undefined) {
@@ -63,8 +62,11 @@ function tables(): { orientation: Uint8Array; magnitude: Float32Array } {
         orientation[(dy + 255) * GRADIENT_RANGE + dx + 255] = best;
       }
     }
-    const magnitude = new Float32Array(MAX_GRADIENT_ENERGY + 1);
-    for (let e = 0; e <= MAX_GRADIENT_ENERGY; e++) magnitude[e] = Math.sqrt(e);
+    const magnitude = new Float32Array(GRADIENT_RANGE * GRADIENT_RANGE);
+    for (let dy = -255; dy <= 255; dy++) {
+      for (let dx = -255; dx <= 255; dx++)
+        magnitude[(dy + 255) * GRADIENT_RANGE + dx + 255] = Math.sqrt(dx * dx + dy * dy);
+    }
     orientationTable = orientation;
     magnitudeTable = magnitude;
   }
@@ -131,81 +133,33 @@ export function extractFhog(img: Image, cellSize: number, padRows: number, padCo
     const iyp = Math.floor(yp);
     const vy0 = f(yp - iyp);
     const vy1 = f(1 - vy0);
-    const upperRow = (iyp + 1) * histC;
-    const lowerRow = (iyp + 2) * histC;
+    const upper = (iyp + 1) * histC * ORIENTATIONS;
+    const lower = (iyp + 2) * histC * ORIENTATIONS;
     const row = y * stride;
-    for (let x = 1; x < visibleC; x++) {
-      const p = row + x * 3;
-      const rx = (data[p + 3] as number) - (data[p - 3] as number);
-      const ry = (data[p + stride] as number) - (data[p - stride] as number);
-      const gx0 = (data[p + 4] as number) - (data[p - 2] as number);
-      const gy0 = (data[p + 1 + stride] as number) - (data[p + 1 - stride] as number);
-      const bx = (data[p + 5] as number) - (data[p - 1] as number);
-      const by = (data[p + 2 + stride] as number) - (data[p + 2 - stride] as number);
-      const rLen = rx * rx + ry * ry;
-      const gLen = gx0 * gx0 + gy0 * gy0;
-      const bLen = bx * bx + by * by;
-      let gx: number;
-      let gy: number;
-      let len: number;
-      if (x < simdEnd) {
-        // select(r > g, r, g), then select(that > b, that, b): ties go to the later channel.
-        if (rLen > gLen) {
-          gx = rx;
-          gy = ry;
-          len = rLen;
-        } else {
-          gx = gx0;
-          gy = gy0;
-          len = gLen;
-        }
-        if (!(len > bLen)) {
-          gx = bx;
-          gy = by;
-          len = bLen;
-        }
-      } else {
-        // Red, replaced only by a strictly larger green, then a strictly larger blue.
-        gx = rx;
-        gy = ry;
-        len = rLen;
-        if (gLen > len) {
-          gx = gx0;
-          gy = gy0;
-          len = gLen;
-        }
-        if (bLen > len) {
-          gx = bx;
-          gy = by;
-          len = bLen;
-        }
-      }
-      const v = magnitude[len] as number;
-      const o = orientation[(gy + 255) * GRADIENT_RANGE + gx + 255] as number;
-      const cx = colIndex[x] as number;
-      const w0 = colW0[x] as number;
+    // Two loops, as dlib's two paths: they differ in tie order and vote rounding (see the top).
+    for (let x = 1; x < simdEnd; x++) {
+      const g = strongestGradient(data, row + x * 3, stride, true);
+      const v = magnitude[g] as number;
+      const o = orientation[g] as number;
+      const cell = (colIndex[x] as number) * ORIENTATIONS + o;
+      const a1 = f((colW1[x] as number) * v);
+      const a0 = f((colW0[x] as number) * v);
+      hist[upper + cell] += f(vy1 * a1);
+      hist[lower + cell] += f(vy0 * a1);
+      hist[upper + cell + ORIENTATIONS] += f(vy1 * a0);
+      hist[lower + cell + ORIENTATIONS] += f(vy0 * a0);
+    }
+    for (let x = simdEnd; x < visibleC; x++) {
+      const g = strongestGradient(data, row + x * 3, stride, false);
+      const v = magnitude[g] as number;
+      const o = orientation[g] as number;
+      const cell = (colIndex[x] as number) * ORIENTATIONS + o;
       const w1 = colW1[x] as number;
-      let v11: number;
-      let v01: number;
-      let v10: number;
-      let v00: number;
-      if (x < simdEnd) {
-        const a1 = f(w1 * v);
-        const a0 = f(w0 * v);
-        v11 = f(vy1 * a1);
-        v01 = f(vy0 * a1);
-        v10 = f(vy1 * a0);
-        v00 = f(vy0 * a0);
-      } else {
-        v11 = f(f(vy1 * w1) * v);
-        v01 = f(f(vy0 * w1) * v);
-        v10 = f(f(vy1 * w0) * v);
-        v00 = f(f(vy0 * w0) * v);
-      }
-      hist[(upperRow + cx) * ORIENTATIONS + o] += v11;
-      hist[(lowerRow + cx) * ORIENTATIONS + o] += v01;
-      hist[(upperRow + cx + 1) * ORIENTATIONS + o] += v10;
-      hist[(lowerRow + cx + 1) * ORIENTATIONS + o] += v00;
+      const w0 = colW0[x] as number;
+      hist[upper + cell] += f(f(vy1 * w1) * v);
+      hist[lower + cell] += f(f(vy0 * w1) * v);
+      hist[upper + cell + ORIENTATIONS] += f(f(vy1 * w0) * v);
+      hist[lower + cell + ORIENTATIONS] += f(f(vy0 * w0) * v);
     }
   }
 
@@ -229,71 +183,120 @@ export function extractFhog(img: Image, cellSize: number, padRows: number, padCo
   const planes = new Float32Array(FHOG_PLANES * planeSize);
   const offR = Math.floor((padRows - 1) / 2);
   const offC = Math.floor((padCols - 1) / 2);
-  const eps = f(0.0001);
-  const clipScale = f(0.2);
-  const unitScale = f(0.1);
-  const textureScale = f(2 * 0.2357);
-  const nn = new Float64Array(4);
-  const n = new Float64Array(4);
-  const t = new Float64Array(4);
-  const nAt = (r: number, c: number): number => norm[r * cellsC + c] as number;
   for (let y = 0; y < hogR; y++) {
     for (let x = 0; x < hogC; x++) {
-      // The four 2×2 blocks around cell (y+1, x+1), in dlib's lane order: below-right,
-      // above-right, below-left, above-left; each summed in dlib's order, then + eps.
-      const blocks = [
-        f(f(f(f(nAt(y + 1, x + 1) + nAt(y + 1, x + 2)) + nAt(y + 2, x + 1)) + nAt(y + 2, x + 2)) + eps),
-        f(f(f(f(nAt(y, x + 1) + nAt(y, x + 2)) + nAt(y + 1, x + 1)) + nAt(y + 1, x + 2)) + eps),
-        f(f(f(f(nAt(y + 1, x) + nAt(y + 1, x + 1)) + nAt(y + 2, x)) + nAt(y + 2, x + 1)) + eps),
-        f(f(f(f(nAt(y, x) + nAt(y, x + 1)) + nAt(y + 1, x)) + nAt(y + 1, x + 1)) + eps),
-      ];
-      for (let k = 0; k < 4; k++) {
-        nn[k] = f(clipScale * f(Math.sqrt(blocks[k] as number)));
-        n[k] = f(unitScale / (nn[k] as number));
-        t[k] = 0;
-      }
+      // The 3×3 cell energies around cell (y+1, x+1).
+      const i0 = y * cellsC + x;
+      const e00 = norm[i0] as number;
+      const e01 = norm[i0 + 1] as number;
+      const e02 = norm[i0 + 2] as number;
+      const e10 = norm[i0 + cellsC] as number;
+      const e11 = norm[i0 + cellsC + 1] as number;
+      const e12 = norm[i0 + cellsC + 2] as number;
+      const e20 = norm[i0 + 2 * cellsC] as number;
+      const e21 = norm[i0 + 2 * cellsC + 1] as number;
+      const e22 = norm[i0 + 2 * cellsC + 2] as number;
+      // The four 2×2 blocks holding the cell, in dlib's lane order (below-right, above-right,
+      // below-left, above-left), each summed in dlib's order: clip level nn and scale n per lane.
+      const nn0 = clipLevel(e11, e12, e21, e22);
+      const nn1 = clipLevel(e01, e02, e11, e12);
+      const nn2 = clipLevel(e10, e11, e20, e21);
+      const nn3 = clipLevel(e00, e01, e10, e11);
+      const n0 = f(UNIT_SCALE / nn0);
+      const n1 = f(UNIT_SCALE / nn1);
+      const n2 = f(UNIT_SCALE / nn2);
+      const n3 = f(UNIT_SCALE / nn3);
       const h = ((y + 2) * histC + x + 2) * ORIENTATIONS;
       const at = (y + offR) * cols + x + offC;
+      // Texture features: per lane, Σ over groups of 3 orientations of ((h0 + h1) + h2).
+      let t0 = 0;
+      let t1 = 0;
+      let t2 = 0;
+      let t3 = 0;
       for (let o = 0; o < ORIENTATIONS; o += 3) {
-        const lane = [0, 0, 0];
-        for (let k = 0; k < 4; k++) {
-          const nnk = nn[k] as number;
-          const nk = n[k] as number;
-          const h0 = f(Math.min(hist[h + o] as number, nnk) * nk);
-          const h1 = f(Math.min(hist[h + o + 1] as number, nnk) * nk);
-          const h2 = f(Math.min(hist[h + o + 2] as number, nnk) * nk);
-          laneValues[k * 3] = h0;
-          laneValues[k * 3 + 1] = h1;
-          laneValues[k * 3 + 2] = h2;
-          t[k] = f((t[k] as number) + f(f(h0 + h1) + h2));
-        }
-        for (let j = 0; j < 3; j++) lane[j] = laneSum(j);
-        planes[(o + 0) * planeSize + at] = lane[0] as number;
-        planes[(o + 1) * planeSize + at] = lane[1] as number;
-        planes[(o + 2) * planeSize + at] = lane[2] as number;
+        const ha = hist[h + o] as number;
+        const hb = hist[h + o + 1] as number;
+        const hc = hist[h + o + 2] as number;
+        const a0 = f(Math.min(ha, nn0) * n0);
+        const a1 = f(Math.min(ha, nn1) * n1);
+        const a2 = f(Math.min(ha, nn2) * n2);
+        const a3 = f(Math.min(ha, nn3) * n3);
+        const b0 = f(Math.min(hb, nn0) * n0);
+        const b1 = f(Math.min(hb, nn1) * n1);
+        const b2 = f(Math.min(hb, nn2) * n2);
+        const b3 = f(Math.min(hb, nn3) * n3);
+        const c0 = f(Math.min(hc, nn0) * n0);
+        const c1 = f(Math.min(hc, nn1) * n1);
+        const c2 = f(Math.min(hc, nn2) * n2);
+        const c3 = f(Math.min(hc, nn3) * n3);
+        planes[o * planeSize + at] = laneSum(a0, a1, a2, a3);
+        planes[(o + 1) * planeSize + at] = laneSum(b0, b1, b2, b3);
+        planes[(o + 2) * planeSize + at] = laneSum(c0, c1, c2, c3);
+        t0 = f(t0 + f(f(a0 + b0) + c0));
+        t1 = f(t1 + f(f(a1 + b1) + c1));
+        t2 = f(t2 + f(f(a2 + b2) + c2));
+        t3 = f(t3 + f(f(a3 + b3) + c3));
       }
       for (let o = 0; o < HALF_ORIENTATIONS; o++) {
         const both = f((hist[h + o] as number) + (hist[h + o + HALF_ORIENTATIONS] as number));
-        for (let k = 0; k < 4; k++) {
-          laneValues[k * 3] = f(Math.min(both, nn[k] as number) * (n[k] as number));
-        }
-        planes[(ORIENTATIONS + o) * planeSize + at] = laneSum(0);
+        planes[(ORIENTATIONS + o) * planeSize + at] = laneSum(
+          f(Math.min(both, nn0) * n0),
+          f(Math.min(both, nn1) * n1),
+          f(Math.min(both, nn2) * n2),
+          f(Math.min(both, nn3) * n3),
+        );
       }
-      for (let k = 0; k < 4; k++) {
-        planes[(ORIENTATIONS + HALF_ORIENTATIONS + k) * planeSize + at] = f((t[k] as number) * textureScale);
-      }
+      const texture = (ORIENTATIONS + HALF_ORIENTATIONS) * planeSize + at;
+      planes[texture] = f(t0 * TEXTURE_SCALE);
+      planes[texture + planeSize] = f(t1 * TEXTURE_SCALE);
+      planes[texture + 2 * planeSize] = f(t2 * TEXTURE_SCALE);
+      planes[texture + 3 * planeSize] = f(t3 * TEXTURE_SCALE);
     }
   }
   return { rows, cols, planes };
 }
 
-/** Scratch for laneSum: value j of lane k at k·3 + j. */
-const laneValues = new Float64Array(12);
+const EPS = f(0.0001);
+const CLIP_SCALE = f(0.2);
+const UNIT_SCALE = f(0.1);
+const TEXTURE_SCALE = f(2 * 0.2357);
+
+/** 0.2·√(energy of a 2×2 block + eps), summed as dlib's lanes are. */
+function clipLevel(a: number, b: number, c: number, d: number): number {
+  return f(CLIP_SCALE * f(Math.sqrt(f(f(f(f(a + b) + c) + d) + EPS))));
+}
 
 /** dlib's SSE2 horizontal sum of four float lanes: (l0 + l2) + (l1 + l3). */
-function laneSum(j: number): number {
-  return f(
-    f((laneValues[j] as number) + (laneValues[6 + j] as number)) +
-      f((laneValues[3 + j] as number) + (laneValues[9 + j] as number)),
-  );
+function laneSum(l0: number, l1: number, l2: number, l3: number): number {
+  return f(f(l0 + l2) + f(l1 + l3));
+}
+
+/**
+ * The gradient of the channel with the largest squared gradient at byte `p`, as an index into the
+ * orientation and magnitude tables. dlib's vector path lets a later channel win ties
+ * (`laterWinsTies`), its scalar path keeps the earlier one.
+ */
+function strongestGradient(data: Uint8Array, p: number, stride: number, laterWinsTies: boolean): number {
+  const rx = (data[p + 3] as number) - (data[p - 3] as number);
+  const ry = (data[p + stride] as number) - (data[p - stride] as number);
+  const gx = (data[p + 4] as number) - (data[p - 2] as number);
+  const gy = (data[p + 1 + stride] as number) - (data[p + 1 - stride] as number);
+  const bx = (data[p + 5] as number) - (data[p - 1] as number);
+  const by = (data[p + 2 + stride] as number) - (data[p + 2 - stride] as number);
+  const rLen = rx * rx + ry * ry;
+  const gLen = gx * gx + gy * gy;
+  const bLen = bx * bx + by * by;
+  let dx = rx;
+  let dy = ry;
+  let len = rLen;
+  if (laterWinsTies ? gLen >= len : gLen > len) {
+    dx = gx;
+    dy = gy;
+    len = gLen;
+  }
+  if (laterWinsTies ? bLen >= len : bLen > len) {
+    dx = bx;
+    dy = by;
+  }
+  return (dy + 255) * GRADIENT_RANGE + dx + 255;
 }

@@ -75,6 +75,7 @@ export function pyramidUp2(src: Image): Image {
 
 /** Per output column: what dlib's resize loop computes once per row but is the same in each. */
 interface ColumnTaps {
+  /** Byte offsets (3 per pixel) of the left and right input pixels. */
   readonly left: Int32Array;
   readonly right: Int32Array;
   /** Float weights of the SIMD columns; the double weight of the remaining ones. */
@@ -103,8 +104,8 @@ function columnTaps(inW: number, outW: number): ColumnTaps {
       const x = lanes[k] as number;
       const l = Math.trunc(x);
       const fr = f(x - l);
-      left[c + k] = l;
-      right[c + k] = l + 1;
+      left[c + k] = l * 3;
+      right[c + k] = (l + 1) * 3;
       frac[c + k] = fr;
       invFrac[c + k] = f(1 - fr);
     }
@@ -114,8 +115,8 @@ function columnTaps(inW: number, outW: number): ColumnTaps {
   for (; c < outW; c++) {
     x += xScale;
     const l = Math.floor(x);
-    left[c] = l;
-    right[c] = Math.min(l + 1, inW - 1);
+    left[c] = l * 3;
+    right[c] = Math.min(l + 1, inW - 1) * 3;
     frac[c] = x - l;
     invFrac[c] = 1 - (x - l);
   }
@@ -142,30 +143,40 @@ export function resizeBilinear(src: Image, outW: number, outH: number): Image {
     const topRow = top * inW * 3;
     const bottomRow = bottom * inW * 3;
     let o = r * outW * 3;
+    const { left, right, frac, invFrac } = taps;
     for (let c = 0; c < taps.simdEnd; c++, o += 3) {
-      const fr = taps.frac[c] as number;
-      const inv = taps.invFrac[c] as number;
+      const fr = frac[c] as number;
+      const inv = invFrac[c] as number;
       const tlw = f(invTbF * inv);
       const trw = f(invTbF * fr);
       const blw = f(tbF * inv);
       const brw = f(tbF * fr);
-      const l = (taps.left[c] as number) * 3;
-      const rt = (taps.right[c] as number) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const sum = f(
-          f(
-            f(f(tlw * (data[topRow + l + ch] as number)) + f(trw * (data[topRow + rt + ch] as number))) +
-              f(blw * (data[bottomRow + l + ch] as number)),
-          ) + f(brw * (data[bottomRow + rt + ch] as number)),
-        );
-        out[o + ch] = Math.trunc(sum);
-      }
+      const tl = topRow + (left[c] as number);
+      const tr = topRow + (right[c] as number);
+      const bl = bottomRow + (left[c] as number);
+      const br = bottomRow + (right[c] as number);
+      // Channels unrolled: three independent float chains the CPU can overlap. The Uint8Array store
+      // truncates, as dlib's float→int conversion (cvttps) does; the sums stay within [0, 255].
+      out[o] = f(
+        f(f(f(tlw * (data[tl] as number)) + f(trw * (data[tr] as number))) + f(blw * (data[bl] as number))) +
+          f(brw * (data[br] as number)),
+      );
+      out[o + 1] = f(
+        f(
+          f(f(tlw * (data[tl + 1] as number)) + f(trw * (data[tr + 1] as number))) + f(blw * (data[bl + 1] as number)),
+        ) + f(brw * (data[br + 1] as number)),
+      );
+      out[o + 2] = f(
+        f(
+          f(f(tlw * (data[tl + 2] as number)) + f(trw * (data[tr + 2] as number))) + f(blw * (data[bl + 2] as number)),
+        ) + f(brw * (data[br + 2] as number)),
+      );
     }
     for (let c = taps.simdEnd; c < outW; c++, o += 3) {
       const fr = taps.frac[c] as number;
       const inv = taps.invFrac[c] as number;
-      const l = (taps.left[c] as number) * 3;
-      const rt = (taps.right[c] as number) * 3;
+      const l = taps.left[c] as number;
+      const rt = taps.right[c] as number;
       for (let ch = 0; ch < 3; ch++) {
         const upper = inv * (data[topRow + l + ch] as number) + fr * (data[topRow + rt + ch] as number);
         const lower = inv * (data[bottomRow + l + ch] as number) + fr * (data[bottomRow + rt + ch] as number);

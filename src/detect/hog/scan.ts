@@ -1,12 +1,14 @@
 /**
  * dlib's object_detector<scan_fhog_pyramid<pyramid_down<6>>> run on one image: FHOG on every
- * pyramid level, each filter applied as dlib applies it (the sum of its separable terms), windows
+ * pyramid level, each filter applied as dlib applies it (the sum of its separable terms: see
+ * filter-engine.ts), windows
  * at or above threshold + adjustThreshold mapped back to image pixels, then dlib's non-max
  * suppression across the filters.
  */
 import type { Image } from '../../types.js';
-import { extractFhog, type FhogImage } from './fhog.js';
-import type { HogFilter, HogModel } from './model.js';
+import { extractFhog } from './fhog.js';
+import { type FilterEngine, filterEngine, scoreArea } from './filter-engine.js';
+import type { HogModel } from './model.js';
 import { pointUp6, pyramidDown6, pyramidLevelCount, roundEdge } from './pyramid.js';
 
 /** A dlib rectangle: inclusive pixel edges. */
@@ -23,176 +25,6 @@ export interface HogDetection {
   readonly score: number;
   /** Which of the model's filters fired (dlib's weight_index). */
   readonly filter: number;
-}
-
-/** A filter's taps as typed arrays, one entry per (plane, term), in dlib's order. */
-interface PreparedFilter {
-  readonly threshold: number;
-  readonly planeOf: Int32Array;
-  readonly rows: readonly Float64Array[];
-  readonly cols: readonly Float64Array[];
-}
-
-const prepared = new WeakMap<HogModel, readonly PreparedFilter[]>();
-
-function prepare(model: HogModel): readonly PreparedFilter[] {
-  let filters = prepared.get(model);
-  if (filters === undefined) {
-    filters = model.filters.map((filter: HogFilter): PreparedFilter => {
-      const planeOf: number[] = [];
-      const rows: Float64Array[] = [];
-      const cols: Float64Array[] = [];
-      filter.planes.forEach((terms, plane) => {
-        for (const term of terms) {
-          planeOf.push(plane);
-          rows.push(Float64Array.from(term.row));
-          cols.push(Float64Array.from(term.col));
-        }
-      });
-      return { threshold: filter.threshold, planeOf: Int32Array.from(planeOf), rows, cols };
-    });
-    prepared.set(model, filters);
-  }
-  return filters;
-}
-
-/**
- * Σ over the filter's separable terms of col ⋆ (row ⋆ plane), over the positions where the whole
- * filter fits (dlib's non-border area); `out` holds rows×cols, only that area is written. The sums
- * run in double where dlib's run in float: scores differ from dlib's by ~1e-6.
- */
-function applyFilter(
-  fhog: FhogImage,
-  filter: PreparedFilter,
-  width: number,
-  height: number,
-  scratch: Float64Array,
-  out: Float64Array,
-): void {
-  const { rows, cols, planes } = fhog;
-  const planeSize = rows * cols;
-  const firstRow = Math.floor(height / 2);
-  const firstCol = Math.floor(width / 2);
-  const lastRow = rows - Math.floor((height - 1) / 2);
-  const lastCol = cols - Math.floor((width - 1) / 2);
-  for (let r = firstRow; r < lastRow; r++) out.fill(0, r * cols + firstCol, r * cols + lastCol);
-  for (let t = 0; t < filter.planeOf.length; t++) {
-    const base = (filter.planeOf[t] as number) * planeSize;
-    const rowTaps = filter.rows[t] as Float64Array;
-    const colTaps = filter.cols[t] as Float64Array;
-    if (width === TAPS && height === TAPS) {
-      rowPass10(planes, base, rows, cols, firstCol, lastCol, rowTaps, scratch);
-      colPass10(scratch, rows, cols, firstCol, lastCol, colTaps, out);
-      continue;
-    }
-    for (let r = 0; r < rows; r++) {
-      const line = base + r * cols - firstCol;
-      const dst = r * cols;
-      for (let c = firstCol; c < lastCol; c++) {
-        let sum = 0;
-        const at = line + c;
-        for (let n = 0; n < width; n++) sum += (rowTaps[n] as number) * (planes[at + n] as number);
-        scratch[dst + c] = sum;
-      }
-    }
-    for (let r = firstRow; r < lastRow; r++) {
-      const dst = r * cols;
-      for (let m = 0; m < height; m++) {
-        const tap = colTaps[m] as number;
-        const src = (r - firstRow + m) * cols;
-        for (let c = firstCol; c < lastCol; c++) out[dst + c] += tap * (scratch[src + c] as number);
-      }
-    }
-  }
-}
-
-/**
- * dlib's frontal detector's filters are 10×10 cells: with the taps in locals the JIT keeps them in
- * registers, which made scoring 2.4× faster than the generic loops above (measured on sample1 at
- * upsample 1).
- */
-const TAPS = 10;
-
-function rowPass10(
-  planes: Float32Array,
-  base: number,
-  rows: number,
-  cols: number,
-  firstCol: number,
-  lastCol: number,
-  k: Float64Array,
-  scratch: Float64Array,
-): void {
-  const k0 = k[0] as number,
-    k1 = k[1] as number,
-    k2 = k[2] as number,
-    k3 = k[3] as number,
-    k4 = k[4] as number;
-  const k5 = k[5] as number,
-    k6 = k[6] as number,
-    k7 = k[7] as number,
-    k8 = k[8] as number,
-    k9 = k[9] as number;
-  for (let r = 0; r < rows; r++) {
-    const line = base + r * cols - firstCol;
-    const dst = r * cols;
-    for (let c = firstCol; c < lastCol; c++) {
-      const i = line + c;
-      scratch[dst + c] =
-        k0 * (planes[i] as number) +
-        k1 * (planes[i + 1] as number) +
-        k2 * (planes[i + 2] as number) +
-        k3 * (planes[i + 3] as number) +
-        k4 * (planes[i + 4] as number) +
-        k5 * (planes[i + 5] as number) +
-        k6 * (planes[i + 6] as number) +
-        k7 * (planes[i + 7] as number) +
-        k8 * (planes[i + 8] as number) +
-        k9 * (planes[i + 9] as number);
-    }
-  }
-}
-
-function colPass10(
-  scratch: Float64Array,
-  rows: number,
-  cols: number,
-  firstCol: number,
-  lastCol: number,
-  k: Float64Array,
-  out: Float64Array,
-): void {
-  const k0 = k[0] as number,
-    k1 = k[1] as number,
-    k2 = k[2] as number,
-    k3 = k[3] as number,
-    k4 = k[4] as number;
-  const k5 = k[5] as number,
-    k6 = k[6] as number,
-    k7 = k[7] as number,
-    k8 = k[8] as number,
-    k9 = k[9] as number;
-  const half = TAPS / 2;
-  // dlib's last row: rows − ⌊(taps − 1)/2⌋.
-  const lastRow = rows - Math.floor((TAPS - 1) / 2);
-  for (let r = half; r < lastRow; r++) {
-    const dst = r * cols;
-    const s = (r - half) * cols;
-    for (let c = firstCol; c < lastCol; c++) {
-      const i = s + c;
-      out[dst + c] +=
-        k0 * (scratch[i] as number) +
-        k1 * (scratch[i + cols] as number) +
-        k2 * (scratch[i + 2 * cols] as number) +
-        k3 * (scratch[i + 3 * cols] as number) +
-        k4 * (scratch[i + 4 * cols] as number) +
-        k5 * (scratch[i + 5 * cols] as number) +
-        k6 * (scratch[i + 6 * cols] as number) +
-        k7 * (scratch[i + 7 * cols] as number) +
-        k8 * (scratch[i + 8 * cols] as number) +
-        k9 * (scratch[i + 9 * cols] as number);
-    }
-  }
 }
 
 /** fhog_to_image for one coordinate: to the centre of the cell, away from zero for negatives. */
@@ -234,8 +66,12 @@ export function boxesOverlap(a: DlibRect, b: DlibRect, iouThreshold: number, cov
 }
 
 /** The detector on `image` (no upsampling), after NMS, best first. */
-export function scanImage(model: HogModel, image: Image, adjustThreshold: number): HogDetection[] {
-  const filters = prepare(model);
+export function scanImage(
+  model: HogModel,
+  image: Image,
+  adjustThreshold: number,
+  engine: FilterEngine = filterEngine(model),
+): HogDetection[] {
   const levels = pyramidLevelCount(
     image.width,
     image.height,
@@ -246,21 +82,16 @@ export function scanImage(model: HogModel, image: Image, adjustThreshold: number
   const fw = model.filterWidth;
   const fh = model.filterHeight;
   // Per filter, its windows from every level, found level by level as dlib's scanner does.
-  const perFilter: HogDetection[][] = filters.map(() => []);
+  const perFilter: HogDetection[][] = model.filters.map(() => []);
   let level = image;
   for (let l = 0; l < levels; l++) {
     if (l > 0) level = pyramidDown6(level);
     const fhog = extractFhog(level, model.cellSize, fh, fw);
     if (fhog.rows === 0) continue;
-    const size = fhog.rows * fhog.cols;
-    const scratch = new Float64Array(size);
-    const saliency = new Float64Array(size);
-    const firstRow = Math.floor(fh / 2);
-    const firstCol = Math.floor(fw / 2);
-    const lastRow = fhog.rows - Math.floor((fh - 1) / 2);
-    const lastCol = fhog.cols - Math.floor((fw - 1) / 2);
-    filters.forEach((filter, i) => {
-      applyFilter(fhog, filter, fw, fh, scratch, saliency);
+    engine.load(fhog);
+    const { firstRow, lastRow, firstCol, lastCol } = scoreArea(fhog.rows, fhog.cols, fw, fh);
+    model.filters.forEach((filter, i) => {
+      const saliency = engine.score(i);
       const cut = filter.threshold + adjustThreshold;
       for (let r = firstRow; r < lastRow; r++) {
         for (let c = firstCol; c < lastCol; c++) {
@@ -283,7 +114,7 @@ export function scanImage(model: HogModel, image: Image, adjustThreshold: number
   // dlib sorts each filter's windows by response, then (with several filters) all of them by
   // confidence; a stable sort keeps the filters' order for equal scores.
   const all = perFilter.flatMap((dets) => dets.sort((a, b) => b.score - a.score));
-  if (filters.length > 1) all.sort((a, b) => b.score - a.score);
+  if (model.filters.length > 1) all.sort((a, b) => b.score - a.score);
   const kept: HogDetection[] = [];
   for (const det of all) {
     const hit = kept.some((k) =>
