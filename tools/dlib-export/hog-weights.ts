@@ -46,7 +46,9 @@ const filters = model.filters.map(
       )
       .join('\n')}\n    ],\n  },`,
 );
-const text = `/*
+const text = `import type { HogModel } from './model.js';
+
+/*!
  * dlib's frontal face detector (dlib/image_processing/frontal_face_detector.h), converted by
  * tools/dlib-export (hog_export + hog-weights.ts). Generated: do not edit.
  *
@@ -58,9 +60,8 @@ ${licence
   .split('\n')
   .map((line) => ` * ${line}`.trimEnd())
   .join('\n')}
+ * (A comment on the export, not above the import: tsc drops comments attached to an elided import.)
  */
-import type { HogModel } from './model.js';
-
 export const FRONTAL_FACE_DETECTOR: HogModel = {
   cellSize: ${model.cellSize},
   windowWidth: ${model.windowWidth},

@@ -1,4 +1,6 @@
-/*
+import type { HogModel } from './model.js';
+
+/*!
  * dlib's frontal face detector (dlib/image_processing/frontal_face_detector.h), converted by
  * tools/dlib-export (hog_export + hog-weights.ts). Generated: do not edit.
  *
@@ -28,9 +30,8 @@
  * FOR ANY DAMAGES OR OTHER LIABILITY, WHETHER IN CONTRACT, TORT OR OTHERWISE,
  * ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
  * DEALINGS IN THE SOFTWARE.
+ * (A comment on the export, not above the import: tsc drops comments attached to an elided import.)
  */
-import type { HogModel } from './model.js';
-
 export const FRONTAL_FACE_DETECTOR: HogModel = {
   cellSize: 8,
   windowWidth: 80,
