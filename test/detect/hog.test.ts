@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { faceLocations } from '../../src/api.js';
 import { detectFacesHog } from '../../src/detect/hog/detect.js';
-import { HogDetector, HOG_MAX_UPSAMPLE } from '../../src/detect/hog/detector.js';
+import { HOG_LANDMARK_BOX_SCALE, HOG_MAX_UPSAMPLE, HogDetector } from '../../src/detect/hog/detector.js';
 import { extractFhog, FHOG_PLANES } from '../../src/detect/hog/fhog.js';
 import { filterEngine } from '../../src/detect/hog/filter-engine.js';
 import { FRONTAL_FACE_DETECTOR } from '../../src/detect/hog/frontal-face-weights.js';
@@ -17,6 +17,9 @@ import { FaceKitError } from '../../src/errors.js';
 import { FaceKit } from '../../src/kit.js';
 import type { Image } from '../../src/types.js';
 import { fhogTestImage, hogReferenceInputs } from '../helpers/hog-inputs.js';
+import { isolatedCacheDir } from '../helpers/photos.js';
+
+isolatedCacheDir();
 
 interface DlibDetection extends DlibRect {
   readonly score: number;
@@ -233,6 +236,26 @@ describe("plain verbs and the kit with model 'hog'", () => {
       faceLocations(image, { model: 'hog', upsample: -2 }),
       (e: unknown) => e instanceof FaceKitError && e.field === 'upsample',
     );
+  });
+
+  test("the 68-point network reads HOG's landmarkBox (grown 1.3x, centred lower), not the tight box", async () => {
+    const { image } = (await hogReferenceInputs())[0] as { image: Image };
+    const kit = new FaceKit({ detector: 'hog' });
+    try {
+      const [det] = await kit.detect(image, { upsample: 0 });
+      assert.ok(det?.landmarkBox);
+      const lb = det.landmarkBox;
+      assert.ok(Math.abs(lb.width - det.box.width * HOG_LANDMARK_BOX_SCALE) < 1e-9);
+      assert.ok(lb.y + lb.height / 2 > det.box.y + det.box.height / 2, 'centred lower');
+      const [viaKit] = await kit.landmarks(image, [det]);
+      const [viaBox] = await kit.landmarks(image, [{ box: lb, score: det.score }]);
+      const [viaTight] = await kit.landmarks(image, [{ box: det.box, score: det.score }]);
+      assert.deepEqual(viaKit?.landmarks, viaBox?.landmarks);
+      assert.notDeepEqual(viaKit?.landmarks, viaTight?.landmarks);
+      assert.deepEqual(viaKit?.box, det.box, "the face keeps dlib's box");
+    } finally {
+      await kit.dispose();
+    }
   });
 
   test('a hog kit detects with its own upsample option, per-call options winning', async () => {
