@@ -22,7 +22,7 @@ export interface Box {
 
 export interface Detection {
   readonly box: Box;
-  /** Detector confidence in [0, 1]. */
+  /** Detector confidence in [0, 1]; for 'hog', dlib's detection_confidence (0 and up, about 0–3.5). */
   readonly score: number;
   /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
   readonly landmarks5?: readonly Point[];
