@@ -14,7 +14,7 @@ import { FRONTAL_FACE_DETECTOR } from '../../src/detect/hog/frontal-face-weights
 import { pyramidDown6, pyramidLevelCount, pyramidUp2 } from '../../src/detect/hog/pyramid.js';
 import { boxesOverlap, type DlibRect } from '../../src/detect/hog/scan.js';
 import { FaceKitError } from '../../src/errors.js';
-import { FaceKit } from '../../src/kit.js';
+import { FaceKit } from '../../src/pipeline/kit.js';
 import type { Image } from '../../src/types.js';
 import { fhogTestImage, hogReferenceInputs } from '../helpers/hog-inputs.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
