@@ -74,7 +74,7 @@ test('bad arguments to the verbs fail with FaceKitError naming the field', async
     isInvalid('model'),
   );
   await assert.rejects(
-    faceLocations(await loadImage(await blankJpeg()), { detector: 'hog' as never }),
+    faceLocations(await loadImage(await blankJpeg()), { detector: 'haar' as never }),
     isInvalid('detector'),
   );
   await assert.rejects(
