@@ -1,9 +1,8 @@
 /**
  * dlib's object_detector<scan_fhog_pyramid<pyramid_down<6>>> run on one image: FHOG on every
  * pyramid level, each filter applied as dlib applies it (the sum of its separable terms: see
- * filter-engine.ts), windows
- * at or above threshold + adjustThreshold mapped back to image pixels, then dlib's non-max
- * suppression across the filters.
+ * filter-engine.ts), windows at or above threshold + adjustThreshold mapped back to image pixels,
+ * then dlib's non-max suppression across the filters.
  */
 import type { Image } from '../../types.js';
 import { extractFhog } from './fhog.js';
