@@ -217,6 +217,16 @@ describe('HogDetector', () => {
     assert.throws(() => new FaceKit({ detector: 'hog', adjustThreshold: Number.NaN }), isInvalid('adjustThreshold'));
   });
 
+  test('an upsample that would scan more than HOG_MAX_SCANNED_PIXELS is refused before any work', async () => {
+    // 5000×5001 at upsample 1 is 100.02 M pixels: just over the limit.
+    const side = 5000;
+    const big: Image = { width: side, height: side + 1, data: new Uint8Array(side * (side + 1) * 3) };
+    await assert.rejects(
+      detector.detect(big, { upsample: 1 }),
+      (e: unknown) => e instanceof FaceKitError && e.field === 'upsample' && /above 100 M/.test(e.message),
+    );
+  });
+
   test('an image smaller than the 80-px window has no faces', async () => {
     const small: Image = { width: 30, height: 30, data: new Uint8Array(30 * 30 * 3).fill(90) };
     assert.deepEqual(await detector.detect(small, { upsample: 0 }), []);

@@ -17,6 +17,12 @@ export const HOG_DEFAULT_UPSAMPLE = 1;
  * 5 k-px one already, so more is refused rather than left to run out of memory.
  */
 export const HOG_MAX_UPSAMPLE = 3;
+/**
+ * Most pixels the detector scans after upsampling, as decode's default limit for a photo: beyond it
+ * the pyramid and its FHOG planes need gigabytes (a 1920×1280 photo at upsample 3 is 157 M pixels).
+ */
+export const HOG_MAX_SCANNED_PIXELS = 100_000_000;
+
 /** dlib's adjust_threshold as face_recognition passes it. */
 export const HOG_DEFAULT_ADJUST_THRESHOLD = 0;
 
@@ -76,6 +82,13 @@ export class HogDetector implements FaceDetector {
         : checkAdjustThreshold(options.adjustThreshold);
     const minConfidence = options.minConfidence === undefined ? -Infinity : checkMinConfidence(options.minConfidence);
     const maxFaces = options.maxFaces === undefined ? Infinity : checkMaxFaces(options.maxFaces);
+    const scanned = image.width * image.height * 4 ** upsample;
+    if (scanned > HOG_MAX_SCANNED_PIXELS) {
+      throw invalidArgument(
+        'upsample',
+        `${upsample} would scan ${image.width}×${image.height} at ${2 ** upsample}× per side (${Math.round(scanned / 1e6)} M pixels, above ${HOG_MAX_SCANNED_PIXELS / 1e6} M): use a smaller upsample or image`,
+      );
+    }
     const found: Detection[] = detectFacesHog(image, { upsample, adjustThreshold })
       .filter((d) => d.score >= minConfidence)
       .map((d) => ({
