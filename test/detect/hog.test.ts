@@ -103,6 +103,12 @@ describe('HOG building blocks against dlib', () => {
     assert.ok(worst <= MAX_FHOG_DIFF, `largest difference ${worst}`);
   });
 
+  test('the JavaScript vote loops (no WebAssembly) give the same planes as the WebAssembly kernel', () => {
+    const wasm = extractFhog(img, fhog.cellSize, fhog.padding, fhog.padding);
+    const js = extractFhog(img, fhog.cellSize, fhog.padding, fhog.padding, false);
+    assert.deepEqual(js.planes, wasm.planes);
+  });
+
   test('an image under 3 cells a side has no features', () => {
     // 12 px is 2 cells (dlib rounds 1.5 up): one short of the 3 a feature needs.
     const tiny: Image = { width: 12, height: 12, data: new Uint8Array(12 * 12 * 3) };

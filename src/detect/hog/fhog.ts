@@ -10,6 +10,8 @@
  * weights. Math.fround marks each float operation.
  */
 import type { Image } from '../../types.js';
+import { HOG_FHOG_MAGNITUDE_AT, HOG_FHOG_WASM_BASE64 } from './fhog-wasm.js';
+import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
 
 export const FHOG_PLANES = 31;
 const ORIENTATIONS = 18;
@@ -17,6 +19,7 @@ const HALF_ORIENTATIONS = 9;
 /** dlib's pixels per SIMD step in the gradient loop. */
 const SIMD_WIDTH = 8;
 const GRADIENT_RANGE = 511;
+const F32_BYTES = 4;
 
 const f = Math.fround;
 
@@ -83,13 +86,18 @@ export interface FhogImage {
 /**
  * extract_fhog_features(img, hog, cellSize, padRows, padCols): planes of (cells−2) + pad − 1 rows
  * and columns, the features placed ⌊(pad−1)/2⌋ cells in from the top left, zeros around them.
- * An image with fewer than 3 cells a side has no features (rows = cols = 0).
+ * An image with fewer than 3 cells a side has no features (rows = cols = 0). The gradient votes
+ * run in WebAssembly where there is one (`allowWasm` false: the JavaScript loops, same results).
  */
-export function extractFhog(img: Image, cellSize: number, padRows: number, padCols: number): FhogImage {
-  const { orientation, magnitude } = tables();
+export function extractFhog(
+  img: Image,
+  cellSize: number,
+  padRows: number,
+  padCols: number,
+  allowWasm = true,
+): FhogImage {
   const width = img.width;
   const height = img.height;
-  const data = img.data;
   const cellsR = Math.floor(height / cellSize + 0.5);
   const cellsC = Math.floor(width / cellSize + 0.5);
   const hogR = Math.max(cellsR - 2, 0);
@@ -100,7 +108,7 @@ export function extractFhog(img: Image, cellSize: number, padRows: number, padCo
 
   // Orientation histograms with one cell of margin all round, 18 bins per cell.
   const histC = cellsC + 2;
-  const hist = new Float32Array((cellsR + 2) * histC * ORIENTATIONS);
+  const histLength = (cellsR + 2) * histC * ORIENTATIONS;
   const visibleR = Math.min(cellsR * cellSize, height) - 1;
   const visibleC = Math.min(cellsC * cellSize, width) - 1;
   // dlib's vector loop covers x in [1, simdEnd); the scalar loop the rest of the row.
@@ -127,41 +135,31 @@ export function extractFhog(img: Image, cellSize: number, padRows: number, padCo
     }
   }
 
-  const stride = width * 3;
+  // Per row: the two histogram rows it votes into and their float weights.
+  const rowUpper = new Int32Array(visibleR);
+  const rowVy0 = new Float64Array(visibleR);
+  const rowVy1 = new Float64Array(visibleR);
   for (let y = 1; y < visibleR; y++) {
     const yp = f((y + 0.5) / cellSize - 0.5);
     const iyp = Math.floor(yp);
-    const vy0 = f(yp - iyp);
-    const vy1 = f(1 - vy0);
-    const upper = (iyp + 1) * histC * ORIENTATIONS;
-    const lower = (iyp + 2) * histC * ORIENTATIONS;
-    const row = y * stride;
-    // Two loops, as dlib's two paths: they differ in tie order and vote rounding (see the top).
-    for (let x = 1; x < simdEnd; x++) {
-      const g = strongestGradient(data, row + x * 3, stride, true);
-      const v = magnitude[g] as number;
-      const o = orientation[g] as number;
-      const cell = (colIndex[x] as number) * ORIENTATIONS + o;
-      const a1 = f((colW1[x] as number) * v);
-      const a0 = f((colW0[x] as number) * v);
-      hist[upper + cell] += f(vy1 * a1);
-      hist[lower + cell] += f(vy0 * a1);
-      hist[upper + cell + ORIENTATIONS] += f(vy1 * a0);
-      hist[lower + cell + ORIENTATIONS] += f(vy0 * a0);
-    }
-    for (let x = simdEnd; x < visibleC; x++) {
-      const g = strongestGradient(data, row + x * 3, stride, false);
-      const v = magnitude[g] as number;
-      const o = orientation[g] as number;
-      const cell = (colIndex[x] as number) * ORIENTATIONS + o;
-      const w1 = colW1[x] as number;
-      const w0 = colW0[x] as number;
-      hist[upper + cell] += f(f(vy1 * w1) * v);
-      hist[lower + cell] += f(f(vy0 * w1) * v);
-      hist[upper + cell + ORIENTATIONS] += f(f(vy1 * w0) * v);
-      hist[lower + cell + ORIENTATIONS] += f(f(vy0 * w0) * v);
-    }
+    rowUpper[y] = iyp + 1;
+    rowVy0[y] = f(yp - iyp);
+    rowVy1[y] = f(1 - (rowVy0[y] as number));
   }
+  const votes: Votes = {
+    histC,
+    histLength,
+    visibleR,
+    visibleC,
+    simdEnd,
+    colIndex,
+    colW0,
+    colW1,
+    rowUpper,
+    rowVy0,
+    rowVy1,
+  };
+  const hist = (allowWasm ? votesWasm(img, votes) : null) ?? votesJs(img, votes);
 
   // Energy per cell: Σ over the 9 undirected orientations of (h[o] + h[o+9])².
   const norm = new Float32Array(cellsR * cellsC);
@@ -299,4 +297,142 @@ function strongestGradient(data: Uint8Array, p: number, stride: number, laterWin
     dy = by;
   }
   return (dy + 255) * GRADIENT_RANGE + dx + 255;
+}
+
+/** Where each pixel votes: per column and per row, as dlib computes them (see extractFhog). */
+interface Votes {
+  readonly histC: number;
+  readonly histLength: number;
+  readonly visibleR: number;
+  readonly visibleC: number;
+  readonly simdEnd: number;
+  readonly colIndex: Int32Array;
+  readonly colW0: Float64Array;
+  readonly colW1: Float64Array;
+  readonly rowUpper: Int32Array;
+  readonly rowVy0: Float64Array;
+  readonly rowVy1: Float64Array;
+}
+
+/** The gradient votes in plain JavaScript: where WebAssembly is missing. */
+function votesJs(img: Image, votes: Votes): Float32Array {
+  const { orientation, magnitude } = tables();
+  const { histC, visibleR, visibleC, simdEnd, colIndex, colW0, colW1 } = votes;
+  const hist = new Float32Array(votes.histLength);
+  const data = img.data;
+  const stride = img.width * 3;
+  for (let y = 1; y < visibleR; y++) {
+    const vy0 = votes.rowVy0[y] as number;
+    const vy1 = votes.rowVy1[y] as number;
+    const upper = (votes.rowUpper[y] as number) * histC * ORIENTATIONS;
+    const lower = upper + histC * ORIENTATIONS;
+    const row = y * stride;
+    // Two loops, as dlib's two paths: they differ in tie order and vote rounding (see the top).
+    for (let x = 1; x < simdEnd; x++) {
+      const g = strongestGradient(data, row + x * 3, stride, true);
+      const v = magnitude[g] as number;
+      const o = orientation[g] as number;
+      const cell = (colIndex[x] as number) * ORIENTATIONS + o;
+      const a1 = f((colW1[x] as number) * v);
+      const a0 = f((colW0[x] as number) * v);
+      hist[upper + cell] += f(vy1 * a1);
+      hist[lower + cell] += f(vy0 * a1);
+      hist[upper + cell + ORIENTATIONS] += f(vy1 * a0);
+      hist[lower + cell + ORIENTATIONS] += f(vy0 * a0);
+    }
+    for (let x = simdEnd; x < visibleC; x++) {
+      const g = strongestGradient(data, row + x * 3, stride, false);
+      const v = magnitude[g] as number;
+      const o = orientation[g] as number;
+      const cell = (colIndex[x] as number) * ORIENTATIONS + o;
+      const w1 = colW1[x] as number;
+      const w0 = colW0[x] as number;
+      hist[upper + cell] += f(f(vy1 * w1) * v);
+      hist[lower + cell] += f(f(vy0 * w1) * v);
+      hist[upper + cell + ORIENTATIONS] += f(f(vy1 * w0) * v);
+      hist[lower + cell + ORIENTATIONS] += f(f(vy0 * w0) * v);
+    }
+  }
+
+  return hist;
+}
+
+interface FhogKernel {
+  readonly memory: WasmMemory;
+  votes(
+    img: number,
+    stride: number,
+    yEnd: number,
+    simdEnd: number,
+    xEnd: number,
+    cols: number,
+    w0: number,
+    w1: number,
+    ups: number,
+    los: number,
+    vy0s: number,
+    vy1s: number,
+  ): void;
+}
+
+let fhogKernel: FhogKernel | null | undefined;
+
+/** The vote kernel with the orientation and magnitude tables in its memory, or null without WebAssembly. */
+function kernel(): FhogKernel | null {
+  if (fhogKernel === undefined) {
+    fhogKernel = instantiate<FhogKernel>(HOG_FHOG_WASM_BASE64);
+    if (fhogKernel !== null) {
+      const { orientation, magnitude } = tables();
+      ensureBytes(fhogKernel.memory, HOG_FHOG_MAGNITUDE_AT + magnitude.byteLength);
+      new Uint8Array(fhogKernel.memory.buffer, 0, orientation.length).set(orientation);
+      new Float32Array(fhogKernel.memory.buffer, HOG_FHOG_MAGNITUDE_AT, magnitude.length).set(magnitude);
+    }
+  }
+  return fhogKernel;
+}
+
+/**
+ * The gradient votes in WebAssembly (fhog.wat): IEEE single-precision arithmetic is dlib's own, so
+ * no Math.fround is needed and the histograms are the same bit for bit. The result is a view into
+ * the kernel's memory, valid until the next call.
+ */
+function votesWasm(img: Image, votes: Votes): Float32Array | null {
+  const k = kernel();
+  if (k === null) return null;
+  const { histC, histLength, visibleR, visibleC } = votes;
+  const rowBytes = histC * ORIENTATIONS * F32_BYTES;
+  let at = align16(HOG_FHOG_MAGNITUDE_AT + GRADIENT_RANGE * GRADIENT_RANGE * F32_BYTES);
+  const take = (bytes: number): number => {
+    const start = at;
+    at = align16(at + bytes);
+    return start;
+  };
+  const imgAt = take(img.data.length);
+  const histAt = take(histLength * F32_BYTES);
+  const colsAt = take(visibleC * F32_BYTES);
+  const w0At = take(visibleC * F32_BYTES);
+  const w1At = take(visibleC * F32_BYTES);
+  const upsAt = take(visibleR * F32_BYTES);
+  const losAt = take(visibleR * F32_BYTES);
+  const vy0At = take(visibleR * F32_BYTES);
+  const vy1At = take(visibleR * F32_BYTES);
+  ensureBytes(k.memory, at);
+  const buffer = k.memory.buffer;
+  new Uint8Array(buffer, imgAt, img.data.length).set(img.data);
+  const hist = new Float32Array(buffer, histAt, histLength);
+  hist.fill(0);
+  const cols = new Int32Array(buffer, colsAt, visibleC);
+  for (let x = 0; x < visibleC; x++) cols[x] = (votes.colIndex[x] as number) * ORIENTATIONS * F32_BYTES;
+  new Float32Array(buffer, w0At, visibleC).set(votes.colW0);
+  new Float32Array(buffer, w1At, visibleC).set(votes.colW1);
+  const ups = new Int32Array(buffer, upsAt, visibleR);
+  const los = new Int32Array(buffer, losAt, visibleR);
+  for (let y = 0; y < visibleR; y++) {
+    ups[y] = histAt + (votes.rowUpper[y] as number) * rowBytes;
+    los[y] = (ups[y] as number) + rowBytes;
+  }
+  new Float32Array(buffer, vy0At, visibleR).set(votes.rowVy0);
+  new Float32Array(buffer, vy1At, visibleR).set(votes.rowVy1);
+  k.votes(imgAt, img.width * 3, visibleR, votes.simdEnd, visibleC, colsAt, w0At, w1At, upsAt, losAt, vy0At, vy1At);
+  return hist;
 }

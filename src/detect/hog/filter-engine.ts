@@ -7,10 +7,10 @@
 import type { FhogImage } from './fhog.js';
 import { HOG_FILTER_WASM_BASE64 } from './filter-wasm.js';
 import type { HogFilter, HogModel } from './model.js';
+import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
 
 /** The taps filter.wat is unrolled for. */
 const WASM_TAPS = 10;
-const WASM_PAGE = 65536;
 /** Room past each buffer for the kernels' last group of 4 columns, which may run 3 floats over. */
 const OVERRUN_BYTES = 64;
 const F32 = 4;
@@ -100,41 +100,10 @@ class JsEngine implements FilterEngine {
   }
 }
 
-/**
- * The slice of the WebAssembly API used here. The project's TypeScript libs (ES2023, Node types)
- * do not declare it, though Node and every browser have it.
- */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-type WasmModule = object;
-declare const WebAssembly:
-  | {
-      validate(bytes: Uint8Array): boolean;
-      Module: new (bytes: Uint8Array) => WasmModule;
-      Instance: new (module: WasmModule) => { readonly exports: unknown };
-    }
-  | undefined;
-
 interface Kernels {
   readonly memory: WasmMemory;
   rowPass(src: number, dst: number, rows: number, cols: number, first: number, last: number, taps: number): void;
   colPassAdd(src: number, out: number, rows: number, cols: number, first: number, last: number, taps: number): void;
-}
-
-let wasmModule: WasmModule | null | undefined;
-
-/** The compiled kernels, or null where WebAssembly or its SIMD is missing. */
-function kernelModule(): WasmModule | null {
-  if (wasmModule === undefined) {
-    wasmModule = null;
-    if (typeof WebAssembly === 'object' && WebAssembly !== undefined && typeof atob === 'function') {
-      const bytes = Uint8Array.from(atob(HOG_FILTER_WASM_BASE64), (ch) => ch.charCodeAt(0));
-      if (WebAssembly.validate(bytes)) wasmModule = new WebAssembly.Module(bytes);
-    }
-  }
-  return wasmModule;
 }
 
 /**
@@ -143,7 +112,6 @@ function kernelModule(): WasmModule | null {
  * the level's planes, a scratch image and the output, each 16-byte aligned.
  */
 class WasmEngine implements FilterEngine {
-  private readonly kernels: Kernels;
   /** Per filter, its terms as (plane, byte offset of its 10 row then 10 column taps). */
   private readonly terms: { plane: number; taps: number }[][];
   private readonly tapsEnd: number;
@@ -153,8 +121,10 @@ class WasmEngine implements FilterEngine {
   private scratchAt = 0;
   private outAt = 0;
 
-  constructor(wasm: NonNullable<typeof WebAssembly>, module: WasmModule, model: HogModel) {
-    this.kernels = new wasm.Instance(module).exports as unknown as Kernels;
+  constructor(
+    private readonly kernels: Kernels,
+    model: HogModel,
+  ) {
     let at = 0;
     const taps: number[] = [];
     this.terms = model.filters.map((f) =>
@@ -171,8 +141,7 @@ class WasmEngine implements FilterEngine {
   }
 
   private ensure(bytes: number): void {
-    const memory = this.kernels.memory;
-    if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / WASM_PAGE));
+    ensureBytes(this.kernels.memory, bytes);
   }
 
   load(fhog: FhogImage): void {
@@ -203,10 +172,6 @@ class WasmEngine implements FilterEngine {
   }
 }
 
-function align16(bytes: number): number {
-  return Math.ceil(bytes / 16) * 16;
-}
-
 const engines = new WeakMap<HogModel, FilterEngine>();
 
 /** One engine per model, reused (scanning is synchronous, so no two scans share it at once). */
@@ -214,8 +179,11 @@ export function filterEngine(model: HogModel, allowWasm = true): FilterEngine {
   if (!allowWasm) return new JsEngine(model);
   let engine = engines.get(model);
   if (engine === undefined) {
-    const module = model.filterWidth === WASM_TAPS && model.filterHeight === WASM_TAPS ? kernelModule() : null;
-    engine = module && WebAssembly ? new WasmEngine(WebAssembly, module, model) : new JsEngine(model);
+    const kernels =
+      model.filterWidth === WASM_TAPS && model.filterHeight === WASM_TAPS
+        ? instantiate<Kernels>(HOG_FILTER_WASM_BASE64)
+        : null;
+    engine = kernels ? new WasmEngine(kernels, model) : new JsEngine(model);
     engines.set(model, engine);
   }
   return engine;
