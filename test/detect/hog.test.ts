@@ -11,7 +11,7 @@ import { HOG_LANDMARK_BOX_SCALE, HOG_MAX_UPSAMPLE, HogDetector } from '../../src
 import { extractFhog, FHOG_PLANES } from '../../src/detect/hog/fhog.js';
 import { filterEngine } from '../../src/detect/hog/filter-engine.js';
 import { FRONTAL_FACE_DETECTOR } from '../../src/detect/hog/frontal-face-weights.js';
-import { pyramidDown6, pyramidLevelCount, pyramidUp2 } from '../../src/detect/hog/pyramid.js';
+import { pyramidDown6, pyramidLevelCount, pyramidUp2, resizeBilinear } from '../../src/detect/hog/pyramid.js';
 import { boxesOverlap, type DlibRect } from '../../src/detect/hog/scan.js';
 import { FaceKitError } from '../../src/errors.js';
 import { FaceKit } from '../../src/pipeline/kit.js';
@@ -83,6 +83,13 @@ describe('HOG building blocks against dlib', () => {
     const up = pyramidUp2(img);
     assert.deepEqual([up.width, up.height], [2 * img.width + 2, 2 * img.height + 1]);
     assertSameRgb('pyramidUp2', up, fhog.pyramidUp);
+  });
+
+  test('the JavaScript resize loops (no WebAssembly) give the same bytes', () => {
+    const down = fhog.pyramidDown;
+    assertSameRgb('pyramidDown6 in JS', resizeBilinear(img, down.width, down.height, false), down);
+    const up = fhog.pyramidUp;
+    assertSameRgb('pyramidUp2 in JS', resizeBilinear(img, up.width, up.height, false), up);
   });
 
   test('FHOG planes match extract_fhog_features value by value', () => {
