@@ -3,10 +3,7 @@
  * arithmetic is IEEE single precision, dlib's own) and assembles it into src/detect/hog/fhog-wasm.ts:
  *   npm install --prefix /tmp/wabt-tool wabt@1 && npx tsx tools/wasm/hog-fhog-wat.ts /tmp/wabt-tool/node_modules/wabt
  */
-import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assemble } from './assemble.js';
 
 /** Byte offset of the f32 magnitude table: after the 511² u8 orientation table at 0, 16-aligned. */
 export const MAGNITUDE_AT = Math.ceil((511 * 511) / 16) * 16;
@@ -99,25 +96,4 @@ ${xLoop('scalar', '(local.get $simdEnd)', '(local.get $xEnd)', false)}
 )
 `;
 
-const wabtPath = process.argv[2];
-if (wabtPath === undefined) throw new Error('usage: hog-fhog-wat.ts <path to the wabt package>');
-const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, '..', '..', 'src', 'detect', 'hog');
-writeFileSync(join(out, 'fhog.wat'), wat);
-const wabt = await (
-  createRequire(import.meta.url)(wabtPath) as () => Promise<{
-    parseWat(
-      name: string,
-      text: string,
-      features: Record<string, boolean>,
-    ): {
-      toBinary(o: Record<string, boolean>): { buffer: Uint8Array };
-    };
-  }>
-)();
-const binary = wabt.parseWat('fhog.wat', wat, {}).toBinary({}).buffer;
-writeFileSync(
-  join(out, 'fhog-wasm.ts'),
-  `/** fhog.wat assembled (${binary.length} bytes) by tools/wasm/hog-fhog-wat.ts. Generated: do not edit. */\nexport const HOG_FHOG_WASM_BASE64 =\n  '${Buffer.from(binary).toString('base64')}';\nexport const HOG_FHOG_MAGNITUDE_AT = ${MAGNITUDE_AT};\n`,
-);
-console.log(`fhog.wat → ${binary.length} bytes`);
+await assemble('fhog', 'HOG_FHOG_WASM_BASE64', wat, {}, `export const HOG_FHOG_MAGNITUDE_AT = ${MAGNITUDE_AT};\n`);

@@ -4,10 +4,7 @@
  *   npm install --prefix /tmp/wabt-tool wabt@1 && npx tsx tools/wasm/hog-filter-wat.ts /tmp/wabt-tool/node_modules/wabt
  * wabt is needed only here, never by facekit or its tests, so it is not a dependency.
  */
-import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assemble } from './assemble.js';
 
 /** Taps per pass: dlib's frontal detector's filters are 10×10 cells. */
 const TAPS = 10;
@@ -100,26 +97,4 @@ ${range(TAPS)
 )
 `;
 
-const wabtPath = process.argv[2];
-if (wabtPath === undefined) throw new Error('usage: hog-filter-wat.ts <path to the wabt package>');
-const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, '..', '..', 'src', 'detect', 'hog');
-writeFileSync(join(out, 'filter.wat'), wat);
-const wabt = await (
-  createRequire(import.meta.url)(wabtPath) as () => Promise<{
-    parseWat(
-      name: string,
-      text: string,
-      features: Record<string, boolean>,
-    ): {
-      toBinary(o: Record<string, boolean>): { buffer: Uint8Array };
-    };
-  }>
-)();
-const binary = wabt.parseWat('filter.wat', wat, { simd: true }).toBinary({}).buffer;
-const base64 = Buffer.from(binary).toString('base64');
-writeFileSync(
-  join(out, 'filter-wasm.ts'),
-  `/** filter.wat assembled (${binary.length} bytes) by tools/wasm/hog-filter-wat.ts. Generated: do not edit. */\nexport const HOG_FILTER_WASM_BASE64 =\n  '${base64}';\n`,
-);
-console.log(`filter.wat → ${binary.length} bytes`);
+await assemble('filter', 'HOG_FILTER_WASM_BASE64', wat, { simd: true });

@@ -4,10 +4,7 @@
  * src/detect/hog/resize-wasm.ts:
  *   npm install --prefix /tmp/wabt-tool wabt@1 && npx tsx tools/wasm/hog-resize-wat.ts /tmp/wabt-tool/node_modules/wabt
  */
-import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assemble } from './assemble.js';
 
 const channel = (k: number) => `
             (i32.store8 offset=${k} (local.get $o)
@@ -66,25 +63,4 @@ ${channel(0)}${channel(1)}${channel(2)}
 )
 `;
 
-const wabtPath = process.argv[2];
-if (wabtPath === undefined) throw new Error('usage: hog-resize-wat.ts <path to the wabt package>');
-const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, '..', '..', 'src', 'detect', 'hog');
-writeFileSync(join(out, 'resize.wat'), wat);
-const wabt = await (
-  createRequire(import.meta.url)(wabtPath) as () => Promise<{
-    parseWat(
-      name: string,
-      text: string,
-      features: Record<string, boolean>,
-    ): {
-      toBinary(o: Record<string, boolean>): { buffer: Uint8Array };
-    };
-  }>
-)();
-const binary = wabt.parseWat('resize.wat', wat, {}).toBinary({}).buffer;
-writeFileSync(
-  join(out, 'resize-wasm.ts'),
-  `/** resize.wat assembled (${binary.length} bytes) by tools/wasm/hog-resize-wat.ts. Generated: do not edit. */\nexport const HOG_RESIZE_WASM_BASE64 =\n  '${Buffer.from(binary).toString('base64')}';\n`,
-);
-console.log(`resize.wat → ${binary.length} bytes`);
+await assemble('resize', 'HOG_RESIZE_WASM_BASE64', wat, {});
