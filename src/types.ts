@@ -23,12 +23,17 @@ export interface Box {
 
 export interface Detection {
   readonly box: Box;
-  /** Detector confidence in [0, 1]. */
+  /** Detector confidence in [0, 1]; for 'hog', dlib's detection_confidence (0 and up, about 0–3.5). */
   readonly score: number;
   /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
   readonly landmarks5?: readonly Point[];
   /** The detector that found the face (a retry pass may answer for the kit's own); absent for boxes the caller gave. */
   readonly detector?: DetectorName;
+  /**
+   * Where the 68-point network should look, when the detector frames faces unlike the detectors
+   * that network was trained after (HOG's boxes are tighter: see src/detect/hog/detector.ts).
+   */
+  readonly landmarkBox?: Box;
 }
 
 /** A detected face with its 68 landmarks (iBUG 300-W order) in image pixels. */

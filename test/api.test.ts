@@ -70,11 +70,11 @@ test('bad arguments to the verbs fail with FaceKitError naming the field', async
   assert.throws(() => compareFaces([new Float32Array(128)], new Float32Array(64)), isInvalid('known[0]'));
   assert.throws(() => faceDistance([new Float32Array(0)], new Float32Array(0)), isInvalid('known[0]'));
   await assert.rejects(
-    faceLocations(await loadImage(await blankJpeg()), { model: 'hog' as never }),
+    faceLocations(await loadImage(await blankJpeg()), { model: 'haar' as never }),
     isInvalid('model'),
   );
   await assert.rejects(
-    faceLocations(await loadImage(await blankJpeg()), { detector: 'hog' as never }),
+    faceLocations(await loadImage(await blankJpeg()), { detector: 'haar' as never }),
     isInvalid('detector'),
   );
   await assert.rejects(

@@ -129,7 +129,7 @@ test('bad kit options are refused with INVALID_ARGUMENT naming the field', async
   );
   assert.throws(() => createFaceKit({ alignment: 'landmarks3' as never }), isInvalid('alignment'));
   assert.throws(
-    () => createFaceKit({ detector: 'hog' as never }),
+    () => createFaceKit({ detector: 'haar' as never }),
     (e: unknown) => isInvalid('detector')(e) && /'mtcnn'/.test((e as Error).message),
   );
   const img = await loadImage(await scaledSample(2, 320));
@@ -182,5 +182,5 @@ test("faceEncodings(img, { model: 'small' }) aligns on five points; bad model or
   assert.ok(euclideanDistance(small, large) > 0 && euclideanDistance(small, large) < 0.45);
   await assert.rejects(faceLandmarks(img, { model: 'medium' as never }), isInvalid('model'));
   await assert.rejects(faceEncodings(img, { model: 'tiny' as never }), isInvalid('model'));
-  await assert.rejects(faceLandmarks(img, { detector: 'hog' as never }), isInvalid('detector'));
+  await assert.rejects(faceLandmarks(img, { detector: 'haar' as never }), isInvalid('detector'));
 });

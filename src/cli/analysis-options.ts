@@ -16,6 +16,8 @@ export interface AnalysisCliOptions {
   /** commander's `--no-retry`: false when given, else true. */
   retry?: boolean;
   quiet?: boolean;
+  /** HOG and MMOD: face_recognition's number_of_times_to_upsample. */
+  upsample?: number;
 }
 
 export function analyzerSettings(opts: AnalysisCliOptions, stage: Stage): AnalyzerSettings {
@@ -24,6 +26,7 @@ export function analyzerSettings(opts: AnalysisCliOptions, stage: Stage): Analyz
     precision: opts.precision,
     minConfidence: opts.minConfidence,
     retryOnMiss: opts.retry !== false,
+    upsample: opts.upsample,
     stage,
   };
 }

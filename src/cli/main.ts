@@ -30,6 +30,7 @@ import {
   modelOption,
   NO_PERSONS_FOUND,
   parseConfidence,
+  upsampleOption,
   parseTolerance,
   precisionOption,
   UNKNOWN_PERSON,
@@ -83,6 +84,7 @@ function detectCommand(): Command {
       'drop faces the detector scores below this (0 up to, not including, 1)',
       parseConfidence,
     )
+    .addOption(upsampleOption())
     .addOption(cpusOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
@@ -129,6 +131,7 @@ function identifyCommand(): Command {
     .addOption(aggregateOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(upsampleOption())
     .addOption(precisionOption())
     .addOption(minConfidenceOption())
     .addOption(noRetryOption())

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { MAX_TOLERANCE } from '../match/identify.js';
 import { DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS } from '../detect/registry.js';
+import { HOG_MAX_UPSAMPLE } from '../detect/hog/detector.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import { forTerminal, lineForTerminal } from '../util/terminal-text.js';
@@ -139,4 +140,19 @@ export function capCpus(wanted: number, cores: number, tell: (message: string) =
   if (wanted <= cores) return wanted;
   tell(`--cpus ${wanted} is more than the ${cores} cores here; using ${cores}`);
   return cores;
+}
+
+/** face_recognition's --upsample: times the image is doubled before the HOG detector runs. */
+export function upsampleOption(): Option {
+  return new Option(
+    '--upsample <n>',
+    'with --model hog: times the photo is doubled first, 0 to 3 (default 1; more finds smaller faces, ~4x slower each)',
+  ).argParser(parseUpsample);
+}
+
+export function parseUpsample(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > HOG_MAX_UPSAMPLE)
+    throw new InvalidArgumentError(`must be an integer from 0 to ${HOG_MAX_UPSAMPLE}.`);
+  return n;
 }

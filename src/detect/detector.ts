@@ -22,6 +22,10 @@ export interface DetectOptions {
   readonly inputSize?: number;
   /** MTCNN only. */
   readonly mtcnn?: MtcnnOptions;
+  /** HOG only: times the image is doubled before detection (face_recognition's number_of_times_to_upsample; default 1). */
+  readonly upsample?: number;
+  /** HOG only: dlib's adjust_threshold, added to each filter's threshold (default 0; lower finds more). */
+  readonly adjustThreshold?: number;
 }
 
 /** A face detector bound to its onnxruntime session(s): reuse it, dispose it once. */

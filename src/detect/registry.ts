@@ -2,6 +2,13 @@ import { invalidArgument } from '../errors.js';
 import { type ModelId, modelFor, type Precision } from '../models/registry.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
+import {
+  checkAdjustThreshold,
+  checkUpsample,
+  HOG_DEFAULT_ADJUST_THRESHOLD,
+  HOG_DEFAULT_UPSAMPLE,
+  HogDetector,
+} from './hog/detector.js';
 import { MtcnnDetector, mtcnnSettings } from './mtcnn/detector.js';
 import { SsdDetector } from './ssd.js';
 import { checkInputSize, TINY_DEFAULT_INPUT_SIZE, TinyDetector } from './tiny.js';
@@ -78,6 +85,24 @@ export const DETECTORS = {
     retryPasses: [{}],
     givesFivePoints: true,
     summary: "'mtcnn' finds small faces and gives 5 landmarks",
+  },
+  hog: {
+    // dlib's frontal HOG detector in TypeScript on dlib's weights: no onnxruntime session, no model.
+    create: () => HogDetector.create(),
+    models: () => [],
+    checkOptions: (options) => {
+      if (options.upsample !== undefined) checkUpsample(options.upsample);
+      if (options.adjustThreshold !== undefined) checkAdjustThreshold(options.adjustThreshold);
+    },
+    ownOptions: (options) => ({
+      upsample: options.upsample ?? HOG_DEFAULT_UPSAMPLE,
+      adjustThreshold: options.adjustThreshold ?? HOG_DEFAULT_ADJUST_THRESHOLD,
+    }),
+    // Not in other detectors' retry chains: the chain was measured without it, and a hog kit
+    // already falls back to them.
+    retryPasses: [],
+    givesFivePoints: false,
+    summary: "'hog' is dlib's HOG detector (face_recognition's default)",
   },
 } as const satisfies Readonly<Record<string, DetectorEntry>>;
 

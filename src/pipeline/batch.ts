@@ -58,6 +58,8 @@ export interface AnalyzerSettings {
   readonly precision?: Precision;
   /** Kit option `retryOnMiss`; default true (`--no-retry` turns it off). */
   readonly retryOnMiss?: boolean;
+  /** HOG detector: kit option `upsample`. */
+  readonly upsample?: number;
 }
 
 /** One face as plain data, safe to post between threads. */
@@ -122,6 +124,7 @@ export function batchKit(settings: AnalyzerSettings, threads: number): FaceKit {
     retryOnMiss: settings.retryOnMiss ?? true,
     threads,
     precision: settings.precision,
+    upsample: settings.upsample,
   });
 }
 

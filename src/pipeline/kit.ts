@@ -128,6 +128,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
       maxFaces: options.maxFaces ?? this.options.maxFaces,
       inputSize: options.inputSize ?? this.options.inputSize,
       mtcnn: options.mtcnn ?? this.options.mtcnn,
+      upsample: options.upsample ?? this.options.upsample,
+      adjustThreshold: options.adjustThreshold ?? this.options.adjustThreshold,
     };
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
     // One bounded copy for every pass of this call (see DETECT_MAX_PIXELS).
@@ -168,7 +170,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     const landmarker = await this.getLandmarker();
     const points = await landmarker.detect(
       image,
-      found.map((d) => d.box),
+      found.map((d) => d.landmarkBox ?? d.box),
     );
     if (this.options.refineLandmarks !== true) return found.map((d, i) => ({ ...d, landmarks: points[i] }));
     // A face whose points spread over less than a pixel of the image keeps its first answer.

@@ -51,6 +51,10 @@ interface KitOptions extends RuntimeOptions {
   readonly minConfidence?: number;
   /** Tiny detector input side (multiple of 32). */
   readonly inputSize?: number;
+  /** HOG detector: times the image is doubled first (face_recognition's number_of_times_to_upsample; default 1). */
+  readonly upsample?: number;
+  /** HOG detector: dlib's adjust_threshold (default 0). */
+  readonly adjustThreshold?: number;
   readonly maxFaces?: number;
   /**
    * When the first pass finds nothing, try again with the other detectors (see detectionAttempts)

@@ -14,7 +14,7 @@ export type Attempt = readonly [DetectorName, DetectOptions];
  */
 export function detectionAttempts(detector: DetectorName, options: DetectOptions): Attempt[] {
   // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
-  const { inputSize: _inputSize, mtcnn: _mtcnn, ...common } = options;
+  const { inputSize: _inputSize, mtcnn: _mtcnn, upsample: _upsample, adjustThreshold: _adjust, ...common } = options;
   const own = detectorEntry(detector).ownOptions(options);
   const first: Attempt = [detector, { ...common, ...own }];
   const sameAsFirst = (name: DetectorName, pass: DetectOptions): boolean =>

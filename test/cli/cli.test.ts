@@ -362,11 +362,11 @@ describe('facekit --model mtcnn', { concurrency: true }, () => {
     }
     assert.equal(named.code, 0, named.stderr);
     assert.deepEqual(lines(named.stdout), ['unknown/alice_moved.jpg,alice']);
-    const bad = await facekit(['detect', '--model', 'hog', 'tree']);
+    const bad = await facekit(['detect', '--model', 'haar', 'tree']);
     assert.equal(bad.code, 1);
     assert.match(
       bad.stderr,
-      /^facekit: option '--model <name>' argument 'hog' is invalid. Allowed choices are tiny, ssd, mtcnn/,
+      /^facekit: option '--model <name>' argument 'haar' is invalid. Allowed choices are tiny, ssd, mtcnn, hog/,
     );
   });
 });

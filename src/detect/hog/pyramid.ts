@@ -1,0 +1,315 @@
+/**
+ * dlib's image pyramids for its HOG detector, pixel for pixel: pyramid_down<6> (each level 5/6 of
+ * the last) and pyramid_up with pyramid_down<2> (face_recognition's upsampling). Both resize with
+ * dlib's bilinear resize_image for RGB images, whose main loop runs in single-precision SIMD and
+ * truncates; Math.fround reproduces each float operation, so the levels match dlib byte for byte
+ * (a level off by one grey level in a few pixels moved scores by ~1e-4 in early tests).
+ */
+import type { Image } from '../../types.js';
+import { HOG_RESIZE_WASM_BASE64 } from './resize-wasm.js';
+import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
+
+const f = Math.fround;
+
+/** dlib's drectangle → rectangle conversion: each edge rounded half up. */
+export function roundEdge(v: number): number {
+  return Math.floor(v + 0.5);
+}
+
+/** pyramid_down<6>::point_down, one level. */
+export function pointDown6(v: number): number {
+  return (v - 0.3) * (5 / 6);
+}
+
+/** pyramid_down<6>::point_up, one level. */
+export function pointUp6(v: number): number {
+  return v * (6 / 5) + 0.3;
+}
+
+/** pyramid_down<2>::point_down for x (dlib's 2:1 pyramid shifts x and y differently). */
+export function pointDown2X(v: number): number {
+  return v / 2 - 1.25;
+}
+export function pointDown2Y(v: number): number {
+  return v / 2 - 0.75;
+}
+
+/**
+ * Levels create_fhog_pyramid builds for a width×height image: it shrinks the image rectangle
+ * with rect_down (rounded each time) until it is smaller than the minimum layer.
+ */
+export function pyramidLevelCount(
+  width: number,
+  height: number,
+  minWidth: number,
+  minHeight: number,
+  maxLevels: number,
+): number {
+  let left = 0;
+  let top = 0;
+  let right = width - 1;
+  let bottom = height - 1;
+  let levels = 0;
+  do {
+    left = roundEdge(pointDown6(left));
+    top = roundEdge(pointDown6(top));
+    right = roundEdge(pointDown6(right));
+    bottom = roundEdge(pointDown6(bottom));
+    levels++;
+  } while (right - left + 1 >= minWidth && bottom - top + 1 >= minHeight && levels < maxLevels);
+  return levels;
+}
+
+/** The next pyramid_down<6> level: ⌊5n/6⌋ on each side. */
+export function pyramidDown6(src: Image): Image {
+  return resizeBilinear(src, Math.floor((5 * src.width) / 6), Math.floor((5 * src.height) / 6));
+}
+
+/**
+ * pyramid_up(img, out, pyramid_down<2>): the output is as large as rect_up of the image's
+ * rectangle, 2w+2 × 2h+1 (pyramid_down<2>'s half-pixel offsets make it uneven).
+ */
+export function pyramidUp2(src: Image): Image {
+  const right = roundEdge((src.width - 1 + 1.25) * 2);
+  const bottom = roundEdge((src.height - 1 + 0.75) * 2);
+  return resizeBilinear(src, right + 1, bottom + 1);
+}
+
+/** Per output column: what dlib's resize loop computes once per row but is the same in each. */
+interface ColumnTaps {
+  /** Byte offsets (3 per pixel) of the left and right input pixels. */
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  /** Float weights of the SIMD columns; the double weight of the remaining ones. */
+  readonly frac: Float64Array;
+  readonly invFrac: Float64Array;
+  /** Columns [0, simdEnd) take the single-precision path, the rest the double one. */
+  readonly simdEnd: number;
+}
+
+function columnTaps(inW: number, outW: number): ColumnTaps {
+  const xScale = (inW - 1) / Math.max(outW - 1, 1);
+  const left = new Int32Array(outW);
+  const right = new Int32Array(outW);
+  const frac = new Float64Array(outW);
+  const invFrac = new Float64Array(outW);
+  // dlib keeps four float x positions and adds 4·xScale (as a float) per step of four columns.
+  const x0 = -4 * xScale;
+  const lanes = [f(x0), f(x0 + xScale), f(x0 + 2 * xScale), f(x0 + 3 * xScale)];
+  const step = f(4 * xScale);
+  let c = 0;
+  for (; ; c += 4) {
+    for (let k = 0; k < 4; k++) lanes[k] = f((lanes[k] as number) + step);
+    // The loop stops at the first group whose last right tap leaves the image.
+    if (Math.trunc(lanes[3] as number) + 1 >= inW || c + 4 > outW) break;
+    for (let k = 0; k < 4; k++) {
+      const x = lanes[k] as number;
+      const l = Math.trunc(x);
+      const fr = f(x - l);
+      left[c + k] = l * 3;
+      right[c + k] = (l + 1) * 3;
+      frac[c + k] = fr;
+      invFrac[c + k] = f(1 - fr);
+    }
+  }
+  const simdEnd = c;
+  let x = -xScale + c * xScale;
+  for (; c < outW; c++) {
+    x += xScale;
+    const l = Math.floor(x);
+    left[c] = l * 3;
+    right[c] = Math.min(l + 1, inW - 1) * 3;
+    frac[c] = x - l;
+    invFrac[c] = 1 - (x - l);
+  }
+  return { left, right, frac, invFrac, simdEnd };
+}
+
+/** Per output row: the two source rows and the vertical weight (double, and as dlib's floats). */
+interface RowTaps {
+  readonly top: Int32Array;
+  readonly bottom: Int32Array;
+  readonly tb: Float64Array;
+  readonly tbF: Float64Array;
+  readonly invTbF: Float64Array;
+}
+
+function rowTaps(inH: number, outH: number): RowTaps {
+  const top = new Int32Array(outH);
+  const bottom = new Int32Array(outH);
+  const tb = new Float64Array(outH);
+  const tbF = new Float64Array(outH);
+  const invTbF = new Float64Array(outH);
+  const yScale = (inH - 1) / Math.max(outH - 1, 1);
+  let y = -yScale;
+  for (let r = 0; r < outH; r++) {
+    y += yScale;
+    const t = Math.floor(y);
+    top[r] = t;
+    bottom[r] = Math.min(t + 1, inH - 1);
+    tb[r] = y - t;
+    tbF[r] = f(y - t);
+    invTbF[r] = f(1 - (y - t));
+  }
+  return { top, bottom, tb, tbF, invTbF };
+}
+
+/**
+ * dlib's resize_image(in, out, interpolate_bilinear) for RGB images, exactly. The float columns run
+ * in WebAssembly where there is one (`allowWasm` false: the JavaScript loops, same bytes).
+ */
+export function resizeBilinear(src: Image, outW: number, outH: number, allowWasm = true): Image {
+  const out = new Uint8Array(outW * outH * 3);
+  if (outW === 0 || outH === 0) return { width: outW, height: outH, data: out };
+  const cols = columnTaps(src.width, outW);
+  const rows = rowTaps(src.height, outH);
+  if (!(allowWasm && floatColumnsWasm(src, out, outW, outH, cols, rows))) {
+    floatColumnsJs(src, out, outW, outH, cols, rows);
+  }
+  doubleColumns(src, out, outW, outH, cols, rows);
+  return { width: outW, height: outH, data: out };
+}
+
+/** dlib's single-precision columns [0, simdEnd), in JavaScript with Math.fround. */
+function floatColumnsJs(
+  src: Image,
+  out: Uint8Array,
+  outW: number,
+  outH: number,
+  taps: ColumnTaps,
+  rows: RowTaps,
+): void {
+  const data = src.data;
+  const { left, right, frac, invFrac } = taps;
+  for (let r = 0; r < outH; r++) {
+    const tbF = rows.tbF[r] as number;
+    const invTbF = rows.invTbF[r] as number;
+    const topRow = (rows.top[r] as number) * src.width * 3;
+    const bottomRow = (rows.bottom[r] as number) * src.width * 3;
+    let o = r * outW * 3;
+    for (let c = 0; c < taps.simdEnd; c++, o += 3) {
+      const fr = frac[c] as number;
+      const inv = invFrac[c] as number;
+      const tlw = f(invTbF * inv);
+      const trw = f(invTbF * fr);
+      const blw = f(tbF * inv);
+      const brw = f(tbF * fr);
+      const tl = topRow + (left[c] as number);
+      const tr = topRow + (right[c] as number);
+      const bl = bottomRow + (left[c] as number);
+      const br = bottomRow + (right[c] as number);
+      // Channels unrolled: three independent float chains the CPU can overlap. The Uint8Array store
+      // truncates, as dlib's float→int conversion (cvttps) does; the sums stay within [0, 255].
+      out[o] = f(
+        f(f(f(tlw * (data[tl] as number)) + f(trw * (data[tr] as number))) + f(blw * (data[bl] as number))) +
+          f(brw * (data[br] as number)),
+      );
+      out[o + 1] = f(
+        f(
+          f(f(tlw * (data[tl + 1] as number)) + f(trw * (data[tr + 1] as number))) + f(blw * (data[bl + 1] as number)),
+        ) + f(brw * (data[br + 1] as number)),
+      );
+      out[o + 2] = f(
+        f(
+          f(f(tlw * (data[tl + 2] as number)) + f(trw * (data[tr + 2] as number))) + f(blw * (data[bl + 2] as number)),
+        ) + f(brw * (data[br + 2] as number)),
+      );
+    }
+  }
+}
+
+/** dlib's double-precision tail columns [simdEnd, outW). */
+function doubleColumns(src: Image, out: Uint8Array, outW: number, outH: number, taps: ColumnTaps, rows: RowTaps): void {
+  const data = src.data;
+  for (let r = 0; r < outH; r++) {
+    const tb = rows.tb[r] as number;
+    const topRow = (rows.top[r] as number) * src.width * 3;
+    const bottomRow = (rows.bottom[r] as number) * src.width * 3;
+    let o = (r * outW + taps.simdEnd) * 3;
+    for (let c = taps.simdEnd; c < outW; c++, o += 3) {
+      const fr = taps.frac[c] as number;
+      const inv = taps.invFrac[c] as number;
+      const l = taps.left[c] as number;
+      const rt = taps.right[c] as number;
+      for (let ch = 0; ch < 3; ch++) {
+        const upper = inv * (data[topRow + l + ch] as number) + fr * (data[topRow + rt + ch] as number);
+        const lower = inv * (data[bottomRow + l + ch] as number) + fr * (data[bottomRow + rt + ch] as number);
+        // static_cast<unsigned char> of a value in [0, 255]: truncation.
+        out[o + ch] = Math.trunc((1 - tb) * upper + tb * lower);
+      }
+    }
+  }
+}
+
+interface ResizeKernel {
+  readonly memory: WasmMemory;
+  resize(
+    out: number,
+    outW: number,
+    outH: number,
+    simdEnd: number,
+    lefts: number,
+    rights: number,
+    fracs: number,
+    invs: number,
+    tops: number,
+    bottoms: number,
+    tbs: number,
+    invTbs: number,
+  ): void;
+}
+
+let resizeKernel: ResizeKernel | null | undefined;
+
+/**
+ * The single-precision columns in WebAssembly (resize.wat): f32 arithmetic is dlib's own, so the
+ * bytes are the same without Math.fround, at about a third of the JavaScript loop's time. False
+ * where WebAssembly is missing.
+ */
+function floatColumnsWasm(
+  src: Image,
+  out: Uint8Array,
+  outW: number,
+  outH: number,
+  taps: ColumnTaps,
+  rows: RowTaps,
+): boolean {
+  resizeKernel ??= instantiate<ResizeKernel>(HOG_RESIZE_WASM_BASE64);
+  const k = resizeKernel;
+  if (k === null) return false;
+  let at = 0;
+  const take = (bytes: number): number => {
+    const start = at;
+    at = align16(at + bytes);
+    return start;
+  };
+  const srcAt = take(src.data.length);
+  const outAt = take(out.length);
+  const leftsAt = take(outW * 4);
+  const rightsAt = take(outW * 4);
+  const fracsAt = take(outW * 4);
+  const invsAt = take(outW * 4);
+  const topsAt = take(outH * 4);
+  const bottomsAt = take(outH * 4);
+  const tbsAt = take(outH * 4);
+  const invTbsAt = take(outH * 4);
+  ensureBytes(k.memory, at);
+  const buffer = k.memory.buffer;
+  new Uint8Array(buffer, srcAt, src.data.length).set(src.data);
+  new Int32Array(buffer, leftsAt, outW).set(taps.left);
+  new Int32Array(buffer, rightsAt, outW).set(taps.right);
+  new Float32Array(buffer, fracsAt, outW).set(taps.frac);
+  new Float32Array(buffer, invsAt, outW).set(taps.invFrac);
+  const rowBytes = src.width * 3;
+  const tops = new Int32Array(buffer, topsAt, outH);
+  const bottoms = new Int32Array(buffer, bottomsAt, outH);
+  for (let r = 0; r < outH; r++) {
+    tops[r] = srcAt + (rows.top[r] as number) * rowBytes;
+    bottoms[r] = srcAt + (rows.bottom[r] as number) * rowBytes;
+  }
+  new Float32Array(buffer, tbsAt, outH).set(rows.tbF);
+  new Float32Array(buffer, invTbsAt, outH).set(rows.invTbF);
+  k.resize(outAt, outW, outH, taps.simdEnd, leftsAt, rightsAt, fracsAt, invsAt, topsAt, bottomsAt, tbsAt, invTbsAt);
+  out.set(new Uint8Array(buffer, outAt, out.length));
+  return true;
+}
