@@ -87,3 +87,5 @@ export { verifyDescriptors } from './match/verify.js';
 export type { Verification } from './match/verify.js';
 export { clusterFaces, CLUSTER_THRESHOLD } from './cluster/cluster.js';
 export type { ClusterOptions } from './cluster/cluster.js';
+export { watch } from './video/watch.js';
+export type { WatchOptions, WatchEvent, AnnotatedFrame } from './video/watch.js';
