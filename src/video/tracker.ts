@@ -183,7 +183,9 @@ export class Tracker {
     const described = new Map<number, Float32Array>();
     if (leftover.length > 0) {
       const descriptors = await describe(leftover);
-      leftover.forEach((d, k) => described.set(d, descriptors[k]));
+      leftover.forEach((d, k) => {
+        described.set(d, descriptors[k]);
+      });
     }
     const rejoined: Track[] = [];
     const lost = tracks.filter((t) => !takenTracks.has(t.id) && t.status === 'confirmed' && t.appearance.length > 0);

@@ -291,7 +291,9 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
         image,
         which.map((i) => found[i]),
       );
-      faces.forEach((f, k) => qualities.set(which[k], viewQuality(image, f.box, f.landmarks)));
+      faces.forEach((f, k) => {
+        qualities.set(which[k], viewQuality(image, f.box, f.landmarks));
+      });
       return kit.encode(image, faces);
     };
     const step = await tracker.update(index, time, found, describe);
