@@ -78,10 +78,10 @@ export function inputArgs(spec: Exclude<SourceSpec, { kind: 'stdin' }>, fps: num
     case 'sequence':
       return ['-f', 'image2', '-framerate', String(fps ?? DEFAULT_SEQUENCE_FPS), '-i', spec.pattern];
     case 'stream': {
-      // Low-latency flags: ffmpeg otherwise buffers a second or more of a live stream before decoding.
-      const live = ['-fflags', 'nobuffer', '-flags', 'low_delay'];
+      // No `-fflags nobuffer` / `-flags low_delay`: with them the 2018 npm build output no frame
+      // at all from an MPEG-2 transport stream over HTTP (measured); stale frames are dropped here instead.
       const rtsp = /^rtsps?:/i.test(spec.url) ? ['-rtsp_transport', 'tcp'] : [];
-      return [...live, ...rtsp, '-i', spec.url];
+      return [...rtsp, '-i', spec.url];
     }
     case 'device': {
       const rate = fps === undefined ? [] : ['-framerate', String(fps)];

@@ -1,0 +1,268 @@
+/**
+ * Video benchmark: frames per second and per-frame latency (frame arrival to its tracks, p50/p99)
+ * at 640×480 and 1280×720, 1 and 2 threads (each in its own process), detecting on every frame
+ * and every n-th with tracking; the per-photo pipeline (kit.analyze on every frame, no tracking)
+ * on the same clip in the same process as the baseline. Then identity accuracy per track and ID
+ * switches on the test videos, and RSS over a long run.
+ *
+ *   npm run bench:video -- [--seconds 8] [--threads 1,2] [--every 3] [--rss-frames 20000]
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createFaceKit, type FaceKit, type WatchEvent, watch } from '../src/index.js';
+import { findFfmpeg } from '../src/video/ffmpeg.js';
+import { openSource } from '../src/video/source.js';
+import { makeTestVideos } from '../test/video/videos.js';
+import { markdownTable, parseFlags, percentile, PROJECT_ROOT, writeResult } from './common.js';
+
+const flags = parseFlags({ seconds: 8, threads: '1,2', every: 3, rssFrames: 20000, part: '', size: '', work: '' });
+const run = promisify(execFile);
+const SIZES = ['640x480', '1280x720'] as const;
+const FPS = 25;
+
+/** A pan over face-api's sample5 (five faces) at the given size. */
+async function makeClip(work: string, size: string, seconds: number): Promise<string> {
+  const [w, h] = size.split('x').map(Number);
+  const out = join(work, `clip-${size}-${seconds}s.mp4`);
+  const ffmpeg = (await findFfmpeg()).path;
+  const sample = join(PROJECT_ROOT, 'node_modules/@vladmandic/face-api/demo/sample5.jpg');
+  await run(ffmpeg, [
+    '-y',
+    '-loglevel',
+    'error',
+    '-loop',
+    '1',
+    '-i',
+    sample,
+    '-t',
+    String(seconds),
+    '-vf',
+    `scale=${Math.round(w * 1.25)}:-2,crop=${w}:${h}:x='(iw-ow)*t/${seconds}':y='(ih-oh)/2',fps=${FPS}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    out,
+  ]);
+  return out;
+}
+
+interface Row {
+  size: string;
+  threads: number;
+  mode: string;
+  frames: number;
+  fps: number;
+  p50: number;
+  p99: number;
+}
+
+const ms = (xs: number[]) => xs.sort((a, b) => a - b);
+
+async function measureWatch(
+  kit: FaceKit,
+  clip: string,
+  every: number,
+  mode: string,
+  size: string,
+  threads: number,
+): Promise<Row> {
+  const latency: number[] = [];
+  const t0 = performance.now();
+  let frames = 0;
+  for await (const _ of watch(clip, {
+    kit,
+    every,
+    adaptive: every > 1,
+    updates: false,
+    onFrame: (f) => {
+      frames++;
+      latency.push(performance.now() - f.receivedAt);
+    },
+  }));
+  const wall = (performance.now() - t0) / 1000;
+  const sorted = ms(latency);
+  return { size, threads, mode, frames, fps: frames / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+async function measurePerPhoto(kit: FaceKit, clip: string, size: string, threads: number): Promise<Row> {
+  const src = await openSource(clip);
+  const latency: number[] = [];
+  const t0 = performance.now();
+  for await (const item of src.items()) {
+    if (item.type !== 'frame') continue;
+    await kit.analyze(item.frame.image);
+    latency.push(performance.now() - item.frame.receivedAt);
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const sorted = ms(latency);
+  return {
+    size,
+    threads,
+    mode: 'per-photo analyze (baseline)',
+    frames: latency.length,
+    fps: latency.length / wall,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
+}
+
+/** One size and thread count, in this process. */
+async function speedPart(size: string, threads: number, work: string): Promise<Row[]> {
+  const clip = await makeClip(work, size, flags.seconds);
+  const kit = createFaceKit({ threads });
+  await kit.warmUp();
+  const rows = [
+    await measurePerPhoto(kit, clip, size, threads),
+    await measureWatch(kit, clip, 1, 'watch, detect every frame', size, threads),
+    await measureWatch(kit, clip, flags.every, `watch, detect every ${flags.every} + tracking`, size, threads),
+  ];
+  await kit.dispose();
+  return rows;
+}
+
+interface Accuracy {
+  video: string;
+  expected: string;
+  tracks: number;
+  correctTracks: number;
+  idSwitches: number;
+}
+
+/** Names expected per video (every confirmed track must carry one of them; null = unknown). */
+const EXPECTED: Record<string, (string | null)[]> = {
+  panzoom: ['alice'],
+  walk: ['alice', null],
+  cut: ['alice', 'bob'],
+  occlusion: ['bob'],
+};
+
+async function accuracyPart(work: string): Promise<Accuracy[]> {
+  const videos = await makeTestVideos(work);
+  const kit = createFaceKit({ threads: 1 });
+  const out: Accuracy[] = [];
+  for (const name of Object.keys(EXPECTED)) {
+    const list: WatchEvent[] = [];
+    for await (const e of watch(videos[name as 'walk'], { kit, known: videos.known, updates: false })) list.push(e);
+    const ended = list.filter((e): e is Extract<WatchEvent, { type: 'track-ended' }> => e.type === 'track-ended');
+    // Only tracks over half a second count: a partial face at the frame edge for a few frames is not a person's track.
+    const real = ended.filter((t) => t.duration >= 0.5);
+    const expected = EXPECTED[name];
+    const correct = real.filter((t) => expected.includes(t.name)).length;
+    const switches =
+      list.filter((e) => e.type === 'track-identified' && e.previous !== null).length +
+      Math.max(0, real.length - expected.length);
+    out.push({
+      video: name,
+      expected: expected.map((n) => n ?? 'unknown').join('+'),
+      tracks: real.length,
+      correctTracks: correct,
+      idSwitches: switches,
+    });
+  }
+  await kit.dispose();
+  return out;
+}
+
+interface RssPoint {
+  frame: number;
+  rssMb: number;
+}
+
+async function rssPart(work: string, frames: number): Promise<RssPoint[]> {
+  const clip = await makeClip(work, '320x240', Math.ceil(frames / FPS));
+  const kit = createFaceKit({ threads: 1 });
+  const points: RssPoint[] = [];
+  const step = Math.max(1, Math.floor(frames / 20));
+  for await (const _ of watch(clip, {
+    kit,
+    every: flags.every,
+    updates: false,
+    onFrame: (f) => {
+      if (f.index % step === 0) points.push({ frame: f.index, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
+    },
+  }));
+  await kit.dispose();
+  return points;
+}
+
+function child(args: string[]): unknown {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/video.ts', ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench part ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+}
+
+async function main(): Promise<void> {
+  if (flags.part === 'speed') {
+    process.stdout.write(`${JSON.stringify(await speedPart(flags.size, Number(flags.threads), flags.work))}\n`);
+    return;
+  }
+  if (flags.part === 'accuracy') {
+    process.stdout.write(`${JSON.stringify(await accuracyPart(flags.work))}\n`);
+    return;
+  }
+  if (flags.part === 'rss') {
+    process.stdout.write(`${JSON.stringify(await rssPart(flags.work, flags.rssFrames))}\n`);
+    return;
+  }
+  const work = join(PROJECT_ROOT, 'bench', 'results', 'video-work');
+  mkdirSync(work, { recursive: true });
+  const rows: Row[] = [];
+  for (const size of SIZES)
+    for (const threads of String(flags.threads).split(',').map(Number)) {
+      process.stderr.write(`speed ${size} ${threads} thread(s)…\n`);
+      rows.push(
+        ...(child([
+          '--part',
+          'speed',
+          '--size',
+          size,
+          '--threads',
+          String(threads),
+          '--work',
+          work,
+          '--seconds',
+          String(flags.seconds),
+          '--every',
+          String(flags.every),
+        ]) as Row[]),
+      );
+    }
+  process.stderr.write('accuracy…\n');
+  const accuracy = child(['--part', 'accuracy', '--work', join(work, 'test-videos')]) as Accuracy[];
+  process.stderr.write(`rss over ${flags.rssFrames} frames…\n`);
+  const rss = child([
+    '--part',
+    'rss',
+    '--work',
+    work,
+    '--rss-frames',
+    String(flags.rssFrames),
+    '--every',
+    String(flags.every),
+  ]) as RssPoint[];
+  const speedTable = markdownTable(
+    ['size', 'threads', 'mode', 'frames', 'fps', 'latency p50 ms', 'latency p99 ms'],
+    rows.map((r) => [r.size, r.threads, r.mode, r.frames, r.fps, r.p50, r.p99]),
+  );
+  const accuracyTable = markdownTable(
+    ['video', 'expected', 'tracks (≥ 0.5 s)', 'tracks named right', 'ID switches'],
+    accuracy.map((a) => [a.video, a.expected, a.tracks, a.correctTracks, a.idSwitches]),
+  );
+  const rssLine = rss.map((p) => `${p.frame}:${p.rssMb}`).join(' ');
+  process.stdout.write(
+    `${speedTable}\n\n${accuracyTable}\n\nRSS MB by frame (320×240, every ${flags.every}): ${rssLine}\n`,
+  );
+  const file = writeResult('video', { flags, speed: rows, accuracy, rss });
+  process.stdout.write(`\n${file}\n`);
+}
+
+await main();
