@@ -99,6 +99,7 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
   // Loaded here, not at the top: onnxruntime and sharp must not slow `facekit --help`.
   const { createFaceKit, openGallery } = await import('../index.js');
   const { runWatchSession } = await import('../video/session.js');
+  const { loadKnownFolder } = await import('../video/known.js');
   const kit = createFaceKit({ detector: opts.model, threads: opts.threads });
   let gallery: Gallery | undefined;
   try {
@@ -108,6 +109,11 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
       });
       gallery = await openGallery({ path: opts.db });
     }
+    // Known photos are often close-ups, which tiny at one size misses: they get the CLI's usual
+    // retries, which video frames cannot afford.
+    const photoKit = opts.known === undefined ? undefined : createFaceKit({ detector: opts.model, threads: opts.threads, retryOnMiss: true });
+    const known = opts.known === undefined ? undefined : await loadKnownFolder(photoKit as typeof kit, opts.known).finally(() => photoKit?.dispose());
+    for (const s of known?.skipped ?? []) process.stderr.write(`${s.file}: ${s.problem} (skipped)\n`);
     let duration: number | null = null;
     let fps = 0;
     const bar = process.stderr.isTTY && !opts.quiet;
@@ -115,7 +121,7 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
     const summary = await runWatchSession(source, {
       kit,
       gallery,
-      known: opts.known,
+      known: known?.people,
       tolerance: opts.tolerance,
       every: opts.every,
       blurUnknown: opts.blurUnknown,

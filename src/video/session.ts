@@ -54,6 +54,7 @@ export async function runWatchSession(source: string, options: SessionOptions): 
     }
     const drawing = options.out !== undefined || viewer !== undefined;
     let opened: Extract<WatchEvent, { type: 'source-opened' }> | undefined;
+    let written = -1;
     const onFrame = async (frame: AnnotatedFrame): Promise<void> => {
       options.onFrame?.(frame);
       if (!drawing) return;
@@ -66,7 +67,11 @@ export async function runWatchSession(source: string, options: SessionOptions): 
           fps: opened.source.fps,
           audioFrom: opened.source.kind === 'file' && opened.source.hasAudio ? opened.source.description : undefined,
         });
-        await encoder.write(jpeg);
+        // A live frame dropped as stale is filled with the newest annotated one, so the output
+        // keeps the stream's timing (files never skip: one write a frame).
+        const copies = written < 0 ? 1 : Math.max(1, frame.index - written);
+        for (let i = 0; i < copies; i++) await encoder.write(jpeg);
+        written = frame.index;
       }
     };
     for await (const event of watch(source, { ...options, onFrame })) {
