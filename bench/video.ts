@@ -8,9 +8,10 @@
  *   npm run bench:video -- [--seconds 8] [--threads 1,2] [--every 3] [--rss-frames 20000]
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { createFaceKit, type FaceKit, type WatchEvent, watch } from '../src/index.js';
 import { findFfmpeg } from '../src/video/ffmpeg.js';
 import { openSource } from '../src/video/source.js';
@@ -21,13 +22,24 @@ const flags = parseFlags({ seconds: 8, threads: '1,2', every: 3, rssFrames: 2000
 const run = promisify(execFile);
 const SIZES = ['640x480', '1280x720'] as const;
 const FPS = 25;
+/** The still is this much larger than the frame, so the crop has room to pan. */
+const PAN_MARGIN = 1.25;
+const SOAK_CLIP_SECONDS = 8;
 
-/** A pan over face-api's sample5 (five faces) at the given size. */
+/**
+ * A pan over face-api's sample5 (five faces) at the given size. The photo is scaled once with
+ * sharp: ffmpeg looping the 1920-px JPEG would decode and scale it again for every frame.
+ */
 async function makeClip(work: string, size: string, seconds: number): Promise<string> {
   const [w, h] = size.split('x').map(Number);
   const out = join(work, `clip-${size}-${seconds}s.mp4`);
+  if (existsSync(out)) return out;
   const ffmpeg = (await findFfmpeg()).path;
-  const sample = join(PROJECT_ROOT, 'node_modules/@vladmandic/face-api/demo/sample5.jpg');
+  const still = join(work, `still-${size}.png`);
+  await sharp(join(PROJECT_ROOT, 'node_modules/@vladmandic/face-api/demo/sample5.jpg'))
+    .resize({ width: Math.round(w * PAN_MARGIN), height: Math.round(h * PAN_MARGIN), fit: 'cover' })
+    .png()
+    .toFile(still);
   await run(ffmpeg, [
     '-y',
     '-loglevel',
@@ -35,11 +47,11 @@ async function makeClip(work: string, size: string, seconds: number): Promise<st
     '-loop',
     '1',
     '-i',
-    sample,
+    still,
     '-t',
     String(seconds),
     '-vf',
-    `scale=${Math.round(w * 1.25)}:-2,crop=${w}:${h}:x='(iw-ow)*t/${seconds}':y='(ih-oh)/2',fps=${FPS}`,
+    `crop=${w}:${h}:x='(iw-ow)*t/${seconds}':y='(ih-oh)/2',fps=${FPS}`,
     '-c:v',
     'libx264',
     '-preset',
@@ -48,6 +60,17 @@ async function makeClip(work: string, size: string, seconds: number): Promise<st
     'yuv420p',
     out,
   ]);
+  return out;
+}
+
+/** A long clip for the memory soak: a short one repeated without re-encoding. */
+async function makeLongClip(work: string, size: string, frames: number): Promise<string> {
+  const short = await makeClip(work, size, SOAK_CLIP_SECONDS);
+  const repeats = Math.ceil(frames / (SOAK_CLIP_SECONDS * FPS));
+  const out = join(work, `soak-${size}-${repeats}x.mp4`);
+  if (existsSync(out)) return out;
+  const ffmpeg = (await findFfmpeg()).path;
+  await run(ffmpeg, ['-y', '-loglevel', 'error', '-stream_loop', String(repeats - 1), '-i', short, '-c', 'copy', out]);
   return out;
 }
 
@@ -174,16 +197,20 @@ interface RssPoint {
 }
 
 async function rssPart(work: string, frames: number): Promise<RssPoint[]> {
-  const clip = await makeClip(work, '320x240', Math.ceil(frames / FPS));
+  const clip = await makeLongClip(work, '320x240', frames);
   const kit = createFaceKit({ threads: 1 });
   const points: RssPoint[] = [];
   const step = Math.max(1, Math.floor(frames / 20));
+  const stop = new AbortController();
   for await (const _ of watch(clip, {
     kit,
     every: flags.every,
     updates: false,
+    signal: stop.signal,
     onFrame: (f) => {
-      if (f.index % step === 0) points.push({ frame: f.index, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
+      if (f.index >= frames - 1) stop.abort();
+      if (f.index % step === 0 || f.index === frames - 1)
+        points.push({ frame: f.index, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
     },
   }));
   await kit.dispose();

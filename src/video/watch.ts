@@ -68,19 +68,12 @@ interface TrackAt extends At {
   readonly distance: number | null;
 }
 
-export interface SourceDescription {
-  readonly description: string;
-  readonly kind: SourceInfo['kind'];
-  readonly live: boolean;
-  readonly width: number;
-  readonly height: number;
-  readonly fps: number;
-  readonly duration: number | null;
-  readonly hasAudio: boolean;
+/** The source as plain data: SourceInfo with the ffmpeg that decodes it in words. */
+export type SourceDescription = Omit<SourceInfo, 'ffmpeg'> & {
   /** Which ffmpeg decodes it, in words; null for raw stdin. */
   readonly ffmpeg: string | null;
   readonly ffmpegPath: string | null;
-}
+};
 
 export interface TrackSpan {
   readonly track: number;
@@ -209,14 +202,7 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
       time: 0,
       frame: 0,
       source: {
-        description: info.description,
-        kind: info.kind,
-        live: info.live,
-        width: info.width,
-        height: info.height,
-        fps: info.fps,
-        duration: info.duration,
-        hasAudio: info.hasAudio,
+        ...info,
         ffmpeg: info.ffmpeg ? describeFfmpeg(info.ffmpeg) : null,
         ffmpegPath: info.ffmpeg?.path ?? null,
       },
