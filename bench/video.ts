@@ -5,11 +5,12 @@
  * on the same clip in the same process as the baseline. Then identity accuracy per track and ID
  * switches on the test videos, and RSS over a long run.
  *
- *   npm run bench:video -- [--seconds 8] [--threads 1,2] [--every 3] [--rss-frames 20000]
+ *   npm run bench:video -- [--seconds 8] [--threads 1,2] [--every 3] [--rss-frames 20000] [--no-rss]
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { createFaceKit, type FaceKit, type WatchEvent, watch } from '../src/index.js';
@@ -18,13 +19,15 @@ import { openSource } from '../src/video/source.js';
 import { makeTestVideos } from '../test/video/videos.js';
 import { markdownTable, parseFlags, percentile, PROJECT_ROOT, writeResult } from './common.js';
 
-const flags = parseFlags({ seconds: 8, threads: '1,2', every: 3, rssFrames: 20000, part: '', size: '', work: '' });
+const flags = parseFlags({ seconds: 8, threads: '1,2', every: 3, rssFrames: 20000, part: '', size: '', work: '', noRss: false });
 const run = promisify(execFile);
 const SIZES = ['640x480', '1280x720'] as const;
 const FPS = 25;
 /** The still is this much larger than the frame, so the crop has room to pan. */
 const PAN_MARGIN = 1.25;
 const SOAK_CLIP_SECONDS = 8;
+/** Frames fed in the paced live run (4 s). */
+const LIVE_FRAMES = 100;
 
 /**
  * A pan over face-api's sample5 (five faces) at the given size. The photo is scaled once with
@@ -75,6 +78,7 @@ async function makeLongClip(work: string, size: string, frames: number): Promise
 }
 
 interface Row {
+  dropped?: number;
   size: string;
   threads: number;
   mode: string;
@@ -94,22 +98,70 @@ async function measureWatch(
   size: string,
   threads: number,
 ): Promise<Row> {
-  const latency: number[] = [];
+  // A file's frames are always ready (ffmpeg decodes ahead), so the time between two finished
+  // frames is the time one frame took; arrival-to-result latency is measured on the paced run.
+  const perFrame: number[] = [];
   const t0 = performance.now();
+  let previous = t0;
   let frames = 0;
   for await (const _ of watch(clip, {
     kit,
     every,
     adaptive: every > 1,
     updates: false,
-    onFrame: (f) => {
+    onFrame: () => {
       frames++;
-      latency.push(performance.now() - f.receivedAt);
+      const now = performance.now();
+      perFrame.push(now - previous);
+      previous = now;
     },
   }));
   const wall = (performance.now() - t0) / 1000;
-  const sorted = ms(latency);
+  const sorted = ms(perFrame.slice(1));
   return { size, threads, mode, frames, fps: frames / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+/**
+ * Live: the clip's frames fed as raw frames at the clip's own rate (25 fps) through the stdin
+ * source, as a camera would deliver them; latency from a frame's arrival to its tracks, and the
+ * frames dropped as stale because the watch was busy.
+ */
+async function measureLive(kit: FaceKit, clip: string, size: string, threads: number): Promise<Row & { dropped: number }> {
+  const [width, height] = size.split('x').map(Number);
+  const decoded: Uint8Array[] = [];
+  const src = await openSource(clip);
+  for await (const item of src.items()) if (item.type === 'frame' && decoded.length < LIVE_FRAMES) decoded.push(Uint8Array.from(item.frame.image.data));
+  src.close();
+  const feed = new PassThrough({ highWaterMark: width * height * 3 });
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent === decoded.length) {
+      clearInterval(timer);
+      feed.end();
+      return;
+    }
+    feed.write(decoded[sent++]);
+  }, 1000 / FPS);
+  const latency: number[] = [];
+  let dropped = 0;
+  const t0 = performance.now();
+  for await (const e of watch('-', {
+    kit,
+    every: flags.every,
+    updates: false,
+    width,
+    height,
+    fps: FPS,
+    stdin: feed,
+    live: true,
+    onFrame: (f) => {
+      latency.push(performance.now() - f.receivedAt);
+    },
+  }))
+    if (e.type === 'summary') dropped = e.dropped;
+  const wall = (performance.now() - t0) / 1000;
+  const sorted = ms(latency);
+  return { size, threads, mode: `live at ${FPS} fps, every ${flags.every}: arrival to tracks`, frames: latency.length, fps: latency.length / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99), dropped };
 }
 
 async function measurePerPhoto(kit: FaceKit, clip: string, size: string, threads: number): Promise<Row> {
@@ -118,8 +170,9 @@ async function measurePerPhoto(kit: FaceKit, clip: string, size: string, threads
   const t0 = performance.now();
   for await (const item of src.items()) {
     if (item.type !== 'frame') continue;
+    const start = performance.now();
     await kit.analyze(item.frame.image);
-    latency.push(performance.now() - item.frame.receivedAt);
+    latency.push(performance.now() - start);
   }
   const wall = (performance.now() - t0) / 1000;
   const sorted = ms(latency);
@@ -143,6 +196,7 @@ async function speedPart(size: string, threads: number, work: string): Promise<R
     await measurePerPhoto(kit, clip, size, threads),
     await measureWatch(kit, clip, 1, 'watch, detect every frame', size, threads),
     await measureWatch(kit, clip, flags.every, `watch, detect every ${flags.every} + tracking`, size, threads),
+    await measureLive(kit, clip, size, threads),
   ];
   await kit.dispose();
   return rows;
@@ -158,7 +212,8 @@ interface Accuracy {
 
 /** Names expected per video (every confirmed track must carry one of them; null = unknown). */
 const EXPECTED: Record<string, (string | null)[]> = {
-  panzoom: ['alice'],
+  // The zoom's first frames show a third person's face cut by the right edge: a real stranger.
+  panzoom: ['alice', null],
   walk: ['alice', null],
   cut: ['alice', 'bob'],
   occlusion: ['bob'],
@@ -265,8 +320,8 @@ async function main(): Promise<void> {
     }
   process.stderr.write('accuracy…\n');
   const accuracy = child(['--part', 'accuracy', '--work', join(work, 'test-videos')]) as Accuracy[];
-  process.stderr.write(`rss over ${flags.rssFrames} frames…\n`);
-  const rss = child([
+  if (!flags.noRss) process.stderr.write(`rss over ${flags.rssFrames} frames…\n`);
+  const rss = flags.noRss ? [] : (child([
     '--part',
     'rss',
     '--work',
@@ -275,10 +330,10 @@ async function main(): Promise<void> {
     String(flags.rssFrames),
     '--every',
     String(flags.every),
-  ]) as RssPoint[];
+  ]) as RssPoint[]);
   const speedTable = markdownTable(
-    ['size', 'threads', 'mode', 'frames', 'fps', 'latency p50 ms', 'latency p99 ms'],
-    rows.map((r) => [r.size, r.threads, r.mode, r.frames, r.fps, r.p50, r.p99]),
+    ['size', 'threads', 'mode', 'frames', 'fps', 'ms/frame or latency p50', 'p99', 'dropped'],
+    rows.map((r) => [r.size, r.threads, r.mode, r.frames, r.fps, r.p50, r.p99, r.dropped ?? '']),
   );
   const accuracyTable = markdownTable(
     ['video', 'expected', 'tracks (≥ 0.5 s)', 'tracks named right', 'ID switches'],
