@@ -19,7 +19,16 @@ import { openSource } from '../src/video/source.js';
 import { makeTestVideos } from '../test/video/videos.js';
 import { markdownTable, parseFlags, percentile, PROJECT_ROOT, writeResult } from './common.js';
 
-const flags = parseFlags({ seconds: 8, threads: '1,2', every: 3, rssFrames: 20000, part: '', size: '', work: '', noRss: false });
+const flags = parseFlags({
+  seconds: 8,
+  threads: '1,2',
+  every: 3,
+  rssFrames: 20000,
+  part: '',
+  size: '',
+  work: '',
+  noRss: false,
+});
 const run = promisify(execFile);
 const SIZES = ['640x480', '1280x720'] as const;
 const FPS = 25;
@@ -126,11 +135,17 @@ async function measureWatch(
  * source, as a camera would deliver them; latency from a frame's arrival to its tracks, and the
  * frames dropped as stale because the watch was busy.
  */
-async function measureLive(kit: FaceKit, clip: string, size: string, threads: number): Promise<Row & { dropped: number }> {
+async function measureLive(
+  kit: FaceKit,
+  clip: string,
+  size: string,
+  threads: number,
+): Promise<Row & { dropped: number }> {
   const [width, height] = size.split('x').map(Number);
   const decoded: Uint8Array[] = [];
   const src = await openSource(clip);
-  for await (const item of src.items()) if (item.type === 'frame' && decoded.length < LIVE_FRAMES) decoded.push(Uint8Array.from(item.frame.image.data));
+  for await (const item of src.items())
+    if (item.type === 'frame' && decoded.length < LIVE_FRAMES) decoded.push(Uint8Array.from(item.frame.image.data));
   src.close();
   const feed = new PassThrough({ highWaterMark: width * height * 3 });
   let sent = 0;
@@ -161,7 +176,16 @@ async function measureLive(kit: FaceKit, clip: string, size: string, threads: nu
     if (e.type === 'summary') dropped = e.dropped;
   const wall = (performance.now() - t0) / 1000;
   const sorted = ms(latency);
-  return { size, threads, mode: `live at ${FPS} fps, every ${flags.every}: arrival to tracks`, frames: latency.length, fps: latency.length / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99), dropped };
+  return {
+    size,
+    threads,
+    mode: `live at ${FPS} fps, every ${flags.every}: arrival to tracks`,
+    frames: latency.length,
+    fps: latency.length / wall,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    dropped,
+  };
 }
 
 async function measurePerPhoto(kit: FaceKit, clip: string, size: string, threads: number): Promise<Row> {
@@ -321,16 +345,18 @@ async function main(): Promise<void> {
   process.stderr.write('accuracy…\n');
   const accuracy = child(['--part', 'accuracy', '--work', join(work, 'test-videos')]) as Accuracy[];
   if (!flags.noRss) process.stderr.write(`rss over ${flags.rssFrames} frames…\n`);
-  const rss = flags.noRss ? [] : (child([
-    '--part',
-    'rss',
-    '--work',
-    work,
-    '--rss-frames',
-    String(flags.rssFrames),
-    '--every',
-    String(flags.every),
-  ]) as RssPoint[]);
+  const rss = flags.noRss
+    ? []
+    : (child([
+        '--part',
+        'rss',
+        '--work',
+        work,
+        '--rss-frames',
+        String(flags.rssFrames),
+        '--every',
+        String(flags.every),
+      ]) as RssPoint[]);
   const speedTable = markdownTable(
     ['size', 'threads', 'mode', 'frames', 'fps', 'ms/frame or latency p50', 'p99', 'dropped'],
     rows.map((r) => [r.size, r.threads, r.mode, r.frames, r.fps, r.p50, r.p99, r.dropped ?? '']),

@@ -3,8 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { FaceKitError } from '../errors.js';
 import type { DetectorName, Gallery } from '../index.js';
-import type { Summary } from '../video/session.js';
-import type { WatchEvent } from '../video/watch.js';
+import type { Summary, WatchEvent } from '../entry/video.js';
 
 export interface WatchCliOptions {
   db?: string;
@@ -98,8 +97,7 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
     throw new FaceKitError('INVALID_ARGUMENT', '--db and --known: give one of them', { field: 'known' });
   // Loaded here, not at the top: onnxruntime and sharp must not slow `facekit --help`.
   const { createFaceKit, openGallery } = await import('../index.js');
-  const { runWatchSession } = await import('../video/session.js');
-  const { loadKnownFolder } = await import('../video/known.js');
+  const { loadKnownFolder, runWatchSession } = await import('../entry/video.js');
   const kit = createFaceKit({ detector: opts.model, threads: opts.threads });
   let gallery: Gallery | undefined;
   try {
@@ -111,8 +109,14 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
     }
     // Known photos are often close-ups, which tiny at one size misses: they get the CLI's usual
     // retries, which video frames cannot afford.
-    const photoKit = opts.known === undefined ? undefined : createFaceKit({ detector: opts.model, threads: opts.threads, retryOnMiss: true });
-    const known = opts.known === undefined ? undefined : await loadKnownFolder(photoKit as typeof kit, opts.known).finally(() => photoKit?.dispose());
+    const photoKit =
+      opts.known === undefined
+        ? undefined
+        : createFaceKit({ detector: opts.model, threads: opts.threads, retryOnMiss: true });
+    const known =
+      opts.known === undefined
+        ? undefined
+        : await loadKnownFolder(photoKit as typeof kit, opts.known).finally(() => photoKit?.dispose());
     for (const s of known?.skipped ?? []) process.stderr.write(`${s.file}: ${s.problem} (skipped)\n`);
     let duration: number | null = null;
     let fps = 0;

@@ -5,7 +5,7 @@
  * evidence outvotes its label.
  */
 import type { Gallery, IdentifyOptions } from '../index.js';
-import { DEFAULT_TOLERANCE, euclideanDistance } from '../index.js';
+import { DEFAULT_TOLERANCE, euclideanDistance } from '../entry/match.js';
 
 /** One descriptor's answer: the person within the threshold (null: nobody) and the distance. */
 export interface MatchResult {

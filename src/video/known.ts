@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join, parse } from 'node:path';
 import { FaceKitError } from '../errors.js';
 import type { AnalyzedFace, FaceKit } from '../index.js';
-import { loadImage } from '../index.js';
+import { loadImage } from '../entry/image.js';
 import type { KnownPerson } from './identities.js';
 
 const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.avif', '.gif']);

@@ -5,7 +5,7 @@
  * a face that comes back after an occlusion keeps its track; the rest start tentative tracks.
  */
 import type { Box } from '../index.js';
-import { euclideanDistance } from '../index.js';
+import { euclideanDistance } from '../entry/match.js';
 import { assignWithin, iou } from './assignment.js';
 import { BoxKalman } from './kalman.js';
 

@@ -5,7 +5,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import type { Box, Detection, FaceKit, Gallery, Image, IdentifyOptions } from '../index.js';
-import { clusterFaces } from '../index.js';
+import { clusterFaces } from '../entry/match.js';
 import { blurUnknownFaces, drawFrame, type FrameFace } from './annotate.js';
 import { CutDetector } from './cut.js';
 import { describeFfmpeg } from './ffmpeg.js';
