@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { FaceKitError } from '../../src/errors.js';
 import { compareBuilds, findFfmpeg, parseVersion } from '../../src/video/ffmpeg.js';
 import { openSource, type SourceItem } from '../../src/video/source.js';
+import { startViewer } from '../../src/video/viewer.js';
 import { parseSource } from '../../src/video/source-spec.js';
 import { tempDir } from '../helpers/temp.js';
 import { FPS, HEIGHT, makeTestVideos, type TestVideos, WIDTH } from './videos.js';
@@ -183,6 +185,24 @@ describe('live HTTP stream', () => {
       'frames after reconnecting',
     );
     assert.ok(gaps[0].to >= gaps[0].from);
+  });
+  it('reads an MJPEG stream over HTTP (the live viewer serving frames)', async () => {
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer();
+    const viewer = await startViewer(0);
+    const timer = setInterval(() => viewer.publishFrame(jpeg), 50);
+    try {
+      const src = await openSource(`${viewer.url}stream.mjpg`, { reconnect: { attempts: 1, initialDelayMs: 20 } });
+      assert.equal(src.info.width, 64);
+      assert.equal(src.info.height, 48);
+      let frames = 0;
+      for await (const item of src.items()) if (item.type === 'frame' && ++frames === 5) break;
+      assert.equal(frames, 5);
+    } finally {
+      clearInterval(timer);
+      await viewer.close();
+    }
   });
   it('reports a stream that cannot be opened at all (SOURCE_UNOPENABLE)', async () => {
     const closed = createServer();
