@@ -121,6 +121,15 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
     let duration: number | null = null;
     let fps = 0;
     const bar = process.stderr.isTTY && !opts.quiet;
+    // Ctrl-C stops a camera or stream cleanly: the watch ends, the summary prints, the output is
+    // finished; a second Ctrl-C quits at once.
+    const stop = new AbortController();
+    const onInterrupt = (): void => {
+      if (stop.signal.aborted) process.exit(130);
+      process.stderr.write('\nstopping (Ctrl-C again to quit at once)…\n');
+      stop.abort();
+    };
+    process.on('SIGINT', onInterrupt);
     const started = performance.now();
     const summary = await runWatchSession(source, {
       kit,
@@ -136,6 +145,7 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
       fps: opts.fps,
       width: opts.size?.width,
       height: opts.size?.height,
+      signal: stop.signal,
       onServe: (url) => process.stderr.write(`viewer: ${url}\n`),
       onEvent: (event) => {
         if (event.type === 'source-opened') {
@@ -155,6 +165,7 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
         );
       },
     });
+    process.off('SIGINT', onInterrupt);
     if (bar && duration !== null) process.stderr.write('\n');
     if (summary) printSummary(summary);
     if (opts.out) process.stderr.write(`annotated video: ${opts.out}\n`);

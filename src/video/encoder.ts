@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FaceKitError } from '../errors.js';
+import { FFMPEG_DETACHED } from './ffmpeg.js';
 
 export interface EncoderOptions {
   readonly ffmpegPath: string;
@@ -81,7 +82,10 @@ export class VideoEncoder {
       'yuv420p',
       options.out,
     ];
-    return new VideoEncoder(spawn(options.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] }), options.out);
+    return new VideoEncoder(
+      spawn(options.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: FFMPEG_DETACHED }),
+      options.out,
+    );
   }
 
   private error(): FaceKitError {

@@ -136,3 +136,11 @@ export function describeFfmpeg(info: FfmpegInfo): string {
   const from = info.origin === 'npm' ? 'npm @ffmpeg-installer' : info.origin === 'system' ? 'system' : '--ffmpeg';
   return `ffmpeg ${info.version} (${info.year}, ${from}: ${info.path})`;
 }
+
+/**
+ * ffmpeg children get their own process group (POSIX): Ctrl-C in a terminal then reaches only
+ * facekit, which stops the watch and lets the encoder finish the file, instead of every ffmpeg
+ * quitting at once (a half-written MP4 has no index and does not play). Windows would open a
+ * console window for a detached child, so there they stay attached.
+ */
+export const FFMPEG_DETACHED = process.platform !== 'win32';

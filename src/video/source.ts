@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import type { Image } from '../index.js';
-import { type FfmpegInfo, findFfmpeg } from './ffmpeg.js';
+import { FFMPEG_DETACHED, type FfmpegInfo, findFfmpeg } from './ffmpeg.js';
 import { FrameReader } from './frame-reader.js';
 import { describeSource, inputArgs, isLive, parseSource, type SourceSpec } from './source-spec.js';
 
@@ -177,7 +177,7 @@ function startFfmpeg(
   ];
   const description = describeSource(spec);
   return new Promise((resolve, reject) => {
-    const proc = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: FFMPEG_DETACHED });
     let stderr = '';
     let settled = false;
     const exited = new Promise<number | null>((done) => proc.once('close', (code) => done(code)));
