@@ -12,6 +12,7 @@ export interface WatchCliOptions {
   json?: string;
   every: number;
   blurUnknown?: boolean;
+  saveUnknown?: boolean;
   serve?: number | true;
   ffmpeg?: string;
   model: DetectorName;
@@ -89,12 +90,20 @@ function printSummary(summary: Summary): void {
   for (const u of summary.unknown)
     lines.push(`unknown person ${u.group}: ${u.seconds.toFixed(1)} s — ${spans(u.spans)}`);
   if (summary.people.length === 0 && summary.unknown.length === 0) lines.push('nobody seen');
+  if (summary.clusterRun !== null)
+    lines.push(
+      `unknown people saved as cluster run ${summary.clusterRun}: enrol one with 'facekit cluster name <n> <person>' (n = the unknown person's number)`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 export async function runWatch(source: string, opts: WatchCliOptions): Promise<number> {
   if (opts.db !== undefined && opts.known !== undefined)
     throw new FaceKitError('INVALID_ARGUMENT', '--db and --known: give one of them', { field: 'known' });
+  if (opts.saveUnknown && opts.db === undefined)
+    throw new FaceKitError('INVALID_ARGUMENT', '--save-unknown needs --db (the gallery to save them in)', {
+      field: 'saveUnknown',
+    });
   // Loaded here, not at the top: onnxruntime and sharp must not slow `facekit --help`.
   const { createFaceKit, openGallery } = await import('../index.js');
   const { loadKnownFolder, runWatchSession } = await import('../entry/video.js');
@@ -138,6 +147,7 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
       tolerance: opts.tolerance,
       every: opts.every,
       blurUnknown: opts.blurUnknown,
+      saveUnknown: opts.saveUnknown,
       out: opts.out,
       json: opts.json,
       serve: opts.serve === true ? DEFAULT_SERVE_PORT : opts.serve,
@@ -194,6 +204,10 @@ export function watchCommand(): Command {
       3,
     )
     .option('--blur-unknown', 'pixelate faces not recognised in the annotated output')
+    .option(
+      '--save-unknown',
+      "with --db: save unknown people's faces as a cluster run, to enrol with 'facekit cluster name'",
+    )
     .addOption(
       new Option('--serve [port]', `live viewer on 127.0.0.1 (default port ${DEFAULT_SERVE_PORT})`).argParser(
         parsePort,

@@ -4,7 +4,7 @@
  * over them. A track stays unknown until the vote is confident, and is relabelled when later
  * evidence outvotes its label.
  */
-import type { Gallery, IdentifyOptions } from '../index.js';
+import type { Box, Gallery, IdentifyOptions } from '../index.js';
 import { DEFAULT_TOLERANCE, euclideanDistance } from '../entry/match.js';
 
 /** One descriptor's answer: the person within the threshold (null: nobody) and the distance. */
@@ -69,8 +69,11 @@ const STRONG_MATCH_FRACTION = 0.8;
 /** Unknown votes before a named track is relabelled unknown (evidence against, not mere absence). */
 const UNKNOWN_VOTES = 3;
 
-interface Sample {
+export interface Sample {
   readonly descriptor: Float32Array;
+  /** The detection it was made from. */
+  readonly box: Box;
+  readonly score: number;
   readonly quality: number;
   readonly time: number;
   readonly match: MatchResult;
@@ -111,11 +114,11 @@ export class TrackIdentity {
     }
   }
 
-  /** The best descriptor (highest quality view), for clustering unknown tracks. */
-  get bestDescriptor(): Float32Array | undefined {
+  /** The best view (highest quality), for clustering and saving unknown tracks. */
+  get bestSample(): Sample | undefined {
     let best: Sample | undefined;
     for (const s of this.samples) if (!best || s.quality > best.quality) best = s;
-    return best?.descriptor;
+    return best;
   }
 
   /** Re-votes; returns the new label when it changed. */

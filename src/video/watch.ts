@@ -3,13 +3,22 @@
  * to frame and recognised by track. Detection runs on every `every`-th frame (and on every frame
  * while a track is new, lost or unsure of its face); the tracker carries the boxes in between.
  */
+import { createHash } from 'node:crypto';
+import type { ClusterFace } from '../entry/gallery.js';
 import { invalidArgument } from '../errors.js';
 import type { Box, Detection, FaceKit, Gallery, Image, IdentifyOptions } from '../index.js';
-import { clusterFaces } from '../entry/match.js';
+import { CLUSTER_THRESHOLD, clusterFaces } from '../entry/match.js';
 import { blurUnknownFaces, drawFrame, type FrameFace } from './annotate.js';
 import { CutDetector } from './cut.js';
 import { describeFfmpeg } from './ffmpeg.js';
-import { galleryMatcher, type KnownPerson, knownMatcher, type Matcher, TrackIdentity } from './identities.js';
+import {
+  galleryMatcher,
+  type KnownPerson,
+  knownMatcher,
+  type Matcher,
+  type Sample,
+  TrackIdentity,
+} from './identities.js';
 import { loadKnownFolder } from './known.js';
 import { viewQuality, roughQuality } from './quality.js';
 import { openSource, type SourceInfo, type SourceOptions } from './source.js';
@@ -34,6 +43,11 @@ export interface WatchOptions extends SourceOptions {
   readonly tracker?: TrackerOptions;
   /** Emit a track-updated event per track on each detection pass; default true. */
   readonly updates?: boolean;
+  /**
+   * With a gallery: save the unknown tracks' best views as a cluster run (groups numbered as in
+   * the summary), so `facekit cluster name <group> <person>` can enrol them afterwards.
+   */
+  readonly saveUnknown?: boolean;
   /** Pixelate faces not (yet) recognised in the frames handed to onFrame. */
   readonly blurUnknown?: boolean;
   /** Called with every frame and its tracks, in order; awaited (a slow consumer slows files, drops live frames). */
@@ -114,6 +128,8 @@ export type WatchEvent =
       readonly dropped: number;
       readonly people: readonly PersonTimeline[];
       readonly unknown: readonly UnknownGroup[];
+      /** With saveUnknown and a gallery: the cluster run the unknown groups were saved as (its groups' numbers). */
+      readonly clusterRun: number | null;
     } & At);
 
 export type WatchEventType = WatchEvent['type'];
@@ -143,6 +159,8 @@ function checkOptions(options: WatchOptions): number {
   if (!options || typeof options !== 'object' || !options.kit) throw invalidArgument('kit', 'watch needs a FaceKit');
   const every = options.every ?? DEFAULT_EVERY;
   if (!Number.isInteger(every) || every < 1) throw invalidArgument('every', `must be a positive integer, got ${every}`);
+  if (options.saveUnknown && !options.gallery)
+    throw invalidArgument('saveUnknown', 'needs a gallery to save the unknown faces in');
   if (options.tolerance !== undefined && !(options.tolerance > 0))
     throw invalidArgument('tolerance', `must be positive, got ${options.tolerance}`);
   return every;
@@ -261,7 +279,18 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
       if (options.signal?.aborted) break;
     }
     yield* ended(tracker.endAll());
-    yield { type: 'summary', ...last, frames, detections, dropped: src.dropped, ...summarize(spans) };
+    const { people, unknown, unknownFaces } = summarize(spans, info.description);
+    const clusterRun =
+      options.saveUnknown && options.gallery && unknownFaces.length > 0
+        ? (
+            await options.gallery.saveClusterRun({
+              threshold: CLUSTER_THRESHOLD,
+              inputs: [info.description],
+              faces: unknownFaces,
+            })
+          ).id
+        : null;
+    yield { type: 'summary', ...last, frames, detections, dropped: src.dropped, people, unknown, clusterRun };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     src.close();
@@ -283,19 +312,19 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
       return kit.encode(image, faces);
     };
     const step = await tracker.update(index, time, found, describe);
-    const fresh: { track: Track; descriptor: Float32Array; quality: number }[] = [];
+    const fresh: { track: Track; descriptor: Float32Array; quality: number; seen: Detection }[] = [];
     for (const { track, detection } of step.born) {
       identities.set(track.id, new TrackIdentity());
       const descriptor = step.described.get(detection) as Float32Array;
       track.remember(descriptor);
-      fresh.push({ track, descriptor, quality: qualities.get(detection) ?? 0 });
+      fresh.push({ track, descriptor, quality: qualities.get(detection) ?? 0, seen: found[detection] });
     }
     const resample: { track: Track; detection: number }[] = [];
     for (const { track, detection } of step.matched) {
       const described = step.described.get(detection);
       if (described) {
         track.remember(described);
-        fresh.push({ track, descriptor: described, quality: qualities.get(detection) ?? 0 });
+        fresh.push({ track, descriptor: described, quality: qualities.get(detection) ?? 0, seen: found[detection] });
         continue;
       }
       const identity = identities.get(track.id) as TrackIdentity;
@@ -307,7 +336,7 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
       resample.forEach((r, k) => {
         const quality = qualities.get(r.detection) ?? 0;
         r.track.remember(descriptors[k]);
-        fresh.push({ track: r.track, descriptor: descriptors[k], quality });
+        fresh.push({ track: r.track, descriptor: descriptors[k], quality, seen: found[r.detection] });
       });
     }
     const events: WatchEvent[] = [];
@@ -315,17 +344,13 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
     const relabelled = new Map<number, { previous: string | null }>();
     fresh.forEach((f, k) => {
       const identity = identities.get(f.track.id) as TrackIdentity;
+      const seen = { descriptor: f.descriptor, box: f.seen.box, score: f.seen.score, quality: f.quality, time };
       if (!matcher) {
-        identity.add({
-          descriptor: f.descriptor,
-          quality: f.quality,
-          time,
-          match: { name: null, distance: Number.NaN, threshold: 0 },
-        });
+        identity.add({ ...seen, match: { name: null, distance: Number.NaN, threshold: 0 } });
         return;
       }
       const previous = identity.label.name;
-      identity.add({ descriptor: f.descriptor, quality: f.quality, time, match: matches[k] });
+      identity.add({ ...seen, match: matches[k] });
       if (identity.revote() && !relabelled.has(f.track.id)) relabelled.set(f.track.id, { previous });
     });
     for (const t of step.confirmed) {
@@ -351,30 +376,48 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
   }
 }
 
-function summarize(spans: readonly { track: number; from: number; to: number; identity: TrackIdentity }[]): {
-  people: PersonTimeline[];
-  unknown: UnknownGroup[];
-} {
+/** A stable SHA-256 naming one track of one source: the gallery tells photos apart by content hash. */
+function trackHash(source: string, span: TrackSpan): string {
+  return createHash('sha256').update(`${source}\0${span.track}\0${span.from}`).digest('hex');
+}
+
+function summarize(
+  spans: readonly { track: number; from: number; to: number; identity: TrackIdentity }[],
+  source: string,
+): { people: PersonTimeline[]; unknown: UnknownGroup[]; unknownFaces: ClusterFace[] } {
   const byName = new Map<string, TrackSpan[]>();
-  const unknownTracks: { span: TrackSpan; descriptor: Float32Array }[] = [];
+  const unknownTracks: { span: TrackSpan; best: Sample }[] = [];
   const unseen: TrackSpan[] = [];
   for (const s of spans) {
     const span = { track: s.track, from: round3(s.from), to: round3(s.to) };
     const name = s.identity.label.name;
     if (name !== null) byName.set(name, [...(byName.get(name) ?? []), span]);
     else {
-      const descriptor = s.identity.bestDescriptor;
-      if (descriptor) unknownTracks.push({ span, descriptor });
+      const best = s.identity.bestSample;
+      if (best) unknownTracks.push({ span, best });
       else unseen.push(span);
     }
   }
   const seconds = (list: readonly TrackSpan[]): number => round3(list.reduce((sum, s) => sum + (s.to - s.from), 0));
   const people = [...byName].map(([name, list]) => ({ name, spans: list, seconds: seconds(list) }));
-  const groups = unknownTracks.length > 0 ? clusterFaces(unknownTracks.map((u) => u.descriptor)) : [];
-  const unknown = groups.map((members, i) => {
+  const groups = unknownTracks.length > 0 ? clusterFaces(unknownTracks.map((u) => u.best.descriptor)) : [];
+  const unknown: UnknownGroup[] = [];
+  const unknownFaces: ClusterFace[] = [];
+  groups.forEach((members, i) => {
     const list = members.map((m) => unknownTracks[m].span);
-    return { group: i + 1, spans: list, seconds: seconds(list) };
+    unknown.push({ group: i + 1, spans: list, seconds: seconds(list) });
+    for (const m of members) {
+      const { span, best } = unknownTracks[m];
+      unknownFaces.push({
+        cluster: i + 1,
+        sourceFile: `${source}#track-${span.track}@${span.from}s`,
+        contentHash: trackHash(source, span),
+        box: plainBox(best.box),
+        score: best.score,
+        descriptor: best.descriptor,
+      });
+    }
   });
   for (const span of unseen) unknown.push({ group: unknown.length + 1, spans: [span], seconds: seconds([span]) });
-  return { people, unknown };
+  return { people, unknown, unknownFaces };
 }

@@ -113,6 +113,33 @@ describe('watch over the test videos (known people from a folder)', () => {
       await gallery.close();
     }
   });
+  it('saves unknown people in the gallery as a cluster run, to be named and enrolled afterwards', async () => {
+    const known = await loadKnownFolder(kit, videos.known);
+    const gallery = await openGallery({ path: join(dir, 'g3.db') });
+    try {
+      for (const p of known.people)
+        await gallery.enroll(
+          p.name,
+          p.descriptors.map((descriptor) => ({ descriptor })),
+        );
+      const summary = (await events(videos.walk, { known: undefined, gallery, saveUnknown: true })).at(-1);
+      assert.ok(summary?.type === 'summary' && summary.clusterRun !== null);
+      assert.equal(summary.unknown.length, 1);
+      const run = await gallery.clusterRun(summary.clusterRun);
+      assert.deepEqual(
+        run.faces.map((f) => f.cluster),
+        [1],
+      );
+      assert.match(run.faces[0].sourceFile, /walk\.mp4#track-\d+@/);
+      const outcome = await gallery.nameCluster(1, 'stranger', run.id);
+      assert.equal(outcome.person.name, 'stranger');
+      assert.equal(outcome.added.length, 1);
+      assert.ok((await gallery.people()).some((p) => p.name === 'stranger'));
+    } finally {
+      await gallery.close();
+    }
+    await assert.rejects(events(videos.walk, { saveUnknown: true }), isCode('INVALID_ARGUMENT'));
+  });
   it('refuses bad options and bad known folders', async () => {
     await assert.rejects(events(videos.cut, { every: 0 }), isCode('INVALID_ARGUMENT'));
     const gallery = await openGallery({ path: join(dir, 'g2.db') });
@@ -192,6 +219,9 @@ describe('facekit watch (CLI)', () => {
     const both = await cli(['watch', videos.walk, '--db', 'x.db', '--known', videos.known]);
     assert.equal(both.code, 1);
     assert.match(both.stderr, /--db and --known/);
+    const save = await cli(['watch', videos.walk, '--save-unknown']);
+    assert.equal(save.code, 1);
+    assert.match(save.stderr, /--save-unknown needs --db/);
     const every = await cli(['watch', videos.walk, '--every', '0']);
     assert.notEqual(every.code, 0);
     assert.match(every.stderr, /every/);
