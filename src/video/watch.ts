@@ -172,8 +172,15 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
   const { kit } = options;
   const adaptive = options.adaptive ?? true;
   const updates = options.updates ?? true;
-  const matcher = await makeMatcher(options);
+  // The source first: a missing file or a dead URL is reported before known photos are encoded.
   const src = await openSource(source, options);
+  let matcher: Matcher | null;
+  try {
+    matcher = await makeMatcher(options);
+  } catch (error) {
+    src.close();
+    throw error;
+  }
   const info = src.info;
   const tracker = new Tracker(options.tracker);
   const identities = new Map<number, TrackIdentity>();
@@ -259,13 +266,15 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
         yield* await detectionPass(frame.index, frame.time, image, at);
       }
       if (options.onFrame) {
-        const faces: FrameFace[] = tracker.tracks
-          .filter((t) => t.status === 'confirmed' && t.visible)
+        const visible: FrameFace[] = tracker.tracks
+          .filter((t) => t.visible)
           .map((t) => {
             const label = identities.get(t.id)?.label;
             return { track: t.id, box: t.box, name: label?.name ?? null, distance: label?.distance ?? null };
           });
-        const shown = options.blurUnknown ? blurUnknownFaces(image, faces) : image;
+        const faces = visible.filter((f) => announced.has(f.track));
+        // Tentative tracks are blurred too: a face must not show unblurred for the frames it takes to count as a track.
+        const shown = options.blurUnknown ? blurUnknownFaces(image, visible) : image;
         await options.onFrame({
           index: frame.index,
           time: frame.time,

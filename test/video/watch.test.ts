@@ -79,6 +79,28 @@ describe('watch over the test videos (known people from a folder)', () => {
     const started = new Set(list.flatMap((e) => (e.type === 'track-started' ? [e.track] : [])));
     for (const e of list) if (e.type === 'track-identified') assert.ok(started.has(e.track));
   });
+  it('blurUnknown pixelates the stranger, not Alice', async () => {
+    const distinct = new Map<string, number>();
+    await events(videos.walk, {
+      blurUnknown: true,
+      onFrame: (f) => {
+        if (f.index !== 20) return;
+        for (const face of f.faces) {
+          const colours = new Set<number>();
+          const b = face.box;
+          for (let y = Math.max(0, Math.ceil(b.y)); y < Math.min(f.image.height, b.y + b.height - 1); y++)
+            for (let x = Math.max(0, Math.ceil(b.x)); x < Math.min(f.image.width, b.x + b.width - 1); x++) {
+              const i = (y * f.image.width + x) * 3;
+              colours.add((f.image.data[i] << 16) | (f.image.data[i + 1] << 8) | f.image.data[i + 2]);
+            }
+          distinct.set(face.name ?? 'unknown', colours.size);
+        }
+      },
+    });
+    // A mosaic of 8-px cells over a ~60-px face has at most ~10×10 colours (+ edge cells); a face has thousands.
+    assert.ok((distinct.get('unknown') ?? Infinity) <= 150, `unknown: ${distinct.get('unknown')}`);
+    assert.ok((distinct.get('alice') ?? 0) > 1000, `alice: ${distinct.get('alice')}`);
+  });
   it('a cut ends the track: Alice before it, Bob after it, no track across', async () => {
     const tracks = endedTracks(await events(videos.cut));
     assert.deepEqual(
