@@ -35,6 +35,14 @@ export type FaceKitErrorCode =
   /** A photo that had to show one face shows none, or several. */
   | 'NO_FACE'
   | 'MULTIPLE_FACES'
+  /** Video: no ffmpeg binary at the given path, in the npm package or on PATH. */
+  | 'FFMPEG_NOT_FOUND'
+  /** Video: ffmpeg could not open the source (no such file, refused connection, no such device). */
+  | 'SOURCE_UNOPENABLE'
+  /** Video: the source opened but its data cannot be decoded (not a video, truncated, damaged). */
+  | 'STREAM_CORRUPT'
+  /** Video: ffmpeg failed while writing the annotated output. */
+  | 'ENCODER_FAILED'
   /** A bug or a crashed worker: not the input's fault. */
   | 'INTERNAL';
 

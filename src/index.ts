@@ -52,3 +52,5 @@ export type { FaceKitErrorCode } from './errors.js';
 export type { AnalyzedFace, AnalyzedFace5, Box, Descriptor, Detection, Face, Face5, Image, Point } from './types.js';
 export { identifyFaces } from './match/identify.js';
 export type { Identity, IdentifyFacesOptions, KnownThreshold } from './match/identify.js';
+export { watch } from './video/watch.js';
+export type { AnnotatedFrame, WatchEvent, WatchOptions } from './video/watch.js';

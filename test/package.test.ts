@@ -56,6 +56,7 @@ test('advanced parts are importable through subpath exports', () => {
     'facekit/landmarks': ['LANDMARKS5_NAMES', 'landmarkParts'],
     'facekit/image': ['loadImage', 'imageFromRaw'],
     'facekit/search': ['exactKnn', 'AnnIndex'],
+    'facekit/video': ['watch', 'runWatchSession', 'openSource', 'findFfmpeg', 'startViewer'],
   };
   for (const [entry, names] of Object.entries(expected)) {
     const out = execFileSync(

@@ -23,6 +23,7 @@ import { quietOption } from './progress.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
+import { watchCommand } from './watch.js';
 import {
   cpusOption,
   DEFAULT_DEMO_DIR,
@@ -216,6 +217,7 @@ export function buildProgram(): Command {
     .addCommand(clusterCommand())
     .addCommand(demoCommand())
     .addCommand(modelsCommand())
+    .addCommand(watchCommand())
     // `cluster` has options and subcommands: `cluster name 3 Bob --json` must give --json to `name`.
     .enablePositionalOptions();
   // addCommand() does not pass settings down the way command() does; the error style must reach every command, subcommands too.

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { FaceKitError } from '../../src/errors.js';
+import { compareBuilds, findFfmpeg, parseVersion } from '../../src/video/ffmpeg.js';
+import { openSource, type SourceItem } from '../../src/video/source.js';
+import { startViewer } from '../../src/video/viewer.js';
+import { parseSource } from '../../src/video/source-spec.js';
+import { tempDir } from '../helpers/temp.js';
+import { FPS, HEIGHT, makeTestVideos, type TestVideos, WIDTH } from './videos.js';
+
+const run = promisify(execFile);
+const dir = tempDir('facekit-video-source-');
+let videos: TestVideos;
+
+async function collect(items: AsyncGenerator<SourceItem>, slowMs = 0): Promise<SourceItem[]> {
+  const out: SourceItem[] = [];
+  for await (const item of items) {
+    out.push(item);
+    if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
+  }
+  return out;
+}
+
+const isCode = (code: string) => (e: unknown) => e instanceof FaceKitError && e.code === code;
+
+before(async () => {
+  videos = await makeTestVideos(dir);
+});
+
+describe('source strings and ffmpeg versions', () => {
+  it('tells files, streams, cameras, sequences and stdin apart', () => {
+    assert.deepEqual(parseSource('a.mp4'), { kind: 'file', path: 'a.mp4' });
+    assert.deepEqual(parseSource('rtsp://cam/1'), { kind: 'stream', url: 'rtsp://cam/1' });
+    assert.deepEqual(parseSource('https://x/live.m3u8'), { kind: 'stream', url: 'https://x/live.m3u8' });
+    assert.deepEqual(parseSource('/dev/video0'), { kind: 'device', api: 'v4l2', device: '/dev/video0' });
+    assert.deepEqual(parseSource('avfoundation:0'), { kind: 'device', api: 'avfoundation', device: '0' });
+    assert.deepEqual(parseSource('dshow:video=Cam'), { kind: 'device', api: 'dshow', device: 'video=Cam' });
+    assert.deepEqual(parseSource('f/%04d.png'), { kind: 'sequence', pattern: 'f/%04d.png' });
+    assert.deepEqual(parseSource('-'), { kind: 'stdin' });
+    assert.throws(() => parseSource(''), isCode('INVALID_ARGUMENT'));
+    assert.throws(() => parseSource('dshow:'), isCode('INVALID_ARGUMENT'));
+  });
+  it('prefers the newer build: a 2024 release over the 2018 npm snapshot', () => {
+    const npm = parseVersion(
+      'ffmpeg version N-47683-g0e8eb07980-static https://x  Copyright (c) 2000-2018 the FFmpeg developers',
+    );
+    const system = parseVersion('ffmpeg version 5.1.6-0+deb12u1 Copyright (c) 2000-2024 the FFmpeg developers');
+    assert.ok(npm && system);
+    assert.deepEqual(system.release, [5, 1, 6]);
+    assert.equal(npm.release, null);
+    assert.ok(compareBuilds(system, npm) > 0);
+    assert.ok(compareBuilds({ year: 2024, release: [6, 0, 0] }, { year: 2024, release: [5, 1, 6] }) > 0);
+    assert.equal(parseVersion('not ffmpeg'), null);
+  });
+  it('finds an ffmpeg without any system one, and says which', async () => {
+    const info = await findFfmpeg();
+    assert.ok(info.path.length > 0);
+    assert.ok(['npm', 'system'].includes(info.origin));
+  });
+  it('refuses an ffmpeg path that does not run (FFMPEG_NOT_FOUND)', async () => {
+    await assert.rejects(findFfmpeg(join(dir, 'no-ffmpeg')), isCode('FFMPEG_NOT_FOUND'));
+    await assert.rejects(openSource(videos.walk, { ffmpeg: join(dir, 'no-ffmpeg') }), isCode('FFMPEG_NOT_FOUND'));
+  });
+});
+
+describe('file sources', () => {
+  it('gives every frame of a file, at its size, rate and times, with audio noted', async () => {
+    const src = await openSource(videos.walk);
+    assert.equal(src.info.width, WIDTH);
+    assert.equal(src.info.height, HEIGHT);
+    assert.equal(src.info.fps, FPS);
+    assert.equal(src.info.hasAudio, true);
+    assert.equal(src.info.live, false);
+    const frames = (await collect(src.items())).flatMap((i) => (i.type === 'frame' ? [i.frame] : []));
+    assert.equal(frames.length, 40);
+    assert.deepEqual(
+      frames.map((f) => f.index),
+      [...Array(40).keys()],
+    );
+    assert.equal(frames[15].time, 1.5);
+    assert.equal(frames[0].image.data.length, WIDTH * HEIGHT * 3);
+  });
+  it('drops nothing when the consumer is slow (ffmpeg waits)', async () => {
+    const src = await openSource(videos.panzoom);
+    const items = await collect(src.items(), 15);
+    assert.equal(items.length, 30);
+    assert.equal(src.dropped, 0);
+  });
+  it('reads an image sequence at the given rate', async () => {
+    await run(videos.ffmpeg, ['-loglevel', 'error', '-i', videos.cut, '-frames:v', '5', join(dir, 'seq%03d.png')]);
+    const src = await openSource(join(dir, 'seq%03d.png'), { fps: 5 });
+    const frames = (await collect(src.items())).flatMap((i) => (i.type === 'frame' ? [i.frame] : []));
+    assert.equal(frames.length, 5);
+    assert.equal(frames[4].time, 0.8);
+  });
+  it('reports a missing file, a file that is not a video, and a truncated one', async () => {
+    await assert.rejects(openSource(join(dir, 'missing.mp4')), isCode('FILE_NOT_FOUND'));
+    const junk = join(dir, 'junk.mp4');
+    writeFileSync(junk, Buffer.from('this is not a video at all'.repeat(100)));
+    await assert.rejects(openSource(junk), isCode('STREAM_CORRUPT'));
+    const truncated = join(dir, 'truncated.mp4');
+    writeFileSync(truncated, readFileSync(videos.panzoom).subarray(0, 3000));
+    await assert.rejects(openSource(truncated), isCode('STREAM_CORRUPT'));
+  });
+});
+
+describe('raw frames on stdin', () => {
+  it('cuts the byte stream into frames and refuses a partial last frame', async () => {
+    const input = new PassThrough();
+    const src = await openSource('-', { width: 4, height: 2, stdin: input, live: false });
+    const done = collect(src.items());
+    input.write(Buffer.alloc(4 * 2 * 3 * 2, 7));
+    input.end(Buffer.alloc(5));
+    await assert.rejects(done, isCode('STREAM_CORRUPT'));
+    const ok = new PassThrough();
+    const whole = await openSource('-', { width: 4, height: 2, stdin: ok, live: false });
+    ok.end(Buffer.alloc(4 * 2 * 3 * 3, 1));
+    assert.equal((await collect(whole.items())).length, 3);
+  });
+  it('needs a frame size', async () => {
+    await assert.rejects(openSource('-', { stdin: new PassThrough() }), isCode('INVALID_ARGUMENT'));
+  });
+});
+
+describe('live HTTP stream', () => {
+  let server: Server;
+  let url: string;
+  let requests = 0;
+  before(async () => {
+    const ts = join(dir, 'walk.ts');
+    await run(videos.ffmpeg, [
+      '-loglevel',
+      'error',
+      '-i',
+      videos.walk,
+      '-an',
+      '-c:v',
+      'mpeg2video',
+      '-q:v',
+      '4',
+      '-f',
+      'mpegts',
+      ts,
+    ]);
+    const bytes = readFileSync(ts);
+    server = createServer((_req, res) => {
+      requests++;
+      if (requests === 1) {
+        // The first connection breaks half-way through the stream.
+        res.writeHead(200, { 'content-type': 'video/mp2t' });
+        res.write(bytes.subarray(0, bytes.length >> 1), () => res.socket?.destroy());
+      } else if (requests === 2) {
+        res.writeHead(200, { 'content-type': 'video/mp2t' }).end(bytes);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/live.ts`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('reads a stream, reopens it when it breaks, reports the gaps, and gives up when it stays down', async () => {
+    const src = await openSource(url, { reconnect: { attempts: 2, initialDelayMs: 20 } });
+    assert.equal(src.info.live, true);
+    const items = await collect(src.items());
+    const gaps = items.flatMap((i) => (i.type === 'gap' ? [i.gap] : []));
+    assert.deepEqual(
+      gaps.map((g) => g.resumed),
+      [true, false],
+    );
+    assert.equal(gaps[1].attempts, 2);
+    const firstGap = items.findIndex((i) => i.type === 'gap');
+    assert.ok(firstGap > 0, 'frames before the break');
+    assert.ok(
+      items.slice(firstGap + 1).some((i) => i.type === 'frame'),
+      'frames after reconnecting',
+    );
+    assert.ok(gaps[0].to >= gaps[0].from);
+  });
+  it('reads an MJPEG stream over HTTP (the live viewer serving frames)', async () => {
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer();
+    const viewer = await startViewer(0);
+    const timer = setInterval(() => viewer.publishFrame(jpeg), 50);
+    try {
+      const src = await openSource(`${viewer.url}stream.mjpg`, { reconnect: { attempts: 1, initialDelayMs: 20 } });
+      assert.equal(src.info.width, 64);
+      assert.equal(src.info.height, 48);
+      let frames = 0;
+      for await (const item of src.items()) if (item.type === 'frame' && ++frames === 5) break;
+      assert.equal(frames, 5);
+    } finally {
+      clearInterval(timer);
+      await viewer.close();
+    }
+  });
+  it('reports a stream that cannot be opened at all (SOURCE_UNOPENABLE)', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await assert.rejects(openSource(`http://127.0.0.1:${port}/none.ts`), isCode('SOURCE_UNOPENABLE'));
+  });
+});

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { FaceKitError } from '../../src/errors.js';
+import { createFaceKit, type FaceKit, openGallery, type WatchEvent, watch } from '../../src/index.js';
+import { loadKnownFolder } from '../../src/video/known.js';
+import { startViewer } from '../../src/video/viewer.js';
+import type { WatchOptions } from '../../src/video/watch.js';
+import { cliRunner } from '../helpers/cli.js';
+import { isolatedCacheDir } from '../helpers/photos.js';
+import { tempDir } from '../helpers/temp.js';
+import { makeTestVideos, type TestVideos } from './videos.js';
+
+const run = promisify(execFile);
+const dir = tempDir('facekit-video-watch-');
+isolatedCacheDir();
+let videos: TestVideos;
+let kit: FaceKit;
+
+type Ended = Extract<WatchEvent, { type: 'track-ended' }>;
+
+async function events(source: string, options: Partial<WatchOptions> = {}): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  for await (const e of watch(source, { kit, known: videos.known, ...options })) out.push(e);
+  return out;
+}
+const endedTracks = (list: WatchEvent[]): Ended[] => list.filter((e): e is Ended => e.type === 'track-ended');
+const isCode = (code: string) => (e: unknown) => e instanceof FaceKitError && e.code === code;
+
+before(async () => {
+  videos = await makeTestVideos(dir);
+  kit = createFaceKit({ threads: 1 });
+});
+after(() => kit.dispose());
+
+describe('watch over the test videos (known people from a folder)', () => {
+  it('pan and zoom: Alice is one track, named, seen nearly throughout', async () => {
+    const alice = endedTracks(await events(videos.panzoom)).filter((t) => t.name === 'alice');
+    assert.equal(alice.length, 1);
+    assert.ok(alice[0].from <= 0.3 && alice[0].time >= 2.5, `span ${alice[0].from}–${alice[0].time}`);
+  });
+  it('walk-in: Alice enters and leaves, a stranger shows for two seconds and stays unknown', async () => {
+    const frames: number[] = [];
+    let jpeg: Buffer | undefined;
+    const list = await events(videos.walk, {
+      onFrame: async (f) => {
+        frames.push(f.index);
+        if (f.index === 20) jpeg = await f.jpeg();
+      },
+    });
+    const tracks = endedTracks(list);
+    assert.equal(tracks.length, 2);
+    const alice = tracks.find((t) => t.name === 'alice');
+    const stranger = tracks.find((t) => t.name === null);
+    assert.ok(alice && stranger);
+    assert.ok(
+      alice.from >= 0.5 && alice.from <= 1.4 && alice.time >= 3 && alice.time <= 3.8,
+      `alice ${alice.from}–${alice.time}`,
+    );
+    assert.ok(
+      stranger.from >= 0.9 && stranger.from <= 1.3 && stranger.time >= 2.6 && stranger.time <= 3.1,
+      `stranger ${stranger.from}–${stranger.time}`,
+    );
+    assert.deepEqual(frames, [...Array(40).keys()]);
+    assert.equal(jpeg?.subarray(0, 2).toString('hex'), 'ffd8');
+    const summary = list.at(-1);
+    assert.equal(summary?.type, 'summary');
+    if (summary?.type === 'summary') {
+      assert.deepEqual(
+        summary.people.map((p) => p.name),
+        ['alice'],
+      );
+      assert.equal(summary.unknown.length, 1);
+    }
+    // Every identification names a started track.
+    const started = new Set(list.flatMap((e) => (e.type === 'track-started' ? [e.track] : [])));
+    for (const e of list) if (e.type === 'track-identified') assert.ok(started.has(e.track));
+  });
+  it('blurUnknown pixelates the stranger, not Alice', async () => {
+    const distinct = new Map<string, number>();
+    await events(videos.walk, {
+      blurUnknown: true,
+      onFrame: (f) => {
+        if (f.index !== 20) return;
+        for (const face of f.faces) {
+          const colours = new Set<number>();
+          const b = face.box;
+          for (let y = Math.max(0, Math.ceil(b.y)); y < Math.min(f.image.height, b.y + b.height - 1); y++)
+            for (let x = Math.max(0, Math.ceil(b.x)); x < Math.min(f.image.width, b.x + b.width - 1); x++) {
+              const i = (y * f.image.width + x) * 3;
+              colours.add((f.image.data[i] << 16) | (f.image.data[i + 1] << 8) | f.image.data[i + 2]);
+            }
+          distinct.set(face.name ?? 'unknown', colours.size);
+        }
+      },
+    });
+    // A mosaic of 8-px cells over a ~60-px face has at most ~10×10 colours (+ edge cells); a face has thousands.
+    assert.ok((distinct.get('unknown') ?? Infinity) <= 150, `unknown: ${distinct.get('unknown')}`);
+    assert.ok((distinct.get('alice') ?? 0) > 1000, `alice: ${distinct.get('alice')}`);
+  });
+  it('a cut ends the track: Alice before it, Bob after it, no track across', async () => {
+    const tracks = endedTracks(await events(videos.cut));
+    assert.deepEqual(
+      tracks.map((t) => t.name),
+      ['alice', 'bob'],
+    );
+    assert.ok(tracks[0].time < 2 && tracks[1].from >= 2, `${tracks[0].time} / ${tracks[1].from}`);
+  });
+  it('an occlusion does not split the track, with detection on every frame or every third', async () => {
+    for (const every of [1, 3]) {
+      const tracks = endedTracks(await events(videos.occlusion, { every }));
+      assert.equal(tracks.length, 1, `every ${every}`);
+      assert.equal(tracks[0].name, 'bob');
+      assert.ok(tracks[0].from <= 0.2 && tracks[0].time >= 2.6);
+    }
+  });
+  it('recognises against a gallery too', async () => {
+    const known = await loadKnownFolder(kit, videos.known);
+    const gallery = await openGallery({ path: join(dir, 'g.db') });
+    try {
+      for (const p of known.people)
+        await gallery.enroll(
+          p.name,
+          p.descriptors.map((descriptor) => ({ descriptor })),
+        );
+      const tracks = endedTracks(await events(videos.cut, { known: undefined, gallery }));
+      assert.deepEqual(
+        tracks.map((t) => t.name),
+        ['alice', 'bob'],
+      );
+    } finally {
+      await gallery.close();
+    }
+  });
+  it('saves unknown people in the gallery as a cluster run, to be named and enrolled afterwards', async () => {
+    const known = await loadKnownFolder(kit, videos.known);
+    const gallery = await openGallery({ path: join(dir, 'g3.db') });
+    try {
+      for (const p of known.people)
+        await gallery.enroll(
+          p.name,
+          p.descriptors.map((descriptor) => ({ descriptor })),
+        );
+      const summary = (await events(videos.walk, { known: undefined, gallery, saveUnknown: true })).at(-1);
+      assert.ok(summary?.type === 'summary' && summary.clusterRun !== null);
+      assert.equal(summary.unknown.length, 1);
+      const run = await gallery.clusterRun(summary.clusterRun);
+      assert.deepEqual(
+        run.faces.map((f) => f.cluster),
+        [1],
+      );
+      assert.match(run.faces[0].sourceFile, /walk\.mp4#track-\d+@/);
+      const outcome = await gallery.nameCluster(1, 'stranger', run.id);
+      assert.equal(outcome.person.name, 'stranger');
+      assert.equal(outcome.added.length, 1);
+      assert.ok((await gallery.people()).some((p) => p.name === 'stranger'));
+    } finally {
+      await gallery.close();
+    }
+    await assert.rejects(events(videos.walk, { saveUnknown: true }), isCode('INVALID_ARGUMENT'));
+  });
+  it('refuses bad options and bad known folders', async () => {
+    await assert.rejects(events(videos.cut, { every: 0 }), isCode('INVALID_ARGUMENT'));
+    const gallery = await openGallery({ path: join(dir, 'g2.db') });
+    await assert.rejects(events(videos.cut, { gallery }), isCode('INVALID_ARGUMENT'));
+    await gallery.close();
+    await assert.rejects(events(videos.cut, { known: join(dir, 'nobody') }), isCode('FILE_NOT_FOUND'));
+    await assert.rejects(events(join(dir, 'missing.mp4')), isCode('FILE_NOT_FOUND'));
+  });
+});
+
+describe('live viewer', () => {
+  it('serves the page, the MJPEG stream and the events on loopback', async () => {
+    const viewer = await startViewer(0);
+    try {
+      assert.match(viewer.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      viewer.publishEvent({ type: 'track-started', track: 1, time: 0.5 });
+      const page = await fetch(viewer.url);
+      assert.match(await page.text(), /stream\.mjpg/);
+      const jpeg = Buffer.from([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
+      viewer.publishFrame(jpeg);
+      const stream = await fetch(`${viewer.url}stream.mjpg`);
+      assert.match(stream.headers.get('content-type') ?? '', /^multipart\/x-mixed-replace; boundary=/);
+      const reader = stream.body?.getReader();
+      const first = await reader?.read();
+      assert.ok(Buffer.from(first?.value ?? []).includes(jpeg));
+      await reader?.cancel();
+      const sse = await fetch(`${viewer.url}events`);
+      const sseReader = sse.body?.getReader();
+      const replay = Buffer.from((await sseReader?.read())?.value ?? []).toString();
+      assert.match(replay, /^data: \{"type":"track-started","track":1/);
+      await sseReader?.cancel();
+      assert.equal((await fetch(`${viewer.url}nope`)).status, 404);
+    } finally {
+      await viewer.close();
+    }
+    await assert.rejects(startViewer(70000), isCode('INVALID_ARGUMENT'));
+  });
+});
+
+describe('facekit watch (CLI)', () => {
+  const cli = cliRunner(process.cwd(), {});
+  it('writes the annotated video with the audio kept, the events, and the timeline', async () => {
+    const out = join(dir, 'out.mp4');
+    const json = join(dir, 'events.jsonl');
+    const r = await cli([
+      'watch',
+      videos.walk,
+      '--known',
+      videos.known,
+      '--out',
+      out,
+      '--json',
+      json,
+      '--blur-unknown',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /alice: 2\.\d s/);
+    assert.match(r.stdout, /unknown person 1:/);
+    const lines = readFileSync(json, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as WatchEvent);
+    assert.equal(lines[0].type, 'source-opened');
+    assert.equal(lines.at(-1)?.type, 'summary');
+    const probe = await run(videos.ffmpeg, ['-hide_banner', '-i', out]).catch((e: { stderr: string }) => e);
+    assert.match(probe.stderr, /Video: h264/);
+    assert.match(probe.stderr, /Audio: aac/);
+    assert.match(probe.stderr, /Duration: 00:00:04\.0/);
+  });
+  it('fails clearly: missing source, bad ffmpeg, both --db and --known, bad --every', async () => {
+    const missing = await cli(['watch', join(dir, 'none.mp4')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /none\.mp4: no such video file/);
+    const ffmpeg = await cli(['watch', videos.walk, '--ffmpeg', join(dir, 'no-ffmpeg')]);
+    assert.equal(ffmpeg.code, 1);
+    assert.match(ffmpeg.stderr, /not an ffmpeg that runs/);
+    const both = await cli(['watch', videos.walk, '--db', 'x.db', '--known', videos.known]);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /--db and --known/);
+    const save = await cli(['watch', videos.walk, '--save-unknown']);
+    assert.equal(save.code, 1);
+    assert.match(save.stderr, /--save-unknown needs --db/);
+    const every = await cli(['watch', videos.walk, '--every', '0']);
+    assert.notEqual(every.code, 0);
+    assert.match(every.stderr, /every/);
+  });
+});
