@@ -33,6 +33,19 @@ export type FaceKitErrorCode =
   /** A photo that had to show one face shows none, or several. */
   | 'NO_FACE'
   | 'MULTIPLE_FACES'
+  /** HTTP service: the inference queue is full (answered 503 with Retry-After). */
+  | 'BUSY'
+  /** HTTP service: the request ran past its time limit. */
+  | 'TIMEOUT'
+  /** HTTP service: no API key, or one that is unknown or revoked. */
+  | 'UNAUTHENTICATED'
+  /** HTTP service: the key's role may not do this. */
+  | 'FORBIDDEN'
+  | 'KEY_NOT_FOUND'
+  /** HTTP service: no such route. */
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   /** A bug or a crashed worker: not the input's fault. */
   | 'INTERNAL';
 

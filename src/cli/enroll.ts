@@ -97,7 +97,7 @@ async function plan(
 }
 
 /** How much of the 150-px chip's resolution the face supplies: a 40-px face is upsampled almost 4×. */
-function faceQuality(box: { width: number; height: number }): number {
+export function faceQuality(box: { width: number; height: number }): number {
   return Math.min(1, Math.min(box.width, box.height) / DLIB_CHIP_SIZE);
 }
 

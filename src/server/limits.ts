@@ -1,0 +1,71 @@
+/** What one server instance accepts and how much work it takes on; every number can be set from the command line. */
+import { availableParallelism } from 'node:os';
+import type { DetectorName } from '../detect/detector.js';
+import { invalidArgument } from '../errors.js';
+import type { Precision } from '../models/registry.js';
+
+export interface ServeLimits {
+  /** Largest request body, multipart uploads included (bytes). */
+  readonly maxBodyBytes: number;
+  /** Largest photo, width × height, read from its header before it is decoded. */
+  readonly maxPixels: number;
+  /** Most faces analysed per photo (a request's maxFaces may only lower it). */
+  readonly maxFaces: number;
+  /** Most photos in one request (enrolment, clustering). */
+  readonly maxImages: number;
+  /** Time from a request's arrival to its answer; past it the answer is TIMEOUT (503). */
+  readonly timeoutMs: number;
+  /** Inference worker threads, one single-threaded pipeline each. */
+  readonly workers: number;
+  /** Photos waiting for a worker beyond those being analysed; one more is refused with BUSY (503). */
+  readonly queue: number;
+}
+
+/** A 24-megapixel phone photo as JPEG is 5-12 MB; base64 in JSON adds a third. */
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+/** 40 MP: every phone camera, while a decoded photo (3 bytes a pixel) stays at 120 MB per worker. */
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+export const DEFAULT_MAX_FACES = 20;
+export const DEFAULT_MAX_IMAGES = 20;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/**
+ * Two waiting photos per worker: an accepted request waits for at most two analyses ahead of it
+ * beyond its own, so under overload its latency stays near three service times instead of
+ * growing with the backlog; everything past that is answered 503 at once and the client retries.
+ */
+export const QUEUE_PER_WORKER = 2;
+
+export function defaultLimits(workers = defaultWorkers()): ServeLimits {
+  return {
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    maxPixels: DEFAULT_MAX_PIXELS,
+    maxFaces: DEFAULT_MAX_FACES,
+    maxImages: DEFAULT_MAX_IMAGES,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    workers,
+    queue: QUEUE_PER_WORKER * workers,
+  };
+}
+
+/** Checks every limit is a positive integer (the queue may be 0: no waiting, only running). */
+export function checkLimits(limits: ServeLimits): ServeLimits {
+  for (const [field, value] of Object.entries(limits)) {
+    const floor = field === 'queue' ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < floor)
+      throw invalidArgument(field, `must be an integer of at least ${floor}, got ${value}`);
+  }
+  return limits;
+}
+
+/** Pipeline settings a request may choose. */
+export interface RecognitionOptions {
+  readonly detector: DetectorName;
+  readonly precision: Precision;
+  readonly minConfidence?: number;
+  readonly maxFaces: number;
+}
