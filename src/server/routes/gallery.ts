@@ -131,8 +131,8 @@ async function newFaces(
       contentHash: contentHash(photos[index].bytes),
       ...(photos[index].filename ? { sourceFile: photos[index].filename } : {}),
       ...(f.thumbnail ? { thumbnail: f.thumbnail } : {}),
-    }
-  });
+    });
+  }
   if (faces.length === 0) {
     const first = rejected[0];
     throw new FaceKitError(
@@ -367,7 +367,7 @@ export function galleryRoutes(): RouteSpec[] {
         for (const [i, d] of ((body.descriptors ?? []) as unknown[]).entries())
           items.push({ ref: { descriptor: i }, descriptor: descriptorOf(d, `descriptors[${i}]`), photo: -1 - i });
         const results = await analyzeAll(ctx, request, photos);
-        results.forEach((r, image) => {
+        for (const [image, r] of results.entries()) {
           if (r instanceof FaceKitError) throw r;
           for (const f of r.faces)
             items.push({
@@ -375,7 +375,7 @@ export function galleryRoutes(): RouteSpec[] {
               descriptor: f.descriptor as Float32Array,
               photo: image,
             });
-        });
+        }
         if (items.length === 0) throw invalidArgument('images', 'no face to cluster');
         const threshold = body.threshold as number | undefined;
         const groups = clusterFaces(
