@@ -18,6 +18,7 @@ import {
 import { dbOption, withJsonErrors } from './gallery-options.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
+import { keysCommand } from './keys.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
 import {
   cpusOption,
@@ -30,6 +31,7 @@ import {
   precisionOption,
   UNKNOWN_PERSON,
 } from './output.js';
+import { serveCommand } from './serve.js';
 
 // Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
 // --help, --version and usage errors answer at once.
@@ -195,6 +197,8 @@ export function buildProgram(): Command {
     .addCommand(clusterCommand())
     .addCommand(demoCommand())
     .addCommand(modelsCommand())
+    .addCommand(serveCommand())
+    .addCommand(keysCommand())
     // `cluster` has options and subcommands: `cluster name 3 Bob --json` must give --json to `name`.
     .enablePositionalOptions();
   // addCommand() does not pass settings down the way command() does; the error style must reach every command, subcommands too.
