@@ -123,6 +123,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
     precision: options.precision ?? 'fp32',
     minConfidence: options.minConfidence,
     maxFaces: limits.maxFaces,
+    retryOnMiss: false,
   };
   const store: SqliteStore = openSqliteStore(options.db);
   let gallery: Gallery;

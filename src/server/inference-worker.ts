@@ -37,10 +37,10 @@ const kits = new Map<string, FaceKit>();
 const post = (m: FromWorker): void => port.postMessage(m);
 
 function kitFor(o: RecognitionOptions): FaceKit {
-  const key = `${o.detector}/${o.precision}`;
+  const key = `${o.detector}/${o.precision}/${o.retryOnMiss}`;
   let kit = kits.get(key);
   if (!kit) {
-    kit = new FaceKit({ detector: o.detector, precision: o.precision, threads: 1 });
+    kit = new FaceKit({ detector: o.detector, precision: o.precision, retryOnMiss: o.retryOnMiss, threads: 1 });
     kits.set(key, kit);
   }
   return kit;

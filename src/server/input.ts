@@ -78,7 +78,11 @@ export function descriptorOf(value: unknown, field: string): Float32Array {
 }
 
 /** Options from the query string and the body (the body wins), with the server's defaults. */
-export function recognitionOptions(request: FastifyRequest, ctx: ServiceContext): RecognitionOptions {
+export function recognitionOptions(
+  request: FastifyRequest,
+  ctx: ServiceContext,
+  retryOnMiss = ctx.defaults.retryOnMiss,
+): RecognitionOptions {
   const given = { ...(request.query as Body), ...bodyObject(request) } as Partial<RecognitionOptions>;
   const maxFaces = given.maxFaces ?? ctx.defaults.maxFaces;
   if (maxFaces > ctx.limits.maxFaces)
@@ -88,6 +92,7 @@ export function recognitionOptions(request: FastifyRequest, ctx: ServiceContext)
     precision: given.precision ?? ctx.defaults.precision,
     minConfidence: given.minConfidence ?? ctx.defaults.minConfidence,
     maxFaces,
+    retryOnMiss: given.retryOnMiss ?? retryOnMiss,
   };
 }
 

@@ -68,4 +68,11 @@ export interface RecognitionOptions {
   readonly precision: Precision;
   readonly minConfidence?: number;
   readonly maxFaces: number;
+  /**
+   * After a miss, try the other detectors and sizes before answering "no face" (the kit's
+   * retryOnMiss). Off for recognition, where a photo without faces would pay six passes; on
+   * for enrolment, whose photos are known to hold a face and are often tight crops that the
+   * tiny detector at 416 px misses.
+   */
+  readonly retryOnMiss: boolean;
 }

@@ -53,6 +53,10 @@ export const recognitionOptions: Record<string, Schema> = {
   precision: { type: 'string', enum: [...PRECISIONS], description: 'fp32 (default) or int8' },
   minConfidence: { type: 'number', minimum: 0, exclusiveMaximum: 1, description: 'drop faces scored below' },
   maxFaces: { type: 'integer', minimum: 1, description: 'keep the best N faces (at most the server’s limit)' },
+  retryOnMiss: {
+    type: 'boolean',
+    description: 'when nothing is found, try the other detectors and sizes (default: on for enrolment, off otherwise)',
+  },
 };
 
 export const thresholdOptions: Record<string, Schema> = {

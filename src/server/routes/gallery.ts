@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { clusterFaces } from '../../cluster/cluster.js';
 import { FaceKitError, invalidArgument } from '../../errors.js';
 import type { NewFace, PersonRecord } from '../../gallery/store.js';
+import { checkName } from '../../gallery/validate.js';
 import type { RouteSpec, ServiceContext } from '../context.js';
 import type { PhotoResult } from '../inference-protocol.js';
 import {
@@ -68,8 +69,9 @@ async function analyzeAll(
   ctx: ServiceContext,
   request: FastifyRequest,
   photos: readonly Photo[],
+  enrolment: boolean,
 ): Promise<(PhotoResult | FaceKitError)[]> {
-  const options = recognitionOptions(request, ctx);
+  const options = recognitionOptions(request, ctx, enrolment);
   const out: (PhotoResult | FaceKitError)[] = [];
   for (let i = 0; i < photos.length; i += ctx.pool.workers) {
     const settled = await Promise.allSettled(
@@ -105,7 +107,7 @@ async function newFaces(
     );
   const faces: NewFace[] = given.map((d, i) => ({ descriptor: descriptorOf(d, `descriptors[${i}]`) }));
   const rejected: Rejected[] = [];
-  const results = await analyzeAll(ctx, request, photos);
+  const results = await analyzeAll(ctx, request, photos, true);
   for (const [index, r] of results.entries()) {
     const reject = (code: string, message: string): void => {
       rejected.push({ index, code, message });
@@ -201,7 +203,9 @@ export function galleryRoutes(): RouteSpec[] {
       responses: { 200: enrollment, 201: enrollment },
       async handler(ctx, request, reply) {
         const body = bodyObject(request);
-        const result = await enroll(ctx, request, body.name as string, metadataOf(body.metadata));
+        // Checked before any photo is analysed, and named as the client sent it.
+        const name = checkName(body.name, 'name');
+        const result = await enroll(ctx, request, name, metadataOf(body.metadata));
         void reply.status(result.created ? 201 : 200);
         return result;
       },
@@ -366,7 +370,7 @@ export function galleryRoutes(): RouteSpec[] {
         const items: { ref: Record<string, unknown>; descriptor: Float32Array; photo: number }[] = [];
         for (const [i, d] of ((body.descriptors ?? []) as unknown[]).entries())
           items.push({ ref: { descriptor: i }, descriptor: descriptorOf(d, `descriptors[${i}]`), photo: -1 - i });
-        const results = await analyzeAll(ctx, request, photos);
+        const results = await analyzeAll(ctx, request, photos, false);
         for (const [image, r] of results.entries()) {
           if (r instanceof FaceKitError) throw r;
           for (const f of r.faces)
