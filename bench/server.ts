@@ -24,6 +24,7 @@ import { openGallery } from '../src/gallery/gallery.js';
 import { openSqliteStore } from '../src/gallery/sqlite.js';
 import { loadImage } from '../src/image/decode.js';
 import { FaceKit } from '../src/kit.js';
+import { QUEUE_PER_WORKER } from '../src/server/limits.js';
 import { markdownTable, parseFlags, PROJECT_ROOT, writeResult } from './common.js';
 
 const flags = parseFlags({
@@ -41,8 +42,6 @@ const flags = parseFlags({
 const WORKERS = String(flags.workers).split(',').map(Number);
 const CLIENTS = String(flags.clients).split(',').map(Number);
 const DURATION_S = Number(flags.duration);
-/** The default queue of facekit serve (src/server/limits.ts QUEUE_PER_WORKER). */
-const DEFAULT_QUEUE_PER_WORKER = 2;
 /** Requests before the soak's RSS counts as warmed up. */
 const SOAK_WARMUP = 2000;
 const RSS_SAMPLE_MS = 250;
@@ -273,7 +272,7 @@ async function main(): Promise<void> {
     }
 
     // Soak: RSS of the server over descriptor requests.
-    const soakServer = await startServer(db, 1, DEFAULT_QUEUE_PER_WORKER);
+    const soakServer = await startServer(db, 1, QUEUE_PER_WORKER);
     const samples: { t: number; rssMb: number }[] = [];
     const pid = soakServer.child.pid as number;
     const start = performance.now();
@@ -295,7 +294,7 @@ async function main(): Promise<void> {
     const overloadRows: (string | number)[][] = [];
     const overload: Record<string, unknown>[] = [];
     for (const workers of WORKERS) {
-      const queue = DEFAULT_QUEUE_PER_WORKER * workers;
+      const queue = QUEUE_PER_WORKER * workers;
       const server = await startServer(db, workers, queue);
       try {
         const url = `${server.url}/v1/identify`;

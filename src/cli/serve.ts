@@ -110,7 +110,7 @@ export function serveCommand(): Command {
       new Option('--workers <n>', 'inference worker threads (default: one per core)').argParser(parsePositiveInt),
     )
     .addOption(
-      new Option('--queue <n>', 'photos waiting beyond those analysed before 503 (default: 2 per worker)').argParser(
+      new Option('--queue <n>', 'photos waiting beyond those analysed before 503 (default: 1 per worker)').argParser(
         parseCount,
       ),
     )

@@ -212,6 +212,16 @@ export async function createService(options: ServeOptions): Promise<Service> {
   app.addHook('onRequest', async (request) => {
     const access = (request.routeOptions.config as { access?: RouteSpec['access'] } | undefined)?.access;
     if (access !== undefined) await authorize(ctx, request, access);
+    // A photo upload (raw or multipart) to a full queue is refused before its body is read: under
+    // overload, reading and parsing bodies only to refuse them took CPU from the workers.
+    const kind = bodyKind(request);
+    if (pool.saturated && (kind === 'raw' || kind === 'multipart') && request.method === 'POST') {
+      metrics.rejected.inc();
+      throw new FaceKitError(
+        'BUSY',
+        `every inference worker is busy and ${pool.queueLimit} photos are waiting: retry later`,
+      );
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -86,6 +86,11 @@ export class InferencePool {
     return this.slots.filter((s) => s.current).length;
   }
 
+  /** True when a photo sent now would be refused: every worker busy and the queue full. */
+  get saturated(): boolean {
+    return !this.slots.some((s) => s.ready && !s.current) && this.waiting.length >= this.queueLimit;
+  }
+
   /** Seconds a refused client should wait: the queue's expected drain time, at least one. */
   retryAfterSeconds(): number {
     const ms = ((this.waiting.length + this.workers) * this.serviceMs) / this.workers;
@@ -180,8 +185,7 @@ export class InferencePool {
   analyze(job: PhotoJob): Promise<PhotoResult> {
     if (this.closing) return Promise.reject(new FaceKitError('DISPOSED', 'the service is shutting down'));
     if (this.startFailure) return Promise.reject(this.startFailure);
-    const idle = this.slots.some((s) => s.ready && !s.current);
-    if (!idle && this.waiting.length >= this.queueLimit) {
+    if (this.saturated) {
       this.events.onRejected?.();
       return Promise.reject(
         new FaceKitError(

@@ -34,11 +34,13 @@ export function defaultWorkers(): number {
 }
 
 /**
- * Two waiting photos per worker: an accepted request waits for at most two analyses ahead of it
- * beyond its own, so under overload its latency stays near three service times instead of
- * growing with the backlog; everything past that is answered 503 at once and the client retries.
+ * One waiting photo per worker: each worker finds its next photo ready when it answers one (no
+ * idle gap), and an accepted photo waits for at most one analysis ahead of it, so under overload
+ * its latency stays within about twice the unloaded one. Two per worker measured 2.4-3.2× the
+ * unloaded p99 at 4× overload (bench:server); everything past the queue is answered 503 at once
+ * and the client retries after Retry-After.
  */
-export const QUEUE_PER_WORKER = 2;
+export const QUEUE_PER_WORKER = 1;
 
 export function defaultLimits(workers = defaultWorkers()): ServeLimits {
   return {
