@@ -1,7 +1,7 @@
 /** Messages between the service and its inference workers: plain, structured-clone data. */
 import type { FaceKitErrorCode } from '../errors.js';
-import type { Box, Point } from '../types.js';
 import type { RecognitionOptions } from './limits.js';
+import type { FaceData } from './pipeline.js';
 
 /** How far a photo goes: detection only, or landmarks and descriptors too. */
 export type Task = 'detect' | 'analyze';
@@ -17,12 +17,8 @@ export interface PhotoJob {
   readonly thumbnails: boolean;
 }
 
-export interface PhotoFace {
-  readonly box: Box;
-  readonly score: number;
-  readonly landmarks?: Point[];
-  readonly landmarks5?: Point[];
-  readonly descriptor?: Float32Array;
+/** A face as the command line's pool hands it over, and its thumbnail when one was asked for. */
+export interface PhotoFace extends FaceData {
   readonly thumbnail?: Uint8Array;
 }
 

@@ -4,5 +4,6 @@
  * these import paths change.
  */
 export { largestFace, requiredModels } from '../cli/pool.js';
+export type { FaceData } from '../cli/pool.js';
 export { ensureModels } from '../cli/models.js';
 export { faceQuality } from '../cli/enroll.js';

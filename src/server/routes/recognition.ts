@@ -2,7 +2,7 @@
 import { FaceKitError, invalidArgument } from '../../errors.js';
 import { verifyDescriptors } from '../../match/verify.js';
 import type { RouteSpec, ServiceContext } from '../context.js';
-import type { PhotoFace } from '../inference-protocol.js';
+import type { PhotoFace, Task } from '../inference-protocol.js';
 import {
   analyzePhoto,
   bodyObject,
@@ -84,36 +84,28 @@ const verifySide: Schema = {
   description: 'a photo (its largest face is compared) or a descriptor',
 };
 
+/** detect and encode: one photo in, its faces out, as far down the pipeline as `task` goes. */
+function photoRoute(url: string, summary: string, task: Task, faceSchema: Schema): RouteSpec {
+  return {
+    method: 'POST',
+    url,
+    summary,
+    tag: 'recognition',
+    access: 'recognize',
+    querystring: object(optionSchemas),
+    body: photoBody,
+    responses: { 200: photoOf(faceSchema) },
+    async handler(ctx, request) {
+      const r = await analyzePhoto(ctx, requirePhoto(request), task, recognitionOptions(request, ctx));
+      return { width: r.width, height: r.height, faces: r.faces.map(plainFace) };
+    },
+  };
+}
+
 export function recognitionRoutes(): RouteSpec[] {
   return [
-    {
-      method: 'POST',
-      url: '/v1/detect',
-      summary: 'Find faces: boxes and scores (MTCNN adds five landmarks)',
-      tag: 'recognition',
-      access: 'recognize',
-      querystring: object(optionSchemas),
-      body: photoBody,
-      responses: { 200: photoOf(detectedFace) },
-      async handler(ctx, request) {
-        const r = await analyzePhoto(ctx, requirePhoto(request), 'detect', recognitionOptions(request, ctx));
-        return { width: r.width, height: r.height, faces: r.faces.map(plainFace) };
-      },
-    },
-    {
-      method: 'POST',
-      url: '/v1/encode',
-      summary: 'Find faces and compute their landmarks and descriptors',
-      tag: 'recognition',
-      access: 'recognize',
-      querystring: object(optionSchemas),
-      body: photoBody,
-      responses: { 200: photoOf(analyzedFace) },
-      async handler(ctx, request) {
-        const r = await analyzePhoto(ctx, requirePhoto(request), 'analyze', recognitionOptions(request, ctx));
-        return { width: r.width, height: r.height, faces: r.faces.map(plainFace) };
-      },
-    },
+    photoRoute('/v1/detect', 'Find faces: boxes and scores (MTCNN adds five landmarks)', 'detect', detectedFace),
+    photoRoute('/v1/encode', 'Find faces and compute their landmarks and descriptors', 'analyze', analyzedFace),
     {
       method: 'POST',
       url: '/v1/verify',
