@@ -402,6 +402,9 @@ export class SqliteStore implements GalleryStore {
         'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.name = ?',
       ),
       personNames: db.prepare<[], { id: number; name: string }>('SELECT id, name FROM people'),
+      personById: db.prepare<[number], PersonRow>(
+        'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.id = ?',
+      ),
       insertPerson: db.prepare<[string, string, string]>(
         'INSERT INTO people (name, metadata, created_at) VALUES (?, ?, ?)',
       ),
@@ -590,6 +593,14 @@ export class SqliteStore implements GalleryStore {
         (person === undefined ? this.s.allFaces.all() : this.s.facesOf.all(this.mustPerson(person).id)).map(rowToFace),
       'read',
     );
+  }
+
+  /** One person by id, or null. */
+  personById(id: number): Promise<PersonRecord | null> {
+    return this.use(() => {
+      const r = this.s.personById.get(id);
+      return r ? rowToPerson(r) : null;
+    });
   }
 
   /** One face by id, or null. */

@@ -53,7 +53,7 @@ const facesMultipart = {
 };
 
 async function personById(ctx: ServiceContext, id: number): Promise<PersonRecord> {
-  const found = (await ctx.gallery.people()).find((p) => p.id === id);
+  const found = await ctx.store.personById(id);
   if (!found) throw new FaceKitError('PERSON_NOT_FOUND', `no person with id ${id} in the gallery`, { field: 'id' });
   return found;
 }
