@@ -38,7 +38,10 @@ const flags = parseFlags({
   queue: 16,
   /** Overload: clients per (worker + default queue slot). */
   overload: 4,
+  /** Which parts to run: rows (throughput and baseline), soak, overload. Each prints and saves its own table. */
+  phases: 'rows,soak,overload',
 });
+const PHASES = new Set(String(flags.phases).split(','));
 const WORKERS = String(flags.workers).split(',').map(Number);
 const CLIENTS = String(flags.clients).split(',').map(Number);
 const DURATION_S = Number(flags.duration);
@@ -89,6 +92,13 @@ interface Server {
   url: string;
 }
 
+/** Servers still running: stopped if the benchmark itself is stopped. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
+
 async function startServer(db: string, workers: number, queue: number): Promise<Server> {
   const child = spawn(
     process.execPath,
@@ -108,6 +118,8 @@ async function startServer(db: string, workers: number, queue: number): Promise<
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: PROJECT_ROOT },
   );
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr?.on('data', (d: Buffer) => {
@@ -196,6 +208,155 @@ async function baseline(db: string, photo: Buffer, parallel: number, seconds: nu
   return rate;
 }
 
+interface Bodies {
+  readonly photo: Buffer;
+  readonly photoBody: { headers: Record<string, string>; body: Buffer };
+  readonly descriptorBody: { headers: Record<string, string>; body: string };
+}
+
+const TITLE = `facekit serve, ${flags.faces}-face gallery, ${DURATION_S} s per measured run (shared 2-core machine: compare within this run only)`;
+
+function report(name: string, tables: string, data: Record<string, unknown>): void {
+  console.log(`## ${TITLE}: ${name}\n\n${tables}\n`);
+  console.log(`results: ${writeResult(`server-${name}`, { flags, ...data })}\n`);
+}
+
+/** Throughput and latency per kind, workers and clients, and the in-process baseline. */
+async function rowsPhase(db: string, b: Bodies): Promise<void> {
+  const rows: (string | number)[][] = [];
+  const results: Record<string, unknown>[] = [];
+  const baselines: Record<number, number> = {};
+  for (const workers of WORKERS) {
+    baselines[workers] = await baseline(db, b.photo, workers, DURATION_S);
+    process.stderr.write(`baseline, ${workers} parallel pipelines: ${baselines[workers].toFixed(1)} photos/s\n`);
+    const server = await startServer(db, workers, Number(flags.queue));
+    try {
+      const url = `${server.url}/v1/identify`;
+      // Warm-up: every worker has analysed a photo, the gallery is loaded.
+      await load(url, b.photoBody, workers, { amount: workers * 4 });
+      await load(url, b.descriptorBody, 1, { amount: 200 });
+      for (const [kind, body] of [
+        ['photo', b.photoBody],
+        ['descriptor', b.descriptorBody],
+      ] as const) {
+        for (const clients of CLIENTS) {
+          const r = await load(url, body, clients, { duration: DURATION_S });
+          const share = kind === 'photo' ? r.rps / baselines[workers] : null;
+          rows.push([
+            kind,
+            workers,
+            clients,
+            r.rps,
+            r.p50,
+            r.p99,
+            r.busy + r.other,
+            share === null ? '' : `${(share * 100).toFixed(0)} %`,
+          ]);
+          results.push({
+            kind,
+            workers,
+            clients,
+            ...r,
+            baselinePhotosPerS: baselines[workers],
+            shareOfBaseline: share,
+          });
+          process.stderr.write(
+            `${kind} w=${workers} c=${clients}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} p99 ${r.p99} ms\n`,
+          );
+        }
+      }
+    } finally {
+      await stopServer(server);
+    }
+  }
+  const table = markdownTable(
+    ['identify with', 'workers', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'of in-process photos/s'],
+    rows,
+  );
+  const baseTable = markdownTable(
+    ['parallel pipelines', 'in-process photos/s (decode + analyze + search)'],
+    WORKERS.map((w) => [w, baselines[w]]),
+  );
+  report('rows', `${table}\n\n${baseTable}`, { rows: results, baselines });
+}
+
+/** RSS of the server process over descriptor requests, sampled while they run. */
+async function soakPhase(db: string, b: Bodies): Promise<void> {
+  const server = await startServer(db, 1, QUEUE_PER_WORKER);
+  const samples: { t: number; rssMb: number }[] = [];
+  const pid = server.child.pid as number;
+  const start = performance.now();
+  const timer = setInterval(() => samples.push({ t: performance.now() - start, rssMb: rssMb(pid) }), RSS_SAMPLE_MS);
+  let soak: Load;
+  let afterWarmup: number;
+  let endRss: number;
+  try {
+    await load(`${server.url}/v1/identify`, b.descriptorBody, 4, { amount: SOAK_WARMUP });
+    afterWarmup = rssMb(pid);
+    soak = await load(`${server.url}/v1/identify`, b.descriptorBody, 4, { amount: Number(flags.soak) });
+    endRss = rssMb(pid);
+  } finally {
+    clearInterval(timer);
+    await stopServer(server);
+  }
+  const peak = Math.max(...samples.map((x) => x.rssMb));
+  const table = markdownTable(
+    ['requests', 'req/s', 'p99 ms', 'RSS after warm-up MB', 'RSS at end MB', 'peak MB'],
+    [[Number(flags.soak), soak.rps, soak.p99, afterWarmup, endRss, peak]],
+  );
+  report('soak', `### Soak (descriptor requests, 4 clients, 1 worker)\n\n${table}`, {
+    soak: { ...soak, afterWarmupMb: afterWarmup, endMb: endRss, peakMb: peak, samples },
+  });
+}
+
+/** Photo requests at `overload` × (workers + default queue) clients against unloaded (one client per worker). */
+async function overloadPhase(db: string, b: Bodies): Promise<void> {
+  const rows: (string | number)[][] = [];
+  const results: Record<string, unknown>[] = [];
+  for (const workers of WORKERS) {
+    const queue = QUEUE_PER_WORKER * workers;
+    const server = await startServer(db, workers, queue);
+    try {
+      const url = `${server.url}/v1/identify`;
+      await load(url, b.photoBody, workers, { amount: workers * 4 });
+      const unloaded = await load(url, b.photoBody, workers, { duration: DURATION_S });
+      const clients = Number(flags.overload) * (workers + queue);
+      const over = await load(url, b.photoBody, clients, { duration: DURATION_S });
+      const total = over.ok + over.busy + over.other;
+      rows.push([
+        workers,
+        queue,
+        clients,
+        unloaded.rps,
+        unloaded.acceptedP99,
+        over.rps,
+        over.acceptedP99,
+        `${((over.busy / total) * 100).toFixed(0)} %`,
+        (over.acceptedP99 / unloaded.acceptedP99).toFixed(2),
+      ]);
+      results.push({ workers, queue, clients, unloaded, overloaded: over, busyShare: over.busy / total });
+      process.stderr.write(`overload w=${workers}: ${JSON.stringify(rows.at(-1))}\n`);
+    } finally {
+      await stopServer(server);
+    }
+  }
+  const table = markdownTable(
+    [
+      'workers',
+      'queue',
+      'clients',
+      'unloaded req/s',
+      'unloaded p99 ms',
+      'overloaded req/s',
+      'accepted p99 ms',
+      '503 share',
+      'p99 ratio',
+    ],
+    rows,
+  );
+  report('overload', `### Overload (photo requests, default queue)\n\n${table}`, { overload: results });
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'facekit-bench-server-'));
   try {
@@ -218,148 +379,17 @@ async function main(): Promise<void> {
     const { key } = await store.keys.create('recognize', 'bench');
     await store.close();
     const auth = { authorization: `Bearer ${key}` };
-    const photoBody = { headers: { ...auth, 'content-type': 'image/jpeg' }, body: photo };
-    const descriptorBody = {
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ descriptors: [Array.from(probe)] }),
+    const bodies: Bodies = {
+      photo,
+      photoBody: { headers: { ...auth, 'content-type': 'image/jpeg' }, body: photo },
+      descriptorBody: {
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ descriptors: [Array.from(probe)] }),
+      },
     };
-
-    const rows: (string | number)[][] = [];
-    const results: Record<string, unknown>[] = [];
-    const baselines: Record<number, number> = {};
-    for (const workers of WORKERS) {
-      baselines[workers] = await baseline(db, photo, workers, DURATION_S);
-      process.stderr.write(`baseline, ${workers} parallel pipelines: ${baselines[workers].toFixed(1)} photos/s\n`);
-      const server = await startServer(db, workers, Number(flags.queue));
-      try {
-        const url = `${server.url}/v1/identify`;
-        // Warm-up: every worker has analysed a photo, the gallery is loaded.
-        await load(url, photoBody, workers, { amount: workers * 4 });
-        await load(url, descriptorBody, 1, { amount: 200 });
-        for (const [kind, body] of [
-          ['photo', photoBody],
-          ['descriptor', descriptorBody],
-        ] as const) {
-          for (const clients of CLIENTS) {
-            const r = await load(url, body, clients, { duration: DURATION_S });
-            const share = kind === 'photo' ? r.rps / baselines[workers] : null;
-            rows.push([
-              kind,
-              workers,
-              clients,
-              r.rps,
-              r.p50,
-              r.p99,
-              r.busy + r.other,
-              share === null ? '' : `${(share * 100).toFixed(0)} %`,
-            ]);
-            results.push({
-              kind,
-              workers,
-              clients,
-              ...r,
-              baselinePhotosPerS: baselines[workers],
-              shareOfBaseline: share,
-            });
-            process.stderr.write(
-              `${kind} w=${workers} c=${clients}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} p99 ${r.p99} ms\n`,
-            );
-          }
-        }
-      } finally {
-        await stopServer(server);
-      }
-    }
-
-    // Soak: RSS of the server over descriptor requests.
-    const soakServer = await startServer(db, 1, QUEUE_PER_WORKER);
-    const samples: { t: number; rssMb: number }[] = [];
-    const pid = soakServer.child.pid as number;
-    const start = performance.now();
-    const timer = setInterval(() => samples.push({ t: performance.now() - start, rssMb: rssMb(pid) }), RSS_SAMPLE_MS);
-    let soak: Load;
-    let afterWarmup = 0;
-    try {
-      await load(`${soakServer.url}/v1/identify`, descriptorBody, 4, { amount: SOAK_WARMUP });
-      afterWarmup = rssMb(pid);
-      soak = await load(`${soakServer.url}/v1/identify`, descriptorBody, 4, { amount: Number(flags.soak) });
-    } finally {
-      clearInterval(timer);
-    }
-    const endRss = rssMb(pid);
-    const peak = Math.max(...samples.map((s) => s.rssMb));
-    await stopServer(soakServer);
-
-    // Overload at the default queue: clients = overload × (workers + queue).
-    const overloadRows: (string | number)[][] = [];
-    const overload: Record<string, unknown>[] = [];
-    for (const workers of WORKERS) {
-      const queue = QUEUE_PER_WORKER * workers;
-      const server = await startServer(db, workers, queue);
-      try {
-        const url = `${server.url}/v1/identify`;
-        await load(url, photoBody, workers, { amount: workers * 4 });
-        const unloaded = await load(url, photoBody, workers, { duration: DURATION_S });
-        const clients = Number(flags.overload) * (workers + queue);
-        const over = await load(url, photoBody, clients, { duration: DURATION_S });
-        const total = over.ok + over.busy + over.other;
-        overloadRows.push([
-          workers,
-          queue,
-          clients,
-          unloaded.rps,
-          unloaded.acceptedP99,
-          over.rps,
-          over.acceptedP99,
-          `${((over.busy / total) * 100).toFixed(0)} %`,
-          (over.acceptedP99 / unloaded.acceptedP99).toFixed(2),
-        ]);
-        overload.push({ workers, queue, clients, unloaded, overloaded: over, busyShare: over.busy / total });
-      } finally {
-        await stopServer(server);
-      }
-    }
-
-    const table = markdownTable(
-      ['identify with', 'workers', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'of in-process photos/s'],
-      rows,
-    );
-    const baseTable = markdownTable(
-      ['parallel pipelines', 'in-process photos/s (decode + analyze + search)'],
-      WORKERS.map((w) => [w, baselines[w]]),
-    );
-    const soakTable = markdownTable(
-      ['requests', 'req/s', 'p99 ms', 'RSS after warm-up MB', 'RSS at end MB', 'peak MB'],
-      [[Number(flags.soak), soak.rps, soak.p99, afterWarmup, endRss, peak]],
-    );
-    const overTable = markdownTable(
-      [
-        'workers',
-        'queue',
-        'clients',
-        'unloaded req/s',
-        'unloaded p99 ms',
-        'overloaded req/s',
-        'accepted p99 ms',
-        '503 share',
-        'p99 ratio',
-      ],
-      overloadRows,
-    );
-    console.log(
-      `## facekit serve, ${flags.faces}-face gallery, ${DURATION_S} s per row (shared machine: compare within this run)\n`,
-    );
-    console.log(
-      `${table}\n\n${baseTable}\n\n### Soak (descriptor requests, 4 clients, 1 worker)\n\n${soakTable}\n\n### Overload (photo requests, default queue)\n\n${overTable}`,
-    );
-    const file = writeResult('server', {
-      flags,
-      rows: results,
-      baselines,
-      soak: { ...soak, afterWarmupMb: afterWarmup, endMb: endRss, peakMb: peak, samples },
-      overload,
-    });
-    console.log(`\nresults: ${file}`);
+    if (PHASES.has('rows')) await rowsPhase(db, bodies);
+    if (PHASES.has('soak')) await soakPhase(db, bodies);
+    if (PHASES.has('overload')) await overloadPhase(db, bodies);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
