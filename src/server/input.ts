@@ -110,7 +110,7 @@ export function analyzePhoto(
 ): Promise<PhotoResult> {
   return ctx.pool.analyze({
     task,
-    bytes: Uint8Array.from(photo.bytes),
+    bytes: new Uint8Array(photo.bytes),
     name: photo.name,
     options,
     maxPixels: ctx.limits.maxPixels,
