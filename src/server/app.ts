@@ -13,6 +13,7 @@ import type { Precision } from '../models/registry.js';
 import { authorize } from './auth.js';
 import { isRawResponse, type RouteBody, type RouteSpec, type ServiceContext } from './context.js';
 import { sendError } from './errors.js';
+import { clientGone } from './input.js';
 import { InferencePool } from './inference.js';
 import { checkLimits, defaultLimits, type RecognitionOptions, type ServeLimits } from './limits.js';
 import { serviceMetrics } from './metrics.js';
@@ -209,7 +210,12 @@ export async function createService(options: ServeOptions): Promise<Service> {
     app.options('*', async (_request, reply) => reply.status(204).send());
   }
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    const gone = new AbortController();
+    clientGone.set(request, gone.signal);
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
     const access = (request.routeOptions.config as { access?: RouteSpec['access'] } | undefined)?.access;
     if (access !== undefined) await authorize(ctx, request, access);
     // A photo upload (raw or multipart) to a full queue is refused before its body is read: under

@@ -182,7 +182,7 @@ export class InferencePool {
    * answer is not there in time (a photo still waiting is dropped; one being analysed finishes
    * in its worker, unheard). `job.bytes` is moved to the worker: the caller must not reuse it.
    */
-  analyze(job: PhotoJob): Promise<PhotoResult> {
+  analyze(job: PhotoJob, cancel?: AbortSignal): Promise<PhotoResult> {
     if (this.closing) return Promise.reject(new FaceKitError('DISPOSED', 'the service is shutting down'));
     if (this.startFailure) return Promise.reject(this.startFailure);
     if (this.saturated) {
@@ -202,6 +202,18 @@ export class InferencePool {
         this.settle(p, new FaceKitError('TIMEOUT', `the photo was not analysed within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       const p: Pending = { id, job, resolve, reject, timer, settled: false };
+      // A client that went away would never read the answer: its photo leaves the queue, so
+      // abandoned requests (client timeouts, load generators stopping) are not analysed for nobody.
+      cancel?.addEventListener(
+        'abort',
+        () => {
+          const at = this.waiting.indexOf(p);
+          if (at < 0) return;
+          this.waiting.splice(at, 1);
+          this.settle(p, new FaceKitError('TIMEOUT', 'the client closed the connection before the photo was analysed'));
+        },
+        { once: true },
+      );
       this.waiting.push(p);
       this.dispatch();
     });

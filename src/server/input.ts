@@ -100,22 +100,32 @@ export function contentHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Runs one photo through the worker pool; the bytes are copied, since the pool moves them to a worker. */
+/** Aborted when the client closes the connection before its answer is written (set up in app.ts). */
+export const clientGone = new WeakMap<FastifyRequest, AbortSignal>();
+
+/**
+ * Runs one photo through the worker pool; the bytes are copied, since the pool moves them to a
+ * worker. A photo still waiting when its client goes away is dropped from the queue.
+ */
 export function analyzePhoto(
   ctx: ServiceContext,
+  request: FastifyRequest,
   photo: Photo,
   task: Task,
   options: RecognitionOptions,
   thumbnails = false,
 ): Promise<PhotoResult> {
-  return ctx.pool.analyze({
-    task,
-    bytes: new Uint8Array(photo.bytes),
-    name: photo.name,
-    options,
-    maxPixels: ctx.limits.maxPixels,
-    thumbnails,
-  });
+  return ctx.pool.analyze(
+    {
+      task,
+      bytes: new Uint8Array(photo.bytes),
+      name: photo.name,
+      options,
+      maxPixels: ctx.limits.maxPixels,
+      thumbnails,
+    },
+    clientGone.get(request),
+  );
 }
 
 export const plainDescriptor = (d: Float32Array | undefined): number[] => (d ? Array.from(d) : []);

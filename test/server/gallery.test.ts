@@ -229,6 +229,42 @@ describe('over a real listener', () => {
   });
 });
 
+describe('a client that goes away', () => {
+  test('its photo leaves the queue and is never analysed', async () => {
+    const address = await s.service.listen('127.0.0.1', 0).catch(() => s.service.app.listeningOrigin);
+    const pool = s.service.context.pool;
+    const decoded = async () =>
+      Number(
+        /facekit_inference_stage_seconds_count\{stage="decode"\} (\d+)/.exec(
+          (await s.call('GET', '/metrics')).body,
+        )?.[1] ?? 0,
+      );
+    const before = await decoded();
+    const send = (signal?: AbortSignal) =>
+      fetch(`${address}/v1/encode`, {
+        method: 'POST',
+        headers: { ...s.admin, ...jpegHeaders },
+        body: sample(6),
+        signal,
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
+    const first = send();
+    while (pool.running === 0) await new Promise((r) => setTimeout(r, 2));
+    const abort = new AbortController();
+    const second = send(abort.signal);
+    while (pool.queued === 0) await new Promise((r) => setTimeout(r, 2));
+    abort.abort();
+    while (pool.queued > 0) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(await first, 200);
+    assert.equal(await second, 0);
+    // Had the second photo been analysed, it would have run after the first: wait for the pool to be idle.
+    while (pool.running > 0 || pool.queued > 0) await new Promise((r) => setTimeout(r, 2));
+    assert.equal((await decoded()) - before, 1);
+  });
+});
+
 describe('shutdown under load', () => {
   test('close() lets accepted requests finish and commit; later ones are refused; the file holds exactly the answered enrolments', async () => {
     const t = await startService({ limits: { workers: 1, queue: 64 } });

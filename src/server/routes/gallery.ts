@@ -75,7 +75,7 @@ async function analyzeAll(
   const out: (PhotoResult | FaceKitError)[] = [];
   for (let i = 0; i < photos.length; i += ctx.pool.workers) {
     const settled = await Promise.allSettled(
-      photos.slice(i, i + ctx.pool.workers).map((p) => analyzePhoto(ctx, p, 'analyze', options, true)),
+      photos.slice(i, i + ctx.pool.workers).map((p) => analyzePhoto(ctx, request, p, 'analyze', options, true)),
     );
     for (const s of settled) {
       if (s.status === 'fulfilled') out.push(s.value);

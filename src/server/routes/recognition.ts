@@ -71,7 +71,7 @@ async function side(
       return { descriptor: descriptorOf(given.descriptor, `${field}.descriptor`), box: null };
     photo = { name: `${field}.image`, bytes: fromBase64(given.image as string, `${field}.image`) };
   }
-  const result = await analyzePhoto(ctx, photo, 'analyze', recognitionOptions(request, ctx));
+  const result = await analyzePhoto(ctx, request, photo, 'analyze', recognitionOptions(request, ctx));
   if (result.faces.length === 0) throw new FaceKitError('NO_FACE', `${field}: no face found in the photo`, { field });
   const face = largestFace(result.faces);
   return { descriptor: face.descriptor as Float32Array, box: face.box };
@@ -96,7 +96,7 @@ function photoRoute(url: string, summary: string, task: Task, faceSchema: Schema
     body: photoBody,
     responses: { 200: photoOf(faceSchema) },
     async handler(ctx, request) {
-      const r = await analyzePhoto(ctx, requirePhoto(request), task, recognitionOptions(request, ctx));
+      const r = await analyzePhoto(ctx, request, requirePhoto(request), task, recognitionOptions(request, ctx));
       return { width: r.width, height: r.height, faces: r.faces.map(plainFace) };
     },
   };
@@ -182,7 +182,7 @@ export function recognitionRoutes(): RouteSpec[] {
           const found = await search(queries);
           return { faces: found.map((f) => ({ box: null, score: null, ...f })) };
         }
-        const r = await analyzePhoto(ctx, requirePhoto(request), 'analyze', recognitionOptions(request, ctx));
+        const r = await analyzePhoto(ctx, request, requirePhoto(request), 'analyze', recognitionOptions(request, ctx));
         const found = r.faces.length === 0 ? [] : await search(r.faces.map((f) => f.descriptor as Float32Array));
         return {
           width: r.width,
