@@ -23,7 +23,7 @@ import { seededRandom } from '../src/align/jitter.js';
 import { openGallery } from '../src/gallery/gallery.js';
 import { openSqliteStore } from '../src/gallery/sqlite.js';
 import { loadImage } from '../src/image/decode.js';
-import { FaceKit } from '../src/kit.js';
+import { FaceKit } from '../src/pipeline/kit.js';
 import { QUEUE_PER_WORKER } from '../src/server/limits.js';
 import { markdownTable, parseFlags, PROJECT_ROOT, writeResult } from './common.js';
 

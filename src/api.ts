@@ -2,8 +2,9 @@
  * The three-line API, in the spirit of face_recognition's api.py: plain functions, plain data.
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
-import { checkJitters, FaceKit, type Alignment } from './kit.js';
-import { checkDetectorName, type DetectorName } from './detect/detector.js';
+import { FaceKit } from './pipeline/kit.js';
+import { type Alignment, checkJitters } from './pipeline/options.js';
+import { checkDetectorName, DEFAULT_DETECTOR, type DetectorName } from './detect/registry.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
@@ -23,7 +24,7 @@ export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from
 const sharedKits = new Map<string, FaceKit<Alignment>>();
 
 function sharedKit(
-  detector: DetectorName = 'tiny',
+  detector: DetectorName = DEFAULT_DETECTOR,
   field = 'model',
   alignment: Alignment = 'landmarks68',
 ): FaceKit<Alignment> {
@@ -45,14 +46,17 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: 'tiny' (default, fastest), 'ssd' or 'mtcnn'. */
+  /** Which detector: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
+  readonly detector?: DetectorName;
+  /** face_recognition's spelling of `detector` (`face_locations(img, model=...)`), accepted for code ported from it. */
   readonly model?: DetectorName;
   readonly minConfidence?: number;
 }
 
 /** Boxes of every face in the image, best first. */
 export async function faceLocations(image: Image, options: LocateOptions = {}): Promise<Box[]> {
-  const found = await sharedKit(options.model).detect(image, { minConfidence: options.minConfidence });
+  const [detector, field] = options.detector !== undefined ? [options.detector, 'detector'] : [options.model, 'model'];
+  const found = await sharedKit(detector, field).detect(image, { minConfidence: options.minConfidence });
   return found.map((d) => d.box);
 }
 
@@ -78,7 +82,7 @@ export type LandmarkModelSize = 'large' | 'small';
  */
 export interface LandmarkOptions {
   readonly model?: LandmarkModelSize;
-  /** Which detector finds the faces: 'tiny' (default), 'ssd' or 'mtcnn'. */
+  /** Which detector finds the faces: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
   readonly detector?: DetectorName;
   /** Boxes from an earlier faceLocations() call, to skip detection. */
   readonly faceLocations?: readonly Box[];
@@ -161,7 +165,7 @@ export async function faceEncodings(image: Image, options: EncodingOptions = {})
 export interface VerifyOptions extends ThresholdOptions {
   /** Take the threshold (and the confidence) from this gallery's pair calibration. */
   readonly gallery?: Gallery;
-  /** Detector for photos: 'tiny' (default), 'ssd' or 'mtcnn'. */
+  /** Detector for photos: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
   readonly detector?: DetectorName;
 }
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { DETECTOR_NAMES } from '../detect/detector.js';
+import { DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS } from '../detect/registry.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
@@ -91,13 +91,17 @@ export function parseCpus(value: string): number {
   return n;
 }
 
+/**
+ * The detector option. Spelled `--model` as face_recognition's CLI does (`--model hog|cnn`), at this
+ * edge only: everywhere else the concept is `detector`.
+ */
 export function modelOption(): Option {
   return new Option(
     '--model <name>',
-    "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks",
+    `face detector: ${DETECTOR_NAMES.map((name) => DETECTORS[name].summary).join(', ')}`,
   )
     .choices(DETECTOR_NAMES)
-    .default('tiny');
+    .default(DEFAULT_DETECTOR);
 }
 
 export function precisionOption(): Option {

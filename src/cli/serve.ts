@@ -1,7 +1,7 @@
 /** `facekit serve`: the HTTP service (src/server/) over a gallery file, until SIGTERM or SIGINT. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultGalleryPath } from '../gallery/paths.js';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { dbOption, parsePositiveInt, type DbCliOptions } from './gallery-options.js';
 import { modelOption, note, parseConfidence, precisionOption } from './output.js';
@@ -41,7 +41,7 @@ function parseCount(value: string): number {
 }
 
 export async function runServe(opts: ServeCliOptions): Promise<number> {
-  const { createService } = await import('../server/index.js');
+  const { createService } = await import('../entry/server.js');
   const db = opts.db ?? defaultGalleryPath();
   const limits = Object.fromEntries(
     Object.entries({

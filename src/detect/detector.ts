@@ -1,19 +1,4 @@
-import { invalidArgument } from '../errors.js';
 import type { Detection, Image } from '../types.js';
-
-/** Every detector facekit has, in the order documentation lists them: the one source of the names. */
-export const DETECTOR_NAMES = ['tiny', 'ssd', 'mtcnn'] as const;
-
-export type DetectorName = (typeof DETECTOR_NAMES)[number];
-
-/** `value` as a detector name, or INVALID_ARGUMENT naming `field` and the names there are. */
-export function checkDetectorName(value: unknown, field = 'detector'): DetectorName {
-  if ((DETECTOR_NAMES as readonly unknown[]).includes(value)) return value as DetectorName;
-  throw invalidArgument(
-    field,
-    `unknown detector "${String(value)}" (use ${DETECTOR_NAMES.map((n) => `'${n}'`).join(', ')})`,
-  );
-}
 
 /** MTCNN's own knobs; tiny and SSD have no use for them. Defaults: see src/detect/mtcnn/detector.ts. */
 export interface MtcnnOptions {
@@ -41,7 +26,8 @@ export interface DetectOptions {
 
 /** A face detector bound to its onnxruntime session(s): reuse it, dispose it once. */
 export interface FaceDetector {
-  readonly name: DetectorName;
+  /** Its name in the detector registry (src/detect/registry.ts). */
+  readonly name: string;
   /** Detections in pixels of `image`, best score first. */
   detect(image: Image, options?: DetectOptions): Promise<Detection[]>;
   dispose(): Promise<void>;

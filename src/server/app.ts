@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import { FaceKitError } from '../errors.js';
 import { openGallery, type Gallery } from '../gallery/gallery.js';
 import { openSqliteStore, type SqliteStore } from '../gallery/sqlite.js';
@@ -130,9 +130,12 @@ export async function createService(options: ServeOptions): Promise<Service> {
   let gallery: Gallery;
   try {
     gallery = await openGallery({ store, onNote: options.onNote });
+    // The whole retry chain's detectors: enrolment retries a miss with the others.
+    const say = options.onNote ?? (() => undefined);
     await ensureModels(
-      requiredModels({ stage: 'analyze', precision: defaults.precision }),
-      options.onNote ?? (() => undefined),
+      requiredModels({ detector: defaults.detector, stage: 'analyze', precision: defaults.precision }),
+      say,
+      say,
     );
   } catch (e) {
     await store.close();

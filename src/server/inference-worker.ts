@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { FaceKitError } from '../errors.js';
 import { loadImage } from '../image/decode.js';
-import { FaceKit } from '../kit.js';
+import { FaceKit } from '../pipeline/kit.js';
 import type { Box, Image, Point } from '../types.js';
 import type {
   FromWorker,

@@ -1,6 +1,6 @@
 /** What one server instance accepts and how much work it takes on; every number can be set from the command line. */
 import { availableParallelism } from 'node:os';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import { invalidArgument } from '../errors.js';
 import type { Precision } from '../models/registry.js';
 

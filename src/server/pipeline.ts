@@ -1,9 +1,9 @@
 /**
- * The one place the service reaches into the command line's pipeline helpers (which models a run
- * needs, building them once per machine). They are moving to src/pipeline/; when they do, only
- * these import paths change.
+ * The one place the service reaches into the pipeline's shared helpers: which models a run needs
+ * and building them once per machine, a photo's largest face, a face's quality. Kept in one file
+ * so a move in src/pipeline/ is a change here only.
  */
-export { largestFace, requiredModels } from '../cli/pool.js';
-export type { FaceData } from '../cli/pool.js';
-export { ensureModels } from '../cli/models.js';
-export { faceQuality } from '../cli/enroll.js';
+export { largestFace, requiredModels } from '../pipeline/batch.js';
+export type { FaceData } from '../pipeline/batch.js';
+export { faceQuality } from '../pipeline/enroll.js';
+export { ensureModels } from '../models/ensure.js';

@@ -2,7 +2,7 @@
  * JSON schemas of everything the service reads and writes. Fastify validates requests and
  * serialises responses with them, and the OpenAPI document is generated from them: one source.
  */
-import { DETECTOR_NAMES } from '../detect/detector.js';
+import { DETECTOR_NAMES } from '../detect/registry.js';
 import { KEY_ROLES } from '../gallery/keys.js';
 import { AGGREGATIONS } from '../match/aggregate.js';
 import { PRECISIONS } from '../models/registry.js';

@@ -1,149 +1,34 @@
-import { chipTransform, extractChip, warpChip, type Chip } from './align/chip.js';
-import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from './align/jitter.js';
-import { dlibChipTemplate, dlibChipTemplate5, type ChipTemplate } from './align/templates.js';
+import { type Chip, chipTransform, extractChip, warpChip } from '../align/chip.js';
+import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from '../align/jitter.js';
+import { type ChipTemplate, dlibChipTemplate, dlibChipTemplate5 } from '../align/templates.js';
+import type { DetectOptions, FaceDetector } from '../detect/detector.js';
+import { DEFAULT_DETECTOR, DETECTORS, type DetectorName, detectorEntry } from '../detect/registry.js';
+import { type Embedder, type EmbedderEntry, embedderEntry } from '../embed/registry.js';
+import { DEFAULT_EMBEDDER } from '../embed/spec.js';
+import { FaceKitError, invalidArgument } from '../errors.js';
+import { checkImage } from '../image/ops.js';
+import { LANDMARKS5_NAMES, landmarks5From68 } from '../landmarks/five.js';
+import { coversWholePixel, Landmarker68 } from '../landmarks/landmarks68.js';
+import { checkPointCount, LANDMARK_COUNT_68 } from '../landmarks/parts.js';
+import { boxAroundPoints } from '../landmarks/refine.js';
+import { provideCalibrator } from '../models/registry.js';
+import type { RuntimeOptions } from '../runtime/session.js';
+import type { Detection, Face, Face5, Image, Point } from '../types.js';
 import {
-  checkDetectorName,
-  type DetectOptions,
-  type DetectorName,
-  type FaceDetector,
-  type MtcnnOptions,
-} from './detect/detector.js';
-import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
-import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
-import { SsdDetector } from './detect/ssd.js';
-import { checkInputSize, TinyDetector } from './detect/tiny.js';
-import { DLIB_MAX_BATCH, DlibEncoder } from './embed/dlib128.js';
-import { FaceKitError, invalidArgument } from './errors.js';
-import { checkImage } from './image/ops.js';
-import { checkPrecision } from './models/registry.js';
-import { LANDMARKS5_NAMES, landmarks5From68 } from './landmarks/five.js';
-import { checkPointCount, LANDMARK_COUNT_68 } from './landmarks/parts.js';
-import { coversWholePixel, Landmarker68, type Landmark68Variant } from './landmarks/landmarks68.js';
-import { boxAroundPoints } from './landmarks/refine.js';
-import type { RuntimeOptions } from './runtime/session.js';
-import type { AnalyzedFace, AnalyzedFace5, Box, Detection, Face, Face5, Image, Point } from './types.js';
+  type Alignment,
+  type AnalyzedFaceOf,
+  type AnalyzeOptions,
+  checkJitters,
+  checkKitOptions,
+  type FaceKitOptions,
+} from './options.js';
+import { type Attempt, detectionAttempts } from './retry.js';
+import { calibrationRanges } from './calibration.js';
 
-export type LandmarkModel = Landmark68Variant;
+// Every path into the pipeline loads this module, so an int8 build anywhere finds its calibrator.
+provideCalibrator(calibrationRanges);
 
 const LANDMARKS5_COUNT = LANDMARKS5_NAMES.length;
-
-/**
- * Which points align a face onto the encoder's chip. 'landmarks68': the 68-point network's (dlib's
- * own alignment). 'landmarks5': MTCNN's five points onto the same template (dlibChipTemplate5), so
- * the 68-point network does not run for faces MTCNN found; faces a fallback detector found get five
- * points made from the 68.
- */
-export type Alignment = 'landmarks68' | 'landmarks5';
-
-/** The faces `analyze()` gives for each alignment: five-point kits have no 68 points to report. */
-export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? AnalyzedFace5 : AnalyzedFace;
-
-/** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
-export type DetectorChoice =
-  | { readonly detector?: 'tiny' | 'ssd'; readonly mtcnn?: undefined }
-  | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
-
-export type FaceKitOptions = KitOptions & DetectorChoice;
-
-interface KitOptions extends RuntimeOptions {
-  /** Default 'landmarks68'; 'landmarks5' is faster with MTCNN (no 68-point pass). */
-  readonly alignment?: Alignment;
-  readonly landmarks?: LandmarkModel;
-  /**
-   * Run the landmark network a second time on a box drawn from its first answer (0.7 ms a face):
-   * landmarks that depend less on which detector framed the face. Off by default, since LFW
-   * accuracy moved only within noise (see src/landmarks/refine.ts); off gives face-api's own points.
-   */
-  readonly refineLandmarks?: boolean;
-  readonly minConfidence?: number;
-  /** Tiny detector input side (multiple of 32). */
-  readonly inputSize?: number;
-  readonly maxFaces?: number;
-  /**
-   * When the first pass finds nothing, try again with other settings (tiny at other sizes, then
-   * SSD, then MTCNN) before answering "no face": a miss costs far more than the retry.
-   */
-  readonly retryOnMiss?: boolean;
-  /**
-   * For photos known to hold a face (enrolment, ID photos, LFW): when every retry found nothing,
-   * take the single best candidate scoring at least this much. Off by default, since on photos
-   * without faces it would return a false face.
-   */
-  readonly rescueMinConfidence?: number;
-  /** Average the descriptor of the chip and its mirror image. */
-  readonly flip?: boolean;
-  /** Extra randomly perturbed chips averaged in, like dlib's num_jitters (deterministic seed); at most MAX_JITTERS. */
-  readonly jitters?: number;
-}
-
-/**
- * One detection pass: which detector, with which options. Kept a plain pair (callers remap chains
- * with `[name, { ...o, minConfidence }]`); detectionAttempts gives each pass only its own knobs.
- */
-export type Attempt = readonly [DetectorName, DetectOptions];
-
-/** What one `analyze()` call can override. */
-export interface AnalyzeOptions extends DetectOptions {
-  readonly flip?: boolean;
-  readonly jitters?: number;
-}
-
-/**
- * Tiny sizes tried after a miss, before SSD, in the order that rescued most LFW misses: 320 sees
- * close-up faces whole, 608 finds small ones, 224 very large ones.
- */
-const RETRY_INPUT_SIZES = [320, 608, 224] as const;
-/** face-api's default tiny input size: the best speed/recall balance on 640-px photos. */
-const DEFAULT_TINY_INPUT = 416;
-
-/**
- * The passes a `retryOnMiss` kit makes, in order: the configured detector first, then tiny at every
- * retry size not yet tried, then SSD, then MTCNN. MTCNN comes last for tiny and SSD kits: on LFW it
- * found 25 of the 26 faces that tiny at four sizes and SSD all missed (the first passes of the
- * others are kept as they were measured); after an MTCNN miss the tiny and SSD passes follow.
- * Exported so the LFW benchmark walks the same chain.
- */
-export function detectionAttempts(detector: DetectorName, options: DetectOptions): Attempt[] {
-  // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
-  const { inputSize, mtcnn, ...common } = options;
-  const first: Attempt =
-    detector === 'ssd'
-      ? ['ssd', common]
-      : detector === 'mtcnn'
-        ? ['mtcnn', { ...common, mtcnn }]
-        : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
-  const tinySizes = [DEFAULT_TINY_INPUT, ...RETRY_INPUT_SIZES].filter((size, i, all) => all.indexOf(size) === i);
-  const others: Attempt[] = [
-    ...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]),
-    ['ssd', common],
-    ['mtcnn', common],
-  ];
-  const retries = others.filter(
-    ([name, opts]) => !(name === first[0] && (name !== 'tiny' || opts.inputSize === first[1].inputSize)),
-  );
-  return [first, ...retries];
-}
-
-/**
- * The model every descriptor of this kit comes from; galleries store it to refuse mixing models.
- * The same at either precision: the int8 encoder is this network quantized, its descriptors about
- * 0.04 from the fp32 ones (at most 0.05 on LFW; a pair's distance moves by 0.005 on average,
- * against dlib's 0.6 threshold), so a gallery may hold and compare both (see DlibEncoder.modelId).
- */
-export const EMBEDDER_ID = 'dlib_resnet128' satisfies DlibEncoder['modelId'];
-
-/**
- * Most jitters per face: dlib's own example averages 100 jittered chips and face_recognition
- * documents 100 as its slow end ("100 is 100x slower"); beyond it the mean no longer moves and
- * each one costs another full encoder pass.
- */
-export const MAX_JITTERS = 100;
-
-export function checkJitters(jitters: number | undefined): void {
-  if (jitters !== undefined && !(Number.isInteger(jitters) && jitters >= 0 && jitters <= MAX_JITTERS)) {
-    throw invalidArgument('jitters', `must be an integer from 0 to ${MAX_JITTERS}, got ${jitters}`);
-  }
-}
 
 /** Points a chip can be aligned on: 68 landmarks, or five (MTCNN's, or made from 68). */
 export type AlignablePoints = { readonly landmarks: readonly Point[] } | { readonly landmarks5: readonly Point[] };
@@ -153,53 +38,26 @@ export type AlignablePoints = { readonly landmarks: readonly Point[] } | { reado
  * alignment, which decides what `analyze()` returns; createFaceKit infers it from the options.
  */
 export class FaceKit<A extends Alignment = 'landmarks68'> {
-  readonly embedderId = EMBEDDER_ID;
+  /** The descriptor space of this kit's embedder; galleries store it to refuse mixing models. */
+  readonly embedderId: string;
+  private readonly embedder: EmbedderEntry;
   private readonly detectors = new Map<DetectorName, Promise<FaceDetector>>();
   private landmarker?: Promise<Landmarker68>;
-  private encoder?: Promise<DlibEncoder>;
-  private readonly template: ChipTemplate = dlibChipTemplate();
-  private readonly template5: ChipTemplate = dlibChipTemplate5();
+  private encoder?: Promise<Embedder>;
+  private readonly template: ChipTemplate;
+  private readonly template5: ChipTemplate;
   private disposed = false;
 
   constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
-    const detector: DetectorName = options.detector === undefined ? 'tiny' : checkDetectorName(options.detector);
-    if (options.mtcnn !== undefined) {
-      // Types rule this out; plain JavaScript callers get told instead of having the options ignored.
-      if (detector !== 'mtcnn')
-        throw invalidArgument('mtcnn', `MTCNN options need detector 'mtcnn', got '${detector}'`);
-      mtcnnSettings({ mtcnn: options.mtcnn });
-    }
-    if (options.alignment !== undefined && options.alignment !== 'landmarks68' && options.alignment !== 'landmarks5') {
-      throw invalidArgument(
-        'alignment',
-        `unknown alignment "${String(options.alignment)}" (use 'landmarks68' or 'landmarks5')`,
-      );
-    }
-    if (options.landmarks !== undefined && options.landmarks !== 'full' && options.landmarks !== 'tiny') {
-      throw invalidArgument(
-        'landmarks',
-        `unknown landmark model "${String(options.landmarks)}" (use 'full' or 'tiny')`,
-      );
-    }
-    checkJitters(options.jitters);
-    // Checked here rather than on the first detect: a CLI run would otherwise report the same bad option once per file.
-    if (options.minConfidence !== undefined) checkMinConfidence(options.minConfidence);
-    if (options.maxFaces !== undefined) checkMaxFaces(options.maxFaces);
-    if (options.inputSize !== undefined) checkInputSize(options.inputSize);
-    if (
-      options.rescueMinConfidence !== undefined &&
-      !(options.rescueMinConfidence > 0 && options.rescueMinConfidence < 1)
-    ) {
-      throw invalidArgument('rescueMinConfidence', `must be in (0, 1), got ${options.rescueMinConfidence}`);
-    }
-    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0)) {
-      throw invalidArgument('threads', `must be a non-negative integer, got ${options.threads}`);
-    }
-    if (options.precision !== undefined) checkPrecision(options.precision);
+    checkKitOptions(options);
+    this.embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER);
+    this.embedderId = this.embedder.modelId;
+    this.template = this.embedder.template();
+    this.template5 = this.embedder.template5();
   }
 
   get detectorName(): DetectorName {
-    return this.options.detector ?? 'tiny';
+    return this.options.detector ?? DEFAULT_DETECTOR;
   }
 
   private alive(): void {
@@ -216,12 +74,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     this.alive();
     let d = this.detectors.get(name);
     if (!d) {
-      d =
-        name === 'ssd'
-          ? SsdDetector.create(this.runtime())
-          : name === 'mtcnn'
-            ? MtcnnDetector.create(this.runtime())
-            : TinyDetector.create(this.runtime());
+      d = detectorEntry(name).create(this.runtime());
       this.detectors.set(name, d);
     }
     return d;
@@ -237,17 +90,17 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     return this.landmarker;
   }
 
-  private getEncoder(): Promise<DlibEncoder> {
+  private getEncoder(): Promise<Embedder> {
     this.alive();
-    this.encoder ??= DlibEncoder.create(this.runtime());
+    this.encoder ??= this.embedder.create(this.runtime());
     return this.encoder;
   }
 
   /** Opens every session this kit will use, so the first real call pays no start-up cost. */
   async warmUp(): Promise<void> {
     this.alive();
-    // A five-point MTCNN kit opens the 68-point network only when a fallback detector needs it.
-    const needs68 = !(this.alignment === 'landmarks5' && this.detectorName === 'mtcnn');
+    // A five-point kit whose detector gives five points (MTCNN) opens the 68-point network only when a fallback detector needs it.
+    const needs68 = !(this.alignment === 'landmarks5' && DETECTORS[this.detectorName].givesFivePoints);
     await Promise.all([
       this.detector(this.detectorName),
       needs68 ? this.getLandmarker() : undefined,
@@ -351,7 +204,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
 
   /**
    * 128-d descriptors of faces whose landmarks are known. Chips (with flip and jitters, faces ×
-   * (1 + flip + jitters) of them) are made and encoded DLIB_MAX_BATCH at a time, so neither the
+   * (1 + flip + jitters) of them) are made and encoded the embedder's maxBatch at a time, so neither the
    * chips nor the encoder's batch grow with the number of faces.
    */
   async encode(
@@ -396,7 +249,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     };
     for (const chip of chips()) {
       batch.push(chip);
-      if (batch.length === DLIB_MAX_BATCH) await run();
+      if (batch.length === encoder.maxBatch) await run();
     }
     if (batch.length > 0) await run();
     return out;
@@ -452,5 +305,3 @@ export function alignFace(image: Image, landmarks: readonly Point[]): Chip {
     landmarks.length === LANDMARKS5_COUNT ? dlibChipTemplate5() : dlibChipTemplate(),
   );
 }
-
-export type { Box };
