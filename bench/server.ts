@@ -346,25 +346,6 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
     } finally {
       await stopServer(server);
     }
-    const after = await baseline(db, b.photo, workers, DURATION_S);
-    process.stderr.write(`baseline again, ${workers} parallel pipelines: ${after.toFixed(1)} photos/s\n`);
-    baselines[workers] = { before, after };
-    // Against the faster of the two baselines: the service's share is then never flattered by a busy moment.
-    const reference = Math.max(before, after);
-    for (const { kind, clients, r } of measured) {
-      const share = kind === 'photo' ? r.rps / reference : null;
-      rows.push([
-        kind,
-        workers,
-        clients,
-        r.rps,
-        r.p50,
-        r.p99,
-        r.busy + r.other,
-        share === null ? '' : `${(share * 100).toFixed(0)} %`,
-      ]);
-      results.push({ kind, workers, clients, ...r, baselinePhotosPerS: reference, shareOfBaseline: share });
-    }
   }
   const table = markdownTable(
     [
