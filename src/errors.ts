@@ -43,6 +43,19 @@ export type FaceKitErrorCode =
   | 'STREAM_CORRUPT'
   /** Video: ffmpeg failed while writing the annotated output. */
   | 'ENCODER_FAILED'
+  /** HTTP service: the inference queue is full (answered 503 with Retry-After). */
+  | 'BUSY'
+  /** HTTP service: the request ran past its time limit. */
+  | 'TIMEOUT'
+  /** HTTP service: no API key, or one that is unknown or revoked. */
+  | 'UNAUTHENTICATED'
+  /** HTTP service: the key's role may not do this. */
+  | 'FORBIDDEN'
+  | 'KEY_NOT_FOUND'
+  /** HTTP service: no such route. */
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   /** A bug or a crashed worker: not the input's fault. */
   | 'INTERNAL';
 

@@ -22,6 +22,7 @@ import { minConfidenceOption, noRetryOption } from './analysis-options.js';
 import { quietOption } from './progress.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
+import { keysCommand } from './keys.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
 import { watchCommand } from './watch.js';
 import {
@@ -36,6 +37,7 @@ import {
   precisionOption,
   UNKNOWN_PERSON,
 } from './output.js';
+import { serveCommand } from './serve.js';
 
 // Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
 // --help, --version and usage errors answer at once.
@@ -218,6 +220,8 @@ export function buildProgram(): Command {
     .addCommand(demoCommand())
     .addCommand(modelsCommand())
     .addCommand(watchCommand())
+    .addCommand(serveCommand())
+    .addCommand(keysCommand())
     // `cluster` has options and subcommands: `cluster name 3 Bob --json` must give --json to `name`.
     .enablePositionalOptions();
   // addCommand() does not pass settings down the way command() does; the error style must reach every command, subcommands too.

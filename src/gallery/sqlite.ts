@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { checkFar } from '../match/calibrate.js';
+import { KEYS_SCHEMA, SqliteKeys } from './keys.js';
 import type { Box } from '../types.js';
 import type {
   CalibrationRecord,
@@ -36,7 +37,7 @@ import { parseStoredJson } from './stored-json.js';
 import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** "FKGa" as a big-endian int32: marks the file as a facekit gallery for `file(1)` and for us. */
 export const APPLICATION_ID = 0x464b4761;
 /**
@@ -108,6 +109,20 @@ CREATE TABLE cluster_faces (
 CREATE INDEX cluster_faces_run ON cluster_faces(run_id, cluster);
 INSERT INTO meta (key, value) VALUES ('people_rev', '0');
 `;
+
+/**
+ * Schema 2: API keys (src/gallery/keys.ts) and face thumbnails, small JPEG crops the HTTP service
+ * stores at enrolment (it keeps no source photos); a thumbnail goes with its face.
+ */
+const SCHEMA_2 = `${KEYS_SCHEMA}
+CREATE TABLE face_thumbnails (
+  face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+  jpeg BLOB NOT NULL
+);
+`;
+
+/** The step that brings a file of version n - 1 to version n. */
+const MIGRATIONS: Readonly<Record<number, string>> = { 2: SCHEMA_2 };
 
 interface PersonRow {
   id: number;
@@ -359,6 +374,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 export class SqliteStore implements GalleryStore {
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private closed = false;
+  /** The HTTP service's API keys, kept in this file. */
+  readonly keys: SqliteKeys;
 
   /** `mode.create`: an empty database may be given the schema (readers refuse it instead). */
   constructor(
@@ -372,6 +389,7 @@ export class SqliteStore implements GalleryStore {
     } catch (cause) {
       throw storeError(location, cause);
     }
+    this.keys = new SqliteKeys(db, (fn, mode) => this.use(fn, mode), location);
   }
 
   get readOnly(): boolean {
@@ -412,6 +430,7 @@ export class SqliteStore implements GalleryStore {
           .transaction(() => {
             if (!this.isBlank()) return;
             this.db.exec(SCHEMA);
+            for (let v = 2; v <= SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]);
             this.db.pragma(`application_id = ${APPLICATION_ID}`);
             this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
           })
@@ -436,6 +455,14 @@ export class SqliteStore implements GalleryStore {
           file,
           field: 'db',
         });
+      } else if (version < SCHEMA_VERSION) {
+        // Each step and the version bump in one transaction: a crash leaves the file at the old version, unchanged.
+        this.db
+          .transaction(() => {
+            for (let v = version + 1; v <= SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]);
+            this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+          })
+          .immediate();
       }
       // WAL: readers never block the enrolling writer, and a killed writer leaves committed data intact.
       if (!this.mode.readOnly && this.db.pragma('journal_mode', { simple: true }) !== 'wal')
@@ -467,6 +494,9 @@ export class SqliteStore implements GalleryStore {
         'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.name IN (?, ?)',
       ),
       personNames: db.prepare<[], { id: number; name: string }>('SELECT id, name FROM people'),
+      personById: db.prepare<[number], PersonRow>(
+        'SELECT p.id, p.name, p.metadata, p.created_at, (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.id = ?',
+      ),
       insertPerson: db.prepare<[string, string, string]>(
         'INSERT INTO people (name, metadata, created_at) VALUES (?, ?, ?)',
       ),
@@ -553,6 +583,8 @@ export class SqliteStore implements GalleryStore {
       clusterFaces: db.prepare<[number, number], ClusterFaceRow>(
         'SELECT * FROM cluster_faces WHERE run_id = ? AND cluster = ? ORDER BY rowid',
       ),
+      insertThumbnail: db.prepare<[number, Buffer]>('INSERT INTO face_thumbnails (face_id, jpeg) VALUES (?, ?)'),
+      thumbnail: db.prepare<[number], { jpeg: Buffer }>('SELECT jpeg FROM face_thumbnails WHERE face_id = ?'),
       nameCluster: db.prepare<[number, number, number]>(
         'UPDATE cluster_faces SET person_id = ? WHERE run_id = ? AND cluster = ?',
       ),
@@ -655,6 +687,27 @@ export class SqliteStore implements GalleryStore {
     );
   }
 
+  /** One person by id, or null. */
+  personById(id: number): Promise<PersonRecord | null> {
+    return this.use(() => {
+      const r = this.s.personById.get(id);
+      return r ? rowToPerson(r) : null;
+    });
+  }
+
+  /** One face by id, or null. */
+  face(id: number): Promise<FaceRecord | null> {
+    return this.use(() => {
+      const r = this.s.faceById.get(id);
+      return r ? rowToFace(r) : null;
+    });
+  }
+
+  /** The JPEG thumbnail stored with a face at enrolment, or null. */
+  thumbnail(faceId: number): Promise<Buffer | null> {
+    return this.use(() => this.s.thumbnail.get(faceId)?.jpeg ?? null);
+  }
+
   facesWithHashes(hashes: readonly string[]): Promise<FaceRecord[]> {
     return this.use(() => [...new Set(hashes)].flatMap((h) => this.s.facesByHash.all(h).map(rowToFace)), 'read');
   }
@@ -743,6 +796,7 @@ export class SqliteStore implements GalleryStore {
         at,
       );
       added.push(Number(info.lastInsertRowid));
+      if (face.thumbnail) this.s.insertThumbnail.run(Number(info.lastInsertRowid), Buffer.from(face.thumbnail));
     });
     const person = rowToPerson(this.personRow(name) as PersonRow);
     // A new person whose every face was a duplicate would be an empty shell: leave no trace of them.

@@ -57,6 +57,8 @@ export interface NewFace {
    * encoder's chip: min(1, min(box width, box height) / 150).
    */
   readonly quality?: number;
+  /** A small JPEG of the face, kept with it where the store can (SQLite: schema 2). */
+  readonly thumbnail?: Uint8Array;
 }
 
 export interface EnrollRequest {

@@ -1,0 +1,80 @@
+/** What one server instance accepts and how much work it takes on; every number can be set from the command line. */
+import { availableParallelism } from 'node:os';
+import type { DetectorName } from '../detect/registry.js';
+import { invalidArgument } from '../errors.js';
+import type { Precision } from '../models/registry.js';
+
+export interface ServeLimits {
+  /** Largest request body, multipart uploads included (bytes). */
+  readonly maxBodyBytes: number;
+  /** Largest photo, width × height, read from its header before it is decoded. */
+  readonly maxPixels: number;
+  /** Most faces analysed per photo (a request's maxFaces may only lower it). */
+  readonly maxFaces: number;
+  /** Most photos in one request (enrolment, clustering). */
+  readonly maxImages: number;
+  /** Time from a request's arrival to its answer; past it the answer is TIMEOUT (503). */
+  readonly timeoutMs: number;
+  /** Inference worker threads, one single-threaded pipeline each. */
+  readonly workers: number;
+  /** Photos waiting for a worker beyond those being analysed; one more is refused with BUSY (503). */
+  readonly queue: number;
+}
+
+/** A 24-megapixel phone photo as JPEG is 5-12 MB; base64 in JSON adds a third. */
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+/** 40 MP: every phone camera, while a decoded photo (3 bytes a pixel) stays at 120 MB per worker. */
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+export const DEFAULT_MAX_FACES = 20;
+export const DEFAULT_MAX_IMAGES = 20;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/**
+ * One waiting photo per worker: each worker finds its next photo ready when it answers one (no
+ * idle gap), and an accepted photo waits for at most one analysis ahead of it, so under overload
+ * its latency stays within about twice the unloaded one. Two per worker measured 2.4-3.2× the
+ * unloaded p99 at 4× overload (bench:server); everything past the queue is answered 503 at once
+ * and the client retries after Retry-After.
+ */
+export const QUEUE_PER_WORKER = 1;
+
+export function defaultLimits(workers = defaultWorkers()): ServeLimits {
+  return {
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    maxPixels: DEFAULT_MAX_PIXELS,
+    maxFaces: DEFAULT_MAX_FACES,
+    maxImages: DEFAULT_MAX_IMAGES,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    workers,
+    queue: QUEUE_PER_WORKER * workers,
+  };
+}
+
+/** Checks every limit is a positive integer (the queue may be 0: no waiting, only running). */
+export function checkLimits(limits: ServeLimits): ServeLimits {
+  for (const [field, value] of Object.entries(limits)) {
+    const floor = field === 'queue' ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < floor)
+      throw invalidArgument(field, `must be an integer of at least ${floor}, got ${value}`);
+  }
+  return limits;
+}
+
+/** Pipeline settings a request may choose. */
+export interface RecognitionOptions {
+  readonly detector: DetectorName;
+  readonly precision: Precision;
+  readonly minConfidence?: number;
+  readonly maxFaces: number;
+  /**
+   * After a miss, try the other detectors and sizes before answering "no face" (the kit's
+   * retryOnMiss). Off for recognition, where a photo without faces would pay six passes; on
+   * for enrolment, whose photos are known to hold a face and are often tight crops that the
+   * tiny detector at 416 px misses.
+   */
+  readonly retryOnMiss: boolean;
+}
