@@ -3,7 +3,7 @@
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
 import { checkJitters, FaceKit, type Alignment } from './kit.js';
-import { checkDetectorName, type DetectorName } from './detect/detector.js';
+import { checkDetectorName, type DetectorAlias, type DetectorName } from './detect/detector.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
@@ -23,11 +23,11 @@ export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from
 const sharedKits = new Map<string, FaceKit<Alignment>>();
 
 function sharedKit(
-  detector: DetectorName = 'tiny',
+  requested: DetectorName | DetectorAlias = 'tiny',
   field = 'model',
   alignment: Alignment = 'landmarks68',
 ): FaceKit<Alignment> {
-  checkDetectorName(detector, field);
+  const detector = checkDetectorName(requested, field);
   const key = `${detector}/${alignment}`;
   let kit = sharedKits.get(key);
   if (!kit) {
@@ -45,14 +45,19 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: 'tiny' (default, fastest), 'ssd' or 'mtcnn'. */
-  readonly model?: DetectorName;
+  /** Which detector: 'tiny' (default, fastest), 'ssd', 'mtcnn', or dlib's CNN 'mmod' (face_recognition's 'cnn'). */
+  readonly model?: DetectorName | DetectorAlias;
   readonly minConfidence?: number;
+  /** 'mmod'/'cnn' only: face_recognition's number_of_times_to_upsample (default 1). */
+  readonly upsample?: number;
 }
 
 /** Boxes of every face in the image, best first. */
 export async function faceLocations(image: Image, options: LocateOptions = {}): Promise<Box[]> {
-  const found = await sharedKit(options.model).detect(image, { minConfidence: options.minConfidence });
+  const found = await sharedKit(options.model).detect(image, {
+    minConfidence: options.minConfidence,
+    upsample: options.upsample,
+  });
   return found.map((d) => d.box);
 }
 
@@ -78,8 +83,8 @@ export type LandmarkModelSize = 'large' | 'small';
  */
 export interface LandmarkOptions {
   readonly model?: LandmarkModelSize;
-  /** Which detector finds the faces: 'tiny' (default), 'ssd' or 'mtcnn'. */
-  readonly detector?: DetectorName;
+  /** Which detector finds the faces: 'tiny' (default), 'ssd', 'mtcnn' or 'mmod' ('cnn'). */
+  readonly detector?: DetectorName | DetectorAlias;
   /** Boxes from an earlier faceLocations() call, to skip detection. */
   readonly faceLocations?: readonly Box[];
 }
@@ -162,7 +167,7 @@ export interface VerifyOptions extends ThresholdOptions {
   /** Take the threshold (and the confidence) from this gallery's pair calibration. */
   readonly gallery?: Gallery;
   /** Detector for photos: 'tiny' (default), 'ssd' or 'mtcnn'. */
-  readonly detector?: DetectorName;
+  readonly detector?: DetectorName | DetectorAlias;
 }
 
 const boxArea = (b: Box): number => b.width * b.height;
@@ -170,7 +175,7 @@ const boxArea = (b: Box): number => b.width * b.height;
 async function descriptorOf(
   input: Image | Float32Array,
   field: string,
-  detector: DetectorName | undefined,
+  detector: DetectorName | DetectorAlias | undefined,
 ): Promise<Float32Array> {
   if (input instanceof Float32Array) return input;
   const faces = await sharedKit(detector, 'detector').analyze(input);

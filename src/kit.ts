@@ -9,6 +9,7 @@ import {
   type MtcnnOptions,
 } from './detect/detector.js';
 import { MtcnnDetector, mtcnnSettings } from './detect/mtcnn/detector.js';
+import { checkUpsample, MmodDetector } from './detect/mmod/detector.js';
 import { checkMaxFaces, checkMinConfidence } from './detect/nms.js';
 import { SsdDetector } from './detect/ssd.js';
 import { checkInputSize, TinyDetector } from './detect/tiny.js';
@@ -38,10 +39,14 @@ export type Alignment = 'landmarks68' | 'landmarks5';
 /** The faces `analyze()` gives for each alignment: five-point kits have no 68 points to report. */
 export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? AnalyzedFace5 : AnalyzedFace;
 
-/** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
+/**
+ * MTCNN's options come only with the MTCNN detector, `upsample` only with dlib's MMOD ('cnn' is
+ * face_recognition's name for it): tiny and SSD have no pyramid to tune.
+ */
 export type DetectorChoice =
-  | { readonly detector?: 'tiny' | 'ssd'; readonly mtcnn?: undefined }
-  | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
+  | { readonly detector?: 'tiny' | 'ssd'; readonly mtcnn?: undefined; readonly upsample?: undefined }
+  | { readonly detector: 'mtcnn'; readonly mtcnn?: MtcnnOptions; readonly upsample?: undefined }
+  | { readonly detector: 'mmod' | 'cnn'; readonly mtcnn?: undefined; readonly upsample?: number };
 
 export type FaceKitOptions = KitOptions & DetectorChoice;
 
@@ -105,13 +110,15 @@ const DEFAULT_TINY_INPUT = 416;
  */
 export function detectionAttempts(detector: DetectorName, options: DetectOptions): Attempt[] {
   // Each pass carries only its detector's knobs: a tiny size in SSD's options would only mislead a reader of the chain.
-  const { inputSize, mtcnn, ...common } = options;
+  const { inputSize, mtcnn, upsample, ...common } = options;
   const first: Attempt =
     detector === 'ssd'
       ? ['ssd', common]
       : detector === 'mtcnn'
         ? ['mtcnn', { ...common, mtcnn }]
-        : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
+        : detector === 'mmod'
+          ? ['mmod', { ...common, upsample }]
+          : ['tiny', { ...common, inputSize: inputSize ?? DEFAULT_TINY_INPUT }];
   const tinySizes = [DEFAULT_TINY_INPUT, ...RETRY_INPUT_SIZES].filter((size, i, all) => all.indexOf(size) === i);
   const others: Attempt[] = [
     ...tinySizes.map((size): Attempt => ['tiny', { ...common, inputSize: size }]),
@@ -169,6 +176,11 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
         throw invalidArgument('mtcnn', `MTCNN options need detector 'mtcnn', got '${detector}'`);
       mtcnnSettings({ mtcnn: options.mtcnn });
     }
+    if (options.upsample !== undefined) {
+      if (detector !== 'mmod')
+        throw invalidArgument('upsample', `upsample needs detector 'mmod' (or 'cnn'), got '${detector}'`);
+      checkUpsample(options.upsample);
+    }
     if (options.alignment !== undefined && options.alignment !== 'landmarks68' && options.alignment !== 'landmarks5') {
       throw invalidArgument(
         'alignment',
@@ -199,7 +211,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   }
 
   get detectorName(): DetectorName {
-    return this.options.detector ?? 'tiny';
+    return this.options.detector === undefined ? 'tiny' : checkDetectorName(this.options.detector);
   }
 
   private alive(): void {
@@ -221,7 +233,9 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
           ? SsdDetector.create(this.runtime())
           : name === 'mtcnn'
             ? MtcnnDetector.create(this.runtime())
-            : TinyDetector.create(this.runtime());
+            : name === 'mmod'
+              ? MmodDetector.create(this.runtime())
+              : TinyDetector.create(this.runtime());
       this.detectors.set(name, d);
     }
     return d;
@@ -259,11 +273,14 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {
     this.alive();
     checkImage(image);
+    if (options.upsample !== undefined && this.detectorName !== 'mmod')
+      throw invalidArgument('upsample', `upsample needs detector 'mmod' (or 'cnn'), got '${this.detectorName}'`);
     const o: DetectOptions = {
       minConfidence: options.minConfidence ?? this.options.minConfidence,
       maxFaces: options.maxFaces ?? this.options.maxFaces,
       inputSize: options.inputSize ?? this.options.inputSize,
       mtcnn: options.mtcnn ?? this.options.mtcnn,
+      upsample: options.upsample ?? this.options.upsample,
     };
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
     const found = await this.attempt(image, first);

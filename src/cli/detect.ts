@@ -9,6 +9,8 @@ export interface DetectCliOptions {
   model: DetectorName;
   precision?: Precision;
   minConfidence?: number;
+  /** With --model cnn: face_recognition's number_of_times_to_upsample. */
+  upsample?: number;
   cpus?: CpuChoice;
   json?: boolean;
   landmarks?: boolean;
@@ -35,6 +37,7 @@ export async function runDetect(paths: string[], opts: DetectCliOptions): Promis
     detector: opts.model,
     precision: opts.precision,
     minConfidence: opts.minConfidence,
+    upsample: opts.upsample,
     stage: opts.landmarks ? 'landmarks' : 'detect',
   };
   const results: DetectedFile[] = [];

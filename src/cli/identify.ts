@@ -24,6 +24,8 @@ export interface IdentifyCliOptions {
   showDistance?: boolean;
   cpus?: CpuChoice;
   model: DetectorName;
+  /** With --model cnn: face_recognition's number_of_times_to_upsample. */
+  upsample?: number;
   precision?: Precision;
   json?: boolean;
 }
@@ -135,7 +137,7 @@ export async function runIdentify(knownDir: string, paths: string[], opts: Ident
   // Known and unknown photos go through one queue so no worker idles between the two; results
   // arrive in input order, so every known face is in before the first unknown one is matched.
   await analyzeFiles(
-    { detector: opts.model, precision: opts.precision, stage: 'analyze' },
+    { detector: opts.model, upsample: opts.upsample, precision: opts.precision, stage: 'analyze' },
     opts.cpus,
     [...knownFiles, ...unknown.files],
     (r, index) => {

@@ -29,6 +29,7 @@ import {
   parseTolerance,
   precisionOption,
   UNKNOWN_PERSON,
+  upsampleOption,
 } from './output.js';
 
 // Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
@@ -73,6 +74,7 @@ function detectCommand(): Command {
     )
     .argument('<paths...>', 'image files or folders (walked recursively)')
     .addOption(modelOption())
+    .addOption(upsampleOption())
     .addOption(precisionOption())
     .option(
       '--min-confidence <n>',
@@ -82,7 +84,8 @@ function detectCommand(): Command {
     .addOption(cpusOption())
     .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
     .addOption(jsonOption())
-    .action(async (paths: string[], opts: DetectCliOptions) => {
+    .action(async (paths: string[], opts: DetectCliOptions, cmd: Command) => {
+      if (opts.upsample !== undefined && opts.model !== 'mmod') cmd.error('facekit: --upsample needs --model cnn');
       const { runDetect } = await import('./detect.js');
       process.exitCode = await runDetect(paths, opts);
     });
@@ -117,6 +120,7 @@ function identifyCommand(): Command {
     .addOption(aggregateOption())
     .addOption(cpusOption())
     .addOption(modelOption())
+    .addOption(upsampleOption())
     .addOption(precisionOption())
     .addOption(jsonOption())
     .action(
@@ -141,6 +145,7 @@ function identifyCommand(): Command {
           cmd.error(
             `facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`,
           );
+        if (opts.upsample !== undefined && opts.model !== 'mmod') cmd.error('facekit: --upsample needs --model cnn');
         if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
         if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
         const { runIdentify } = await import('./identify.js');

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { DETECTOR_NAMES } from '../detect/detector.js';
+import { checkDetectorName, DETECTOR_CHOICES } from '../detect/detector.js';
+import { MMOD_MAX_UPSAMPLE } from '../detect/mmod/detector.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
@@ -92,12 +93,34 @@ export function parseCpus(value: string): number {
 }
 
 export function modelOption(): Option {
+  return (
+    new Option(
+      '--model <name>',
+      "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks, " +
+        "'cnn' (also 'mmod') is dlib's CNN as face_recognition's --model cnn (slow, dlib's own boxes)",
+    )
+      .choices(DETECTOR_CHOICES)
+      // After choices(), which lists the names in --help: the alias arrives as the detector's own name.
+      .argParser((value: string) => {
+        if (!(DETECTOR_CHOICES as readonly string[]).includes(value))
+          throw new InvalidArgumentError(`Allowed choices are ${DETECTOR_CHOICES.join(', ')}.`);
+        return checkDetectorName(value, '--model');
+      })
+      .default('tiny')
+  );
+}
+
+/** face_recognition's number_of_times_to_upsample for --model cnn. */
+export function upsampleOption(): Option {
   return new Option(
-    '--model <name>',
-    "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks",
-  )
-    .choices(DETECTOR_NAMES)
-    .default('tiny');
+    '--upsample <n>',
+    `with --model cnn: times the photo is doubled before detection, finding smaller faces (0-${MMOD_MAX_UPSAMPLE}, default 1)`,
+  ).argParser((value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n > MMOD_MAX_UPSAMPLE)
+      throw new InvalidArgumentError(`must be an integer from 0 to ${MMOD_MAX_UPSAMPLE}.`);
+    return n;
+  });
 }
 
 export function precisionOption(): Option {

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { DetectorName } from '../detect/detector.js';
-import { FaceKitError, type FaceKitErrorCode } from '../errors.js';
+import { FaceKitError, invalidArgument, type FaceKitErrorCode } from '../errors.js';
 // Also keeps sharp loaded in the main thread while workers come and go: sharp's documented
 // requirement, since glibc would otherwise unload libvips under a running worker.
 import { loadImage } from '../image/decode.js';
@@ -19,6 +19,8 @@ export type Stage = 'detect' | 'landmarks' | 'analyze';
 export interface AnalyzerSettings {
   readonly detector: DetectorName;
   readonly minConfidence?: number;
+  /** With detector 'mmod' only: face_recognition's number_of_times_to_upsample. */
+  readonly upsample?: number;
   readonly stage: Stage;
   /** Kit option `precision`; default 'fp32'. */
   readonly precision?: Precision;
@@ -80,17 +82,17 @@ export function isFatal(error: unknown): boolean {
 
 /** The kit every CLI command runs: a miss is retried with other settings, since a false "no face" costs more than the retry. */
 export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
-  return new FaceKit({
-    detector: settings.detector,
-    minConfidence: settings.minConfidence,
-    retryOnMiss: true,
-    threads,
-    precision: settings.precision,
-  });
+  const common = { minConfidence: settings.minConfidence, retryOnMiss: true, threads, precision: settings.precision };
+  if (settings.detector === 'mmod') return new FaceKit({ ...common, detector: 'mmod', upsample: settings.upsample });
+  if (settings.upsample !== undefined)
+    throw invalidArgument('upsample', `--upsample needs --model cnn (or mmod), got '${settings.detector}'`);
+  return new FaceKit({ ...common, detector: settings.detector });
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
-export function requiredModels(settings: Pick<AnalyzerSettings, 'stage' | 'precision'>): ModelId[] {
+export function requiredModels(
+  settings: Pick<AnalyzerSettings, 'stage' | 'precision'> & { readonly detector?: DetectorName },
+): ModelId[] {
   // retryOnMiss falls back to every detector whichever comes first, so all are needed.
   const ids: ModelId[] = [
     'tiny_face_detector',
@@ -99,6 +101,8 @@ export function requiredModels(settings: Pick<AnalyzerSettings, 'stage' | 'preci
     'mtcnn_rnet',
     'mtcnn_onet',
   ];
+  // dlib's MMOD is in no retry chain: only a kit that starts with it opens it.
+  if (settings.detector === 'mmod') ids.push('mmod_face_detector');
   if (settings.stage !== 'detect') ids.push('face_landmark_68');
   if (settings.stage === 'analyze') ids.push(modelFor('dlib_resnet128', settings.precision));
   return ids;

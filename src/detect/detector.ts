@@ -6,12 +6,23 @@ export const DETECTOR_NAMES = ['tiny', 'ssd', 'mtcnn', 'mmod'] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
-/** `value` as a detector name, or INVALID_ARGUMENT naming `field` and the names there are. */
+/** face_recognition's spelling of a detector (`--model cnn`), accepted wherever a detector is named. */
+export const DETECTOR_ALIASES = { cnn: 'mmod' } as const satisfies Record<string, DetectorName>;
+export type DetectorAlias = keyof typeof DETECTOR_ALIASES;
+/** Every name a caller may give: the detectors' own and face_recognition's aliases. */
+export const DETECTOR_CHOICES: readonly (DetectorName | DetectorAlias)[] = [
+  ...DETECTOR_NAMES,
+  ...(Object.keys(DETECTOR_ALIASES) as DetectorAlias[]),
+];
+
+/** `value` as a detector name (an alias resolved), or INVALID_ARGUMENT naming `field` and the names there are. */
 export function checkDetectorName(value: unknown, field = 'detector'): DetectorName {
   if ((DETECTOR_NAMES as readonly unknown[]).includes(value)) return value as DetectorName;
+  if (typeof value === 'string' && Object.hasOwn(DETECTOR_ALIASES, value))
+    return DETECTOR_ALIASES[value as DetectorAlias];
   throw invalidArgument(
     field,
-    `unknown detector "${String(value)}" (use ${DETECTOR_NAMES.map((n) => `'${n}'`).join(', ')})`,
+    `unknown detector "${String(value)}" (use ${DETECTOR_CHOICES.map((n) => `'${n}'`).join(', ')})`,
   );
 }
 

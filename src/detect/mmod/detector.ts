@@ -48,9 +48,13 @@ function rectDown(rect: DlibRect, times: number): DlibRect {
   };
 }
 
-/** A dlib rectangle (inclusive edges) as a facekit box: it covers columns left..right, so width is right − left + 1. */
+/**
+ * A dlib rectangle as a facekit box the way face_recognition reports it: its css tuple is (top,
+ * right, bottom, left) with dlib's edges as they are, so box.x + box.width is dlib's `right`, and
+ * `facekit detect --model cnn` prints the numbers face_detection --model cnn prints.
+ */
 export function dlibRectToBox(r: DlibRect): Box {
-  return { x: r.left, y: r.top, width: r.right - r.left + 1, height: r.bottom - r.top + 1 };
+  return { x: r.left, y: r.top, width: r.right - r.left, height: r.bottom - r.top };
 }
 
 export class MmodDetector implements FaceDetector {
