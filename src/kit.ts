@@ -312,7 +312,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     const landmarker = await this.getLandmarker();
     const points = await landmarker.detect(
       image,
-      found.map((d) => d.box),
+      found.map((d) => d.landmarkBox ?? d.box),
     );
     if (this.options.refineLandmarks !== true) return found.map((d, i) => ({ ...d, landmarks: points[i] }));
     // A face whose points spread over less than a pixel of the image keeps its first answer.

@@ -26,6 +26,11 @@ export interface Detection {
   readonly score: number;
   /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
   readonly landmarks5?: readonly Point[];
+  /**
+   * The region the 68-point network reads for this face, when the detector's box frames faces
+   * otherwise than the boxes that network was trained on (dlib's MMOD: tighter and higher); else `box`.
+   */
+  readonly landmarkBox?: Box;
 }
 
 /** A detected face with its 68 landmarks (iBUG 300-W order) in image pixels. */

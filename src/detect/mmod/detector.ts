@@ -27,6 +27,25 @@ export const MMOD_MAX_UPSAMPLE = 3;
 /** dlib's default adjust_threshold: a window is a face when its score is above 0. */
 export const MMOD_DEFAULT_MIN_CONFIDENCE = 0;
 
+/**
+ * dlib's MMOD boxes are tight squares from the brows to the lips' bottom; face-api's 68-point net
+ * reads them badly (10.4 % mean error over the inter-ocular distance on the 41 faces of dlib's
+ * detection photos that carry 68 points, against 7.4 % from SSD's boxes). Its crop is the box
+ * grown MMOD_LANDMARK_SCALE times about a centre moved down MMOD_LANDMARK_SHIFT of the box's
+ * height: 5.9 %. Scales 1.1-1.25 with shifts 0.1-0.15 all measured 5.9-6.4 %, so the choice is not fragile.
+ */
+export const MMOD_LANDMARK_SCALE = 1.2;
+export const MMOD_LANDMARK_SHIFT = 0.12;
+
+/** The landmark crop for an MMOD box (see MMOD_LANDMARK_SCALE). */
+export function mmodLandmarkBox(box: Box): Box {
+  const width = box.width * MMOD_LANDMARK_SCALE;
+  const height = box.height * MMOD_LANDMARK_SCALE;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height * (0.5 + MMOD_LANDMARK_SHIFT);
+  return { x: cx - width / 2, y: cy - height / 2, width, height };
+}
+
 /** INVALID_ARGUMENT unless `value` is an upsampling count this detector runs. */
 export function checkUpsample(value: number, field = 'upsample'): number {
   if (!(Number.isInteger(value) && value >= 0 && value <= MMOD_MAX_UPSAMPLE))
@@ -108,12 +127,14 @@ export class MmodDetector implements FaceDetector {
     const threshold = checkMinConfidence(options.minConfidence ?? MMOD_DEFAULT_MIN_CONFIDENCE);
     const maxFaces = checkMaxFaces(options.maxFaces ?? Infinity);
     const found = await this.detectRects(image, upsample, threshold);
-    return facesInImage(
+    const faces = facesInImage(
       found.map((d) => ({ box: dlibRectToBox(d.rect), score: d.score })),
       image.width,
       image.height,
       maxFaces,
     );
+    // From the clipped box, as face_recognition's landmarks start from its trimmed css box.
+    return faces.map((d) => ({ ...d, landmarkBox: mmodLandmarkBox(d.box) }));
   }
 
   async dispose(): Promise<void> {
