@@ -28,6 +28,12 @@ export const MMOD_STRIDE = 8;
  */
 export const MMOD_OFFSET = 14;
 
+/**
+ * The smallest input side the network answers for: the three unpadded stride-2 5×5 convs need
+ * 29 → 13 → 5 → 1. The tiled pyramid's outer padding (22 px) makes that an image of 7 px.
+ */
+export const MMOD_MIN_INPUT = 29;
+
 const DOWNSAMPLER_FILTERS = [16, 32, 32];
 const RCON_FILTERS = 45;
 const RCON_BLOCKS = 3;

@@ -6,13 +6,13 @@
  */
 import { invalidArgument } from '../../errors.js';
 import { checkImage } from '../../image/ops.js';
-import { MMOD_INPUT, MMOD_OUTPUT } from '../../models/mmodFaceDetector.js';
+import { MMOD_INPUT, MMOD_MIN_INPUT, MMOD_OUTPUT } from '../../models/mmodFaceDetector.js';
 import { ModelSession, ort, type RuntimeOptions } from '../../runtime/session.js';
 import type { Box, Detection, Image } from '../../types.js';
 import { pointDown2X, pointDown2Y, pyramidUp2, roundEdge } from '../hog/pyramid.js';
 import type { DlibRect } from '../hog/scan.js';
 import type { DetectOptions, FaceDetector } from '../detector.js';
-import { checkMaxFaces, checkMinConfidence, facesInImage } from '../nms.js';
+import { checkMaxFaces, facesInImage } from '../nms.js';
 import { type MmodDetection, mmodNms, scoreMapWindows } from './decode.js';
 import { loadMmodOptions, type MmodOptions } from './options.js';
 import { tiledPyramid } from './pyramid.js';
@@ -44,6 +44,16 @@ export function mmodLandmarkBox(box: Box): Box {
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height * (0.5 + MMOD_LANDMARK_SHIFT);
   return { x: cx - width / 2, y: cy - height / 2, width, height };
+}
+
+/**
+ * MMOD's threshold is on dlib's raw score, which passes 1 for clear faces, so it is any finite
+ * number from 0 (dlib's own default) up, not the [0, 1) of the detectors whose scores are probabilities.
+ */
+export function checkMmodThreshold(value: number, field = 'minConfidence'): number {
+  if (!(Number.isFinite(value) && value >= 0))
+    throw invalidArgument(field, `must be a finite number >= 0, got ${value}`);
+  return value;
 }
 
 /** INVALID_ARGUMENT unless `value` is an upsampling count this detector runs. */
@@ -85,10 +95,7 @@ export class MmodDetector implements FaceDetector {
   ) {}
 
   static async create(runtime: RuntimeOptions = {}): Promise<MmodDetector> {
-    const [options, session] = await Promise.all([
-      loadMmodOptions(),
-      ModelSession.open('mmod_face_detector', runtime),
-    ]);
+    const [options, session] = await Promise.all([loadMmodOptions(), ModelSession.open('mmod_face_detector', runtime)]);
     return new MmodDetector(session, options);
   }
 
@@ -100,6 +107,9 @@ export class MmodDetector implements FaceDetector {
     layout: ReturnType<typeof tiledPyramid>['layout'];
   }> {
     const { layout, data } = tiledPyramid(image, this.options);
+    // Too small for one window: no score at all (onnxruntime would refuse the empty conv output).
+    if (layout.rows < MMOD_MIN_INPUT || layout.cols < MMOD_MIN_INPUT)
+      return { scores: new Float32Array(0), rows: 0, cols: 0, layout };
     const out = await this.session.run({
       [MMOD_INPUT]: new ort.Tensor('float32', data, [1, 3, layout.rows, layout.cols]),
     });
@@ -124,7 +134,7 @@ export class MmodDetector implements FaceDetector {
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {
     checkImage(image);
     const upsample = checkUpsample(options.upsample ?? MMOD_DEFAULT_UPSAMPLE);
-    const threshold = checkMinConfidence(options.minConfidence ?? MMOD_DEFAULT_MIN_CONFIDENCE);
+    const threshold = checkMmodThreshold(options.minConfidence ?? MMOD_DEFAULT_MIN_CONFIDENCE);
     const maxFaces = checkMaxFaces(options.maxFaces ?? Infinity);
     const found = await this.detectRects(image, upsample, threshold);
     const faces = facesInImage(

@@ -159,6 +159,7 @@ export function tiledPyramid(image: Image, options: MmodOptions): { layout: Tile
       for (let x = 0; x < image.width; x++, i += 3) data[out + x] = ((src[i] as number) - mean) / PIXEL_SCALE;
     }
   }
-  for (let l = 1; l < levels.length; l++) resizeLevel(data, cols, plane, levels[l - 1] as DlibRect, levels[l] as DlibRect);
+  for (let l = 1; l < levels.length; l++)
+    resizeLevel(data, cols, plane, levels[l - 1] as DlibRect, levels[l] as DlibRect);
   return { layout, data };
 }
