@@ -19,6 +19,7 @@ import { ModelSession, ort } from '../src/runtime/session.js';
 import type { ModelId } from '../src/models/registry.js';
 import type { Image } from '../src/types.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, percentile, PROJECT_ROOT, writeResult } from './common.js';
+import { cpuTime, dlibMmodTimes } from './dlib-mmod.js';
 
 const flags = parseFlags({ data: DEFAULT_DATA, repeat: 20, threads: '1,2', noBaseline: false, out: '', part: '' });
 const require = createRequire(import.meta.url);
@@ -113,6 +114,7 @@ async function ourRows(
     // precision 'int8': the int8 encoder, and with SSD the int8 SSD too.
     'tiny, int8': createFaceKit({ detector: 'tiny', threads, precision: 'int8' }),
     'ssd, int8': createFaceKit({ detector: 'ssd', threads, precision: 'int8' }),
+    mmod: createFaceKit({ detector: 'mmod', threads }),
   };
   await Promise.all(Object.values(kits).map((k) => k.warmUp()));
   for (const size of [224, 320, 416, 608]) {
@@ -129,6 +131,24 @@ async function ourRows(
       `detect: mtcnn min face ${minFaceSize}`,
       await time(() => kits.mtcnn.detect(refImg, { mtcnn: { minFaceSize } })),
       `${n} faces`,
+    );
+  }
+  // dlib's CNN (face_recognition's --model cnn) beside the others, with dlib's own C++ time on the
+  // same 640-px photo for the ratio (wall and CPU; CPU is the fair one on a shared machine).
+  const dlibTimes = dlibMmodTimes().filter((t) => t.file === 'sample1.png');
+  for (const upsample of [0, 1]) {
+    const n = (await kits.mmod.detect(refImg, { upsample })).length;
+    const ms = await time(() => kits.mmod.detect(refImg, { upsample }));
+    const cpu = threads === 1 ? await cpuTime(() => kits.mmod.detect(refImg, { upsample }), flags.repeat) : undefined;
+    const dlib = dlibTimes.find((t) => t.upsample === upsample);
+    const vsDlib = dlib
+      ? `; dlib C++ 1 thread: ${dlib.ms.toFixed(0)} ms wall${dlib.cpuMs === undefined ? '' : `, ${dlib.cpuMs.toFixed(0)} ms CPU`} (${dlib.faces} faces)` +
+        (cpu !== undefined && dlib.cpuMs !== undefined ? `, CPU ratio ×${(dlib.cpuMs / cpu).toFixed(1)}` : '')
+      : '';
+    add(
+      `detect: mmod (cnn) upsample ${upsample}`,
+      ms,
+      `${n} faces${cpu === undefined ? '' : `; CPU ${cpu.toFixed(0)} ms`}${vsDlib}`,
     );
   }
   const dets = await kits.tiny.detect(refImg);

@@ -4,7 +4,7 @@
  * package-lock, same pixels), a mirrored copy, and a small synthetic image whose tiled pyramid
  * and score map are compared value for value.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { Image } from '../../src/types.js';
 import { noiseImage } from './images.js';
 import { samplePath } from './photos.js';
@@ -20,7 +20,7 @@ export interface NamedImage {
   readonly image: Image;
 }
 
-async function raw(pipeline: sharp.Sharp): Promise<Image> {
+async function raw(pipeline: Sharp): Promise<Image> {
   const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
