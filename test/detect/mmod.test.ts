@@ -19,6 +19,7 @@ import {
 } from '../../src/detect/mmod/detector.js';
 import { parseMmodOptions } from '../../src/detect/mmod/options.js';
 import { tiledLayout, tiledPyramid } from '../../src/detect/mmod/pyramid.js';
+import { disposeSharedKits, faceLocations } from '../../src/api.js';
 import { FaceKitError } from '../../src/errors.js';
 import { FaceKit } from '../../src/kit.js';
 import type { Image } from '../../src/types.js';
@@ -80,6 +81,7 @@ before(async () => {
 
 after(async () => {
   await detector?.dispose();
+  await disposeSharedKits();
 });
 
 describe('tiled pyramid and network against dlib (mmod-tensors.json)', () => {
@@ -269,6 +271,20 @@ describe('kit and names', () => {
     } finally {
       await kit.dispose();
     }
+  });
+
+  test("faceLocations(img, { model: 'cnn' }) gives the detector's boxes; upsample is passed on", async () => {
+    const image = ((await mmodDetectionInputs(MMOD_FIXTURE_WIDTH))[2] as NamedImage).image;
+    for (const upsample of [undefined, 1]) {
+      assert.deepEqual(
+        await faceLocations(image, { model: 'cnn', upsample }),
+        (await detector.detect(image, { upsample })).map((f) => f.box),
+      );
+    }
+    await assert.rejects(
+      faceLocations(image, { model: 'tiny', upsample: 1 }),
+      (e: unknown) => e instanceof FaceKitError && e.field === 'upsample',
+    );
   });
 
   test('upsample with another detector is INVALID_ARGUMENT, at construction and per call', async () => {
