@@ -89,6 +89,9 @@ export function dlibRectToBox(r: DlibRect): Box {
 export class MmodDetector implements FaceDetector {
   readonly name = 'mmod' as const;
 
+  /** The last call's input tensor, for the next call on a photo of the same size (see tiledPyramid); taken while a call runs. */
+  private spare: Float32Array<ArrayBuffer> | undefined;
+
   private constructor(
     private readonly session: ModelSession,
     readonly options: MmodOptions,
@@ -106,13 +109,17 @@ export class MmodDetector implements FaceDetector {
     cols: number;
     layout: ReturnType<typeof tiledPyramid>['layout'];
   }> {
-    const { layout, data } = tiledPyramid(image, this.options);
+    const spare = this.spare;
+    this.spare = undefined;
+    const { layout, data } = tiledPyramid(image, this.options, spare);
     // Too small for one window: no score at all (onnxruntime would refuse the empty conv output).
     if (layout.rows < MMOD_MIN_INPUT || layout.cols < MMOD_MIN_INPUT)
       return { scores: new Float32Array(0), rows: 0, cols: 0, layout };
-    const out = await this.session.run({
-      [MMOD_INPUT]: new ort.Tensor('float32', data, [1, 3, layout.rows, layout.cols]),
-    });
+    const out = await this.session
+      .run({ [MMOD_INPUT]: new ort.Tensor('float32', data, [1, 3, layout.rows, layout.cols]) })
+      .finally(() => {
+        this.spare = data;
+      });
     const t = out[MMOD_OUTPUT] as ort.Tensor;
     return { scores: t.data as Float32Array, rows: t.dims[2] as number, cols: t.dims[3] as number, layout };
   }
@@ -148,6 +155,7 @@ export class MmodDetector implements FaceDetector {
   }
 
   async dispose(): Promise<void> {
+    this.spare = undefined;
     await this.session.dispose();
   }
 }

@@ -141,12 +141,20 @@ function resizeLevel(data: Float32Array, cols: number, plane: number, src: DlibR
   }
 }
 
-/** The network's input for `image`: planar [3, rows, cols] float32, and where each level lies. */
-export function tiledPyramid(image: Image, options: MmodOptions): { layout: TiledLayout; data: Float32Array } {
+/**
+ * The network's input for `image`: planar [3, rows, cols] float32, and where each level lies.
+ * `reuse` is taken (and cleared) when it has the right length: a fresh 50 MB tensor per 640-px
+ * photo at upsample 1 cost 25 ms of page faults, a quarter of the tiling.
+ */
+export function tiledPyramid(
+  image: Image,
+  options: MmodOptions,
+  reuse?: Float32Array<ArrayBuffer>,
+): { layout: TiledLayout; data: Float32Array<ArrayBuffer> } {
   const layout = tiledLayout(image.width, image.height, options.pyramidPadding, options.pyramidOuterPadding);
   const { rows, cols, levels } = layout;
   const plane = rows * cols;
-  const data = new Float32Array(3 * plane);
+  const data = reuse?.length === 3 * plane ? reuse.fill(0) : new Float32Array(3 * plane);
   const level0 = levels[0];
   if (!level0) return { layout, data };
   const means = options.channelMeans.map(Math.fround);
