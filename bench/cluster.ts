@@ -84,7 +84,7 @@ async function main(): Promise<void> {
         'pairwise precision',
         'pairwise recall',
         'F1',
-        'clusters (true: ' + chosen.length + ')',
+        `clusters (true: ${chosen.length})`,
         'clusters >= 2 faces',
         'single faces',
         'largest',

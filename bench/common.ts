@@ -20,7 +20,7 @@ export function parseFlags<T extends Record<string, string | boolean | number>>(
     if (!(key in defaults))
       throw new Error(
         `unknown flag ${a}; known: ${Object.keys(defaults)
-          .map((k) => '--' + k)
+          .map((k) => `--${k}`)
           .join(' ')}`,
       );
     const d = defaults[key];

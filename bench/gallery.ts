@@ -22,8 +22,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededRandom } from '../src/align/jitter.js';
-import { ANN_DEFAULTS, ANN_LARGE_GALLERY, AnnIndex, annSearchBeam, type AnnParams } from '../src/gallery/ann.js';
-import { DescriptorMatrix, exactKnn } from '../src/gallery/exact.js';
+import { ANN_DEFAULTS, ANN_LARGE_GALLERY, AnnIndex, annSearchBeam, type AnnParams } from '../src/search/ann.js';
+import { DescriptorMatrix, exactKnn } from '../src/search/exact.js';
 import { openGallery, type Gallery, type Identification } from '../src/gallery/gallery.js';
 import type { EnrollRequest } from '../src/gallery/store.js';
 import { DEFAULT_TOLERANCE, euclideanDistance } from '../src/match/distance.js';
@@ -510,7 +510,7 @@ async function openSet(faces: LfwFaces) {
   const calibrations = [];
   for (const s of sources) {
     for (const far of FARS) {
-      let c;
+      let c: Awaited<ReturnType<typeof g.calibrate>>[number];
       try {
         [c] = await g.calibrate({ far, from: s.from });
       } catch (e) {

@@ -9,7 +9,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadImage } from '../src/image/decode.js';
-import { createFaceKit, detectionAttempts, EMBEDDER_ID, type Attempt } from '../src/kit.js';
+import { EMBEDDER_ID } from '../src/embed/spec.js';
+import { createFaceKit } from '../src/pipeline/kit.js';
+import { type Attempt, detectionAttempts } from '../src/pipeline/retry.js';
 import type { Detection, Image } from '../src/types.js';
 import { PROJECT_ROOT } from './common.js';
 

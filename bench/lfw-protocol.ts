@@ -17,7 +17,7 @@ export function lfwImagePath(name: string, n: number): string {
 export function parsePairs(text: string, source = 'pairs.txt'): LfwPair[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const header = lines[0]?.trim().split(/\s+/).map(Number);
-  if (!header || header.length !== 2 || header.some((x) => !Number.isInteger(x) || x <= 0))
+  if (header?.length !== 2 || header.some((x) => !Number.isInteger(x) || x <= 0))
     throw new Error(`${source}: first line must be "<folds> <pairs per class per fold>"`);
   const [folds, perFold] = header;
   // View 1 files (pairsDevTrain/Test) have a single count: one "fold" of that many same + different.
@@ -52,7 +52,7 @@ export function accuracyAt(distances: readonly number[], same: readonly boolean[
 /** Threshold maximising training accuracy: tried at midpoints between consecutive sorted distances. */
 export function bestThreshold(distances: readonly number[], same: readonly boolean[]): number {
   const idx = distances
-    .map((d, i) => i)
+    .map((_d, i) => i)
     .filter((i) => !Number.isNaN(distances[i]))
     .sort((a, b) => distances[a] - distances[b]);
   // Sweep: start with threshold below everything (all "different"), move it past one pair at a time.
@@ -82,8 +82,8 @@ export function tenFold(pairs: readonly LfwPair[], distances: readonly number[])
   const foldAccuracies: number[] = [];
   const thresholds: number[] = [];
   for (let f = 0; f < folds; f++) {
-    const train = pairs.map((p, i) => i).filter((i) => pairs[i].fold !== f);
-    const test = pairs.map((p, i) => i).filter((i) => pairs[i].fold === f);
+    const train = pairs.map((_p, i) => i).filter((i) => pairs[i].fold !== f);
+    const test = pairs.map((_p, i) => i).filter((i) => pairs[i].fold === f);
     const t = bestThreshold(
       train.map((i) => distances[i]),
       train.map((i) => pairs[i].same),

@@ -15,11 +15,12 @@
  * five-point template alone.
  */
 import { join } from 'node:path';
-import type { DetectorName } from '../src/detect/detector.js';
+import type { DetectorName } from '../src/detect/registry.js';
 import { DlibEncoder } from '../src/embed/dlib128.js';
 import { loadImage } from '../src/image/decode.js';
 import { resizeRegion } from '../src/image/ops.js';
-import { type Attempt, createFaceKit, detectionAttempts } from '../src/kit.js';
+import { createFaceKit } from '../src/pipeline/kit.js';
+import { type Attempt, detectionAttempts } from '../src/pipeline/retry.js';
 import { landmarks5From68 } from '../src/landmarks/five.js';
 import { euclideanDistance } from '../src/match/distance.js';
 import { checkPrecision } from '../src/models/registry.js';

@@ -2,8 +2,9 @@
  * The three-line API, in the spirit of face_recognition's api.py: plain functions, plain data.
  * They share one lazily created FaceKit per detector; `createFaceKit()` gives full control.
  */
-import { checkJitters, FaceKit, type Alignment } from './kit.js';
-import { checkDetectorName, type DetectorAlias, type DetectorName } from './detect/detector.js';
+import { FaceKit } from './pipeline/kit.js';
+import { type Alignment, checkJitters } from './pipeline/options.js';
+import { checkDetectorName, DEFAULT_DETECTOR, type DetectorAlias, type DetectorName } from './detect/registry.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
@@ -23,7 +24,7 @@ export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from
 const sharedKits = new Map<string, FaceKit<Alignment>>();
 
 function sharedKit(
-  requested: DetectorName | DetectorAlias = 'tiny',
+  requested: DetectorName | DetectorAlias = DEFAULT_DETECTOR,
   field = 'model',
   alignment: Alignment = 'landmarks68',
 ): FaceKit<Alignment> {
@@ -45,7 +46,9 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: 'tiny' (default, fastest), 'ssd', 'mtcnn', or dlib's CNN 'mmod' (face_recognition's 'cnn'). */
+  /** Which detector: one of DETECTOR_NAMES (or 'cnn', face_recognition's name for 'mmod'); default DEFAULT_DETECTOR. */
+  readonly detector?: DetectorName | DetectorAlias;
+  /** face_recognition's spelling of `detector` (`face_locations(img, model=...)`), accepted for code ported from it. */
   readonly model?: DetectorName | DetectorAlias;
   readonly minConfidence?: number;
   /** 'mmod'/'cnn' only: face_recognition's number_of_times_to_upsample (default 1). */
@@ -54,7 +57,8 @@ export interface LocateOptions {
 
 /** Boxes of every face in the image, best first. */
 export async function faceLocations(image: Image, options: LocateOptions = {}): Promise<Box[]> {
-  const found = await sharedKit(options.model).detect(image, {
+  const [detector, field] = options.detector !== undefined ? [options.detector, 'detector'] : [options.model, 'model'];
+  const found = await sharedKit(detector, field).detect(image, {
     minConfidence: options.minConfidence,
     upsample: options.upsample,
   });
@@ -83,7 +87,7 @@ export type LandmarkModelSize = 'large' | 'small';
  */
 export interface LandmarkOptions {
   readonly model?: LandmarkModelSize;
-  /** Which detector finds the faces: 'tiny' (default), 'ssd', 'mtcnn' or 'mmod' ('cnn'). */
+  /** Which detector finds the faces: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
   readonly detector?: DetectorName | DetectorAlias;
   /** Boxes from an earlier faceLocations() call, to skip detection. */
   readonly faceLocations?: readonly Box[];
@@ -166,7 +170,7 @@ export async function faceEncodings(image: Image, options: EncodingOptions = {})
 export interface VerifyOptions extends ThresholdOptions {
   /** Take the threshold (and the confidence) from this gallery's pair calibration. */
   readonly gallery?: Gallery;
-  /** Detector for photos: 'tiny' (default), 'ssd' or 'mtcnn'. */
+  /** Detector for photos: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
   readonly detector?: DetectorName | DetectorAlias;
 }
 

@@ -1,89 +1,52 @@
+/**
+ * facekit's entry: the plain verbs (face_recognition's three-line use), the configured kit, the
+ * gallery, the types they take and give, and the error class. Advanced parts sit behind subpath
+ * exports: facekit/pipeline, facekit/gallery, facekit/models, facekit/match, facekit/embed,
+ * facekit/detect, facekit/landmarks, facekit/image, facekit/search (see docs/ARCHITECTURE.md).
+ */
 export {
-  loadImage,
   compareFaces,
-  faceDistance,
-  euclideanDistance,
-  DEFAULT_TOLERANCE,
-  faceLocations,
-  faceLandmarks,
-  faceEncodings,
   disposeSharedKits,
+  faceDistance,
+  faceEncodings,
+  faceLandmarks,
+  faceLocations,
+  loadImage,
   verify,
 } from './api.js';
 export type {
-  LocateOptions,
-  LandmarkOptions,
   EncodingOptions,
   FaceLandmarks,
   FaceLandmarks5,
   LandmarkModelSize,
+  LandmarkOptions,
+  LocateOptions,
   VerifyOptions,
 } from './api.js';
-export { FaceKit, createFaceKit, alignFace, EMBEDDER_ID, MAX_JITTERS } from './kit.js';
-export type { Chip } from './align/chip.js';
-export { imageFromRaw, DEFAULT_MAX_PIXELS } from './image/decode.js';
-export type { LoadImageOptions } from './image/decode.js';
+export { alignFace, createFaceKit, FaceKit } from './pipeline/kit.js';
+export { MAX_JITTERS } from './pipeline/options.js';
 export type {
-  FaceKitOptions,
-  AnalyzeOptions,
-  LandmarkModel,
   Alignment,
   AnalyzedFaceOf,
+  AnalyzeOptions,
   DetectorChoice,
-  AlignablePoints,
-} from './kit.js';
-export { DETECTOR_NAMES } from './detect/detector.js';
-export type { DetectOptions, DetectorName, MtcnnOptions } from './detect/detector.js';
+  FaceKitOptions,
+  LandmarkModel,
+} from './pipeline/options.js';
+export type { Chip } from './align/chip.js';
+export { imageFromRaw } from './image/decode.js';
+export type { LoadImageOptions } from './image/decode.js';
+export { DEFAULT_DETECTOR, DETECTOR_NAMES } from './detect/registry.js';
+export type { DetectorName } from './detect/registry.js';
+export type { DetectOptions, MtcnnOptions } from './detect/detector.js';
+export type { Precision } from './models/registry.js';
+export { landmarkParts } from './landmarks/parts.js';
+export { landmarks5From68 } from './landmarks/five.js';
+export { Gallery, openGallery } from './gallery/gallery.js';
+export type { GalleryOptions, Identification, IdentifyOptions } from './gallery/gallery.js';
+export type { Verification } from './match/verify.js';
+export { clusterFaces } from './cluster/cluster.js';
+export type { ClusterOptions } from './cluster/cluster.js';
 export { FaceKitError } from './errors.js';
 export type { FaceKitErrorCode } from './errors.js';
-export type { Image, Box, Point, Detection, Face, AnalyzedFace, Face5, AnalyzedFace5, Descriptor } from './types.js';
-export { LANDMARKS5_NAMES, landmarks5From68 } from './landmarks/five.js';
-export type { Landmark5Name } from './landmarks/five.js';
-export { landmarkParts, LANDMARK_PARTS_68 } from './landmarks/parts.js';
-export type { LandmarkPart } from './landmarks/parts.js';
-export { MODELS, MODEL_IDS, PRECISIONS } from './models/registry.js';
-export type { ModelId, Precision } from './models/registry.js';
-export { buildModel, inspectModel, defaultCacheDir } from './models/cache.js';
-export { openGallery, Gallery, ANN_MIN_FACES } from './gallery/gallery.js';
-export type {
-  GalleryOptions,
-  IdentifyOptions,
-  Identification,
-  ThresholdOptions,
-  ThresholdInfo,
-  CalibrateOptions,
-  LabelledFaces,
-  IndexMode,
-  IndexInfo,
-} from './gallery/gallery.js';
-export type {
-  GalleryStore,
-  PersonRecord,
-  FaceRecord,
-  NewFace,
-  EnrollRequest,
-  EnrollOutcome,
-  CalibrationRecord,
-  ClusterRun,
-  ClusterFace,
-  Metadata,
-  MetadataPatch,
-  ModelTag,
-  DuplicateFace,
-  DescriptorBatch,
-  Watermark,
-  ChangeSet,
-  StoreStats,
-  DistanceSample,
-} from './gallery/store.js';
-export { openSqliteStore, SqliteStore } from './gallery/sqlite.js';
-export { defaultGalleryPath, GALLERY_ENV } from './gallery/paths.js';
-export { ANN_DEFAULTS } from './gallery/ann.js';
-export type { AnnParams } from './gallery/ann.js';
-export { AGGREGATIONS, DEFAULT_K, DEFAULT_MEAN_OF } from './match/aggregate.js';
-export type { Aggregation } from './match/aggregate.js';
-export { thresholdForFar, falseAcceptRate, answerConfidence } from './match/calibrate.js';
-export { verifyDescriptors } from './match/verify.js';
-export type { Verification } from './match/verify.js';
-export { clusterFaces, CLUSTER_THRESHOLD } from './cluster/cluster.js';
-export type { ClusterOptions } from './cluster/cluster.js';
+export type { AnalyzedFace, AnalyzedFace5, Box, Descriptor, Detection, Face, Face5, Image, Point } from './types.js';

@@ -42,7 +42,9 @@ test('faceLocations gives boxes; faceLandmarks gives 68 points and named parts; 
   const img = await loadImage(await scaledSample(1, 640));
   const boxes = await faceLocations(img);
   assert.ok(boxes.length >= 3);
-  const ssdBoxes = await faceLocations(img, { model: 'ssd' });
+  const ssdBoxes = await faceLocations(img, { detector: 'ssd' });
+  // face_recognition's spelling is kept for ported code.
+  assert.deepEqual(await faceLocations(img, { model: 'ssd' }), ssdBoxes);
   assert.ok(ssdBoxes.length >= 3);
   const marks = await faceLandmarks(img, { faceLocations: boxes.slice(0, 2) });
   assert.equal(marks.length, 2);
@@ -70,6 +72,10 @@ test('bad arguments to the verbs fail with FaceKitError naming the field', async
   await assert.rejects(
     faceLocations(await loadImage(await blankJpeg()), { model: 'hog' as never }),
     isInvalid('model'),
+  );
+  await assert.rejects(
+    faceLocations(await loadImage(await blankJpeg()), { detector: 'hog' as never }),
+    isInvalid('detector'),
   );
   await assert.rejects(
     loadImage('/nonexistent/photo.jpg'),

@@ -2,7 +2,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isolatedCacheDir, blankJpeg, scaledSample } from './helpers/photos.js';
-import { createFaceKit, detectionAttempts } from '../src/kit.js';
+import { createFaceKit } from '../src/pipeline/kit.js';
+import { detectionAttempts } from '../src/pipeline/retry.js';
 import { disposeSharedKits, faceEncodings, faceLandmarks } from '../src/api.js';
 import { inspectModel } from '../src/models/cache.js';
 import { loadImage } from '../src/image/decode.js';

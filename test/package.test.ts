@@ -30,10 +30,9 @@ test('the built package is importable by its name and exports the verbs', () => 
     'imageFromRaw',
     'landmarkParts',
     'landmarks5From68',
-    'buildModel',
-    'inspectModel',
-    'defaultCacheDir',
     'MAX_JITTERS',
+    'openGallery',
+    'DETECTOR_NAMES',
   ];
   for (const name of documented) {
     assert.ok(
@@ -43,6 +42,29 @@ test('the built package is importable by its name and exports the verbs', () => 
         .includes(name),
       `missing export ${name}: ${out}`,
     );
+  }
+});
+
+test('advanced parts are importable through subpath exports', () => {
+  const expected: Record<string, string[]> = {
+    'facekit/models': ['buildModel', 'inspectModel', 'defaultCacheDir', 'MODELS'],
+    'facekit/gallery': ['openGallery', 'openSqliteStore', 'defaultGalleryPath'],
+    'facekit/pipeline': ['createFaceKit', 'analyzeFiles', 'detectionAttempts', 'Enrolment'],
+    'facekit/match': ['euclideanDistance', 'thresholdForFar', 'verifyDescriptors', 'CLUSTER_THRESHOLD'],
+    'facekit/embed': ['registerEmbedder', 'EMBEDDER_ID'],
+    'facekit/detect': ['DETECTORS', 'DEFAULT_DETECTOR'],
+    'facekit/landmarks': ['LANDMARKS5_NAMES', 'landmarkParts'],
+    'facekit/image': ['loadImage', 'imageFromRaw'],
+    'facekit/search': ['exactKnn', 'AnnIndex'],
+  };
+  for (const [entry, names] of Object.entries(expected)) {
+    const out = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import('${entry}'); console.log(Object.keys(m).join(','))`],
+      { cwd: root, encoding: 'utf8' },
+    );
+    const exported = out.trim().split(',');
+    for (const name of names) assert.ok(exported.includes(name), `${entry} is missing ${name}: ${out}`);
   }
 });
 

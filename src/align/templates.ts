@@ -1,4 +1,5 @@
 import { landmarks5From68 } from '../landmarks/five.js';
+import { DLIB_CHIP_SIZE } from '../models/dlibResnet128.js';
 import type { Point } from '../types.js';
 
 /**
@@ -38,8 +39,7 @@ export interface ChipTemplate {
   readonly targets: readonly Point[];
 }
 
-/** dlib's 150×150 chip with 0.25 padding: what dlib_face_recognition_resnet_model_v1 expects. */
-export const DLIB_CHIP_SIZE = 150;
+/** dlib's chip padding (its side is the network's DLIB_CHIP_SIZE): what dlib_face_recognition_resnet_model_v1 expects. */
 export const DLIB_CHIP_PADDING = 0.25;
 
 /** dlib's chip for 68-point landmarks with a given size and padding (fraction of the face's width). */

@@ -1,13 +1,14 @@
 /** `facekit calibrate --far 0.001 [--from labelled/]`: thresholds with a known false-accept rate, stored in the gallery. */
 import { stat } from 'node:fs/promises';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { LabelledFaces } from '../gallery/gallery.js';
 import type { CalibrationRecord } from '../gallery/store.js';
 import { collectKnownPeople, type InputError } from './files.js';
-import { singleFace, withGallery, type DbCliOptions } from './gallery.js';
+import { singleFace } from '../pipeline/enroll.js';
+import { withGallery, type DbCliOptions } from './gallery.js';
 import { DISTANCE_DECIMALS, printJson, printLine, reportInputError, round, warn } from './output.js';
-import { analyzeFiles, recordFailure, type CpuChoice } from './pool.js';
+import { analyzeFiles, recordFailure, type CpuChoice } from './analyze.js';
 
 export interface CalibrateCliOptions extends DbCliOptions {
   far: number[];

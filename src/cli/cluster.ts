@@ -6,16 +6,25 @@ import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { clusterFaces } from '../cluster/cluster.js';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { ClusterFace, ClusterRun } from '../gallery/store.js';
 import type { Box } from '../types.js';
 import { collectPhotos, type InputError } from './files.js';
-import { hashFiles, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
-import { DISTANCE_DECIMALS, printJson, printLine, round, roundBox, SCORE_DECIMALS } from './output.js';
-import { analyzeFiles, recordFailure, type CpuChoice } from './pool.js';
+import { hashFiles } from '../pipeline/enroll.js';
+import { warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
+import {
+  DISTANCE_DECIMALS,
+  printJson,
+  printLine,
+  reportInputError,
+  round,
+  roundBox,
+  SCORE_DECIMALS,
+} from './output.js';
+import { analyzeFiles, recordFailure, type CpuChoice } from './analyze.js';
 
 export interface ClusterCliOptions extends DbCliOptions {
   threshold: number;
@@ -101,7 +110,10 @@ async function findFaces(
   opts: ClusterCliOptions,
   errors: InputError[],
 ): Promise<FoundFace[]> {
-  const hashes = await hashFiles(files, errors);
+  const hashes = await hashFiles(files, (e) => {
+    errors.push(e);
+    reportInputError(e);
+  });
   const readable = files.filter((f) => hashes.has(f));
   const found: FoundFace[] = [];
   if (readable.length === 0) return found;

@@ -2,16 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import { FaceKitError } from '../errors.js';
 import { annotate, type FaceMark } from '../image/draw.js';
 import { loadImage } from '../image/decode.js';
 import { DEFAULT_TOLERANCE } from '../match/distance.js';
 import { groupPeople, type FaceRef } from '../match/group.js';
 import type { AnalyzedFace, Image } from '../types.js';
-import { ensureModels } from './models.js';
-import { DISTANCE_DECIMALS, printJson, printLine, round, roundBox, SCORE_DECIMALS } from './output.js';
-import { cliKit, requiredModels } from './pool.js';
+import { DISTANCE_DECIMALS, printJson, printLine, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
+import { ensureModels } from '../models/ensure.js';
+import { batchKit, requiredModels } from './analyze.js';
 
 export interface DemoCliOptions {
   out: string;
@@ -90,10 +90,10 @@ export async function runDemo(opts: DemoCliOptions): Promise<number> {
   await writing(outDir, () => mkdir(outDir, { recursive: true }));
   say(`facekit demo: ${photos.length} sample photos from @vladmandic/face-api, ${opts.model} detector`);
 
-  const buildMs = await ensureModels(requiredModels({ stage: 'analyze' }), say);
+  const buildMs = await ensureModels(requiredModels({ detector: opts.model, stage: 'analyze' }), say, warn);
   if (buildMs > 0) say(`models built in ${(buildMs / 1000).toFixed(1)} s`);
 
-  const kit = cliKit({ detector: opts.model, stage: 'analyze' }, 0);
+  const kit = batchKit({ detector: opts.model, stage: 'analyze' }, 0);
   const runs: PhotoRun[] = [];
   let loadMs: number;
   try {

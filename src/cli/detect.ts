@@ -1,9 +1,9 @@
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import { collectPhotos } from './files.js';
 import { cssBox, printJson, printLine, round, roundBox, roundPoint, SCORE_DECIMALS } from './output.js';
-import { analyzeFiles, recordFailure, type AnalyzerSettings, type CpuChoice, type FaceData } from './pool.js';
+import { analyzeFiles, recordFailure, type AnalyzerSettings, type CpuChoice, type FaceData } from './analyze.js';
 
 export interface DetectCliOptions {
   model: DetectorName;

@@ -1,17 +1,18 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, extname, join, resolve, sep } from 'node:path';
-import type { DetectorName } from '../detect/detector.js';
+import { basename, extname, join, sep } from 'node:path';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
-import { DLIB_CHIP_SIZE } from '../align/templates.js';
 import type { Gallery } from '../gallery/gallery.js';
-import type { Metadata, NewFace } from '../gallery/store.js';
+import type { Metadata } from '../gallery/store.js';
 import { checkName } from '../gallery/validate.js';
 import { collectImageFiles, collectKnownPeople, isImageName, type InputError, type KnownPerson } from './files.js';
-import { hashFiles, singleFace, withGallery, type DbCliOptions } from './gallery.js';
+import { Enrolment, hashFiles, type PersonReport, type PlannedPerson } from '../pipeline/enroll.js';
+import { withGallery, type DbCliOptions } from './gallery.js';
 import { errorJson } from './gallery-options.js';
-import { note, printJson, printLine, reportInputError, round, SCORE_DECIMALS, warn } from './output.js';
-import { analyzeFiles, recordFailure, type CpuChoice, type FileResult } from './pool.js';
+import { note, printJson, printLine, reportInputError, warn } from './output.js';
+import { analyzeFiles, type CpuChoice } from './analyze.js';
 
 export interface EnrollCliOptions extends DbCliOptions {
   name?: string;
@@ -22,11 +23,6 @@ export interface EnrollCliOptions extends DbCliOptions {
   model: DetectorName;
   precision?: Precision;
   json?: boolean;
-}
-
-interface PlannedPerson {
-  name: string;
-  files: string[];
 }
 
 /** A folder's or file's name as a person's name; null, with the problem recorded against `source`, when it cannot be one. */
@@ -71,7 +67,7 @@ async function plan(
     if (person !== null) byName.set(person, [...(byName.get(person) ?? []), ...files]);
   };
   for (const path of paths) {
-    let info;
+    let info: Stats;
     try {
       info = await stat(path);
     } catch {
@@ -96,27 +92,6 @@ async function plan(
   return [...byName.entries()].map(([person, files]) => ({ name: person, files }));
 }
 
-/** How much of the 150-px chip's resolution the face supplies: a 40-px face is upsampled almost 4×. */
-function faceQuality(box: { width: number; height: number }): number {
-  return Math.min(1, Math.min(box.width, box.height) / DLIB_CHIP_SIZE);
-}
-
-interface PersonReport {
-  name: string;
-  created: boolean;
-  added: { file: string; faceId: number }[];
-  duplicates: { file: string; person: string; faceId: number }[];
-}
-
-interface Pending {
-  faces: NewFace[];
-  files: string[];
-  /** Photos of this person still being analysed. */
-  left: number;
-  /** Every photo queued for analysis (for the report of people a failed run did not enrol). */
-  queued: string[];
-}
-
 function sayPerson(r: PersonReport): void {
   const parts = [
     `${r.added.length} face${r.added.length === 1 ? '' : 's'} enrolled${r.created ? ' (new person)' : ''}`,
@@ -124,117 +99,6 @@ function sayPerson(r: PersonReport): void {
   if (r.duplicates.length > 0) parts.push(`${r.duplicates.length} already in the gallery`);
   printLine(`${r.name}: ${parts.join(', ')}`);
   for (const d of r.duplicates) note(`${d.file}: already enrolled as ${d.person} (face ${d.faceId}); skipped`);
-}
-
-/**
- * One enrolment run: photos are analysed in order, and each person is committed in one
- * transaction as soon as their last photo is, so a run killed half-way keeps every person it
- * reported, each with all their faces. The first failure that is not one photo's (the store,
- * the models) stops the run: nothing more is analysed or written.
- */
-class Enrolment {
-  readonly reports: Map<string, PersonReport>;
-  readonly pending = new Map<string, Pending>();
-  readonly rejected: InputError[] = [];
-  private readonly committed = new Set<string>();
-  private commits: Promise<void> = Promise.resolve();
-  /** The first store failure: later commits are not tried, and analysis stops at the next photo. */
-  private failure: { error: unknown } | null = null;
-
-  constructor(
-    private readonly gallery: Gallery,
-    private readonly opts: EnrollCliOptions,
-    people: readonly PlannedPerson[],
-    private readonly hashes: Map<string, string>,
-    private readonly errors: InputError[],
-  ) {
-    this.reports = new Map(people.map((p) => [p.name, { name: p.name, created: false, added: [], duplicates: [] }]));
-  }
-
-  /** Queues a photo for analysis. */
-  queue(person: string, file: string): void {
-    const e = this.pending.get(person) ?? { faces: [], files: [], left: 0, queued: [] };
-    e.left++;
-    e.queued.push(file);
-    this.pending.set(person, e);
-  }
-
-  private say(r: PersonReport): void {
-    if (this.opts.json !== true) sayPerson(r);
-  }
-
-  private commit(name: string): void {
-    const e = this.pending.get(name) as Pending;
-    const report = this.reports.get(name) as PersonReport;
-    this.commits = this.commits.then(async () => {
-      if (this.failure) return;
-      try {
-        if (e.faces.length > 0) {
-          const outcome = await this.gallery.enroll(name, e.faces, this.opts.meta);
-          report.created = outcome.created;
-          const dupOf = new Map(outcome.duplicates.map((d) => [d.index, d]));
-          let k = 0;
-          e.faces.forEach((_, i) => {
-            const dup = dupOf.get(i);
-            if (dup)
-              report.duplicates.push({ file: e.files[i], person: dup.existingPerson, faceId: dup.existingFaceId });
-            else report.added.push({ file: e.files[i], faceId: outcome.added[k++] });
-          });
-        }
-        this.committed.add(name);
-        this.say(report);
-      } catch (error) {
-        this.failure = { error };
-      }
-    });
-  }
-
-  /** One analysed photo: its face joins the person's, who is committed once all their photos are in. */
-  take(r: FileResult, person: string): void {
-    // Thrown into the analyser, which stops: every photo analysed after a failed commit would be wasted.
-    if (this.failure) throw this.failure.error;
-    const e = this.pending.get(person) as Pending;
-    if (!recordFailure(r, this.errors)) {
-      const face = singleFace(r, this.opts.largest === true, this.rejected);
-      if (face === null) reportInputError(this.rejected[this.rejected.length - 1]);
-      else {
-        if (r.faces.length > 1) warn(`More than one face found in ${r.file}. Only considering the largest face.`);
-        e.faces.push({
-          descriptor: face.descriptor as Float32Array,
-          sourceFile: resolve(r.file),
-          contentHash: this.hashes.get(r.file),
-          box: face.box,
-          score: face.score,
-          quality: round(faceQuality(face.box), SCORE_DECIMALS),
-        });
-        e.files.push(r.file);
-      }
-    }
-    if (--e.left === 0) this.commit(person);
-  }
-
-  /** Waits for the commits queued so far; the run's fatal error, if any (a store failure comes first: it stopped the analysis). */
-  async settle(analysisError: { error: unknown } | null): Promise<{ error: unknown } | null> {
-    await this.commits;
-    return this.failure ?? analysisError;
-  }
-
-  /** People with photos to enrol whom the run did not store. */
-  notEnrolled(): { name: string; files: string[] }[] {
-    return [...this.pending.entries()]
-      .filter(([name]) => !this.committed.has(name))
-      .map(([name, e]) => ({ name, files: e.queued }));
-  }
-
-  /** People whose every photo was stored already: nothing to write, said once. */
-  sayDuplicatesOnly(): void {
-    for (const r of this.reports.values())
-      if (r.added.length === 0 && r.duplicates.length > 0 && !this.pending.has(r.name)) this.say(r);
-  }
-
-  reported(): PersonReport[] {
-    return [...this.reports.values()].filter((r) => r.added.length > 0 || r.duplicates.length > 0);
-  }
 }
 
 /** Photos already in the gallery (same bytes) are set aside before anything is analysed; the rest are queued. */
@@ -314,13 +178,26 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
   return withGallery(opts, true, async (gallery) => {
     const hashes = await hashFiles(
       people.flatMap((p) => p.files),
-      errors,
+      (e) => {
+        errors.push(e);
+        reportInputError(e);
+      },
     );
-    const run = new Enrolment(gallery, opts, people, hashes, errors);
+    const run = new Enrolment(gallery, { largest: opts.largest === true, meta: opts.meta }, people, hashes, {
+      onPerson: (r) => {
+        if (!json) sayPerson(r);
+      },
+      onFailure: (e) => {
+        errors.push(e);
+        reportInputError(e);
+      },
+      onRejected: reportInputError,
+      onWarning: warn,
+    });
     const queue = await queuePhotos(run, gallery, people, hashes);
     const fatal = await run.settle(await analyse(run, queue, opts));
     if (fatal) return reportStopped(run, gallery, fatal.error, errors, json);
-    run.sayDuplicatesOnly();
+    run.reportDuplicatesOnly();
     if (json) printJson({ db: gallery.file, people: run.reported(), notEnrolled: [], rejected: run.rejected, errors });
     return errors.length > 0 || run.rejected.length > 0 ? 1 : 0;
   });

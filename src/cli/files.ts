@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { FaceKitError } from '../errors.js';
@@ -16,12 +17,9 @@ export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
   '.heic',
 ]);
 
-/** An input that could not be used, in the shape `--json` prints under `errors`. */
-export interface InputError {
-  readonly file: string;
-  readonly code: string;
-  readonly message: string;
-}
+import type { InputError } from '../pipeline/batch.js';
+
+export type { InputError };
 
 export interface CollectedFiles {
   /** Image files in argument order; each folder's files sorted, duplicates dropped. */
@@ -92,7 +90,7 @@ async function* visibleEntries(
   for (const name of [...names].sort(byName)) {
     if (hidden(name)) continue;
     const path = join(dir, name);
-    let info;
+    let info: Stats;
     try {
       info = await stat(path);
     } catch {
@@ -119,7 +117,7 @@ export async function collectImageFiles(inputs: readonly string[]): Promise<Coll
     files.push(path);
   };
   for (const input of inputs) {
-    let info;
+    let info: Stats;
     try {
       info = await stat(input);
     } catch (cause) {

@@ -1,14 +1,10 @@
-/** What the gallery commands share when they run: opening and closing, content hashes, one face per photo. */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+/** What the gallery commands share when they run: opening and closing, threshold warnings. */
 import { openGallery, type Gallery, type ThresholdInfo } from '../gallery/gallery.js';
 import { defaultGalleryPath } from '../gallery/paths.js';
-import type { InputError } from './files.js';
 import type { DbCliOptions } from './gallery-options.js';
 
 export type { DbCliOptions };
-import { note, reportInputError, warn } from './output.js';
-import { largestFace, type FaceData, type FileResult } from './pool.js';
+import { note, warn } from './output.js';
 
 /** Runs `fn` on the gallery named by --db (or the default), closing it whatever happens. */
 export async function withGallery<T>(opts: DbCliOptions, create: boolean, fn: (g: Gallery) => Promise<T>): Promise<T> {
@@ -18,56 +14,6 @@ export async function withGallery<T>(opts: DbCliOptions, create: boolean, fn: (g
   } finally {
     await gallery.close();
   }
-}
-
-/** SHA-256 of a file's bytes, hex: a photo enrolled twice (renamed, copied) is recognised by it. */
-export async function hashFile(file: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
-}
-
-/** Content hashes of `files`; a file that cannot be read is reported (stderr and `errors`) and left out. */
-export async function hashFiles(files: readonly string[], errors: InputError[]): Promise<Map<string, string>> {
-  const hashes = new Map<string, string>();
-  for (const f of files) {
-    try {
-      hashes.set(f, await hashFile(f));
-    } catch (cause) {
-      const e: InputError = {
-        file: f,
-        code: 'FILE_UNREADABLE',
-        message: `cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
-      };
-      errors.push(e);
-      reportInputError(e);
-    }
-  }
-  return hashes;
-}
-
-/**
- * The one face a photo is used for (enrolment, verification, calibration): null with the problem
- * recorded when the photo shows none, or several and `largest` does not allow taking the biggest.
- */
-export function singleFace(
-  r: Extract<FileResult, { ok: true }>,
-  largest: boolean,
-  problems: InputError[],
-): FaceData | null {
-  if (r.faces.length === 0) {
-    problems.push({ file: r.file, code: 'NO_FACE', message: 'no face found' });
-    return null;
-  }
-  if (r.faces.length > 1 && !largest) {
-    problems.push({
-      file: r.file,
-      code: 'MULTIPLE_FACES',
-      message: `${r.faces.length} faces found: give a photo of one person, or --largest to take the largest face`,
-    });
-    return null;
-  }
-  return largestFace(r.faces);
 }
 
 /** Says on stderr when the threshold in use is not the one its user probably expects. */

@@ -1,5 +1,5 @@
 /** `facekit identify --db <file> <paths...>`: the people in photos, from the gallery instead of a folder. */
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import type { Aggregation } from '../match/aggregate.js';
@@ -8,7 +8,7 @@ import { collectPhotos } from './files.js';
 import { thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
 import { printFaceLines } from './identify.js';
 import { DISTANCE_DECIMALS, printJson, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
-import { analyzeFiles, recordFailure, type CpuChoice, type FileResult } from './pool.js';
+import { analyzeFiles, recordFailure, type CpuChoice, type FileResult } from './analyze.js';
 
 export interface IdentifyGalleryCliOptions extends DbCliOptions {
   /** Set only when the user gave --tolerance: it then overrides the calibrated threshold. */

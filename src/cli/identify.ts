@@ -1,5 +1,6 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { FaceKitError } from '../errors.js';
 import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.js';
@@ -17,7 +18,7 @@ import {
   UNKNOWN_PERSON,
   warn,
 } from './output.js';
-import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './pool.js';
+import { analyzeFiles, largestFace, recordFailure, type CpuChoice, type FaceData, type FileResult } from './analyze.js';
 
 export interface IdentifyCliOptions {
   tolerance: number;
@@ -68,7 +69,7 @@ export function printFaceLines(
 }
 
 async function checkKnownDir(dir: string): Promise<void> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(dir);
   } catch {

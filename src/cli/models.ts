@@ -1,35 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { FaceKitError } from '../errors.js';
 import { buildModel, defaultCacheDir, inspectModel, type ModelState } from '../models/cache.js';
-import { MODEL_IDS, MODELS, type ModelId } from '../models/registry.js';
-import { printJson, printLine, warn } from './output.js';
+import { MODEL_IDS, MODELS, type ModelId, provideCalibrator } from '../models/registry.js';
+import { calibrationRanges } from '../pipeline/calibration.js';
+import { printJson, printLine } from './output.js';
 
-/** What a user sees while the networks are built from the npm weights; said once, before the wait. */
-export const BUILDING_MESSAGE = 'building models (once per machine)…';
-
-/**
- * Builds the models a run will open before it starts, so the wait is announced rather than
- * silent, and so parallel workers never build the same file at once. Returns the ms spent, 0
- * when everything was already cached.
- */
-export async function ensureModels(ids: readonly ModelId[], announce: (message: string) => void): Promise<number> {
-  const states = await Promise.all(ids.map((id) => inspectModel(id)));
-  const todo = ids.filter((_, i) => states[i].state !== 'ready');
-  if (todo.length === 0) return 0;
-  announce(BUILDING_MESSAGE);
-  const start = performance.now();
-  for (const id of todo) {
-    try {
-      await buildModel(id);
-    } catch (cause) {
-      if (!(cause instanceof FaceKitError && cause.code === 'FILE_UNWRITABLE')) throw cause;
-      // The run still works: each session builds its model in memory, only more slowly.
-      warn(`${cause.message}; the models are built in memory on every run`);
-      break;
-    }
-  }
-  return performance.now() - start;
-}
+// `facekit models build` may build the int8 models without opening a kit: their calibration comes from the pipeline.
+provideCalibrator(calibrationRanges);
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

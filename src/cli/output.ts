@@ -1,6 +1,12 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { checkDetectorName, DETECTOR_CHOICES } from '../detect/detector.js';
 import { MMOD_MAX_UPSAMPLE } from '../detect/mmod/detector.js';
+import {
+  checkDetectorName,
+  DEFAULT_DETECTOR,
+  DETECTOR_CHOICES,
+  DETECTOR_NAMES,
+  DETECTORS,
+} from '../detect/registry.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import type { InputError } from './files.js';
@@ -92,21 +98,21 @@ export function parseCpus(value: string): number {
   return n;
 }
 
+/**
+ * The detector option. Spelled `--model` as face_recognition's CLI does (`--model hog|cnn`), at this
+ * edge only: everywhere else the concept is `detector`.
+ */
 export function modelOption(): Option {
   return (
-    new Option(
-      '--model <name>',
-      "face detector: 'tiny' is fast, 'ssd' finds more small and turned faces, 'mtcnn' finds small faces and gives 5 landmarks, " +
-        "'cnn' (also 'mmod') is dlib's CNN as face_recognition's --model cnn (slow, dlib's own boxes)",
-    )
+    new Option('--model <name>', `face detector: ${DETECTOR_NAMES.map((name) => DETECTORS[name].summary).join(', ')}`)
       .choices(DETECTOR_CHOICES)
-      // After choices(), which lists the names in --help: the alias arrives as the detector's own name.
+      // After choices(), which lists the names in --help: an alias ('cnn') arrives as its detector's name.
       .argParser((value: string) => {
         if (!(DETECTOR_CHOICES as readonly string[]).includes(value))
           throw new InvalidArgumentError(`Allowed choices are ${DETECTOR_CHOICES.join(', ')}.`);
         return checkDetectorName(value, '--model');
       })
-      .default('tiny')
+      .default(DEFAULT_DETECTOR)
   );
 }
 

@@ -1,9 +1,10 @@
 /** `facekit verify a.jpg b.jpg`: same person or not, the distance, and the threshold that decided. */
-import type { DetectorName } from '../detect/detector.js';
+import type { DetectorName } from '../detect/registry.js';
 import type { Precision } from '../models/registry.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../match/verify.js';
 import type { InputError } from './files.js';
-import { singleFace, thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
+import { singleFace } from '../pipeline/enroll.js';
+import { thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
 import {
   DISTANCE_DECIMALS,
   printJson,
@@ -14,7 +15,7 @@ import {
   SCORE_DECIMALS,
   warn,
 } from './output.js';
-import { analyzeFiles, type FaceData } from './pool.js';
+import { analyzeFiles, type FaceData } from './analyze.js';
 
 export interface VerifyCliOptions extends DbCliOptions {
   /** Set only when the user gave --tolerance. */

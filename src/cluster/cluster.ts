@@ -4,8 +4,8 @@
  * putting two faces of one photo in one group.
  */
 import { invalidArgument } from '../errors.js';
-import { ANN_MIN_FACES, AnnIndex } from '../gallery/ann.js';
-import { DescriptorMatrix, exactKnn } from '../gallery/exact.js';
+import { ANN_MIN_FACES, AnnIndex } from '../search/ann.js';
+import { DescriptorMatrix, exactKnn } from '../search/exact.js';
 import { euclideanDistance } from '../match/distance.js';
 import { CLUSTER_THRESHOLD } from './defaults.js';
 import { chineseWhispers, graphFromEdges, WHISPER_ITERATIONS, WHISPER_SEED } from './whispers.js';

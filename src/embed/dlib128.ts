@@ -3,6 +3,7 @@ import { DLIB_CHIP_SIZE, DLIB_DESCRIPTOR_SIZE } from '../models/dlibResnet128.js
 import { modelFor, type ModelId, type Precision } from '../models/registry.js';
 import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
 import type { Descriptor } from '../types.js';
+import type { Embedder } from './registry.js';
 
 const CHIP_VALUES = DLIB_CHIP_SIZE * DLIB_CHIP_SIZE * 3;
 
@@ -18,7 +19,7 @@ export const DLIB_MAX_BATCH = 16;
  * dlib's 128-d face encoder (face-api's FaceRecognitionNet) on onnxruntime. Chips are
  * 150×150 RGB floats 0..255, row-major and interleaved (NHWC), already aligned.
  */
-export class DlibEncoder {
+export class DlibEncoder implements Embedder {
   /**
    * The descriptor space, whatever the precision: the int8 encoder is the same network quantized,
    * its descriptors about 0.04 from the fp32 ones (at most 0.05 on LFW; dlib's match threshold is
@@ -27,6 +28,7 @@ export class DlibEncoder {
   readonly modelId = 'dlib_resnet128' satisfies ModelId;
   readonly chipSize = DLIB_CHIP_SIZE;
   readonly descriptorSize = DLIB_DESCRIPTOR_SIZE;
+  readonly maxBatch = DLIB_MAX_BATCH;
   private disposed = false;
 
   private constructor(

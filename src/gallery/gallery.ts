@@ -3,7 +3,7 @@
  * in memory for search (exact, or an HNSW index past ANN_MIN_FACES), open-set identification with
  * a calibrated threshold, calibration, and saved cluster runs.
  */
-import { EMBEDDER_ID } from '../kit.js';
+import { EMBEDDER_ID } from '../embed/spec.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import {
   aggregate,
@@ -35,10 +35,10 @@ import {
   annSearchBeam,
   type AnnParams,
   type AnnState,
-} from './ann.js';
+} from '../search/ann.js';
 
 export { ANN_MIN_FACES };
-import { DescriptorMatrix, exactKnn } from './exact.js';
+import { DescriptorMatrix, exactKnn } from '../search/exact.js';
 import { defaultGalleryPath } from './paths.js';
 import { openSqliteStore } from './sqlite.js';
 import type {
@@ -584,10 +584,12 @@ export class Gallery {
             );
         });
         const labelOf = new Map<string, number>();
-        const labels = Int32Array.from(
-          from.names,
-          (n) => labelOf.get(n) ?? (labelOf.set(n, labelOf.size), labelOf.size - 1),
-        );
+        const labels = Int32Array.from(from.names, (n) => {
+          const known = labelOf.get(n);
+          if (known !== undefined) return known;
+          labelOf.set(n, labelOf.size);
+          return labelOf.size - 1;
+        });
         set = { labels, row: (i) => from.descriptors[i] };
         const byName = new Map([...this.names.entries()].map(([id, n]) => [n, id] as const));
         const rows = sampleIndices(from.descriptors.length, MAX_SEARCH_PROBES);

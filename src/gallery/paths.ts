@@ -21,6 +21,6 @@ export function defaultGalleryPath(
   if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'facekit', GALLERY_FILE_NAME);
   const xdg = env.XDG_DATA_HOME;
   // XDG says a relative XDG_DATA_HOME is invalid and must be ignored.
-  const base = xdg && xdg.startsWith('/') ? xdg : join(home, '.local', 'share');
+  const base = xdg?.startsWith('/') ? xdg : join(home, '.local', 'share');
   return join(base, 'facekit', GALLERY_FILE_NAME);
 }

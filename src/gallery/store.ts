@@ -5,6 +5,7 @@
  * a person is either stored with all the faces of their enrolment or not touched.
  */
 import type { DistanceSample } from '../match/calibrate.js';
+import type { DescriptorBatch } from '../search/exact.js';
 import type { Box } from '../types.js';
 
 export type { DistanceSample };
@@ -81,12 +82,7 @@ export interface EnrollOutcome {
   readonly duplicates: DuplicateFace[];
 }
 
-/** Face rows in bulk: ids ascending, `vectors` row-major `ids.length × dims`. */
-export interface DescriptorBatch {
-  readonly ids: Float64Array;
-  readonly persons: Int32Array;
-  readonly vectors: Float32Array;
-}
+export type { DescriptorBatch };
 
 /**
  * How far a reader has followed the store: faces above `maxFaceId` are new, log entries above

@@ -19,6 +19,7 @@ export function checkName(name: unknown, field = 'name'): string {
       `a person name is at most ${MAX_NAME_LENGTH} characters (this one has ${trimmed.length})`,
     );
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this check refuses.
   if (/[\u0000-\u001f\u007f]/.test(trimmed))
     throw invalidArgument(field, 'a person name cannot hold control characters (newlines, tabs)');
   return trimmed;

@@ -210,7 +210,7 @@ function axisTaps(from: number, size: number, outSize: number, limit: number): A
       put(p0, 1 - w1);
       put(p0 + 1, w1);
     }
-    start[i] = first < 0 ? 0 : first;
+    start[i] = Math.max(first, 0);
     count[i] = n;
   }
   return { start, count, weights, width };

@@ -194,7 +194,10 @@ export function pairDistances(set: Labelled): { impostors: Float32Array; genuine
     const multi = groups.filter((g) => g.length > 1);
     const cum: number[] = [];
     let acc = 0;
-    for (const g of multi) cum.push((acc += (g.length * (g.length - 1)) / 2));
+    for (const g of multi) {
+      acc += (g.length * (g.length - 1)) / 2;
+      cum.push(acc);
+    }
     genuine = new Float32Array(MAX_GENUINE_PAIRS);
     for (let k = 0; k < MAX_GENUINE_PAIRS; ) {
       const x = rnd() * acc;

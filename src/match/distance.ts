@@ -1,10 +1,8 @@
+import { DLIB128 } from '../embed/spec.js';
 import { FaceKitError } from '../errors.js';
 
-/**
- * face_recognition's default: dlib's model was trained so that same-person pairs fall below 0.6
- * euclidean distance (99.38% on LFW at that threshold).
- */
-export const DEFAULT_TOLERANCE = 0.6;
+/** face_recognition's default tolerance: the dlib embedder's match threshold (see src/embed/spec.ts). */
+export const DEFAULT_TOLERANCE = DLIB128.thresholds.match;
 
 function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>, field: string): void {
   if (a.length !== b.length) {

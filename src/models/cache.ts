@@ -225,7 +225,8 @@ async function compile(src: ModelSource, cacheDir: string): Promise<{ bytes: Uin
     const bytes = await spec.build(weights, { cacheDir, calibrationFiles: calibrationPaths(src) });
     const [{ version, stamp }, weightsSha256] = await Promise.all([weightsStamp(src), weightsDigest(src)]);
     const record: ModelRecord = {
-      id: spec.id,
+      // MODELS keys are the ids (test/models/registry.test.ts holds every entry to it).
+      id: spec.id as ModelId,
       builderVersion: spec.builderVersion,
       weightsPackage: spec.weightsPackage,
       weightsVersion: version,

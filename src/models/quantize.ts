@@ -149,7 +149,7 @@ export function quantizeWeights(data: Float32Array, channels: number): { values:
 
 function floatInitializer(graph: Graph, name: string, what: string): TensorValue {
   const t = graph.initializers.get(name);
-  if (!t || t.dtype !== 'float')
+  if (t?.dtype !== 'float')
     throw new FaceKitError('MODEL_BUILD_FAILED', `cannot quantize: ${what} ${name} is not a float constant`, {
       field: name,
     });

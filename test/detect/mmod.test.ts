@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkDetectorName } from '../../src/detect/detector.js';
+import { checkDetectorName } from '../../src/detect/registry.js';
 import { boxesOverlap, type DlibRect } from '../../src/detect/hog/scan.js';
 import {
   checkUpsample,
@@ -21,7 +21,8 @@ import { parseMmodOptions } from '../../src/detect/mmod/options.js';
 import { tiledLayout, tiledPyramid } from '../../src/detect/mmod/pyramid.js';
 import { disposeSharedKits, faceLocations } from '../../src/api.js';
 import { FaceKitError } from '../../src/errors.js';
-import { FaceKit } from '../../src/kit.js';
+import { FaceKit } from '../../src/pipeline/kit.js';
+import { detectionAttempts } from '../../src/pipeline/retry.js';
 import type { Image } from '../../src/types.js';
 import {
   MMOD_BENCH_WIDTH,
@@ -285,6 +286,15 @@ describe('kit and names', () => {
       faceLocations(image, { model: 'tiny', upsample: 1 }),
       (e: unknown) => e instanceof FaceKitError && e.field === 'upsample',
     );
+  });
+
+  test('an MMOD kit retries with the others; no other chain runs MMOD; upsample stays with MMOD', () => {
+    const chain = detectionAttempts('mmod', { upsample: 0, minConfidence: 0.2 });
+    assert.deepEqual(chain[0], ['mmod', { minConfidence: 0.2, upsample: 0 }]);
+    assert.ok(chain.slice(1).every(([name, o]) => name !== 'mmod' && o.upsample === undefined));
+    assert.deepEqual(detectionAttempts('mmod', {})[0], ['mmod', { upsample: 1 }]);
+    for (const other of ['tiny', 'ssd', 'mtcnn'] as const)
+      assert.ok(detectionAttempts(other, {}).every(([name]) => name !== 'mmod'));
   });
 
   test('upsample with another detector is INVALID_ARGUMENT, at construction and per call', async () => {

@@ -114,7 +114,10 @@ test('a portrait photo (padding on the right): same as face-api', async () => {
 
 test('ssdInput is bit-identical to resizing the whole zero-padded square', () => {
   let seed = 7;
-  const byte = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 255) + 1;
+  const byte = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return (seed % 255) + 1;
+  };
   for (const [width, height] of [
     [640, 427],
     [1920, 1367],

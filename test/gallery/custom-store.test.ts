@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FaceKitError,
   openGallery,
   openSqliteStore,
   type CalibrationRecord,
@@ -24,7 +23,8 @@ import {
   type PersonRecord,
   type StoreStats,
   type Watermark,
-} from '../../src/index.js';
+} from '../../src/entry/gallery.js';
+import { FaceKitError } from '../../src/errors.js';
 import { Faces } from '../helpers/descriptors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'facekit-custom-store-'));
@@ -127,7 +127,7 @@ test('openGallery({ store }) runs on a caller-made store, goes through it for ev
   const f = new Faces(61);
   const people = f.people(5, 2);
   const g = await openGallery({ store });
-  assert.equal(g.file, 'counting:' + join(root, 'g.db'));
+  assert.equal(g.file, `counting:${join(root, 'g.db')}`);
   await g.enrollMany(people);
   assert.equal((await g.identify([f.photo(people[3].centre)]))[0].person, 'p3');
   await g.removePeople(['p0']);

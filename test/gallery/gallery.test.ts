@@ -6,9 +6,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceKitError } from '../../src/errors.js';
 import { openGallery, type Gallery, type GalleryOptions } from '../../src/gallery/gallery.js';
-import { ANN_STATE_KEY } from '../../src/gallery/ann.js';
+import { ANN_STATE_KEY } from '../../src/search/ann.js';
 import { openSqliteStore } from '../../src/gallery/sqlite.js';
-import { EMBEDDER_ID } from '../../src/kit.js';
+import { EMBEDDER_ID } from '../../src/embed/spec.js';
 import { DEFAULT_TOLERANCE } from '../../src/match/distance.js';
 import { Faces, fakeHash } from '../helpers/descriptors.js';
 

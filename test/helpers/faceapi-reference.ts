@@ -10,6 +10,7 @@ import type { Image } from '../../src/types.js';
 const require = createRequire(import.meta.url);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: face-api's tfjs build ships no types; the reference is used only to compare outputs.
 export type FaceApi = any;
 
 let loaded: Promise<FaceApi> | undefined;

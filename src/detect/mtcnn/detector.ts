@@ -276,7 +276,10 @@ export class MtcnnDetector implements FaceDetector {
       const batch = new Float32Array(count * slot);
       for (let i = 0; i < count; i++) resampleRegion(image, cropRegion(boxes[start + i]), size, size, batch, i * slot);
       const out = await session.run({ [MTCNN_INPUT]: new ort.Tensor('float32', batch, [count, size, size, 3]) });
-      for (const [name, t] of Object.entries(out)) (parts[name] ??= []).push(t.data as Float32Array);
+      for (const [name, t] of Object.entries(out)) {
+        parts[name] ??= [];
+        parts[name].push(t.data as Float32Array);
+      }
     }
     const joined: Record<string, Float32Array> = {};
     for (const [name, list] of Object.entries(parts)) {

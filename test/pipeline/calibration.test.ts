@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { iou } from '../../src/detect/nms.js';
 import { loadImage } from '../../src/image/decode.js';
-import { createFaceKit } from '../../src/kit.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
 import { DEFAULT_TOLERANCE, euclideanDistance } from '../../src/match/distance.js';
 import { inspectModel, inspectSource, loadModelBytes } from '../../src/models/cache.js';
 import { MODELS, weightsPackageDir, type ModelId } from '../../src/models/registry.js';

@@ -1,17 +1,51 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
-import type { DetectorName } from '../detect/detector.js';
-import { FaceKitError, invalidArgument, type FaceKitErrorCode } from '../errors.js';
+import { DETECTORS, type DetectorName } from '../detect/registry.js';
+import { FaceKitError, type FaceKitErrorCode, invalidArgument } from '../errors.js';
 // Also keeps sharp loaded in the main thread while workers come and go: sharp's documented
 // requirement, since glibc would otherwise unload libvips under a running worker.
 import { loadImage } from '../image/decode.js';
-import { FaceKit } from '../kit.js';
-import { modelFor, type ModelId, type Precision } from '../models/registry.js';
-import type { Box, Point } from '../types.js';
-import type { InputError } from './files.js';
-import { ensureModels } from './models.js';
-import { note, reportInputError } from './output.js';
+import { ensureModels } from '../models/ensure.js';
+import { type ModelId, modelFor, type Precision } from '../models/registry.js';
+import type { Box, Image, Point } from '../types.js';
+import { FaceKit } from './kit.js';
+import { detectionAttempts } from './retry.js';
+
+/**
+ * The batch runner every front end drives: files (paths, bytes or decoded images) through the
+ * pipeline to a stage, in one process or a pool of worker threads, results in input order;
+ * progress and per-file errors come back through callbacks, never printed here.
+ */
+
+/** An input that could not be used, in the shape the CLI's `--json` prints under `errors`. */
+export interface InputError {
+  readonly file: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * One input: a file path, or bytes / a decoded image with the name results and errors call it
+ * by. Plain data, so it can be posted to a worker thread.
+ */
+export type BatchInput =
+  | string
+  | { readonly name: string; readonly bytes: Uint8Array }
+  | { readonly name: string; readonly image: Image };
+
+/** The name results and errors give an input. */
+export function inputName(input: BatchInput): string {
+  return typeof input === 'string' ? input : input.name;
+}
+
+/** What a batch run tells its front end besides the results. */
+export interface BatchEvents {
+  /** Status lines (models being built). */
+  readonly onNote?: (message: string) => void;
+  /** Something the user should know that does not stop the run. */
+  readonly onWarning?: (message: string) => void;
+}
 
 /** How far each file goes down the pipeline: a command pays only for what it prints. */
 export type Stage = 'detect' | 'landmarks' | 'analyze';
@@ -52,7 +86,7 @@ export type ResultSink = (result: FileResult, index: number) => void;
 
 export interface Analyzer {
   /** Runs every file through the pipeline; resolves once `onResult` has seen them all. */
-  run(files: readonly string[], onResult: ResultSink): Promise<void>;
+  run(inputs: readonly BatchInput[], onResult: ResultSink): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,29 +114,21 @@ export function isFatal(error: unknown): boolean {
   return error instanceof FaceKitError && FATAL_CODES.has(error.code);
 }
 
-/** The kit every CLI command runs: a miss is retried with other settings, since a false "no face" costs more than the retry. */
-export function cliKit(settings: AnalyzerSettings, threads: number): FaceKit {
+/** The kit a batch run uses: a miss is retried with other settings, since a false "no face" costs more than the retry. */
+export function batchKit(settings: AnalyzerSettings, threads: number): FaceKit {
   const common = { minConfidence: settings.minConfidence, retryOnMiss: true, threads, precision: settings.precision };
   if (settings.detector === 'mmod') return new FaceKit({ ...common, detector: 'mmod', upsample: settings.upsample });
   if (settings.upsample !== undefined)
-    throw invalidArgument('upsample', `--upsample needs --model cnn (or mmod), got '${settings.detector}'`);
+    throw invalidArgument('upsample', `upsample needs detector 'mmod' (or 'cnn'), got '${settings.detector}'`);
   return new FaceKit({ ...common, detector: settings.detector });
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */
-export function requiredModels(
-  settings: Pick<AnalyzerSettings, 'stage' | 'precision'> & { readonly detector?: DetectorName },
-): ModelId[] {
-  // retryOnMiss falls back to every detector whichever comes first, so all are needed.
-  const ids: ModelId[] = [
-    'tiny_face_detector',
-    modelFor('ssd_mobilenetv1', settings.precision),
-    'mtcnn_pnet',
-    'mtcnn_rnet',
-    'mtcnn_onet',
-  ];
-  // dlib's MMOD is in no retry chain: only a kit that starts with it opens it.
-  if (settings.detector === 'mmod') ids.push('mmod_face_detector');
+export function requiredModels(settings: Pick<AnalyzerSettings, 'detector' | 'stage' | 'precision'>): ModelId[] {
+  // retryOnMiss falls back to the other detectors, so every detector the chain tries is needed.
+  const precision = settings.precision ?? 'fp32';
+  const detectors = new Set(detectionAttempts(settings.detector, {}).map(([name]) => name));
+  const ids: ModelId[] = [...detectors].flatMap((name) => DETECTORS[name].models(precision));
   if (settings.stage !== 'detect') ids.push('face_landmark_68');
   if (settings.stage === 'analyze') ids.push(modelFor('dlib_resnet128', settings.precision));
   return ids;
@@ -113,11 +139,17 @@ const plainBox = (b: Box): Box => ({ x: b.x, y: b.y, width: b.width, height: b.h
 const plainFive = (d: { readonly landmarks5?: readonly Point[] }) =>
   d.landmarks5 ? { landmarks5: d.landmarks5.map(plainPoint) } : {};
 
-/** Loads one file and runs it to `stage`; input problems come back as a failed result, fatal ones throw. */
-export async function analyzeFile(kit: FaceKit, file: string, stage: Stage): Promise<FileResult> {
+async function decode(input: BatchInput): Promise<Image> {
+  if (typeof input === 'string') return loadImage(input);
+  return 'image' in input ? input.image : loadImage(input.bytes);
+}
+
+/** Loads one input and runs it to `stage`; input problems come back as a failed result, fatal ones throw. */
+export async function analyzeFile(kit: FaceKit, input: BatchInput, stage: Stage): Promise<FileResult> {
   const start = performance.now();
+  const file = inputName(input);
   try {
-    const image = await loadImage(file);
+    const image = await decode(input);
     let faces: FaceData[];
     if (stage === 'detect') {
       faces = (await kit.detect(image)).map((d) => ({ box: plainBox(d.box), score: d.score, ...plainFive(d) }));
@@ -164,24 +196,26 @@ export function openAnalyzer(settings: AnalyzerSettings, cpus: CpuChoice, fileCo
   // with one thread per worker, or --cpus 1, a decode would otherwise compete with every worker.
   if (threads === 1) sharp.concurrency(1);
   return workers === 0
-    ? new LocalAnalyzer(cliKit(settings, threads), settings.stage)
+    ? new LocalAnalyzer(batchKit(settings, threads), settings.stage)
     : new WorkerPool(workers, settings);
 }
 
 /**
- * Every command's analysis pass: builds the models `settings` needs (once per machine), then runs
- * `files` through an analyzer of `cpus`, closed whatever happens.
+ * A whole analysis pass: builds the models `settings` needs (once per machine), then runs
+ * `inputs` through an analyzer of `cpus`, closed whatever happens.
  */
 export async function analyzeFiles(
   settings: AnalyzerSettings,
   cpus: CpuChoice,
-  files: readonly string[],
+  inputs: readonly BatchInput[],
   onResult: ResultSink,
+  events: BatchEvents = {},
 ): Promise<void> {
-  await ensureModels(requiredModels(settings), note);
-  const analyzer = openAnalyzer(settings, cpus, files.length);
+  const ignore = (): void => {};
+  await ensureModels(requiredModels(settings), events.onNote ?? ignore, events.onWarning ?? ignore);
+  const analyzer = openAnalyzer(settings, cpus, inputs.length);
   try {
-    await analyzer.run(files, onResult);
+    await analyzer.run(inputs, onResult);
   } finally {
     await analyzer.close();
   }
@@ -194,22 +228,14 @@ export function largestFace(faces: readonly FaceData[]): FaceData {
   return faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
 }
 
-/** True for a file the pipeline could not read, after recording it in `errors` and reporting it on stderr. */
-export function recordFailure(r: FileResult, errors: InputError[]): r is Extract<FileResult, { ok: false }> {
-  if (r.ok) return false;
-  errors.push(r.error);
-  reportInputError(r.error);
-  return true;
-}
-
 class LocalAnalyzer implements Analyzer {
   constructor(
     private readonly kit: FaceKit,
     private readonly stage: Stage,
   ) {}
 
-  async run(files: readonly string[], onResult: ResultSink): Promise<void> {
-    for (let i = 0; i < files.length; i++) onResult(await analyzeFile(this.kit, files[i], this.stage), i);
+  async run(inputs: readonly BatchInput[], onResult: ResultSink): Promise<void> {
+    for (let i = 0; i < inputs.length; i++) onResult(await analyzeFile(this.kit, inputs[i], this.stage), i);
   }
 
   close(): Promise<void> {
@@ -219,7 +245,7 @@ class LocalAnalyzer implements Analyzer {
 
 /** Messages between the pool and its workers; everything is structured-clone plain data. */
 export type ToWorker =
-  | { readonly type: 'file'; readonly index: number; readonly file: string }
+  | { readonly type: 'file'; readonly index: number; readonly input: BatchInput }
   | { readonly type: 'close' };
 export type FromWorker =
   | { readonly type: 'ready' }
@@ -230,7 +256,7 @@ export interface WorkerSettings extends AnalyzerSettings {
   readonly threads: number;
 }
 
-/** Built CLI runs dist/cli/worker.js; under tsx the sources run as .ts. */
+/** Built code runs dist/pipeline/worker.js; under tsx the sources run as .ts. */
 function workerUrl(): URL {
   return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 }
@@ -251,7 +277,7 @@ interface Slot {
 class WorkerPool implements Analyzer {
   private readonly slots: Slot[] = [];
   private job?: {
-    files: readonly string[];
+    inputs: readonly BatchInput[];
     next: number;
     done: number;
     /** Results that finished ahead of an earlier file, held until their turn. */
@@ -311,7 +337,7 @@ class WorkerPool implements Analyzer {
     void slot.worker.terminate();
     const job = this.job;
     if (index !== undefined && job) {
-      const file = job.files[index];
+      const file = inputName(job.inputs[index]);
       this.deliver(index, {
         ok: false,
         file,
@@ -338,7 +364,7 @@ class WorkerPool implements Analyzer {
       }
       job.emitted++;
     }
-    if (job.done === job.files.length) {
+    if (job.done === job.inputs.length) {
       this.job = undefined;
       job.resolve();
     }
@@ -346,10 +372,10 @@ class WorkerPool implements Analyzer {
 
   private feed(slot: Slot): void {
     const job = this.job;
-    if (!job || slot.busy !== undefined || job.next >= job.files.length) return;
+    if (!job || slot.busy !== undefined || job.next >= job.inputs.length) return;
     const index = job.next++;
     slot.busy = index;
-    const message: ToWorker = { type: 'file', index, file: job.files[index] };
+    const message: ToWorker = { type: 'file', index, input: job.inputs[index] };
     slot.worker.postMessage(message);
   }
 
@@ -360,12 +386,12 @@ class WorkerPool implements Analyzer {
     job?.reject(error);
   }
 
-  run(files: readonly string[], onResult: ResultSink): Promise<void> {
+  run(inputs: readonly BatchInput[], onResult: ResultSink): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.job) return Promise.reject(new Error('analyzer is already running'));
-    if (files.length === 0) return Promise.resolve();
+    if (inputs.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.job = { files, next: 0, done: 0, held: new Map(), emitted: 0, onResult, resolve, reject };
+      this.job = { inputs, next: 0, done: 0, held: new Map(), emitted: 0, onResult, resolve, reject };
       for (const slot of this.slots) this.feed(slot);
     });
   }

@@ -1,10 +1,11 @@
 import { chipTransform, warpChip } from '../align/chip.js';
 import { mirrorTransform } from '../align/jitter.js';
 import { dlibChipTemplate } from '../align/templates.js';
+import { DETECTORS } from '../detect/registry.js';
 import { ssdInput } from '../detect/ssd.js';
 import { FaceKitError } from '../errors.js';
 import { loadImage } from '../image/decode.js';
-import { FaceKit } from '../kit.js';
+import { Landmarker68 } from '../landmarks/landmarks68.js';
 import { RangeRecorder, type TensorRanges } from '../models/quantize.js';
 import type { BuildContext, Int8ModelId } from '../models/registry.js';
 import { SSD_INPUT_SIZE } from '../models/ssdMobilenetv1.js';
@@ -28,19 +29,31 @@ interface Batch {
 const CHIPS_PER_RUN = 8;
 
 /**
+ * The detector the encoder's calibration set is found with: written here rather than read from
+ * DEFAULT_DETECTOR, so changing the default does not change the int8 encoder's ranges.
+ */
+const CALIBRATION_DETECTOR = 'tiny';
+
+/**
  * The encoder's calibration set: every face the default fp32 pipeline (tiny detector, 68
  * landmarks, dlib alignment) finds in the photos, as the aligned chip and its mirror image, which
  * are what `encode()` feeds the encoder (the mirror with `flip`).
  */
 async function faceChips(photos: readonly string[], cacheDir: string): Promise<Batch[]> {
-  const kit = new FaceKit({ cacheDir });
+  const calibrationDetector = DETECTORS[CALIBRATION_DETECTOR];
+  const detector = await calibrationDetector.create({ cacheDir });
+  const landmarker = await Landmarker68.create({ variant: 'full', cacheDir });
   const template = dlibChipTemplate();
   const chips: Float32Array[] = [];
   try {
     for (const photo of photos) {
       const image = await loadImage(photo);
-      for (const face of await kit.landmarks(image)) {
-        const m = chipTransform(face.landmarks, template);
+      const found = await detector.detect(image, calibrationDetector.ownOptions({}));
+      for (const landmarks of await landmarker.detect(
+        image,
+        found.map((d) => d.box),
+      )) {
+        const m = chipTransform(landmarks, template);
         chips.push(
           warpChip(image, m, template.size),
           warpChip(image, mirrorTransform(m, template.size), template.size),
@@ -48,7 +61,7 @@ async function faceChips(photos: readonly string[], cacheDir: string): Promise<B
       }
     }
   } finally {
-    await kit.dispose();
+    await Promise.all([detector.dispose(), landmarker.dispose()]);
   }
   if (chips.length === 0)
     throw new FaceKitError(

@@ -1,16 +1,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { isolatedCacheDir, blankJpeg, scaledSample, samplePath } from './helpers/photos.js';
-import { alignFace, createFaceKit, detectionAttempts, FaceKit, MAX_JITTERS } from '../src/kit.js';
-import { DLIB_MAX_BATCH, DlibEncoder } from '../src/embed/dlib128.js';
-import { landmarks5From68 } from '../src/landmarks/five.js';
-import { ModelSession } from '../src/runtime/session.js';
-import { loadImage } from '../src/image/decode.js';
-import { euclideanDistance } from '../src/match/distance.js';
-import { FaceKitError } from '../src/errors.js';
-import type { AnalyzedFace, Face, Image } from '../src/types.js';
-import { Landmarker68 } from '../src/landmarks/landmarks68.js';
+import { isolatedCacheDir, blankJpeg, scaledSample, samplePath } from '../helpers/photos.js';
+import { alignFace, createFaceKit, FaceKit } from '../../src/pipeline/kit.js';
+import { MAX_JITTERS } from '../../src/pipeline/options.js';
+import { detectionAttempts } from '../../src/pipeline/retry.js';
+import { DLIB_MAX_BATCH, DlibEncoder } from '../../src/embed/dlib128.js';
+import { landmarks5From68 } from '../../src/landmarks/five.js';
+import { ModelSession } from '../../src/runtime/session.js';
+import { loadImage } from '../../src/image/decode.js';
+import { euclideanDistance } from '../../src/match/distance.js';
+import { FaceKitError } from '../../src/errors.js';
+import type { AnalyzedFace, Face, Image } from '../../src/types.js';
+import { Landmarker68 } from '../../src/landmarks/landmarks68.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceKitError } from '../../src/errors.js';
-import { ANN_DEFAULTS, ANN_LARGE_GALLERY, AnnIndex, annSearchBeam } from '../../src/gallery/ann.js';
-import { BLOCK_ROWS, DescriptorMatrix, exactKnn, QUERY_BLOCK } from '../../src/gallery/exact.js';
+import { ANN_DEFAULTS, ANN_LARGE_GALLERY, AnnIndex, annSearchBeam } from '../../src/search/ann.js';
+import { BLOCK_ROWS, DescriptorMatrix, exactKnn, QUERY_BLOCK } from '../../src/search/exact.js';
 import { euclideanDistance } from '../../src/match/distance.js';
 import { Faces } from '../helpers/descriptors.js';
 

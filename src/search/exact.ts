@@ -5,7 +5,13 @@
  * small max-heap per query for the k best.
  */
 import { invalidArgument } from '../errors.js';
-import type { DescriptorBatch } from './store.js';
+
+/** Face rows in bulk: ids ascending, `vectors` row-major `ids.length × dims`. */
+export interface DescriptorBatch {
+  readonly ids: Float64Array;
+  readonly persons: Int32Array;
+  readonly vectors: Float32Array;
+}
 
 /**
  * Queries sharing one pass over the rows. Each gallery row (512 bytes) is used this many times

@@ -1,0 +1,36 @@
+/** facekit/gallery: galleries, their stores (sqlite and the interface for others) and where they live. */
+export { Gallery, openGallery } from '../gallery/gallery.js';
+export type {
+  CalibrateOptions,
+  GalleryOptions,
+  Identification,
+  IdentifyOptions,
+  IndexInfo,
+  IndexMode,
+  LabelledFaces,
+  ThresholdInfo,
+  ThresholdOptions,
+} from '../gallery/gallery.js';
+export { defaultGalleryPath, GALLERY_ENV } from '../gallery/paths.js';
+export { openSqliteStore, SqliteStore } from '../gallery/sqlite.js';
+export type {
+  CalibrationRecord,
+  ChangeSet,
+  ClusterFace,
+  ClusterRun,
+  DescriptorBatch,
+  DistanceSample,
+  DuplicateFace,
+  EnrollOutcome,
+  EnrollRequest,
+  FaceRecord,
+  GalleryStore,
+  Metadata,
+  MetadataPatch,
+  ModelTag,
+  NewFace,
+  PersonRecord,
+  StoreStats,
+  Watermark,
+} from '../gallery/store.js';
+export type { SqliteStoreOptions } from '../gallery/sqlite.js';

@@ -1,0 +1,3 @@
+/** facekit/image: decoding photos (EXIF orientation, pixel limits) and raw pixels as an Image. */
+export { DEFAULT_MAX_PIXELS, imageFromRaw, loadImage } from '../image/decode.js';
+export type { LoadImageOptions } from '../image/decode.js';
