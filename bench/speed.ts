@@ -22,6 +22,7 @@ import type { ModelId } from '../src/models/registry.js';
 import type { Image } from '../src/types.js';
 import { dlibHogTimes } from './dlib-hog.js';
 import { DEFAULT_DATA, markdownTable, parseFlags, percentile, PROJECT_ROOT, writeResult } from './common.js';
+import { cpuTime, dlibMmodTimes } from './dlib-mmod.js';
 
 const flags = parseFlags({ data: DEFAULT_DATA, repeat: 20, threads: '1,2', noBaseline: false, out: '', part: '' });
 const require = createRequire(import.meta.url);
@@ -118,6 +119,7 @@ async function ourRows(
     'ssd, int8': createFaceKit({ detector: 'ssd', threads, precision: 'int8' }),
     // HOG runs on the JavaScript thread whatever `threads` says (no onnxruntime session).
     hog: createFaceKit({ detector: 'hog', threads }),
+    mmod: createFaceKit({ detector: 'mmod', threads }),
   };
   await Promise.all(Object.values(kits).map((k) => k.warmUp()));
   for (const size of [224, 320, 416, 608]) {
@@ -144,6 +146,24 @@ async function ourRows(
   const dlib = threads === 1 ? await dlibHogTimes(refImg, flags.repeat) : undefined;
   for (const [upsample, run] of (dlib ?? []).entries()) {
     add(`dlib C++ (hog_reference): detect hog upsample ${upsample}`, run.ms, `${run.faces} faces`);
+  }
+  // dlib's CNN (face_recognition's --model cnn) beside the others, with dlib's own C++ time on the
+  // same 640-px photo for the ratio (wall and CPU; CPU is the fair one on a shared machine).
+  const dlibTimes = dlibMmodTimes().filter((t) => t.file === 'sample1.png');
+  for (const upsample of [0, 1]) {
+    const n = (await kits.mmod.detect(refImg, { upsample })).length;
+    const ms = await time(() => kits.mmod.detect(refImg, { upsample }));
+    const cpu = threads === 1 ? await cpuTime(() => kits.mmod.detect(refImg, { upsample }), flags.repeat) : undefined;
+    const dlib = dlibTimes.find((t) => t.upsample === upsample);
+    const vsDlib = dlib
+      ? `; dlib C++ 1 thread: ${dlib.ms.toFixed(0)} ms wall${dlib.cpuMs === undefined ? '' : `, ${dlib.cpuMs.toFixed(0)} ms CPU`} (${dlib.faces} faces)` +
+        (cpu !== undefined && dlib.cpuMs !== undefined ? `, CPU ratio ×${(dlib.cpuMs / cpu).toFixed(1)}` : '')
+      : '';
+    add(
+      `detect: mmod (cnn) upsample ${upsample}`,
+      ms,
+      `${n} faces${cpu === undefined ? '' : `; CPU ${cpu.toFixed(0)} ms`}${vsDlib}`,
+    );
   }
   const dets = await kits.tiny.detect(refImg);
   const faces = await kits.tiny.landmarks(refImg, dets);

@@ -4,7 +4,7 @@
  */
 import { FaceKit } from './pipeline/kit.js';
 import { type Alignment, checkJitters } from './pipeline/options.js';
-import { checkDetectorName, DEFAULT_DETECTOR, type DetectorName } from './detect/registry.js';
+import { checkDetectorName, DEFAULT_DETECTOR, type DetectorAlias, type DetectorName } from './detect/registry.js';
 import { FaceKitError, invalidArgument } from './errors.js';
 import type { Gallery, ThresholdOptions } from './gallery/gallery.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold, type Verification } from './match/verify.js';
@@ -24,11 +24,11 @@ export { compareFaces, faceDistance, euclideanDistance, DEFAULT_TOLERANCE } from
 const sharedKits = new Map<string, FaceKit<Alignment>>();
 
 function sharedKit(
-  detector: DetectorName = DEFAULT_DETECTOR,
+  requested: DetectorName | DetectorAlias = DEFAULT_DETECTOR,
   field = 'model',
   alignment: Alignment = 'landmarks68',
 ): FaceKit<Alignment> {
-  checkDetectorName(detector, field);
+  const detector = checkDetectorName(requested, field);
   const key = `${detector}/${alignment}`;
   let kit = sharedKits.get(key);
   if (!kit) {
@@ -46,12 +46,12 @@ export async function disposeSharedKits(): Promise<void> {
 }
 
 export interface LocateOptions {
-  /** Which detector: one of DETECTOR_NAMES ('hog' is dlib's, face_recognition's default); default DEFAULT_DETECTOR. */
-  readonly detector?: DetectorName;
+  /** Which detector: one of DETECTOR_NAMES (or 'cnn', face_recognition's name for 'mmod'); default DEFAULT_DETECTOR. */
+  readonly detector?: DetectorName | DetectorAlias;
   /** face_recognition's spelling of `detector` (`face_locations(img, model=...)`), accepted for code ported from it. */
-  readonly model?: DetectorName;
+  readonly model?: DetectorName | DetectorAlias;
   readonly minConfidence?: number;
-  /** HOG only: face_recognition's number_of_times_to_upsample (default 1). */
+  /** 'mmod'/'cnn' only: face_recognition's number_of_times_to_upsample (default 1). */
   readonly upsample?: number;
 }
 
@@ -88,7 +88,7 @@ export type LandmarkModelSize = 'large' | 'small';
 export interface LandmarkOptions {
   readonly model?: LandmarkModelSize;
   /** Which detector finds the faces: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
-  readonly detector?: DetectorName;
+  readonly detector?: DetectorName | DetectorAlias;
   /** Boxes from an earlier faceLocations() call, to skip detection. */
   readonly faceLocations?: readonly Box[];
 }
@@ -171,7 +171,7 @@ export interface VerifyOptions extends ThresholdOptions {
   /** Take the threshold (and the confidence) from this gallery's pair calibration. */
   readonly gallery?: Gallery;
   /** Detector for photos: one of DETECTOR_NAMES; default DEFAULT_DETECTOR. */
-  readonly detector?: DetectorName;
+  readonly detector?: DetectorName | DetectorAlias;
 }
 
 const boxArea = (b: Box): number => b.width * b.height;
@@ -179,7 +179,7 @@ const boxArea = (b: Box): number => b.width * b.height;
 async function descriptorOf(
   input: Image | Float32Array,
   field: string,
-  detector: DetectorName | undefined,
+  detector: DetectorName | DetectorAlias | undefined,
 ): Promise<Float32Array> {
   if (input instanceof Float32Array) return input;
   const faces = await sharedKit(detector, 'detector').analyze(input);

@@ -32,10 +32,10 @@ import {
   modelOption,
   NO_PERSONS_FOUND,
   parseConfidence,
-  upsampleOption,
   parseTolerance,
   precisionOption,
   UNKNOWN_PERSON,
+  upsampleOption,
 } from './output.js';
 import { serveCommand } from './serve.js';
 
@@ -81,19 +81,21 @@ function detectCommand(): Command {
     )
     .argument('<paths...>', 'image files or folders (walked recursively)')
     .addOption(modelOption())
+    .addOption(upsampleOption())
     .addOption(precisionOption())
     .option(
       '--min-confidence <n>',
       'drop faces the detector scores below this (0 up to, not including, 1)',
       parseConfidence,
     )
-    .addOption(upsampleOption())
     .addOption(cpusOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
     .option('--landmarks', 'also find the 68 landmarks: appended as x,y columns, or under "landmarks" with --json')
     .addOption(jsonOption())
-    .action(async (paths: string[], opts: DetectCliOptions) => {
+    .action(async (paths: string[], opts: DetectCliOptions, cmd: Command) => {
+      if (opts.upsample !== undefined && opts.model !== 'mmod' && opts.model !== 'hog')
+        cmd.error('facekit: --upsample needs --model hog or cnn');
       const { runDetect } = await import('./detect.js');
       process.exitCode = await runDetect(paths, opts);
     });
@@ -164,6 +166,8 @@ function identifyCommand(): Command {
           );
         if (cmd.getOptionValueSource('far') === 'cli' && cmd.getOptionValueSource('tolerance') === 'cli')
           cmd.error('facekit: give a tolerance or a false-accept rate, not both (--tolerance fixes the threshold)');
+        if (opts.upsample !== undefined && opts.model !== 'mmod' && opts.model !== 'hog')
+          cmd.error('facekit: --upsample needs --model hog or cnn');
         if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
         if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
         const { runIdentify } = await import('./identify.js');

@@ -1,8 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { MAX_TOLERANCE } from '../match/identify.js';
-import { DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS } from '../detect/registry.js';
 import { HOG_MAX_UPSAMPLE } from '../detect/hog/detector.js';
+import {
+  checkDetectorName,
+  DEFAULT_DETECTOR,
+  DETECTOR_CHOICES,
+  DETECTOR_NAMES,
+  DETECTORS,
+} from '../detect/registry.js';
 import { PRECISIONS } from '../models/registry.js';
 import type { Box, Point } from '../types.js';
 import { forTerminal, lineForTerminal } from '../util/terminal-text.js';
@@ -104,12 +110,17 @@ export function parseCpus(value: string): number {
  * edge only: everywhere else the concept is `detector`.
  */
 export function modelOption(): Option {
-  return new Option(
-    '--model <name>',
-    `face detector: ${DETECTOR_NAMES.map((name) => DETECTORS[name].summary).join(', ')}`,
-  )
-    .choices(DETECTOR_NAMES)
-    .default(DEFAULT_DETECTOR);
+  return (
+    new Option('--model <name>', `face detector: ${DETECTOR_NAMES.map((name) => DETECTORS[name].summary).join(', ')}`)
+      .choices(DETECTOR_CHOICES)
+      // After choices(), which lists the names in --help: an alias ('cnn') arrives as its detector's name.
+      .argParser((value: string) => {
+        if (!(DETECTOR_CHOICES as readonly string[]).includes(value))
+          throw new InvalidArgumentError(`Allowed choices are ${DETECTOR_CHOICES.join(', ')}.`);
+        return checkDetectorName(value, '--model');
+      })
+      .default(DEFAULT_DETECTOR)
+  );
 }
 
 export function precisionOption(): Option {
@@ -146,7 +157,7 @@ export function capCpus(wanted: number, cores: number, tell: (message: string) =
 export function upsampleOption(): Option {
   return new Option(
     '--upsample <n>',
-    'with --model hog: times the photo is doubled first, 0 to 3 (default 1; more finds smaller faces, ~4x slower each)',
+    'with --model hog or cnn: times the photo is doubled first, 0 to 3 (default 1; more finds smaller faces, ~4x slower each)',
   ).argParser(parseUpsample);
 }
 

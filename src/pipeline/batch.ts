@@ -10,6 +10,7 @@ import { ensureModels } from '../models/ensure.js';
 import { type ModelId, modelFor, type Precision } from '../models/registry.js';
 import type { Box, Image, Point } from '../types.js';
 import { FaceKit } from './kit.js';
+import type { FaceKitOptions } from './options.js';
 import { detectionAttempts } from './retry.js';
 
 /**
@@ -53,13 +54,13 @@ export type Stage = 'detect' | 'landmarks' | 'analyze';
 export interface AnalyzerSettings {
   readonly detector: DetectorName;
   readonly minConfidence?: number;
+  /** With detector 'hog' or 'mmod' only: face_recognition's number_of_times_to_upsample. */
+  readonly upsample?: number;
   readonly stage: Stage;
   /** Kit option `precision`; default 'fp32'. */
   readonly precision?: Precision;
   /** Kit option `retryOnMiss`; default true (`--no-retry` turns it off). */
   readonly retryOnMiss?: boolean;
-  /** HOG detector: kit option `upsample`. */
-  readonly upsample?: number;
 }
 
 /** One face as plain data, safe to post between threads. */
@@ -118,14 +119,14 @@ export function isFatal(error: unknown): boolean {
 
 /** The kit a batch run uses: a miss is retried with other settings, since a false "no face" costs more than the retry. */
 export function batchKit(settings: AnalyzerSettings, threads: number): FaceKit {
-  return new FaceKit({
+  return new FaceKit<'landmarks68'>({
     detector: settings.detector,
     minConfidence: settings.minConfidence,
     retryOnMiss: settings.retryOnMiss ?? true,
     threads,
     precision: settings.precision,
     upsample: settings.upsample,
-  });
+  } as FaceKitOptions & { readonly alignment?: 'landmarks68' });
 }
 
 /** The networks a run at `settings` opens, so they can be built (once per machine) before it starts. */

@@ -6,7 +6,7 @@ import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from '../
 import { type ChipTemplate, dlibChipTemplate, dlibChipTemplate5 } from '../align/templates.js';
 import { type DetectionView, detectionView, toOriginal } from '../detect/budget.js';
 import type { DetectOptions, FaceDetector } from '../detect/detector.js';
-import { DEFAULT_DETECTOR, DETECTORS, type DetectorName, detectorEntry } from '../detect/registry.js';
+import { DETECTOR_NAMES, DETECTORS, type DetectorName, detectorEntry } from '../detect/registry.js';
 import { type Embedder, type EmbedderEntry, embedderEntry } from '../embed/registry.js';
 import { DEFAULT_EMBEDDER } from '../embed/spec.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
@@ -41,6 +41,13 @@ export type AlignablePoints = { readonly landmarks: readonly Point[] } | { reado
  * The configured pipeline: detector, landmarks, dlib alignment, 128-d encoder. `A` is the kit's
  * alignment, which decides what `analyze()` returns; createFaceKit infers it from the options.
  */
+/**
+ * dlib's detectors are ports checked box for box against dlib itself (test/fixtures/dlib): a border
+ * would shift their pyramid grid and the boxes face_recognition's users know, so they are unpadded
+ * unless the caller asks for `padding`.
+ */
+const UNPADDED_BY_DEFAULT: ReadonlySet<string> = new Set(['hog', 'mmod']);
+
 export class FaceKit<A extends Alignment = 'landmarks68'> {
   /** The descriptor space of this kit's embedder; galleries store it to refuse mixing models. */
   readonly embedderId: string;
@@ -51,6 +58,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   private readonly template: ChipTemplate;
   private readonly template5: ChipTemplate;
   private disposed = false;
+  /** The kit's detector, an alias ('cnn') resolved to its name. */
+  readonly detectorName: DetectorName;
 
   constructor(readonly options: FaceKitOptions & { readonly alignment?: A } = {}) {
     const given: unknown = options;
@@ -60,15 +69,11 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
         'options',
         `must be an options object, e.g. { detector: 'tiny' }; got ${JSON.stringify(given)}`,
       );
-    checkKitOptions(options);
+    this.detectorName = checkKitOptions(options);
     this.embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER);
     this.embedderId = this.embedder.modelId;
     this.template = this.embedder.template();
     this.template5 = this.embedder.template5();
-  }
-
-  get detectorName(): DetectorName {
-    return this.options.detector ?? DEFAULT_DETECTOR;
   }
 
   private alive(): void {
@@ -131,6 +136,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
       upsample: options.upsample ?? this.options.upsample,
       adjustThreshold: options.adjustThreshold ?? this.options.adjustThreshold,
     };
+    // Per-call knobs are checked as the kit's own are: one for another detector is refused, not ignored.
+    for (const name of DETECTOR_NAMES) DETECTORS[name].checkOptions(options, this.detectorName);
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
     // One bounded copy for every pass of this call (see DETECT_MAX_PIXELS).
     const view = await detectionView(image);
@@ -158,7 +165,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   /** One pass on the bounded copy (padded: see detect/pad.ts), answered in the photo's pixels. */
   private async attemptOn(view: DetectionView, [name, options]: Attempt): Promise<Detection[]> {
     const detector = await this.detector(name);
-    return toOriginal(await detectPadded(detector, view.image, options, this.options.padding ?? DEFAULT_PADDING), view);
+    const padding = this.options.padding ?? (UNPADDED_BY_DEFAULT.has(name) ? 0 : DEFAULT_PADDING);
+    return toOriginal(await detectPadded(detector, view.image, options, padding), view);
   }
 
   /** 68 landmarks for each detection (or for detections found here when none are given). */

@@ -6,6 +6,7 @@ import {
   DEFAULT_DETECTOR,
   DETECTOR_NAMES,
   DETECTORS,
+  type DetectorAlias,
   type DetectorName,
 } from '../detect/registry.js';
 import { invalidArgument } from '../errors.js';
@@ -29,10 +30,18 @@ export type Alignment = 'landmarks68' | 'landmarks5';
 /** The faces `analyze()` gives for each alignment: five-point kits have no 68 points to report. */
 export type AnalyzedFaceOf<A extends Alignment> = A extends 'landmarks5' ? AnalyzedFace5 : AnalyzedFace;
 
-/** MTCNN's options come only with the MTCNN detector: tiny and SSD have no pyramid to tune. */
+/**
+ * MTCNN's options come only with the MTCNN detector, `upsample` only with dlib's MMOD ('cnn' is
+ * face_recognition's name for it): tiny and SSD have no pyramid to tune.
+ */
 export type DetectorChoice =
-  | { readonly detector: Exclude<DetectorName, 'mtcnn'>; readonly mtcnn?: undefined }
-  | { readonly detector?: 'mtcnn'; readonly mtcnn?: MtcnnOptions };
+  | {
+      readonly detector: Exclude<DetectorName, 'mtcnn' | 'mmod' | 'hog'>;
+      readonly mtcnn?: undefined;
+      readonly upsample?: undefined;
+    }
+  | { readonly detector?: 'mtcnn'; readonly mtcnn?: MtcnnOptions; readonly upsample?: undefined }
+  | { readonly detector: 'hog' | 'mmod' | DetectorAlias; readonly mtcnn?: undefined; readonly upsample?: number };
 
 export type FaceKitOptions = KitOptions & DetectorChoice;
 
