@@ -4,7 +4,7 @@ import { type Chip, chipTransform, extractChip, warpChip } from '../align/chip.j
 import { checkLandmarkSpread } from '../align/spread.js';
 import { JITTER_SEED, jitterTransform, mirrorTransform, seededRandom } from '../align/jitter.js';
 import { type ChipTemplate, dlibChipTemplate, dlibChipTemplate5 } from '../align/templates.js';
-import { type DetectionView, detectionView, toOriginal } from '../detect/budget.js';
+import { DETECT_MAX_PIXELS, type DetectionView, detectionView, toOriginal } from '../detect/budget.js';
 import type { DetectOptions, FaceDetector } from '../detect/detector.js';
 import { DETECTOR_NAMES, DETECTORS, type DetectorName, detectorEntry } from '../detect/registry.js';
 import { type Embedder, type EmbedderEntry, embedderEntry } from '../embed/registry.js';
@@ -46,6 +46,13 @@ export type AlignablePoints = { readonly landmarks: readonly Point[] } | { reado
  * would shift their pyramid grid and the boxes face_recognition's users know, so they are unpadded
  * unless the caller asks for `padding`.
  */
+/** Pixels the copy may have so that, with a border of `padding` × its longer side, it stays within DETECT_MAX_PIXELS. */
+function paddedBudget(image: Image, padding: number): number {
+  const border = 2 * padding * Math.max(image.width, image.height);
+  const area = image.width * image.height;
+  return Math.floor((DETECT_MAX_PIXELS * area) / ((image.width + border) * (image.height + border)));
+}
+
 const UNPADDED_BY_DEFAULT: ReadonlySet<string> = new Set(['hog', 'mmod']);
 
 export class FaceKit<A extends Alignment = 'landmarks68'> {
@@ -140,7 +147,10 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     for (const name of DETECTOR_NAMES) DETECTORS[name].checkOptions(options, this.detectorName);
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
     // One bounded copy for every pass of this call (see DETECT_MAX_PIXELS).
-    const view = await detectionView(image);
+    // The border (see detect/pad.ts) grows the copy each pass reads: the copy is shrunk so that it
+    // stays within DETECT_MAX_PIXELS with its border.
+    const padding = this.options.padding ?? DEFAULT_PADDING;
+    const view = await detectionView(image, paddedBudget(image, padding));
     const found = await this.attemptOn(view, first);
     if (found.length > 0 || !(this.options.retryOnMiss ?? DEFAULT_RETRY_ON_MISS)) return found;
     for (const retry of retries) {
@@ -159,7 +169,8 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   async attempt(image: Image, pass: Attempt): Promise<Detection[]> {
     this.alive();
     checkImage(image);
-    return this.attemptOn(await detectionView(image), pass);
+    const padding = this.options.padding ?? DEFAULT_PADDING;
+    return this.attemptOn(await detectionView(image, paddedBudget(image, padding)), pass);
   }
 
   /** One pass on the bounded copy (padded: see detect/pad.ts), answered in the photo's pixels. */
