@@ -18,7 +18,7 @@ import { InferencePool } from './inference.js';
 import { checkLimits, defaultLimits, type RecognitionOptions, type ServeLimits } from './limits.js';
 import { serviceMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { ensureModels, requiredModels } from './pipeline.js';
+import { DEFAULT_DETECTOR, ensureModels, requiredModels } from './pipeline.js';
 import { galleryRoutes } from './routes/gallery.js';
 import { keyRoutes } from './routes/keys.js';
 import { recognitionRoutes } from './routes/recognition.js';
@@ -120,7 +120,7 @@ function fastifyRoute(ctx: ServiceContext, route: RouteSpec): RouteOptions {
 export async function createService(options: ServeOptions): Promise<Service> {
   const limits = checkLimits({ ...defaultLimits(options.limits?.workers), ...options.limits });
   const defaults: RecognitionOptions = {
-    detector: options.detector ?? 'tiny',
+    detector: options.detector ?? DEFAULT_DETECTOR,
     precision: options.precision ?? 'fp32',
     minConfidence: options.minConfidence,
     maxFaces: limits.maxFaces,

@@ -7,3 +7,4 @@ export { largestFace, requiredModels } from '../pipeline/batch.js';
 export type { FaceData } from '../pipeline/batch.js';
 export { faceQuality } from '../pipeline/enroll.js';
 export { ensureModels } from '../models/ensure.js';
+export { DEFAULT_DETECTOR } from '../detect/registry.js';
