@@ -1,3 +1,4 @@
+import { DETECTOR_NAMES } from '../../src/detect/registry.js';
 /**
  * facekit serve: recognition routes, every way a photo can come, options, auth and roles, limits
  * (body, pixels, faces, queue, timeout), errors, health, metrics, OpenAPI and the docs page.
@@ -47,8 +48,14 @@ describe('recognition', () => {
     assert.equal(mtcnn.statusCode, 200);
     assert.ok(mtcnn.json().faces.length >= 1);
     assert.equal(mtcnn.json().faces[0].landmarks5.length, 5);
-    const strict = await s.call('POST', '/v1/detect?minConfidence=0.99', { headers: jpegHeaders, payload: sample(1) });
-    const loose = await s.call('POST', '/v1/detect?minConfidence=0.3', { headers: jpegHeaders, payload: sample(1) });
+    const strict = await s.call('POST', '/v1/detect?detector=tiny&minConfidence=0.99', {
+      headers: jpegHeaders,
+      payload: sample(1),
+    });
+    const loose = await s.call('POST', '/v1/detect?detector=tiny&minConfidence=0.3', {
+      headers: jpegHeaders,
+      payload: sample(1),
+    });
     assert.ok(strict.json().faces.length < loose.json().faces.length);
   });
 
@@ -67,7 +74,7 @@ describe('recognition', () => {
     assert.equal(same.statusCode, 200);
     assert.equal(same.json().same, true);
     assert.equal(same.json().distance, 0);
-    assert.equal(same.json().thresholdSource, 'default');
+    assert.equal(same.json().thresholdSource, 'builtin');
     const enc = (await s.call('POST', '/v1/encode', { headers: jpegHeaders, payload: sample(1) })).json();
     const [d0, d1] = enc.faces.map((f: { descriptor: number[] }) => f.descriptor);
     const pair = await s.call('POST', '/v1/verify', {
@@ -299,9 +306,7 @@ describe('metrics and OpenAPI', () => {
     ]);
     assert.equal(detect.requestBody.content['multipart/form-data'].schema.properties.image.format, 'binary');
     assert.deepEqual(detect.requestBody.content['application/json'].schema.properties.detector.enum, [
-      'tiny',
-      'ssd',
-      'mtcnn',
+      ...DETECTOR_NAMES,
     ]);
     assert.ok(detect.responses['401'] && detect.responses['503']);
     assert.deepEqual(doc.paths['/healthz'].get.security, []);
