@@ -37,6 +37,12 @@ export interface DetectorEntry {
   readonly retryPasses: readonly DetectOptions[];
   /** Finds five landmarks itself: a 'landmarks5' kit then skips the 68-point network. */
   readonly givesFivePoints: boolean;
+  /**
+   * Border the kit adds before this detector runs when the caller sets no `padding` (detect/pad.ts);
+   * absent: DEFAULT_PADDING. dlib's ports say 0: they are checked box for box against dlib, and a
+   * border would shift their pyramid grid.
+   */
+  readonly defaultPadding?: number;
   /** One line for CLI help and docs. */
   readonly summary: string;
 }
@@ -104,6 +110,7 @@ export const DETECTORS = {
     retryPasses: [],
     givesFivePoints: false,
     summary: "'hog' is dlib's HOG detector (face_recognition's default)",
+    defaultPadding: 0,
   },
   mmod: {
     create: (runtime) => MmodDetector.create(runtime),
@@ -120,6 +127,7 @@ export const DETECTORS = {
     retryPasses: [],
     givesFivePoints: false,
     summary: "'cnn' (also 'mmod') is dlib's CNN as face_recognition's --model cnn",
+    defaultPadding: 0,
   },
 } as const satisfies Readonly<Record<string, DetectorEntry>>;
 

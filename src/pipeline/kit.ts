@@ -41,19 +41,13 @@ export type AlignablePoints = { readonly landmarks: readonly Point[] } | { reado
  * The configured pipeline: detector, landmarks, dlib alignment, 128-d encoder. `A` is the kit's
  * alignment, which decides what `analyze()` returns; createFaceKit infers it from the options.
  */
-/**
- * dlib's detectors are ports checked box for box against dlib itself (test/fixtures/dlib): a border
- * would shift their pyramid grid and the boxes face_recognition's users know, so they are unpadded
- * unless the caller asks for `padding`.
- */
+
 /** Pixels the copy may have so that, with a border of `padding` × its longer side, it stays within DETECT_MAX_PIXELS. */
 function paddedBudget(image: Image, padding: number): number {
   const border = 2 * padding * Math.max(image.width, image.height);
   const area = image.width * image.height;
   return Math.floor((DETECT_MAX_PIXELS * area) / ((image.width + border) * (image.height + border)));
 }
-
-const UNPADDED_BY_DEFAULT: ReadonlySet<string> = new Set(['hog', 'mmod']);
 
 export class FaceKit<A extends Alignment = 'landmarks68'> {
   /** The descriptor space of this kit's embedder; galleries store it to refuse mixing models. */
@@ -176,7 +170,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   /** One pass on the bounded copy (padded: see detect/pad.ts), answered in the photo's pixels. */
   private async attemptOn(view: DetectionView, [name, options]: Attempt): Promise<Detection[]> {
     const detector = await this.detector(name);
-    const padding = this.options.padding ?? (UNPADDED_BY_DEFAULT.has(name) ? 0 : DEFAULT_PADDING);
+    const padding = this.options.padding ?? detectorEntry(name).defaultPadding ?? DEFAULT_PADDING;
     return toOriginal(await detectPadded(detector, view.image, options, padding), view);
   }
 
