@@ -5,8 +5,8 @@
  */
 import { assemble } from './assemble.js';
 
-/** Byte offset of the f32 magnitude table: after the 511² u8 orientation table at 0, 16-aligned. */
-export const MAGNITUDE_AT = Math.ceil((511 * 511) / 16) * 16;
+/** First free byte: after the 511² u8 orientation table at 0, 16-aligned. */
+export const SCRATCH_AT = Math.ceil((511 * 511) / 16) * 16;
 const HIST_CELL_BYTES = 18 * 4;
 
 /** The vote of one pixel at byte $p; `laterWins`: dlib's vector path (ties go to the later channel). */
@@ -50,7 +50,9 @@ function pixel(laterWins: boolean): string {
         (local.set $pd (i32.add (i32.add (local.get $pl) (i32.const 3)) (local.get $stride)))
         ${ch(0)}${take(true)}${ch(1)}${take(false)}${ch(2)}${take(false)}
         (local.set $g (i32.add (i32.mul (i32.add (local.get $dy) (i32.const 255)) (i32.const 511)) (i32.add (local.get $dx) (i32.const 255))))
-        (local.set $v (f32.load offset=${MAGNITUDE_AT} (i32.shl (local.get $g) (i32.const 2))))
+        ;; The length as dlib takes it: float sqrt of the exact integer energy (no table: 1 MB of it
+        ;; cost more in cache misses than the sqrt).
+        (local.set $v (f32.sqrt (f32.convert_i32_s (local.get $len))))
         (local.set $cell (i32.add (i32.load (i32.add (local.get $cols) (local.get $xo)))
           (i32.shl (i32.load8_u (local.get $g)) (i32.const 2))))${votes}`;
 }
@@ -65,9 +67,135 @@ function xLoop(name: string, from: string, to: string, laterWins: boolean): stri
           (br $${name})))`;
 }
 
+/** A float32 constant as WAT text: the shortest decimal of Math.fround(x) parses back to that float. */
+const f32 = (x: number) => `(f32.const ${Math.fround(x)})`;
+const splat = (x: number) => `(f32x4.splat ${f32(x)})`;
+
+/** i8x16.shuffle bytes picking float lanes (0–3 from the first operand, 4–7 from the second). */
+function lanes(...picks: number[]): string {
+  return picks.flatMap((l) => [0, 1, 2, 3].map((b) => l * 4 + b)).join(' ');
+}
+
+/** dlib's SSE2 sum of a vector's four lanes: (l0 + l2) + (l1 + l3). */
+const laneSum = (v: string) => `(call $laneSum ${v})`;
+
+/** The clipped, normalised value of orientation vote `h` (a scalar) in each of the 4 blocks' lanes. */
+const normed = (h: string) => `(f32x4.mul (f32x4.min (f32x4.splat ${h}) (local.get $nn)) (local.get $n))`;
+
+/** Store `value` in the current plane at the current cell, then step to the next plane. */
+const storeNext = (value: string) => `
+          (f32.store (local.get $q) ${value})
+          (local.set $q (i32.add (local.get $q) (local.get $planeBytes)))`;
+
+const contrastSensitive = Array.from({ length: 6 }, (_, g) => {
+  const [a, b, c] = [3 * g, 3 * g + 1, 3 * g + 2].map((o) => `(f32.load offset=${o * 4} (local.get $h))`);
+  return `
+          (local.set $va ${normed(a as string)})
+          (local.set $vb ${normed(b as string)})
+          (local.set $vc ${normed(c as string)})${storeNext(laneSum('(local.get $va)'))}${storeNext(laneSum('(local.get $vb)'))}${storeNext(laneSum('(local.get $vc)'))}
+          (local.set $t (f32x4.add (local.get $t) (f32x4.add (f32x4.add (local.get $va) (local.get $vb)) (local.get $vc))))`;
+}).join('');
+
+const contrastInsensitive = Array.from({ length: 9 }, (_, o) =>
+  storeNext(
+    laneSum(normed(`(f32.add (f32.load offset=${o * 4} (local.get $h)) (f32.load offset=${(o + 9) * 4} (local.get $h)))`)),
+  ),
+).join('');
+
+const texture = [0, 1, 2, 3].map((k) => storeNext(`(f32x4.extract_lane ${k} (local.get $t))`)).join('');
+
+/**
+ * extract_fhog_features' second half: cell energies, then per cell the 31 features from the 4
+ * blocks holding it. dlib computes the 4 blocks as the 4 lanes of one SSE vector; f32x4 lanes do
+ * the same IEEE operations, and lane sums are added in SSE2's order, so the planes are dlib's.
+ */
+const normalize = `
+  (func $laneSum (param $v v128) (result f32)
+    (local.set $v (f32x4.add (local.get $v) (i8x16.shuffle ${lanes(2, 3, 2, 3)} (local.get $v) (local.get $v))))
+    (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v))))
+
+  ;;  hist: 18 f32 per cell, (cellsR+2)×histC cells; norm: cellsR×cellsC f32 (+16 bytes slack);
+  ;;  planes: 31 planes of planeBytes, zeroed by the caller; the features of cell (y, x) go to
+  ;;  byte (y+offR)·cols·4 + (x+offC)·4 of each plane, for y < hogR, x < hogC.
+  (func (export "normalize") (param $hist i32) (param $histC i32) (param $cellsR i32) (param $cellsC i32)
+        (param $norm i32) (param $planes i32) (param $planeBytes i32) (param $cols i32)
+        (param $hogR i32) (param $hogC i32) (param $offR i32) (param $offC i32)
+    (local $r i32) (local $c i32) (local $h i32) (local $e i32) (local $e1 i32) (local $e2 i32) (local $at i32) (local $q i32)
+    (local $sum f32) (local $s f32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $nn v128) (local $n v128)
+    (local $va v128) (local $vb v128) (local $vc v128) (local $t v128)
+    ;; Energy per cell: Σ over the 9 undirected orientations of (h[o] + h[o+9])², in order.
+    (block $energyDone
+      (loop $energyRows
+        (br_if $energyDone (i32.ge_s (local.get $r) (local.get $cellsR)))
+        (local.set $h (i32.add (local.get $hist)
+          (i32.mul (i32.add (i32.mul (i32.add (local.get $r) (i32.const 1)) (local.get $histC)) (i32.const 1)) (i32.const ${HIST_CELL_BYTES}))))
+        (local.set $e (i32.add (local.get $norm) (i32.shl (i32.mul (local.get $r) (local.get $cellsC)) (i32.const 2))))
+        (local.set $c (i32.const 0))
+        (block $energyColsDone
+          (loop $energyCols
+            (br_if $energyColsDone (i32.ge_s (local.get $c) (local.get $cellsC)))
+            (local.set $sum (f32.const 0))${Array.from(
+              { length: 9 },
+              (_, o) => `
+            (local.set $s (f32.add (f32.load offset=${o * 4} (local.get $h)) (f32.load offset=${(o + 9) * 4} (local.get $h))))
+            (local.set $sum (f32.add (local.get $sum) (f32.mul (local.get $s) (local.get $s))))`,
+            ).join('')}
+            (f32.store (local.get $e) (local.get $sum))
+            (local.set $h (i32.add (local.get $h) (i32.const ${HIST_CELL_BYTES})))
+            (local.set $e (i32.add (local.get $e) (i32.const 4)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $energyCols)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $energyRows)))
+    (local.set $r (i32.const 0))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_s (local.get $r) (local.get $hogR)))
+        (local.set $e (i32.add (local.get $norm) (i32.shl (i32.mul (local.get $r) (local.get $cellsC)) (i32.const 2))))
+        (local.set $e1 (i32.add (local.get $e) (i32.shl (local.get $cellsC) (i32.const 2))))
+        (local.set $e2 (i32.add (local.get $e1) (i32.shl (local.get $cellsC) (i32.const 2))))
+        (local.set $h (i32.add (local.get $hist)
+          (i32.mul (i32.add (i32.mul (i32.add (local.get $r) (i32.const 2)) (local.get $histC)) (i32.const 2)) (i32.const ${HIST_CELL_BYTES}))))
+        (local.set $at (i32.add (local.get $planes)
+          (i32.shl (i32.add (i32.mul (i32.add (local.get $r) (local.get $offR)) (local.get $cols)) (local.get $offC)) (i32.const 2))))
+        (local.set $c (i32.const 0))
+        (block $colsDone
+          (loop $cells
+            (br_if $colsDone (i32.ge_s (local.get $c) (local.get $hogC)))
+          ;; Rows of the 3×3 cell energies around the cell (4 loaded, 3 used), then the 4 blocks'
+          ;; lanes as dlib orders them (below-right, above-right, below-left, above-left):
+          ;; nn = 0.2·√(((a + b) + c) + d + eps), n = 0.1 / nn.
+          (local.set $r0 (v128.load align=4 (local.get $e)))
+          (local.set $r1 (v128.load align=4 (local.get $e1)))
+          (local.set $r2 (v128.load align=4 (local.get $e2)))
+          (local.set $nn
+            (f32x4.mul ${splat(0.2)} (f32x4.sqrt (f32x4.add (f32x4.add (f32x4.add (f32x4.add
+              (i8x16.shuffle ${lanes(1, 5, 0, 4)} (local.get $r1) (local.get $r0))
+              (i8x16.shuffle ${lanes(2, 6, 1, 5)} (local.get $r1) (local.get $r0)))
+              (i8x16.shuffle ${lanes(1, 5, 0, 4)} (local.get $r2) (local.get $r1)))
+              (i8x16.shuffle ${lanes(2, 6, 1, 5)} (local.get $r2) (local.get $r1)))
+              ${splat(0.0001)}))))
+          (local.set $n (f32x4.div ${splat(0.1)} (local.get $nn)))
+          (local.set $q (local.get $at))
+          (local.set $t (v128.const i32x4 0 0 0 0))
+          ;; 18 contrast-sensitive features; texture sums per lane over groups of 3 of them.${contrastSensitive}
+          ;; 9 contrast-insensitive features: opposite orientations together.${contrastInsensitive}
+          ;; 4 texture features, one per block.
+          (local.set $t (f32x4.mul (local.get $t) ${splat(2 * 0.2357)}))${texture}
+            (local.set $e (i32.add (local.get $e) (i32.const 4)))
+            (local.set $e1 (i32.add (local.get $e1) (i32.const 4)))
+            (local.set $e2 (i32.add (local.get $e2) (i32.const 4)))
+            (local.set $h (i32.add (local.get $h) (i32.const ${HIST_CELL_BYTES})))
+            (local.set $at (i32.add (local.get $at) (i32.const 4)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cells)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))`;
+
 const wat = `;; Generated by tools/wasm/hog-fhog-wat.ts: dlib's FHOG gradient votes (extract_fhog_features'
 ;; first loop) in IEEE single precision, as dlib computes them. Pointers are byte offsets into the
-;; exported memory: the orientation table (u8) at 0 and the magnitude table (f32) at ${MAGNITUDE_AT}.
+;; exported memory: the orientation table (u8) at 0, free memory from ${SCRATCH_AT}.
 (module
   (memory (export "memory") 32)
   ;; For y in [1, yEnd): x in [1, simdEnd) as dlib's vector path, then [simdEnd, xEnd) as its scalar
@@ -93,7 +221,8 @@ ${xLoop('vector', '(i32.const 1)', '(local.get $simdEnd)', true)}
 ${xLoop('scalar', '(local.get $simdEnd)', '(local.get $xEnd)', false)}
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rows))))
+${normalize}
 )
 `;
 
-await assemble('fhog', 'HOG_FHOG_WASM_BASE64', wat, {}, `export const HOG_FHOG_MAGNITUDE_AT = ${MAGNITUDE_AT};\n`);
+await assemble('fhog', 'HOG_FHOG_WASM_BASE64', wat, { simd: true }, `export const HOG_FHOG_SCRATCH_AT = ${SCRATCH_AT};\n`);

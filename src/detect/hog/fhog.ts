@@ -10,7 +10,7 @@
  * weights. Math.fround marks each float operation.
  */
 import type { Image } from '../../types.js';
-import { HOG_FHOG_MAGNITUDE_AT, HOG_FHOG_WASM_BASE64 } from './fhog-wasm.js';
+import { HOG_FHOG_SCRATCH_AT, HOG_FHOG_WASM_BASE64 } from './fhog-wasm.js';
 import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
 
 export const FHOG_PLANES = 31;
@@ -159,8 +159,35 @@ export function extractFhog(
     rowVy0,
     rowVy1,
   };
-  const hist = (allowWasm ? votesWasm(img, votes) : null) ?? votesJs(img, votes);
+  const layout: PlaneLayout = {
+    cellsR,
+    cellsC,
+    hogR,
+    hogC,
+    rows: hogR + padRows - 1,
+    cols: hogC + padCols - 1,
+    offR: Math.floor((padRows - 1) / 2),
+    offC: Math.floor((padCols - 1) / 2),
+  };
+  const planes = (allowWasm ? fhogWasm(img, votes, layout) : null) ?? normalizeJs(votesJs(img, votes), histC, layout);
+  return { rows: layout.rows, cols: layout.cols, planes };
+}
 
+/** Where the features go: cells of the histogram, features per side, planes' size and offset. */
+interface PlaneLayout {
+  readonly cellsR: number;
+  readonly cellsC: number;
+  readonly hogR: number;
+  readonly hogC: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly offR: number;
+  readonly offC: number;
+}
+
+/** The cell energies and the 31 features per cell from the vote histograms, in JavaScript. */
+function normalizeJs(hist: Float32Array, histC: number, layout: PlaneLayout): Float32Array {
+  const { cellsR, cellsC, hogR, hogC, rows, cols, offR, offC } = layout;
   // Energy per cell: Σ over the 9 undirected orientations of (h[o] + h[o+9])².
   const norm = new Float32Array(cellsR * cellsC);
   for (let r = 0; r < cellsR; r++) {
@@ -175,12 +202,8 @@ export function extractFhog(
     }
   }
 
-  const rows = hogR + padRows - 1;
-  const cols = hogC + padCols - 1;
   const planeSize = rows * cols;
   const planes = new Float32Array(FHOG_PLANES * planeSize);
-  const offR = Math.floor((padRows - 1) / 2);
-  const offC = Math.floor((padCols - 1) / 2);
   for (let y = 0; y < hogR; y++) {
     for (let x = 0; x < hogC; x++) {
       // The 3×3 cell energies around cell (y+1, x+1).
@@ -251,7 +274,7 @@ export function extractFhog(
       planes[texture + 3 * planeSize] = f(t3 * TEXTURE_SCALE);
     }
   }
-  return { rows, cols, planes };
+  return planes;
 }
 
 const EPS = f(0.0001);
@@ -373,38 +396,54 @@ interface FhogKernel {
     vy0s: number,
     vy1s: number,
   ): void;
+  normalize(
+    hist: number,
+    histC: number,
+    cellsR: number,
+    cellsC: number,
+    norm: number,
+    planes: number,
+    planeBytes: number,
+    cols: number,
+    hogR: number,
+    hogC: number,
+    offR: number,
+    offC: number,
+  ): void;
 }
 
 let fhogKernel: FhogKernel | null | undefined;
 
-/** The vote kernel with the orientation and magnitude tables in its memory, or null without WebAssembly. */
+/** The kernels with the orientation table in their memory, or null without WebAssembly SIMD. */
 function kernel(): FhogKernel | null {
   if (fhogKernel === undefined) {
     fhogKernel = instantiate<FhogKernel>(HOG_FHOG_WASM_BASE64);
     if (fhogKernel !== null) {
-      const { orientation, magnitude } = tables();
-      ensureBytes(fhogKernel.memory, HOG_FHOG_MAGNITUDE_AT + magnitude.byteLength);
+      const { orientation } = tables();
+      ensureBytes(fhogKernel.memory, HOG_FHOG_SCRATCH_AT);
       new Uint8Array(fhogKernel.memory.buffer, 0, orientation.length).set(orientation);
-      new Float32Array(fhogKernel.memory.buffer, HOG_FHOG_MAGNITUDE_AT, magnitude.length).set(magnitude);
     }
   }
   return fhogKernel;
 }
 
 /**
- * The gradient votes in WebAssembly (fhog.wat): IEEE single-precision arithmetic is dlib's own, so
- * no Math.fround is needed and the histograms are the same bit for bit. The result is a view into
- * the kernel's memory, valid until the next call.
+ * Votes and features in WebAssembly (fhog.wat): IEEE single-precision arithmetic is dlib's own, so
+ * no Math.fround is needed, and the features' 4 blocks are the 4 lanes of an f32x4 as they are the
+ * 4 lanes of dlib's SSE vector: the planes are the same bit for bit. The gradient length is a float
+ * sqrt in the kernel (the table's values, without its megabyte).
  */
-function votesWasm(img: Image, votes: Votes): Float32Array | null {
+function fhogWasm(img: Image, votes: Votes, layout: PlaneLayout): Float32Array | null {
   const k = kernel();
   if (k === null) return null;
   const { histC, histLength, visibleR, visibleC } = votes;
   const rowBytes = histC * ORIENTATIONS * F32_BYTES;
-  let at = align16(HOG_FHOG_MAGNITUDE_AT + GRADIENT_RANGE * GRADIENT_RANGE * F32_BYTES);
+  const planeLength = FHOG_PLANES * layout.rows * layout.cols;
+  let at = HOG_FHOG_SCRATCH_AT;
   const take = (bytes: number): number => {
     const start = at;
-    at = align16(at + bytes);
+    // 16 bytes of slack: the feature kernel reads the cell energies 4 at a time.
+    at = align16(at + bytes + 16);
     return start;
   };
   const imgAt = take(img.data.length);
@@ -416,11 +455,12 @@ function votesWasm(img: Image, votes: Votes): Float32Array | null {
   const losAt = take(visibleR * F32_BYTES);
   const vy0At = take(visibleR * F32_BYTES);
   const vy1At = take(visibleR * F32_BYTES);
+  const normAt = take(layout.cellsR * layout.cellsC * F32_BYTES);
+  const planesAt = take(planeLength * F32_BYTES);
   ensureBytes(k.memory, at);
   const buffer = k.memory.buffer;
   new Uint8Array(buffer, imgAt, img.data.length).set(img.data);
-  const hist = new Float32Array(buffer, histAt, histLength);
-  hist.fill(0);
+  new Float32Array(buffer, histAt, histLength).fill(0);
   const cols = new Int32Array(buffer, colsAt, visibleC);
   for (let x = 0; x < visibleC; x++) cols[x] = (votes.colIndex[x] as number) * ORIENTATIONS * F32_BYTES;
   new Float32Array(buffer, w0At, visibleC).set(votes.colW0);
@@ -434,5 +474,9 @@ function votesWasm(img: Image, votes: Votes): Float32Array | null {
   new Float32Array(buffer, vy0At, visibleR).set(votes.rowVy0);
   new Float32Array(buffer, vy1At, visibleR).set(votes.rowVy1);
   k.votes(imgAt, img.width * 3, visibleR, votes.simdEnd, visibleC, colsAt, w0At, w1At, upsAt, losAt, vy0At, vy1At);
-  return hist;
+  const planes = new Float32Array(buffer, planesAt, planeLength);
+  planes.fill(0);
+  const { cellsR, cellsC, hogR, hogC, rows, offR, offC } = layout;
+  k.normalize(histAt, histC, cellsR, cellsC, normAt, planesAt, rows * layout.cols * F32_BYTES, layout.cols, hogR, hogC, offR, offC);
+  return planes.slice();
 }
