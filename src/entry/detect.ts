@@ -12,4 +12,5 @@ export type { DetectOptions, FaceDetector, MtcnnOptions } from '../detect/detect
 // dlib's HOG detector: pure TypeScript + WebAssembly, no onnxruntime (src/detect/hog/ has no Node imports).
 export { HOG_DEFAULT_UPSAMPLE, HOG_MAX_UPSAMPLE, HogDetector } from '../detect/hog/detector.js';
 export { detectFacesHog, type HogSettings } from '../detect/hog/detect.js';
-export type { DlibRect, HogDetection } from '../detect/hog/scan.js';
+export type { DlibRect } from '../detect/dlib-geometry.js';
+export type { HogDetection } from '../detect/hog/scan.js';

@@ -12,7 +12,7 @@ import { extractFhog, FHOG_PLANES } from '../../src/detect/hog/fhog.js';
 import { filterEngine } from '../../src/detect/hog/filter-engine.js';
 import { FRONTAL_FACE_DETECTOR } from '../../src/detect/hog/frontal-face-weights.js';
 import { pyramidDown6, pyramidLevelCount, pyramidUp2, resizeBilinear } from '../../src/detect/hog/pyramid.js';
-import { boxesOverlap, type DlibRect } from '../../src/detect/hog/scan.js';
+import { boxesOverlap, type DlibRect } from '../../src/detect/dlib-geometry.js';
 import { FaceKitError } from '../../src/errors.js';
 import { FaceKit } from '../../src/pipeline/kit.js';
 import type { Image } from '../../src/types.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkDetectorName } from '../../src/detect/registry.js';
-import { boxesOverlap, type DlibRect } from '../../src/detect/hog/scan.js';
+import { boxesOverlap, type DlibRect } from '../../src/detect/dlib-geometry.js';
 import {
   checkUpsample,
   dlibRectToBox,
@@ -18,7 +18,7 @@ import {
   mmodLandmarkBox,
 } from '../../src/detect/mmod/detector.js';
 import { parseMmodOptions } from '../../src/detect/mmod/options.js';
-import { tiledLayout, tiledPyramid } from '../../src/detect/mmod/pyramid.js';
+import { TensorBuffer, tiledLayout, tiledPyramid } from '../../src/detect/mmod/pyramid.js';
 import { disposeSharedKits, faceLocations } from '../../src/api.js';
 import { FaceKitError } from '../../src/errors.js';
 import { FaceKit } from '../../src/pipeline/kit.js';
@@ -106,6 +106,22 @@ describe('tiled pyramid and network against dlib (mmod-tensors.json)', () => {
     for (let i = 0; i < data.length; i++)
       worst = Math.max(worst, Math.abs((data[i] as number) - (fixture.input.data[i] as number)));
     assert.ok(worst <= MAX_INPUT_DIFF, `largest difference ${worst}`);
+  });
+
+  test('the tensor is the same bit for bit from the WebAssembly resize, the JavaScript one and a reused buffer', () => {
+    const reused = new TensorBuffer();
+    const other = mmodPatternImage();
+    const flipped: Image = { ...other, data: other.data.slice().reverse() };
+    const wasm = tiledPyramid(mmodPatternImage(), detector.options).data;
+    const js = tiledPyramid(mmodPatternImage(), detector.options, new TensorBuffer(false)).data;
+    assert.deepEqual(js, wasm);
+    // A buffer that held another photo of the same size keeps no trace of it.
+    tiledPyramid(flipped, detector.options, reused);
+    assert.deepEqual(tiledPyramid(mmodPatternImage(), detector.options, reused).data, wasm);
+    // Nor of a photo of another size (another layout: the padding is cleared again).
+    const small: Image = { width: 40, height: 30, data: new Uint8Array(40 * 30 * 3).fill(200) };
+    tiledPyramid(small, detector.options, reused);
+    assert.deepEqual(tiledPyramid(mmodPatternImage(), detector.options, reused).data, wasm);
   });
 
   test('the ONNX graph’s score map matches dlib’s network output', async () => {

@@ -98,7 +98,9 @@ const contrastSensitive = Array.from({ length: 6 }, (_, g) => {
 
 const contrastInsensitive = Array.from({ length: 9 }, (_, o) =>
   storeNext(
-    laneSum(normed(`(f32.add (f32.load offset=${o * 4} (local.get $h)) (f32.load offset=${(o + 9) * 4} (local.get $h)))`)),
+    laneSum(
+      normed(`(f32.add (f32.load offset=${o * 4} (local.get $h)) (f32.load offset=${(o + 9) * 4} (local.get $h)))`),
+    ),
   ),
 ).join('');
 
@@ -225,4 +227,10 @@ ${normalize}
 )
 `;
 
-await assemble('fhog', 'HOG_FHOG_WASM_BASE64', wat, { simd: true }, `export const HOG_FHOG_SCRATCH_AT = ${SCRATCH_AT};\n`);
+await assemble(
+  'fhog',
+  'HOG_FHOG_WASM_BASE64',
+  wat,
+  { simd: true },
+  `export const HOG_FHOG_SCRATCH_AT = ${SCRATCH_AT};\n`,
+);

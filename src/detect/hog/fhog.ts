@@ -477,6 +477,19 @@ function fhogWasm(img: Image, votes: Votes, layout: PlaneLayout): Float32Array |
   const planes = new Float32Array(buffer, planesAt, planeLength);
   planes.fill(0);
   const { cellsR, cellsC, hogR, hogC, rows, offR, offC } = layout;
-  k.normalize(histAt, histC, cellsR, cellsC, normAt, planesAt, rows * layout.cols * F32_BYTES, layout.cols, hogR, hogC, offR, offC);
+  k.normalize(
+    histAt,
+    histC,
+    cellsR,
+    cellsC,
+    normAt,
+    planesAt,
+    rows * layout.cols * F32_BYTES,
+    layout.cols,
+    hogR,
+    hogC,
+    offR,
+    offC,
+  );
   return planes.slice();
 }

@@ -6,33 +6,11 @@
  * (a level off by one grey level in a few pixels moved scores by ~1e-4 in early tests).
  */
 import type { Image } from '../../types.js';
+import { pointDown6, roundEdge } from '../dlib-geometry.js';
 import { HOG_RESIZE_WASM_BASE64 } from './resize-wasm.js';
 import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
 
 const f = Math.fround;
-
-/** dlib's drectangle → rectangle conversion: each edge rounded half up. */
-export function roundEdge(v: number): number {
-  return Math.floor(v + 0.5);
-}
-
-/** pyramid_down<6>::point_down, one level. */
-export function pointDown6(v: number): number {
-  return (v - 0.3) * (5 / 6);
-}
-
-/** pyramid_down<6>::point_up, one level. */
-export function pointUp6(v: number): number {
-  return v * (6 / 5) + 0.3;
-}
-
-/** pyramid_down<2>::point_down for x (dlib's 2:1 pyramid shifts x and y differently). */
-export function pointDown2X(v: number): number {
-  return v / 2 - 1.25;
-}
-export function pointDown2Y(v: number): number {
-  return v / 2 - 0.75;
-}
 
 /**
  * Levels create_fhog_pyramid builds for a width×height image: it shrinks the image rectangle

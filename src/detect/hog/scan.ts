@@ -8,15 +8,8 @@ import type { Image } from '../../types.js';
 import { extractFhog } from './fhog.js';
 import { type FilterEngine, filterEngine, scoreArea } from './filter-engine.js';
 import type { HogModel } from './model.js';
-import { pointUp6, pyramidDown6, pyramidLevelCount, roundEdge } from './pyramid.js';
-
-/** A dlib rectangle: inclusive pixel edges. */
-export interface DlibRect {
-  readonly left: number;
-  readonly top: number;
-  readonly right: number;
-  readonly bottom: number;
-}
+import { type DlibRect, dlibNms, pointUp6Levels, roundEdge } from '../dlib-geometry.js';
+import { pyramidDown6, pyramidLevelCount } from './pyramid.js';
 
 export interface HogDetection {
   readonly rect: DlibRect;
@@ -35,33 +28,7 @@ function fhogToImage(p: number, pad: number, cellSize: number): number {
 
 /** pyramid_down<6>::rect_up(rect, levels), rounded back to a dlib rectangle. */
 function levelUp(v: number, level: number): number {
-  let x = v;
-  for (let i = 0; i < level; i++) x = pointUp6(x);
-  return roundEdge(x);
-}
-
-function area(r: DlibRect): number {
-  const w = r.right - r.left + 1;
-  const h = r.bottom - r.top + 1;
-  return w > 0 && h > 0 ? w * h : 0;
-}
-
-/** dlib's test_box_overlap. */
-export function boxesOverlap(a: DlibRect, b: DlibRect, iouThreshold: number, coveredThreshold: number): boolean {
-  const inner = area({
-    left: Math.max(a.left, b.left),
-    top: Math.max(a.top, b.top),
-    right: Math.min(a.right, b.right),
-    bottom: Math.min(a.bottom, b.bottom),
-  });
-  if (inner === 0) return false;
-  const outer = area({
-    left: Math.min(a.left, b.left),
-    top: Math.min(a.top, b.top),
-    right: Math.max(a.right, b.right),
-    bottom: Math.max(a.bottom, b.bottom),
-  });
-  return inner / outer > iouThreshold || inner / area(a) > coveredThreshold || inner / area(b) > coveredThreshold;
+  return roundEdge(pointUp6Levels(v, level));
 }
 
 /** The detector on `image` (no upsampling), after NMS, best first. */
@@ -114,12 +81,5 @@ export function scanImage(
   // confidence; a stable sort keeps the filters' order for equal scores.
   const all = perFilter.flatMap((dets) => dets.sort((a, b) => b.score - a.score));
   if (model.filters.length > 1) all.sort((a, b) => b.score - a.score);
-  const kept: HogDetection[] = [];
-  for (const det of all) {
-    const hit = kept.some((k) =>
-      boxesOverlap(k.rect, det.rect, model.nmsIouThreshold, model.nmsPercentCoveredThreshold),
-    );
-    if (!hit) kept.push(det);
-  }
-  return kept;
+  return dlibNms(all, model.nmsIouThreshold, model.nmsPercentCoveredThreshold);
 }

@@ -4,8 +4,7 @@
  * dlib's greedy NMS, best score first.
  */
 import { MMOD_OFFSET, MMOD_STRIDE } from '../../models/mmodFaceDetector.js';
-import { pointUp6, roundEdge } from '../hog/pyramid.js';
-import { boxesOverlap, type DlibRect } from '../hog/scan.js';
+import { type DlibRect, dlibNms, pointUp6Levels, roundEdge } from '../dlib-geometry.js';
 import type { MmodOptions } from './options.js';
 import type { TiledLayout } from './pyramid.js';
 
@@ -34,12 +33,6 @@ function nearestLevel(levels: readonly DlibRect[], x: number, y: number): number
   return best;
 }
 
-function levelUp(v: number, level: number): number {
-  let x = v;
-  for (let i = 0; i < level; i++) x = pointUp6(x);
-  return x;
-}
-
 /** Windows scoring above `threshold` (dlib's adjust_threshold, strictly above), in image pixels, unsorted. */
 export function scoreMapWindows(
   scores: Float32Array,
@@ -66,10 +59,10 @@ export function scoreMapWindows(
       const y = py - origin.top;
       found.push({
         rect: {
-          left: roundEdge(levelUp(x - halfW, level)),
-          top: roundEdge(levelUp(y - halfH, level)),
-          right: roundEdge(levelUp(x + halfW, level)),
-          bottom: roundEdge(levelUp(y + halfH, level)),
+          left: roundEdge(pointUp6Levels(x - halfW, level)),
+          top: roundEdge(pointUp6Levels(y - halfH, level)),
+          right: roundEdge(pointUp6Levels(x + halfW, level)),
+          bottom: roundEdge(pointUp6Levels(y + halfH, level)),
         },
         score,
       });
@@ -82,12 +75,5 @@ export function scoreMapWindows(
 export function mmodNms(found: readonly MmodDetection[], options: MmodOptions): MmodDetection[] {
   // dlib sorts with std::sort (not stable); equal scores keep the scan order here.
   const sorted = [...found].sort((a, b) => b.score - a.score);
-  const kept: MmodDetection[] = [];
-  for (const det of sorted) {
-    const hit = kept.some((k) =>
-      boxesOverlap(k.rect, det.rect, options.nmsIouThreshold, options.nmsPercentCoveredThreshold),
-    );
-    if (!hit) kept.push(det);
-  }
-  return kept;
+  return dlibNms(sorted, options.nmsIouThreshold, options.nmsPercentCoveredThreshold);
 }

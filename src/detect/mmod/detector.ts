@@ -9,13 +9,13 @@ import { checkImage } from '../../image/ops.js';
 import { MMOD_INPUT, MMOD_MIN_INPUT, MMOD_OUTPUT } from '../../models/mmodFaceDetector.js';
 import { ModelSession, ort, type RuntimeOptions } from '../../runtime/session.js';
 import type { Box, Detection, Image } from '../../types.js';
-import { pointDown2X, pointDown2Y, pyramidUp2, roundEdge } from '../hog/pyramid.js';
-import type { DlibRect } from '../hog/scan.js';
+import { type DlibRect, rectDown2 } from '../dlib-geometry.js';
+import { pyramidUp2 } from '../hog/pyramid.js';
 import type { DetectOptions, FaceDetector } from '../detector.js';
 import { checkMaxFaces, facesInImage } from '../nms.js';
 import { type MmodDetection, mmodNms, scoreMapWindows } from './decode.js';
 import { loadMmodOptions, type MmodOptions } from './options.js';
-import { tiledPyramid } from './pyramid.js';
+import { TensorBuffer, tiledPyramid } from './pyramid.js';
 
 /** face_recognition's number_of_times_to_upsample default. */
 export const MMOD_DEFAULT_UPSAMPLE = 1;
@@ -63,20 +63,6 @@ export function checkUpsample(value: number, field = 'upsample'): number {
   return value;
 }
 
-function rectDown(rect: DlibRect, times: number): DlibRect {
-  const down = (v: number, step: (x: number) => number): number => {
-    let x = v;
-    for (let i = 0; i < times; i++) x = step(x);
-    return roundEdge(x);
-  };
-  return {
-    left: down(rect.left, pointDown2X),
-    top: down(rect.top, pointDown2Y),
-    right: down(rect.right, pointDown2X),
-    bottom: down(rect.bottom, pointDown2Y),
-  };
-}
-
 /**
  * A dlib rectangle as a facekit box the way face_recognition reports it: its css tuple is (top,
  * right, bottom, left) with dlib's edges as they are, so box.x + box.width is dlib's `right`, and
@@ -89,8 +75,8 @@ export function dlibRectToBox(r: DlibRect): Box {
 export class MmodDetector implements FaceDetector {
   readonly name = 'mmod' as const;
 
-  /** The last call's input tensor, for the next call on a photo of the same size (see tiledPyramid); taken while a call runs. */
-  private spare: Float32Array<ArrayBuffer> | undefined;
+  /** The input tensor's memory, kept for the next photo (see TensorBuffer); taken while a call runs. */
+  private spare: TensorBuffer | undefined;
 
   private constructor(
     private readonly session: ModelSession,
@@ -109,16 +95,18 @@ export class MmodDetector implements FaceDetector {
     cols: number;
     layout: ReturnType<typeof tiledPyramid>['layout'];
   }> {
-    const spare = this.spare;
+    const buffer = this.spare ?? new TensorBuffer();
     this.spare = undefined;
-    const { layout, data } = tiledPyramid(image, this.options, spare);
+    const { layout, data } = tiledPyramid(image, this.options, buffer);
     // Too small for one window: no score at all (onnxruntime would refuse the empty conv output).
-    if (layout.rows < MMOD_MIN_INPUT || layout.cols < MMOD_MIN_INPUT)
+    if (layout.rows < MMOD_MIN_INPUT || layout.cols < MMOD_MIN_INPUT) {
+      this.spare = buffer;
       return { scores: new Float32Array(0), rows: 0, cols: 0, layout };
+    }
     const out = await this.session
       .run({ [MMOD_INPUT]: new ort.Tensor('float32', data, [1, 3, layout.rows, layout.cols]) })
       .finally(() => {
-        this.spare = data;
+        this.spare = buffer;
       });
     const t = out[MMOD_OUTPUT] as ort.Tensor;
     return { scores: t.data as Float32Array, rows: t.dims[2] as number, cols: t.dims[3] as number, layout };
@@ -130,7 +118,7 @@ export class MmodDetector implements FaceDetector {
     for (let i = 0; i < upsample; i++) scanned = pyramidUp2(scanned);
     const { scores, rows, cols, layout } = await this.scoreMap(scanned);
     const kept = mmodNms(scoreMapWindows(scores, rows, cols, layout, this.options, threshold), this.options);
-    return upsample === 0 ? kept : kept.map((d) => ({ ...d, rect: rectDown(d.rect, upsample) }));
+    return upsample === 0 ? kept : kept.map((d) => ({ ...d, rect: rectDown2(d.rect, upsample) }));
   }
 
   /**
