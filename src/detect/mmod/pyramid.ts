@@ -111,8 +111,10 @@ function taps(inSize: number, outSize: number): Taps {
   return { left, right, frac };
 }
 
-/** One level resize's arithmetic, in JavaScript or in WebAssembly: same doubles, same floats. */
+/** The pyramid's arithmetic, in JavaScript or in WebAssembly: same doubles, same floats. */
 interface LevelResizer {
+  /** Level 0: `image` normalised, (v − mean) / 256, into the planes from element `out` on. */
+  level0(image: Image, out: number, cols: number, plane: number, means: readonly [number, number, number]): void;
   /** into[c] = l + frac[c]·(r − l) across the source row starting at element `at`. */
   across(at: number, into: Float64Array, t: Taps): void;
   /** The tensor's elements from `out` on: upper + tb·(lower − upper), rounded to float32. */
@@ -125,6 +127,18 @@ interface LevelResizer {
 
 function jsResizer(data: Float32Array): LevelResizer {
   return {
+    level0(image, at, cols, plane, [red, green, blue]) {
+      const src = image.data;
+      for (let y = 0; y < image.height; y++) {
+        const out = at + y * cols;
+        let i = y * image.width * 3;
+        for (let x = 0; x < image.width; x++, i += 3) {
+          data[out + x] = ((src[i] as number) - red) / PIXEL_SCALE;
+          data[plane + out + x] = ((src[i + 1] as number) - green) / PIXEL_SCALE;
+          data[2 * plane + out + x] = ((src[i + 2] as number) - blue) / PIXEL_SCALE;
+        }
+      }
+    },
     columns() {},
     rows: (width) => [new Float64Array(width), new Float64Array(width)],
     across(at, into, t) {
@@ -188,6 +202,17 @@ interface ResizeKernel {
   readonly memory: WasmMemory;
   across(at: number, into: number, outW: number, lefts: number, rights: number, fracs: number): void;
   down(upper: number, lower: number, out: number, outW: number, tb: number): void;
+  level0(
+    src: number,
+    width: number,
+    height: number,
+    out: number,
+    cols: number,
+    planeBytes: number,
+    mean0: number,
+    mean1: number,
+    mean2: number,
+  ): void;
 }
 
 /** Tensors above this stay in JavaScript: WebAssembly's memory ends at 4 GB. */
@@ -211,13 +236,13 @@ export class TensorBuffer {
   constructor(private readonly allowWasm = true) {}
 
   /** A tensor of `length` floats, zero outside what layout `key` fills, and the resizer writing into it. */
-  take(length: number, key: string, scratchWidth: number): { data: Float32Array<ArrayBuffer>; resizer: LevelResizer } {
+  take(length: number, key: string, image: Image): { data: Float32Array<ArrayBuffer>; resizer: LevelResizer } {
     const bytes = length * F32;
     if (this.allowWasm && bytes <= MAX_WASM_TENSOR_BYTES) {
       this.kernel ??= instantiate<ResizeKernel>(MMOD_RESIZE_WASM_BASE64);
       const k = this.kernel;
       if (k !== null) {
-        const scratch = align16(bytes) + 5 * align16((scratchWidth + 2) * F64);
+        const scratch = align16(bytes) + 5 * align16((image.width + 2) * F64) + align16(image.data.length + 16);
         const grows = k.memory.buffer.byteLength < scratch;
         ensureBytes(k.memory, scratch);
         const data = new Float32Array(k.memory.buffer, 0, length);
@@ -225,7 +250,7 @@ export class TensorBuffer {
         else if (this.held !== key) data.fill(0);
         this.data = data;
         this.held = key;
-        return { data, resizer: wasmResizer(k, bytes, scratchWidth) };
+        return { data, resizer: wasmResizer(k, bytes, image.width) };
       }
     }
     let data = this.data;
@@ -246,12 +271,17 @@ function wasmResizer(k: ResizeKernel, tensorBytes: number, width: number): Level
   const fracs = rights + align16((width + 2) * F32);
   const upperAt = fracs + slot;
   const lowerAt = upperAt + slot;
+  const imageAt = lowerAt + slot;
   const buffer = k.memory.buffer;
   const upper = new Float64Array(buffer, upperAt, width);
   const lower = new Float64Array(buffer, lowerAt, width);
   const address = (row: Float64Array): number => row.byteOffset;
   let outW = 0;
   return {
+    level0(image, out, cols, plane, [red, green, blue]) {
+      new Uint8Array(buffer, imageAt, image.data.length).set(image.data);
+      k.level0(imageAt, image.width, image.height, out * F32, cols, plane * F32, red, green, blue);
+    },
     columns(t) {
       outW = t.left.length;
       const l = new Int32Array(buffer, lefts, outW);
@@ -285,20 +315,11 @@ export function tiledPyramid(
   const { rows, cols, levels } = layout;
   const plane = rows * cols;
   const key = `${image.width}x${image.height}/${options.pyramidPadding}/${options.pyramidOuterPadding}`;
-  const { data, resizer } = buffer.take(3 * plane, key, image.width);
+  const { data, resizer } = buffer.take(3 * plane, key, image);
   const level0 = levels[0];
   if (!level0) return { layout, data };
-  const [red, green, blue] = options.channelMeans.map(Math.fround) as [number, number, number];
-  const src = image.data;
-  for (let y = 0; y < image.height; y++) {
-    const out = (level0.top + y) * cols + level0.left;
-    let i = y * image.width * 3;
-    for (let x = 0; x < image.width; x++, i += 3) {
-      data[out + x] = ((src[i] as number) - red) / PIXEL_SCALE;
-      data[plane + out + x] = ((src[i + 1] as number) - green) / PIXEL_SCALE;
-      data[2 * plane + out + x] = ((src[i + 2] as number) - blue) / PIXEL_SCALE;
-    }
-  }
+  const means = options.channelMeans.map(Math.fround) as [number, number, number];
+  resizer.level0(image, level0.top * cols + level0.left, cols, plane, means);
   for (let l = 1; l < levels.length; l++)
     resizeLevel(resizer, cols, plane, levels[l - 1] as DlibRect, levels[l] as DlibRect);
   return { layout, data };

@@ -52,4 +52,51 @@
             (f64.add (local.get $x)
               (f64.mul (local.get $tb)
                 (f64.sub (f64.load (i32.add (local.get $lower) (i32.shl (local.get $c) (i32.const 3)))) (local.get $x)))))))))
+
+  ;; Level 0: interleaved RGB bytes (w×h at src, 4 bytes of slack) to three planes of f32
+  ;; (v − mean) / 256 at out (row stride cols floats, planes planeBytes apart), 4 pixels at a time.
+  (func (export "level0") (param $src i32) (param $w i32) (param $h i32) (param $out i32) (param $cols i32)
+        (param $planeBytes i32) (param $mean0 f32) (param $mean1 f32) (param $mean2 f32)
+    (local $y i32) (local $x i32) (local $s i32) (local $o i32) (local $end i32)
+    (local $px v128) (local $zero v128) (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $scale v128)
+    (local.set $m0 (f32x4.splat (local.get $mean0)))
+    (local.set $m1 (f32x4.splat (local.get $mean1)))
+    (local.set $m2 (f32x4.splat (local.get $mean2)))
+    (local.set $scale (f32x4.splat (f32.const 0.00390625)))
+    (local.set $end (i32.and (local.get $w) (i32.const -4)))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_s (local.get $y) (local.get $h)))
+        (local.set $s (i32.add (local.get $src) (i32.mul (i32.mul (local.get $y) (local.get $w)) (i32.const 3))))
+        (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (local.get $y) (local.get $cols)) (i32.const 2))))
+        (local.set $x (i32.const 0))
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.ge_s (local.get $x) (local.get $end)))
+            (local.set $px (v128.load align=1 (local.get $s)))
+            (v128.store align=4 (local.get $o) (f32x4.mul (f32x4.sub (f32x4.convert_i32x4_u (i8x16.shuffle 0 16 16 16 3 16 16 16 6 16 16 16 9 16 16 16 (local.get $px) (local.get $zero))) (local.get $m0)) (local.get $scale)))
+            (v128.store align=4 (i32.add (local.get $o) (local.get $planeBytes)) (f32x4.mul (f32x4.sub (f32x4.convert_i32x4_u (i8x16.shuffle 1 16 16 16 4 16 16 16 7 16 16 16 10 16 16 16 (local.get $px) (local.get $zero))) (local.get $m1)) (local.get $scale)))
+            (v128.store align=4 (i32.add (local.get $o) (i32.shl (local.get $planeBytes) (i32.const 1))) (f32x4.mul (f32x4.sub (f32x4.convert_i32x4_u (i8x16.shuffle 2 16 16 16 5 16 16 16 8 16 16 16 11 16 16 16 (local.get $px) (local.get $zero))) (local.get $m2)) (local.get $scale)))
+            (local.set $s (i32.add (local.get $s) (i32.const 12)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $x (i32.add (local.get $x) (i32.const 4)))
+            (br $quads)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $x) (local.get $w)))
+        (f32.store (i32.add (local.get $o) (i32.mul (local.get $planeBytes) (i32.const 0)))
+          (f32.mul (f32.sub (f32.convert_i32_u (i32.load8_u offset=0 (local.get $s))) (f32x4.extract_lane 0 (local.get $m0)))
+            (f32.const 0.00390625)))
+        (f32.store (i32.add (local.get $o) (i32.mul (local.get $planeBytes) (i32.const 1)))
+          (f32.mul (f32.sub (f32.convert_i32_u (i32.load8_u offset=1 (local.get $s))) (f32x4.extract_lane 0 (local.get $m1)))
+            (f32.const 0.00390625)))
+        (f32.store (i32.add (local.get $o) (i32.mul (local.get $planeBytes) (i32.const 2)))
+          (f32.mul (f32.sub (f32.convert_i32_u (i32.load8_u offset=2 (local.get $s))) (f32x4.extract_lane 0 (local.get $m2)))
+            (f32.const 0.00390625)))
+            (local.set $s (i32.add (local.get $s) (i32.const 3)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $tail)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rows))))
 )
