@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { FaceKitError } from '../errors.js';
 import type { DetectorName, Gallery } from '../index.js';
 import type { Summary, WatchEvent } from '../entry/video.js';
+import { modelOption } from './output.js';
 
 export interface WatchCliOptions {
   db?: string;
@@ -187,40 +188,43 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
 }
 
 export function watchCommand(): Command {
-  return new Command('watch')
-    .summary('track and recognise faces in a video file, stream or camera')
-    .description(
-      'track and recognise faces in a video file, an rtsp/http(s)/hls stream, a camera (/dev/videoN, avfoundation:0, dshow:video=NAME), an image sequence (frames/%04d.png) or raw rgb24 frames on stdin (-, with --size)',
-    )
-    .argument('<source>', 'file, URL, device, image pattern or -')
-    .option('--db <file>', 'recognise people enrolled in this gallery (its calibrated threshold)')
-    .option('--known <dir>', 'recognise people from a folder: <dir>/<name>.jpg or <dir>/<name>/*.jpg')
-    .option('--out <file>', 'write the annotated video (boxes, track ids, names), keeping the audio')
-    .option('--json <file>', 'write every event as a JSON line')
-    .option(
-      '--every <n>',
-      'run the detector on every n-th frame, tracking in between (1: every frame)',
-      positiveInt('every'),
-      3,
-    )
-    .option('--blur-unknown', 'pixelate faces not recognised in the annotated output')
-    .option(
-      '--save-unknown',
-      "with --db: save unknown people's faces as a cluster run, to enrol with 'facekit cluster name'",
-    )
-    .addOption(
-      new Option('--serve [port]', `live viewer on 127.0.0.1 (default port ${DEFAULT_SERVE_PORT})`).argParser(
-        parsePort,
-      ),
-    )
-    .option('--ffmpeg <path>', 'the ffmpeg to run (default: the newer of the npm and the system ffmpeg)')
-    .addOption(new Option('--model <name>', 'detector').choices(['tiny', 'ssd', 'mtcnn']).default('tiny'))
-    .option('--threads <n>', 'onnxruntime threads (0: all cores)', (v) => Number(v), 1)
-    .option('--tolerance <d>', 'distance threshold for --known (default 0.6)', parsePositive)
-    .option('--fps <n>', 'frame rate of an image sequence, camera or stdin', parsePositive)
-    .option('--size <WxH>', 'frame size of raw frames on stdin', parseSize)
-    .option('--quiet', 'no event lines or progress bar, only the summary')
-    .action(async (source: string, opts: WatchCliOptions) => {
-      process.exitCode = await runWatch(source, opts);
-    });
+  return (
+    new Command('watch')
+      .summary('track and recognise faces in a video file, stream or camera')
+      .description(
+        'track and recognise faces in a video file, an rtsp/http(s)/hls stream, a camera (/dev/videoN, avfoundation:0, dshow:video=NAME), an image sequence (frames/%04d.png) or raw rgb24 frames on stdin (-, with --size)',
+      )
+      .argument('<source>', 'file, URL, device, image pattern or -')
+      .option('--db <file>', 'recognise people enrolled in this gallery (its calibrated threshold)')
+      .option('--known <dir>', 'recognise people from a folder: <dir>/<name>.jpg or <dir>/<name>/*.jpg')
+      .option('--out <file>', 'write the annotated video (boxes, track ids, names), keeping the audio')
+      .option('--json <file>', 'write every event as a JSON line')
+      .option(
+        '--every <n>',
+        'run the detector on every n-th frame, tracking in between (1: every frame)',
+        positiveInt('every'),
+        3,
+      )
+      .option('--blur-unknown', 'pixelate faces not recognised in the annotated output')
+      .option(
+        '--save-unknown',
+        "with --db: save unknown people's faces as a cluster run, to enrol with 'facekit cluster name'",
+      )
+      .addOption(
+        new Option('--serve [port]', `live viewer on 127.0.0.1 (default port ${DEFAULT_SERVE_PORT})`).argParser(
+          parsePort,
+        ),
+      )
+      .option('--ffmpeg <path>', 'the ffmpeg to run (default: the newer of the npm and the system ffmpeg)')
+      // Every registered detector (hog and face_recognition's cnn too), tiny by default: the fastest per frame.
+      .addOption(modelOption().default('tiny'))
+      .option('--threads <n>', 'onnxruntime threads (0: all cores)', (v) => Number(v), 1)
+      .option('--tolerance <d>', 'distance threshold for --known (default 0.6)', parsePositive)
+      .option('--fps <n>', 'frame rate of an image sequence, camera or stdin', parsePositive)
+      .option('--size <WxH>', 'frame size of raw frames on stdin', parseSize)
+      .option('--quiet', 'no event lines or progress bar, only the summary')
+      .action(async (source: string, opts: WatchCliOptions) => {
+        process.exitCode = await runWatch(source, opts);
+      })
+  );
 }

@@ -35,6 +35,15 @@ before(async () => {
 });
 
 describe('facekit detect --model hog', { concurrency: true }, () => {
+  test('watch picks its detector from the same list as every other command (hog and cnn included)', async () => {
+    const help = await facekit(['watch', '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    for (const name of ['hog', 'cnn', 'mmod']) assert.match(help.stdout, new RegExp(`"${name}"`));
+    const bad = await facekit(['watch', 'missing.mp4', '--model', 'hug']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--model.*'hug' is invalid/);
+  });
+
   test("--upsample 0 prints dlib's boxes as face_detection does (top,right,bottom,left)", async () => {
     const run = await facekit(['detect', '--model', 'hog', '--upsample', '0', 'sample1-640.png']);
     assert.equal(run.code, 0, run.stderr);
