@@ -1,5 +1,4 @@
 /** Plain data shared by every stage of the pipeline (see DESIGN.md, "The one flow"). */
-import type { DetectorName } from './detect/registry.js';
 
 /** RGB pixels, row-major, 3 bytes per pixel, EXIF orientation already applied. */
 export interface Image {
@@ -27,8 +26,13 @@ export interface Detection {
   readonly score: number;
   /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
   readonly landmarks5?: readonly Point[];
-  /** The detector that found the face (a retry pass may answer for the kit's own); absent for boxes the caller gave. */
-  readonly detector?: DetectorName;
+  /**
+   * The detector that found the face (a retry pass may answer for the kit's own), one of
+   * DETECTOR_NAMES; absent for boxes the caller gave. A string here, not DetectorName: types.ts
+   * sits below every room, and naming the registry's type would make the gallery (which stores
+   * detections' types) reach onnxruntime through it (rule 3 of docs/ARCHITECTURE.md).
+   */
+  readonly detector?: string;
   /**
    * Where the 68-point network should look, when the detector frames faces unlike the detectors
    * that network was trained after (HOG's boxes are tighter: see src/detect/hog/detector.ts).
