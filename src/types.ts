@@ -45,12 +45,21 @@ export interface Face extends Detection {
   readonly landmarks: readonly Point[];
 }
 
-/** 128 floats; distance between two is dissimilarity. Tagged with the model that made it. */
+/**
+ * The embedder's floats (128 for dlib_resnet128); distance between two is dissimilarity. Only two
+ * descriptors of one model can be compared: an analysed face carries its `modelId` next to it, a
+ * gallery stores the model id it holds and refuses others (MODEL_MISMATCH).
+ */
 export type Descriptor = Float32Array;
 
-export interface AnalyzedFace extends Face {
+/** What every analysed face carries with its descriptor. */
+export interface Described {
   readonly descriptor: Descriptor;
+  /** The embedder model that made `descriptor` (FaceKit.embedderId, e.g. 'dlib_resnet128'). */
+  readonly modelId: string;
 }
+
+export interface AnalyzedFace extends Face, Described {}
 
 /**
  * A face known by five points only (no 68-point pass): what a kit aligning on five points returns.
@@ -61,6 +70,4 @@ export interface Face5 extends Detection {
   readonly landmarks5: readonly Point[];
 }
 
-export interface AnalyzedFace5 extends Face5 {
-  readonly descriptor: Descriptor;
-}
+export interface AnalyzedFace5 extends Face5, Described {}
