@@ -71,9 +71,10 @@ interface KitOptions extends RuntimeOptions {
    */
   readonly retryOnMiss?: boolean;
   /**
-   * Grey border added around the photo before detecting, as a fraction of its longer side (0
-   * turns it off; default DEFAULT_PADDING): faces filling the frame are found without a retry
-   * (see src/detect/pad.ts).
+   * Grey border, as a fraction of the photo's longer side (0 turns it off; default
+   * DEFAULT_PADDING), added where a face may touch the photo's edges: when a detector's plain pass
+   * finds no face or one reaching an edge, it runs again on the bordered copy and the two answers
+   * are merged. Faces filling the frame are found without a retry (see src/detect/pad.ts).
    */
   readonly padding?: number;
   /**
