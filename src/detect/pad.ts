@@ -66,18 +66,19 @@ export function touchesEdge(box: Box, image: Image): boolean {
   return box.x <= 1 || box.y <= 1 || box.x + box.width >= image.width - 1 || box.y + box.height >= image.height - 1;
 }
 
-/** A bordered-pass box mostly inside a face the plain pass found (a part of that face, or the face again). */
-const NESTED = 0.5;
+/** Overlap (over the smaller box) above which two boxes of the two passes are one face, or a part of it. */
+const SAME_FACE = 0.5;
 
 /**
  * One pass of `detector` over `image`, every detection tagged with the detector that found it.
- * The border (`padding` × the longer side) is added only where a face may touch the photo's
- * edges: when the plain pass finds no face, or a face reaching an edge. Then the pass runs again
- * on the bordered copy and the answers are merged: the plain pass's faces clear of the edges,
- * plus the bordered pass's faces not nested in one of those. Why not always bordered: on LFW the
- * bordered MTCNN pass missed the central face of 16 photos (about 1 in 200) that the plain pass
- * found, answering with a small box inside the face instead (bench/lfw-variants.ts, issue 17's
- * second round), while tight crops need the border (see DEFAULT_PADDING).
+ * With a border (`padding` × the longer side), the detector runs on the photo and on the bordered
+ * copy, and the answers are merged: the plain pass's faces clear of the photo's edges; the
+ * bordered pass's faces not overlapping one of those (faces cut by the frame, faces the plain
+ * pass missed); the plain pass's edge faces the bordered pass did not find. Why both passes, not
+ * the bordered one alone (the first version): on LFW the bordered MTCNN pass missed the central
+ * face of 16 photos that the plain pass found, answering with a small box inside the face instead
+ * (bench:lfw-variants); why not the plain one alone: faces that fill the frame (tight crops, ID
+ * photos) and faces near the edges of group photos need the border (see DEFAULT_PADDING).
  */
 export async function detectPadded(
   detector: FaceDetector,
@@ -93,13 +94,12 @@ export async function detectPadded(
   const { maxFaces, ...rest } = options;
   const limit = maxFaces === undefined ? Number.POSITIVE_INFINITY : checkMaxFaces(maxFaces);
   const plain = await detector.detect(image, rest);
+  const bordered = unpadDetections(await detector.detect(padImage(image, border), rest), border);
+  const overlaps = (d: Detection, others: readonly Detection[]) => others.some((o) => iom(d.box, o.box) >= SAME_FACE);
   const clear = plain.filter((d) => !touchesEdge(d.box, image));
-  if (plain.length > 0 && clear.length === plain.length)
-    return tag(facesInImage(plain, image.width, image.height, limit));
-  const bordered = unpadDetections(await detector.detect(padImage(image, border), rest), border).filter((b) =>
-    clear.every((d) => iom(d.box, b.box) < NESTED),
-  );
-  const merged = [...clear, ...bordered].sort((a, b) => b.score - a.score);
+  const added = bordered.filter((b) => !overlaps(b, clear));
+  const edge = plain.filter((d) => touchesEdge(d.box, image) && !overlaps(d, added));
+  const merged = [...clear, ...added, ...edge].sort((a, b) => b.score - a.score);
   return tag(facesInImage(merged, image.width, image.height, limit));
 }
 

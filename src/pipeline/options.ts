@@ -72,9 +72,9 @@ interface KitOptions extends RuntimeOptions {
   readonly retryOnMiss?: boolean;
   /**
    * Grey border, as a fraction of the photo's longer side (0 turns it off; default
-   * DEFAULT_PADDING), added where a face may touch the photo's edges: when a detector's plain pass
-   * finds no face or one reaching an edge, it runs again on the bordered copy and the two answers
-   * are merged. Faces filling the frame are found without a retry (see src/detect/pad.ts).
+   * DEFAULT_PADDING): each detector pass runs on the photo and on a bordered copy, and the answers
+   * are merged (see src/detect/pad.ts). Faces filling the frame or cut by it are found without a
+   * retry; the plain pass keeps the faces the border makes a detector miss.
    */
   readonly padding?: number;
   /**

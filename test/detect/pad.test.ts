@@ -73,14 +73,18 @@ function fakeDetector(
 
 test('detectPadded: boxes in the border are dropped before maxFaces, the rest clipped to the photo and tagged', async () => {
   const photo = ramp(100, 80);
-  const det = fakeDetector(() => [
-    // Best score, but wholly in the border: must not take a real face's place.
-    { box: { x: 0, y: 0, width: 20, height: 20 }, score: 0.99 },
-    { box: { x: 30, y: 30, width: 50, height: 50 }, score: 0.9 },
-    { box: { x: 90, y: 40, width: 40, height: 40 }, score: 0.8 },
-  ]);
+  // Nothing on the photo itself; these in the bordered copy.
+  const det = fakeDetector((img) =>
+    img === photo
+      ? []
+      : [
+          // Best score, but wholly in the border: must not take a real face's place.
+          { box: { x: 0, y: 0, width: 20, height: 20 }, score: 0.99 },
+          { box: { x: 30, y: 30, width: 50, height: 50 }, score: 0.9 },
+          { box: { x: 90, y: 40, width: 40, height: 40 }, score: 0.8 },
+        ],
+  );
   const found = await detectPadded(det, photo, { maxFaces: 1, minConfidence: 0.3 }, 0.25);
-  // The plain pass's faces all reach an edge, so the bordered pass runs.
   assert.equal(det.seen[0].img, photo, 'the plain pass first');
   assert.equal(det.seen[1].img.width, 150);
   assert.equal(det.seen[1].options?.maxFaces, undefined, 'maxFaces is applied after unpadding');
@@ -102,17 +106,39 @@ test('detectPadded: boxes in the border are dropped before maxFaces, the rest cl
   assert.ok(plain.every((d) => d.detector === 'ssd'));
 });
 
-test('detectPadded: no border when every face the plain pass finds is clear of the edges', async () => {
+test("detectPadded: both passes run; a face clear of the edges is the plain pass's, a face only the border finds joins", async () => {
   const photo = ramp(100, 80);
-  const det = fakeDetector(() => [{ box: { x: 30, y: 20, width: 40, height: 40 }, score: 0.9 }]);
+  const det = fakeDetector((img) =>
+    img === photo
+      ? [{ box: { x: 30, y: 20, width: 40, height: 40 }, score: 0.9 }]
+      : [
+          // The same face in the bordered copy (25 px border), framed a little differently: not repeated.
+          { box: { x: 56, y: 44, width: 38, height: 40 }, score: 0.95 },
+          // A face the plain pass missed.
+          { box: { x: 100, y: 60, width: 20, height: 20 }, score: 0.8 },
+        ],
+  );
   const found = await detectPadded(det, photo, { maxFaces: 3 }, 0.25);
-  assert.equal(det.seen.length, 1, 'one pass, on the photo itself');
-  assert.equal(det.seen[0].img, photo);
-  assert.deepEqual(found[0].box, { x: 30, y: 20, width: 40, height: 40 });
-  assert.equal(found[0].detector, 'ssd');
+  assert.equal(det.seen.length, 2);
+  assert.equal(det.seen[0].img, photo, 'the plain pass on the photo itself');
+  assert.deepEqual(
+    found.map((d) => [d.box, d.score, d.detector]),
+    [
+      [{ x: 30, y: 20, width: 40, height: 40 }, 0.9, 'ssd'],
+      [{ x: 75, y: 35, width: 20, height: 20 }, 0.8, 'ssd'],
+    ],
+  );
+  // A face at the edge that the bordered pass does not find is kept as the plain pass saw it.
+  const edgeOnly = fakeDetector((img) =>
+    img === photo ? [{ box: { x: 0, y: 10, width: 30, height: 30 }, score: 0.7 }] : [],
+  );
+  assert.deepEqual(
+    (await detectPadded(edgeOnly, photo, {}, 0.25)).map((d) => d.box),
+    [{ x: 0, y: 10, width: 30, height: 30 }],
+  );
 });
 
-test('detectPadded: a face at the edge brings the bordered pass; clear faces stay, nested bordered boxes go', async () => {
+test("detectPadded: a face at the edge is the bordered pass's; clear faces stay, bordered boxes nested in them go", async () => {
   const photo = ramp(100, 80);
   const det = fakeDetector((img) =>
     img === photo
