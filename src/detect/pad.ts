@@ -75,9 +75,10 @@ const SAME_FACE = 0.5;
  * copy, and the answers are merged: the plain pass's faces clear of the photo's edges; the
  * bordered pass's faces not overlapping one of those (faces cut by the frame, faces the plain
  * pass missed); the plain pass's edge faces the bordered pass did not find. Why both passes, not
- * the bordered one alone (the first version): on LFW the bordered MTCNN pass missed the central
- * face of 16 photos that the plain pass found, answering with a small box inside the face instead
- * (bench:lfw-variants); why not the plain one alone: faces that fill the frame (tight crops, ID
+ * the bordered one alone (the first version): in the wrong LFW pairs of its first 8 folds, 8
+ * photos had their central face missed by the bordered MTCNN pass (a small box inside the face,
+ * or another face, answered instead) and found by the plain pass (bench:lfw-variants); why not
+ * the plain one alone: faces that fill the frame (tight crops, ID
  * photos) and faces near the edges of group photos need the border (see DEFAULT_PADDING).
  */
 export async function detectPadded(
