@@ -75,7 +75,7 @@ const SAME_FACE = 0.5;
  * copy, and the answers are merged: the plain pass's faces clear of the photo's edges; the
  * bordered pass's faces not overlapping one of those (faces cut by the frame, faces the plain
  * pass missed); the plain pass's edge faces the bordered pass did not find. Why both passes, not
- * the bordered one alone (the first version): in the wrong LFW pairs of its first 8 folds, 8
+ * the bordered one alone (the first version): in the wrong LFW pairs among its first 4,514, 8
  * photos had their central face missed by the bordered MTCNN pass (a small box inside the face,
  * or another face, answered instead) and found by the plain pass (bench:lfw-variants); why not
  * the plain one alone: faces that fill the frame (tight crops, ID
