@@ -47,6 +47,14 @@ module.exports = {
       from: { path: '^src/pipeline/' },
       to: { path: '^src/(cli|server|video|browser|entry)/|^src/train/cli' },
     },
+    {
+      name: 'cli-through-public-api',
+      severity: 'error',
+      comment:
+        'The CLI is a user of facekit like any other: it drives pipeline/ and the public entries (index.ts, entry/ = the subpath exports), plus errors.ts and util/ (the error class and the file/terminal safety helpers every room may use); never a stage, the gallery, match or search directly.',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: '^src/(cli|pipeline|entry|util)/|^src/(index|errors)\\.ts$' },
+    },
     ...FRONT_ENDS.map((room) => ({
       name: `front-ends-apart-${room.replace('/', '-')}`,
       severity: 'error',

@@ -18,7 +18,7 @@ import type { DetectorName } from '../src/detect/registry.js';
 import { euclideanDistance } from '../src/match/distance.js';
 import { loadImage } from '../src/image/decode.js';
 import { createFaceKit } from '../src/pipeline/kit.js';
-import type { FaceKitOptions } from '../src/pipeline/options.js';
+import type { Alignment, FaceKitOptions } from '../src/pipeline/options.js';
 import { DEFAULT_DATA, PROJECT_ROOT, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { centralFace, type LfwFaces } from './lfw-faces.js';
 import { readPairs, tenFold } from './lfw-protocol.js';
@@ -26,9 +26,16 @@ import { readPairs, tenFold } from './lfw-protocol.js';
 const PROGRESS_EVERY = 500;
 
 /** Kit options from the flags: empty strings mean "the kit's default", so the default row sets nothing. */
-export function kitOptions(f: { detector: string; retry: string; padding: string; flip?: boolean }): FaceKitOptions {
+export function kitOptions(f: {
+  detector: string;
+  retry: string;
+  padding: string;
+  alignment?: string;
+  flip?: boolean;
+}): FaceKitOptions {
   return {
     ...(f.flip === true ? { flip: true } : {}),
+    ...(f.alignment !== undefined && f.alignment !== '' ? { alignment: f.alignment as Alignment } : {}),
     ...(f.detector !== '' ? { detector: f.detector as DetectorName } : {}),
     ...(f.retry !== '' ? { retryOnMiss: f.retry === 'on' } : {}),
     ...(f.padding !== '' ? { padding: Number(f.padding) } : {}),
@@ -125,6 +132,7 @@ async function main(): Promise<void> {
     detector: '',
     retry: '',
     padding: '',
+    alignment: '',
     flip: false,
     threads: 1,
     folds: 10,

@@ -3,13 +3,16 @@
  *
  * Descriptors: every photo of LFW's pairs.txt, encoded through the public API with the default
  * kit (bench/lfw-api.ts, cached). People are split in two by a hash of their name:
- * - calibration half: every impostor pair (two photos of two different people) gives the table of
- *   distances at pair false-accept rates from 5 / pairs up to 0.5;
- * - evaluation half: `--draws` random draws of `--known` known people (one photo each enrolled,
+ * - calibration half: every impostor pair (two photos of two different people) gives the impostor
+ *   table (distances at pair false-accept rates from 5 / pairs up to 0.5); draws of N known people
+ *   and other people as strangers give the search table (the threshold that names a share far of
+ *   strangers, measured, for N = 1…1000): see src/match/open-set.ts for how the two are combined;
+ * - evaluation half (people the tables never saw): `--draws` random draws of `--known` known people (one photo each enrolled,
  *   another photo of theirs as probe) and `--strangers` strangers (one photo each), as
  *   `facekit identify <known_dir>` answers them (nearest known person within the threshold):
- *   strangers named and known people recognised (named right), at 0.6 and at the built-in
- *   threshold for each rate.
+ *   strangers named and known people recognised (named right), at 0.6, under the first version's
+ *   independence rule and under the per-N thresholds, for each rate; then the default rate for
+ *   several counts of known people (`--sizes`).
  *
  *   npm run bench:openset -- --data ../shared/data [--write]      (--write regenerates the table file)
  */
@@ -17,33 +20,43 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { euclideanDistance } from '../src/match/distance.js';
 import { EMBEDDER_ID } from '../src/embed/spec.js';
-import { openSetThreshold } from '../src/match/open-set.js';
+import { DEFAULT_OPEN_SET_FAR, type OpenSetTable, openSetThreshold } from '../src/match/open-set.js';
 import { DEFAULT_DATA, PROJECT_ROOT, markdownTable, mean, parseFlags, writeResult } from './common.js';
 import { apiDescriptors, kitOptions } from './lfw-api.js';
-import { descriptorAt, imagesByPerson } from './lfw-faces.js';
+import { descriptorAt, imagesByPerson, type LfwFaces } from './lfw-faces.js';
 import { readPairs } from './lfw-protocol.js';
 import { seededRandom } from '../src/align/jitter.js';
 
-/** Pair rates the table holds, from the rarest the data can show up to half of all pairs. */
+/** Pair rates the impostor table holds, from the rarest the data can show up to half of all pairs. */
 const RATE_GRID = [
   1e-7, 2e-7, 5e-7, 1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2,
   0.5,
 ];
-/** Fewest impostor pairs a table point may rest on: below it, the quantile is noise. */
+/** Fewest impostor pairs (or strangers) a table point may rest on: below it, the quantile is noise. */
 const MIN_PAIRS_PER_POINT = 5;
+/** Known-people counts the search table is measured at (the calibration half has about 2,100 people). */
+const KNOWN_GRID = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+/** Target rates the search table is measured at. */
+const SEARCH_FAR = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2];
+/** Draws per known-people count, and strangers per draw: 40,000 nearest distances per count, 40 of them below the 0.001 point. */
+const SEARCH_DRAWS = 200;
+const STRANGERS_PER_DRAW = 200;
 
 const flags = parseFlags({
   data: DEFAULT_DATA,
   detector: '',
   retry: '',
   padding: '',
+  alignment: '',
   threads: 1,
   known: 150,
   strangers: 200,
   draws: 50,
-  rates: '0.1,0.01,0.001',
+  rates: '0.1,0.05,0.02,0.01,0.005,0.001',
+  /** Known-people counts of the second table (at the default rate). */
+  sizes: '10,50,150,500',
   write: false,
-  /** Only the photos bench:lfw-api has encoded so far (a run in progress saves every 500). */
+  /** Only the photos bench:lfw-api (or bench:lfw-variants) has encoded so far. */
   cachedOnly: false,
 });
 
@@ -62,6 +75,105 @@ function shuffle<T>(xs: T[], rnd: () => number): T[] {
   return xs;
 }
 
+/** Nearest distance from each stranger row to any known row (squared sums, one sqrt at the end). */
+function nearestDistances(faces: LfwFaces, strangers: readonly number[], known: readonly number[]): number[] {
+  return strangers.map((s) => {
+    const a = descriptorAt(faces, s);
+    let best = Number.POSITIVE_INFINITY;
+    for (const k of known) {
+      const b = descriptorAt(faces, k);
+      let sum = 0;
+      for (let i = 0; i < a.length && sum < best; i++) sum += (a[i] - b[i]) ** 2;
+      if (sum < best) best = sum;
+    }
+    return Math.sqrt(best);
+  });
+}
+
+/** The distance at or below which a share `rate` of the sorted values lie. */
+const quantile = (sorted: Float32Array, rate: number): number =>
+  +sorted[Math.floor(rate * sorted.length) - 1].toFixed(4);
+
+/**
+ * The search table: for each known-people count N, SEARCH_DRAWS draws of N people (one random
+ * photo each) and STRANGERS_PER_DRAW other people (one random photo each) from the calibration
+ * half; the distance of each stranger to the nearest known photo; its quantile at each rate.
+ */
+function searchTable(faces: LfwFaces, byPerson: number[][], people: readonly number[]) {
+  const rnd = seededRandom(9);
+  const pick = (p: number) => byPerson[p][Math.floor(rnd() * byPerson[p].length)];
+  const knownPeople = KNOWN_GRID.filter((n) => n + STRANGERS_PER_DRAW <= people.length);
+  const searchDistances = knownPeople.map((n) => {
+    const nearest: number[] = [];
+    for (let d = 0; d < SEARCH_DRAWS; d++) {
+      const order = shuffle([...people], rnd);
+      nearest.push(
+        ...nearestDistances(faces, order.slice(n, n + STRANGERS_PER_DRAW).map(pick), order.slice(0, n).map(pick)),
+      );
+    }
+    const sorted = Float32Array.from(nearest).sort();
+    return SEARCH_FAR.map((r) => quantile(sorted, r));
+  });
+  return { knownPeople, searchFar: SEARCH_FAR, searchDistances };
+}
+
+interface Rule {
+  label: string;
+  far: number | null;
+  threshold: (n: number) => number;
+}
+
+/**
+ * `draws` random draws of `known` people with two photos or more (the first enrolled, the second
+ * the probe) and `strangers` other people (one photo each), all from the evaluation half; each
+ * face named after its nearest known photo when within the rule's threshold, as
+ * `facekit identify <known_dir>` decides.
+ */
+function evaluate(
+  faces: LfwFaces,
+  byPerson: number[][],
+  evalPeople: readonly number[],
+  known: number,
+  rules: readonly Rule[],
+) {
+  const rnd = seededRandom(17);
+  const withTwo = evalPeople.filter((p) => byPerson[p].length >= 2);
+  const out = rules.map(() => ({ named: [] as number[], recognised: [] as number[] }));
+  for (let d = 0; d < flags.draws; d++) {
+    const knownPeople = shuffle([...withTwo], rnd).slice(0, known);
+    const knownSet = new Set(knownPeople);
+    const strangers = shuffle(
+      evalPeople.filter((p) => !knownSet.has(p)),
+      rnd,
+    ).slice(0, flags.strangers);
+    const gallery = knownPeople.map((p) => byPerson[p][0]);
+    const nearest = (row: number): { person: number; distance: number } => {
+      let best = { person: -1, distance: Number.POSITIVE_INFINITY };
+      gallery.forEach((g, k) => {
+        const dist = euclideanDistance(descriptorAt(faces, g), descriptorAt(faces, row));
+        if (dist < best.distance) best = { person: knownPeople[k], distance: dist };
+      });
+      return best;
+    };
+    const strangerNearest = strangers.map((p) => nearest(byPerson[p][0]));
+    const knownNearest = knownPeople.map((p) => ({ p, ...nearest(byPerson[p][1]) }));
+    rules.forEach((rule, i) => {
+      const t = rule.threshold(knownPeople.length);
+      out[i].named.push(strangerNearest.filter((s) => s.distance <= t).length / strangers.length);
+      out[i].recognised.push(
+        knownNearest.filter((k) => k.distance <= t && k.person === k.p).length / knownPeople.length,
+      );
+    });
+  }
+  return out.map((o, i) => ({
+    label: rules[i].label,
+    far: rules[i].far,
+    threshold: rules[i].threshold(known),
+    named: mean(o.named),
+    recognised: mean(o.recognised),
+  }));
+}
+
 async function main(): Promise<void> {
   const lfwDir = join(flags.data, 'lfw');
   const images = [...new Set(readPairs(lfwDir).flatMap((p) => [p.a, p.b]))].sort();
@@ -70,7 +182,7 @@ async function main(): Promise<void> {
   const calib = faces.people.flatMap((_, p) => (nameHash(faces.people[p]) % 2 === 0 ? [p] : []));
   const evalPeople = faces.people.flatMap((_, p) => (nameHash(faces.people[p]) % 2 === 1 ? [p] : []));
 
-  // Calibration half: every impostor pair.
+  // Calibration half: every impostor pair, then the nearest-of-N search.
   const rows = calib.flatMap((p) => byPerson[p]);
   const personOf = faces.person;
   const impostors: number[] = [];
@@ -80,64 +192,78 @@ async function main(): Promise<void> {
         impostors.push(euclideanDistance(descriptorAt(faces, rows[i]), descriptorAt(faces, rows[j])));
   const sorted = Float32Array.from(impostors).sort();
   const usable = RATE_GRID.filter((r) => r * sorted.length >= MIN_PAIRS_PER_POINT);
-  const distances = usable.map((r) => +sorted[Math.floor(r * sorted.length) - 1].toFixed(4));
-  const made = `LFW pairs.txt photos through createFaceKit().analyze() (face nearest the centre), the ${calib.length} people of the calibration half (${rows.length} photos, ${sorted.length} impostor pairs); bench/openset.ts`;
-  const table = { embedder: EMBEDDER_ID, made, distances, pairFar: usable };
+  const distances = usable.map((r) => quantile(sorted, r));
+  const search = searchTable(faces, byPerson, calib);
+  const made = `LFW pairs.txt photos through the default kit's public calls (face nearest the centre), the ${calib.length} people of the calibration half: ${rows.length} photos, ${sorted.length} impostor pairs; search table ${SEARCH_DRAWS} draws × ${STRANGERS_PER_DRAW} strangers per count; bench/openset.ts`;
+  const table: OpenSetTable = { embedder: EMBEDDER_ID, made, distances, pairFar: usable, ...search };
 
-  // Evaluation half.
-  const rnd = seededRandom(17);
-  const withTwo = evalPeople.filter((p) => byPerson[p].length >= 2);
+  // Evaluation half: the issue's table (known × strangers at each rate), then the default rate across counts.
   const rates = flags.rates.split(',').map(Number);
-  const rules: { label: string; threshold: (n: number) => number }[] = [
-    { label: 'tolerance 0.6 (before)', threshold: () => 0.6 },
-    ...rates.map((far) => ({
-      label: `built-in, far ${far}`,
-      threshold: (n: number) => openSetTableThreshold(table, n, far),
-    })),
+  const rules: Rule[] = [
+    { label: 'tolerance 0.6 (face_recognition)', far: null, threshold: () => 0.6 },
+    ...rates.flatMap((far): Rule[] => [
+      {
+        label: `independence rule (before), far ${far}`,
+        far,
+        threshold: (n) => openSetThreshold('', n, far, table, true).value,
+      },
+      { label: `built-in per-N, far ${far}`, far, threshold: (n) => openSetThreshold('', n, far, table).value },
+    ]),
   ];
-  const results = rules.map(() => ({ named: [] as number[], recognised: [] as number[], threshold: 0 }));
-  for (let d = 0; d < flags.draws; d++) {
-    const known = shuffle([...withTwo], rnd).slice(0, flags.known);
-    const knownSet = new Set(known);
-    const strangers = shuffle(
-      evalPeople.filter((p) => !knownSet.has(p)),
-      rnd,
-    ).slice(0, flags.strangers);
-    const gallery = known.map((p) => byPerson[p][0]);
-    const nearest = (row: number): { person: number; distance: number } => {
-      let best = { person: -1, distance: Number.POSITIVE_INFINITY };
-      gallery.forEach((g, k) => {
-        const dist = euclideanDistance(descriptorAt(faces, g), descriptorAt(faces, row));
-        if (dist < best.distance) best = { person: known[k], distance: dist };
-      });
-      return best;
-    };
-    const strangerNearest = strangers.map((p) => nearest(byPerson[p][0]));
-    const knownNearest = known.map((p) => ({ p, ...nearest(byPerson[p][1]) }));
-    rules.forEach((rule, i) => {
-      const t = rule.threshold(known.length);
-      results[i].threshold = t;
-      results[i].named.push(strangerNearest.filter((s) => s.distance <= t).length / strangers.length);
-      results[i].recognised.push(knownNearest.filter((k) => k.distance <= t && k.person === k.p).length / known.length);
-    });
-  }
+  const withTwo = evalPeople.filter((p) => byPerson[p].length >= 2).length;
+  const main = evaluate(faces, byPerson, evalPeople, flags.known, rules);
   const pct = (x: number) => (100 * x).toFixed(1);
   console.log(
-    `${made}\nevaluation half: ${evalPeople.length} people (${withTwo.length} with two photos); ${flags.draws} draws of ${flags.known} known + ${flags.strangers} strangers\n\n` +
+    `${made}\nevaluation half: ${evalPeople.length} people (${withTwo} with two photos); ${flags.draws} draws of ${flags.known} known + ${flags.strangers} strangers\n\n` +
       markdownTable(
-        ['rule', `threshold at ${flags.known} known`, 'strangers named %', 'known recognised %'],
-        rules.map((r, i) => [
+        ['rule', 'target far %', `threshold at ${flags.known} known`, 'strangers named %', 'known recognised %'],
+        main.map((r) => [
           r.label,
-          results[i].threshold.toFixed(3),
-          pct(mean(results[i].named)),
-          pct(mean(results[i].recognised)),
+          r.far === null ? '—' : pct(r.far),
+          r.threshold.toFixed(3),
+          pct(r.named),
+          pct(r.recognised),
         ]),
       ),
   );
+  const far = DEFAULT_OPEN_SET_FAR;
+  const sizes = flags.sizes
+    .split(',')
+    .map(Number)
+    .filter((n) => n <= withTwo && n + flags.strangers <= evalPeople.length);
+  const perSize = sizes.map((n) => ({
+    n,
+    rows: evaluate(faces, byPerson, evalPeople, n, [
+      { label: 'before', far, threshold: (k) => openSetThreshold('', k, far, table, true).value },
+      { label: 'after', far, threshold: (k) => openSetThreshold('', k, far, table).value },
+    ]),
+  }));
   console.log(
-    `\n${markdownTable(
-      ['pair FAR', 'distance'],
-      usable.map((r, i) => [String(r), distances[i].toFixed(4)]),
+    `\nDefault rate ${pct(far)} % across known-people counts (before = independence rule, after = per-N):\n\n${markdownTable(
+      [
+        'known people',
+        'threshold before',
+        'threshold after',
+        'named % before',
+        'named % after',
+        'recognised % before',
+        'recognised % after',
+      ],
+      perSize.map(({ n, rows: [b, a] }) => [
+        n,
+        b.threshold.toFixed(3),
+        a.threshold.toFixed(3),
+        pct(b.named),
+        pct(a.named),
+        pct(b.recognised),
+        pct(a.recognised),
+      ]),
+    )}`,
+  );
+  console.log(
+    `\nsearch table (threshold measured for N known people at rate far):\n\n${markdownTable(
+      ['N', ...SEARCH_FAR.map(String)],
+      search.knownPeople.map((n, i) => [n, ...search.searchDistances[i].map((d) => d.toFixed(4))]),
     )}`,
   );
   if (flags.write) {
@@ -145,17 +271,10 @@ async function main(): Promise<void> {
     writeFileSync(file, tableSource(table));
     console.log(`wrote ${file}`);
   }
-  console.log(
-    `wrote ${writeResult('openset', { flags, table, rules: rules.map((r, i) => ({ label: r.label, ...results[i], named: mean(results[i].named), recognised: mean(results[i].recognised) })) })}`,
-  );
+  console.log(`wrote ${writeResult('openset', { flags, table, main, perSize })}`);
 }
 
-/** openSetThreshold on a table not yet written to the source file. */
-function openSetTableThreshold(table: { distances: number[]; pairFar: number[] }, n: number, far: number): number {
-  return openSetThreshold('', n, far, table).value;
-}
-
-function tableSource(table: { embedder: string; made: string; distances: number[]; pairFar: number[] }): string {
+function tableSource(table: OpenSetTable): string {
   return `/** GENERATED by \`npm run bench:openset -- --write\` (bench/openset.ts); do not edit by hand. */
 import type { OpenSetTable } from './open-set.js';
 
@@ -165,6 +284,9 @@ export const OPEN_SET_TABLES: readonly OpenSetTable[] = [
     made: ${JSON.stringify(table.made)},
     distances: ${JSON.stringify(table.distances)},
     pairFar: ${JSON.stringify(table.pairFar)},
+    knownPeople: ${JSON.stringify(table.knownPeople)},
+    searchFar: ${JSON.stringify(table.searchFar)},
+    searchDistances: ${JSON.stringify(table.searchDistances)},
   },
 ];
 `;

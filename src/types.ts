@@ -1,5 +1,4 @@
 /** Plain data shared by every stage of the pipeline (see DESIGN.md, "The one flow"). */
-import type { DetectorName } from './detect/registry.js';
 
 /** RGB pixels, row-major, 3 bytes per pixel, EXIF orientation already applied. */
 export interface Image {
@@ -27,8 +26,13 @@ export interface Detection {
   readonly score: number;
   /** Left eye, right eye, nose tip, left and right mouth corner, when the detector gives them. */
   readonly landmarks5?: readonly Point[];
-  /** The detector that found the face (a retry pass may answer for the kit's own); absent for boxes the caller gave. */
-  readonly detector?: DetectorName;
+  /**
+   * The detector that found the face (a retry pass may answer for the kit's own), one of
+   * DETECTOR_NAMES; absent for boxes the caller gave. A string here, not DetectorName: types.ts
+   * sits below every room, and naming the registry's type would make the gallery (which stores
+   * detections' types) reach onnxruntime through it (rule 3 of docs/ARCHITECTURE.md).
+   */
+  readonly detector?: string;
   /**
    * Where the 68-point network should look, when the detector frames faces unlike the detectors
    * that network was trained after (HOG's boxes are tighter: see src/detect/hog/detector.ts).
@@ -41,12 +45,21 @@ export interface Face extends Detection {
   readonly landmarks: readonly Point[];
 }
 
-/** 128 floats; distance between two is dissimilarity. Tagged with the model that made it. */
+/**
+ * The embedder's floats (128 for dlib_resnet128); distance between two is dissimilarity. Only two
+ * descriptors of one model can be compared: an analysed face carries its `modelId` next to it, a
+ * gallery stores the model id it holds and refuses others (MODEL_MISMATCH).
+ */
 export type Descriptor = Float32Array;
 
-export interface AnalyzedFace extends Face {
+/** What every analysed face carries with its descriptor. */
+export interface Described {
   readonly descriptor: Descriptor;
+  /** The embedder model that made `descriptor` (FaceKit.embedderId, e.g. 'dlib_resnet128'). */
+  readonly modelId: string;
 }
+
+export interface AnalyzedFace extends Face, Described {}
 
 /**
  * A face known by five points only (no 68-point pass): what a kit aligning on five points returns.
@@ -57,6 +70,4 @@ export interface Face5 extends Detection {
   readonly landmarks5: readonly Point[];
 }
 
-export interface AnalyzedFace5 extends Face5 {
-  readonly descriptor: Descriptor;
-}
+export interface AnalyzedFace5 extends Face5, Described {}

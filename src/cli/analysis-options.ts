@@ -4,8 +4,8 @@
  * turns them into the analyzer's settings, so a new flag reaches every command at once.
  */
 import { Option } from 'commander';
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
+import type { DetectorName } from '../entry/detect.js';
+import type { Precision } from '../entry/models.js';
 import { parseConfidence } from './output.js';
 import type { AnalyzerSettings, Stage } from '../pipeline/batch.js';
 

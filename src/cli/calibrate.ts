@@ -1,9 +1,8 @@
 /** `facekit calibrate --far 0.001 [--from labelled/]`: thresholds with a known false-accept rate, stored in the gallery. */
 import { stat } from 'node:fs/promises';
-import type { DetectorName } from '../detect/registry.js';
+import type { DetectorName } from '../entry/detect.js';
 import { FaceKitError } from '../errors.js';
-import type { LabelledFaces } from '../gallery/gallery.js';
-import type { CalibrationRecord } from '../gallery/store.js';
+import type { CalibrationRecord, LabelledFaces } from '../entry/gallery.js';
 import { collectKnownPeople, type InputError } from './files.js';
 import { singleFace } from '../pipeline/enroll.js';
 import { withGallery, type DbCliOptions } from './gallery.js';

@@ -4,14 +4,13 @@
  */
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { clusterFaces } from '../cluster/cluster.js';
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
+import { clusterFaces } from '../entry/match.js';
+import type { DetectorName } from '../entry/detect.js';
+import type { Precision } from '../entry/models.js';
 import { FaceKitError } from '../errors.js';
-import type { Gallery } from '../gallery/gallery.js';
-import type { ClusterFace, ClusterRun } from '../gallery/store.js';
-import type { Box, Image } from '../types.js';
-import { loadImage } from '../image/decode.js';
+import type { ClusterFace, ClusterRun, Gallery } from '../entry/gallery.js';
+import type { Box, Image } from '../index.js';
+import { loadImage } from '../entry/image.js';
 import { makeOutputSubfolder, prepareOutputFolder, uniqueName, writeNewFile } from '../util/output-folder.js';
 import { collectPhotos, type InputError } from './files.js';
 import { hashFiles } from '../pipeline/enroll.js';

@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { DetectorName } from '../detect/registry.js';
+import type { DetectorName } from '../entry/detect.js';
 import { FaceKitError } from '../errors.js';
-import { annotate, type FaceMark } from '../image/draw.js';
-import { loadImage } from '../image/decode.js';
-import { DEFAULT_TOLERANCE } from '../match/distance.js';
-import { groupPeople, type FaceRef } from '../match/group.js';
-import type { AnalyzedFace, Image } from '../types.js';
+import { annotate, type FaceMark, loadImage } from '../entry/image.js';
+import { DEFAULT_TOLERANCE, type FaceRef, groupPeople } from '../entry/match.js';
+import type { AnalyzedFace, Image } from '../index.js';
 import { DISTANCE_DECIMALS, printJson, printLine, round, roundBox, SCORE_DECIMALS, warn } from './output.js';
-import { ensureModels } from '../models/ensure.js';
+import { ensureModels } from '../entry/models.js';
 import { batchKit, requiredModels } from './analyze.js';
 import { prepareOutputFolder, uniqueName, writeNewFile } from '../util/output-folder.js';
 

@@ -1,4 +1,4 @@
-import type { Box, Point } from '../types.js';
+import type { Box, Point } from '../index.js';
 import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
 import { startProgress } from './progress.js';
 import { collectPhotos } from './files.js';

@@ -1,12 +1,10 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname, join, sep } from 'node:path';
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
+import type { DetectorName } from '../entry/detect.js';
+import type { Precision } from '../entry/models.js';
 import { FaceKitError } from '../errors.js';
-import type { Gallery } from '../gallery/gallery.js';
-import type { Metadata } from '../gallery/store.js';
-import { checkName } from '../gallery/validate.js';
+import { checkName, type Gallery, type Metadata } from '../entry/gallery.js';
 import { collectImageFiles, collectKnownPeople, isImageName, type InputError, type KnownPerson } from './files.js';
 import { Enrolment, hashFiles, type PersonReport, type PlannedPerson } from '../pipeline/enroll.js';
 import { withGallery, type DbCliOptions } from './gallery.js';

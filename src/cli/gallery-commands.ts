@@ -3,8 +3,7 @@
  * Parsing only; each action loads its module when it runs (see main.ts).
  */
 import { Command, Option } from 'commander';
-import { CLUSTER_THRESHOLD } from '../cluster/defaults.js';
-import { AGGREGATIONS, DEFAULT_K } from '../match/aggregate.js';
+import { AGGREGATIONS, CLUSTER_THRESHOLD, DEFAULT_K } from '../entry/match.js';
 import { minConfidenceOption, noRetryOption } from './analysis-options.js';
 import type { CalibrateCliOptions } from './calibrate.js';
 import { quietOption } from './progress.js';

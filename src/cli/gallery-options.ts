@@ -1,9 +1,8 @@
 /** The gallery commands' option parsing; light, so that --help never loads the search code. */
 import { InvalidArgumentError, Option } from 'commander';
 import { FaceKitError, invalidArgument } from '../errors.js';
-import { checkMetadataKey } from '../gallery/validate.js';
-import { checkFar } from '../match/calibrate.js';
-import { defaultGalleryPath, GALLERY_ENV } from '../gallery/paths.js';
+import { checkMetadataKey, defaultGalleryPath, GALLERY_ENV } from '../entry/gallery.js';
+import { checkFar } from '../entry/match.js';
 import { printJson } from './output.js';
 
 export interface DbCliOptions {

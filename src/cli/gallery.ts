@@ -1,6 +1,5 @@
 /** What the gallery commands share when they run: opening and closing, threshold warnings. */
-import { openGallery, type Gallery, type ThresholdInfo } from '../gallery/gallery.js';
-import { defaultGalleryPath } from '../gallery/paths.js';
+import { defaultGalleryPath, type Gallery, openGallery, type ThresholdInfo } from '../entry/gallery.js';
 import type { DbCliOptions } from './gallery-options.js';
 
 export type { DbCliOptions };

@@ -1,9 +1,9 @@
 /** `facekit identify --db <file> <paths...>`: the people in photos, from the gallery instead of a folder. */
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
+import type { DetectorName } from '../entry/detect.js';
+import type { Precision } from '../entry/models.js';
 import { FaceKitError } from '../errors.js';
-import type { Aggregation } from '../match/aggregate.js';
-import type { Box } from '../types.js';
+import type { Aggregation } from '../entry/match.js';
+import type { Box } from '../index.js';
 import { collectPhotos } from './files.js';
 import { thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';
 import { printFaceLines } from './identify.js';

@@ -1,8 +1,13 @@
 /** Folder-mode identify's threshold and face_recognition's one-line-per-match output (issue 17). */
-import { EMBEDDER_ID } from '../embed/spec.js';
-import { faceDistance } from '../match/distance.js';
-import { describeKnownThreshold, knownThreshold, type KnownThreshold } from '../match/identify.js';
-import type { KnownFace, PersonDistance } from '../match/rank.js';
+import { EMBEDDER_ID } from '../entry/embed.js';
+import {
+  describeKnownThreshold,
+  faceDistance,
+  type KnownFace,
+  knownThreshold,
+  type KnownThreshold,
+  type PersonDistance,
+} from '../entry/match.js';
 import { DISTANCE_DECIMALS, printLine, round, UNKNOWN_PERSON } from './output.js';
 
 export type IdentifyThreshold = KnownThreshold;

@@ -1,8 +1,8 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { FaceKitError } from '../errors.js';
-import { rankPeople, type KnownFace, type PersonDistance } from '../match/rank.js';
-import type { Box } from '../types.js';
+import { rankPeople, type KnownFace, type PersonDistance } from '../entry/match.js';
+import type { Box } from '../index.js';
 import { collectKnownPeople, collectPhotos, type InputError, type KnownPerson } from './files.js';
 import {
   DISTANCE_DECIMALS,

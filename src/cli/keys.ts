@@ -1,7 +1,6 @@
 /** `facekit keys create|list|revoke`: the HTTP service's API keys, kept hashed in the gallery file. */
 import { Argument, Command, Option } from 'commander';
-import { defaultGalleryPath } from '../gallery/paths.js';
-import { KEY_ROLES, type ApiKeyRecord, type KeyRole } from '../gallery/keys.js';
+import { type ApiKeyRecord, defaultGalleryPath, KEY_ROLES, type KeyRole, type SqliteKeys } from '../entry/gallery.js';
 import { dbOption, parsePositiveInt, withJsonErrors, type DbCliOptions } from './gallery-options.js';
 import { jsonOption, printJson, printLine } from './output.js';
 
@@ -11,11 +10,8 @@ interface KeysCliOptions extends DbCliOptions {
   json?: boolean;
 }
 
-async function withKeys<T>(
-  opts: KeysCliOptions,
-  run: (keys: import('../gallery/keys.js').SqliteKeys) => Promise<T>,
-): Promise<T> {
-  const { openSqliteStore } = await import('../gallery/sqlite.js');
+async function withKeys<T>(opts: KeysCliOptions, run: (keys: SqliteKeys) => Promise<T>): Promise<T> {
+  const { openSqliteStore } = await import('../entry/gallery.js');
   const store = openSqliteStore(opts.db ?? defaultGalleryPath());
   try {
     return await run(store.keys);

@@ -3,8 +3,7 @@ import { createRequire } from 'node:module';
 import { Argument, Command, Option } from 'commander';
 import { FaceKitError } from '../errors.js';
 import { forTerminal } from '../util/terminal-text.js';
-import { DEFAULT_TOLERANCE } from '../match/distance.js';
-import { DEFAULT_OPEN_SET_FAR } from '../match/open-set.js';
+import { DEFAULT_OPEN_SET_FAR, DEFAULT_TOLERANCE } from '../entry/match.js';
 import type { DemoCliOptions } from './demo.js';
 import type { DetectCliOptions } from './detect.js';
 import {

@@ -1,13 +1,17 @@
 import { forTerminal } from '../util/terminal-text.js';
 import { stat } from 'node:fs/promises';
 import { FaceKitError } from '../errors.js';
-import { buildModel, defaultCacheDir, inspectModel, type ModelState } from '../models/cache.js';
-import { MODEL_IDS, MODELS, type ModelId, provideCalibrator } from '../models/registry.js';
-import { calibrationRanges } from '../pipeline/calibration.js';
+import {
+  buildModel,
+  defaultCacheDir,
+  inspectModel,
+  MODEL_IDS,
+  type ModelId,
+  MODELS,
+  type ModelState,
+} from '../entry/models.js';
+// facekit/models provides the int8 builds' calibrator when it loads (see docs/ARCHITECTURE.md).
 import { printJson, printLine } from './output.js';
-
-// `facekit models build` may build the int8 models without opening a kit: their calibration comes from the pipeline.
-provideCalibrator(calibrationRanges);
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

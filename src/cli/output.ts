@@ -1,16 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
-import { MAX_TOLERANCE } from '../match/identify.js';
-import { HOG_MAX_UPSAMPLE } from '../detect/hog/detector.js';
+import { MAX_TOLERANCE } from '../entry/match.js';
 import {
   checkDetectorName,
   DEFAULT_DETECTOR,
   DETECTOR_CHOICES,
   DETECTOR_NAMES,
   DETECTORS,
-} from '../detect/registry.js';
-import { PRECISIONS } from '../models/registry.js';
-import type { Box, Point } from '../types.js';
+  HOG_MAX_UPSAMPLE,
+} from '../entry/detect.js';
+import { PRECISIONS } from '../entry/models.js';
+import type { Box, Point } from '../index.js';
 import { forTerminal, lineForTerminal } from '../util/terminal-text.js';
 import type { InputError } from './files.js';
 

@@ -1,6 +1,6 @@
 /** `facekit people list|show|set|rename|merge|remove|remove-face`: the known people in the gallery. */
 import { FaceKitError, invalidArgument } from '../errors.js';
-import type { FaceRecord, Metadata, MetadataPatch, PersonRecord } from '../gallery/store.js';
+import type { FaceRecord, Metadata, MetadataPatch, PersonRecord } from '../entry/gallery.js';
 import { withGallery, type DbCliOptions } from './gallery.js';
 import { parseMetaPair } from './gallery-options.js';
 import { printJson, printLine, roundBox } from './output.js';

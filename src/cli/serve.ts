@@ -1,8 +1,8 @@
 /** `facekit serve`: the HTTP service (src/server/) over a gallery file, until SIGTERM or SIGINT. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultGalleryPath } from '../gallery/paths.js';
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
+import { defaultGalleryPath } from '../entry/gallery.js';
+import type { DetectorName } from '../entry/detect.js';
+import type { Precision } from '../entry/models.js';
 import { dbOption, parsePositiveInt, type DbCliOptions } from './gallery-options.js';
 import { modelOption, note, parseConfidence, precisionOption } from './output.js';
 

@@ -1,7 +1,7 @@
 /** `facekit verify a.jpg b.jpg`: same person or not, the distance, and the threshold that decided. */
-import type { DetectorName } from '../detect/registry.js';
-import type { Precision } from '../models/registry.js';
-import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../match/verify.js';
+import type { DetectorName } from '../entry/detect.js';
+import type { Precision } from '../entry/models.js';
+import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../entry/match.js';
 import type { InputError } from './files.js';
 import { singleFace } from '../pipeline/enroll.js';
 import { thresholdJson, warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js';

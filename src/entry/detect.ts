@@ -3,6 +3,7 @@ export {
   checkDetectorName,
   DEFAULT_DETECTOR,
   DETECTOR_ALIASES,
+  DETECTOR_CHOICES,
   DETECTOR_NAMES,
   DETECTORS,
   detectorEntry,

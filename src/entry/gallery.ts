@@ -12,6 +12,9 @@ export type {
   ThresholdOptions,
 } from '../gallery/gallery.js';
 export { defaultGalleryPath, GALLERY_ENV } from '../gallery/paths.js';
+export { checkMetadataKey, checkName, MAX_NAME_LENGTH } from '../gallery/validate.js';
+export { KEY_ROLES, SqliteKeys } from '../gallery/keys.js';
+export type { ApiKeyRecord, KeyRole } from '../gallery/keys.js';
 export { openSqliteStore, SqliteStore } from '../gallery/sqlite.js';
 export type {
   CalibrationRecord,

@@ -71,6 +71,8 @@ export interface FaceData {
   /** MTCNN's five points, when it found the face. */
   readonly landmarks5?: Point[];
   readonly descriptor?: Float32Array;
+  /** The embedder model that made `descriptor` (set with it): a gallery takes only its own model's. */
+  readonly modelId?: string;
 }
 
 export type FileResult =
@@ -173,6 +175,7 @@ export async function analyzeFile(kit: FaceKit, input: BatchInput, stage: Stage)
         landmarks: f.landmarks.map(plainPoint),
         ...plainFive(f),
         descriptor: Float32Array.from(f.descriptor),
+        modelId: f.modelId,
       }));
     }
     return { ok: true, file, width: image.width, height: image.height, faces, ms: performance.now() - start };

@@ -189,6 +189,13 @@ export class Enrolment {
       const face = singleFace(r, this.options.largest, this.rejected);
       if (face === null) this.events.onRejected?.(this.rejected[this.rejected.length - 1]);
       else {
+        // Every photo of a run comes from one kit: a descriptor of another model stops the run before anything is stored.
+        if (face.modelId !== undefined && face.modelId !== this.gallery.modelId)
+          throw new FaceKitError(
+            'MODEL_MISMATCH',
+            `${r.file}: a ${face.modelId} descriptor; this gallery holds ${this.gallery.modelId} descriptors, which cannot be compared with it`,
+            { file: r.file },
+          );
         if (r.faces.length > 1)
           this.events.onWarning?.(`More than one face found in ${r.file}. Only considering the largest face.`);
         e.faces.push({

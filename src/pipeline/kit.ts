@@ -310,7 +310,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
         : await this.landmarks(image, detections);
     const descriptors = await this.encode(image, faces, options);
     // The alignment chose which kind `faces` holds; A is that alignment.
-    return faces.map((f, i) => ({ ...f, descriptor: descriptors[i] })) as AnalyzedFaceOf<A>[];
+    return faces.map((f, i) => ({ ...f, descriptor: descriptors[i], modelId: this.embedderId })) as AnalyzedFaceOf<A>[];
   }
 
   /** Releases every onnxruntime session this kit opened. Safe to call twice. */

@@ -71,9 +71,10 @@ interface KitOptions extends RuntimeOptions {
    */
   readonly retryOnMiss?: boolean;
   /**
-   * Grey border added around the photo before detecting, as a fraction of its longer side (0
-   * turns it off; default DEFAULT_PADDING): faces filling the frame are found without a retry
-   * (see src/detect/pad.ts).
+   * Grey border, as a fraction of the photo's longer side (0 turns it off; default
+   * DEFAULT_PADDING): each detector pass runs on the photo and on a bordered copy, and the answers
+   * are merged (see src/detect/pad.ts). Faces filling the frame or cut by it are found without a
+   * retry; the plain pass keeps the faces the border makes a detector miss.
    */
   readonly padding?: number;
   /**

@@ -73,16 +73,22 @@ function fakeDetector(
 
 test('detectPadded: boxes in the border are dropped before maxFaces, the rest clipped to the photo and tagged', async () => {
   const photo = ramp(100, 80);
-  const det = fakeDetector(() => [
-    // Best score, but wholly in the border: must not take a real face's place.
-    { box: { x: 0, y: 0, width: 20, height: 20 }, score: 0.99 },
-    { box: { x: 30, y: 30, width: 50, height: 50 }, score: 0.9 },
-    { box: { x: 90, y: 40, width: 40, height: 40 }, score: 0.8 },
-  ]);
+  // Nothing on the photo itself; these in the bordered copy.
+  const det = fakeDetector((img) =>
+    img === photo
+      ? []
+      : [
+          // Best score, but wholly in the border: must not take a real face's place.
+          { box: { x: 0, y: 0, width: 20, height: 20 }, score: 0.99 },
+          { box: { x: 30, y: 30, width: 50, height: 50 }, score: 0.9 },
+          { box: { x: 90, y: 40, width: 40, height: 40 }, score: 0.8 },
+        ],
+  );
   const found = await detectPadded(det, photo, { maxFaces: 1, minConfidence: 0.3 }, 0.25);
-  assert.equal(det.seen[0].img.width, 150);
-  assert.equal(det.seen[0].options?.maxFaces, undefined, 'maxFaces is applied after unpadding');
-  assert.equal(det.seen[0].options?.minConfidence, 0.3);
+  assert.equal(det.seen[0].img, photo, 'the plain pass first');
+  assert.equal(det.seen[1].img.width, 150);
+  assert.equal(det.seen[1].options?.maxFaces, undefined, 'maxFaces is applied after unpadding');
+  assert.equal(det.seen[1].options?.minConfidence, 0.3);
   assert.equal(found.length, 1);
   assert.deepEqual(found[0].box, { x: 5, y: 5, width: 50, height: 50 });
   assert.equal(found[0].detector, 'ssd');
@@ -95,8 +101,77 @@ test('detectPadded: boxes in the border are dropped before maxFaces, the rest cl
     ],
   );
   const plain = await detectPadded(det, photo, {}, 0);
-  assert.equal(det.seen[2].img, photo, 'padding 0 hands the photo over as it is');
+  assert.equal(det.seen.length, 5, 'padding 0: one pass');
+  assert.equal(det.seen[4].img, photo, 'padding 0 hands the photo over as it is');
   assert.ok(plain.every((d) => d.detector === 'ssd'));
+});
+
+test("detectPadded: both passes run; a face clear of the edges is the plain pass's, a face only the border finds joins", async () => {
+  const photo = ramp(100, 80);
+  const det = fakeDetector((img) =>
+    img === photo
+      ? [{ box: { x: 30, y: 20, width: 40, height: 40 }, score: 0.9 }]
+      : [
+          // The same face in the bordered copy (25 px border), framed a little differently: not repeated.
+          { box: { x: 56, y: 44, width: 38, height: 40 }, score: 0.95 },
+          // A face the plain pass missed.
+          { box: { x: 100, y: 60, width: 20, height: 20 }, score: 0.8 },
+        ],
+  );
+  const found = await detectPadded(det, photo, { maxFaces: 3 }, 0.25);
+  assert.equal(det.seen.length, 2);
+  assert.equal(det.seen[0].img, photo, 'the plain pass on the photo itself');
+  assert.deepEqual(
+    found.map((d) => [d.box, d.score, d.detector]),
+    [
+      [{ x: 30, y: 20, width: 40, height: 40 }, 0.9, 'ssd'],
+      [{ x: 75, y: 35, width: 20, height: 20 }, 0.8, 'ssd'],
+    ],
+  );
+  // A face at the edge that the bordered pass does not find is kept as the plain pass saw it.
+  const edgeOnly = fakeDetector((img) =>
+    img === photo ? [{ box: { x: 0, y: 10, width: 30, height: 30 }, score: 0.7 }] : [],
+  );
+  assert.deepEqual(
+    (await detectPadded(edgeOnly, photo, {}, 0.25)).map((d) => d.box),
+    [{ x: 0, y: 10, width: 30, height: 30 }],
+  );
+});
+
+test("detectPadded: a face at the edge is the bordered pass's; clear faces stay, bordered boxes nested in them go", async () => {
+  const photo = ramp(100, 80);
+  const det = fakeDetector((img) =>
+    img === photo
+      ? [
+          { box: { x: 30, y: 20, width: 40, height: 40 }, score: 0.7 }, // clear of the edges
+          { box: { x: 80, y: 30, width: 20, height: 30 }, score: 0.6 }, // cut by the right edge
+        ]
+      : [
+          // In the bordered copy (25 px border): a small box inside the clear face, found with a higher score…
+          { box: { x: 60, y: 55, width: 10, height: 10 }, score: 0.95 },
+          // …and the edge face, seen whole.
+          { box: { x: 103, y: 53, width: 30, height: 34 }, score: 0.9 },
+        ],
+  );
+  const found = await detectPadded(det, photo, {}, 0.25);
+  assert.equal(det.seen.length, 2);
+  assert.deepEqual(
+    found.map((d) => [d.box, d.score]),
+    [
+      [{ x: 78, y: 28, width: 22, height: 34 }, 0.9],
+      [{ x: 30, y: 20, width: 40, height: 40 }, 0.7],
+    ],
+    'the clear face from the plain pass, the edge face from the bordered one (clipped), the nested box dropped',
+  );
+  // Nothing in the plain pass: the bordered pass answers alone.
+  const none = fakeDetector((img) =>
+    img === photo ? [] : [{ box: { x: 40, y: 40, width: 30, height: 30 }, score: 0.8 }],
+  );
+  assert.deepEqual(
+    (await detectPadded(none, photo, {}, 0.25)).map((d) => d.box),
+    [{ x: 15, y: 15, width: 30, height: 30 }],
+  );
+  assert.equal(none.seen.length, 2);
 });
 
 test('the kit checks its padding option and tags every detection with the detector that found it', async () => {

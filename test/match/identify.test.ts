@@ -6,12 +6,34 @@ import {
   DEFAULT_OPEN_SET_FAR,
   describeOpenSet,
   openSetTable,
+  type OpenSetTable,
   openSetThreshold,
   pairRateFor,
 } from '../../src/match/open-set.js';
 
 const code = (c: string) => (e: unknown) => e instanceof FaceKitError && e.code === c;
-const TABLE = { distances: [0.3, 0.4, 0.5, 0.6], pairFar: [1e-6, 1e-4, 1e-2, 0.1] };
+const PAIRS = { distances: [0.3, 0.4, 0.5, 0.6], pairFar: [1e-6, 1e-4, 1e-2, 0.1] };
+/** A table whose search part was measured at 1 and 100 people, rates 0.001 and 0.01. */
+const tableWith = (searchDistances: number[][]): OpenSetTable => ({
+  embedder: 'x',
+  made: 'test',
+  ...PAIRS,
+  knownPeople: [1, 100],
+  searchFar: [1e-3, 1e-2],
+  searchDistances,
+});
+/** What the independence rule gives at (n, far). */
+const independent = (n: number, far: number) => openSetThreshold('x', n, far, tableWith([[0.3], [0.3]]), true).value;
+/** Search distances exactly those of independent comparisons (N_eff = N everywhere). */
+const TABLE = tableWith([
+  [independent(1, 1e-3), independent(1, 1e-2)],
+  [independent(100, 1e-3), independent(100, 1e-2)],
+]);
+/** Correlated comparisons: measured thresholds looser than the independence rule's at 100 people. */
+const MEASURED = tableWith([
+  [independent(1, 1e-3), independent(1, 1e-2)],
+  [0.42, 0.47],
+]);
 
 test('pairRateFor: one person is the rate itself; N people share it so that 1 − (1 − p)^N = far', () => {
   assert.ok(Math.abs(pairRateFor(0.01, 1) - 0.01) < 1e-15);
@@ -34,9 +56,31 @@ test('openSetThreshold interpolates log-linearly, shrinks with more people, and 
   assert.equal(openSetThreshold('x', 1, 0.4, TABLE).value, 0.6, 'above the table: its largest distance');
   for (const bad of [0, 0.5, -1, Number.NaN])
     assert.throws(() => openSetThreshold('x', 10, bad, TABLE), code('INVALID_ARGUMENT'));
+  for (const n of [1, 7, 100, 5000])
+    assert.ok(Math.abs(openSetThreshold('x', n, 0.005, TABLE).effectivePeople - n) < 1e-6 * n, 'N_eff = N here');
 });
 
-test('the built-in table of dlib_resnet128 is increasing in both columns and says how it was made', () => {
+test('openSetThreshold per N: the measured threshold at a measured point, between them interpolated, past them N_eff / N held', () => {
+  const at = (n: number, far: number) => openSetThreshold('x', n, far, MEASURED);
+  assert.ok(Math.abs(at(100, 1e-2).value - 0.47) < 1e-9, `${at(100, 1e-2).value}`);
+  assert.ok(Math.abs(at(100, 1e-3).value - 0.42) < 1e-9, `${at(100, 1e-3).value}`);
+  // Correlated comparisons act as fewer than N independent ones, so the threshold is looser than the independence rule's.
+  assert.ok(at(100, 1e-2).effectivePeople < 100);
+  assert.ok(at(100, 1e-2).value > independent(100, 1e-2));
+  // Between 1 and 100 people: between the two measured thresholds, decreasing with N.
+  const ten = at(10, 1e-2).value;
+  assert.ok(ten < at(1, 1e-2).value && ten > at(100, 1e-2).value, `${ten}`);
+  // Past the largest count: N_eff / N held, so N_eff grows with N and the threshold keeps shrinking, from where it was.
+  const k100 = at(100, 1e-2).effectivePeople / 100;
+  assert.ok(Math.abs(at(1000, 1e-2).effectivePeople / 1000 - k100) < 1e-12);
+  assert.ok(at(1000, 1e-2).value < at(100, 1e-2).value);
+  assert.ok(at(101, 1e-2).value <= at(100, 1e-2).value && at(100, 1e-2).value - at(101, 1e-2).value < 1e-3);
+  // A rate between the measured ones lies between their thresholds.
+  const between = at(100, 3e-3).value;
+  assert.ok(between > 0.42 && between < 0.47, `${between}`);
+});
+
+test('the built-in table of dlib_resnet128 is increasing, says how it was made, and its search part is measured', () => {
   const t = openSetTable('dlib_resnet128');
   assert.ok(t, 'a built-in table for the default embedder');
   assert.ok(t.distances.length >= 5 && t.distances.length === t.pairFar.length);
@@ -45,8 +89,21 @@ test('the built-in table of dlib_resnet128 is increasing in both columns and say
     assert.ok(t.pairFar[i] > t.pairFar[i - 1]);
   }
   assert.match(t.made, /LFW/);
-  // Strangers searched against 150 people need a stricter threshold than face_recognition's 0.6.
-  assert.ok(openSetThreshold('dlib_resnet128', 150, DEFAULT_OPEN_SET_FAR).value < 0.6);
+  assert.equal(t.knownPeople[0], 1);
+  assert.ok((t.knownPeople.at(-1) as number) >= 500, 'measured up to hundreds of known people');
+  assert.equal(t.searchDistances.length, t.knownPeople.length);
+  t.searchDistances.forEach((row, i) => {
+    assert.equal(row.length, t.searchFar.length);
+    for (let j = 1; j < row.length; j++) assert.ok(row[j] >= row[j - 1], 'a looser rate, a larger threshold');
+    if (i > 0) row.forEach((d, j) => assert.ok(d <= t.searchDistances[i - 1][j] + 1e-9, 'more people, a stricter one'));
+  });
+  // Strangers searched against 150 people need a stricter threshold than face_recognition's 0.6, and
+  // more people a stricter one still; a stranger's comparisons are correlated, so fewer count than N.
+  const t150 = openSetThreshold('dlib_resnet128', 150, DEFAULT_OPEN_SET_FAR);
+  assert.ok(t150.value < 0.6);
+  assert.ok(t150.effectivePeople < 150);
+  assert.ok(openSetThreshold('dlib_resnet128', 5000, DEFAULT_OPEN_SET_FAR).value < t150.value);
+  assert.ok(openSetThreshold('dlib_resnet128', 150, 0.05).value > t150.value);
 });
 
 test('knownThreshold: a tolerance wins (checked), else the built-in one at the rate; not both', () => {
