@@ -178,7 +178,12 @@ async function lfw() {
       peakRssMB: Math.round(peakRss / 2 ** 20),
     });
   }
-  return { photos: photos.length, missing, standardStock: { accuracy: mean(standard), std: std(standard) }, rows: results };
+  return {
+    photos: photos.length,
+    missing,
+    standardStock: { accuracy: mean(standard), std: std(standard) },
+    rows: results,
+  };
 }
 
 async function celebrities() {
@@ -190,7 +195,11 @@ async function celebrities() {
     const labels = people.flatMap((p, i) => p.files.map(() => i));
     const f = await extract(files, 'dataset:tiny+retry+rescue0.1:largest', largestFace);
     const keep = f.map((x, i) => (x ? i : -1)).filter((i) => i >= 0);
-    return { features: keep.map((i) => f[i] as Float32Array), labels: Int32Array.from(keep.map((i) => labels[i])), total: files.length };
+    return {
+      features: keep.map((i) => f[i] as Float32Array),
+      labels: Int32Array.from(keep.map((i) => labels[i])),
+      total: files.length,
+    };
   };
   const trainS = await toSamples(train);
   const valS = await toSamples(val);
@@ -201,12 +210,21 @@ async function celebrities() {
   const stock = await stockTail();
   const split = splitByPerson(trainS, 0.4, flags.seed);
   const out: Record<string, unknown>[] = [];
-  const rows: Row[] = [{ name: 'stock' }, { name: 'fc batch-hard', part: 'fc', mining: 'batch-hard' }, { name: 'fc dlib-pair', part: 'fc', mining: 'dlib-pair' }];
+  const rows: Row[] = [
+    { name: 'stock' },
+    { name: 'fc batch-hard', part: 'fc', mining: 'batch-hard' },
+    { name: 'fc dlib-pair', part: 'fc', mining: 'dlib-pair' },
+  ];
   for (const row of rows) {
     let params = initialParams(stock, 'fc', seeded(1));
     let threshold = 0.6;
     if (row.part && row.mining) {
-      const r = await trainTail(split.train, split.validation, stock, { part: row.part, mining: row.mining, epochs: 30, seed: flags.seed });
+      const r = await trainTail(split.train, split.validation, stock, {
+        part: row.part,
+        mining: row.mining,
+        epochs: 30,
+        seed: flags.seed,
+      });
       params = r.params;
       threshold = r.threshold;
     }
@@ -241,7 +259,14 @@ async function celebrities() {
         if (bestD <= threshold) rightWithin++;
       }
     });
-    out.push({ row: row.name, probes: valS.total, facesFound: valS.labels.length, identified: right / valS.total, identifiedWithinThreshold: rightWithin / valS.total, threshold });
+    out.push({
+      row: row.name,
+      probes: valS.total,
+      facesFound: valS.labels.length,
+      identified: right / valS.total,
+      identifiedWithinThreshold: rightWithin / valS.total,
+      threshold,
+    });
   }
   return out;
 }
@@ -250,8 +275,12 @@ const result: Record<string, unknown> = { machine: machine(), flags };
 if (!flags.skipLfw) {
   const r = await lfw();
   result.lfw = r;
-  console.log(`\nLFW, ${r.rows[0].folds as number} folds, ${r.photos} photos (${r.missing} without a face found; missing = wrong)`);
-  console.log(`stock, standard scoring (threshold from the other folds): ${(100 * r.standardStock.accuracy).toFixed(2)}% ± ${(100 * r.standardStock.std).toFixed(2)}\n`);
+  console.log(
+    `\nLFW, ${r.rows[0].folds as number} folds, ${r.photos} photos (${r.missing} without a face found; missing = wrong)`,
+  );
+  console.log(
+    `stock, standard scoring (threshold from the other folds): ${(100 * r.standardStock.accuracy).toFixed(2)}% ± ${(100 * r.standardStock.std).toFixed(2)}\n`,
+  );
   console.log(
     markdownTable(
       ['embedder', 'accuracy %', '± std', 'TAR@FAR=1e-3 %', 'train CPU s/fold', 'epochs/fold', 'peak RSS MB'],
@@ -274,7 +303,14 @@ if (!flags.skipCelebrities) {
   console.log(
     markdownTable(
       ['embedder', 'val photos', 'faces found', 'identified %', 'identified within threshold %', 'threshold'],
-      c.map((x) => [x.row as string, x.probes as number, x.facesFound as number, (100 * (x.identified as number)).toFixed(1), (100 * (x.identifiedWithinThreshold as number)).toFixed(1), (x.threshold as number).toFixed(3)]),
+      c.map((x) => [
+        x.row as string,
+        x.probes as number,
+        x.facesFound as number,
+        (100 * (x.identified as number)).toFixed(1),
+        (100 * (x.identifiedWithinThreshold as number)).toFixed(1),
+        (x.threshold as number).toFixed(3),
+      ]),
     ),
   );
 }

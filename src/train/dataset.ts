@@ -41,10 +41,14 @@ export async function readDataset(dir: string, field = 'dataset_dir'): Promise<P
     if (files.length > 0) people.push({ person: entry.name, files });
   }
   if (people.length === 0)
-    throw new FaceKitError('EMPTY_INPUT', 'holds no person folders with photos (expected <dataset_dir>/<person>/<photo>)', {
-      file: dir,
-      field,
-    });
+    throw new FaceKitError(
+      'EMPTY_INPUT',
+      'holds no person folders with photos (expected <dataset_dir>/<person>/<photo>)',
+      {
+        file: dir,
+        field,
+      },
+    );
   return people;
 }
 

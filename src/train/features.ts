@@ -60,12 +60,13 @@ export class FeatureCache {
 }
 
 export interface ExtractOptions {
-  readonly kit: FaceKit;
+  /** Finds and landmarks the faces (any kit: chips are always cut on 68 points, dlib's template). */
+  readonly kit: Pick<FaceKit, 'detect' | 'landmarks'>;
   readonly network: FeatureNetwork;
   readonly cache?: FeatureCache;
   readonly choose?: FaceChooser;
   /** Called after each photo with how many are done. */
-  readonly onPhoto?: (done: number, total: number, file: string) => void;
+  readonly onPhoto?: (done: number, total: number, file: string, found: boolean) => void;
 }
 
 /** Features of one decoded photo's chosen face, or null when no face is found. */
@@ -97,7 +98,7 @@ export async function fileFeatures(
       if (key) await options.cache?.put(key, features);
     }
     out.push(features);
-    options.onPhoto?.(out.length, files.length, file);
+    options.onPhoto?.(out.length, files.length, file, features !== null);
   }
   return out;
 }
