@@ -20,7 +20,7 @@ import { FeatureCache, fileFeatures, largestFace } from '../src/train/features.j
 import type { Mining } from '../src/train/loss.js';
 import { DIMS, embed, initialParams, type Params, seeded, type TrainedPart } from '../src/train/model.js';
 import { FeatureNetwork, stockTail } from '../src/train/network.js';
-import { type Samples, trainTail } from '../src/train/trainer.js';
+import { trainTail } from '../src/train/trainer.js';
 import { bestBalancedAccuracy, pairDistances, rocCurve, tarAtFar } from '../src/train/verify.js';
 import { DEFAULT_DATA, machine, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { readPairs, tenFold } from './lfw-protocol.js';
