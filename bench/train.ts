@@ -34,6 +34,12 @@ const flags = parseFlags({
   epochs: 15,
   rows: 'fc:batch-hard,fc:semi-hard,fc:dlib-pair,fc+head:batch-hard,fc+head:dlib-pair',
   seed: 1,
+  lr: 1e-4,
+  anchor: 1e-3,
+  patience: 4,
+  people: 16,
+  photos: 4,
+  margin: 0.2,
   skipCelebrities: false,
   skipLfw: false,
 });
@@ -131,6 +137,15 @@ async function lfw() {
           mining: row.mining,
           epochs: flags.epochs,
           seed: flags.seed + f,
+          learningRate: flags.lr,
+          anchor: flags.anchor,
+          patience: flags.patience,
+          margin: flags.margin,
+          batch: { people: flags.people, photos: flags.photos },
+          onEpoch: (e) =>
+            process.stderr.write(
+              `    epoch ${e.epoch} loss ${e.loss.toFixed(4)} active ${(100 * e.active).toFixed(0)}% a-p ${e.meanPositive.toFixed(3)} a-n ${e.meanNegative.toFixed(3)} val ${(100 * e.validation).toFixed(2)}%\n`,
+            ),
         });
         const c = process.cpuUsage(c0);
         cpu += (c.user + c.system) / 1e6;

@@ -2,6 +2,7 @@
  * The gallery's commands as commander sees them: enroll, people, verify, calibrate, cluster.
  * Parsing only; each action loads its module when it runs (see main.ts).
  */
+import { embedderOption } from './output.js';
 import { Command, Option } from 'commander';
 import { CLUSTER_THRESHOLD } from '../cluster/defaults.js';
 import { AGGREGATIONS, DEFAULT_K } from '../match/aggregate.js';
@@ -77,6 +78,7 @@ export function enrollCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(minConfidenceOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
@@ -171,6 +173,7 @@ export function verifyCommand(): Command {
     .addOption(farOption('1:1'))
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(noRetryOption())
     .addOption(jsonOption())
     .action(async (a: string, b: string, opts: VerifyCliOptions & { tolerance?: number }) => {
@@ -197,6 +200,7 @@ export function calibrateCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
     .addOption(jsonOption())
@@ -231,6 +235,7 @@ export function clusterCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
     .addOption(jsonOption())

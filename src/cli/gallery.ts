@@ -1,6 +1,7 @@
 /** What the gallery commands share when they run: opening and closing, threshold warnings. */
 import { openGallery, type Gallery, type ThresholdInfo } from '../gallery/gallery.js';
 import { defaultGalleryPath } from '../gallery/paths.js';
+import { embedderEntry } from '../embed/registry.js';
 import type { DbCliOptions } from './gallery-options.js';
 
 export type { DbCliOptions };
@@ -16,8 +17,12 @@ export async function withGallery<T>(
   create: boolean | 'read',
   fn: (g: Gallery) => Promise<T>,
 ): Promise<T> {
+  const entry = opts.embedder === undefined ? undefined : embedderEntry(opts.embedder, '--embedder');
   const gallery = await openGallery({
     path: opts.db ?? defaultGalleryPath(),
+    // A tuned embedder's descriptors live in their own space: the gallery must hold that one.
+    modelId: entry?.modelId,
+    matchThreshold: entry?.thresholds.match,
     create: create === true,
     readOnly: create === 'read',
     onNote: note,

@@ -28,6 +28,7 @@ import { watchCommand } from './watch.js';
 import {
   cpusOption,
   DEFAULT_DEMO_DIR,
+  embedderOption,
   jsonOption,
   modelOption,
   NO_PERSONS_FOUND,
@@ -139,6 +140,7 @@ function identifyCommand(): Command {
     .addOption(modelOption())
     .addOption(upsampleOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(minConfidenceOption())
     .addOption(noRetryOption())
     .addOption(quietOption())

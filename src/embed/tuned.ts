@@ -6,7 +6,7 @@ import { FaceKitError, invalidArgument } from '../errors.js';
 import { defaultCacheDir } from '../models/cache.js';
 import { DlibEncoder } from './dlib128.js';
 import type { EmbedderEntry } from './registry.js';
-import { DLIB128 } from './spec.js';
+import { DLIB128, TUNED_ID_PREFIX } from './spec.js';
 
 /**
  * Embedders tuned by `facekit train` (src/train/): dlib's network with a retrained last layer,
@@ -34,7 +34,7 @@ export interface TunedSpecFile {
   readonly training: Readonly<Record<string, unknown>>;
 }
 
-export const tunedModelId = (name: string): string => `${DLIB128.name}+${name}`;
+export const tunedModelId = (name: string): string => `${TUNED_ID_PREFIX}${name}`;
 
 /** A name `facekit train --out` accepts: letters, digits, `-` and `_`, not a built-in name. */
 export function checkTunedName(name: unknown, field = 'name'): string {

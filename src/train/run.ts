@@ -7,7 +7,8 @@ import { splitByPerson } from './dataset.js';
 import { exportTuned } from './export.js';
 import { FeatureCache, fileFeatures } from './features.js';
 import { FeatureNetwork, stockTail } from './network.js';
-import { type EpochReport, type TrainOptions, trainTail } from './trainer.js';
+import { checkTrainOptions, type EpochReport, type TrainOptions, trainTail } from './trainer.js';
+import { checkTunedName } from '../embed/tuned.js';
 
 /**
  * `facekit train` as a library call: read a folder of people, detect + align + cache the frozen
@@ -49,6 +50,9 @@ export async function trainFromFolder(
   name: string,
   options: TrainFolderOptions = {},
 ): Promise<TrainFolderResult> {
+  // Every mistake in the call is reported before a photo is read.
+  checkTunedName(name, 'out');
+  checkTrainOptions(options);
   const people = await readDataset(dir);
   const modelsDir = options.modelsDir ?? defaultCacheDir();
   const files = people.flatMap((p) => p.files);

@@ -32,7 +32,7 @@ export interface TrainOptions extends LossOptions {
   readonly epochs?: number;
   readonly seed?: number;
   readonly batch?: BatchShape;
-  /** Adam's step size. Default 2e-4. */
+  /** Adam's step size. Default 1e-4. */
   readonly learningRate?: number;
   /** L2 pull of the weights toward the stock ones (and of the head toward zero). Default 1e-3. */
   readonly anchor?: number;
@@ -121,6 +121,20 @@ function checkSamples(s: Samples, field: string): void {
   });
 }
 
+/** The options' mining, part and epochs, defaulted; INVALID_ARGUMENT naming the first bad one. */
+export function checkTrainOptions(options: TrainOptions): { mining: Mining; part: TrainedPart; epochs: number } {
+  const mining = options.mining ?? 'batch-hard';
+  const part = options.part ?? 'fc';
+  if (!MININGS.includes(mining))
+    throw invalidArgument('mining', `unknown mining "${mining}" (use ${MININGS.join(', ')})`);
+  if (!TRAINED_PARTS.includes(part))
+    throw invalidArgument('part', `unknown part "${part}" (use ${TRAINED_PARTS.join(', ')})`);
+  const epochs = options.epochs ?? 30;
+  if (!(Number.isInteger(epochs) && epochs >= 1))
+    throw invalidArgument('epochs', `must be a positive integer, got ${epochs}`);
+  return { mining, part, epochs };
+}
+
 /**
  * Tunes the last layer on `train`, starting from `stock`, keeping the epoch that verifies the
  * `validation` people (none of them in `train`) best; stops after `patience` epochs without a gain.
@@ -131,15 +145,7 @@ export async function trainTail(
   stock: DlibTail,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const mining = options.mining ?? 'batch-hard';
-  const part = options.part ?? 'fc';
-  if (!MININGS.includes(mining))
-    throw invalidArgument('mining', `unknown mining "${mining}" (use ${MININGS.join(', ')})`);
-  if (!TRAINED_PARTS.includes(part))
-    throw invalidArgument('part', `unknown part "${part}" (use ${TRAINED_PARTS.join(', ')})`);
-  const epochs = options.epochs ?? 30;
-  if (!(Number.isInteger(epochs) && epochs >= 1))
-    throw invalidArgument('epochs', `must be a positive integer, got ${epochs}`);
+  const { mining, part, epochs } = checkTrainOptions(options);
   checkSamples(train, 'train');
   checkSamples(validation, 'validation');
   if (new Set(validation.labels).size < 2) throw invalidArgument('validation', 'needs photos of 2 or more people');
@@ -147,7 +153,7 @@ export async function trainTail(
   const params = initialParams(stock, part, rnd);
   const start = cloneParams(params);
   const anchor = options.anchor ?? 1e-3;
-  const adam = new Adam(paramArrays(params), options.learningRate ?? 2e-4);
+  const adam = new Adam(paramArrays(params), options.learningRate ?? 1e-4);
   const stockScore = validationScore(params, validation);
   let best = { params: cloneParams(params), epoch: 0, ...stockScore };
   const history: EpochReport[] = [];

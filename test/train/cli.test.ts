@@ -3,6 +3,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
+import { FaceKitError } from '../../src/errors.js';
+import { readDataset } from '../../src/train/dataset.js';
+import { evaluateFolder } from '../../src/train/evaluate.js';
+import { trainFromFolder } from '../../src/train/run.js';
 import { cliRunner } from '../helpers/cli.js';
 import { samplePath } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
@@ -89,32 +93,80 @@ test('train saves an embedder that eval, a kit and --json then use by name', asy
     assert.equal(r.tarAtFar1e3, null);
   }
   assert.match(readFileSync(join(root, 'roc.svg'), 'utf8'), /<svg[^>]*>[\s\S]*polyline[\s\S]*mine/);
+  // The other commands encode with it by name; a gallery keeps to one embedder.
+  const enrol = await run(['enroll', 'people', '--db', 'tuned.db', '--embedder', 'mine', '--model', 'tiny']);
+  assert.equal(enrol.code, 0, enrol.stderr);
+  const ident = await run([
+    'identify',
+    '--db',
+    'tuned.db',
+    '--embedder',
+    'mine',
+    '--model',
+    'tiny',
+    'people/paint/a.jpg',
+  ]);
+  assert.equal(ident.code, 0, ident.stderr);
+  assert.match(ident.stdout, /people\/paint\/a\.jpg,paint/);
+  const mixed = await run(['identify', '--db', 'tuned.db', '--model', 'tiny', 'people/paint/a.jpg']);
+  assert.equal(mixed.code, 1);
+  assert.match(mixed.stderr, /holds dlib128\+mine descriptors.*--embedder mine/);
+  const folder = await run(['identify', 'people', 'people/tied/b.jpg', '--embedder', 'mine', '--model', 'tiny']);
+  assert.equal(folder.code, 0, folder.stderr);
+  assert.match(folder.stdout, /b\.jpg,tied/);
+  const verify = await run([
+    'verify',
+    'people/tied/a.jpg',
+    'people/tied/c.jpg',
+    '--embedder',
+    'mine',
+    '--model',
+    'tiny',
+    '--json',
+  ]);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.equal(JSON.parse(verify.stdout).threshold.value, spec.thresholds.match);
 });
 
 test('train and eval failure paths: empty folder, one person, bad flags, unknown embedder', async () => {
+  // In-process where the library decides; a few runs of the command for what the CLI adds.
+  await assert.rejects(
+    readDataset(join(root, 'empty')),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'EMPTY_INPUT',
+  );
+  await assert.rejects(readDataset(join(root, 'nowhere')), /is not a folder/);
+  await assert.rejects(
+    trainFromFolder(join(root, 'one'), 'x', { modelsDir: cache, kit: { detector: 'tiny' } }),
+    /needs at least 4 people with 2 or more photos.*found 0/,
+  );
+  await assert.rejects(
+    evaluateFolder(join(root, 'people'), ['dlib128', 'nobody'], { kit: { cacheDir: cache } }),
+    /unknown embedder "nobody" \(use 'dlib128'/,
+  );
   const empty = await run(['train', 'empty', '--out', 'x']);
   assert.equal(empty.code, 1);
   assert.match(empty.stderr, /empty: holds no person folders with photos/);
-  const missing = await run(['train', 'nowhere', '--out', 'x']);
-  assert.match(missing.stderr, /nowhere: is not a folder/);
-  const one = await run(['train', 'one', '--out', 'x', '--model', 'tiny']);
-  assert.equal(one.code, 1);
-  assert.match(one.stderr, /needs at least 4 people with 2 or more photos.*found 0/);
-  const noOut = await run(['train', 'people']);
-  assert.match(noOut.stderr, /required option '--out <name>'/);
-  const badName = await run(['train', 'people', '--out', '../x']);
-  assert.match(badName.stderr, /out: "\.\.\/x" is not a model name/);
-  const badMining = await run(['train', 'people', '--out', 'x', '--mining', 'hardest']);
-  assert.match(badMining.stderr, /Allowed choices are batch-hard, semi-hard, dlib-pair/);
-  const badPart = await run(['train', 'people', '--out', 'x', '--train', 'everything']);
-  assert.match(badPart.stderr, /Allowed choices are fc, fc\+head/);
-  const badEpochs = await run(['train', 'people', '--out', 'x', '--epochs', '0']);
-  assert.match(badEpochs.stderr, /--epochs must be a positive integer/);
-  const unknown = await run(['eval', 'people', '--embedder', 'dlib128,nobody']);
+  const badName = await run(['train', 'people', '--out', '../x', '--mining', 'hardest']);
+  assert.match(badName.stderr, /Allowed choices are batch-hard, semi-hard, dlib-pair/);
+  const unknown = await run(['eval', 'people', '--embedder', 'dlib128,nobody', '--roc', 'roc.png']);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /unknown embedder "nobody" \(use 'dlib128'/);
-  const badRoc = await run(['eval', 'people', '--roc', 'roc.png']);
-  assert.match(badRoc.stderr, /--roc: .*ending in \.svg/);
-  const emptyEval = await run(['eval', 'empty']);
-  assert.match(emptyEval.stderr, /empty: holds no person folders/);
+  assert.match(unknown.stderr, /--roc: .*ending in \.svg/);
+  const unknownEnrol = await run(['enroll', 'people', '--db', 'x.db', '--embedder', 'nobody']);
+  assert.equal(unknownEnrol.code, 1);
+  assert.match(unknownEnrol.stderr, /unknown embedder "nobody"/);
+});
+
+test('train refuses bad names and epochs before reading anything', async () => {
+  await assert.rejects(
+    trainFromFolder(join(root, 'people'), '../x', { modelsDir: cache }),
+    /out: "\.\.\/x" is not a model name/,
+  );
+  await assert.rejects(
+    trainFromFolder(join(root, 'people'), 'x', { modelsDir: cache, epochs: 0 }),
+    /epochs: must be a positive integer/,
+  );
+  await assert.rejects(
+    trainFromFolder(join(root, 'people'), 'x', { modelsDir: cache, mining: 'hardest' as never }),
+    /mining: unknown mining "hardest"/,
+  );
 });
