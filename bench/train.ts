@@ -41,6 +41,8 @@ const flags = parseFlags({
   photos: 4,
   margin: 0.2,
   skipCelebrities: false,
+  /** Result file name under bench/results/ (parallel runs of different rows write apart). */
+  result: 'train',
   skipLfw: false,
 });
 
@@ -329,4 +331,4 @@ if (!flags.skipCelebrities) {
     ),
   );
 }
-console.log(`\n${writeResult('train', result)}`);
+console.log(`\n${writeResult(flags.result, result)}`);

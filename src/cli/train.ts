@@ -16,20 +16,14 @@ import { quietOption, startProgress } from './progress.js';
  * save it as an embedder of its own; measure embedders side by side on held-out people.
  */
 
-function positiveInt(flag: string) {
+/** A commander parser for a whole number of at least `min`. */
+function intAtLeast(flag: string, min: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!(Number.isInteger(n) && n >= 1))
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}"`);
-    return n;
-  };
-}
-
-function nonNegativeInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!(Number.isInteger(n) && n >= 0))
-      throw new InvalidArgumentError(`${flag} must be a whole number, got "${value}"`);
+    if (!(Number.isInteger(n) && n >= min))
+      throw new InvalidArgumentError(
+        `${flag} must be ${min === 1 ? 'a positive integer' : 'a whole number'}, got "${value}"`,
+      );
     return n;
   };
 }
@@ -75,11 +69,11 @@ export function trainCommand(): Command {
         .choices(TRAINED_PARTS)
         .default('fc'),
     )
-    .option('--epochs <n>', 'most passes over the people (early stopping ends sooner)', positiveInt('--epochs'), 30)
+    .option('--epochs <n>', 'most passes over the people (early stopping ends sooner)', intAtLeast('--epochs', 1), 30)
     .option(
       '--seed <n>',
       'seed of the batches and the split: the same seed gives the same model',
-      nonNegativeInt('--seed'),
+      intAtLeast('--seed', 0),
       1,
     )
     .option('--force', 'replace a saved embedder of the same name')
@@ -152,7 +146,7 @@ export function evalCommand(): Command {
       ['dlib128'],
     )
     .option('--roc <file.svg>', 'write the ROC curves as an SVG plot')
-    .option('--seed <n>', 'seed of the known/stranger split', nonNegativeInt('--seed'), 1)
+    .option('--seed <n>', 'seed of the known/stranger split', intAtLeast('--seed', 0), 1)
     .addOption(modelOption())
     .addOption(quietOption())
     .addOption(jsonOption())

@@ -33,18 +33,20 @@ export const DEFAULT_MARGIN = 0.2;
 export const DLIB_PAIR_THRESHOLD = 0.6;
 export const DLIB_PAIR_MARGIN = 0.04;
 
+/** Euclidean distance between rows i and j of `e` (rows of d values). */
+export function rowDistance(e: Float64Array, d: number, i: number, j: number): number {
+  let s = 0;
+  for (let k = 0; k < d; k++) {
+    const t = e[i * d + k] - e[j * d + k];
+    s += t * t;
+  }
+  return Math.sqrt(s);
+}
+
 /** n × n euclidean distances between the rows of `e` (n × d). */
 export function distanceMatrix(e: Float64Array, n: number, d: number): Float64Array {
   const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = i + 1; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) {
-        const t = e[i * d + k] - e[j * d + k];
-        s += t * t;
-      }
-      out[i * n + j] = out[j * n + i] = Math.sqrt(s);
-    }
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out[i * n + j] = out[j * n + i] = rowDistance(e, d, i, j);
   return out;
 }
 
@@ -85,23 +87,11 @@ function pairMeans(dist: Float64Array, labels: ArrayLike<number>, n: number): [n
   return [np ? sp / np : 0, nn ? sn / nn : 0];
 }
 
-/**
- * Batch-hard (Hermans et al.): each anchor with its farthest positive and nearest negative;
- * loss = mean over anchors of max(0, margin + d(a,p*) − d(a,n*)).
- */
-function batchHard(
-  e: Float64Array,
-  labels: ArrayLike<number>,
-  n: number,
-  d: number,
-  margin: number,
-  dist: Float64Array,
-) {
-  const grad = new Float64Array(n * d);
-  let loss = 0,
-    anchors = 0,
-    active = 0;
-  const terms: [number, number, number][] = [];
+type Triplet = readonly [anchor: number, positive: number, negative: number];
+
+/** Batch-hard (Hermans et al.): each anchor with its farthest positive and nearest negative. */
+function mineBatchHard(labels: ArrayLike<number>, n: number, dist: Float64Array): Triplet[] {
+  const out: Triplet[] = [];
   for (let a = 0; a < n; a++) {
     let p = -1,
       q = -1;
@@ -111,40 +101,17 @@ function batchHard(
         if (p < 0 || dist[a * n + j] > dist[a * n + p]) p = j;
       } else if (q < 0 || dist[a * n + j] < dist[a * n + q]) q = j;
     }
-    if (p < 0 || q < 0) continue;
-    anchors++;
-    const l = margin + dist[a * n + p] - dist[a * n + q];
-    if (l > 0) {
-      loss += l;
-      active++;
-      terms.push([a, p, q]);
-    }
+    if (p >= 0 && q >= 0) out.push([a, p, q]);
   }
-  if (anchors === 0) return { loss: 0, grad, triplets: 0, active: 0 };
-  for (const [a, p, q] of terms) {
-    addDistanceGrad(grad, e, d, a, p, dist[a * n + p], 1 / anchors);
-    addDistanceGrad(grad, e, d, a, q, dist[a * n + q], -1 / anchors);
-  }
-  return { loss: loss / anchors, grad, triplets: anchors, active };
+  return out;
 }
 
 /**
  * Semi-hard (FaceNet): every anchor-positive pair with the nearest negative farther than the
- * positive; where no negative is farther, the farthest one. Loss = mean over pairs of the hinge.
+ * positive; where no negative is farther, the farthest one.
  */
-function semiHard(
-  e: Float64Array,
-  labels: ArrayLike<number>,
-  n: number,
-  d: number,
-  margin: number,
-  dist: Float64Array,
-) {
-  const grad = new Float64Array(n * d);
-  let loss = 0,
-    pairs = 0,
-    active = 0;
-  const terms: [number, number, number][] = [];
+function mineSemiHard(labels: ArrayLike<number>, n: number, dist: Float64Array): Triplet[] {
+  const out: Triplet[] = [];
   for (let a = 0; a < n; a++)
     for (let p = 0; p < n; p++) {
       if (p === a || labels[p] !== labels[a]) continue;
@@ -158,21 +125,34 @@ function semiHard(
         if (far < 0 || dan > dist[a * n + far]) far = j;
       }
       const q = semi >= 0 ? semi : far;
-      if (q < 0) continue;
-      pairs++;
-      const l = margin + dap - dist[a * n + q];
-      if (l > 0) {
-        loss += l;
-        active++;
-        terms.push([a, p, q]);
-      }
+      if (q >= 0) out.push([a, p, q]);
     }
-  if (pairs === 0) return { loss: 0, grad, triplets: 0, active: 0 };
-  for (const [a, p, q] of terms) {
-    addDistanceGrad(grad, e, d, a, p, dist[a * n + p], 1 / pairs);
-    addDistanceGrad(grad, e, d, a, q, dist[a * n + q], -1 / pairs);
+  return out;
+}
+
+/** Mean over the mined triplets of max(0, margin + d(a,p) − d(a,n)), and its gradient. */
+function tripletHinge(
+  triplets: readonly Triplet[],
+  e: Float64Array,
+  n: number,
+  d: number,
+  margin: number,
+  dist: Float64Array,
+) {
+  const grad = new Float64Array(n * d);
+  if (triplets.length === 0) return { loss: 0, grad, triplets: 0, active: 0 };
+  const w = 1 / triplets.length;
+  let loss = 0,
+    active = 0;
+  for (const [a, p, q] of triplets) {
+    const l = margin + dist[a * n + p] - dist[a * n + q];
+    if (l <= 0) continue;
+    loss += l;
+    active++;
+    addDistanceGrad(grad, e, d, a, p, dist[a * n + p], w);
+    addDistanceGrad(grad, e, d, a, q, dist[a * n + q], -w);
   }
-  return { loss: loss / pairs, grad, triplets: pairs, active };
+  return { loss: loss * w, grad, triplets: triplets.length, active };
 }
 
 /**
@@ -234,9 +214,9 @@ export function batchLoss(
   const margin = options.margin ?? DEFAULT_MARGIN;
   const r =
     mining === 'batch-hard'
-      ? batchHard(e, labels, n, d, margin, dist)
+      ? tripletHinge(mineBatchHard(labels, n, dist), e, n, d, margin, dist)
       : mining === 'semi-hard'
-        ? semiHard(e, labels, n, d, margin, dist)
+        ? tripletHinge(mineSemiHard(labels, n, dist), e, n, d, margin, dist)
         : mining === 'dlib-pair'
           ? dlibPair(
               e,

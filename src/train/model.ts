@@ -1,3 +1,4 @@
+import { seededRandom } from '../align/jitter.js';
 import type { DlibTail } from '../models/dlibResnet128.js';
 
 /**
@@ -20,17 +21,8 @@ export interface Params {
   head?: { u: Float64Array; c: Float64Array; v: Float64Array };
 }
 
-/** Seeded uniform [0, 1) (mulberry32): the same seed gives the same run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1): the same seed gives the same run (the jitter's mulberry32). */
+export const seeded = seededRandom;
 
 export function initialParams(stock: DlibTail, part: TrainedPart, rnd: () => number): Params {
   const p: Params = { w: Float64Array.from(stock.fc), b: Float64Array.from(stock.bias) };

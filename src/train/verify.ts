@@ -1,3 +1,5 @@
+import { rowDistance } from './loss.js';
+
 /**
  * Verification scores from pair distances: the best balanced accuracy and its threshold, ROC
  * points, and the true-accept rate at a false-accept rate. Shared by the trainer's early stopping
@@ -22,14 +24,7 @@ export function pairDistances(
   const same: number[] = [];
   const other: number[] = [];
   for (let i = 0; i < n; i++)
-    for (let j = i + 1; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) {
-        const t = e[i * d + k] - e[j * d + k];
-        s += t * t;
-      }
-      (labels[i] === labels[j] ? same : other).push(Math.sqrt(s));
-    }
+    for (let j = i + 1; j < n; j++) (labels[i] === labels[j] ? same : other).push(rowDistance(e, d, i, j));
   return { same: Float64Array.from(same), other: Float64Array.from(other) };
 }
 
