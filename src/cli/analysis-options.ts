@@ -18,6 +18,8 @@ export interface AnalysisCliOptions {
   quiet?: boolean;
   /** HOG and MMOD: face_recognition's number_of_times_to_upsample. */
   upsample?: number;
+  /** --embedder: which embedder encodes (a tuned one by its name). */
+  embedder?: string;
 }
 
 export function analyzerSettings(opts: AnalysisCliOptions, stage: Stage): AnalyzerSettings {
@@ -27,6 +29,7 @@ export function analyzerSettings(opts: AnalysisCliOptions, stage: Stage): Analyz
     minConfidence: opts.minConfidence,
     retryOnMiss: opts.retry !== false,
     upsample: opts.upsample,
+    embedder: opts.embedder,
     stage,
   };
 }

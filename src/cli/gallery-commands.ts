@@ -2,6 +2,7 @@
  * The gallery's commands as commander sees them: enroll, people, verify, calibrate, cluster.
  * Parsing only; each action loads its module when it runs (see main.ts).
  */
+import { embedderOption } from './output.js';
 import { Command, Option } from 'commander';
 import { AGGREGATIONS, CLUSTER_THRESHOLD, DEFAULT_K } from '../entry/match.js';
 import { minConfidenceOption, noRetryOption } from './analysis-options.js';
@@ -76,6 +77,7 @@ export function enrollCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(minConfidenceOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
@@ -170,6 +172,7 @@ export function verifyCommand(): Command {
     .addOption(farOption('1:1'))
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(noRetryOption())
     .addOption(jsonOption())
     .action(async (a: string, b: string, opts: VerifyCliOptions & { tolerance?: number }) => {
@@ -196,6 +199,7 @@ export function calibrateCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
     .addOption(jsonOption())
@@ -230,6 +234,7 @@ export function clusterCommand(): Command {
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
     .addOption(jsonOption())

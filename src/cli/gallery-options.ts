@@ -7,6 +7,8 @@ import { printJson } from './output.js';
 
 export interface DbCliOptions {
   db?: string;
+  /** The embedder the command encodes with: the gallery must hold its descriptors. */
+  embedder?: string;
 }
 
 export function dbOption(): Option {

@@ -1,4 +1,5 @@
 /** What the gallery commands share when they run: opening and closing, threshold warnings. */
+import { embedderEntry } from '../entry/embed.js';
 import { defaultGalleryPath, type Gallery, openGallery, type ThresholdInfo } from '../entry/gallery.js';
 import type { DbCliOptions } from './gallery-options.js';
 
@@ -15,8 +16,12 @@ export async function withGallery<T>(
   create: boolean | 'read',
   fn: (g: Gallery) => Promise<T>,
 ): Promise<T> {
+  const entry = opts.embedder === undefined ? undefined : embedderEntry(opts.embedder, '--embedder');
   const gallery = await openGallery({
     path: opts.db ?? defaultGalleryPath(),
+    // A tuned embedder's descriptors live in their own space: the gallery must hold that one.
+    modelId: entry?.modelId,
+    matchThreshold: entry?.thresholds.match,
     create: create === true,
     readOnly: create === 'read',
     onNote: note,

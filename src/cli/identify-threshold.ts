@@ -1,13 +1,15 @@
 /** Folder-mode identify's threshold and face_recognition's one-line-per-match output (issue 17). */
-import { EMBEDDER_ID } from '../entry/embed.js';
+import { EMBEDDER_ID, embedderEntry } from '../entry/embed.js';
 import {
   describeKnownThreshold,
   faceDistance,
   type KnownFace,
   knownThreshold,
   type KnownThreshold,
+  openSetTable,
   type PersonDistance,
 } from '../entry/match.js';
+import { invalidArgument } from '../errors.js';
 import { DISTANCE_DECIMALS, printLine, round, UNKNOWN_PERSON } from './output.js';
 
 export type IdentifyThreshold = KnownThreshold;
@@ -15,9 +17,19 @@ export type IdentifyThreshold = KnownThreshold;
 /** --tolerance when given, else the built-in calibration at --far for the people in `known`. */
 export function identifyThreshold(
   known: readonly KnownFace[],
-  opts: { readonly tolerance?: number; readonly far?: number },
+  opts: { readonly tolerance?: number; readonly far?: number; readonly embedder?: string },
 ): IdentifyThreshold {
-  return knownThreshold(EMBEDDER_ID, new Set(known.map((k) => k.name)).size, opts);
+  const people = new Set(known.map((k) => k.name)).size;
+  if (opts.embedder === undefined) return knownThreshold(EMBEDDER_ID, people, opts);
+  const entry = embedderEntry(opts.embedder, '--embedder');
+  if (openSetTable(entry.modelId) || opts.tolerance !== undefined) return knownThreshold(entry.modelId, people, opts);
+  // A tuned embedder has no built-in open-set table: its own threshold, from its validation people.
+  if (opts.far !== undefined)
+    throw invalidArgument(
+      'far',
+      `embedder "${entry.name}" has no built-in open-set calibration; give --tolerance (its own threshold is ${entry.thresholds.match})`,
+    );
+  return knownThreshold(entry.modelId, people, { tolerance: entry.thresholds.match });
 }
 
 export const describeThreshold = describeKnownThreshold;

@@ -27,6 +27,7 @@ import { watchCommand } from './watch.js';
 import {
   cpusOption,
   DEFAULT_DEMO_DIR,
+  embedderOption,
   jsonOption,
   modelOption,
   NO_PERSONS_FOUND,
@@ -37,6 +38,7 @@ import {
   upsampleOption,
 } from './output.js';
 import { serveCommand } from './serve.js';
+import { evalCommand, trainCommand } from './train.js';
 
 // Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
 // --help, --version and usage errors answer at once.
@@ -137,6 +139,7 @@ function identifyCommand(): Command {
     .addOption(modelOption())
     .addOption(upsampleOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(minConfidenceOption())
     .addOption(noRetryOption())
     .addOption(quietOption())
@@ -225,6 +228,8 @@ export function buildProgram(): Command {
     .addCommand(watchCommand())
     .addCommand(serveCommand())
     .addCommand(keysCommand())
+    .addCommand(trainCommand())
+    .addCommand(evalCommand())
     // `cluster` has options and subcommands: `cluster name 3 Bob --json` must give --json to `name`.
     .enablePositionalOptions();
   // addCommand() does not pass settings down the way command() does; the error style must reach every command, subcommands too.

@@ -123,6 +123,14 @@ export function modelOption(): Option {
   );
 }
 
+/** --embedder: the built-in dlib128 or an embedder `facekit train` saved in the model cache. */
+export function embedderOption(): Option {
+  return new Option(
+    '--embedder <name>',
+    "which embedder encodes faces: dlib128 (default) or a name 'facekit train --out' saved; a gallery holds one embedder's descriptors",
+  );
+}
+
 export function precisionOption(): Option {
   return new Option(
     '--precision <p>',

@@ -1,5 +1,6 @@
 /** `facekit verify a.jpg b.jpg`: same person or not, the distance, and the threshold that decided. */
 import type { DetectorName } from '../entry/detect.js';
+import { embedderEntry } from '../entry/embed.js';
 import type { Precision } from '../entry/models.js';
 import { DEFAULT_PAIR_THRESHOLD, verifyDescriptors, type PairThreshold } from '../entry/match.js';
 import type { InputError } from './files.js';
@@ -30,9 +31,11 @@ export interface VerifyCliOptions extends DbCliOptions, AnalysisCliOptions {
 async function pairThreshold(opts: VerifyCliOptions): Promise<PairThreshold> {
   // The gallery is consulted only when asked for: a plain verify needs no database.
   if (opts.db === undefined && opts.far === undefined) {
-    return opts.threshold === undefined
-      ? DEFAULT_PAIR_THRESHOLD
-      : { value: opts.threshold, source: 'option', far: null, calibration: null };
+    if (opts.threshold !== undefined) return { value: opts.threshold, source: 'option', far: null, calibration: null };
+    // A tuned embedder decides at its own threshold, the one its validation people gave it.
+    if (opts.embedder !== undefined)
+      return { ...DEFAULT_PAIR_THRESHOLD, value: embedderEntry(opts.embedder, '--embedder').thresholds.match };
+    return DEFAULT_PAIR_THRESHOLD;
   }
   return withGallery(opts, 'read', async (g) => {
     const t = await g.threshold({ threshold: opts.threshold, far: opts.far }, 'pair');

@@ -25,7 +25,7 @@ export class DlibEncoder implements Embedder {
    * its descriptors about 0.04 from the fp32 ones (at most 0.05 on LFW; dlib's match threshold is
    * 0.6), so they are compared and stored alongside them.
    */
-  readonly modelId = 'dlib_resnet128' satisfies ModelId;
+  readonly modelId: string;
   readonly chipSize = DLIB_CHIP_SIZE;
   readonly descriptorSize = DLIB_DESCRIPTOR_SIZE;
   readonly maxBatch = DLIB_MAX_BATCH;
@@ -34,11 +34,22 @@ export class DlibEncoder implements Embedder {
   private constructor(
     private readonly session: ModelSession,
     readonly precision: Precision,
-  ) {}
+    modelId: string = 'dlib_resnet128' satisfies ModelId,
+  ) {
+    this.modelId = modelId;
+  }
 
   static async create(options: RuntimeOptions = {}): Promise<DlibEncoder> {
     const precision = options.precision ?? 'fp32';
     return new DlibEncoder(await ModelSession.open(modelFor('dlib_resnet128', precision), options), precision);
+  }
+
+  /**
+   * The same network with another last layer (a tuned embedder's ONNX file, src/embed/tuned.ts):
+   * same chips, same output, its own descriptor space `modelId`. Always fp32: no int8 build of it.
+   */
+  static async fromBytes(modelId: string, bytes: Uint8Array, options: RuntimeOptions = {}): Promise<DlibEncoder> {
+    return new DlibEncoder(await ModelSession.fromBytes('dlib_resnet128', bytes, options), 'fp32', modelId);
   }
 
   /** One descriptor per chip, in order, from batched inferences of at most DLIB_MAX_BATCH chips. */

@@ -3,6 +3,7 @@ import type { RuntimeOptions } from '../runtime/session.js';
 import type { Descriptor } from '../types.js';
 import { DlibEncoder } from './dlib128.js';
 import { DLIB128, type EmbedderSpec } from './spec.js';
+import { savedTunedNames, tunedEntry } from './tuned.js';
 
 /** A face encoder bound to its onnxruntime session: chips in, one descriptor each out. */
 export interface Embedder {
@@ -33,16 +34,21 @@ export function embedderNames(): string[] {
   return [...EMBEDDERS.keys()];
 }
 
-/** The entry of `name`, or INVALID_ARGUMENT naming `field` and the embedders there are. */
-export function embedderEntry(name: unknown, field = 'embedder'): EmbedderEntry {
+/**
+ * The entry of `name`: a registered embedder, else one `facekit train` saved in `modelsDir` (the
+ * model cache by default), registered on first use; INVALID_ARGUMENT naming `field` and the
+ * embedders there are when neither holds it.
+ */
+export function embedderEntry(name: unknown, field = 'embedder', modelsDir?: string): EmbedderEntry {
   const entry = typeof name === 'string' ? EMBEDDERS.get(name) : undefined;
   if (entry) return entry;
-  throw invalidArgument(
-    field,
-    `unknown embedder "${String(name)}" (use ${embedderNames()
-      .map((n) => `'${n}'`)
-      .join(', ')})`,
-  );
+  const saved = typeof name === 'string' ? tunedEntry(name, modelsDir) : undefined;
+  if (saved) {
+    registerEmbedder(saved);
+    return saved;
+  }
+  const known = [...new Set([...embedderNames(), ...savedTunedNames(modelsDir)])];
+  throw invalidArgument(field, `unknown embedder "${String(name)}" (use ${known.map((n) => `'${n}'`).join(', ')})`);
 }
 
 /**

@@ -61,6 +61,9 @@ export const DLIB128: EmbedderSpec = {
   },
 };
 
+/** Model ids of embedders tuned by `facekit train` (src/embed/tuned.ts): this prefix, then the name. */
+export const TUNED_ID_PREFIX = `${DLIB128.name}+`;
+
 /** The embedder a kit uses when none is named. */
 export const DEFAULT_EMBEDDER = DLIB128.name;
 

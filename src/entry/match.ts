@@ -14,5 +14,11 @@ export type { ClusterOptions } from '../cluster/cluster.js';
 export type { PairThreshold } from '../match/verify.js';
 export { checkTolerance, describeKnownThreshold, knownThreshold, MAX_TOLERANCE } from '../match/identify.js';
 export type { KnownThreshold } from '../match/identify.js';
-export { DEFAULT_OPEN_SET_FAR, describeOpenSet, openSetThreshold, pairRateFor } from '../match/open-set.js';
+export {
+  DEFAULT_OPEN_SET_FAR,
+  describeOpenSet,
+  openSetTable,
+  openSetThreshold,
+  pairRateFor,
+} from '../match/open-set.js';
 export type { OpenSetTable, OpenSetThreshold } from '../match/open-set.js';

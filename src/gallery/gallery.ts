@@ -3,7 +3,7 @@
  * in memory for search (exact, or an HNSW index past ANN_MIN_FACES), open-set identification with
  * a calibrated threshold, calibration, and saved cluster runs.
  */
-import { EMBEDDER_ID } from '../embed/spec.js';
+import { DEFAULT_EMBEDDER, EMBEDDER_ID, TUNED_ID_PREFIX } from '../embed/spec.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import {
   aggregate,
@@ -77,6 +77,11 @@ export interface GalleryOptions {
   readonly store?: GalleryStore;
   /** Model of the descriptors this caller brings; a gallery of another model is refused. */
   readonly modelId?: string;
+  /**
+   * The match threshold of that embedder (its spec's `thresholds.match`) for an uncalibrated
+   * gallery whose model has no built-in open-set table (a tuned embedder); default 0.6.
+   */
+  readonly matchThreshold?: number;
   /** Create the file when it does not exist (default true). */
   readonly create?: boolean;
   /**
@@ -172,6 +177,12 @@ function checkThreshold(value: number, field = 'threshold'): number {
 }
 
 /** Opens (creating by default) a gallery for descriptors of `modelId`. */
+/** The embedder name a model id belongs to: `dlib128+<name>` is the tuned `<name>`; the stock id is dlib128's. */
+function embedderNameOf(modelId: string): string {
+  if (modelId.startsWith(TUNED_ID_PREFIX)) return modelId.slice(TUNED_ID_PREFIX.length);
+  return modelId === EMBEDDER_ID ? DEFAULT_EMBEDDER : modelId;
+}
+
 export async function openGallery(options: GalleryOptions = {}): Promise<Gallery> {
   const store =
     options.store ??
@@ -183,7 +194,7 @@ export async function openGallery(options: GalleryOptions = {}): Promise<Gallery
     if (model !== null && model.modelId !== modelId) {
       throw new FaceKitError(
         'MODEL_MISMATCH',
-        `gallery holds ${model.modelId} descriptors; this caller brings ${modelId} descriptors, which cannot be compared with them`,
+        `gallery holds ${model.modelId} descriptors; this caller brings ${modelId} descriptors, which cannot be compared with them (encode with the embedder that made them, e.g. --embedder ${embedderNameOf(model.modelId)}, or enrol the photos again into a new gallery with the new embedder)`,
         {
           file: store.location,
           field: 'modelId',
@@ -406,7 +417,8 @@ export class Gallery {
         ? openSetThreshold(this.modelId, level === 'pair' ? 1 : this.names.size, options.far ?? DEFAULT_OPEN_SET_FAR)
         : null;
       if (builtin) return { value: builtin.value, source: 'builtin', far: builtin.far, level, calibration: null };
-      return { value: DEFAULT_TOLERANCE, source: 'default', far: null, level: null, calibration: null };
+      const value = this.options.matchThreshold ?? DEFAULT_TOLERANCE;
+      return { value, source: 'default', far: null, level: null, calibration: null };
     }
     const value = used === 'pair' ? calibration.pairThreshold : (calibration.searchThreshold as number);
     return { value, source: 'calibration', far: calibration.far, level: used, calibration };

@@ -87,8 +87,55 @@ const STAGES: readonly Stage[] = [
 /** Spatial side after a 'valid' window of `k` with stride `s`. */
 const validOut = (size: number, k: number, s: number): number => Math.floor((size - k) / s) + 1;
 
-/** `pass` rewrites the finished graph before it is serialized (the int8 build quantizes it). */
-export function buildDlibResnet128(weights: Weights, pass?: GraphPass): Uint8Array {
+/** Width of the pooled features the final fully connected layer reads (the last stage's channels). */
+export const DLIB_FEATURE_SIZE = 256;
+
+/**
+ * A replacement for the network's last layer, as trained by facekit's metric learning (src/train/):
+ * `e = features · fc + bias`, then optionally a residual head `e + relu(e · u + c) · v`. Plain data,
+ * row-major: fc is DLIB_FEATURE_SIZE × 128, u is 128 × hidden, v is hidden × 128.
+ */
+export interface DlibTail {
+  readonly fc: Float32Array;
+  readonly bias: Float32Array;
+  readonly head?: {
+    readonly hidden: number;
+    readonly u: Float32Array;
+    readonly c: Float32Array;
+    readonly v: Float32Array;
+  };
+}
+
+export interface DlibBuildOptions {
+  /** The tuned last layer; absent: the stock fc from the weights (no bias). */
+  readonly tail?: DlibTail;
+  /** Also output the pooled 256-d features as `features` (what the trainer caches). */
+  readonly features?: boolean;
+}
+
+/** The stock final layer's weights (DLIB_FEATURE_SIZE × 128, row-major): where training starts. */
+export function dlibStockFc(weights: Weights): Float32Array {
+  return Float32Array.from(takeWeight(weights, 'fc', [DLIB_FEATURE_SIZE, DLIB_DESCRIPTOR_SIZE]).data);
+}
+
+/** Appends the tuned tail's nodes after `pooled`; returns the descriptor value. */
+function tailNodes(g: GraphBuilder, pooled: string, tail: DlibTail): string {
+  const d = DLIB_DESCRIPTOR_SIZE;
+  const fc = g.node('MatMul', [pooled, g.floats('tuned_fc_w', tail.fc, [DLIB_FEATURE_SIZE, d])]);
+  const e = g.node('Add', [fc, g.floats('tuned_fc_b', tail.bias, [d])]);
+  if (!tail.head) return e;
+  const { hidden, u, c, v } = tail.head;
+  const h = g.node('Relu', [
+    g.node('Add', [g.node('MatMul', [e, g.floats('head_u', u, [d, hidden])]), g.floats('head_c', c, [hidden])]),
+  ]);
+  return g.node('Add', [e, g.node('MatMul', [h, g.floats('head_v', v, [hidden, d])])]);
+}
+
+/**
+ * `pass` rewrites the finished graph before it is serialized (the int8 build quantizes it);
+ * `options` swap in a tuned last layer or expose the pooled features.
+ */
+export function buildDlibResnet128(weights: Weights, pass?: GraphPass, options: DlibBuildOptions = {}): Uint8Array {
   const g = new GraphBuilder('dlib_resnet128');
   const input = g.input('input', 'float', ['batch', DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
   let x = nhwcToNchw(g, input);
@@ -142,11 +189,11 @@ export function buildDlibResnet128(weights: Weights, pass?: GraphPass): Uint8Arr
 
   const pooled = g.node('Flatten', [g.node('GlobalAveragePool', [x])], { axis: attr.int(1) });
   const fc = takeWeight(weights, 'fc', [channels, DLIB_DESCRIPTOR_SIZE]);
-  const descriptor = g.node('MatMul', [
-    pooled,
-    g.floats('fc_w', fc.data as Float32Array, [channels, DLIB_DESCRIPTOR_SIZE]),
-  ]);
+  const descriptor = options.tail
+    ? tailNodes(g, pooled, options.tail)
+    : g.node('MatMul', [pooled, g.floats('fc_w', fc.data as Float32Array, [channels, DLIB_DESCRIPTOR_SIZE])]);
   g.output(descriptor, 'descriptor', 'float', ['batch', DLIB_DESCRIPTOR_SIZE]);
+  if (options.features) g.output(pooled, 'features', 'float', ['batch', DLIB_FEATURE_SIZE]);
   return g.toModel(
     {
       producer: 'facekit',

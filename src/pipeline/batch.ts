@@ -61,6 +61,8 @@ export interface AnalyzerSettings {
   readonly precision?: Precision;
   /** Kit option `retryOnMiss`; default true (`--no-retry` turns it off). */
   readonly retryOnMiss?: boolean;
+  /** Kit option `embedder`: a registered name or one `facekit train` saved; default dlib128. */
+  readonly embedder?: string;
 }
 
 /** One face as plain data, safe to post between threads. */
@@ -128,6 +130,7 @@ export function batchKit(settings: AnalyzerSettings, threads: number): FaceKit {
     threads,
     precision: settings.precision,
     upsample: settings.upsample,
+    embedder: settings.embedder,
   } as FaceKitOptions & { readonly alignment?: 'landmarks68' });
 }
 

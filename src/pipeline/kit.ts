@@ -71,7 +71,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
         `must be an options object, e.g. { detector: 'tiny' }; got ${JSON.stringify(given)}`,
       );
     this.detectorName = checkKitOptions(options);
-    this.embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER);
+    this.embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER, 'embedder', options.cacheDir);
     this.embedderId = this.embedder.modelId;
     this.template = this.embedder.template();
     this.template5 = this.embedder.template5();
