@@ -167,12 +167,7 @@ export function checkFace(
 }
 
 /** The refusal of descriptors of another model than the gallery's. */
-export function modelMismatch(
-  current: ModelTag,
-  modelId: string,
-  dims: number,
-  file: string,
-): FaceKitError {
+export function modelMismatch(current: ModelTag, modelId: string, dims: number, file: string): FaceKitError {
   return new FaceKitError(
     'MODEL_MISMATCH',
     `gallery holds ${current.modelId} descriptors (${current.dims}-d); refusing ${modelId} (${dims}-d): descriptors of different models cannot be compared`,

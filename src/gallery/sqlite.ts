@@ -20,7 +20,7 @@ import type {
   EnrollOutcome,
   EnrollRequest,
   FaceRecord,
-  GalleryStore,
+  ServiceStore,
   Metadata,
   MetadataPatch,
   ModelTag,
@@ -140,8 +140,6 @@ CREATE TABLE face_thumbnails (
 /** The step that brings a file of version n - 1 to version n. */
 const MIGRATIONS: Readonly<Record<number, string>> = { 2: SCHEMA_2 };
 
-
-
 interface CalibrationRow {
   id: number;
   model_id: string;
@@ -160,14 +158,8 @@ interface CalibrationRow {
   created_at: string;
 }
 
-
-
 const sample = (sorted: Buffer | null, total: number | null): DistanceSample | null =>
   sorted === null || total === null ? null : { sorted: fromBlob(sorted), total };
-
-
-
-
 
 /**
  * SQLite's failures as facekit's: the file and a stable code. A FaceKitError thrown inside a
@@ -303,7 +295,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   }
 }
 
-export class SqliteStore implements GalleryStore {
+export class SqliteStore implements ServiceStore {
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private closed = false;
   /** The HTTP service's API keys, kept in this file. */
@@ -1001,4 +993,3 @@ export class SqliteStore implements GalleryStore {
     this.db.close();
   }
 }
-
