@@ -13,10 +13,10 @@ interface KeysCliOptions extends DbCliOptions {
 
 async function withKeys<T>(
   opts: KeysCliOptions,
-  run: (keys: import('../gallery/keys.js').SqliteKeys) => Promise<T>,
+  run: (keys: import('../gallery/keys.js').KeyStore) => Promise<T>,
 ): Promise<T> {
-  const { openSqliteStore } = await import('../gallery/sqlite.js');
-  const store = openSqliteStore(opts.db ?? defaultGalleryPath());
+  const { openStore } = await import('../gallery/open-store.js');
+  const store = await openStore(opts.db ?? defaultGalleryPath());
   try {
     return await run(store.keys);
   } finally {

@@ -43,8 +43,7 @@ import {
 export { ANN_MIN_FACES };
 import { DescriptorMatrix, exactKnn } from '../search/exact.js';
 import { defaultGalleryPath, sharedIndexFile, sharedIndexStateKey } from './paths.js';
-import { isPostgresUrl, openPostgresStore } from './postgres.js';
-import { openSqliteStore } from './sqlite.js';
+import { openStore } from './open-store.js';
 import type {
   CalibrationRecord,
   ClusterFace,
@@ -187,9 +186,12 @@ export async function openGallery(options: GalleryOptions = {}): Promise<Gallery
   const location = options.path ?? defaultGalleryPath();
   const store =
     options.store ??
-    (isPostgresUrl(location)
-      ? await openPostgresStore(location, { listen: options.follow, onNote: options.onNote })
-      : openSqliteStore(location, { create: options.create, readOnly: options.readOnly }));
+    (await openStore(location, {
+      create: options.create,
+      readOnly: options.readOnly,
+      follow: options.follow,
+      onNote: options.onNote,
+    }));
   const owned = options.store === undefined;
   try {
     const modelId = options.modelId ?? EMBEDDER_ID;
