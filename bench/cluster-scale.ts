@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type Gallery, openGallery } from '../src/gallery/gallery.js';
+import { openGallery } from '../src/gallery/gallery.js';
 import { Faces } from '../test/helpers/descriptors.js';
 import { startPostgres } from '../test/helpers/servers.js';
 import { machine, markdownTable, parseFlags, percentile, writeResult } from './common.js';

@@ -38,6 +38,7 @@ import {
   checkFace,
   checkNewModel,
   type ClusterFaceRow,
+  clusterFaceValues,
   clusterOwner,
   type FaceRow,
   fromBlob,
@@ -812,18 +813,7 @@ export class PostgresStore implements ServiceStore {
       for (const f of run.faces) {
         await c.query(
           'INSERT INTO cluster_faces (run_id, cluster, source_file, content_hash, box_x, box_y, box_w, box_h, score, descriptor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-          [
-            id,
-            f.cluster,
-            f.sourceFile,
-            f.contentHash,
-            f.box.x,
-            f.box.y,
-            f.box.width,
-            f.box.height,
-            f.score,
-            toBlob(f.descriptor),
-          ],
+          clusterFaceValues(id, f),
         );
       }
       return { ...run, id, createdAt, faces: run.faces.map((f) => ({ ...f, personId: null })) };

@@ -239,3 +239,19 @@ export function checkCalibrationValues(c: { far: number; pairThreshold: number }
   if (!(c.pairThreshold > 0 && Number.isFinite(c.pairThreshold)))
     throw invalidArgument('pairThreshold', `must be a positive number, got ${c.pairThreshold}`);
 }
+
+/** A cluster face's columns in insert order (run_id, cluster, source_file, content_hash, box, score, descriptor). */
+export function clusterFaceValues(runId: number, f: ClusterFace): (number | string | Buffer)[] {
+  return [
+    runId,
+    f.cluster,
+    f.sourceFile,
+    f.contentHash,
+    f.box.x,
+    f.box.y,
+    f.box.width,
+    f.box.height,
+    f.score,
+    toBlob(f.descriptor),
+  ];
+}

@@ -36,6 +36,7 @@ import {
   checkCalibrationValues,
   checkClusterFaces,
   checkFace,
+  clusterFaceValues,
   checkNewModel,
   type ClusterFaceRow,
   clusterOwner,
@@ -916,18 +917,7 @@ export class SqliteStore implements ServiceStore {
         this.s.insertRun.run(run.modelId, run.threshold, JSON.stringify(run.inputs), createdAt).lastInsertRowid,
       );
       for (const f of run.faces) {
-        this.s.insertClusterFace.run(
-          id,
-          f.cluster,
-          f.sourceFile,
-          f.contentHash,
-          f.box.x,
-          f.box.y,
-          f.box.width,
-          f.box.height,
-          f.score,
-          toBlob(f.descriptor),
-        );
+        this.s.insertClusterFace.run(...(clusterFaceValues(id, f) as Parameters<typeof this.s.insertClusterFace.run>));
       }
       return { ...run, id, createdAt, faces: run.faces.map((f) => ({ ...f, personId: null })) };
     }, 'write');

@@ -37,7 +37,9 @@ const sqlite: StoreBackend = {
     const db = new Database(file);
     try {
       const st = db.prepare(sql);
-      return st.reader ? (st.all() as Record<string, unknown>[]) : (st.run(), []);
+      if (st.reader) return st.all() as Record<string, unknown>[];
+      st.run();
+      return [];
     } finally {
       db.close();
     }
