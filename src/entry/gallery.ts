@@ -1,4 +1,4 @@
-/** facekit/gallery: galleries, their stores (sqlite and the interface for others) and where they live. */
+/** facekit/gallery: galleries, their stores (SQLite, PostgreSQL, and the interface for others) and where they live. */
 export { Gallery, openGallery } from '../gallery/gallery.js';
 export type {
   CalibrateOptions,
@@ -13,6 +13,9 @@ export type {
 } from '../gallery/gallery.js';
 export { defaultGalleryPath, GALLERY_ENV } from '../gallery/paths.js';
 export { openSqliteStore, SqliteStore } from '../gallery/sqlite.js';
+export { isPostgresUrl, openPostgresStore, PostgresStore } from '../gallery/postgres.js';
+export type { PostgresStoreOptions } from '../gallery/postgres.js';
+export { openStore, type OpenStoreOptions } from '../gallery/open-store.js';
 export type {
   CalibrationRecord,
   ChangeSet,
@@ -25,6 +28,7 @@ export type {
   EnrollRequest,
   FaceRecord,
   GalleryStore,
+  ServiceStore,
   Metadata,
   MetadataPatch,
   ModelTag,

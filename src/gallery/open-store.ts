@@ -1,5 +1,5 @@
 /** Opens the store a --db value names: a postgres:// URL is a PostgreSQL gallery, anything else a gallery file. */
-import { isPostgresUrl, openPostgresStore } from './postgres.js';
+import { isPostgresUrl } from './location.js';
 import { openSqliteStore } from './sqlite.js';
 import type { ServiceStore } from './store.js';
 
@@ -14,7 +14,9 @@ export interface OpenStoreOptions {
 }
 
 export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<ServiceStore> {
-  return isPostgresUrl(location)
-    ? openPostgresStore(location, { listen: options.follow, onNote: options.onNote })
-    : openSqliteStore(location, { create: options.create, readOnly: options.readOnly });
+  if (!isPostgresUrl(location))
+    return openSqliteStore(location, { create: options.create, readOnly: options.readOnly });
+  // Loaded only when asked for: a file gallery never loads pg.
+  const { openPostgresStore } = await import('./postgres.js');
+  return openPostgresStore(location, { listen: options.follow, onNote: options.onNote });
 }

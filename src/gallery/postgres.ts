@@ -31,6 +31,7 @@ import {
   shownPart,
   toRecord,
 } from './keys.js';
+import { isPostgresUrl, redactUrl } from './location.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import {
   checkCalibrationValues,
@@ -81,21 +82,7 @@ const MIGRATE_LOCK = 0x464b4d67;
 /** Longest wait between attempts to re-open the LISTEN connection. */
 const MAX_RECONNECT_MS = 5_000;
 
-/** Whether a --db value names a PostgreSQL server rather than a gallery file. */
-export function isPostgresUrl(location: string): boolean {
-  return typeof location === 'string' && /^postgres(ql)?:\/\//i.test(location);
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  }
-}
+export { isPostgresUrl, redactUrl };
 
 export interface PostgresStoreOptions {
   /** Keep a LISTEN connection so revision() is free and changes are seen as they commit (services). */
