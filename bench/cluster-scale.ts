@@ -9,14 +9,24 @@
  *   process);
  * - kill -9 of the PostgreSQL server between enrolments: nothing committed lost, B answers again.
  *
- *   npm run bench:cluster-scale -- [--faces 10000] [--seconds 5] [--rounds 100]
+ * - with --photos N: an enrolment job of N distinct photos (face-api's samples re-encoded at
+ *   different sizes, so no two share bytes) over 1, 2 and 4 `facekit worker` processes on a Redis
+ *   started here: photos per second from submission to the last job done, and faces stored.
+ *
+ *   npm run bench:cluster-scale -- [--faces 10000] [--seconds 5] [--rounds 100] [--photos 0]
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { submitEnrollJobs, waitForJobs } from '../src/queue/enroll-jobs.js';
+import { samplePath } from '../test/helpers/photos.js';
 import { openGallery } from '../src/gallery/gallery.js';
 import { Faces } from '../test/helpers/descriptors.js';
-import { startPostgres } from '../test/helpers/servers.js';
-import { machine, markdownTable, parseFlags, percentile, writeResult } from './common.js';
+import { type PostgresServer, startPostgres, startRedis } from '../test/helpers/servers.js';
+import { machine, markdownTable, PROJECT_ROOT, parseFlags, percentile, writeResult } from './common.js';
 
 const M = { modelId: 'dlib_resnet128', dims: 128 };
 
@@ -54,9 +64,86 @@ function runChild(url: string, seconds: number, seed: number): Promise<{ n: numb
   });
 }
 
+/** N distinct photos: the samples at widths 300, 304, 308 … (distinct bytes, same faces). */
+async function photoSet(n: number): Promise<{ name: string; files: string[] }[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'facekit-bench-photos-'));
+  const byPerson = new Map<string, string[]>();
+  for (let i = 0; i < n; i++) {
+    const sampleNo = (i % 6) + 1;
+    const file = join(dir, `s${sampleNo}-${i}.jpg`);
+    await sharp(samplePath(sampleNo))
+      .resize({ width: 300 + 4 * i })
+      .jpeg({ quality: 90 })
+      .toFile(file);
+    const person = `sample${sampleNo}`;
+    byPerson.set(person, [...(byPerson.get(person) ?? []), file]);
+  }
+  return [...byPerson.entries()].map(([name, files]) => ({ name, files }));
+}
+
+async function jobScaling(server: PostgresServer, photos: number) {
+  const redis = await startRedis();
+  if (typeof redis === 'string') {
+    console.log(redis);
+    return [];
+  }
+  const people = await photoSet(photos);
+  const out: { workers: number; photos: number; seconds: number; perSecond: number; faces: number }[] = [];
+  try {
+    for (const k of [1, 2, 4]) {
+      const url = await server.database();
+      const g = await openGallery({ path: url });
+      const procs = Array.from({ length: k }, () =>
+        spawn(
+          process.execPath,
+          ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'worker', '--queue', redis.url, '--db', url],
+          {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        ),
+      );
+      // Workers are ready (models loaded) once they say so.
+      await Promise.all(
+        procs.map(
+          (p) =>
+            new Promise<void>((resolve) => {
+              let err = '';
+              p.stderr?.on('data', (d) => {
+                err += d;
+                if (/taking jobs/.test(err)) resolve();
+              });
+            }),
+        ),
+      );
+      const t0 = performance.now();
+      const sub = await submitEnrollJobs(redis.url, {
+        gallery: g.file,
+        people,
+        settings: { detector: 'tiny', stage: 'analyze', retryOnMiss: false },
+        largest: true,
+        jobPhotos: 4,
+      });
+      await waitForJobs(redis.url, sub.jobIds);
+      const seconds = (performance.now() - t0) / 1000;
+      out.push({
+        workers: k,
+        photos,
+        seconds: Number(seconds.toFixed(1)),
+        perSecond: Number((photos / seconds).toFixed(2)),
+        faces: (await g.store.stats()).faces,
+      });
+      for (const p of procs) p.kill('SIGTERM');
+      await g.close();
+    }
+  } finally {
+    await redis.stop();
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
-  const flags = parseFlags({ faces: 10000, seconds: 5, rounds: 100 });
+  const flags = parseFlags({ faces: 10000, seconds: 5, rounds: 100, photos: 0 });
   const server = await startPostgres();
   if (typeof server === 'string') {
     console.log(server);
@@ -130,6 +217,7 @@ async function main(): Promise<void> {
     };
     await a.close();
     await b.close();
+    const jobs = flags.photos > 0 ? await jobScaling(server, flags.photos) : [];
 
     const result = {
       machine: machine(),
@@ -143,6 +231,7 @@ async function main(): Promise<void> {
         rounds: flags.rounds,
       },
       afterKill,
+      jobs,
     };
     console.log(
       markdownTable(
@@ -154,6 +243,20 @@ async function main(): Promise<void> {
       `\nenrol on A → identify on B: p50 ${result.syncLagMs.p50} ms, p99 ${result.syncLagMs.p99} ms (${flags.rounds} rounds)`,
     );
     console.log(`kill -9 of PostgreSQL: ${JSON.stringify(afterKill)}`);
+    if (jobs.length > 0)
+      console.log(
+        `\n${markdownTable(
+          ['workers', 'photos', 'seconds', 'photos/s', 'vs 1 worker', 'faces stored'],
+          jobs.map((j) => [
+            j.workers,
+            j.photos,
+            j.seconds,
+            j.perSecond,
+            (j.perSecond / jobs[0].perSecond).toFixed(2),
+            j.faces,
+          ]),
+        )}`,
+      );
     console.log(`\n${writeResult('cluster-scale', result)}`);
   } finally {
     await server.stop();
