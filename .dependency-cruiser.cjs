@@ -4,7 +4,7 @@
  * never load onnxruntime; front ends never import each other.
  */
 const STAGES = '^src/(models|detect|embed|landmarks|align|image|onnx|runtime)/';
-const ABOVE_STAGES = '^src/(pipeline|gallery|search|match|cluster|cli|server|video|train|browser|entry)/|^src/(index|api)\\.ts$';
+const ABOVE_STAGES = '^src/(pipeline|queue|gallery|search|match|cluster|cli|server|video|train|browser|entry)/|^src/(index|api)\\.ts$';
 const FRONT_ENDS = ['cli', 'server', 'video', 'browser', 'train/cli'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -45,7 +45,7 @@ module.exports = {
       severity: 'error',
       comment: 'Front ends drive the pipeline, never the reverse.',
       from: { path: '^src/pipeline/' },
-      to: { path: '^src/(cli|server|video|browser|entry)/|^src/train/cli' },
+      to: { path: '^src/(cli|server|video|browser|entry|queue)/|^src/train/cli' },
     },
     {
       name: 'cli-through-public-api',

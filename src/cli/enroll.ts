@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, extname, join, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import type { DetectorName } from '../entry/detect.js';
 import type { Precision } from '../entry/models.js';
 import { FaceKitError } from '../errors.js';
@@ -24,6 +24,11 @@ export interface EnrollCliOptions extends DbCliOptions, AnalysisCliOptions {
   model: DetectorName;
   precision?: Precision;
   json?: boolean;
+  /** redis:// URL: enrol through jobs that `facekit worker` processes take. */
+  queue?: string;
+  /** With --queue: follow the jobs until they finish (default true; --no-wait). */
+  wait?: boolean;
+  jobPhotos?: number;
 }
 
 /** A folder's or file's name as a person's name; null, with the problem recorded against `source`, when it cannot be one. */
@@ -181,6 +186,7 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
   if (people.length === 0)
     throw new FaceKitError('INVALID_ARGUMENT', 'no photos to enrol (see the messages above)', { field: 'paths' });
 
+  if (opts.queue !== undefined) return runQueuedEnroll(people, opts, errors);
   return withGallery(opts, true, async (gallery) => {
     const hashes = await hashFiles(
       people.flatMap((p) => p.files),
@@ -207,4 +213,49 @@ export async function runEnroll(paths: string[], opts: EnrollCliOptions): Promis
     if (json) printJson({ db: gallery.file, people: run.reported(), notEnrolled: [], rejected: run.rejected, errors });
     return errors.length > 0 || run.rejected.length > 0 ? 1 : 0;
   });
+}
+
+/** `enroll --queue`: the plan becomes jobs on the queue; workers analyse and commit them. */
+async function runQueuedEnroll(people: PlannedPerson[], opts: EnrollCliOptions, errors: InputError[]): Promise<number> {
+  const { submitEnrollJobs, waitForJobs } = await import('../entry/queue.js');
+  // Opened here so a wrong --db is reported now, not by every worker; also makes (or migrates) it.
+  const gallery = await withGallery(opts, true, async (g) => g.file);
+  const absolute = people.map((p) => ({ name: p.name, files: p.files.map((f) => resolve(f)) }));
+  const submitted = await submitEnrollJobs(opts.queue as string, {
+    gallery,
+    people: absolute,
+    settings: analyzerSettings(opts, 'analyze'),
+    largest: opts.oneFaceOnly !== true,
+    meta: opts.meta,
+    jobPhotos: opts.jobPhotos,
+  });
+  note(
+    `${submitted.photos} photos in ${submitted.jobIds.length} jobs on ${opts.queue}; start workers with: facekit worker --queue ${opts.queue} --db ${gallery}`,
+  );
+  if (opts.wait === false) {
+    if (opts.json === true) printJson({ db: gallery, jobs: submitted.jobIds, photos: submitted.photos, errors });
+    return errors.length > 0 ? 1 : 0;
+  }
+  let last = -1;
+  const p = await waitForJobs(opts.queue as string, submitted.jobIds, (q) => {
+    if (q.done + q.failed !== last && opts.quiet !== true && opts.json !== true)
+      note(
+        `jobs: ${q.done + q.failed}/${q.total} finished (${q.added} faces enrolled, ${q.duplicates} already stored)`,
+      );
+    last = q.done + q.failed;
+  });
+  for (const r of p.rejected) reportInputError(r as InputError);
+  for (const e of p.errors) warn(`job for ${e.person} failed: ${e.message}`);
+  if (opts.json === true)
+    printJson({
+      db: gallery,
+      jobs: p.total,
+      failed: p.failed,
+      added: p.added,
+      duplicates: p.duplicates,
+      rejected: p.rejected,
+      errors: [...errors, ...p.errors],
+    });
+  else printLine(`${p.added} faces enrolled, ${p.duplicates} already in the gallery, ${p.failed} jobs failed`);
+  return errors.length > 0 || p.failed > 0 || p.rejected.length > 0 ? 1 : 0;
 }

@@ -74,6 +74,12 @@ export function enrollCommand(): Command {
       collectMeta,
     )
     .addOption(dbOption())
+    .option(
+      '--queue <redis-url>',
+      'split the photos into jobs on this Redis queue for `facekit worker` processes (any hosts that see the same paths and --db), and follow them',
+    )
+    .option('--no-wait', 'with --queue: submit the jobs and return without following them')
+    .option('--job-photos <n>', 'with --queue: photos per job (default 20)', parsePositiveInt)
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())

@@ -12,7 +12,10 @@ export interface DbCliOptions {
 }
 
 export function dbOption(): Option {
-  return new Option('--db <file>', `gallery file (default: $${GALLERY_ENV}, else ${defaultGalleryPath({})})`);
+  return new Option(
+    '--db <file|url>',
+    `gallery file or postgres:// URL (default: $${GALLERY_ENV}, else ${defaultGalleryPath({})})`,
+  );
 }
 
 /** `--far 0.01,0.001`: one or more false-accept rates. */

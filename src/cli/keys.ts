@@ -1,6 +1,6 @@
 /** `facekit keys create|list|revoke`: the HTTP service's API keys, kept hashed in the gallery file. */
 import { Argument, Command, Option } from 'commander';
-import { type ApiKeyRecord, defaultGalleryPath, KEY_ROLES, type KeyRole, type SqliteKeys } from '../entry/gallery.js';
+import { type ApiKeyRecord, defaultGalleryPath, KEY_ROLES, type KeyRole, type KeyStore } from '../entry/gallery.js';
 import { dbOption, parsePositiveInt, withJsonErrors, type DbCliOptions } from './gallery-options.js';
 import { jsonOption, printJson, printLine } from './output.js';
 
@@ -10,9 +10,9 @@ interface KeysCliOptions extends DbCliOptions {
   json?: boolean;
 }
 
-async function withKeys<T>(opts: KeysCliOptions, run: (keys: SqliteKeys) => Promise<T>): Promise<T> {
-  const { openSqliteStore } = await import('../entry/gallery.js');
-  const store = openSqliteStore(opts.db ?? defaultGalleryPath());
+async function withKeys<T>(opts: KeysCliOptions, run: (keys: KeyStore) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../entry/gallery.js');
+  const store = await openStore(opts.db ?? defaultGalleryPath());
   try {
     return await run(store.keys);
   } finally {

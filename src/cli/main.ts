@@ -39,6 +39,7 @@ import {
 } from './output.js';
 import { serveCommand } from './serve.js';
 import { evalCommand, trainCommand } from './train.js';
+import { workerCommand } from './worker.js';
 
 // Each command loads its module (and with it onnxruntime and sharp) only when it runs, so
 // --help, --version and usage errors answer at once.
@@ -230,6 +231,7 @@ export function buildProgram(): Command {
     .addCommand(keysCommand())
     .addCommand(trainCommand())
     .addCommand(evalCommand())
+    .addCommand(workerCommand())
     // `cluster` has options and subcommands: `cluster name 3 Bob --json` must give --json to `name`.
     .enablePositionalOptions();
   // addCommand() does not pass settings down the way command() does; the error style must reach every command, subcommands too.

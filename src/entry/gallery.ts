@@ -1,4 +1,4 @@
-/** facekit/gallery: galleries, their stores (sqlite and the interface for others) and where they live. */
+/** facekit/gallery: galleries, their stores (SQLite, PostgreSQL, and the interface for others) and where they live. */
 export { Gallery, openGallery } from '../gallery/gallery.js';
 export type {
   CalibrateOptions,
@@ -14,8 +14,11 @@ export type {
 export { defaultGalleryPath, GALLERY_ENV } from '../gallery/paths.js';
 export { checkMetadataKey, checkName, MAX_NAME_LENGTH } from '../gallery/validate.js';
 export { KEY_ROLES, SqliteKeys } from '../gallery/keys.js';
-export type { ApiKeyRecord, KeyRole } from '../gallery/keys.js';
+export type { ApiKeyRecord, KeyRole, KeyStore } from '../gallery/keys.js';
 export { openSqliteStore, SqliteStore } from '../gallery/sqlite.js';
+export { isPostgresUrl, openPostgresStore, PostgresStore } from '../gallery/postgres.js';
+export type { PostgresStoreOptions } from '../gallery/postgres.js';
+export { openStore, type OpenStoreOptions } from '../gallery/open-store.js';
 export type {
   CalibrationRecord,
   ChangeSet,
@@ -28,6 +31,7 @@ export type {
   EnrollRequest,
   FaceRecord,
   GalleryStore,
+  ServiceStore,
   Metadata,
   MetadataPatch,
   ModelTag,

@@ -3,6 +3,8 @@
  * in memory for search (exact, or an HNSW index past ANN_MIN_FACES), open-set identification with
  * a calibrated threshold, calibration, and saved cluster runs.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DEFAULT_EMBEDDER, EMBEDDER_ID, TUNED_ID_PREFIX } from '../embed/spec.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import {
@@ -40,8 +42,8 @@ import {
 
 export { ANN_MIN_FACES };
 import { DescriptorMatrix, exactKnn } from '../search/exact.js';
-import { defaultGalleryPath } from './paths.js';
-import { openSqliteStore } from './sqlite.js';
+import { defaultGalleryPath, sharedIndexFile, sharedIndexStateKey } from './paths.js';
+import { openStore } from './open-store.js';
 import type {
   CalibrationRecord,
   ClusterFace,
@@ -68,8 +70,16 @@ const ANN_EXCLUDE_K = 64;
 export type IndexMode = 'auto' | 'exact' | 'ann';
 
 export interface GalleryOptions {
-  /** Gallery file; default $FACEKIT_DB, else the per-user data folder (see defaultGalleryPath). */
+  /**
+   * Gallery file, or a postgres:// URL (a gallery on PostgreSQL, shared by many processes and
+   * hosts); default $FACEKIT_DB, else the per-user data folder (see defaultGalleryPath).
+   */
   readonly path?: string;
+  /**
+   * PostgreSQL only: follow other processes' changes as they commit (LISTEN/NOTIFY), so checking
+   * for them costs no query. For long-running processes (the service); default false.
+   */
+  readonly follow?: boolean;
   /**
    * An already opened store (another backend); `path` is then ignored. The caller keeps it:
    * neither `close()` nor a failed openGallery closes it.
@@ -184,9 +194,15 @@ function embedderNameOf(modelId: string): string {
 }
 
 export async function openGallery(options: GalleryOptions = {}): Promise<Gallery> {
+  const location = options.path ?? defaultGalleryPath();
   const store =
     options.store ??
-    openSqliteStore(options.path ?? defaultGalleryPath(), { create: options.create, readOnly: options.readOnly });
+    (await openStore(location, {
+      create: options.create,
+      readOnly: options.readOnly,
+      follow: options.follow,
+      onNote: options.onNote,
+    }));
   const owned = options.store === undefined;
   try {
     const modelId = options.modelId ?? EMBEDDER_ID;
@@ -225,6 +241,8 @@ export class Gallery {
   private readonly annMinFaces: number;
   private readonly annParams: AnnParams;
   readonly indexFile: string;
+  /** Key of the ANN index's state in the store. */
+  private readonly annStateKey: string;
 
   /** Use openGallery(). */
   constructor(
@@ -243,7 +261,8 @@ export class Gallery {
       throw invalidArgument('index', `unknown index mode "${String(this.indexMode)}" (use 'auto', 'exact' or 'ann')`);
     this.annMinFaces = checkPositiveInt(options.annMinFaces ?? ANN_MIN_FACES, 'annMinFaces');
     this.annParams = { ...ANN_DEFAULTS, ...options.ann };
-    this.indexFile = options.indexFile ?? `${store.location}.hnsw`;
+    this.indexFile = options.indexFile ?? (store.shared ? sharedIndexFile(store.location) : `${store.location}.hnsw`);
+    this.annStateKey = store.shared ? sharedIndexStateKey(ANN_STATE_KEY, this.indexFile) : ANN_STATE_KEY;
   }
 
   /** The gallery file (or server) for messages. */
@@ -319,7 +338,7 @@ export class Gallery {
     }
     const matrix = this.matrix;
     const note = this.options.onNote ?? (() => undefined);
-    const raw = await this.store.getState(ANN_STATE_KEY);
+    const raw = await this.store.getState(this.annStateKey);
     let state: AnnState | null = null;
     try {
       state = raw === null ? null : (JSON.parse(raw) as AnnState);
@@ -353,8 +372,11 @@ export class Gallery {
   private async saveAnn(): Promise<void> {
     if (!this.ann || !this.annDirty || this.store.readOnly) return;
     try {
+      // A shared gallery's cache folder is made on first use.
+      if (this.store.shared && this.options.indexFile === undefined)
+        mkdirSync(dirname(this.indexFile), { recursive: true });
       const state = this.ann.save(this.indexFile, this.watermark);
-      await this.store.setState(ANN_STATE_KEY, JSON.stringify(state));
+      await this.store.setState(this.annStateKey, JSON.stringify(state));
       this.annDirty = false;
     } catch (e) {
       // A read-only gallery, or an index path taken by a folder: searching needs only the index in memory.

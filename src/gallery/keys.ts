@@ -44,7 +44,7 @@ export interface ApiKeyRecord {
   readonly revokedAt: string | null;
 }
 
-interface KeyRow {
+export interface KeyRow {
   id: number;
   name: string;
   role: KeyRole;
@@ -70,7 +70,7 @@ export function newKey(): string {
   return KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
 }
 
-const toRecord = (r: KeyRow): ApiKeyRecord => ({
+export const toRecord = (r: KeyRow): ApiKeyRecord => ({
   id: r.id,
   name: r.name,
   role: r.role,
@@ -79,11 +79,41 @@ const toRecord = (r: KeyRow): ApiKeyRecord => ({
   revokedAt: r.revoked_at,
 });
 
+/** A gallery's key table, whichever store keeps it (SQLite: SqliteKeys; PostgreSQL: PgKeys). */
+export interface KeyStore {
+  /** Makes and stores a key; the key itself is returned this once and never again. */
+  create(role: KeyRole, name?: string): Promise<{ readonly key: string; readonly record: ApiKeyRecord }>;
+  list(): Promise<ApiKeyRecord[]>;
+  /** The valid (not revoked) key with this hash, or null. */
+  find(hash: string): Promise<ApiKeyRecord | null>;
+  /** Revokes a key (KEY_NOT_FOUND if unknown); revoking a revoked key changes nothing. */
+  revoke(id: number): Promise<ApiKeyRecord>;
+}
+
+/** A new key's role and label, checked; what both stores insert. */
+export function checkNewKey(role: KeyRole, name: string): { readonly role: KeyRole; readonly name: string } {
+  const checkedRole = checkRole(role);
+  if (typeof name !== 'string' || name.length > MAX_LABEL_LENGTH || [...name].some(isControl))
+    throw invalidArgument('name', `a key label is a string of at most ${MAX_LABEL_LENGTH} printable characters`);
+  return { role: checkedRole, name };
+}
+
+/** The characters of a key kept in clear. */
+export const shownPart = (key: string): string => key.slice(0, KEY_PREFIX.length + SHOWN_CHARS);
+
+export function checkKeyId(id: number): number {
+  if (!Number.isSafeInteger(id) || id < 1) throw invalidArgument('id', `not a key id: ${id}`);
+  return id;
+}
+
+export const keyNotFound = (id: number, file: string): FaceKitError =>
+  new FaceKitError('KEY_NOT_FOUND', `no API key with id ${id}`, { file, field: 'id' });
+
 /** Runs a function in a transaction of the given kind, mapping SQLite's errors (SqliteStore's runner). */
 export type TransactionRunner = <T>(fn: () => T, mode: 'read' | 'write') => Promise<T>;
 
 /** The key table of one SQLite gallery. */
-export class SqliteKeys {
+export class SqliteKeys implements KeyStore {
   private readonly s;
 
   constructor(
@@ -104,16 +134,14 @@ export class SqliteKeys {
 
   /** Makes and stores a key; the key itself is returned this once and never again. */
   create(role: KeyRole, name = ''): Promise<{ readonly key: string; readonly record: ApiKeyRecord }> {
-    const checkedRole = checkRole(role);
-    if (typeof name !== 'string' || name.length > MAX_LABEL_LENGTH || [...name].some(isControl))
-      throw invalidArgument('name', `a key label is a string of at most ${MAX_LABEL_LENGTH} printable characters`);
+    const checked = checkNewKey(role, name);
     const key = newKey();
     return this.run(() => {
       const info = this.s.insert.run(
-        name,
-        checkedRole,
+        checked.name,
+        checked.role,
         hashKey(key),
-        key.slice(0, KEY_PREFIX.length + SHOWN_CHARS),
+        shownPart(key),
         new Date().toISOString(),
       );
       return { key, record: toRecord(this.s.byId.get(Number(info.lastInsertRowid)) as KeyRow) };
@@ -135,9 +163,8 @@ export class SqliteKeys {
   /** Revokes a key (KEY_NOT_FOUND if unknown); revoking a revoked key changes nothing. */
   revoke(id: number): Promise<ApiKeyRecord> {
     return this.run(() => {
-      if (!Number.isSafeInteger(id) || id < 1) throw invalidArgument('id', `not a key id: ${id}`);
-      if (!this.s.byId.get(id))
-        throw new FaceKitError('KEY_NOT_FOUND', `no API key with id ${id}`, { file: this.location, field: 'id' });
+      checkKeyId(id);
+      if (!this.s.byId.get(id)) throw keyNotFound(id, this.location);
       this.s.revoke.run(new Date().toISOString(), id);
       return toRecord(this.s.byId.get(id) as KeyRow);
     }, 'write');

@@ -1,4 +1,5 @@
-import { homedir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 
 /** Environment variable naming the gallery file, for users who keep one gallery somewhere else. */
@@ -23,4 +24,19 @@ export function defaultGalleryPath(
   // XDG says a relative XDG_DATA_HOME is invalid and must be ignored.
   const base = xdg?.startsWith('/') ? xdg : join(home, '.local', 'share');
   return join(base, 'facekit', GALLERY_FILE_NAME);
+}
+
+/**
+ * Where a gallery held on a server (PostgreSQL) keeps its ANN index on this host: a cache, never
+ * the truth (the server is), so under the user's cache folder, one file per server and database.
+ */
+export function sharedIndexFile(location: string, env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+  const base = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(home, '.cache');
+  const id = createHash('sha256').update(location).digest('hex').slice(0, 16);
+  return join(base, 'facekit', 'ann', `${id}.hnsw`);
+}
+
+/** The key a shared gallery's ANN state is stored under: one per host and file, as each host has its own. */
+export function sharedIndexStateKey(base: string, indexFile: string): string {
+  return `${base}@${hostname()}:${indexFile}`;
 }

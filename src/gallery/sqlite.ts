@@ -10,11 +10,9 @@ import Database from 'better-sqlite3';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { checkFar } from '../match/calibrate.js';
 import { KEYS_SCHEMA, SqliteKeys } from './keys.js';
-import type { Box } from '../types.js';
 import type {
   CalibrationRecord,
   ChangeSet,
-  ClusterFace,
   ClusterRun,
   DescriptorBatch,
   DistanceSample,
@@ -22,7 +20,7 @@ import type {
   EnrollOutcome,
   EnrollRequest,
   FaceRecord,
-  GalleryStore,
+  ServiceStore,
   Metadata,
   MetadataPatch,
   ModelTag,
@@ -34,7 +32,28 @@ import type {
 import { checkNotPseudoFs } from '../util/pseudo-fs.js';
 import { openReadOnlyCopy } from './readonly-copy.js';
 import { parseStoredJson } from './stored-json.js';
-import { applyMetadataPatch, checkDescriptor, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
+import {
+  checkCalibrationValues,
+  checkClusterFaces,
+  checkFace,
+  clusterFaceValues,
+  checkNewModel,
+  type ClusterFaceRow,
+  clusterOwner,
+  type FaceRow,
+  fromBlob,
+  modelMismatch,
+  type PersonRow,
+  rowToClusterFace,
+  rowToFace,
+  rowToPerson,
+  sameFace,
+  storedModel,
+  toBlob,
+} from './records.js';
+
+export { fromBlob, toBlob };
+import { applyMetadataPatch, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
 export const SCHEMA_VERSION = 2;
@@ -45,8 +64,6 @@ export const APPLICATION_ID = 0x464b4761;
  * for any one person's enrolment to commit, short enough that a stuck process is reported.
  */
 const BUSY_TIMEOUT_MS = 10_000;
-/** Two faces of one photo are one face when their boxes overlap this much (intersection over union). */
-const SAME_FACE_IOU = 0.5;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -124,30 +141,6 @@ CREATE TABLE face_thumbnails (
 /** The step that brings a file of version n - 1 to version n. */
 const MIGRATIONS: Readonly<Record<number, string>> = { 2: SCHEMA_2 };
 
-interface PersonRow {
-  id: number;
-  name: string;
-  metadata: string;
-  created_at: string;
-  faces: number;
-}
-
-interface FaceRow {
-  id: number;
-  person_id: number;
-  person: string;
-  model_id: string;
-  source_file: string | null;
-  content_hash: string | null;
-  box_x: number | null;
-  box_y: number | null;
-  box_w: number | null;
-  box_h: number | null;
-  score: number | null;
-  quality: number | null;
-  created_at: string;
-}
-
 interface CalibrationRow {
   id: number;
   model_id: string;
@@ -166,76 +159,8 @@ interface CalibrationRow {
   created_at: string;
 }
 
-interface ClusterFaceRow {
-  cluster: number;
-  source_file: string;
-  content_hash: string;
-  box_x: number;
-  box_y: number;
-  box_w: number;
-  box_h: number;
-  score: number;
-  descriptor: Buffer;
-  person_id: number | null;
-}
-
-/** A float32 array as the bytes SQLite stores (a copy, so later edits of the array change nothing stored). */
-export function toBlob(v: Float32Array): Buffer {
-  return Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-}
-
-/** A float32 BLOB back to an array; BLOB buffers may sit at any byte offset, so the bytes are copied. */
-export function fromBlob(b: Buffer): Float32Array {
-  const out = new Float32Array(b.byteLength >> 2);
-  new Uint8Array(out.buffer).set(b.subarray(0, out.byteLength));
-  return out;
-}
-
 const sample = (sorted: Buffer | null, total: number | null): DistanceSample | null =>
   sorted === null || total === null ? null : { sorted: fromBlob(sorted), total };
-
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
-}
-
-function rowToPerson(r: PersonRow): PersonRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    metadata: parseStoredJson<Metadata>(r.metadata, 'person metadata'),
-    faces: r.faces,
-    createdAt: r.created_at,
-  };
-}
-
-function rowToFace(r: FaceRow): FaceRecord {
-  const box =
-    r.box_x === null || r.box_y === null || r.box_w === null || r.box_h === null
-      ? null
-      : { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h };
-  return {
-    id: r.id,
-    personId: r.person_id,
-    person: r.person,
-    modelId: r.model_id,
-    sourceFile: r.source_file,
-    contentHash: r.content_hash,
-    box,
-    score: r.score,
-    quality: r.quality,
-    createdAt: r.created_at,
-  };
-}
-
-/** A box's four numbers as given, whatever their types, for checking. */
-function* boxValues(b: object): Generator<unknown> {
-  const box = b as Record<string, unknown>;
-  for (const key of ['x', 'y', 'width', 'height']) yield box[key];
-}
 
 /**
  * SQLite's failures as facekit's: the file and a stable code. A FaceKitError thrown inside a
@@ -371,7 +296,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   }
 }
 
-export class SqliteStore implements GalleryStore {
+export class SqliteStore implements ServiceStore {
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private closed = false;
   /** The HTTP service's API keys, kept in this file. */
@@ -606,19 +531,7 @@ export class SqliteStore implements GalleryStore {
   }
 
   private modelNow(): ModelTag | null {
-    const id = this.s.meta.get('model_id')?.value;
-    const dims = this.s.meta.get('dims')?.value;
-    if (id === undefined || dims === undefined) return null;
-    const n = Number(dims);
-    // Older versions accepted an empty first descriptor and recorded 0 dimensions: say so instead of failing deeper down.
-    if (!Number.isInteger(n) || n < 1) {
-      throw new FaceKitError(
-        'GALLERY_CORRUPT',
-        `records descriptors of ${dims} values, which no model makes: damaged, or tied to an empty descriptor`,
-        { file: this.location, field: 'dims' },
-      );
-    }
-    return { modelId: id, dims: n };
+    return storedModel(this.s.meta.get('model_id')?.value, this.s.meta.get('dims')?.value, this.location);
   }
 
   model(): Promise<ModelTag | null> {
@@ -630,24 +543,13 @@ export class SqliteStore implements GalleryStore {
     const current = this.modelNow();
     if (current !== null) {
       if (current.modelId !== model?.modelId || current.dims !== model.dims)
-        throw this.mismatch(current, String(model?.modelId), Number(model?.dims));
+        throw modelMismatch(current, String(model?.modelId), Number(model?.dims), this.location);
       return current;
     }
-    if (typeof model?.modelId !== 'string' || model.modelId === '')
-      throw invalidArgument('model.modelId', 'must name the model the descriptors come from');
-    if (!Number.isInteger(model.dims) || model.dims < 1)
-      throw invalidArgument('model.dims', `must be a positive integer, got ${model.dims}`);
+    checkNewModel(model);
     this.s.setMeta.run('model_id', model.modelId);
     this.s.setMeta.run('dims', String(model.dims));
     return model;
-  }
-
-  private mismatch(current: { modelId: string; dims: number }, modelId: string, dims: number): FaceKitError {
-    return new FaceKitError(
-      'MODEL_MISMATCH',
-      `gallery holds ${current.modelId} descriptors (${current.dims}-d); refusing ${modelId} (${dims}-d): descriptors of different models cannot be compared`,
-      { file: this.location, field: 'modelId' },
-    );
   }
 
   revision(): Promise<number> {
@@ -714,45 +616,11 @@ export class SqliteStore implements GalleryStore {
 
   private duplicateOf(face: NewFace): FaceRow | undefined {
     if (face.contentHash === undefined) return undefined;
-    // Same photo, and either side lacks a box or the boxes are one face: a group photo may
-    // legitimately give one face to each of several people.
-    return this.s.facesByHash.all(face.contentHash).find((r) => {
-      if (!face.box || r.box_x === null) return true;
-      return (
-        iou(face.box, { x: r.box_x, y: r.box_y as number, width: r.box_w as number, height: r.box_h as number }) >=
-        SAME_FACE_IOU
-      );
-    });
+    return sameFace(face, this.s.facesByHash.all(face.contentHash));
   }
 
-  /** `holds` says what the length is measured against, for the message. */
-  private checkFace(
-    face: NewFace,
-    model: ModelTag,
-    where: string,
-    holds = `this gallery holds ${model.modelId} descriptors of ${model.dims}`,
-  ): void {
-    const d = checkDescriptor(face?.descriptor, `${where}.descriptor`);
-    if (d.length !== model.dims)
-      throw new FaceKitError('MODEL_MISMATCH', `${where}: a ${d.length}-d descriptor; ${holds}`, {
-        file: this.location,
-        field: `${where}.descriptor`,
-      });
-    const b: unknown = face.box;
-    if (b !== undefined && !(typeof b === 'object' && b !== null && [...boxValues(b)].every(Number.isFinite)))
-      throw invalidArgument(`${where}.box`, 'must hold finite x, y, width, height');
-    if (
-      face.contentHash !== undefined &&
-      !(typeof face.contentHash === 'string' && /^[0-9a-f]{64}$/.test(face.contentHash))
-    )
-      throw invalidArgument(`${where}.contentHash`, 'must be a SHA-256 in lowercase hex');
-    if (face.sourceFile !== undefined && typeof face.sourceFile !== 'string')
-      throw invalidArgument(`${where}.sourceFile`, 'must be a string');
-    for (const key of ['score', 'quality'] as const) {
-      const v: unknown = face[key];
-      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v)))
-        throw invalidArgument(`${where}.${key}`, `must be a finite number, got ${String(v)}`);
-    }
+  private checkFace(face: NewFace, model: ModelTag, where: string, holds?: string): void {
+    checkFace(face, model, where, this.location, holds);
   }
 
   /** Inside a write transaction: one request's person and faces. */
@@ -993,8 +861,7 @@ export class SqliteStore implements GalleryStore {
   /** Inside a write transaction: one calibration, replacing the older one of its model and rate. */
   private insertCalibration(c: CalibrationRecord): CalibrationRecord {
     checkFar(c?.far);
-    if (!(c.pairThreshold > 0 && Number.isFinite(c.pairThreshold)))
-      throw invalidArgument('pairThreshold', `must be a positive number, got ${c.pairThreshold}`);
+    checkCalibrationValues(c);
     // An older calibration at the same rate is never consulted again (the newest wins), so keeping it would only grow the file.
     this.s.deleteCalibrations.run(c.modelId, c.far);
     const info = this.s.insertCalibration.run({
@@ -1039,16 +906,7 @@ export class SqliteStore implements GalleryStore {
 
   /** Inside a transaction: a run's faces hold descriptors of one length, that of the gallery's model when it is the run's. */
   private checkClusterFaces(run: Omit<ClusterRun, 'id' | 'createdAt'>): void {
-    if (!Array.isArray(run.faces)) throw invalidArgument('faces', 'must be an array of cluster faces');
-    const model = this.modelNow();
-    const tied = model !== null && model.modelId === run.modelId;
-    const tag: ModelTag = tied ? model : { modelId: run.modelId, dims: run.faces[0]?.descriptor?.length ?? 0 };
-    const holds = tied ? undefined : `faces[0] has ${tag.dims}: one run holds descriptors of one model`;
-    run.faces.forEach((f, i) => {
-      this.checkFace(f, tag, `faces[${i}]`, holds);
-      if (!Number.isInteger(f.cluster) || f.cluster < 1)
-        throw invalidArgument(`faces[${i}].cluster`, `must be a positive integer, got ${f.cluster}`);
-    });
+    checkClusterFaces(run.faces, run.modelId, this.modelNow(), this.location);
   }
 
   saveClusterRun(run: Omit<ClusterRun, 'id' | 'createdAt'>): Promise<ClusterRun> {
@@ -1059,18 +917,7 @@ export class SqliteStore implements GalleryStore {
         this.s.insertRun.run(run.modelId, run.threshold, JSON.stringify(run.inputs), createdAt).lastInsertRowid,
       );
       for (const f of run.faces) {
-        this.s.insertClusterFace.run(
-          id,
-          f.cluster,
-          f.sourceFile,
-          f.contentHash,
-          f.box.x,
-          f.box.y,
-          f.box.width,
-          f.box.height,
-          f.score,
-          toBlob(f.descriptor),
-        );
+        this.s.insertClusterFace.run(...(clusterFaceValues(id, f) as Parameters<typeof this.s.insertClusterFace.run>));
       }
       return { ...run, id, createdAt, faces: run.faces.map((f) => ({ ...f, personId: null })) };
     }, 'write');
@@ -1107,26 +954,9 @@ export class SqliteStore implements GalleryStore {
       const newFaces = faces.map((f) => ({ ...rowToClusterFace(f), quality: undefined }));
       newFaces.forEach((f, i) => this.checkFace(f, model, `cluster ${cluster} face ${i + 1}`));
       const outcome = this.enrollOne({ name, faces: newFaces }, model, now());
-      this.s.nameCluster.run(this.clusterOwner(outcome, cluster), runId, cluster);
+      this.s.nameCluster.run(clusterOwner(outcome, cluster, this.location), runId, cluster);
       return outcome;
     }, 'write');
-  }
-
-  /**
-   * The person a named cluster links to: the one enrolled. When every face was in the gallery
-   * already, only someone who owns some of them: linking another name would label a cluster
-   * with a person none of its faces belongs to (and a new name was never created).
-   */
-  private clusterOwner(outcome: EnrollOutcome, cluster: number): number {
-    if (outcome.added.length > 0) return outcome.person.id;
-    const owners = [...new Set(outcome.duplicates.map((d) => d.existingPerson))];
-    if (owners.includes(outcome.person.name)) return outcome.person.id;
-    const list = owners.map((o) => `"${o}"`).join(', ');
-    throw new FaceKitError(
-      'INVALID_ARGUMENT',
-      `every face of cluster ${cluster} is in the gallery already, as ${list}: nothing to enrol as "${outcome.person.name}"; name the cluster ${owners.length === 1 ? list : 'as one of them'}, or rename (facekit people rename)`,
-      { file: this.location, field: 'person' },
-    );
   }
 
   getState(key: string): Promise<string | null> {
@@ -1152,16 +982,4 @@ export class SqliteStore implements GalleryStore {
     this.closed = true;
     this.db.close();
   }
-}
-
-function rowToClusterFace(r: ClusterFaceRow): ClusterFace {
-  return {
-    cluster: r.cluster,
-    sourceFile: r.source_file,
-    contentHash: r.content_hash,
-    box: { x: r.box_x, y: r.box_y, width: r.box_w, height: r.box_h },
-    score: r.score,
-    descriptor: fromBlob(r.descriptor),
-    personId: r.person_id,
-  };
 }

@@ -7,6 +7,7 @@
 import type { DistanceSample } from '../match/calibrate.js';
 import type { DescriptorBatch } from '../search/exact.js';
 import type { Box } from '../types.js';
+import type { KeyStore } from './keys.js';
 
 export type { DistanceSample };
 
@@ -155,6 +156,11 @@ export interface StoreStats {
 export interface GalleryStore {
   /** The file (or server URL) this store lives in, for messages. */
   readonly location: string;
+  /**
+   * Held on a server that many hosts share (PostgreSQL): the ANN index file is then a per-host
+   * cache under the user's cache folder, and its state is kept per host.
+   */
+  readonly shared?: boolean;
   /** Opened for reading only: nothing is written, not even the search index's state. */
   readonly readOnly?: boolean;
   /** Model of every stored descriptor, and their length; null before the first face. */
@@ -215,4 +221,16 @@ export interface GalleryStore {
   getState(key: string): Promise<string | null>;
   setState(key: string, value: string | null): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What the HTTP service needs beyond the gallery: API keys, and single records by id. Both built-in
+ * stores (SQLite, PostgreSQL) are service stores.
+ */
+export interface ServiceStore extends GalleryStore {
+  readonly keys: KeyStore;
+  personById(id: number): Promise<PersonRecord | null>;
+  face(id: number): Promise<FaceRecord | null>;
+  /** The JPEG thumbnail stored with a face at enrolment, or null. */
+  thumbnail(faceId: number): Promise<Buffer | null>;
 }

@@ -8,7 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions }
 import type { DetectorName } from '../detect/registry.js';
 import { FaceKitError } from '../errors.js';
 import { openGallery, type Gallery } from '../gallery/gallery.js';
-import { openSqliteStore, type SqliteStore } from '../gallery/sqlite.js';
+import { openStore } from '../gallery/open-store.js';
+import type { ServiceStore } from '../gallery/store.js';
 import type { Precision } from '../models/registry.js';
 import { authorize } from './auth.js';
 import { isRawResponse, type RouteBody, type RouteSpec, type ServiceContext } from './context.js';
@@ -126,7 +127,8 @@ export async function createService(options: ServeOptions): Promise<Service> {
     maxFaces: limits.maxFaces,
     retryOnMiss: false,
   };
-  const store: SqliteStore = openSqliteStore(options.db);
+  // A PostgreSQL gallery is followed as other instances write it: each enrolment anywhere is searched here.
+  const store: ServiceStore = await openStore(options.db, { follow: true, onNote: options.onNote });
   let gallery: Gallery;
   try {
     gallery = await openGallery({ store, onNote: options.onNote });

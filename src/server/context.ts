@@ -1,7 +1,7 @@
 /** What every route handler works with, and how routes are declared (one table drives fastify and OpenAPI). */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Gallery } from '../gallery/gallery.js';
-import type { SqliteStore } from '../gallery/sqlite.js';
+import type { ServiceStore } from '../gallery/store.js';
 import type { InferencePool } from './inference.js';
 import type { RecognitionOptions, ServeLimits } from './limits.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -9,7 +9,7 @@ import type { Schema } from './schemas.js';
 
 export interface ServiceContext {
   readonly gallery: Gallery;
-  readonly store: SqliteStore;
+  readonly store: ServiceStore;
   readonly pool: InferencePool;
   readonly limits: ServeLimits;
   /** Pipeline settings a request gets unless it chooses others. */
