@@ -38,7 +38,9 @@ function size(input: Exclude<BrowserInput, ImageData | Image>): { width: number;
 let scratch: OffscreenCanvas | HTMLCanvasElement | undefined;
 
 function canvasOf(width: number, height: number): OffscreenCanvas | HTMLCanvasElement {
-  if (!scratch) scratch = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(width, height) : document.createElement('canvas');
+  if (!scratch)
+    scratch =
+      typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(width, height) : document.createElement('canvas');
   if (scratch.width !== width) scratch.width = width;
   if (scratch.height !== height) scratch.height = height;
   return scratch;
@@ -66,7 +68,10 @@ export function toImage(input: BrowserInput): Image {
     (typeof OffscreenCanvas !== 'undefined' && input instanceof OffscreenCanvas) ||
     (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap);
   if (!drawable)
-    throw invalidArgument('input', 'expected an image, video, canvas, ImageBitmap, ImageData or { width, height, data }');
+    throw invalidArgument(
+      'input',
+      'expected an image, video, canvas, ImageBitmap, ImageData or { width, height, data }',
+    );
   const { width, height } = size(input);
   if (width === 0 || height === 0) throw invalidArgument('input', `is empty (${width}×${height})`);
   const canvas = canvasOf(width, height);

@@ -59,7 +59,10 @@ export class BrowserFaceKit {
   constructor(readonly options: BrowserFaceKitOptions = {}) {
     const given: unknown = options;
     if (typeof given !== 'object' || given === null || Array.isArray(given))
-      throw invalidArgument('options', `must be an options object, e.g. { detector: 'tiny' }; got ${JSON.stringify(given)}`);
+      throw invalidArgument(
+        'options',
+        `must be an options object, e.g. { detector: 'tiny' }; got ${JSON.stringify(given)}`,
+      );
     this.detectorName = checkBrowserDetector(options.detector ?? 'tiny');
     BROWSER_DETECTORS[this.detectorName].check(options);
     if (options.minConfidence !== undefined) checkMinConfidence(options.minConfidence);
@@ -143,7 +146,8 @@ export class BrowserFaceKit {
         const five = given.landmarks5 ?? landmarks5From68(given.landmarks as readonly Point[]);
         return chipTransform(five, this.template5);
       }
-      if (!given.landmarks) throw invalidArgument(`faces[${i}]`, "needs 68 landmarks (this kit aligns on 'landmarks68')");
+      if (!given.landmarks)
+        throw invalidArgument(`faces[${i}]`, "needs 68 landmarks (this kit aligns on 'landmarks68')");
       return chipTransform(given.landmarks, this.template);
     });
     const encoder = await this.getEncoder();

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-web/wasm';
+import type * as Ort from 'onnxruntime-web/wasm';
 import { FaceKitError } from '../errors.js';
 import type { ModelId } from '../models/registry.js';
 import type { RuntimeBackend } from '../runtime/model-session.js';
@@ -40,7 +40,10 @@ async function fetchOk(url: string): Promise<Response> {
   try {
     response = await fetch(url);
   } catch (cause) {
-    throw new FaceKitError('MODEL_MISSING', `cannot fetch ${url}: ${(cause as Error).message}`, { field: 'modelUrl', cause });
+    throw new FaceKitError('MODEL_MISSING', `cannot fetch ${url}: ${(cause as Error).message}`, {
+      field: 'modelUrl',
+      cause,
+    });
   }
   if (!response.ok)
     throw new FaceKitError('MODEL_MISSING', `${url} answered ${response.status} ${response.statusText}`, {
@@ -57,6 +60,20 @@ export function webThreads(requested?: number): number {
   return Math.max(1, Math.min(requested ?? Math.min(4, cores), cores));
 }
 
+/**
+ * onnxruntime-web, imported on first use: a bundler then puts it in a chunk of its own, which is
+ * also the script its thread workers load (a worker running the whole page's bundle would fail).
+ */
+let ortModule: Promise<typeof Ort> | undefined;
+let ort: typeof Ort | undefined;
+async function loadOrt(options: WebRuntimeOptions): Promise<typeof Ort> {
+  ortModule ??= import('onnxruntime-web/wasm');
+  ort = await ortModule;
+  ort.env.wasm.numThreads = webThreads(options.threads);
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
+  return ort;
+}
+
 export function webBackend(options: WebRuntimeOptions = {}): RuntimeBackend {
   const base = baseUrl(options);
   let index: Promise<ModelIndex> | undefined;
@@ -65,8 +82,6 @@ export function webBackend(options: WebRuntimeOptions = {}): RuntimeBackend {
     index.catch(() => (index = undefined));
     return index;
   };
-  ort.env.wasm.numThreads = webThreads(options.threads);
-  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
   return {
     name: 'onnxruntime-web',
     async loadModel(id: ModelId): Promise<Uint8Array> {
@@ -75,7 +90,9 @@ export function webBackend(options: WebRuntimeOptions = {}): RuntimeBackend {
         throw new FaceKitError('MODEL_MISSING', `${base}index.json lists no model ${id}`, { field: id });
       const url = `${base}${id}.onnx?sha256=${entry.sha256}`;
       const cache =
-        options.cache !== false && typeof caches !== 'undefined' ? await caches.open(MODEL_CACHE).catch(() => undefined) : undefined;
+        options.cache !== false && typeof caches !== 'undefined'
+          ? await caches.open(MODEL_CACHE).catch(() => undefined)
+          : undefined;
       const hit = await cache?.match(url);
       if (hit) return new Uint8Array(await hit.arrayBuffer());
       const response = await fetchOk(url);
@@ -88,9 +105,16 @@ export function webBackend(options: WebRuntimeOptions = {}): RuntimeBackend {
       await cache?.put(url, response).catch(() => undefined);
       return bytes;
     },
-    createSession: (bytes) =>
-      ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
-    floatTensor: (data, dims) => new ort.Tensor('float32', data, dims),
+    createSession: async (bytes) =>
+      (await loadOrt(options)).InferenceSession.create(bytes, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: 'all',
+      }),
+    floatTensor: (data, dims) => {
+      // Sessions come first (createSession loaded the module): a tensor is only made for a run.
+      if (!ort) throw new FaceKitError('INFERENCE_FAILED', 'onnxruntime-web is not loaded yet');
+      return new ort.Tensor('float32', data, dims);
+    },
   };
 }
 

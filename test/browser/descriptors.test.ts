@@ -10,6 +10,16 @@ import { createFaceKit } from '../../src/index.js';
 import { faceApiSample, maxAbsDiff } from '../helpers/faceapi-reference.js';
 import { findChromium, launchChromium, newPage, serveFaceKit, type StaticSite } from './harness.js';
 
+// The functions given to page.evaluate run in the page; the Node test program has no DOM types.
+// biome-ignore lint/suspicious/noExplicitAny: in-page globals
+declare const location: any,
+  document: any,
+  Image: any,
+  ImageData: any,
+  createImageBitmap: any,
+  crossOriginIsolated: any,
+  window: any;
+
 const chromium = findChromium();
 const skip = 'skip' in chromium ? chromium.skip : false;
 if (skip) console.log(`# browser tests skipped: ${skip}`);
@@ -26,7 +36,9 @@ before(async () => {
   // so a difference can only come from the pipeline, not from two JPEG decoders.
   const { data, info } = await sharp(faceApiSample(1)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   raw = { data, width: info.width, height: info.height };
-  png = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
+  png = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .png()
+    .toBuffer();
   site = await serveFaceKit({ '/photo.png': png });
   browser = await launchChromium((chromium as { path: string }).path);
   page = await newPage(browser);
@@ -43,7 +55,10 @@ interface PageFace {
   descriptor: number[];
 }
 
-test('browser descriptors equal Node descriptors for the same photo (tiny, 68 points)', { skip, timeout: 60_000 }, async () => {
+test('browser descriptors equal Node descriptors for the same photo (tiny, 68 points)', {
+  skip,
+  timeout: 60_000,
+}, async () => {
   const kit = createFaceKit({ detector: 'tiny', retryOnMiss: false });
   const node = await kit.analyze({ width: raw.width, height: raw.height, data: new Uint8Array(raw.data) });
   await kit.dispose();

@@ -44,7 +44,8 @@ const TYPES: Readonly<Record<string, string>> = {
  */
 export const ISOLATION_HEADERS = {
   'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-embedder-policy': 'require-corp',
+  // credentialless, not require-corp: the Streams page shows `facekit watch --serve` viewers (another port, no CORP header) in <img>.
+  'cross-origin-embedder-policy': 'credentialless',
   'cross-origin-resource-policy': 'same-origin',
 } as const;
 
@@ -99,7 +100,10 @@ export function webappRoutes(models = modelFiles()): RouteSpec[] {
       responses: { 200: html },
       async handler(_ctx, _request, reply) {
         const { body, type } = await staticFile('index.html');
-        return reply.headers({ ...ISOLATION_HEADERS, 'cache-control': 'no-cache' }).type(type).send(body);
+        return reply
+          .headers({ ...ISOLATION_HEADERS, 'cache-control': 'no-cache' })
+          .type(type)
+          .send(body);
       },
     },
     {

@@ -1,0 +1,149 @@
+/**
+ * Issue 14 end to end: `facekit serve`'s web app in Chromium with a fake camera (a .y4m made from
+ * a face-api demo photo). A person is enrolled from webcam captures on the People page, then the
+ * Live page names them over the video. Screenshots of each page are kept as artefacts
+ * (FACEKIT_TEST_ARTIFACTS, else a temp folder; printed).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { createFaceKit } from '../../src/index.js';
+import { loadImage } from '../../src/image/decode.js';
+import { createService, type Service } from '../../src/server/app.js';
+import { WEBAPP_DIR } from '../../src/server/routes/webapp.js';
+import { openSqliteStore } from '../../src/gallery/sqlite.js';
+import { faceApiSample } from '../helpers/faceapi-reference.js';
+import { isolatedCacheDir } from '../helpers/photos.js';
+import { tempDir } from '../helpers/temp.js';
+import { CAMERA_HEIGHT, CAMERA_WIDTH, cameraFrame, writeY4m } from './fake-camera.js';
+import { findChromium, launchChromium, newPage } from './harness.js';
+
+// The functions given to page.evaluate run in the page; the Node test program has no DOM types.
+// biome-ignore lint/suspicious/noExplicitAny: in-page globals
+declare const location: any,
+  document: any,
+  Image: any,
+  ImageData: any,
+  createImageBitmap: any,
+  crossOriginIsolated: any,
+  window: any;
+
+const chromium = findChromium();
+const skip = 'skip' in chromium ? chromium.skip : false;
+if (skip) console.log(`# browser tests skipped: ${skip}`);
+
+isolatedCacheDir();
+const SAMPLE = 2;
+let service: Service;
+let url: string;
+let key: string;
+let browser: Browser;
+let page: Page;
+const artefacts = process.env.FACEKIT_TEST_ARTIFACTS ?? join(tmpdir(), 'facekit-browser-artefacts');
+
+/** A 4:3 region around the largest face of a demo photo: the fake camera's picture. */
+async function faceRegion(n: number) {
+  const image = await loadImage(faceApiSample(n));
+  const kit = createFaceKit({ detector: 'tiny', retryOnMiss: false });
+  const faces = await kit.detect(image);
+  await kit.dispose();
+  const f = faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)[0];
+  const height = Math.min(image.height, Math.round(f.box.height * 2.2));
+  const width = Math.min(image.width, Math.round((height * CAMERA_WIDTH) / CAMERA_HEIGHT));
+  const left = Math.max(0, Math.min(image.width - width, Math.round(f.box.x + f.box.width / 2 - width / 2)));
+  const top = Math.max(0, Math.min(image.height - height, Math.round(f.box.y + f.box.height / 2 - height / 2)));
+  return { left, top, width, height };
+}
+
+before(async () => {
+  if (skip) return;
+  if (!existsSync(join(WEBAPP_DIR, 'index.html'))) {
+    const { build } = await import('vite');
+    await build({ configFile: join(import.meta.dirname, '../../webapp/vite.config.ts'), logLevel: 'warn' });
+  }
+  mkdirSync(artefacts, { recursive: true });
+  const video = join(tempDir('facekit-camera-'), 'camera.y4m');
+  writeY4m(video, [await cameraFrame(SAMPLE, await faceRegion(SAMPLE))]);
+  const db = join(tempDir('facekit-webapp-'), 'gallery.db');
+  const store = openSqliteStore(db);
+  key = (await store.keys.create('admin', 'browser test')).key;
+  await store.close();
+  service = await createService({ db, limits: { workers: 1 } });
+  url = await service.listen('127.0.0.1', 0);
+  browser = await launchChromium((chromium as { path: string }).path, [
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${video}`,
+  ]);
+  page = await newPage(browser, { viewport: { width: 1000, height: 800 } });
+});
+
+after(async () => {
+  await browser?.close();
+  await service?.close();
+});
+
+async function useKey(): Promise<void> {
+  await page.fill('#key', key);
+  await page.click('#key-form button');
+}
+
+test('People page: enrol a person from webcam captures', { skip, timeout: 90_000 }, async () => {
+  await page.goto(`${url}/#people`);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the page is cross-origin isolated (threads)');
+  await useKey();
+  await page.fill('#person-name', 'Ada');
+  await page.click('#capture');
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return v !== null && v.readyState >= 2 && v.videoWidth > 0;
+  });
+  await page.click('#capture');
+  await page.click('#capture');
+  await page.waitForSelector('#captures img:nth-child(2)');
+  await page.click('#enrol');
+  await page.waitForFunction(
+    () => /face\(s\) added/.test(document.getElementById('people-status')?.textContent ?? ''),
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
+  assert.match((await page.textContent('#people-status')) ?? '', /Ada: [12] face\(s\) added/);
+  await page.waitForSelector('.card h3:text("Ada")');
+  await page.waitForSelector('.card .thumbs img');
+  await page.screenshot({ path: join(artefacts, 'people.png'), fullPage: true });
+});
+
+test('Live page: the enrolled person is named over the fake camera, in-browser recognition', {
+  skip,
+  timeout: 90_000,
+}, async () => {
+  await page.goto(`${url}/#live`);
+  await page.click('#live-start');
+  await page.waitForFunction(() => (window.facekitLive?.labels ?? []).some((l: string) => l.startsWith('Ada ')), null, {
+    timeout: 60_000,
+  });
+  // A few seconds of frames for the fps figure.
+  await page.waitForFunction(() => (window.facekitLive?.fps ?? 0) > 0, null, { timeout: 15_000 });
+  const live = await page.evaluate(() => window.facekitLive);
+  console.log(`# Live: labels ${JSON.stringify(live?.labels)}, ${live?.fps.toFixed(1)} fps (shared CPU)`);
+  await page.screenshot({ path: join(artefacts, 'live.png'), fullPage: true });
+  const errorShown = await page.isVisible('#error');
+  assert.equal(errorShown, false, `no error shown: ${await page.textContent('#error')}`);
+  console.log(`# screenshots in ${artefacts}`);
+});
+
+test('the page says what is wrong without a key', { skip, timeout: 30_000 }, async () => {
+  const fresh = await newPage(browser);
+  await fresh.goto(`${url}/#people`);
+  await fresh.waitForSelector('#error:not([hidden])');
+  assert.match((await fresh.textContent('#error')) ?? '', /API key/);
+  await fresh.fill('#key', 'not-a-key');
+  await fresh.click('#key-form button');
+  await fresh.waitForFunction(() => /401|UNAUTHORIZED|key/i.test(document.getElementById('error')?.textContent ?? ''));
+  await fresh.close();
+});
