@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: page.evaluate's functions use the page's DOM globals, untyped here
 /**
  * Issue 14: facekit/browser on onnxruntime-web in a real Chromium gives the descriptors Node gives
  * for the same photo (max abs diff ≤ 1e-4), from an <img>, ImageData and a canvas alike.
@@ -11,7 +12,6 @@ import { faceApiSample, maxAbsDiff } from '../helpers/faceapi-reference.js';
 import { findChromium, launchChromium, newPage, serveFaceKit, type StaticSite } from './harness.js';
 
 // The functions given to page.evaluate run in the page; the Node test program has no DOM types.
-// biome-ignore lint/suspicious/noExplicitAny: in-page globals
 declare const location: any,
   document: any,
   Image: any,
@@ -74,7 +74,7 @@ test('browser descriptors equal Node descriptors for the same photo (tiny, 68 po
     const canvas = document.createElement('canvas');
     canvas.width = img.naturalWidth;
     canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d')!;
+    const ctx = canvas.getContext('2d');
     ctx.drawImage(img, 0, 0);
     const fromImageData = await kit.analyze(ctx.getImageData(0, 0, canvas.width, canvas.height));
     const fromCanvas = await kit.analyze(canvas);

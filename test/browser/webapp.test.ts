@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: page.evaluate's functions use the page's DOM globals, untyped here
 /**
  * Issue 14 end to end: `facekit serve`'s web app in Chromium with a fake camera (a .y4m made from
  * a face-api demo photo). A person is enrolled from webcam captures on the People page, then the
@@ -22,7 +23,6 @@ import { CAMERA_HEIGHT, CAMERA_WIDTH, cameraFrame, writeY4m } from './fake-camer
 import { findChromium, launchChromium, newPage } from './harness.js';
 
 // The functions given to page.evaluate run in the page; the Node test program has no DOM types.
-// biome-ignore lint/suspicious/noExplicitAny: in-page globals
 declare const location: any,
   document: any,
   Image: any,

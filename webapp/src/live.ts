@@ -7,6 +7,9 @@ import { identifyDescriptors, identifyPhoto } from './api.js';
 import { Tracker } from './track.js';
 import { drawFaces, el, faceKit, guarded, labelOf, showError } from './ui.js';
 
+/** The tiny detector's input on live frames (see faceKit). */
+const LIVE_INPUT_SIZE = 224;
+
 interface LiveStats {
   fps: number;
   frames: number;
@@ -52,7 +55,7 @@ export function livePage(root: HTMLElement): () => void {
     });
 
   async function browserStep(): Promise<void> {
-    const kit = faceKit();
+    const kit = faceKit(LIVE_INPUT_SIZE);
     const found = await kit.detect(video);
     const due = tracker.update(
       found.map((d) => d.box),
@@ -150,7 +153,7 @@ export function livePage(root: HTMLElement): () => void {
         });
         video.srcObject = stream;
         await video.play();
-        await faceKit().warmUp();
+        await faceKit(LIVE_INPUT_SIZE).warmUp();
       } finally {
         start.disabled = false;
       }

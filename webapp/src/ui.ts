@@ -33,11 +33,19 @@ export async function guarded(action: () => Promise<void>): Promise<void> {
   }
 }
 
-let kit: BrowserFaceKit | undefined;
+const kits = new Map<number, BrowserFaceKit>();
 
-/** The page's one kit (tiny detector, 68 points): models fetched once, then from Cache Storage. */
-export function faceKit(): BrowserFaceKit {
-  kit ??= createFaceKit({ detector: 'tiny', inputSize: 320 });
+/**
+ * A kit with the tiny detector at `inputSize` (68 points, dlib encoder); models are fetched once,
+ * then read from Cache Storage. Live uses 224 (a webcam face fills much of the frame, and the
+ * detector's cost grows with the square of its input), Photo 416 (face-api's default, small faces).
+ */
+export function faceKit(inputSize = 416): BrowserFaceKit {
+  let kit = kits.get(inputSize);
+  if (!kit) {
+    kit = createFaceKit({ detector: 'tiny', inputSize });
+    kits.set(inputSize, kit);
+  }
   return kit;
 }
 
