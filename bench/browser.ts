@@ -34,6 +34,7 @@ if ('skip' in chromium) {
   console.error(`bench:browser needs Chromium: ${chromium.skip}`);
   process.exit(1);
 }
+const CHROMIUM_PATH = chromium.path;
 const FACE_API = join(require.resolve('@vladmandic/face-api/package.json'), '..');
 const TFJS_WASM = join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist');
 const SAMPLES = [1, 2, 3, 4, 5, 6];
@@ -61,7 +62,7 @@ for (const f of readdirSync(join(FACE_API, 'model')))
 for (const f of readdirSync(TFJS_WASM).filter((f) => f.endsWith('.wasm')))
   extra[`/tfjs-wasm/${f}`] = readFileSync(join(TFJS_WASM, f));
 const site = await serveFaceKit(extra);
-const browser = await launchChromium(chromium.path, ['--enable-unsafe-swiftshader', '--ignore-gpu-blocklist']);
+const browser = await launchChromium(CHROMIUM_PATH, ['--enable-unsafe-swiftshader', '--ignore-gpu-blocklist']);
 
 interface Timing {
   detect: number;
@@ -207,7 +208,7 @@ async function liveFps(): Promise<number | null> {
   await store.close();
   const service = await createService({ db, limits: { workers: 1 } });
   const url = await service.listen('127.0.0.1', 0);
-  const camera = await launchChromium(chromium.path, [
+  const camera = await launchChromium(CHROMIUM_PATH, [
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
     `--use-file-for-fake-video-capture=${video}`,

@@ -9,20 +9,12 @@ import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { createFaceKit } from '../../src/index.js';
 import { faceApiSample, maxAbsDiff } from '../helpers/faceapi-reference.js';
-import { findChromium, launchChromium, newPage, serveFaceKit, type StaticSite } from './harness.js';
+import { chromiumOrSkip, launchChromium, newPage, serveFaceKit, type StaticSite } from './harness.js';
 
 // The functions given to page.evaluate run in the page; the Node test program has no DOM types.
-declare const location: any,
-  document: any,
-  Image: any,
-  ImageData: any,
-  createImageBitmap: any,
-  crossOriginIsolated: any,
-  window: any;
+declare const location: any, Image: any, ImageData: any, createImageBitmap: any, document: any;
 
-const chromium = findChromium();
-const skip = 'skip' in chromium ? chromium.skip : false;
-if (skip) console.log(`# browser tests skipped: ${skip}`);
+const { chromium, skip } = chromiumOrSkip();
 
 let site: StaticSite;
 let browser: Browser;
@@ -40,7 +32,7 @@ before(async () => {
     .png()
     .toBuffer();
   site = await serveFaceKit({ '/photo.png': png });
-  browser = await launchChromium((chromium as { path: string }).path);
+  browser = await launchChromium(chromium);
   page = await newPage(browser);
   await page.goto(site.url);
 });
@@ -55,47 +47,65 @@ interface PageFace {
   descriptor: number[];
 }
 
-test('browser descriptors equal Node descriptors for the same photo (tiny, 68 points)', {
-  skip,
-  timeout: 60_000,
-}, async () => {
-  const kit = createFaceKit({ detector: 'tiny', retryOnMiss: false });
+async function compare(detector: 'tiny' | 'mtcnn', kinds: readonly string[]): Promise<void> {
+  const kit = createFaceKit({ detector, retryOnMiss: false });
   const node = await kit.analyze({ width: raw.width, height: raw.height, data: new Uint8Array(raw.data) });
   await kit.dispose();
   assert.ok(node.length >= 1, 'Node finds the faces');
 
-  const inBrowser = (await page.evaluate(async () => {
-    const { createFaceKit } = await import(`${location.origin}/facekit.js`);
-    const kit = createFaceKit({ detector: 'tiny' });
-    const img = new Image();
-    img.src = '/photo.png';
-    await img.decode();
-    const fromImg = await kit.analyze(img);
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(img, 0, 0);
-    const fromImageData = await kit.analyze(ctx.getImageData(0, 0, canvas.width, canvas.height));
-    const fromCanvas = await kit.analyze(canvas);
-    const fromBitmap = await kit.analyze(await createImageBitmap(img));
-    await kit.dispose();
-    const plain = (faces: { box: unknown; descriptor: Float32Array }[]) =>
-      faces.map((f) => ({ box: f.box, descriptor: Array.from(f.descriptor) }));
-    return [fromImg, fromImageData, fromCanvas, fromBitmap].map(plain);
-  })) as PageFace[][];
+  const inBrowser = (await page.evaluate(
+    async ({ detector, kinds }: { detector: string; kinds: readonly string[] }) => {
+      const { createFaceKit } = await import(`${location.origin}/facekit.js`);
+      const kit = createFaceKit({ detector });
+      const img = new Image();
+      img.src = '/photo.png';
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const inputs: Record<string, () => Promise<unknown>> = {
+        img: async () => img,
+        imageData: async () => ctx.getImageData(0, 0, canvas.width, canvas.height),
+        canvas: async () => canvas,
+        bitmap: () => createImageBitmap(img),
+      };
+      const out = [];
+      for (const kind of kinds) out.push(await kit.analyze(await inputs[kind]()));
+      await kit.dispose();
+      return out.map((faces: { box: unknown; descriptor: Float32Array }[]) =>
+        faces.map((f) => ({ box: f.box, descriptor: Array.from(f.descriptor) })),
+      );
+    },
+    { detector, kinds },
+  )) as PageFace[][];
 
   let worst = 0;
   for (const [k, faces] of inBrowser.entries()) {
-    assert.equal(faces.length, node.length, `input ${k}: same number of faces`);
+    assert.equal(faces.length, node.length, `${kinds[k]}: same number of faces`);
     faces.forEach((f, i) => {
       const diff = maxAbsDiff(f.descriptor, node[i].descriptor);
-      assert.ok(diff <= 1e-4, `input ${k}, face ${i}: max abs diff ${diff}`);
+      assert.ok(diff <= 1e-4, `${kinds[k]}, face ${i}: max abs diff ${diff}`);
       worst = Math.max(worst, diff);
     });
   }
-  console.log(`# ${node.length} faces, 4 input kinds: max abs diff browser vs Node ${worst.toExponential(2)}`);
-});
+  console.log(
+    `# ${detector}: ${node.length} faces from ${kinds.join(', ')}: max abs diff browser vs Node ${worst.toExponential(2)}`,
+  );
+}
+
+test(
+  'browser descriptors equal Node descriptors for the same photo (tiny; img, ImageData, canvas, ImageBitmap)',
+  { skip, timeout: 60_000 },
+  () => compare('tiny', ['img', 'imageData', 'canvas', 'bitmap']),
+);
+
+test(
+  "browser descriptors equal Node descriptors for the same photo (MTCNN, Node's default detector)",
+  { skip, timeout: 60_000 },
+  () => compare('mtcnn', ['imageData']),
+);
 
 test('the browser kit refuses bad input and options with FaceKitError codes', { skip, timeout: 30_000 }, async () => {
   const errors = (await page.evaluate(async () => {

@@ -28,6 +28,14 @@ export function findChromium(): { path: string } | { skip: string } {
     : { skip: `no Chromium found (looked at ${CANDIDATES.join(', ')}; apt-get install chromium)` };
 }
 
+/** For a test file: Chromium's path, or the reason its tests skip (printed once here). */
+export function chromiumOrSkip(): { chromium: string; skip: string | false } {
+  const found = findChromium();
+  if ('path' in found) return { chromium: found.path, skip: false };
+  console.log(`# browser tests skipped: ${found.skip}`);
+  return { chromium: '', skip: found.skip };
+}
+
 export async function launchChromium(path: string, args: readonly string[] = []): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({

@@ -17,25 +17,15 @@ import { createService, type Service } from '../../src/server/app.js';
 import { WEBAPP_DIR } from '../../src/server/routes/webapp.js';
 import { openSqliteStore } from '../../src/gallery/sqlite.js';
 import { faceApiSample } from '../helpers/faceapi-reference.js';
-import { isolatedCacheDir } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
 import { CAMERA_HEIGHT, CAMERA_WIDTH, cameraFrame, writeY4m } from './fake-camera.js';
-import { findChromium, launchChromium, newPage } from './harness.js';
+import { chromiumOrSkip, launchChromium, newPage } from './harness.js';
 
 // The functions given to page.evaluate run in the page; the Node test program has no DOM types.
-declare const location: any,
-  document: any,
-  Image: any,
-  ImageData: any,
-  createImageBitmap: any,
-  crossOriginIsolated: any,
-  window: any;
+declare const crossOriginIsolated: any, document: any, window: any;
 
-const chromium = findChromium();
-const skip = 'skip' in chromium ? chromium.skip : false;
-if (skip) console.log(`# browser tests skipped: ${skip}`);
+const { chromium, skip } = chromiumOrSkip();
 
-isolatedCacheDir();
 const SAMPLE = 2;
 let service: Service;
 let url: string;
@@ -73,7 +63,7 @@ before(async () => {
   await store.close();
   service = await createService({ db, limits: { workers: 1 } });
   url = await service.listen('127.0.0.1', 0);
-  browser = await launchChromium((chromium as { path: string }).path, [
+  browser = await launchChromium(chromium, [
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
     `--use-file-for-fake-video-capture=${video}`,
