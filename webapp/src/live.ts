@@ -3,6 +3,7 @@
  * descriptors for new or due faces; only descriptors go to /v1/identify. The switch sends whole
  * frames (JPEG) to the server instead, for devices too weak to run the models.
  */
+import { toImage } from 'facekit/browser';
 import { identifyDescriptors, identifyPhoto } from './api.js';
 import { Tracker } from './track.js';
 import { drawFaces, el, faceKit, guarded, labelOf, showError } from './ui.js';
@@ -56,17 +57,19 @@ export function livePage(root: HTMLElement): () => void {
 
   async function browserStep(): Promise<void> {
     const kit = faceKit(LIVE_INPUT_SIZE);
-    const found = await kit.detect(video);
+    // One copy of the frame's pixels for every stage (each call on the <video> would read it again).
+    const frame = toImage(video);
+    const found = await kit.detect(frame);
     const due = tracker.update(
       found.map((d) => d.box),
       performance.now(),
     );
     if (due.length > 0) {
       const faces = await kit.landmarks(
-        video,
+        frame,
         due.map((d) => found[d.index]),
       );
-      const descriptors = await kit.encode(video, faces);
+      const descriptors = await kit.encode(frame, faces);
       for (const { track } of due) track.pending = true;
       // The answer lands a few frames later; detection does not wait for the network.
       identifyDescriptors(descriptors)
@@ -86,7 +89,7 @@ export function livePage(root: HTMLElement): () => void {
         });
     }
     const shown = tracker.visible();
-    drawFaces(overlay, video.videoWidth, video.videoHeight, shown);
+    drawFaces(overlay, frame.width, frame.height, shown);
     live.labels = shown.map((t) => t.label);
   }
 

@@ -43,7 +43,9 @@ const kits = new Map<number, BrowserFaceKit>();
 export function faceKit(inputSize = 416): BrowserFaceKit {
   let kit = kits.get(inputSize);
   if (!kit) {
-    kit = createFaceKit({ detector: 'tiny', inputSize });
+    // No border on webcam frames (a face cut by the frame's edge is rarely wanted there, and the
+    // padded copy costs a frame-sized allocation); photos keep Node's default.
+    kit = createFaceKit({ detector: 'tiny', inputSize, ...(inputSize < 416 ? { padding: 0 } : {}) });
     kits.set(inputSize, kit);
   }
   return kit;
