@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: page.evaluate's functions use the page's DOM globals, untyped here
 /**
  * Browser benchmark (issue 14): headless Chromium on this machine, same run, same frames.
  *  - ms per 640×480 frame, detect (tiny 416) and whole pipeline (detect + 68 landmarks + 128-d
@@ -24,7 +25,6 @@ import { findChromium, launchChromium, newPage, serveFaceKit } from '../test/bro
 import { tempDir } from '../test/helpers/temp.js';
 import { machine, markdownTable, parseFlags, PROJECT_ROOT, writeResult } from './common.js';
 
-// biome-ignore-all lint/suspicious/noExplicitAny: page.evaluate's functions use the page's DOM globals, untyped here
 declare const document: any, performance: any, crossOriginIsolated: any, window: any, location: any;
 
 const flags = parseFlags({ rounds: 3, noWebgl: false, liveSeconds: 8 });
