@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { createFaceKit } from '../../src/index.js';
 import { loadImage } from '../../src/image/decode.js';
 import { createService, type Service } from '../../src/server/app.js';
@@ -32,6 +33,7 @@ let url: string;
 let key: string;
 let browser: Browser;
 let page: Page;
+let photoFile: string;
 const artefacts = process.env.FACEKIT_TEST_ARTIFACTS ?? join(tmpdir(), 'facekit-browser-artefacts');
 
 /** A 4:3 region around the largest face of a demo photo: the fake camera's picture. */
@@ -56,7 +58,12 @@ before(async () => {
   }
   mkdirSync(artefacts, { recursive: true });
   const video = join(tempDir('facekit-camera-'), 'camera.y4m');
-  writeY4m(video, [await cameraFrame(SAMPLE, await faceRegion(SAMPLE))]);
+  const frame = await cameraFrame(SAMPLE, await faceRegion(SAMPLE));
+  writeY4m(video, [frame]);
+  photoFile = join(tempDir('facekit-photo-'), 'ada.jpg');
+  await sharp(frame, { raw: { width: CAMERA_WIDTH, height: CAMERA_HEIGHT, channels: 3 } })
+    .jpeg()
+    .toFile(photoFile);
   const db = join(tempDir('facekit-webapp-'), 'gallery.db');
   const store = openSqliteStore(db);
   key = (await store.keys.create('admin', 'browser test')).key;
@@ -125,6 +132,43 @@ test('Live page: the enrolled person is named over the fake camera, in-browser r
   const errorShown = await page.isVisible('#error');
   assert.equal(errorShown, false, `no error shown: ${await page.textContent('#error')}`);
   console.log(`# screenshots in ${artefacts}`);
+});
+
+test('Photo page: an uploaded photo has the person boxed and named; Streams page lists viewers', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  await page.goto(`${url}/#photo`);
+  await useKey();
+  await page.setInputFiles('#photo-file', photoFile);
+  const said = async () =>
+    `status "${await page.textContent('#photo-status')}", error "${await page.textContent('#error')}"`;
+  await page
+    .waitForFunction(
+      () =>
+        /Ada \(distance|no face|error/i.test(document.getElementById('photo-status')?.textContent ?? '') ||
+        !document.getElementById('error')?.hidden,
+      null,
+      { timeout: 45_000 },
+    )
+    .catch(async (e) => assert.fail(`${e.message}; ${await said()}`));
+  assert.match((await page.textContent('#photo-status')) ?? '', /Ada \(distance/, await said());
+  await page.waitForFunction(
+    () => /Ada \(distance/.test(document.getElementById('photo-status')?.textContent ?? ''),
+    null,
+    {
+      timeout: 45_000,
+    },
+  );
+  await page.screenshot({ path: join(artefacts, 'photo.png'), fullPage: true });
+  await page.goto(`${url}/#streams`);
+  await page.fill('#stream-url', 'not a url');
+  await page.click('#streams-add');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('.streams section').length), 0);
+  await page.fill('#stream-url', 'http://127.0.0.1:9/');
+  await page.click('#streams-add');
+  await page.waitForSelector('.streams section img');
+  await page.screenshot({ path: join(artefacts, 'streams.png'), fullPage: true });
 });
 
 test('the page says what is wrong without a key', { skip, timeout: 30_000 }, async () => {

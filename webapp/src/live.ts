@@ -6,10 +6,7 @@
 import { toImage } from 'facekit/browser';
 import { identifyDescriptors, identifyPhoto } from './api.js';
 import { Tracker } from './track.js';
-import { drawFaces, el, faceKit, guarded, labelOf, showError } from './ui.js';
-
-/** The tiny detector's input on live frames (see faceKit). */
-const LIVE_INPUT_SIZE = 224;
+import { drawFaces, el, guarded, labelOf, liveKit, showError } from './ui.js';
 
 interface LiveStats {
   fps: number;
@@ -56,7 +53,7 @@ export function livePage(root: HTMLElement): () => void {
     });
 
   async function browserStep(): Promise<void> {
-    const kit = faceKit(LIVE_INPUT_SIZE);
+    const kit = liveKit();
     // One copy of the frame's pixels for every stage (each call on the <video> would read it again).
     const frame = toImage(video);
     const found = await kit.detect(frame);
@@ -156,7 +153,7 @@ export function livePage(root: HTMLElement): () => void {
         });
         video.srcObject = stream;
         await video.play();
-        await faceKit(LIVE_INPUT_SIZE).warmUp();
+        await liveKit().warmUp();
       } finally {
         start.disabled = false;
       }

@@ -1,6 +1,6 @@
 /** Photo: every face of an uploaded photo, found in the browser, boxed and named with its distance. */
 import { identifyDescriptors } from './api.js';
-import { drawFaces, el, faceKit, guarded, labelOf } from './ui.js';
+import { drawFaces, el, guarded, labelOf, photoKit } from './ui.js';
 
 export function photoPage(root: HTMLElement): () => void {
   const input = el('input', { type: 'file', accept: 'image/*', id: 'photo-file' });
@@ -26,7 +26,7 @@ export function photoPage(root: HTMLElement): () => void {
       picture.height = bitmap.height;
       (picture.getContext('2d') as CanvasRenderingContext2D).drawImage(bitmap, 0, 0);
       stage.hidden = false;
-      const faces = await faceKit().analyze(bitmap);
+      const faces = await photoKit().analyze(bitmap);
       const ids = await identifyDescriptors(faces.map((f) => f.descriptor));
       drawFaces(
         overlay,

@@ -5,7 +5,7 @@ const KEY = 'facekit-streams';
 
 export function streamsPage(root: HTMLElement): () => void {
   const url = el('input', { placeholder: 'http://127.0.0.1:8090', id: 'stream-url', size: 30 });
-  const add = el('button', { textContent: 'Add viewer' });
+  const add = el('button', { textContent: 'Add viewer', id: 'streams-add' });
   const list = el('div', { className: 'streams' });
   const saved = (): string[] => JSON.parse(localStorage.getItem(KEY) ?? '[]') as string[];
   function render(): void {

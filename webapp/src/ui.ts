@@ -33,22 +33,24 @@ export async function guarded(action: () => Promise<void>): Promise<void> {
   }
 }
 
-const kits = new Map<number, BrowserFaceKit>();
+let live: BrowserFaceKit | undefined;
+let photo: BrowserFaceKit | undefined;
 
 /**
- * A kit with the tiny detector at `inputSize` (68 points, dlib encoder); models are fetched once,
- * then read from Cache Storage. Live uses 224 (a webcam face fills much of the frame, and the
- * detector's cost grows with the square of its input), Photo 416 (face-api's default, small faces).
+ * The Live page's kit: tiny detector at 224 (a webcam face fills much of the frame, and the
+ * detector's cost grows with the square of its input), no border (a face cut by the frame's edge
+ * is rarely wanted, and the padded copy costs a frame-sized allocation). Models are fetched once,
+ * then read from Cache Storage.
  */
-export function faceKit(inputSize = 416): BrowserFaceKit {
-  let kit = kits.get(inputSize);
-  if (!kit) {
-    // No border on webcam frames (a face cut by the frame's edge is rarely wanted there, and the
-    // padded copy costs a frame-sized allocation); photos keep Node's default.
-    kit = createFaceKit({ detector: 'tiny', inputSize, ...(inputSize < 416 ? { padding: 0 } : {}) });
-    kits.set(inputSize, kit);
-  }
-  return kit;
+export function liveKit(): BrowserFaceKit {
+  live ??= createFaceKit({ detector: 'tiny', inputSize: 224, padding: 0 });
+  return live;
+}
+
+/** The Photo page's kit: MTCNN with Node's defaults (Node's default detector; close-ups and small faces alike). */
+export function photoKit(): BrowserFaceKit {
+  photo ??= createFaceKit({ detector: 'mtcnn' });
+  return photo;
 }
 
 export interface Labelled {
