@@ -1,6 +1,6 @@
 import { invalidArgument } from '../errors.js';
 import { type ModelId, modelFor, type Precision } from '../models/registry.js';
-import type { RuntimeOptions } from '../runtime/session.js';
+import type { RuntimeOptions } from '../runtime/model-session.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
 import {
   checkAdjustThreshold,

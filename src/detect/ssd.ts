@@ -1,8 +1,8 @@
 import { FaceKitError } from '../errors.js';
 import { checkImage, resizeRegion } from '../image/ops.js';
-import { modelFor } from '../models/registry.js';
+import { modelFor } from '../models/precision.js';
 import { SSD_ANCHOR_COUNT, SSD_INPUT_SIZE } from '../models/ssdMobilenetv1.js';
-import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
+import { ModelSession, type RuntimeOptions } from '../runtime/model-session.js';
 import type { Box, Detection, Image } from '../types.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
 import { checkMaxFaces, checkMinConfidence, facesInImage, nms } from './nms.js';
@@ -66,7 +66,7 @@ export class SsdDetector implements FaceDetector {
     // A fresh buffer per call: onnxruntime reads it off the JS thread, so a concurrent detect() must not overwrite it.
     const input = ssdInput(image);
     const out = await this.session.run({
-      input: new ort.Tensor('float32', input, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]),
+      input: this.session.floatTensor(input, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]),
     });
     const found = candidates(out.boxes.data as Float32Array, out.scores.data as Float32Array, minConfidence);
     const keep = nms(found.boxes, found.scores, SSD_IOU_THRESHOLD, 'union');

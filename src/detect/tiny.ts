@@ -7,7 +7,7 @@ import {
   TINY_OUTPUT,
   TINY_STRIDE,
 } from '../models/tinyFaceDetector.js';
-import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
+import { ModelSession, type RuntimeOptions } from '../runtime/model-session.js';
 import type { Box, Detection, Image } from '../types.js';
 import type { DetectOptions, FaceDetector } from './detector.js';
 import { checkMaxFaces, checkMinConfidence, facesInImage, nms } from './nms.js';
@@ -132,7 +132,7 @@ export class TinyDetector implements FaceDetector {
   /** Raw network output for a prepared input (see tinyInput); exposed for tests and benchmarks. */
   async runGrid(input: Float32Array, inputSize: number): Promise<{ grid: Float32Array; gridH: number; gridW: number }> {
     const out = await this.session.run({
-      [TINY_INPUT]: new ort.Tensor('float32', input, [1, inputSize, inputSize, 3]),
+      [TINY_INPUT]: this.session.floatTensor(input, [1, inputSize, inputSize, 3]),
     });
     const t = out[TINY_OUTPUT];
     return { grid: t.data as Float32Array, gridH: t.dims[1], gridW: t.dims[2] };

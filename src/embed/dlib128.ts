@@ -1,7 +1,8 @@
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { DLIB_CHIP_SIZE, DLIB_DESCRIPTOR_SIZE } from '../models/dlibResnet128.js';
-import { modelFor, type ModelId, type Precision } from '../models/registry.js';
-import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
+import { modelFor, type Precision } from '../models/precision.js';
+import type { ModelId } from '../models/registry.js';
+import { ModelSession, type RuntimeOptions } from '../runtime/model-session.js';
 import type { Descriptor } from '../types.js';
 import type { Embedder } from './registry.js';
 
@@ -72,7 +73,7 @@ export class DlibEncoder implements Embedder {
   private async encodeBatch(chips: readonly Float32Array[]): Promise<Descriptor[]> {
     const batch = new Float32Array(chips.length * CHIP_VALUES);
     chips.forEach((chip, i) => batch.set(chip, i * CHIP_VALUES));
-    const input = new ort.Tensor('float32', batch, [chips.length, DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
+    const input = this.session.floatTensor(batch, [chips.length, DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
     const out = await this.session.run({ input });
     const data = out.descriptor.data as Float32Array;
     // slice, not subarray: each descriptor owns its memory, so keeping one keeps no batch alive.

@@ -1,5 +1,5 @@
 import { invalidArgument } from '../errors.js';
-import type { RuntimeOptions } from '../runtime/session.js';
+import type { RuntimeOptions } from '../runtime/model-session.js';
 import type { Descriptor } from '../types.js';
 import { DlibEncoder } from './dlib128.js';
 import { DLIB128, type EmbedderSpec } from './spec.js';

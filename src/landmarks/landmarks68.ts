@@ -2,7 +2,7 @@ import { FaceKitError, invalidArgument } from '../errors.js';
 import { checkImage, resizeRegion } from '../image/ops.js';
 import { LANDMARK68_INPUT_SIZE, LANDMARK68_OUTPUTS } from '../models/faceLandmark68.js';
 import type { ModelId } from '../models/registry.js';
-import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
+import { ModelSession, type RuntimeOptions } from '../runtime/model-session.js';
 import type { Box, Image, Point } from '../types.js';
 import { LANDMARK_COUNT_68 } from './parts.js';
 
@@ -154,7 +154,7 @@ export class Landmarker68 {
       const count = Math.min(LANDMARK68_MAX_BATCH, boxes.length - start);
       const batch = new Float32Array(count * size * size * 3);
       for (let i = 0; i < count; i++) fillSlot(image, crops[start + i], batch, i);
-      const outputs = await this.session.run({ input: new ort.Tensor('float32', batch, [count, size, size, 3]) });
+      const outputs = await this.session.run({ input: this.session.floatTensor(batch, [count, size, size, 3]) });
       const out = outputs.landmarks.data as Float32Array;
       for (let i = 0; i < count; i++)
         points.push(toImagePoints(out, i * LANDMARK68_OUTPUTS, boxes[start + i], crops[start + i]));

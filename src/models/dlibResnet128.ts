@@ -1,6 +1,6 @@
 import { attr, GraphBuilder, type GraphPass } from '../onnx/graph.js';
 import { conv, nhwcToNchw } from './layers.js';
-import { takeWeight, type WeightTensor } from './weights.js';
+import { takeWeight, type WeightTensor } from './weight-tensor.js';
 
 /**
  * face-api's FaceRecognitionNet (dlib's `dlib_face_recognition_resnet_model_v1`, a ResNet-34

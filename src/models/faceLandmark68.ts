@@ -1,6 +1,6 @@
 import { attr, GraphBuilder } from '../onnx/graph.js';
 import { conv, nhwcToNchw, relu, separableConv } from './layers.js';
-import { takeWeight, type WeightTensor } from './weights.js';
+import { takeWeight, type WeightTensor } from './weight-tensor.js';
 
 /**
  * face-api's FaceLandmark68Net and FaceLandmark68TinyNet: a stack of "dense blocks" of separable

@@ -1,5 +1,5 @@
 import { attr, type GraphBuilder } from '../onnx/graph.js';
-import type { WeightTensor } from './weights.js';
+import type { WeightTensor } from './weight-tensor.js';
 
 /**
  * Layer helpers shared by the network builders. Graphs run in NCHW; tfjs weights are HWIO

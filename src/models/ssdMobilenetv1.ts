@@ -1,6 +1,6 @@
 import { attr, GraphBuilder, type GraphPass } from '../onnx/graph.js';
 import { conv, depthwiseConv, nchwToNhwc, nhwcToNchw } from './layers.js';
-import { takeWeight, type WeightTensor } from './weights.js';
+import { takeWeight, type WeightTensor } from './weight-tensor.js';
 
 /**
  * face-api's SsdMobilenetv1 (TF object-detection SSD on MobileNet v1, depth 1.0) as one ONNX graph:

@@ -1,6 +1,6 @@
 import { attr, GraphBuilder } from '../onnx/graph.js';
 import { conv, foldInputNormalization, maxPool, nchwToNhwc, nhwcToNchw, separableConv } from './layers.js';
-import { takeWeight, type WeightTensor } from './weights.js';
+import { takeWeight, type WeightTensor } from './weight-tensor.js';
 
 /**
  * face-api.js's TinyFaceDetector (a Tiny-YOLOv2 with depthwise-separable convolutions) as ONNX.

@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaceKitError } from '../errors.js';
+import type { WeightTensor } from './weight-tensor.js';
 
-/** One named weight tensor, dequantized to float32 (or int32 for the few integer constants). */
-export interface WeightTensor {
-  readonly shape: readonly number[];
-  readonly data: Float32Array | Int32Array;
-}
+// The pure half (tensor type, lookup) lives in weight-tensor.ts so the builders stay browser-safe.
+export { takeWeight, type WeightTensor } from './weight-tensor.js';
 
 interface ManifestEntry {
   name: string;
@@ -73,20 +71,4 @@ export async function readTfjsWeights(dir: string, manifestFile: string): Promis
     }
   }
   return out;
-}
-
-/** Looks a tensor up by name and checks its shape, so a wrong weights file fails loudly at build time. */
-export function takeWeight(
-  weights: ReadonlyMap<string, WeightTensor>,
-  name: string,
-  shape?: readonly number[],
-): WeightTensor {
-  const w = weights.get(name);
-  if (!w) throw new FaceKitError('MODEL_CORRUPT', `weight tensor "${name}" is missing`, { field: name });
-  if (shape && (shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i]))) {
-    throw new FaceKitError('MODEL_CORRUPT', `weight tensor "${name}" has shape [${w.shape}], expected [${shape}]`, {
-      field: name,
-    });
-  }
-  return w;
 }

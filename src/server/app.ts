@@ -24,6 +24,7 @@ import { galleryRoutes } from './routes/gallery.js';
 import { keyRoutes } from './routes/keys.js';
 import { recognitionRoutes } from './routes/recognition.js';
 import { systemRoutes } from './routes/system.js';
+import { webappRoutes } from './routes/webapp.js';
 import { errorResponse } from './schemas.js';
 
 export interface ServeOptions {
@@ -242,7 +243,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
 
   const routes: RouteSpec[] = [];
   const document = () => openApiDocument(routes, packageVersion());
-  routes.push(...systemRoutes(document), ...recognitionRoutes(), ...galleryRoutes(), ...keyRoutes());
+  routes.push(...systemRoutes(document), ...recognitionRoutes(), ...galleryRoutes(), ...keyRoutes(), ...webappRoutes());
   for (const route of routes) app.route(fastifyRoute(ctx, route));
 
   let closing: Promise<void> | undefined;

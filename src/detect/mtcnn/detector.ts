@@ -10,9 +10,9 @@ import {
   PNET_CELL_SIZE,
   RNET_INPUT_SIZE,
 } from '../../models/mtcnn.js';
-import { ModelSession, ort, type RuntimeOptions } from '../../runtime/session.js';
+import { ModelSession, type RuntimeOptions } from '../../runtime/model-session.js';
 import type { Box, Detection, Image, Point } from '../../types.js';
-import { DETECT_MAX_PIXELS } from '../budget.js';
+import { DETECT_MAX_PIXELS } from '../limits.js';
 import type { DetectOptions, FaceDetector, MtcnnOptions } from '../detector.js';
 import { facesInImage, nms } from '../nms.js';
 import {
@@ -238,7 +238,7 @@ export class MtcnnDetector implements FaceDetector {
     level: PyramidLevel,
   ): Promise<{ scores: Float32Array; regions: Float32Array; cellsX: number; cellsY: number }> {
     const out = await this.pnet.run({
-      [MTCNN_INPUT]: new ort.Tensor('float32', input, [1, level.height, level.width, 3]),
+      [MTCNN_INPUT]: this.pnet.floatTensor(input, [1, level.height, level.width, 3]),
     });
     const dims = out[MTCNN_SCORES].dims;
     return {
@@ -301,7 +301,7 @@ export class MtcnnDetector implements FaceDetector {
       const count = Math.min(maxBatch, boxes.length - start);
       const batch = new Float32Array(count * slot);
       for (let i = 0; i < count; i++) resampleRegion(image, cropRegion(boxes[start + i]), size, size, batch, i * slot);
-      const out = await session.run({ [MTCNN_INPUT]: new ort.Tensor('float32', batch, [count, size, size, 3]) });
+      const out = await session.run({ [MTCNN_INPUT]: session.floatTensor(batch, [count, size, size, 3]) });
       for (const [name, t] of Object.entries(out)) {
         parts[name] ??= [];
         parts[name].push(t.data as Float32Array);

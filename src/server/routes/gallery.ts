@@ -256,6 +256,25 @@ export function galleryRoutes(): RouteSpec[] {
     },
     {
       method: 'POST',
+      url: '/v1/people/:id/merge',
+      summary: 'Move every face of this person to another (`into`, a person id) and remove this one',
+      tag: 'gallery',
+      access: 'admin',
+      params: idParams,
+      body: { json: object({ into: { type: 'integer', minimum: 1 } }, ['into']) },
+      responses: { 200: person },
+      async handler(ctx, request) {
+        const from = await personById(ctx, (request.params as { id: number }).id);
+        const intoId = (bodyObject(request) as { into: number }).into;
+        if (intoId === from.id) throw invalidArgument('into', 'a person cannot be merged into themselves');
+        const into = await ctx.store.personById(intoId);
+        if (!into)
+          throw new FaceKitError('PERSON_NOT_FOUND', `no person with id ${intoId} to merge into`, { field: 'into' });
+        return ctx.gallery.mergePeople(from.name, into.name);
+      },
+    },
+    {
+      method: 'POST',
       url: '/v1/people/:id/faces',
       summary: 'Add photos (one face each) or descriptors to a person',
       tag: 'gallery',

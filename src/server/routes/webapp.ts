@@ -1,0 +1,172 @@
+/**
+ * The web app (built by Vite into dist/webapp/ at `npm install`/`npm run build`) and the models
+ * the browser runs (facekit/browser fetches them here). Both are public: the page holds no data
+ * and asks for the API key itself; the models are built from public npm weights.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FaceKitError } from '../../errors.js';
+import { loadModelBytes } from '../../models/cache.js';
+import type { ModelId } from '../../models/registry.js';
+import type { RouteSpec } from '../context.js';
+
+/** The networks facekit/browser opens (dlib's CNN and the int8 builds stay on the server). */
+export const BROWSER_MODELS: readonly ModelId[] = [
+  'tiny_face_detector',
+  'ssd_mobilenetv1',
+  'mtcnn_pnet',
+  'mtcnn_rnet',
+  'mtcnn_onet',
+  'face_landmark_68',
+  'face_landmark_68_tiny',
+  'dlib_resnet128',
+];
+
+/** dist/webapp: three levels up from this module in src/server/routes/ and dist/server/routes/ alike. */
+export const WEBAPP_DIR = fileURLToPath(new URL('../../../dist/webapp/', import.meta.url));
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
+
+/**
+ * Cross-origin isolation: without it browsers give no SharedArrayBuffer, and onnxruntime-web runs
+ * on one thread. Everything the page loads is same-origin, so isolating costs it nothing.
+ */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  // credentialless, not require-corp: the Streams page shows `facekit watch --serve` viewers (another port, no CORP header) in <img>.
+  'cross-origin-embedder-policy': 'credentialless',
+  'cross-origin-resource-policy': 'same-origin',
+} as const;
+
+interface ModelFile {
+  readonly bytes: Uint8Array;
+  readonly sha256: string;
+}
+
+/** Each model's bytes and hash, read (built on first use) once per process: a cache file does not change under a running server. */
+export function modelFiles(cacheDir?: string): (id: ModelId) => Promise<ModelFile> {
+  const memo = new Map<ModelId, Promise<ModelFile>>();
+  return (id) => {
+    let file = memo.get(id);
+    if (!file) {
+      file = loadModelBytes(id, cacheDir).then((bytes) => ({
+        bytes,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      }));
+      file.catch(() => memo.delete(id));
+      memo.set(id, file);
+    }
+    return file;
+  };
+}
+
+async function staticFile(relative: string): Promise<{ body: Buffer; type: string }> {
+  const path = normalize(join(WEBAPP_DIR, relative));
+  if (!path.startsWith(WEBAPP_DIR) || relative.split('/').includes('..') || path.endsWith(sep))
+    throw new FaceKitError('NOT_FOUND', `no file ${relative} in the web app`);
+  try {
+    return { body: await readFile(path), type: TYPES[extname(path)] ?? 'application/octet-stream' };
+  } catch (cause) {
+    if (relative === 'index.html')
+      throw new FaceKitError(
+        'NOT_FOUND',
+        `the web app is not built (no ${path}): run \`npm run build\` in the facekit folder`,
+        { cause },
+      );
+    throw new FaceKitError('NOT_FOUND', `no file ${relative} in the web app`, { cause });
+  }
+}
+
+export function webappRoutes(models = modelFiles()): RouteSpec[] {
+  const html = { contentType: 'text/html', description: 'the web app' };
+  return [
+    {
+      method: 'GET',
+      url: '/',
+      summary: 'The web app: Live (webcam), People, Photo, Streams',
+      tag: 'web app',
+      access: 'public',
+      responses: { 200: html },
+      async handler(_ctx, _request, reply) {
+        const { body, type } = await staticFile('index.html');
+        return reply
+          .headers({ ...ISOLATION_HEADERS, 'cache-control': 'no-cache' })
+          .type(type)
+          .send(body);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/app/*',
+      summary: "The web app's scripts, styles and onnxruntime-web's WebAssembly",
+      tag: 'web app',
+      access: 'public',
+      responses: { 200: { contentType: 'application/octet-stream', description: 'a built asset' } },
+      async handler(_ctx, request, reply) {
+        const rest = (request.params as { '*': string })['*'];
+        const { body, type } = await staticFile(`app/${rest}`);
+        // Vite names assets by content hash: a name never changes meaning.
+        return reply
+          .headers({ ...ISOLATION_HEADERS, 'cache-control': 'public, max-age=31536000, immutable' })
+          .type(type)
+          .send(body);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/models/index.json',
+      summary: "The models facekit/browser runs, with each file's SHA-256 and size (its cache key)",
+      tag: 'web app',
+      access: 'public',
+      responses: { 200: { contentType: 'application/json', description: '{ [modelId]: { sha256, bytes } }' } },
+      async handler(_ctx, _request, reply) {
+        const entries = await Promise.all(
+          BROWSER_MODELS.map(async (id) => {
+            const file = await models(id);
+            return [id, { sha256: file.sha256, bytes: file.bytes.length }] as const;
+          }),
+        );
+        return reply
+          .headers({ ...ISOLATION_HEADERS, 'cache-control': 'no-cache' })
+          .type('application/json')
+          .send(JSON.stringify(Object.fromEntries(entries)));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/models/:file',
+      summary: 'One built model (<id>.onnx), the same bytes the server runs',
+      tag: 'web app',
+      access: 'public',
+      params: {
+        type: 'object',
+        properties: { file: { type: 'string', pattern: '^[a-z0-9_]+\\.onnx$' } },
+        required: ['file'],
+      },
+      responses: { 200: { contentType: 'application/octet-stream', description: 'ONNX model' } },
+      async handler(_ctx, request, reply) {
+        const id = (request.params as { file: string }).file.replace(/\.onnx$/, '') as ModelId;
+        if (!BROWSER_MODELS.includes(id))
+          throw new FaceKitError('NOT_FOUND', `no browser model ${id} (there are: ${BROWSER_MODELS.join(', ')})`, {
+            field: 'file',
+          });
+        const file = await models(id);
+        return reply
+          .headers({ ...ISOLATION_HEADERS, etag: `"${file.sha256}"`, 'cache-control': 'public, max-age=3600' })
+          .type('application/octet-stream')
+          .send(Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
+      },
+    },
+  ];
+}

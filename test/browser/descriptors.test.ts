@@ -1,0 +1,134 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: page.evaluate's functions use the page's DOM globals, untyped here
+/**
+ * Issue 14: facekit/browser on onnxruntime-web in a real Chromium gives the descriptors Node gives
+ * for the same photo (max abs diff ≤ 1e-4), from an <img>, ImageData and a canvas alike.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { createFaceKit } from '../../src/index.js';
+import { faceApiSample, maxAbsDiff } from '../helpers/faceapi-reference.js';
+import { chromiumOrSkip, launchChromium, newPage, serveFaceKit, type StaticSite } from './harness.js';
+
+// The functions given to page.evaluate run in the page; the Node test program has no DOM types.
+declare const location: any, Image: any, ImageData: any, createImageBitmap: any, document: any;
+
+const { chromium, skip } = chromiumOrSkip();
+
+let site: StaticSite;
+let browser: Browser;
+let page: Page;
+let png: Buffer;
+let raw: { data: Buffer; width: number; height: number };
+
+before(async () => {
+  if (skip) return;
+  // The photo is decoded once here: both sides then read the same pixels (a PNG is lossless),
+  // so a difference can only come from the pipeline, not from two JPEG decoders.
+  const { data, info } = await sharp(faceApiSample(1)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  raw = { data, width: info.width, height: info.height };
+  png = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .png()
+    .toBuffer();
+  site = await serveFaceKit({ '/photo.png': png });
+  browser = await launchChromium(chromium);
+  page = await newPage(browser);
+  await page.goto(site.url);
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+interface PageFace {
+  box: { x: number; y: number; width: number; height: number };
+  descriptor: number[];
+}
+
+async function compare(detector: 'tiny' | 'mtcnn', kinds: readonly string[]): Promise<void> {
+  const kit = createFaceKit({ detector, retryOnMiss: false });
+  const node = await kit.analyze({ width: raw.width, height: raw.height, data: new Uint8Array(raw.data) });
+  await kit.dispose();
+  assert.ok(node.length >= 1, 'Node finds the faces');
+
+  const inBrowser = (await page.evaluate(
+    async ({ detector, kinds }: { detector: string; kinds: readonly string[] }) => {
+      const { createFaceKit } = await import(`${location.origin}/facekit.js`);
+      const kit = createFaceKit({ detector });
+      const img = new Image();
+      img.src = '/photo.png';
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const inputs: Record<string, () => Promise<unknown>> = {
+        img: async () => img,
+        imageData: async () => ctx.getImageData(0, 0, canvas.width, canvas.height),
+        canvas: async () => canvas,
+        bitmap: () => createImageBitmap(img),
+      };
+      const out = [];
+      for (const kind of kinds) out.push(await kit.analyze(await inputs[kind]()));
+      await kit.dispose();
+      return out.map((faces: { box: unknown; descriptor: Float32Array }[]) =>
+        faces.map((f) => ({ box: f.box, descriptor: Array.from(f.descriptor) })),
+      );
+    },
+    { detector, kinds },
+  )) as PageFace[][];
+
+  let worst = 0;
+  for (const [k, faces] of inBrowser.entries()) {
+    assert.equal(faces.length, node.length, `${kinds[k]}: same number of faces`);
+    faces.forEach((f, i) => {
+      const diff = maxAbsDiff(f.descriptor, node[i].descriptor);
+      assert.ok(diff <= 1e-4, `${kinds[k]}, face ${i}: max abs diff ${diff}`);
+      worst = Math.max(worst, diff);
+    });
+  }
+  console.log(
+    `# ${detector}: ${node.length} faces from ${kinds.join(', ')}: max abs diff browser vs Node ${worst.toExponential(2)}`,
+  );
+}
+
+test(
+  'browser descriptors equal Node descriptors for the same photo (tiny; img, ImageData, canvas, ImageBitmap)',
+  { skip, timeout: 60_000 },
+  () => compare('tiny', ['img', 'imageData', 'canvas', 'bitmap']),
+);
+
+test(
+  "browser descriptors equal Node descriptors for the same photo (MTCNN, Node's default detector)",
+  { skip, timeout: 60_000 },
+  () => compare('mtcnn', ['imageData']),
+);
+
+test('the browser kit refuses bad input and options with FaceKitError codes', { skip, timeout: 30_000 }, async () => {
+  const errors = (await page.evaluate(async () => {
+    const { createFaceKit, FaceKitError } = await import(`${location.origin}/facekit.js`);
+    const out: string[] = [];
+    const attempt = async (f: () => unknown) => {
+      try {
+        await f();
+        out.push('no error');
+      } catch (e) {
+        out.push(e instanceof FaceKitError ? `${(e as { code: string }).code}:${(e as Error).message}` : `other:${e}`);
+      }
+    };
+    await attempt(() => createFaceKit({ detector: 'mmod' }));
+    await attempt(() => createFaceKit({ detector: 'tiny', inputSize: 33 }));
+    await attempt(() => createFaceKit().detect(new Image()));
+    await attempt(() => createFaceKit().detect('photo.png'));
+    await attempt(() => createFaceKit({ modelUrl: '/nowhere/' }).detect(new ImageData(4, 4)));
+    return out;
+  })) as string[];
+  assert.match(errors[0], /^INVALID_ARGUMENT:.*detector.*mmod/);
+  assert.match(errors[1], /^INVALID_ARGUMENT:.*inputSize|^INVALID_ARGUMENT:.*32/);
+  assert.match(errors[2], /^INVALID_ARGUMENT:.*not loaded/);
+  assert.match(errors[3], /^INVALID_ARGUMENT:.*expected an image/);
+  assert.match(errors[4], /^MODEL_MISSING:.*\/nowhere\/index\.json.*404/);
+});

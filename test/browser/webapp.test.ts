@@ -1,0 +1,183 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: page.evaluate's functions use the page's DOM globals, untyped here
+/**
+ * Issue 14 end to end: `facekit serve`'s web app in Chromium with a fake camera (a .y4m made from
+ * a face-api demo photo). A person is enrolled from webcam captures on the People page, then the
+ * Live page names them over the video. Screenshots of each page are kept as artefacts
+ * (FACEKIT_TEST_ARTIFACTS, else a temp folder; printed).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { createFaceKit } from '../../src/index.js';
+import { loadImage } from '../../src/image/decode.js';
+import { createService, type Service } from '../../src/server/app.js';
+import { WEBAPP_DIR } from '../../src/server/routes/webapp.js';
+import { openSqliteStore } from '../../src/gallery/sqlite.js';
+import { faceApiSample } from '../helpers/faceapi-reference.js';
+import { tempDir } from '../helpers/temp.js';
+import { CAMERA_HEIGHT, CAMERA_WIDTH, cameraFrame, writeY4m } from './fake-camera.js';
+import { chromiumOrSkip, launchChromium, newPage } from './harness.js';
+
+// The functions given to page.evaluate run in the page; the Node test program has no DOM types.
+declare const crossOriginIsolated: any, document: any, window: any;
+
+const { chromium, skip } = chromiumOrSkip();
+
+const SAMPLE = 2;
+let service: Service;
+let url: string;
+let key: string;
+let browser: Browser;
+let page: Page;
+let photoFile: string;
+const artefacts = process.env.FACEKIT_TEST_ARTIFACTS ?? join(tmpdir(), 'facekit-browser-artefacts');
+
+/** A 4:3 region around the largest face of a demo photo: the fake camera's picture. */
+async function faceRegion(n: number) {
+  const image = await loadImage(faceApiSample(n));
+  const kit = createFaceKit({ detector: 'tiny', retryOnMiss: false });
+  const faces = await kit.detect(image);
+  await kit.dispose();
+  const f = faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)[0];
+  const height = Math.min(image.height, Math.round(f.box.height * 2.2));
+  const width = Math.min(image.width, Math.round((height * CAMERA_WIDTH) / CAMERA_HEIGHT));
+  const left = Math.max(0, Math.min(image.width - width, Math.round(f.box.x + f.box.width / 2 - width / 2)));
+  const top = Math.max(0, Math.min(image.height - height, Math.round(f.box.y + f.box.height / 2 - height / 2)));
+  return { left, top, width, height };
+}
+
+before(async () => {
+  if (skip) return;
+  if (!existsSync(join(WEBAPP_DIR, 'index.html'))) {
+    const { build } = await import('vite');
+    await build({ configFile: join(import.meta.dirname, '../../webapp/vite.config.ts'), logLevel: 'warn' });
+  }
+  mkdirSync(artefacts, { recursive: true });
+  const video = join(tempDir('facekit-camera-'), 'camera.y4m');
+  const frame = await cameraFrame(SAMPLE, await faceRegion(SAMPLE));
+  writeY4m(video, [frame]);
+  photoFile = join(tempDir('facekit-photo-'), 'ada.jpg');
+  await sharp(frame, { raw: { width: CAMERA_WIDTH, height: CAMERA_HEIGHT, channels: 3 } })
+    .jpeg()
+    .toFile(photoFile);
+  const db = join(tempDir('facekit-webapp-'), 'gallery.db');
+  const store = openSqliteStore(db);
+  key = (await store.keys.create('admin', 'browser test')).key;
+  await store.close();
+  service = await createService({ db, limits: { workers: 1 } });
+  url = await service.listen('127.0.0.1', 0);
+  browser = await launchChromium(chromium, [
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${video}`,
+  ]);
+  page = await newPage(browser, { viewport: { width: 1000, height: 800 } });
+});
+
+after(async () => {
+  await browser?.close();
+  await service?.close();
+});
+
+async function useKey(): Promise<void> {
+  await page.fill('#key', key);
+  await page.click('#key-form button');
+}
+
+test('People page: enrol a person from webcam captures', { skip, timeout: 90_000 }, async () => {
+  await page.goto(`${url}/#people`);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the page is cross-origin isolated (threads)');
+  await useKey();
+  await page.fill('#person-name', 'Ada');
+  await page.click('#capture');
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return v !== null && v.readyState >= 2 && v.videoWidth > 0;
+  });
+  await page.click('#capture');
+  await page.click('#capture');
+  await page.waitForSelector('#captures img:nth-child(2)');
+  await page.click('#enrol');
+  await page.waitForFunction(
+    () => /face\(s\) added/.test(document.getElementById('people-status')?.textContent ?? ''),
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
+  assert.match((await page.textContent('#people-status')) ?? '', /Ada: [12] face\(s\) added/);
+  await page.waitForSelector('.card h3:text("Ada")');
+  await page.waitForSelector('.card .thumbs img');
+  await page.screenshot({ path: join(artefacts, 'people.png'), fullPage: true });
+});
+
+test('Live page: the enrolled person is named over the fake camera, in-browser recognition', {
+  skip,
+  timeout: 90_000,
+}, async () => {
+  await page.goto(`${url}/#live`);
+  await page.click('#live-start');
+  await page.waitForFunction(() => (window.facekitLive?.labels ?? []).some((l: string) => l.startsWith('Ada ')), null, {
+    timeout: 60_000,
+  });
+  // A few seconds of frames for the fps figure.
+  await page.waitForFunction(() => (window.facekitLive?.fps ?? 0) > 0, null, { timeout: 15_000 });
+  const live = await page.evaluate(() => window.facekitLive);
+  console.log(`# Live: labels ${JSON.stringify(live?.labels)}, ${live?.fps.toFixed(1)} fps (shared CPU)`);
+  await page.screenshot({ path: join(artefacts, 'live.png'), fullPage: true });
+  const errorShown = await page.isVisible('#error');
+  assert.equal(errorShown, false, `no error shown: ${await page.textContent('#error')}`);
+  console.log(`# screenshots in ${artefacts}`);
+});
+
+test('Photo page: an uploaded photo has the person boxed and named; Streams page lists viewers', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  await page.goto(`${url}/#photo`);
+  await useKey();
+  await page.setInputFiles('#photo-file', photoFile);
+  const said = async () =>
+    `status "${await page.textContent('#photo-status')}", error "${await page.textContent('#error')}"`;
+  await page
+    .waitForFunction(
+      () =>
+        /Ada \(distance|no face|error/i.test(document.getElementById('photo-status')?.textContent ?? '') ||
+        !document.getElementById('error')?.hidden,
+      null,
+      { timeout: 45_000 },
+    )
+    .catch(async (e) => assert.fail(`${e.message}; ${await said()}`));
+  assert.match((await page.textContent('#photo-status')) ?? '', /Ada \(distance/, await said());
+  await page.waitForFunction(
+    () => /Ada \(distance/.test(document.getElementById('photo-status')?.textContent ?? ''),
+    null,
+    {
+      timeout: 45_000,
+    },
+  );
+  await page.screenshot({ path: join(artefacts, 'photo.png'), fullPage: true });
+  await page.goto(`${url}/#streams`);
+  await page.fill('#stream-url', 'not a url');
+  await page.click('#streams-add');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('.streams section').length), 0);
+  await page.fill('#stream-url', 'http://127.0.0.1:9/');
+  await page.click('#streams-add');
+  await page.waitForSelector('.streams section img');
+  await page.screenshot({ path: join(artefacts, 'streams.png'), fullPage: true });
+});
+
+test('the page says what is wrong without a key', { skip, timeout: 30_000 }, async () => {
+  const fresh = await newPage(browser);
+  await fresh.goto(`${url}/#people`);
+  await fresh.waitForSelector('#error:not([hidden])');
+  assert.match((await fresh.textContent('#error')) ?? '', /API key/);
+  await fresh.fill('#key', 'not-a-key');
+  await fresh.click('#key-form button');
+  await fresh.waitForFunction(() => /401|UNAUTHORIZED|key/i.test(document.getElementById('error')?.textContent ?? ''));
+  await fresh.close();
+});

@@ -1,0 +1,87 @@
+/**
+ * Issue 14: what `facekit serve` gives browsers: the models facekit/browser fetches (index with
+ * hashes, the .onnx bytes), the web app with cross-origin isolation, and the merge route the
+ * People page uses.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { WEBAPP_DIR } from '../../src/server/routes/webapp.js';
+import { isolatedCacheDir } from '../helpers/photos.js';
+import { multipart, sample, startService, type TestService } from './helpers.js';
+
+isolatedCacheDir();
+
+let s: TestService;
+before(async () => {
+  s = await startService({ detector: 'tiny' });
+});
+after(() => s.service.close());
+
+const errorCode = (r: { json(): unknown }): string => (r.json() as { error: { code: string } }).error.code;
+
+test('GET /models/index.json lists each browser model with the hash and size of the bytes /models/<id>.onnx serves', async () => {
+  const index = await s.call('GET', '/models/index.json', { key: {} });
+  assert.equal(index.statusCode, 200);
+  assert.equal(index.headers['cross-origin-embedder-policy'], 'credentialless');
+  const models = index.json() as Record<string, { sha256: string; bytes: number }>;
+  assert.ok(models.tiny_face_detector && models.dlib_resnet128 && models.mtcnn_pnet && models.face_landmark_68);
+  const file = await s.call('GET', '/models/tiny_face_detector.onnx', { key: {} });
+  assert.equal(file.statusCode, 200);
+  assert.equal(file.rawPayload.length, models.tiny_face_detector.bytes);
+  assert.equal(createHash('sha256').update(file.rawPayload).digest('hex'), models.tiny_face_detector.sha256);
+  assert.equal(file.headers.etag, `"${models.tiny_face_detector.sha256}"`);
+});
+
+test('GET /models/<file> refuses what is not a browser model, naming the file', async () => {
+  const int8 = await s.call('GET', '/models/dlib_resnet128_int8.onnx', { key: {} });
+  assert.equal(int8.statusCode, 404);
+  assert.match(int8.json().error.message, /no browser model dlib_resnet128_int8/);
+  const odd = await s.call('GET', '/models/..%2Fpackage.json', { key: {} });
+  assert.equal(odd.statusCode, 400);
+});
+
+test('GET / serves the web app isolated (COOP/COEP), or says how to build it; assets cannot escape the app folder', async () => {
+  const page = await s.call('GET', '/', { key: {} });
+  if (existsSync(join(WEBAPP_DIR, 'index.html'))) {
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /facekit/);
+    assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin');
+  } else {
+    assert.equal(page.statusCode, 404);
+    assert.match(page.json().error.message, /npm run build/);
+  }
+  const outside = await s.call('GET', '/app/..%2F..%2Fpackage.json', { key: {} });
+  assert.equal(outside.statusCode, 404);
+  const missing = await s.call('GET', '/app/nothing.js', { key: {} });
+  assert.equal(missing.statusCode, 404);
+});
+
+test('POST /v1/people/:id/merge moves the faces and removes the person; bad targets are refused', async () => {
+  const a = (
+    await s.call('POST', '/v1/people', await multipart({ name: 'A', largest: 'true', image: [sample(1)] }))
+  ).json();
+  const b = (
+    await s.call('POST', '/v1/people', await multipart({ name: 'B', largest: 'true', image: [sample(2)] }))
+  ).json();
+  const self = await s.call('POST', `/v1/people/${a.person.id}/merge`, { payload: { into: a.person.id } });
+  assert.equal(self.statusCode, 400);
+  assert.equal(errorCode(self), 'INVALID_ARGUMENT');
+  const nobody = await s.call('POST', `/v1/people/${a.person.id}/merge`, { payload: { into: 99999 } });
+  assert.equal(nobody.statusCode, 404);
+  assert.equal(errorCode(nobody), 'PERSON_NOT_FOUND');
+  const noInto = await s.call('POST', `/v1/people/${a.person.id}/merge`, { payload: {} });
+  assert.equal(noInto.statusCode, 400);
+  const asReader = await s.call('POST', `/v1/people/${a.person.id}/merge`, {
+    payload: { into: b.person.id },
+    key: s.recognize,
+  });
+  assert.equal(asReader.statusCode, 403);
+  const merged = await s.call('POST', `/v1/people/${a.person.id}/merge`, { payload: { into: b.person.id } });
+  assert.equal(merged.statusCode, 200);
+  assert.equal(merged.json().name, 'B');
+  assert.equal(merged.json().faces, 2);
+  assert.equal((await s.call('GET', `/v1/people/${a.person.id}`)).statusCode, 404);
+});
