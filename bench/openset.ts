@@ -16,8 +16,10 @@
  *
  *   npm run bench:openset -- --data ../shared/data [--write]      (--write regenerates the table file)
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openGallery } from '../src/entry/gallery.js';
 import { euclideanDistance } from '../src/match/distance.js';
 import { EMBEDDER_ID } from '../src/embed/spec.js';
 import { DEFAULT_OPEN_SET_FAR, type OpenSetTable, openSetThreshold } from '../src/match/open-set.js';
@@ -56,6 +58,8 @@ const flags = parseFlags({
   /** Known-people counts of the second table (at the default rate). */
   sizes: '10,50,150,500',
   write: false,
+  /** Draws per known-people count in gallery mode (a real SQLite gallery per draw); 0 skips it. */
+  galleryDraws: 20,
   /** Only the photos bench:lfw-api (or bench:lfw-variants) has encoded so far. */
   cachedOnly: false,
 });
@@ -174,6 +178,48 @@ function evaluate(
   }));
 }
 
+/**
+ * Gallery mode, as users get it: per draw a new SQLite gallery (never calibrated, so its threshold is
+ * the built-in per-N one for the people in it), one photo per known person enrolled through
+ * `enrollMany`, then `identify()` on the strangers and on the known people's other photos. Same
+ * seed and draws as `evaluate`, so the first `galleryDraws` draws are the folder-mode ones.
+ */
+async function evaluateGallery(faces: LfwFaces, byPerson: number[][], evalPeople: readonly number[], known: number) {
+  const rnd = seededRandom(17);
+  const withTwo = evalPeople.filter((p) => byPerson[p].length >= 2);
+  const named: number[] = [];
+  const recognised: number[] = [];
+  let threshold = Number.NaN;
+  for (let d = 0; d < flags.galleryDraws; d++) {
+    const knownPeople = shuffle([...withTwo], rnd).slice(0, known);
+    const knownSet = new Set(knownPeople);
+    const strangers = shuffle(
+      evalPeople.filter((p) => !knownSet.has(p)),
+      rnd,
+    ).slice(0, flags.strangers);
+    const dir = mkdtempSync(join(tmpdir(), 'facekit-openset-'));
+    const gallery = await openGallery({ path: join(dir, 'g.sqlite'), create: true });
+    try {
+      await gallery.enrollMany(
+        knownPeople.map((p) => ({
+          name: faces.people[p],
+          faces: [{ descriptor: Float32Array.from(descriptorAt(faces, byPerson[p][0])) }],
+        })),
+      );
+      const ask = (rows: number[]) => gallery.identify(rows.map((r) => Float32Array.from(descriptorAt(faces, r))));
+      const strangerAnswers = await ask(strangers.map((p) => byPerson[p][0]));
+      const knownAnswers = await ask(knownPeople.map((p) => byPerson[p][1]));
+      threshold = knownAnswers[0].threshold;
+      named.push(strangerAnswers.filter((a) => a.person !== null).length / strangers.length);
+      recognised.push(knownAnswers.filter((a, i) => a.person === faces.people[knownPeople[i]]).length / known);
+    } finally {
+      await gallery.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { known, threshold, named: mean(named), recognised: mean(recognised) };
+}
+
 async function main(): Promise<void> {
   const lfwDir = join(flags.data, 'lfw');
   const images = [...new Set(readPairs(lfwDir).flatMap((p) => [p.a, p.b]))].sort();
@@ -266,12 +312,22 @@ async function main(): Promise<void> {
       search.knownPeople.map((n, i) => [n, ...search.searchDistances[i].map((d) => d.toFixed(4))]),
     )}`,
   );
+  const galleryRows = [];
+  if (flags.galleryDraws > 0)
+    for (const n of sizes) galleryRows.push(await evaluateGallery(faces, byPerson, evalPeople, n));
+  if (galleryRows.length > 0)
+    console.log(
+      `\nGallery mode: openGallery().identify() on a gallery never calibrated (built-in per-N threshold at ${pct(far)} %), ${flags.galleryDraws} draws per count:\n\n${markdownTable(
+        ['known people', 'threshold', 'strangers named %', 'known recognised %'],
+        galleryRows.map((r) => [r.known, r.threshold.toFixed(3), pct(r.named), pct(r.recognised)]),
+      )}`,
+    );
   if (flags.write) {
     const file = join(PROJECT_ROOT, 'src', 'match', 'open-set-table.ts');
     writeFileSync(file, tableSource(table));
     console.log(`wrote ${file}`);
   }
-  console.log(`wrote ${writeResult('openset', { flags, table, main, perSize })}`);
+  console.log(`wrote ${writeResult('openset', { flags, table, main, perSize, galleryRows })}`);
 }
 
 function tableSource(table: OpenSetTable): string {
