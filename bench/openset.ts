@@ -79,6 +79,17 @@ function shuffle<T>(xs: T[], rnd: () => number): T[] {
   return xs;
 }
 
+/** One draw of the evaluation: `known` people with two photos or more, and strangers among the rest. */
+function drawPeople(withTwo: readonly number[], evalPeople: readonly number[], known: number, rnd: () => number) {
+  const knownPeople = shuffle([...withTwo], rnd).slice(0, known);
+  const knownSet = new Set(knownPeople);
+  const strangers = shuffle(
+    evalPeople.filter((p) => !knownSet.has(p)),
+    rnd,
+  ).slice(0, flags.strangers);
+  return { knownPeople, strangers };
+}
+
 /** Nearest distance from each stranger row to any known row (squared sums, one sqrt at the end). */
 function nearestDistances(faces: LfwFaces, strangers: readonly number[], known: readonly number[]): number[] {
   return strangers.map((s) => {
@@ -144,12 +155,7 @@ function evaluate(
   const withTwo = evalPeople.filter((p) => byPerson[p].length >= 2);
   const out = rules.map(() => ({ named: [] as number[], recognised: [] as number[] }));
   for (let d = 0; d < flags.draws; d++) {
-    const knownPeople = shuffle([...withTwo], rnd).slice(0, known);
-    const knownSet = new Set(knownPeople);
-    const strangers = shuffle(
-      evalPeople.filter((p) => !knownSet.has(p)),
-      rnd,
-    ).slice(0, flags.strangers);
+    const { knownPeople, strangers } = drawPeople(withTwo, evalPeople, known, rnd);
     const gallery = knownPeople.map((p) => byPerson[p][0]);
     const nearest = (row: number): { person: number; distance: number } => {
       let best = { person: -1, distance: Number.POSITIVE_INFINITY };
@@ -191,12 +197,7 @@ async function evaluateGallery(faces: LfwFaces, byPerson: number[][], evalPeople
   const recognised: number[] = [];
   let threshold = Number.NaN;
   for (let d = 0; d < flags.galleryDraws; d++) {
-    const knownPeople = shuffle([...withTwo], rnd).slice(0, known);
-    const knownSet = new Set(knownPeople);
-    const strangers = shuffle(
-      evalPeople.filter((p) => !knownSet.has(p)),
-      rnd,
-    ).slice(0, flags.strangers);
+    const { knownPeople, strangers } = drawPeople(withTwo, evalPeople, known, rnd);
     const dir = mkdtempSync(join(tmpdir(), 'facekit-openset-'));
     const gallery = await openGallery({ path: join(dir, 'g.sqlite'), create: true });
     try {
