@@ -86,7 +86,11 @@ describe('enrolment jobs on Redis', () => {
       const copy = folder('cy', [1]);
       const dup = await submitEnrollJobs(queue, { ...options, people: [{ name: 'cy', files: copy }] });
       const p = await waitForJobs(queue, dup.jobIds);
-      assert.deepEqual([p.added, p.duplicates], [0, 1], 'the same bytes under another name are not enrolled again');
+      assert.deepEqual(
+        [p.added, p.duplicates],
+        [0, 1],
+        `the same bytes under another name are not enrolled again (copy job: ${JSON.stringify(p)}; first run rejected: ${JSON.stringify(done.rejected)})`,
+      );
       const stats = await galleries[0].store.stats();
       assert.equal(stats.faces, done.added);
       // A job for another gallery is refused without retries.
