@@ -5,33 +5,20 @@
  * after the server was killed and came back.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { FaceKitError } from '../../src/errors.js';
 import { openGallery } from '../../src/gallery/gallery.js';
 import { hashKey } from '../../src/gallery/keys.js';
 import { openPostgresStore, redactUrl } from '../../src/gallery/postgres.js';
 import { PG_SCHEMA_VERSION } from '../../src/gallery/postgres-schema.js';
 import { Faces, fakeHash } from '../helpers/descriptors.js';
-import { freePort, startPostgres, type PostgresServer } from '../helpers/servers.js';
+import { freePort, postgresForTests } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
 import pg from 'pg';
 
 const code = (c: string) => (e: unknown) => e instanceof FaceKitError && e.code === c;
 const M = { modelId: 'dlib_resnet128', dims: 128 };
-let server: PostgresServer | null = null;
-let skip: string | false = 'PostgreSQL not started';
-before(async () => {
-  const s = await startPostgres();
-  if (typeof s === 'string') {
-    skip = s;
-    console.log(`# ${s}`);
-  } else {
-    server = s;
-    skip = false;
-  }
-});
-after(async () => server?.stop());
-const srv = () => server as PostgresServer;
+const { skipped, server: srv } = postgresForTests();
 // Keep ANN caches of these galleries out of the user's cache folder.
 process.env.XDG_CACHE_HOME = tempDir('facekit-pg-cache-');
 
@@ -46,7 +33,7 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<number>
 
 describe('postgres store', () => {
   test('migrations are recorded once; a database of a newer schema is refused, untouched', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipped(t)) return;
     const url = await srv().database();
     const a = await openPostgresStore(url);
     const b = await openPostgresStore(url);
@@ -66,7 +53,7 @@ describe('postgres store', () => {
   });
 
   test('a bad URL, a server that does not answer and a missing database are clear errors; passwords stay out of messages', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipped(t)) return;
     await assert.rejects(openPostgresStore('mysql://x'), code('INVALID_ARGUMENT'));
     const port = await freePort();
     const url = `postgres://u:secret@127.0.0.1:${port}/db`;
@@ -80,7 +67,7 @@ describe('postgres store', () => {
   });
 
   test('API keys: created, found by hash, revoked; an unknown id is KEY_NOT_FOUND', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipped(t)) return;
     const s = await openPostgresStore(await srv().database());
     try {
       const { key, record } = await s.keys.create('admin', 'ops');
@@ -96,7 +83,7 @@ describe('postgres store', () => {
   });
 
   test('concurrent writers on one gallery: every face is read once by a follower, none lost to id order', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipped(t)) return;
     const url = await srv().database();
     const follower = await openGallery({ path: url, follow: true });
     const writers = await Promise.all([openPostgresStore(url), openPostgresStore(url), openPostgresStore(url)]);
@@ -117,7 +104,7 @@ describe('postgres store', () => {
   });
 
   test('many instances, one truth: enrolled through A, identified by B; also after the server was killed and restarted', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipped(t)) return;
     const url = await srv().database();
     const a = await openGallery({ path: url, follow: true });
     const b = await openGallery({ path: url, follow: true });

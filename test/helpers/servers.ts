@@ -9,6 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 
 export interface PostgresServer {
   /** postgres://… of the server's `postgres` database, for creating databases. */
@@ -139,6 +140,34 @@ export async function startPostgres(): Promise<PostgresServer | string> {
     },
     stop,
   };
+}
+
+/**
+ * A PostgreSQL for the calling test file: started in `before`, stopped in `after`. `skipped(t)` skips
+ * test `t` with the reason (printed once) when the server could not start; `server()` is the running one.
+ */
+export function postgresForTests(): {
+  readonly skipped: (t: { skip(message?: string): void }) => boolean;
+  readonly server: () => PostgresServer;
+} {
+  let server: PostgresServer | null = null;
+  let reason: string | false = 'PostgreSQL not started';
+  before(async () => {
+    const s = await startPostgres();
+    if (typeof s === 'string') {
+      reason = s;
+      console.log(`# ${s}`);
+    } else {
+      server = s;
+      reason = false;
+    }
+  });
+  after(async () => server?.stop());
+  const skipped = (t: { skip(message?: string): void }): boolean => {
+    if (reason) t.skip(reason);
+    return reason !== false;
+  };
+  return { skipped, server: () => server as PostgresServer };
 }
 
 function redisBin(): string | null {

@@ -4,32 +4,20 @@
  * works on both. Skipped, with the reason printed, when PostgreSQL is not installed.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { openPostgresStore } from '../../src/gallery/postgres.js';
 import { createService, type Service } from '../../src/server/index.js';
 import { Faces } from '../helpers/descriptors.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
-import { type PostgresServer, startPostgres } from '../helpers/servers.js';
+import { postgresForTests } from '../helpers/servers.js';
 
 isolatedCacheDir();
-let server: PostgresServer | null = null;
-let skip: string | false = 'PostgreSQL not started';
-before(async () => {
-  const s = await startPostgres();
-  if (typeof s === 'string') {
-    skip = s;
-    console.log(`# ${s}`);
-  } else {
-    server = s;
-    skip = false;
-  }
-});
-after(async () => server?.stop());
+const { skipped, server } = postgresForTests();
 
 describe('serve on PostgreSQL', () => {
   test('enrolled through instance A, identified by instance B; one key works on both; a bad URL is refused', async (t) => {
-    if (skip) return t.skip(skip);
-    const url = await (server as PostgresServer).database();
+    if (skipped(t)) return;
+    const url = await server().database();
     const store = await openPostgresStore(url);
     const key = (await store.keys.create('admin', 'ops')).key;
     await store.close();
