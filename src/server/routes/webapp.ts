@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { FaceKitError } from '../../errors.js';
 import { loadModelBytes } from '../../models/cache.js';
 import type { ModelId } from '../../models/registry.js';
+import type { FastifyReply } from 'fastify';
 import type { RouteSpec } from '../context.js';
 
 /** The networks facekit/browser opens (dlib's CNN and the int8 builds stay on the server). */
@@ -71,7 +72,16 @@ export function modelFiles(cacheDir?: string): (id: ModelId) => Promise<ModelFil
   };
 }
 
-async function staticFile(relative: string): Promise<{ body: Buffer; type: string }> {
+/** Sends a file of the built web app with the isolation headers the threaded WebAssembly needs. */
+async function sendWebappFile(reply: FastifyReply, relative: string, cacheControl: string): Promise<FastifyReply> {
+  const { body, type } = await webappFile(relative);
+  return reply
+    .headers({ ...ISOLATION_HEADERS, 'cache-control': cacheControl })
+    .type(type)
+    .send(body);
+}
+
+async function webappFile(relative: string): Promise<{ body: Buffer; type: string }> {
   const path = normalize(join(WEBAPP_DIR, relative));
   if (!path.startsWith(WEBAPP_DIR) || relative.split('/').includes('..') || path.endsWith(sep))
     throw new FaceKitError('NOT_FOUND', `no file ${relative} in the web app`);
@@ -99,11 +109,7 @@ export function webappRoutes(models = modelFiles()): RouteSpec[] {
       access: 'public',
       responses: { 200: html },
       async handler(_ctx, _request, reply) {
-        const { body, type } = await staticFile('index.html');
-        return reply
-          .headers({ ...ISOLATION_HEADERS, 'cache-control': 'no-cache' })
-          .type(type)
-          .send(body);
+        return sendWebappFile(reply, 'index.html', 'no-cache');
       },
     },
     {
@@ -115,12 +121,8 @@ export function webappRoutes(models = modelFiles()): RouteSpec[] {
       responses: { 200: { contentType: 'application/octet-stream', description: 'a built asset' } },
       async handler(_ctx, request, reply) {
         const rest = (request.params as { '*': string })['*'];
-        const { body, type } = await staticFile(`app/${rest}`);
         // Vite names assets by content hash: a name never changes meaning.
-        return reply
-          .headers({ ...ISOLATION_HEADERS, 'cache-control': 'public, max-age=31536000, immutable' })
-          .type(type)
-          .send(body);
+        return sendWebappFile(reply, `app/${rest}`, 'public, max-age=31536000, immutable');
       },
     },
     {
