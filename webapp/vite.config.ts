@@ -9,7 +9,14 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/',
-  resolve: { alias: { 'facekit/browser': fileURLToPath(new URL('../src/browser/index.ts', import.meta.url)) } },
+  resolve: {
+    alias: {
+      'facekit/browser': fileURLToPath(new URL('../src/browser/index.ts', import.meta.url)),
+      'facekit/track': fileURLToPath(new URL('../src/entry/track.ts', import.meta.url)),
+    },
+  },
+  // The Live page's inference worker imports onnxruntime-web lazily: module workers allow that.
+  worker: { format: 'es' },
   build: {
     outDir: fileURLToPath(new URL('../dist/webapp', import.meta.url)),
     emptyOutDir: true,

@@ -1,16 +1,24 @@
 /**
- * Live: the webcam with names over faces. In the browser: detection on every frame, landmarks and
- * descriptors for new or due faces; only descriptors go to /v1/identify. The switch sends whole
+ * Live: the webcam with names over faces, drawn at camera rate. The models run in a worker
+ * (live-worker.ts): the page sends it a frame whenever it is free — at once while a face is new
+ * or drifting, every few frames while all is steady — and between its answers the tracker
+ * (track.ts) carries every box forward frame by frame. A face is encoded when its track is
+ * confirmed or gets a clearer view; only its 128 numbers go to /v1/identify. The switch sends whole
  * frames (JPEG) to the server instead, for devices too weak to run the models.
  */
-import { toImage } from 'facekit/browser';
 import { identifyDescriptors, identifyPhoto } from './api.js';
-import { Tracker } from './track.js';
-import { drawFaces, el, guarded, labelOf, liveKit, showError } from './ui.js';
+import { InferenceWorker } from './live-client.js';
+import { type LiveTrack, LiveTracker } from './track.js';
+import { drawFaces, el, guarded, type Labelled, labelOf, showError } from './ui.js';
+import { rememberUnknown } from './unknowns.js';
 
 interface LiveStats {
+  /** Frames drawn per second, each with its boxes carried to that frame. */
   fps: number;
+  /** Detection passes per second (the worker's rate). */
+  inferenceFps: number;
   frames: number;
+  passes: number;
   labels: string[];
   mode: 'browser' | 'server';
 }
@@ -21,6 +29,12 @@ declare global {
     facekitLive?: LiveStats;
   }
 }
+
+/** While every track is steady, a detection pass runs on every n-th camera frame (saves CPU and battery). */
+const STEADY_EVERY = 4;
+/** Descriptors of one unknown face kept for the People page (different moments, different views). */
+const UNKNOWN_PER_TRACK = 4;
+const THUMBNAIL = 64;
 
 export function livePage(root: HTMLElement): () => void {
   const video = el('video', { muted: true, playsInline: true, autoplay: true });
@@ -38,60 +52,72 @@ export function livePage(root: HTMLElement): () => void {
       stats,
     ),
     el('div', { className: 'stage' }, video, overlay),
-    el('p', { className: 'muted' }, 'Frames stay in this browser: only 128 numbers per face are sent to identify it.'),
+    el(
+      'p',
+      { className: 'muted' },
+      'Frames stay in this browser: only 128 numbers per face are sent to identify it. Faces nobody is named for wait on the People page.',
+    ),
   );
   let stream: MediaStream | undefined;
+  let worker: InferenceWorker | undefined;
   let running = false;
-  const tracker = new Tracker();
-  const live: LiveStats = { fps: 0, frames: 0, labels: [], mode: 'browser' };
+  /** A detection pass (or a server request) is in flight: frames that come meanwhile are only drawn. */
+  let busy = false;
+  let frame = 0;
+  let lastPass = -Infinity;
+  let serverShown: Labelled[] = [];
+  const tracker = new LiveTracker();
+  const live: LiveStats = { fps: 0, inferenceFps: 0, frames: 0, passes: 0, labels: [], mode: 'browser' };
   window.facekitLive = live;
 
-  const nextFrame = (): Promise<void> =>
-    new Promise((resolve) => {
-      if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => resolve());
-      else requestAnimationFrame(() => resolve());
-    });
+  const thumb = el('canvas', { width: THUMBNAIL, height: THUMBNAIL });
+  function keepUnknown(track: LiveTrack, descriptor: Float32Array): void {
+    if (track.keptUnknown >= UNKNOWN_PER_TRACK) return;
+    track.keptUnknown++;
+    const b = track.box;
+    const g = thumb.getContext('2d') as CanvasRenderingContext2D;
+    g.drawImage(video, b.x, b.y, b.width, b.height, 0, 0, THUMBNAIL, THUMBNAIL);
+    rememberUnknown({ descriptor, thumbnail: thumb.toDataURL('image/jpeg', 0.8), seenAt: Date.now() });
+  }
 
-  async function browserStep(): Promise<void> {
-    const kit = liveKit();
-    // One copy of the frame's pixels for every stage (each call on the <video> would read it again).
-    const frame = toImage(video);
-    const found = await kit.detect(frame);
-    const due = tracker.update(
-      found.map((d) => d.box),
-      performance.now(),
+  function identify(due: readonly LiveTrack[], descriptors: readonly Float32Array[]): void {
+    for (const t of due) t.pending = true;
+    // The answer lands a few frames later; drawing and detection do not wait for the network.
+    identifyDescriptors(descriptors)
+      .then((ids) =>
+        ids.forEach((id, i) => {
+          const t = due[i];
+          t.label = labelOf(id.person, id.distance);
+          t.known = id.person !== null;
+          if (!t.known) keepUnknown(t, descriptors[i]);
+        }),
+      )
+      .catch(showError)
+      .finally(() => {
+        for (const t of due) {
+          t.pending = false;
+          t.identifiedAt = performance.now();
+        }
+      });
+  }
+
+  async function browserPass(): Promise<void> {
+    const w = worker as InferenceWorker;
+    const detections = await w.detect(await createImageBitmap(video));
+    const due = tracker.update(detections, performance.now());
+    if (due.length === 0) return;
+    const descriptors = await w.describe(due.map((d) => d.index));
+    due.forEach((d) => {
+      d.track.encodedScore = d.track.score;
+    });
+    identify(
+      due.map((d) => d.track),
+      descriptors,
     );
-    if (due.length > 0) {
-      const faces = await kit.landmarks(
-        frame,
-        due.map((d) => found[d.index]),
-      );
-      const descriptors = await kit.encode(frame, faces);
-      for (const { track } of due) track.pending = true;
-      // The answer lands a few frames later; detection does not wait for the network.
-      identifyDescriptors(descriptors)
-        .then((ids) =>
-          ids.forEach((id, i) => {
-            const t = due[i].track;
-            t.label = labelOf(id.person, id.distance);
-            t.known = id.person !== null;
-          }),
-        )
-        .catch(showError)
-        .finally(() => {
-          for (const { track } of due) {
-            track.pending = false;
-            track.identifiedAt = performance.now();
-          }
-        });
-    }
-    const shown = tracker.visible();
-    drawFaces(overlay, frame.width, frame.height, shown);
-    live.labels = shown.map((t) => t.label);
   }
 
   const grab = el('canvas');
-  async function serverStep(): Promise<void> {
+  async function serverPass(): Promise<void> {
     grab.width = video.videoWidth;
     grab.height = video.videoHeight;
     (grab.getContext('2d') as CanvasRenderingContext2D).drawImage(video, 0, 0);
@@ -99,42 +125,72 @@ export function livePage(root: HTMLElement): () => void {
       grab.toBlob((b) => (b ? resolve(b) : reject(new Error('the frame could not be encoded'))), 'image/jpeg', 0.85),
     );
     const ids = await identifyPhoto(jpeg);
-    const shown = ids.flatMap((id) =>
+    serverShown = ids.flatMap((id) =>
       id.box ? [{ box: id.box, label: labelOf(id.person, id.distance), known: id.person !== null }] : [],
     );
-    drawFaces(overlay, video.videoWidth, video.videoHeight, shown);
-    live.labels = shown.map((s) => s.label);
   }
 
-  async function loop(): Promise<void> {
-    let windowStart = performance.now();
-    let windowFrames = 0;
-    while (running) {
-      await nextFrame();
-      if (!running) break;
-      try {
-        if (serverMode.checked) await serverStep();
-        else await browserStep();
-      } catch (e) {
+  /** Starts a pass on this frame unless one is running (a frame that cannot be taken now is dropped, never queued). */
+  function maybePass(): void {
+    const server = serverMode.checked;
+    if (busy || (!server && !tracker.uncertain && frame - lastPass < STEADY_EVERY)) return;
+    busy = true;
+    lastPass = frame;
+    (server ? serverPass() : browserPass())
+      .then(() => {
+        live.passes++;
+        passesInWindow++;
+      })
+      .catch(async (e) => {
+        if (!running) return;
         showError(e);
-        // An error on every frame (no key, server down) should not spin the CPU.
+        // An error on every pass (no key, server down) should not spin the CPU.
         await new Promise((r) => setTimeout(r, 1000));
-      }
-      live.frames++;
-      windowFrames++;
-      const now = performance.now();
-      if (now - windowStart >= 1000) {
-        live.fps = (windowFrames * 1000) / (now - windowStart);
-        windowStart = now;
-        windowFrames = 0;
-        stats.textContent = `${live.fps.toFixed(1)} fps · ${video.videoWidth}×${video.videoHeight} · ${serverMode.checked ? 'server' : 'in browser'}`;
-      }
+      })
+      .finally(() => {
+        busy = false;
+      });
+  }
+
+  let windowStart = performance.now();
+  let framesInWindow = 0;
+  let passesInWindow = 0;
+  function onFrame(): void {
+    if (!running) return;
+    frame++;
+    let shown: Labelled[];
+    if (serverMode.checked) shown = serverShown;
+    else {
+      tracker.predict();
+      shown = tracker.shown();
     }
+    drawFaces(overlay, video.videoWidth, video.videoHeight, shown);
+    live.labels = shown.map((t) => t.label);
+    maybePass();
+    live.frames++;
+    framesInWindow++;
+    const now = performance.now();
+    if (now - windowStart >= 1000) {
+      live.fps = (framesInWindow * 1000) / (now - windowStart);
+      live.inferenceFps = (passesInWindow * 1000) / (now - windowStart);
+      windowStart = now;
+      framesInWindow = 0;
+      passesInWindow = 0;
+      stats.textContent = `${live.fps.toFixed(1)} fps drawn · ${live.inferenceFps.toFixed(1)} passes/s · ${video.videoWidth}×${video.videoHeight} · ${serverMode.checked ? 'server' : 'in browser'}`;
+    }
+    requestFrame();
+  }
+
+  /** Once per new camera frame (requestVideoFrameCallback), else once per display frame. */
+  function requestFrame(): void {
+    if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(onFrame);
+    else requestAnimationFrame(onFrame);
   }
 
   serverMode.addEventListener('change', () => {
     live.mode = serverMode.checked ? 'server' : 'browser';
-    tracker.tracks = [];
+    tracker.clear();
+    serverShown = [];
   });
   start.addEventListener('click', () =>
     guarded(async () => {
@@ -153,18 +209,26 @@ export function livePage(root: HTMLElement): () => void {
         });
         video.srcObject = stream;
         await video.play();
-        await liveKit().warmUp();
+        worker = new InferenceWorker();
+        await worker.warmUp();
+      } catch (e) {
+        stop();
+        throw e;
       } finally {
         start.disabled = false;
       }
       running = true;
       start.textContent = 'Stop camera';
-      void loop();
+      requestFrame();
     }),
   );
 
   function stop(): void {
     running = false;
+    worker?.terminate();
+    worker = undefined;
+    busy = false;
+    tracker.clear();
     for (const t of stream?.getTracks() ?? []) t.stop();
     stream = undefined;
     start.textContent = 'Start camera';

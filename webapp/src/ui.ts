@@ -33,19 +33,7 @@ export async function guarded(action: () => Promise<void>): Promise<void> {
   }
 }
 
-let live: BrowserFaceKit | undefined;
 let photo: BrowserFaceKit | undefined;
-
-/**
- * The Live page's kit: tiny detector at 224 (a webcam face fills much of the frame, and the
- * detector's cost grows with the square of its input), no border (a face cut by the frame's edge
- * is rarely wanted, and the padded copy costs a frame-sized allocation). Models are fetched once,
- * then read from Cache Storage.
- */
-export function liveKit(): BrowserFaceKit {
-  live ??= createFaceKit({ detector: 'tiny', inputSize: 224, padding: 0 });
-  return live;
-}
 
 /** The Photo page's kit: MTCNN with Node's defaults (Node's default detector; close-ups and small faces alike). */
 export function photoKit(): BrowserFaceKit {

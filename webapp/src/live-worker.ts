@@ -1,0 +1,65 @@
+/**
+ * The Live page's inference, off the page's thread: the page keeps drawing at camera rate (and
+ * stays responsive) while a frame is being detected or faces encoded here. One frame at a time:
+ * the page sends a new frame only when the last answer came back, so no stale frame queues up.
+ */
+import { createFaceKit, type Detection, type Image, toImage } from 'facekit/browser';
+import type { LiveReply, LiveRequest } from './live-protocol.js';
+import { LIVE_KIT_OPTIONS } from './live-options.js';
+
+const scope = self as unknown as {
+  onmessage: ((event: MessageEvent<LiveRequest>) => void) | null;
+  postMessage(message: LiveReply, transfer: Transferable[]): void;
+};
+
+const kit = createFaceKit(LIVE_KIT_OPTIONS);
+/** The frame last detected and what was found in it: what 'describe' encodes. */
+let last: { image: Image; detections: Detection[] } | undefined;
+
+async function answer(request: LiveRequest): Promise<LiveReply> {
+  switch (request.type) {
+    case 'warm':
+      await kit.warmUp();
+      return { id: request.id, ok: true };
+    case 'detect': {
+      // One copy of the frame's pixels for detection and the encoding that may follow.
+      const image = toImage(request.frame);
+      request.frame.close();
+      const detections = await kit.detect(image);
+      last = { image, detections };
+      return { id: request.id, ok: true, detections: detections.map((d) => ({ box: d.box, score: d.score })) };
+    }
+    case 'describe': {
+      if (!last) throw new Error('describe before any detect');
+      const { image, detections } = last;
+      const chosen = request.indices.map((i) => {
+        const d = detections[i];
+        if (!d) throw new Error(`no detection ${i} in the last frame (it had ${detections.length})`);
+        return d;
+      });
+      const descriptors = await kit.encode(image, await kit.landmarks(image, chosen));
+      return { id: request.id, ok: true, descriptors };
+    }
+  }
+}
+
+scope.onmessage = (event) => {
+  const request = event.data;
+  answer(request).then(
+    (reply) =>
+      scope.postMessage(
+        reply,
+        reply.ok && reply.descriptors ? reply.descriptors.map((d) => d.buffer as ArrayBuffer) : [],
+      ),
+    (e: unknown) =>
+      scope.postMessage(
+        {
+          id: request.id,
+          ok: false,
+          code: (e as { code?: string }).code,
+          message: (e as Error).message ?? String(e),
+        },
+        [],
+      ),
+  );
+};
