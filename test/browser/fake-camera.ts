@@ -59,7 +59,7 @@ function yuv420(rgb: Uint8Array, width: number, height: number): Buffer {
 
 /** Writes a .y4m of `frames` copies of each RGB frame (Chromium loops the file). */
 export function writeY4m(path: string, rgbFrames: readonly Uint8Array[], frames = 25): void {
-  const header = Buffer.from(`YUV4MPEG2 W${CAMERA_WIDTH} H${CAMERA_HEIGHT} F25:1 Ip A1:1 C420jpeg\n`);
+  const header = Buffer.from(`YUV4MPEG2 W${CAMERA_WIDTH} H${CAMERA_HEIGHT} F30:1 Ip A1:1 C420jpeg\n`);
   const parts: Buffer[] = [header];
   for (const rgb of rgbFrames) {
     const frame = yuv420(rgb, CAMERA_WIDTH, CAMERA_HEIGHT);

@@ -84,11 +84,16 @@ export function livePage(root: HTMLElement): () => void {
     for (const t of due) t.pending = true;
     // The answer lands a few frames later; drawing and detection do not wait for the network.
     identifyDescriptors(descriptors)
+      // Nobody enrolled yet: every face is unknown (and kept, to be named on the People page).
+      .catch((e: { code?: string }) => {
+        if (e.code === 'GALLERY_EMPTY') return descriptors.map(() => null);
+        throw e;
+      })
       .then((ids) =>
         ids.forEach((id, i) => {
           const t = due[i];
-          t.label = labelOf(id.person, id.distance);
-          t.known = id.person !== null;
+          t.label = id ? labelOf(id.person, id.distance) : 'unknown (nobody enrolled)';
+          t.known = id !== null && id.person !== null;
           if (!t.known) keepUnknown(t, descriptors[i]);
         }),
       )

@@ -1,5 +1,9 @@
-/** People: everyone in the gallery with their faces; enrol from uploads or webcam captures; rename, merge, delete. */
+/**
+ * People: everyone in the gallery with their faces; enrol from uploads or webcam captures; rename,
+ * merge, delete; name the groups of unknown faces the Live page saw.
+ */
 import { api, type Person, postJson, type StoredFace } from './api.js';
+import { unknownSection } from './clusters.js';
 import { el, guarded } from './ui.js';
 
 async function thumbnail(face: StoredFace): Promise<HTMLImageElement> {
@@ -32,7 +36,8 @@ export function peoplePage(root: HTMLElement): () => void {
     video,
     captures,
   );
-  root.replaceChildren(el('h2', {}, 'People'), form, status, list);
+  const unknown = unknownSection(() => refresh());
+  root.replaceChildren(el('h2', {}, 'People'), form, status, list, unknown.root);
 
   captureButton.addEventListener('click', () =>
     guarded(async () => {
@@ -145,6 +150,7 @@ export function peoplePage(root: HTMLElement): () => void {
     if (people.length === 0) list.replaceChildren(el('p', { className: 'muted' }, 'Nobody yet: add a person above.'));
   }
   void guarded(refresh);
+  void guarded(unknown.refresh);
   return () => {
     for (const t of stream?.getTracks() ?? []) t.stop();
   };
