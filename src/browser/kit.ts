@@ -14,6 +14,7 @@ import type { Detection, Face, Face5, Point } from '../types.js';
 import { BROWSER_DETECTORS, type BrowserDetectorName, checkBrowserDetector } from './detectors.js';
 import { type BrowserInput, toImage } from './input.js';
 import { webBackend, type WebRuntimeOptions } from './runtime.js';
+import { loadTunedEmbedder, type TunedEmbedderRef, tunedEmbedderRef } from './tuned.js';
 
 export type BrowserAlignment = 'landmarks68' | 'landmarks5';
 
@@ -28,6 +29,11 @@ export interface BrowserFaceKitOptions extends WebRuntimeOptions, Omit<DetectOpt
   readonly alignment?: BrowserAlignment;
   /** Border around the frame before detection, × its longer side (Node's default: 0.1; HOG 0). */
   readonly padding?: number;
+  /**
+   * An embedder tuned by `facekit train`: its name (fetched from `facekit serve`'s
+   * /models/embedders/) or its spec's URL (`<name>.json`, the `.onnx` beside it). Default: dlib's.
+   */
+  readonly embedder?: string;
 }
 
 /** One face the browser kit found and described. */
@@ -46,8 +52,9 @@ export interface BrowserFace extends Detection {
 export class BrowserFaceKit {
   readonly detectorName: BrowserDetectorName;
   readonly alignment: BrowserAlignment;
-  /** The descriptor space (galleries refuse to mix): the same id as Node's. */
-  readonly embedderId = DLIB128.modelId;
+  /** The descriptor space (galleries refuse to mix): the same id as Node's (`dlib128+<name>` for a tuned one). */
+  readonly embedderId: string;
+  private readonly tuned?: TunedEmbedderRef;
   private readonly runtime: RuntimeOptions;
   private detector?: Promise<FaceDetector>;
   private landmarker?: Promise<Landmarker68>;
@@ -74,6 +81,8 @@ export class BrowserFaceKit {
     if (alignment !== 'landmarks68' && alignment !== 'landmarks5')
       throw invalidArgument('alignment', `expected 'landmarks68' or 'landmarks5', got ${String(alignment)}`);
     this.alignment = alignment;
+    if (options.embedder !== undefined) this.tuned = tunedEmbedderRef(options.embedder, options);
+    this.embedderId = this.tuned?.modelId ?? DLIB128.modelId;
     const backend = webBackend(options);
     // Runners opened without options (none here, but user code reaching the stage classes) use it too.
     provideBackend(backend);
@@ -98,7 +107,10 @@ export class BrowserFaceKit {
 
   private getEncoder(): Promise<DlibEncoder> {
     this.alive();
-    this.encoder ??= DlibEncoder.create(this.runtime);
+    const tuned = this.tuned;
+    this.encoder ??= tuned
+      ? loadTunedEmbedder(tuned).then((bytes) => DlibEncoder.fromBytes(tuned.modelId, bytes, this.runtime))
+      : DlibEncoder.create(this.runtime);
     return this.encoder;
   }
 

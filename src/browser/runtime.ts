@@ -30,12 +30,12 @@ export const MODEL_CACHE = 'facekit-models-v1';
 
 type ModelIndex = Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>;
 
-function baseUrl(options: WebRuntimeOptions): string {
+export function baseUrl(options: WebRuntimeOptions): string {
   const base = options.modelUrl ?? new URL('/models/', globalThis.location?.href ?? 'http://localhost/').href;
   return base.endsWith('/') ? base : `${base}/`;
 }
 
-async function fetchOk(url: string): Promise<Response> {
+export async function fetchOk(url: string): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url);

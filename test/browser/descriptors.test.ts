@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { embedderEntry } from '../../src/embed/registry.js';
 import { createFaceKit } from '../../src/index.js';
+import { exportTuned } from '../../src/train/export.js';
+import { stockTail } from '../../src/train/network.js';
+import { tempDir } from '../helpers/temp.js';
 import { faceApiSample, maxAbsDiff } from '../helpers/faceapi-reference.js';
 import { chromiumOrSkip, launchChromium, newPage, serveFaceKit, type StaticSite } from './harness.js';
 
@@ -31,7 +36,25 @@ before(async () => {
   png = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
     .png()
     .toBuffer();
-  site = await serveFaceKit({ '/photo.png': png });
+  // An embedder as `facekit train` exports it: the stock last layer scaled and shifted, so its
+  // descriptors differ from the stock encoder's (a kit that ignored it would fail the comparison).
+  const stock = await stockTail();
+  const tunedDir = tempDir('facekit-tuned-');
+  const tuned = await exportTuned(
+    'pets',
+    { fc: stock.fc.map((v, i) => v * (1 + 0.2 * Math.sin(i))), bias: new Float32Array(128).fill(0.01) },
+    { modelsDir: tunedDir, threshold: 0.5, training: { test: true } },
+  );
+  embedderEntry('pets', 'embedder', tunedDir);
+  const onnx = readFileSync(tuned.onnx);
+  site = await serveFaceKit({
+    '/photo.png': png,
+    '/mine/pets.json': readFileSync(tuned.spec),
+    '/mine/pets.onnx': onnx,
+    // A spec whose model is not the one it names: refused, not run.
+    '/swapped/pets.json': readFileSync(tuned.spec),
+    '/swapped/pets.onnx': onnx.subarray(0, onnx.length - 1),
+  });
   browser = await launchChromium(chromium);
   page = await newPage(browser);
   await page.goto(site.url);
@@ -47,16 +70,17 @@ interface PageFace {
   descriptor: number[];
 }
 
-async function compare(detector: 'tiny' | 'mtcnn', kinds: readonly string[]): Promise<void> {
-  const kit = createFaceKit({ detector, retryOnMiss: false });
+async function compare(detector: 'tiny' | 'mtcnn', kinds: readonly string[], embedder?: string): Promise<void> {
+  const kit = createFaceKit({ detector, retryOnMiss: false, embedder: embedder && 'pets' });
   const node = await kit.analyze({ width: raw.width, height: raw.height, data: new Uint8Array(raw.data) });
   await kit.dispose();
   assert.ok(node.length >= 1, 'Node finds the faces');
 
   const inBrowser = (await page.evaluate(
-    async ({ detector, kinds }: { detector: string; kinds: readonly string[] }) => {
+    async ({ detector, kinds, embedder }: { detector: string; kinds: readonly string[]; embedder?: string }) => {
       const { createFaceKit } = await import(`${location.origin}/facekit.js`);
-      const kit = createFaceKit({ detector });
+      const kit = createFaceKit({ detector, embedder });
+      if (embedder && kit.embedderId !== 'dlib128+pets') throw new Error(`embedderId ${kit.embedderId}`);
       const img = new Image();
       img.src = '/photo.png';
       await img.decode();
@@ -78,7 +102,7 @@ async function compare(detector: 'tiny' | 'mtcnn', kinds: readonly string[]): Pr
         faces.map((f) => ({ box: f.box, descriptor: Array.from(f.descriptor) })),
       );
     },
-    { detector, kinds },
+    { detector, kinds, embedder },
   )) as PageFace[][];
 
   let worst = 0;
@@ -91,7 +115,7 @@ async function compare(detector: 'tiny' | 'mtcnn', kinds: readonly string[]): Pr
     });
   }
   console.log(
-    `# ${detector}: ${node.length} faces from ${kinds.join(', ')}: max abs diff browser vs Node ${worst.toExponential(2)}`,
+    `# ${detector}${embedder ? ` + ${embedder}` : ''}: ${node.length} faces from ${kinds.join(', ')}: max abs diff browser vs Node ${worst.toExponential(2)}`,
   );
 }
 
@@ -105,6 +129,12 @@ test(
   "browser descriptors equal Node descriptors for the same photo (MTCNN, Node's default detector)",
   { skip, timeout: 60_000 },
   () => compare('mtcnn', ['imageData']),
+);
+
+test(
+  'an embedder tuned by facekit train runs in the browser (embedder option: its spec URL) and gives Node its descriptors',
+  { skip, timeout: 60_000 },
+  () => compare('tiny', ['imageData'], '/mine/pets.json'),
 );
 
 test('the browser kit refuses bad input and options with FaceKitError codes', { skip, timeout: 30_000 }, async () => {
@@ -124,6 +154,10 @@ test('the browser kit refuses bad input and options with FaceKitError codes', { 
     await attempt(() => createFaceKit().detect(new Image()));
     await attempt(() => createFaceKit().detect('photo.png'));
     await attempt(() => createFaceKit({ modelUrl: '/nowhere/' }).detect(new ImageData(4, 4)));
+    await attempt(() => createFaceKit({ embedder: '/swapped/pets.json' }).warmUp());
+    await attempt(() => createFaceKit({ embedder: 'nobody' }).warmUp());
+    await attempt(() => createFaceKit({ embedder: '/mine/pets.txt' }));
+    await attempt(() => createFaceKit({ embedder: 42 }));
     return out;
   })) as string[];
   assert.match(errors[0], /^INVALID_ARGUMENT:.*detector.*mmod/);
@@ -131,4 +165,8 @@ test('the browser kit refuses bad input and options with FaceKitError codes', { 
   assert.match(errors[2], /^INVALID_ARGUMENT:.*not loaded/);
   assert.match(errors[3], /^INVALID_ARGUMENT:.*expected an image/);
   assert.match(errors[4], /^MODEL_MISSING:.*\/nowhere\/index\.json.*404/);
+  assert.match(errors[5], /^MODEL_CORRUPT:.*\/swapped\/pets\.onnx does not match the checksum/);
+  assert.match(errors[6], /^MODEL_MISSING:.*\/models\/embedders\/nobody\.json.*404/);
+  assert.match(errors[7], /^INVALID_ARGUMENT:.*pets\.txt is not a tuned embedder's spec/);
+  assert.match(errors[8], /^INVALID_ARGUMENT:.*embedder.*42/);
 });

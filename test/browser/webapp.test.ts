@@ -97,9 +97,13 @@ test('Live page: a face nobody is enrolled as is labelled unknown and kept for t
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the page is cross-origin isolated (threads)');
   await useKey();
   await page.click('#live-start');
-  await page.waitForFunction(() => (window.facekitLive?.labels ?? []).some((l: string) => l.startsWith('unknown')), null, {
-    timeout: 60_000,
-  });
+  await page.waitForFunction(
+    () => (window.facekitLive?.labels ?? []).some((l: string) => l.startsWith('unknown')),
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
   await page.waitForFunction(
     () => JSON.parse(sessionStorage.getItem('facekit-unknown-faces') ?? '[]').length >= 2,
     null,
@@ -108,14 +112,23 @@ test('Live page: a face nobody is enrolled as is labelled unknown and kept for t
   await page.click('#live-start');
 });
 
-test('People page: name the unknown group, then enrol more from webcam captures', { skip, timeout: 90_000 }, async () => {
+test('People page: name the unknown group, then enrol more from webcam captures', {
+  skip,
+  timeout: 90_000,
+}, async () => {
   // Same document (the nav link), as a user goes from Live to People.
   await page.click('nav a[data-page=people]');
   await page.waitForSelector('#clusters .cluster');
-  assert.equal(await page.evaluate(() => document.querySelectorAll('#clusters .cluster').length), 1, 'one face, one group');
+  assert.equal(
+    await page.evaluate(() => document.querySelectorAll('#clusters .cluster').length),
+    1,
+    'one face, one group',
+  );
   await page.fill('#clusters .cluster-name', 'Ada');
   await page.click('#clusters .cluster-enrol');
-  await page.waitForFunction(() => /from a live group/.test(document.getElementById('clusters-status')?.textContent ?? ''));
+  await page.waitForFunction(() =>
+    /from a live group/.test(document.getElementById('clusters-status')?.textContent ?? ''),
+  );
   assert.match((await page.textContent('#clusters-status')) ?? '', /^Ada: [2-4] face\(s\) added from a live group/);
   await page.waitForSelector('.card h3:text("Ada")');
   await page.waitForFunction(() => /None yet/.test(document.getElementById('clusters')?.textContent ?? ''));

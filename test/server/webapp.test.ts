@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WEBAPP_DIR } from '../../src/server/routes/webapp.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
 import { multipart, sample, startService, type TestService } from './helpers.js';
 
-isolatedCacheDir();
+const cacheDir = isolatedCacheDir();
 
 let s: TestService;
 before(async () => {
@@ -41,6 +41,25 @@ test('GET /models/<file> refuses what is not a browser model, naming the file', 
   assert.match(int8.json().error.message, /no browser model dlib_resnet128_int8/);
   const odd = await s.call('GET', '/models/..%2Fpackage.json', { key: {} });
   assert.equal(odd.statusCode, 400);
+});
+
+test("GET /models/embedders/<name>.json|.onnx serves a trained embedder's files from the models folder; others are refused", async () => {
+  const dir = join(cacheDir, 'embedders');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'pets.json'), '{"format":1}');
+  writeFileSync(join(dir, 'pets.onnx'), Buffer.from([1, 2, 3]));
+  const spec = await s.call('GET', '/models/embedders/pets.json', { key: {} });
+  assert.equal(spec.statusCode, 200);
+  assert.deepEqual(spec.json(), { format: 1 });
+  const onnx = await s.call('GET', '/models/embedders/pets.onnx', { key: {} });
+  assert.equal(onnx.statusCode, 200);
+  assert.deepEqual([...onnx.rawPayload], [1, 2, 3]);
+  assert.equal(onnx.headers['cross-origin-embedder-policy'], 'credentialless');
+  const missing = await s.call('GET', '/models/embedders/cats.onnx', { key: {} });
+  assert.equal(missing.statusCode, 404);
+  assert.match(missing.json().error.message, /no tuned embedder cats/);
+  for (const bad of ['..%2Fpets.json', 'pets.txt', '-x.json'])
+    assert.equal((await s.call('GET', `/models/embedders/${bad}`, { key: {} })).statusCode, 400, bad);
 });
 
 test('GET / serves the web app isolated (COOP/COEP), or says how to build it; assets cannot escape the app folder', async () => {

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaceKitError } from '../../errors.js';
-import { loadModelBytes } from '../../models/cache.js';
+import { tunedPaths } from '../../embed/tuned.js';
+import { defaultCacheDir, loadModelBytes } from '../../models/cache.js';
 import type { ModelId } from '../../models/registry.js';
 import type { FastifyReply } from 'fastify';
 import type { RouteSpec } from '../context.js';
@@ -98,7 +99,11 @@ async function webappFile(relative: string): Promise<{ body: Buffer; type: strin
   }
 }
 
-export function webappRoutes(models = modelFiles()): RouteSpec[] {
+/**
+ * `models`: the built networks; `modelsDir`: the folder whose embedders/ holds what `facekit
+ * train` exported (the model cache by default, where Node kits look for them too).
+ */
+export function webappRoutes(models = modelFiles(), modelsDir = defaultCacheDir()): RouteSpec[] {
   const html = { contentType: 'text/html', description: 'the web app' };
   return [
     {
@@ -168,6 +173,43 @@ export function webappRoutes(models = modelFiles()): RouteSpec[] {
           .headers({ ...ISOLATION_HEADERS, etag: `"${file.sha256}"`, 'cache-control': 'public, max-age=3600' })
           .type('application/octet-stream')
           .send(Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/models/embedders/:file',
+      summary:
+        "An embedder tuned by `facekit train` (<name>.json, its spec, and <name>.onnx), for facekit/browser's `embedder` option",
+      tag: 'web app',
+      access: 'public',
+      params: {
+        type: 'object',
+        properties: { file: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}\\.(json|onnx)$' } },
+        required: ['file'],
+      },
+      responses: { 200: { contentType: 'application/octet-stream', description: 'the spec (JSON) or the ONNX model' } },
+      async handler(_ctx, request, reply) {
+        const file = (request.params as { file: string }).file;
+        const name = file.replace(/\.(json|onnx)$/, '');
+        const paths = tunedPaths(name, modelsDir);
+        const path = file.endsWith('.json') ? paths.spec : paths.onnx;
+        let body: Buffer;
+        try {
+          body = await readFile(path);
+        } catch (cause) {
+          throw new FaceKitError(
+            'NOT_FOUND',
+            `no tuned embedder ${name} (no ${file} in the models folder's embedders/)`,
+            {
+              field: 'file',
+              cause,
+            },
+          );
+        }
+        return reply
+          .headers({ ...ISOLATION_HEADERS, 'cache-control': 'no-cache' })
+          .type(file.endsWith('.json') ? 'application/json' : 'application/octet-stream')
+          .send(body);
       },
     },
   ];
