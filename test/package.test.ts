@@ -57,6 +57,7 @@ test('advanced parts are importable through subpath exports', () => {
     'facekit/image': ['loadImage', 'imageFromRaw'],
     'facekit/search': ['exactKnn', 'AnnIndex'],
     'facekit/video': ['watch', 'runWatchSession', 'openSource', 'findFfmpeg', 'startViewer'],
+    'facekit/track': ['BoxKalman', 'assignWithin', 'iou'],
   };
   for (const [entry, names] of Object.entries(expected)) {
     const out = execFileSync(
