@@ -12,7 +12,7 @@ async function thumbnail(face: StoredFace): Promise<HTMLImageElement> {
     img.src = URL.createObjectURL(await api<Blob>(`/v1/faces/${face.id}/thumbnail`));
   } catch {
     // Faces enrolled as descriptors have no picture: the grey square says so.
-    img.alt = 'no picture (enrolled as a descriptor)';
+    img.alt = 'no picture (a descriptor)';
   }
   return img;
 }
