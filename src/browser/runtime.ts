@@ -17,7 +17,7 @@ import type { RuntimeBackend } from '../runtime/model-session.js';
 export interface WebRuntimeOptions {
   /** Where the models are: a `facekit serve` origin's /models/ (default: this page's origin). */
   readonly modelUrl?: string;
-  /** onnxruntime-web threads (1 unless the page is cross-origin isolated; default: min(4, cores)). */
+  /** onnxruntime-web threads (1 unless the page is cross-origin isolated; default: min(4, cores − 1), at least 1). */
   readonly threads?: number;
   /** Keep fetched models in Cache Storage (default true). */
   readonly cache?: boolean;
@@ -52,12 +52,17 @@ export async function fetchOk(url: string): Promise<Response> {
   return response;
 }
 
-/** How many threads onnxruntime-web may use: more than one only where SharedArrayBuffer exists. */
+/**
+ * How many threads onnxruntime-web may use: more than one only where SharedArrayBuffer exists.
+ * The default leaves one core to the page (drawing, the camera): on a 2-core machine bench:browser
+ * measured 2 threads at 2.1–2.4× the CPU time per frame of 1 thread and slower in wall-clock too
+ * (onnxruntime's threads spin while they wait), so 2 cores get 1 thread.
+ */
 export function webThreads(requested?: number): number {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   if (!isolated) return 1;
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(requested ?? Math.min(4, cores), cores));
+  return Math.max(1, Math.min(requested ?? Math.min(4, cores - 1), cores));
 }
 
 /**
