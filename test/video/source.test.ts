@@ -185,6 +185,8 @@ describe('live HTTP stream', () => {
       'frames after reconnecting',
     );
     assert.ok(gaps[0].to >= gaps[0].from);
+    // Backoff: the two failed reopens waited 20 then 40 ms before giving up.
+    assert.ok(gaps[1].to - gaps[1].from >= 0.06, `gave up after ${gaps[1].to - gaps[1].from} s`);
   });
   it('reads an MJPEG stream over HTTP (the live viewer serving frames)', async () => {
     const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } })

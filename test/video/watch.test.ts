@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -8,7 +10,7 @@ import { FaceKitError } from '../../src/errors.js';
 import { createFaceKit, type FaceKit, openGallery, type WatchEvent, watch } from '../../src/index.js';
 import { loadKnownFolder } from '../../src/video/known.js';
 import { startViewer } from '../../src/video/viewer.js';
-import type { WatchOptions } from '../../src/video/watch.js';
+import { VIDEO_DETECTOR, videoDetection, type WatchOptions } from '../../src/video/watch.js';
 import { cliRunner } from '../helpers/cli.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
@@ -171,6 +173,106 @@ describe('watch over the test videos (known people from a folder)', () => {
     await gallery.close();
     await assert.rejects(events(videos.cut, { known: join(dir, 'nobody') }), isCode('FILE_NOT_FOUND'));
     await assert.rejects(events(join(dir, 'missing.mp4')), isCode('FILE_NOT_FOUND'));
+    // Detector and border are checked before ffmpeg starts: a missing file is not what is reported.
+    await assert.rejects(events(join(dir, 'missing.mp4'), { detector: 'nope' as 'tiny' }), isCode('INVALID_ARGUMENT'));
+    await assert.rejects(events(videos.cut, { padding: 2 }), isCode('INVALID_ARGUMENT'));
+  });
+  it('runs the video default detector unless the kit or the watch names one', () => {
+    const plain = createFaceKit();
+    const mtcnn = createFaceKit({ detector: 'mtcnn', mtcnn: { minFaceSize: 40 } });
+    assert.deepEqual(videoDetection({ kit: plain }), {
+      pass: [VIDEO_DETECTOR, { minConfidence: undefined, maxFaces: undefined, inputSize: 416 }],
+      padding: 0,
+    });
+    assert.equal(videoDetection({ kit: plain, detectOptions: { inputSize: 320 } }).pass[1].inputSize, 320);
+    assert.deepEqual(videoDetection({ kit: mtcnn }).pass, [
+      'mtcnn',
+      { minConfidence: undefined, maxFaces: undefined, mtcnn: { minFaceSize: 40 } },
+    ]);
+    assert.deepEqual(videoDetection({ kit: mtcnn, detector: 'cnn', padding: 0.1 }), {
+      pass: ['mmod', { minConfidence: undefined, maxFaces: undefined, upsample: 1 }],
+      padding: 0.1,
+    });
+  });
+});
+
+describe('a live stream that breaks (local HTTP server)', () => {
+  it('ends the tracks at the break, reports the gap, resumes, and reports giving up', async () => {
+    const ts = join(dir, 'walk-live.ts');
+    await run(videos.ffmpeg, [
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      videos.walk,
+      '-an',
+      '-c:v',
+      'mpeg2video',
+      '-q:v',
+      '4',
+      '-f',
+      'mpegts',
+      ts,
+    ]);
+    const bytes = readFileSync(ts);
+    let requests = 0;
+    // Sent at the video's rate, as a camera would: a live source drops the frames it is given
+    // faster than it takes them, and ffmpeg reads ~2 s of a transport stream before its first
+    // frame (probing), which then come at once. 40 slices of the 4-s clip, one every 100 ms.
+    const SLICES = 40;
+    const paced = (res: ServerResponse, upTo: number): void => {
+      res.writeHead(200, { 'content-type': 'video/mp2t' });
+      let k = 0;
+      const timer = setInterval(() => {
+        if (k === upTo) {
+          clearInterval(timer);
+          if (upTo < SLICES) res.socket?.destroy();
+          else res.end();
+          return;
+        }
+        const at = (i: number): number => Math.round((bytes.length * i) / SLICES);
+        res.write(bytes.subarray(at(k), at(k + 1)));
+        k++;
+      }, 100);
+      res.on('close', () => clearInterval(timer));
+    };
+    const server = createServer((_req, res) => {
+      requests++;
+      // Alice is in view when the first connection drops, four fifths of the way in.
+      if (requests === 1) paced(res, Math.round(SLICES * 0.8));
+      else if (requests === 2) paced(res, SLICES);
+      else res.writeHead(503).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cam.ts`;
+      // Known people as descriptors: encoding the folder's photos after the stream opened would
+      // let the first connection run out before the first frame is taken.
+      const known = (await loadKnownFolder(kit, videos.known)).people;
+      const list = await events(url, { known, reconnect: { attempts: 2, initialDelayMs: 20 } });
+      const types = list.map((e) => e.type);
+      const gaps = list.filter((e): e is Extract<WatchEvent, { type: 'source-gap' }> => e.type === 'source-gap');
+      assert.deepEqual(
+        gaps.map((g) => [g.resumed, g.attempts]),
+        [
+          [true, 1],
+          [false, 2],
+        ],
+      );
+      const firstGap = types.indexOf('source-gap');
+      const before = list.slice(0, firstGap);
+      assert.ok(
+        before.some((e) => e.type === 'track-ended' && e.name === 'alice'),
+        `alice's track ends at the break: ${types.join(' ')}`,
+      );
+      assert.ok(
+        list.slice(firstGap + 1).some((e) => e.type === 'track-started'),
+        'a new track after the stream resumed',
+      );
+      assert.equal(types.at(-1), 'summary');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 
