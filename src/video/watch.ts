@@ -19,6 +19,7 @@ import type {
 import { checkDetectorName, type DetectorAlias } from '../detect/registry.js';
 import { type Attempt, detectionAttempts } from '../pipeline/retry.js';
 import { CLUSTER_THRESHOLD, clusterFaces } from '../entry/match.js';
+import { DEFAULT_EMBEDDER, embedderEntry } from '../entry/embed.js';
 import { blurUnknownFaces, drawFrame, type FrameFace } from './annotate.js';
 import { CutDetector } from './cut.js';
 import { describeFfmpeg } from './ffmpeg.js';
@@ -36,7 +37,10 @@ import { openSource, type SourceInfo, type SourceOptions } from './source.js';
 import { type Track, Tracker, type TrackerOptions } from './tracker.js';
 
 /** The kit stages watch uses (a FaceKit of either alignment). */
-export type WatchKit = Pick<FaceKit, 'attempt' | 'detect' | 'landmarks' | 'encode' | 'analyze' | 'options'>;
+export type WatchKit = Pick<
+  FaceKit,
+  'attempt' | 'detect' | 'landmarks' | 'encode' | 'analyze' | 'options' | 'embedderId'
+>;
 
 /**
  * The detector a watch runs when neither it nor its kit names one: tiny at 416, one pass, no
@@ -53,7 +57,7 @@ export interface WatchOptions extends SourceOptions {
   readonly identify?: IdentifyOptions;
   /** … or a folder (`dir/<name>.jpg`, `dir/<name>/*.jpg`) or people given as descriptors. */
   readonly known?: string | readonly KnownPerson[];
-  /** Distance threshold for `known` (default 0.6, the match module's). */
+  /** Distance threshold for `known` (default the kit's embedder's match threshold: 0.6 for dlib128). */
   readonly tolerance?: number;
   /**
    * Detector run on the frames: default the kit's own when it was made with one
@@ -176,11 +180,22 @@ const plainBox = (b: Box): Box => ({
 async function makeMatcher(options: WatchOptions): Promise<Matcher | null> {
   if (options.gallery && options.known !== undefined)
     throw invalidArgument('known', 'give either a gallery or known people, not both');
-  if (options.gallery) return galleryMatcher(options.gallery, options.identify);
+  const { kit } = options;
+  if (options.gallery) {
+    // A tuned embedder's descriptors live in their own space: compared with another's they mean nothing.
+    if (options.gallery.modelId !== kit.embedderId)
+      throw invalidArgument(
+        'gallery',
+        `the gallery holds ${options.gallery.modelId} descriptors; the kit encodes ${kit.embedderId} (make the kit with the gallery's embedder)`,
+      );
+    return galleryMatcher(options.gallery, options.identify);
+  }
   if (options.known === undefined) return null;
-  const people =
-    typeof options.known === 'string' ? (await loadKnownFolder(options.kit, options.known)).people : options.known;
-  return knownMatcher(people, options.tolerance);
+  const people = typeof options.known === 'string' ? (await loadKnownFolder(kit, options.known)).people : options.known;
+  const tolerance =
+    options.tolerance ??
+    embedderEntry(kit.options.embedder ?? DEFAULT_EMBEDDER, 'embedder', kit.options.cacheDir).thresholds.match;
+  return knownMatcher(people, tolerance);
 }
 
 /**

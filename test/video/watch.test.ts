@@ -10,6 +10,8 @@ import { FaceKitError } from '../../src/errors.js';
 import { createFaceKit, type FaceKit, openGallery, type WatchEvent, watch } from '../../src/index.js';
 import { loadKnownFolder } from '../../src/video/known.js';
 import { startViewer } from '../../src/video/viewer.js';
+import { exportTuned } from '../../src/train/export.js';
+import { stockTail } from '../../src/train/network.js';
 import { VIDEO_DETECTOR, videoDetection, type WatchOptions } from '../../src/video/watch.js';
 import { cliRunner } from '../helpers/cli.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
@@ -18,7 +20,7 @@ import { makeTestVideos, type TestVideos } from './videos.js';
 
 const run = promisify(execFile);
 const dir = tempDir('facekit-video-watch-');
-isolatedCacheDir();
+const cacheDir = isolatedCacheDir();
 let videos: TestVideos;
 let kit: FaceKit;
 
@@ -176,6 +178,10 @@ describe('watch over the test videos (known people from a folder)', () => {
     // Detector and border are checked before ffmpeg starts: a missing file is not what is reported.
     await assert.rejects(events(join(dir, 'missing.mp4'), { detector: 'nope' as 'tiny' }), isCode('INVALID_ARGUMENT'));
     await assert.rejects(events(videos.cut, { padding: 2 }), isCode('INVALID_ARGUMENT'));
+    // A gallery of one embedder's descriptors and a kit encoding another's do not mix.
+    const other = await openGallery({ path: join(dir, 'g-other.db'), modelId: 'dlib128+other' });
+    await assert.rejects(events(videos.cut, { gallery: other, known: undefined }), isCode('INVALID_ARGUMENT'));
+    await other.close();
   });
   it('runs the video default detector unless the kit or the watch names one', () => {
     const plain = createFaceKit();
@@ -351,5 +357,27 @@ describe('facekit watch (CLI)', () => {
     const every = await cli(['watch', videos.walk, '--every', '0']);
     assert.notEqual(every.code, 0);
     assert.match(every.stderr, /every/);
+    const embedder = await cli(['watch', videos.walk, '--embedder', 'nobody']);
+    assert.equal(embedder.code, 1);
+    assert.match(embedder.stderr, /unknown embedder "nobody"/);
+  });
+  it('--embedder: an exported model encodes the tracks, and a gallery of another embedder is refused', async () => {
+    // The stock last layer exported as a tuned embedder: a model facekit train could have saved,
+    // under its own name and descriptor space, that names Alice as dlib128 does.
+    await exportTuned('stocklayer', await stockTail(), {
+      modelsDir: cacheDir,
+      threshold: 0.6,
+      training: { test: true },
+    });
+    const r = await cli(['watch', videos.walk, '--known', videos.known, '--embedder', 'stocklayer', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /alice: 2\.\d s/);
+    const db = join(dir, 'stock.db');
+    const gallery = await openGallery({ path: db });
+    await gallery.enroll('carol', [{ descriptor: new Float32Array(128).fill(0.05) }]);
+    await gallery.close();
+    const mixed = await cli(['watch', videos.walk, '--db', db, '--embedder', 'stocklayer']);
+    assert.equal(mixed.code, 1);
+    assert.match(mixed.stderr, /holds dlib_resnet128 descriptors.*--embedder dlib128/);
   });
 });
