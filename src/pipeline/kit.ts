@@ -24,6 +24,7 @@ import {
   type AnalyzeOptions,
   checkJitters,
   checkKitOptions,
+  detectKnobs,
   type FaceKitOptions,
 } from './options.js';
 import { type Attempt, detectionAttempts } from './retry.js';
@@ -129,14 +130,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {
     this.alive();
     checkImage(image);
-    const o: DetectOptions = {
-      minConfidence: options.minConfidence ?? this.options.minConfidence,
-      maxFaces: options.maxFaces ?? this.options.maxFaces,
-      inputSize: options.inputSize ?? this.options.inputSize,
-      mtcnn: options.mtcnn ?? this.options.mtcnn,
-      upsample: options.upsample ?? this.options.upsample,
-      adjustThreshold: options.adjustThreshold ?? this.options.adjustThreshold,
-    };
+    const o = detectKnobs(options, this.options);
     // Per-call knobs are checked as the kit's own are: one for another detector is refused, not ignored.
     for (const name of DETECTOR_NAMES) DETECTORS[name].checkOptions(options, this.detectorName);
     const [first, ...retries] = detectionAttempts(this.detectorName, o);

@@ -18,6 +18,8 @@ import type {
 } from '../index.js';
 import { checkDetectorName, type DetectorAlias } from '../detect/registry.js';
 import { type Attempt, detectionAttempts } from '../pipeline/retry.js';
+import { detectKnobs } from '../pipeline/options.js';
+import { checkPadding } from '../detect/pad.js';
 import { CLUSTER_THRESHOLD, clusterFaces } from '../entry/match.js';
 import { DEFAULT_EMBEDDER, embedderEntry } from '../entry/embed.js';
 import { blurUnknownFaces, drawFrame, type FrameFace } from './annotate.js';
@@ -206,20 +208,8 @@ async function makeMatcher(options: WatchOptions): Promise<Matcher | null> {
 export function videoDetection(options: WatchOptions): { pass: Attempt; padding: number } {
   const { kit } = options;
   const name = checkDetectorName(options.detector ?? kit.options.detector ?? VIDEO_DETECTOR, 'detector');
-  const own = options.detectOptions ?? {};
-  const knobs: DetectOptions = {
-    minConfidence: own.minConfidence ?? kit.options.minConfidence,
-    maxFaces: own.maxFaces ?? kit.options.maxFaces,
-    inputSize: own.inputSize ?? kit.options.inputSize,
-    mtcnn: own.mtcnn ?? kit.options.mtcnn,
-    upsample: own.upsample ?? kit.options.upsample,
-    adjustThreshold: own.adjustThreshold ?? kit.options.adjustThreshold,
-  };
-  const [pass] = detectionAttempts(name, knobs);
-  const padding = options.padding ?? 0;
-  if (!(Number.isFinite(padding) && padding >= 0 && padding <= 1))
-    throw invalidArgument('padding', `must be a number from 0 to 1 (a fraction of the longer side), got ${padding}`);
-  return { pass, padding };
+  const [pass] = detectionAttempts(name, detectKnobs(options.detectOptions ?? {}, kit.options));
+  return { pass, padding: checkPadding(options.padding ?? 0) };
 }
 
 function checkOptions(options: WatchOptions): number {

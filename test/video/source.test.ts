@@ -14,7 +14,7 @@ import { openSource, type SourceItem } from '../../src/video/source.js';
 import { startViewer } from '../../src/video/viewer.js';
 import { parseSource } from '../../src/video/source-spec.js';
 import { tempDir } from '../helpers/temp.js';
-import { FPS, HEIGHT, makeTestVideos, type TestVideos, WIDTH } from './videos.js';
+import { FPS, HEIGHT, makeTestVideos, type TestVideos, toTransportStream, WIDTH } from './videos.js';
 
 const run = promisify(execFile);
 const dir = tempDir('facekit-video-source-');
@@ -135,22 +135,7 @@ describe('live HTTP stream', () => {
   let url: string;
   let requests = 0;
   before(async () => {
-    const ts = join(dir, 'walk.ts');
-    await run(videos.ffmpeg, [
-      '-loglevel',
-      'error',
-      '-i',
-      videos.walk,
-      '-an',
-      '-c:v',
-      'mpeg2video',
-      '-q:v',
-      '4',
-      '-f',
-      'mpegts',
-      ts,
-    ]);
-    const bytes = readFileSync(ts);
+    const bytes = readFileSync(await toTransportStream(videos.ffmpeg, videos.walk, join(dir, 'walk.ts')));
     server = createServer((_req, res) => {
       requests++;
       if (requests === 1) {

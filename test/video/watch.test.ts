@@ -16,7 +16,7 @@ import { VIDEO_DETECTOR, videoDetection, type WatchOptions } from '../../src/vid
 import { cliRunner } from '../helpers/cli.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
-import { makeTestVideos, type TestVideos } from './videos.js';
+import { makeTestVideos, type TestVideos, toTransportStream } from './videos.js';
 
 const run = promisify(execFile);
 const dir = tempDir('facekit-video-watch-');
@@ -204,23 +204,7 @@ describe('watch over the test videos (known people from a folder)', () => {
 
 describe('a live stream that breaks (local HTTP server)', () => {
   it('ends the tracks at the break, reports the gap, resumes, and reports giving up', async () => {
-    const ts = join(dir, 'walk-live.ts');
-    await run(videos.ffmpeg, [
-      '-loglevel',
-      'error',
-      '-y',
-      '-i',
-      videos.walk,
-      '-an',
-      '-c:v',
-      'mpeg2video',
-      '-q:v',
-      '4',
-      '-f',
-      'mpegts',
-      ts,
-    ]);
-    const bytes = readFileSync(ts);
+    const bytes = readFileSync(await toTransportStream(videos.ffmpeg, videos.walk, join(dir, 'walk-live.ts')));
     let requests = 0;
     // Sent at the video's rate, as a camera would: a live source drops the frames it is given
     // faster than it takes them, and ffmpeg reads ~2 s of a transport stream before its first
