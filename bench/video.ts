@@ -125,7 +125,7 @@ const cpuFields = (cpu0: number, frames: number): { cpuMs: number; cpuFps: numbe
 };
 
 /** CPU-ms per frame ffmpeg spends decoding the clip to rgb24 (the watch's source, run alone). */
-async function decodeCpu(clip: string, size: string): Promise<Row> {
+async function decodeCpu(clip: string, size: string, threads: number): Promise<Row> {
   const ffmpeg = (await findFfmpeg()).path;
   const t0 = performance.now();
   const { stdout } = await run('bash', [
@@ -147,8 +147,8 @@ async function decodeCpu(clip: string, size: string): Promise<Row> {
   const cpuMs = ((user + sys) * 1000) / frames;
   return {
     size,
-    threads: 1,
-    mode: 'ffmpeg decode to rgb24 alone (child process)',
+    threads,
+    mode: 'ffmpeg decode to rgb24 alone (child process, its own threads)',
     frames,
     fps: (frames * 1000) / wall,
     cpuMs,
@@ -324,7 +324,7 @@ async function speedPart(size: string, threads: number, work: string): Promise<R
   await photoTiny.warmUp();
   await kit.attempt(await firstFrame(clip), [VIDEO_DETECTOR, {}], 0);
   const rows = [
-    await decodeCpu(clip, size),
+    await decodeCpu(clip, size, threads),
     await measurePerPhoto(
       kit,
       clip,
