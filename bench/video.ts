@@ -98,6 +98,9 @@ async function makeLongClip(work: string, size: string, frames: number): Promise
 
 interface Row {
   dropped?: number;
+  /** Live rows: p99 and largest CPU-ms spent on one frame (its latency on an idle core). */
+  cpuP99?: number;
+  cpuMax?: number;
   size: string;
   threads: number;
   mode: string;
@@ -214,7 +217,7 @@ async function measureLive(
   clip: string,
   size: string,
   threads: number,
-): Promise<Row & { dropped: number }> {
+): Promise<Row & { dropped: number; cpuP99: number; cpuMax: number }> {
   const [width, height] = size.split('x').map(Number);
   const decoded: Uint8Array[] = [];
   const src = await openSource(clip);
@@ -232,10 +235,12 @@ async function measureLive(
     feed.write(decoded[sent++]);
   }, 1000 / FPS);
   const latency: number[] = [];
+  const frameCpu: number[] = [];
   let dropped = 0;
   let detections = 0;
   const t0 = performance.now();
   const cpu0 = cpuNow();
+  let lastCpu = cpu0;
   for await (const e of watch('-', {
     kit,
     every: flags.every,
@@ -247,6 +252,11 @@ async function measureLive(
     live: true,
     onFrame: (f) => {
       latency.push(performance.now() - f.receivedAt);
+      // Between two frames the live loop waits idle (no CPU): the CPU used since the last frame is
+      // what this one cost, its latency on an otherwise idle core.
+      const now = cpuNow();
+      frameCpu.push(now - lastCpu);
+      lastCpu = now;
     },
   }))
     if (e.type === 'summary') {
@@ -265,6 +275,8 @@ async function measureLive(
     ...cpuFields(cpu0, latency.length),
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
+    cpuP99: percentile(ms(frameCpu.slice(1)), 99),
+    cpuMax: Math.max(...frameCpu.slice(1)),
     dropped,
   };
 }
@@ -487,6 +499,7 @@ async function main(): Promise<void> {
       'wall ms/frame or latency p50',
       'p99',
       'dropped',
+      'live: CPU-ms of one frame p99 / max',
     ],
     rows.map((r) => [
       r.size,
@@ -500,6 +513,7 @@ async function main(): Promise<void> {
       Number.isNaN(r.p50) ? '' : r.p50,
       Number.isNaN(r.p99) ? '' : r.p99,
       r.dropped ?? '',
+      r.cpuP99 === undefined ? '' : `${r.cpuP99.toFixed(1)} / ${(r.cpuMax ?? 0).toFixed(1)}`,
     ]),
   );
   const accuracyTable = markdownTable(
