@@ -197,6 +197,13 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
   }
 }
 
+/** The shared --model, with no default: none named, watch runs its video default on the frames. */
+function videoModelOption(): Option {
+  const option = modelOption().default(undefined);
+  option.description += " (default: watch's video default, 'tiny' with one pass a frame and no border)";
+  return option;
+}
+
 export function watchCommand(): Command {
   return (
     new Command('watch')
@@ -229,7 +236,7 @@ export function watchCommand(): Command {
       // Every registered detector (hog and face_recognition's cnn too). None named: watch runs its video
       // default on the frames (VIDEO_DETECTOR: tiny, one pass, no border; the photo default costs
       // ~16× more CPU per frame, bench:video) and the known photos get the photo default.
-      .addOption(modelOption().default(undefined, "watch's video default, tiny"))
+      .addOption(videoModelOption())
       .addOption(embedderOption())
       .option('--threads <n>', 'onnxruntime threads (0: all cores)', (v) => Number(v), 1)
       .option('--tolerance <d>', 'distance threshold for --known (default 0.6)', parsePositive)

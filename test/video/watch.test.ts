@@ -341,6 +341,9 @@ describe('facekit watch (CLI)', () => {
     const every = await cli(['watch', videos.walk, '--every', '0']);
     assert.notEqual(every.code, 0);
     assert.match(every.stderr, /every/);
+    const help = await cli(['watch', '--help']);
+    assert.match(help.stdout, /--model[\s\S]*default: watch's video\s+default, 'tiny'/);
+    assert.match(help.stdout, /--embedder <name>/);
     const embedder = await cli(['watch', videos.walk, '--embedder', 'nobody']);
     assert.equal(embedder.code, 1);
     assert.match(embedder.stderr, /unknown embedder "nobody"/);
