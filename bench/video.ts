@@ -5,6 +5,15 @@
  * on the same clip in the same process as the baseline. Then identity accuracy per track and ID
  * switches on the test videos, and RSS over a long run.
  *
+ * The machine may be shared: besides wall-clock fps, each row gives the CPU time of this process
+ * per frame (process.cpuUsage: every thread, onnxruntime's included) and the fps that CPU time
+ * allows ("cpu fps" = 1000 / CPU-ms). ffmpeg decodes in a child process whose CPU is not in that
+ * figure; its own CPU-ms per frame is measured separately (bash `times` after a decode-only run).
+ * Watch runs with a default kit (`createFaceKit({ threads })`), so it uses the video default
+ * detector (VIDEO_DETECTOR: tiny, one pass, no border); the per-photo rows run the same kit's
+ * analyze (the photo default: MTCNN, border, retries) on the first PER_PHOTO_FRAMES frames, and
+ * analyze with the video detector on every frame.
+ *
  *   npm run bench:video -- [--seconds 8] [--threads 1,2] [--every 3] [--rss-frames 20000] [--no-rss]
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -13,7 +22,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { createFaceKit, type FaceKit, type WatchEvent, watch } from '../src/index.js';
+import { createFaceKit, type FaceKit, type Image, type WatchEvent, watch } from '../src/index.js';
+import { VIDEO_DETECTOR } from '../src/video/watch.js';
 import { findFfmpeg } from '../src/video/ffmpeg.js';
 import { openSource } from '../src/video/source.js';
 import { makeTestVideos } from '../test/video/videos.js';
@@ -88,13 +98,67 @@ async function makeLongClip(work: string, size: string, frames: number): Promise
 
 interface Row {
   dropped?: number;
+  /** Live rows: p99 and largest CPU-ms spent on one frame (its latency on an idle core). */
+  cpuP99?: number;
+  cpuMax?: number;
   size: string;
   threads: number;
   mode: string;
   frames: number;
+  /** Frames the detector ran on (watch rows). */
+  detections?: number;
   fps: number;
+  /** CPU time of this process per frame, ms, and the fps it allows. */
+  cpuMs: number;
+  cpuFps: number;
   p50: number;
   p99: number;
+}
+
+/** Frames of the clip the photo-default baseline analyses: MTCNN with border costs ~0.2 CPU-s a frame. */
+const PER_PHOTO_FRAMES = 25;
+
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const cpuFields = (cpu0: number, frames: number): { cpuMs: number; cpuFps: number } => {
+  const cpuMs = (cpuNow() - cpu0) / Math.max(1, frames);
+  return { cpuMs, cpuFps: 1000 / cpuMs };
+};
+
+/** CPU-ms per frame ffmpeg spends decoding the clip to rgb24 (the watch's source, run alone). */
+async function decodeCpu(clip: string, size: string, threads: number): Promise<Row> {
+  const ffmpeg = (await findFfmpeg()).path;
+  const t0 = performance.now();
+  const { stdout } = await run('bash', [
+    '-c',
+    `"$0" -hide_banner -loglevel error -nostdin -i "$1" -f rawvideo -pix_fmt rgb24 - | wc -c; times`,
+    ffmpeg,
+    clip,
+  ]);
+  const wall = performance.now() - t0;
+  const [w, h] = size.split('x').map(Number);
+  const lines = stdout.trim().split('\n');
+  const frames = Math.round(Number(lines[0]) / (w * h * 3));
+  // `times` prints the shell's own line, then its children's: "0m0.123s 0m0.045s".
+  const seconds = (t: string): number => {
+    const m = /(\d+)m([\d.]+)s/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : Number.NaN;
+  };
+  const [user, sys] = (lines.at(-1) as string).trim().split(/\s+/).map(seconds);
+  const cpuMs = ((user + sys) * 1000) / frames;
+  return {
+    size,
+    threads,
+    mode: 'ffmpeg decode to rgb24 alone (child process, its own threads)',
+    frames,
+    fps: (frames * 1000) / wall,
+    cpuMs,
+    cpuFps: 1000 / cpuMs,
+    p50: Number.NaN,
+    p99: Number.NaN,
+  };
 }
 
 const ms = (xs: number[]) => xs.sort((a, b) => a - b);
@@ -111,9 +175,11 @@ async function measureWatch(
   // frames is the time one frame took; arrival-to-result latency is measured on the paced run.
   const perFrame: number[] = [];
   const t0 = performance.now();
+  const cpu0 = cpuNow();
   let previous = t0;
   let frames = 0;
-  for await (const _ of watch(clip, {
+  let detections = 0;
+  for await (const e of watch(clip, {
     kit,
     every,
     adaptive: every > 1,
@@ -124,10 +190,21 @@ async function measureWatch(
       perFrame.push(now - previous);
       previous = now;
     },
-  }));
+  }))
+    if (e.type === 'summary') detections = e.detections;
   const wall = (performance.now() - t0) / 1000;
   const sorted = ms(perFrame.slice(1));
-  return { size, threads, mode, frames, fps: frames / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return {
+    size,
+    threads,
+    mode,
+    frames,
+    detections,
+    fps: frames / wall,
+    ...cpuFields(cpu0, frames),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
 }
 
 /**
@@ -140,7 +217,7 @@ async function measureLive(
   clip: string,
   size: string,
   threads: number,
-): Promise<Row & { dropped: number }> {
+): Promise<Row & { dropped: number; cpuP99: number; cpuMax: number }> {
   const [width, height] = size.split('x').map(Number);
   const decoded: Uint8Array[] = [];
   const src = await openSource(clip);
@@ -158,8 +235,12 @@ async function measureLive(
     feed.write(decoded[sent++]);
   }, 1000 / FPS);
   const latency: number[] = [];
+  const frameCpu: number[] = [];
   let dropped = 0;
+  let detections = 0;
   const t0 = performance.now();
+  const cpu0 = cpuNow();
+  let lastCpu = cpu0;
   for await (const e of watch('-', {
     kit,
     every: flags.every,
@@ -171,9 +252,17 @@ async function measureLive(
     live: true,
     onFrame: (f) => {
       latency.push(performance.now() - f.receivedAt);
+      // Between two frames the live loop waits idle (no CPU): the CPU used since the last frame is
+      // what this one cost, its latency on an otherwise idle core.
+      const now = cpuNow();
+      frameCpu.push(now - lastCpu);
+      lastCpu = now;
     },
   }))
-    if (e.type === 'summary') dropped = e.dropped;
+    if (e.type === 'summary') {
+      dropped = e.dropped;
+      detections = e.detections;
+    }
   const wall = (performance.now() - t0) / 1000;
   const sorted = ms(latency);
   return {
@@ -181,48 +270,88 @@ async function measureLive(
     threads,
     mode: `live at ${FPS} fps, every ${flags.every}: arrival to tracks`,
     frames: latency.length,
+    detections,
     fps: latency.length / wall,
+    ...cpuFields(cpu0, latency.length),
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
+    cpuP99: percentile(ms(frameCpu.slice(1)), 99),
+    cpuMax: Math.max(...frameCpu.slice(1)),
     dropped,
   };
 }
 
-async function measurePerPhoto(kit: FaceKit, clip: string, size: string, threads: number): Promise<Row> {
+async function measurePerPhoto(
+  kit: FaceKit,
+  clip: string,
+  size: string,
+  threads: number,
+  mode: string,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<Row> {
   const src = await openSource(clip);
   const latency: number[] = [];
   const t0 = performance.now();
+  const cpu0 = cpuNow();
   for await (const item of src.items()) {
     if (item.type !== 'frame') continue;
     const start = performance.now();
     await kit.analyze(item.frame.image);
     latency.push(performance.now() - start);
+    if (latency.length >= limit) break;
   }
+  src.close();
   const wall = (performance.now() - t0) / 1000;
   const sorted = ms(latency);
   return {
     size,
     threads,
-    mode: 'per-photo analyze (baseline)',
+    mode,
     frames: latency.length,
     fps: latency.length / wall,
+    ...cpuFields(cpu0, latency.length),
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
   };
 }
 
+async function firstFrame(clip: string): Promise<Image> {
+  const src = await openSource(clip);
+  for await (const item of src.items())
+    if (item.type === 'frame') {
+      src.close();
+      return { ...item.frame.image, data: Uint8Array.from(item.frame.image.data) };
+    }
+  throw new Error(`${clip}: no frame`);
+}
+
 /** One size and thread count, in this process. */
 async function speedPart(size: string, threads: number, work: string): Promise<Row[]> {
   const clip = await makeClip(work, size, flags.seconds);
+  // The kit a user makes without naming a detector: watch then runs VIDEO_DETECTOR on the frames.
   const kit = createFaceKit({ threads });
   await kit.warmUp();
+  // The per-photo pipeline with the video's detector, one pass, no border: what tracking saves.
+  const photoTiny = createFaceKit({ threads, detector: VIDEO_DETECTOR, padding: 0, retryOnMiss: false });
+  await photoTiny.warmUp();
+  await kit.attempt(await firstFrame(clip), [VIDEO_DETECTOR, {}], 0);
   const rows = [
-    await measurePerPhoto(kit, clip, size, threads),
+    await decodeCpu(clip, size, threads),
+    await measurePerPhoto(
+      kit,
+      clip,
+      size,
+      threads,
+      `per-photo analyze, photo default (MTCNN + border), first ${PER_PHOTO_FRAMES} frames`,
+      PER_PHOTO_FRAMES,
+    ),
+    await measurePerPhoto(photoTiny, clip, size, threads, `per-photo analyze, ${VIDEO_DETECTOR} (baseline)`),
     await measureWatch(kit, clip, 1, 'watch, detect every frame', size, threads),
     await measureWatch(kit, clip, flags.every, `watch, detect every ${flags.every} + tracking`, size, threads),
     await measureLive(kit, clip, size, threads),
   ];
   await kit.dispose();
+  await photoTiny.dispose();
   return rows;
 }
 
@@ -358,8 +487,34 @@ async function main(): Promise<void> {
         String(flags.every),
       ]) as RssPoint[]);
   const speedTable = markdownTable(
-    ['size', 'threads', 'mode', 'frames', 'fps', 'ms/frame or latency p50', 'p99', 'dropped'],
-    rows.map((r) => [r.size, r.threads, r.mode, r.frames, r.fps, r.p50, r.p99, r.dropped ?? '']),
+    [
+      'size',
+      'threads',
+      'mode',
+      'frames',
+      'detector ran',
+      'wall fps',
+      'CPU-ms/frame',
+      'cpu fps',
+      'wall ms/frame or latency p50',
+      'p99',
+      'dropped',
+      'live: CPU-ms of one frame p99 / max',
+    ],
+    rows.map((r) => [
+      r.size,
+      r.threads,
+      r.mode,
+      r.frames,
+      r.detections ?? '',
+      r.fps,
+      r.cpuMs,
+      r.cpuFps,
+      Number.isNaN(r.p50) ? '' : r.p50,
+      Number.isNaN(r.p99) ? '' : r.p99,
+      r.dropped ?? '',
+      r.cpuP99 === undefined ? '' : `${r.cpuP99.toFixed(1)} / ${(r.cpuMax ?? 0).toFixed(1)}`,
+    ]),
   );
   const accuracyTable = markdownTable(
     ['video', 'expected', 'tracks (≥ 0.5 s)', 'tracks named right', 'ID switches'],

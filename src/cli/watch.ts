@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { FaceKitError } from '../errors.js';
 import type { DetectorName, Gallery } from '../index.js';
 import type { Summary, WatchEvent } from '../entry/video.js';
-import { modelOption } from './output.js';
+import { embedderOption, modelOption } from './output.js';
 
 export interface WatchCliOptions {
   db?: string;
@@ -16,12 +16,14 @@ export interface WatchCliOptions {
   saveUnknown?: boolean;
   serve?: number | true;
   ffmpeg?: string;
-  model: DetectorName;
+  model?: DetectorName;
   threads: number;
   tolerance?: number;
   fps?: number;
   size?: { width: number; height: number };
   quiet?: boolean;
+  /** A tuned embedder by name ('facekit train --out'); the gallery must hold its descriptors. */
+  embedder?: string;
 }
 
 /** The viewer's port when --serve is given without one. */
@@ -108,21 +110,29 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
   // Loaded here, not at the top: onnxruntime and sharp must not slow `facekit --help`.
   const { createFaceKit, openGallery } = await import('../index.js');
   const { loadKnownFolder, runWatchSession } = await import('../entry/video.js');
-  const kit = createFaceKit({ detector: opts.model, threads: opts.threads });
+  const { embedderEntry } = await import('../entry/embed.js');
+  // Checked before any file is touched: an unknown name lists the embedders there are.
+  const entry = opts.embedder === undefined ? undefined : embedderEntry(opts.embedder, '--embedder');
+  const kit = createFaceKit({ detector: opts.model, threads: opts.threads, embedder: opts.embedder });
   let gallery: Gallery | undefined;
   try {
     if (opts.db !== undefined) {
       await stat(opts.db).catch((cause) => {
         throw new FaceKitError('FILE_NOT_FOUND', 'no such gallery', { file: opts.db, field: 'db', cause });
       });
-      gallery = await openGallery({ path: opts.db });
+      gallery = await openGallery({
+        path: opts.db,
+        create: false,
+        modelId: entry?.modelId,
+        matchThreshold: entry?.thresholds.match,
+      });
     }
     // Known photos are often close-ups, which tiny at one size misses: they get the CLI's usual
     // retries, which video frames cannot afford.
     const photoKit =
       opts.known === undefined
         ? undefined
-        : createFaceKit({ detector: opts.model, threads: opts.threads, retryOnMiss: true });
+        : createFaceKit({ detector: opts.model, threads: opts.threads, retryOnMiss: true, embedder: opts.embedder });
     const known =
       opts.known === undefined
         ? undefined
@@ -187,6 +197,13 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
   }
 }
 
+/** The shared --model, with no default: none named, watch runs its video default on the frames. */
+function videoModelOption(): Option {
+  const option = modelOption().default(undefined);
+  option.description += " (default: watch's video default, 'tiny' with one pass a frame and no border)";
+  return option;
+}
+
 export function watchCommand(): Command {
   return (
     new Command('watch')
@@ -216,8 +233,11 @@ export function watchCommand(): Command {
         ),
       )
       .option('--ffmpeg <path>', 'the ffmpeg to run (default: the newer of the npm and the system ffmpeg)')
-      // Every registered detector (hog and face_recognition's cnn too), tiny by default: the fastest per frame.
-      .addOption(modelOption().default('tiny'))
+      // Every registered detector (hog and face_recognition's cnn too). None named: watch runs its video
+      // default on the frames (VIDEO_DETECTOR: tiny, one pass, no border; the photo default costs
+      // ~16× more CPU per frame, bench:video) and the known photos get the photo default.
+      .addOption(videoModelOption())
+      .addOption(embedderOption())
       .option('--threads <n>', 'onnxruntime threads (0: all cores)', (v) => Number(v), 1)
       .option('--tolerance <d>', 'distance threshold for --known (default 0.6)', parsePositive)
       .option('--fps <n>', 'frame rate of an image sequence, camera or stdin', parsePositive)

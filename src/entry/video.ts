@@ -3,7 +3,7 @@
  * (annotated output, JSON lines, live viewer), and the parts: frame sources, which ffmpeg, the
  * known-people folder.
  */
-export { watch, DEFAULT_EVERY } from '../video/watch.js';
+export { watch, DEFAULT_EVERY, VIDEO_DETECTOR, videoDetection } from '../video/watch.js';
 export type {
   AnnotatedFrame,
   PersonTimeline,

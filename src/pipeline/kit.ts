@@ -1,4 +1,4 @@
-import { DEFAULT_PADDING, detectPadded } from '../detect/pad.js';
+import { checkPadding, DEFAULT_PADDING, detectPadded } from '../detect/pad.js';
 import { DEFAULT_RETRY_ON_MISS } from '../detect/registry.js';
 import { type Chip, chipTransform, extractChip, warpChip } from '../align/chip.js';
 import { checkLandmarkSpread } from '../align/spread.js';
@@ -24,6 +24,7 @@ import {
   type AnalyzeOptions,
   checkJitters,
   checkKitOptions,
+  detectKnobs,
   type FaceKitOptions,
 } from './options.js';
 import { type Attempt, detectionAttempts } from './retry.js';
@@ -129,14 +130,7 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
   async detect(image: Image, options: DetectOptions = {}): Promise<Detection[]> {
     this.alive();
     checkImage(image);
-    const o: DetectOptions = {
-      minConfidence: options.minConfidence ?? this.options.minConfidence,
-      maxFaces: options.maxFaces ?? this.options.maxFaces,
-      inputSize: options.inputSize ?? this.options.inputSize,
-      mtcnn: options.mtcnn ?? this.options.mtcnn,
-      upsample: options.upsample ?? this.options.upsample,
-      adjustThreshold: options.adjustThreshold ?? this.options.adjustThreshold,
-    };
+    const o = detectKnobs(options, this.options);
     // Per-call knobs are checked as the kit's own are: one for another detector is refused, not ignored.
     for (const name of DETECTOR_NAMES) DETECTORS[name].checkOptions(options, this.detectorName);
     const [first, ...retries] = detectionAttempts(this.detectorName, o);
@@ -159,19 +153,24 @@ export class FaceKit<A extends Alignment = 'landmarks68'> {
     return candidates.sort((x, y) => y.score - x.score).slice(0, 1);
   }
 
-  /** One detection pass with the named detector, whatever this kit's own detector is. */
-  async attempt(image: Image, pass: Attempt): Promise<Detection[]> {
+  /**
+   * One detection pass with the named detector, whatever this kit's own detector is, and no retry.
+   * `padding` overrides the kit's border for this pass (video frames are scenes, not tight crops:
+   * the video loop passes 0 and saves the bordered second pass).
+   */
+  async attempt(image: Image, pass: Attempt, padding?: number): Promise<Detection[]> {
     this.alive();
     checkImage(image);
-    const padding = this.options.padding ?? DEFAULT_PADDING;
-    return this.attemptOn(await detectionView(image, paddedBudget(image, padding)), pass);
+    if (padding !== undefined) checkPadding(padding);
+    const border = padding ?? this.options.padding ?? DEFAULT_PADDING;
+    return this.attemptOn(await detectionView(image, paddedBudget(image, border)), pass, padding);
   }
 
   /** One pass on the bounded copy (padded: see detect/pad.ts), answered in the photo's pixels. */
-  private async attemptOn(view: DetectionView, [name, options]: Attempt): Promise<Detection[]> {
+  private async attemptOn(view: DetectionView, [name, options]: Attempt, padding?: number): Promise<Detection[]> {
     const detector = await this.detector(name);
-    const padding = this.options.padding ?? detectorEntry(name).defaultPadding ?? DEFAULT_PADDING;
-    return toOriginal(await detectPadded(detector, view.image, options, padding), view);
+    const border = padding ?? this.options.padding ?? detectorEntry(name).defaultPadding ?? DEFAULT_PADDING;
+    return toOriginal(await detectPadded(detector, view.image, options, border), view);
   }
 
   /** 68 landmarks for each detection (or for detections found here when none are given). */

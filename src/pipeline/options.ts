@@ -89,6 +89,18 @@ interface KitOptions extends RuntimeOptions {
   readonly jitters?: number;
 }
 
+/** A call's detection knobs over the kit's: each one the call leaves out comes from the kit. */
+export function detectKnobs(given: DetectOptions, kit: DetectOptions): DetectOptions {
+  return {
+    minConfidence: given.minConfidence ?? kit.minConfidence,
+    maxFaces: given.maxFaces ?? kit.maxFaces,
+    inputSize: given.inputSize ?? kit.inputSize,
+    mtcnn: given.mtcnn ?? kit.mtcnn,
+    upsample: given.upsample ?? kit.upsample,
+    adjustThreshold: given.adjustThreshold ?? kit.adjustThreshold,
+  };
+}
+
 /** What one `analyze()` call can override. */
 export interface AnalyzeOptions extends DetectOptions {
   readonly flip?: boolean;

@@ -71,6 +71,9 @@ export function describeSource(spec: SourceSpec): string {
 export const DEFAULT_SEQUENCE_FPS = 25;
 
 /** ffmpeg arguments before `-i` and the input itself, for every kind but stdin. */
+/** Microseconds of a live stream ffmpeg reads to learn its format before decoding. */
+const STREAM_PROBE_US = 1_000_000;
+
 export function inputArgs(spec: Exclude<SourceSpec, { kind: 'stdin' }>, fps: number | undefined): string[] {
   switch (spec.kind) {
     case 'file':
@@ -81,7 +84,10 @@ export function inputArgs(spec: Exclude<SourceSpec, { kind: 'stdin' }>, fps: num
       // No `-fflags nobuffer` / `-flags low_delay`: with them the 2018 npm build output no frame
       // at all from an MPEG-2 transport stream over HTTP (measured); stale frames are dropped here instead.
       const rtsp = /^rtsps?:/i.test(spec.url) ? ['-rtsp_transport', 'tcp'] : [];
-      return [...rtsp, '-i', spec.url];
+      // ffmpeg probes 5 s of a stream (its default analyzeduration) before the first frame; a
+      // low-rate transport stream over HTTP then opened only once the whole test clip had come
+      // (4.5 s), 1 s of probing opens it after ~1.7 s and the frames then flow as they arrive.
+      return [...rtsp, '-analyzeduration', String(STREAM_PROBE_US), '-i', spec.url];
     }
     case 'device': {
       const rate = fps === undefined ? [] : ['-framerate', String(fps)];

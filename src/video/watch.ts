@@ -6,8 +6,22 @@
 import { createHash } from 'node:crypto';
 import type { ClusterFace } from '../entry/gallery.js';
 import { invalidArgument } from '../errors.js';
-import type { Box, Detection, FaceKit, Gallery, Image, IdentifyOptions } from '../index.js';
+import type {
+  Box,
+  Detection,
+  DetectOptions,
+  DetectorName,
+  FaceKit,
+  Gallery,
+  Image,
+  IdentifyOptions,
+} from '../index.js';
+import { checkDetectorName, type DetectorAlias } from '../detect/registry.js';
+import { type Attempt, detectionAttempts } from '../pipeline/retry.js';
+import { detectKnobs } from '../pipeline/options.js';
+import { checkPadding } from '../detect/pad.js';
 import { CLUSTER_THRESHOLD, clusterFaces } from '../entry/match.js';
+import { DEFAULT_EMBEDDER, embedderEntry } from '../entry/embed.js';
 import { blurUnknownFaces, drawFrame, type FrameFace } from './annotate.js';
 import { CutDetector } from './cut.js';
 import { describeFfmpeg } from './ffmpeg.js';
@@ -25,7 +39,18 @@ import { openSource, type SourceInfo, type SourceOptions } from './source.js';
 import { type Track, Tracker, type TrackerOptions } from './tracker.js';
 
 /** The kit stages watch uses (a FaceKit of either alignment). */
-export type WatchKit = Pick<FaceKit, 'detect' | 'landmarks' | 'encode' | 'analyze'>;
+export type WatchKit = Pick<
+  FaceKit,
+  'attempt' | 'detect' | 'landmarks' | 'encode' | 'analyze' | 'options' | 'embedderId'
+>;
+
+/**
+ * The detector a watch runs when neither it nor its kit names one: tiny at 416, one pass, no
+ * border. The kit's photo default (MTCNN with a bordered second pass and a retry chain on a miss)
+ * costs ~180 CPU-ms per 640×480 frame and would rerun every detector on each frame without a
+ * face; tiny costs ~11 (bench/video.ts), and a face it misses on one frame is found on the next.
+ */
+export const VIDEO_DETECTOR: DetectorName = 'tiny';
 
 export interface WatchOptions extends SourceOptions {
   readonly kit: WatchKit;
@@ -34,8 +59,17 @@ export interface WatchOptions extends SourceOptions {
   readonly identify?: IdentifyOptions;
   /** … or a folder (`dir/<name>.jpg`, `dir/<name>/*.jpg`) or people given as descriptors. */
   readonly known?: string | readonly KnownPerson[];
-  /** Distance threshold for `known` (default 0.6, the match module's). */
+  /** Distance threshold for `known` (default the kit's embedder's match threshold: 0.6 for dlib128). */
   readonly tolerance?: number;
+  /**
+   * Detector run on the frames: default the kit's own when it was made with one
+   * (`createFaceKit({ detector })`), else VIDEO_DETECTOR. One pass a frame, never the kit's retry chain.
+   */
+  readonly detector?: DetectorName | DetectorAlias;
+  /** The detector's own knobs for video (inputSize, minConfidence, mtcnn…); default the kit's. */
+  readonly detectOptions?: DetectOptions;
+  /** Grey border around each frame before detecting (see FaceKitOptions.padding); default 0. */
+  readonly padding?: number;
   /** Detect on every n-th frame, the tracker predicting in between; default 3 (1: every frame). */
   readonly every?: number;
   /** Detect sooner than every n-th frame while tracks are uncertain; default true. */
@@ -148,11 +182,34 @@ const plainBox = (b: Box): Box => ({
 async function makeMatcher(options: WatchOptions): Promise<Matcher | null> {
   if (options.gallery && options.known !== undefined)
     throw invalidArgument('known', 'give either a gallery or known people, not both');
-  if (options.gallery) return galleryMatcher(options.gallery, options.identify);
+  const { kit } = options;
+  if (options.gallery) {
+    // A tuned embedder's descriptors live in their own space: compared with another's they mean nothing.
+    if (options.gallery.modelId !== kit.embedderId)
+      throw invalidArgument(
+        'gallery',
+        `the gallery holds ${options.gallery.modelId} descriptors; the kit encodes ${kit.embedderId} (make the kit with the gallery's embedder)`,
+      );
+    return galleryMatcher(options.gallery, options.identify);
+  }
   if (options.known === undefined) return null;
-  const people =
-    typeof options.known === 'string' ? (await loadKnownFolder(options.kit, options.known)).people : options.known;
-  return knownMatcher(people, options.tolerance);
+  const people = typeof options.known === 'string' ? (await loadKnownFolder(kit, options.known)).people : options.known;
+  const tolerance =
+    options.tolerance ??
+    embedderEntry(kit.options.embedder ?? DEFAULT_EMBEDDER, 'embedder', kit.options.cacheDir).thresholds.match;
+  return knownMatcher(people, tolerance);
+}
+
+/**
+ * The one detection pass watch runs on a frame: the detector (watch's option, else the kit's when
+ * it was made with one, else VIDEO_DETECTOR) with the kit's knobs under watch's own, no border
+ * unless asked. Checked before the source opens, so a bad name costs no ffmpeg start.
+ */
+export function videoDetection(options: WatchOptions): { pass: Attempt; padding: number } {
+  const { kit } = options;
+  const name = checkDetectorName(options.detector ?? kit.options.detector ?? VIDEO_DETECTOR, 'detector');
+  const [pass] = detectionAttempts(name, detectKnobs(options.detectOptions ?? {}, kit.options));
+  return { pass, padding: checkPadding(options.padding ?? 0) };
 }
 
 function checkOptions(options: WatchOptions): number {
@@ -170,6 +227,7 @@ function checkOptions(options: WatchOptions): number {
 export async function* watch(source: string, options: WatchOptions): AsyncGenerator<WatchEvent> {
   const every = checkOptions(options);
   const { kit } = options;
+  const detection = videoDetection(options);
   const adaptive = options.adaptive ?? true;
   const updates = options.updates ?? true;
   // The source first: a missing file or a dead URL is reported before known photos are encoded.
@@ -307,7 +365,7 @@ export async function* watch(source: string, options: WatchOptions): AsyncGenera
 
   /** One detection pass: track, sample better views, identify, and the events that follow. */
   async function detectionPass(index: number, time: number, image: Image, at: At): Promise<WatchEvent[]> {
-    const found: Detection[] = await kit.detect(image);
+    const found: Detection[] = await kit.attempt(image, detection.pass, detection.padding);
     const qualities = new Map<number, number>();
     const describe = async (which: readonly number[]): Promise<Float32Array[]> => {
       if (which.length === 0) return [];

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -14,7 +14,7 @@ import { openSource, type SourceItem } from '../../src/video/source.js';
 import { startViewer } from '../../src/video/viewer.js';
 import { parseSource } from '../../src/video/source-spec.js';
 import { tempDir } from '../helpers/temp.js';
-import { FPS, HEIGHT, makeTestVideos, type TestVideos, WIDTH } from './videos.js';
+import { FPS, HEIGHT, makeTestVideos, type TestVideos, toTransportStream, WIDTH } from './videos.js';
 
 const run = promisify(execFile);
 const dir = tempDir('facekit-video-source-');
@@ -135,22 +135,7 @@ describe('live HTTP stream', () => {
   let url: string;
   let requests = 0;
   before(async () => {
-    const ts = join(dir, 'walk.ts');
-    await run(videos.ffmpeg, [
-      '-loglevel',
-      'error',
-      '-i',
-      videos.walk,
-      '-an',
-      '-c:v',
-      'mpeg2video',
-      '-q:v',
-      '4',
-      '-f',
-      'mpegts',
-      ts,
-    ]);
-    const bytes = readFileSync(ts);
+    const bytes = readFileSync(await toTransportStream(videos.ffmpeg, videos.walk, join(dir, 'walk.ts')));
     server = createServer((_req, res) => {
       requests++;
       if (requests === 1) {
@@ -185,6 +170,53 @@ describe('live HTTP stream', () => {
       'frames after reconnecting',
     );
     assert.ok(gaps[0].to >= gaps[0].from);
+    // Backoff: the two failed reopens waited 20 then 40 ms before giving up.
+    assert.ok(gaps[1].to - gaps[1].from >= 0.06, `gave up after ${gaps[1].to - gaps[1].from} s`);
+  });
+  it('reads an HLS playlist and its segments over HTTP', async () => {
+    const hls = join(dir, 'hls');
+    mkdirSync(hls, { recursive: true });
+    // One-second segments of the 4-s walk, as a packager writes them for a player.
+    await run(videos.ffmpeg, [
+      '-loglevel',
+      'error',
+      '-i',
+      videos.walk,
+      '-an',
+      '-c:v',
+      'mpeg2video',
+      '-q:v',
+      '4',
+      '-f',
+      'hls',
+      '-hls_time',
+      '1',
+      '-hls_list_size',
+      '0',
+      join(hls, 'walk.m3u8'),
+    ]);
+    const asked: string[] = [];
+    const files = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      try {
+        res.writeHead(200).end(readFileSync(join(hls, basename(req.url ?? ''))));
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (files.address() as AddressInfo).port;
+      // Not live: a finished playlist is read whole (live, frames that come faster than taken are dropped).
+      const src = await openSource(`http://127.0.0.1:${port}/walk.m3u8`, { live: false });
+      assert.equal(src.info.width, WIDTH);
+      assert.equal(src.info.height, HEIGHT);
+      const frames = (await collect(src.items())).filter((i) => i.type === 'frame');
+      assert.ok(frames.length >= 38 && frames.length <= 41, `${frames.length} frames`);
+      assert.ok(asked.filter((u) => u.endsWith('.ts')).length >= 3, `segments asked: ${asked.join(' ')}`);
+    } finally {
+      await new Promise<void>((r) => files.close(() => r()));
+    }
   });
   it('reads an MJPEG stream over HTTP (the live viewer serving frames)', async () => {
     const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } })

@@ -131,6 +131,20 @@ describe('Tracker', () => {
       [1],
     );
   });
+  it('asks for a detection while a track is new or just lost, not for every frame it stays lost', async () => {
+    const t = new Tracker({ minHits: 2, maxAgeSeconds: 5 });
+    const describe = async (idx: readonly number[]) => idx.map(() => vector(0));
+    await t.update(0, 0, [box(10)], describe);
+    assert.equal(t.uncertain, true, 'tentative');
+    await t.update(1, 0.1, [box(10)], describe);
+    await t.update(2, 0.2, [box(10)], describe);
+    assert.equal(t.uncertain, false, 'confirmed and still');
+    await t.update(3, 0.3, [], describe);
+    assert.equal(t.uncertain, true, 'missed once: look again on the next frame');
+    await t.update(4, 0.4, [], describe);
+    assert.equal(t.tracks.length, 1, 'kept for re-joining');
+    assert.equal(t.uncertain, false, 'missed twice: back to the regular cadence');
+  });
   it('re-joins a lost track by appearance, and not a stranger', async () => {
     const t = new Tracker({ minHits: 2, maxAgeSeconds: 5 });
     const same = vector(0.1);

@@ -66,6 +66,12 @@ async function ffmpeg(bin: string, args: string[]): Promise<void> {
 
 const H264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-r', String(FPS)];
 
+/** `input` as an MPEG-2 transport stream without audio: what a camera's HTTP stream carries. */
+export async function toTransportStream(bin: string, input: string, out: string): Promise<string> {
+  await ffmpeg(bin, ['-i', input, '-an', '-c:v', 'mpeg2video', '-q:v', '4', '-f', 'mpegts', out]);
+  return out;
+}
+
 export async function makeTestVideos(dir: string): Promise<TestVideos> {
   const bin = (await findFfmpeg()).path;
   const known = join(dir, 'known');

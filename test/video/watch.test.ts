@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -8,15 +10,17 @@ import { FaceKitError } from '../../src/errors.js';
 import { createFaceKit, type FaceKit, openGallery, type WatchEvent, watch } from '../../src/index.js';
 import { loadKnownFolder } from '../../src/video/known.js';
 import { startViewer } from '../../src/video/viewer.js';
-import type { WatchOptions } from '../../src/video/watch.js';
+import { exportTuned } from '../../src/train/export.js';
+import { stockTail } from '../../src/train/network.js';
+import { VIDEO_DETECTOR, videoDetection, type WatchOptions } from '../../src/video/watch.js';
 import { cliRunner } from '../helpers/cli.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
-import { makeTestVideos, type TestVideos } from './videos.js';
+import { makeTestVideos, type TestVideos, toTransportStream } from './videos.js';
 
 const run = promisify(execFile);
 const dir = tempDir('facekit-video-watch-');
-isolatedCacheDir();
+const cacheDir = isolatedCacheDir();
 let videos: TestVideos;
 let kit: FaceKit;
 
@@ -32,9 +36,9 @@ const isCode = (code: string) => (e: unknown) => e instanceof FaceKitError && e.
 
 before(async () => {
   videos = await makeTestVideos(dir);
-  // The tiny detector these videos were made and checked with (the default became MTCNN with a border
-  // at the merge of issue 17, which misses the 2-second stranger at 320×240: left for the video issue).
-  kit = createFaceKit({ detector: 'tiny', padding: 0, threads: 1 });
+  // A kit as a user makes it: no detector named, so watch runs its video default (VIDEO_DETECTOR,
+  // one pass, no border) on the frames, and the known photos get the photo default.
+  kit = createFaceKit({ threads: 1 });
 });
 after(() => kit.dispose());
 
@@ -171,6 +175,94 @@ describe('watch over the test videos (known people from a folder)', () => {
     await gallery.close();
     await assert.rejects(events(videos.cut, { known: join(dir, 'nobody') }), isCode('FILE_NOT_FOUND'));
     await assert.rejects(events(join(dir, 'missing.mp4')), isCode('FILE_NOT_FOUND'));
+    // Detector and border are checked before ffmpeg starts: a missing file is not what is reported.
+    await assert.rejects(events(join(dir, 'missing.mp4'), { detector: 'nope' as 'tiny' }), isCode('INVALID_ARGUMENT'));
+    await assert.rejects(events(videos.cut, { padding: 2 }), isCode('INVALID_ARGUMENT'));
+    // A gallery of one embedder's descriptors and a kit encoding another's do not mix.
+    const other = await openGallery({ path: join(dir, 'g-other.db'), modelId: 'dlib128+other' });
+    await assert.rejects(events(videos.cut, { gallery: other, known: undefined }), isCode('INVALID_ARGUMENT'));
+    await other.close();
+  });
+  it('runs the video default detector unless the kit or the watch names one', () => {
+    const plain = createFaceKit();
+    const mtcnn = createFaceKit({ detector: 'mtcnn', mtcnn: { minFaceSize: 40 } });
+    assert.deepEqual(videoDetection({ kit: plain }), {
+      pass: [VIDEO_DETECTOR, { minConfidence: undefined, maxFaces: undefined, inputSize: 416 }],
+      padding: 0,
+    });
+    assert.equal(videoDetection({ kit: plain, detectOptions: { inputSize: 320 } }).pass[1].inputSize, 320);
+    assert.deepEqual(videoDetection({ kit: mtcnn }).pass, [
+      'mtcnn',
+      { minConfidence: undefined, maxFaces: undefined, mtcnn: { minFaceSize: 40 } },
+    ]);
+    assert.deepEqual(videoDetection({ kit: mtcnn, detector: 'cnn', padding: 0.1 }), {
+      pass: ['mmod', { minConfidence: undefined, maxFaces: undefined, upsample: 1 }],
+      padding: 0.1,
+    });
+  });
+});
+
+describe('a live stream that breaks (local HTTP server)', () => {
+  it('ends the tracks at the break, reports the gap, resumes, and reports giving up', async () => {
+    const bytes = readFileSync(await toTransportStream(videos.ffmpeg, videos.walk, join(dir, 'walk-live.ts')));
+    let requests = 0;
+    // Sent at the video's rate, as a camera would: a live source drops the frames it is given
+    // faster than it takes them, and ffmpeg reads ~2 s of a transport stream before its first
+    // frame (probing), which then come at once. 40 slices of the 4-s clip, one every 100 ms.
+    const SLICES = 40;
+    const paced = (res: ServerResponse, upTo: number): void => {
+      res.writeHead(200, { 'content-type': 'video/mp2t' });
+      let k = 0;
+      const timer = setInterval(() => {
+        if (k === upTo) {
+          clearInterval(timer);
+          if (upTo < SLICES) res.socket?.destroy();
+          else res.end();
+          return;
+        }
+        const at = (i: number): number => Math.round((bytes.length * i) / SLICES);
+        res.write(bytes.subarray(at(k), at(k + 1)));
+        k++;
+      }, 100);
+      res.on('close', () => clearInterval(timer));
+    };
+    const server = createServer((_req, res) => {
+      requests++;
+      // Alice is in view when the first connection drops, four fifths of the way in.
+      if (requests === 1) paced(res, Math.round(SLICES * 0.8));
+      else if (requests === 2) paced(res, SLICES);
+      else res.writeHead(503).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cam.ts`;
+      // Known people as descriptors: encoding the folder's photos after the stream opened would
+      // let the first connection run out before the first frame is taken.
+      const known = (await loadKnownFolder(kit, videos.known)).people;
+      const list = await events(url, { known, reconnect: { attempts: 2, initialDelayMs: 20 } });
+      const types = list.map((e) => e.type);
+      const gaps = list.filter((e): e is Extract<WatchEvent, { type: 'source-gap' }> => e.type === 'source-gap');
+      assert.deepEqual(
+        gaps.map((g) => [g.resumed, g.attempts]),
+        [
+          [true, 1],
+          [false, 2],
+        ],
+      );
+      const firstGap = types.indexOf('source-gap');
+      const before = list.slice(0, firstGap);
+      assert.ok(
+        before.some((e) => e.type === 'track-ended' && e.name === 'alice'),
+        `alice's track ends at the break: ${types.join(' ')}`,
+      );
+      assert.ok(
+        list.slice(firstGap + 1).some((e) => e.type === 'track-started'),
+        'a new track after the stream resumed',
+      );
+      assert.equal(types.at(-1), 'summary');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 
@@ -249,5 +341,30 @@ describe('facekit watch (CLI)', () => {
     const every = await cli(['watch', videos.walk, '--every', '0']);
     assert.notEqual(every.code, 0);
     assert.match(every.stderr, /every/);
+    const help = await cli(['watch', '--help']);
+    assert.match(help.stdout, /--model[\s\S]*default: watch's video\s+default, 'tiny'/);
+    assert.match(help.stdout, /--embedder <name>/);
+    const embedder = await cli(['watch', videos.walk, '--embedder', 'nobody']);
+    assert.equal(embedder.code, 1);
+    assert.match(embedder.stderr, /unknown embedder "nobody"/);
+  });
+  it('--embedder: an exported model encodes the tracks, and a gallery of another embedder is refused', async () => {
+    // The stock last layer exported as a tuned embedder: a model facekit train could have saved,
+    // under its own name and descriptor space, that names Alice as dlib128 does.
+    await exportTuned('stocklayer', await stockTail(), {
+      modelsDir: cacheDir,
+      threshold: 0.6,
+      training: { test: true },
+    });
+    const r = await cli(['watch', videos.walk, '--known', videos.known, '--embedder', 'stocklayer', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /alice: 2\.\d s/);
+    const db = join(dir, 'stock.db');
+    const gallery = await openGallery({ path: db });
+    await gallery.enroll('carol', [{ descriptor: new Float32Array(128).fill(0.05) }]);
+    await gallery.close();
+    const mixed = await cli(['watch', videos.walk, '--db', db, '--embedder', 'stocklayer']);
+    assert.equal(mixed.code, 1);
+    assert.match(mixed.stderr, /holds dlib_resnet128 descriptors.*--embedder dlib128/);
   });
 });
