@@ -126,9 +126,13 @@ export async function enrollProgress(queueUrl: string, jobIds: readonly string[]
     const rejected: EnrollJobResult['rejected'] = [];
     const errors: JobProgress['errors'] = [];
     for (const id of jobIds) {
+      // State first, then the job: a job read before it completes and found 'completed' a moment
+      // later has no return value yet (its photos would count as neither added nor duplicates).
+      // A finished job's record holds its result, so reading it after seeing the state is safe.
+      const state = await queue.getJobState(id);
+      if (state !== 'completed' && state !== 'failed') continue;
       const job = await queue.getJob(id);
       if (!job) continue;
-      const state = await job.getState();
       if (state === 'completed') {
         done++;
         added += job.returnvalue?.added ?? 0;
