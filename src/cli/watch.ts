@@ -22,6 +22,10 @@ export interface WatchCliOptions {
   fps?: number;
   size?: { width: number; height: number };
   quiet?: boolean;
+  /** Hand the source to `facekit worker --cameras` processes on this Redis queue (watch-queue.ts). */
+  queue?: string;
+  stop?: boolean;
+  status?: boolean;
 }
 
 /** The viewer's port when --serve is given without one. */
@@ -99,6 +103,12 @@ function printSummary(summary: Summary): void {
 }
 
 export async function runWatch(source: string, opts: WatchCliOptions): Promise<number> {
+  if (opts.queue !== undefined) {
+    const { runWatchQueue } = await import('./watch-queue.js');
+    return runWatchQueue(source, { ...opts, queue: opts.queue });
+  }
+  if (opts.stop || opts.status)
+    throw new FaceKitError('INVALID_ARGUMENT', '--stop and --status: only with --queue', { field: 'queue' });
   if (opts.db !== undefined && opts.known !== undefined)
     throw new FaceKitError('INVALID_ARGUMENT', '--db and --known: give one of them', { field: 'known' });
   if (opts.saveUnknown && opts.db === undefined)
@@ -223,6 +233,12 @@ export function watchCommand(): Command {
       .option('--fps <n>', 'frame rate of an image sequence, camera or stdin', parsePositive)
       .option('--size <WxH>', 'frame size of raw frames on stdin', parseSize)
       .option('--quiet', 'no event lines or progress bar, only the summary')
+      .option(
+        '--queue <redis-url>',
+        'hand the source to `facekit worker --cameras` processes on this Redis queue (with --db postgres://…): one source per worker, taken over when a worker dies',
+      )
+      .option('--status', 'with --queue: where the source stands and its latest events')
+      .option('--stop', 'with --queue: stop watching the source')
       .action(async (source: string, opts: WatchCliOptions) => {
         process.exitCode = await runWatch(source, opts);
       })
