@@ -23,6 +23,7 @@ import { startWatchWorker } from '../../src/queue/watch-worker.js';
 import { hashFile } from '../../src/pipeline/enroll.js';
 import { analyzeFiles } from '../../src/pipeline/batch.js';
 import { runWatch } from '../../src/cli/watch.js';
+import { runCluster } from '../../src/cli/cluster.js';
 import { findFfmpeg } from '../../src/video/ffmpeg.js';
 import { isolatedCacheDir, samplePath } from '../helpers/photos.js';
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '../helpers/servers.js';
@@ -265,9 +266,11 @@ describe('enrolment jobs on Redis', () => {
       } finally {
         await gallery.close();
       }
-      const bad = await cli(['cluster', join(photos, 'cq'), '--queue', 'http://x', '--db', url, '--json']);
-      assert.equal(bad.code, 1);
-      assert.match(bad.stdout + bad.stderr, /--queue: not a redis:\/\/ URL/);
+      // Refused before any job is queued, naming the option (in process: a second CLI start costs seconds).
+      await assert.rejects(
+        runCluster([join(photos, 'cq')], { db: url, queue: 'http://x', threshold: 0.5, model: 'tiny' }),
+        (e: unknown) => code('INVALID_ARGUMENT')(e) && /--queue: not a redis:\/\/ URL/.test((e as Error).message),
+      );
     } finally {
       await worker.close();
     }
@@ -295,7 +298,7 @@ describe('enrolment jobs on Redis', () => {
     if (skip) return t.skip(skip);
     const url = await (pg as PostgresServer).database();
     const queue = (redis as RedisServer).url;
-    // A 15-s, 10-fps "camera" (a file: it ends, so the test can see the takeover run to its end).
+    // A 12-s, 10-fps "camera" (a file: it ends, so the test can see the takeover run to its end).
     const video = join(photos, 'camera.mp4');
     await run((await findFfmpeg()).path, [
       '-hide_banner',
@@ -307,7 +310,7 @@ describe('enrolment jobs on Redis', () => {
       '-i',
       samplePath(3),
       '-t',
-      '30',
+      '12',
       '-r',
       '10',
       '-vf',
