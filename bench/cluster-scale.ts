@@ -161,7 +161,8 @@ async function httpPhases(
         name: p.name,
         descriptors: p.faces.map((x) => Array.from(x.descriptor)),
       });
-      if (res.status !== 200 && res.status !== 201) throw new Error(`enrol through A: ${res.status} ${JSON.stringify(res.json)}`);
+      if (res.status !== 200 && res.status !== 201)
+        throw new Error(`enrol through A: ${res.status} ${JSON.stringify(res.json)}`);
       const t = performance.now();
       while (!(await answers(b.url, key, p.centre, p.name))) await new Promise((s) => setImmediate(s));
       lag.push(performance.now() - t);
