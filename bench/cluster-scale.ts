@@ -89,6 +89,27 @@ async function answers(base: string, key: string, probe: Float32Array, name: str
   }
 }
 
+/** identify requests an instance has answered, from its Prometheus counter. */
+async function answeredIdentifies(i: Instance, key: string): Promise<number> {
+  const text = await (await fetch(`${i.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
+  let n = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith('facekit_http_requests_total{') && line.includes('/v1/identify'))
+      n += Number(line.split(' ').at(-1));
+  return n;
+}
+
+/** Waits until an instance has answered everything sent to it (its count stands still), then reads its CPU and count. */
+async function settle(i: Instance, key: string): Promise<{ cpu: number; answered: number }> {
+  let last = -1;
+  for (;;) {
+    const n = await answeredIdentifies(i, key);
+    if (n === last) return { cpu: cpuSeconds(i.proc.pid as number), answered: n };
+    last = n;
+    await sleep(500);
+  }
+}
+
 /** Descriptor identifies against one instance for `seconds` (one probe: the search does the same work for any). */
 function load(url: string, key: string, probe: Float32Array, connections: number, seconds: number) {
   return autocannon({
@@ -124,14 +145,19 @@ async function httpPhases(
     p99: number;
     non2xx: number;
     cpuMsPerRequest: number;
+    answered: number;
   }[] = [];
   for (const k of [1, 2, 4]) {
     const instances = await Promise.all(Array.from({ length: k }, () => startServe(db)));
     try {
       await Promise.all(instances.map((i) => load(i.url, key, probe0, flags.connections, 1)));
-      const cpu0 = instances.map((i) => cpuSeconds(i.proc.pid as number));
+      // CPU per request = the instances' CPU over the identifies they answered, both read once they
+      // are idle: requests still queued when autocannon stops would otherwise be paid but not counted.
+      const before = await Promise.all(instances.map((i) => settle(i, key)));
       const runs = await Promise.all(instances.map((i) => load(i.url, key, probe0, flags.connections, flags.seconds)));
-      const cpu = instances.reduce((s, i, j) => s + cpuSeconds(i.proc.pid as number) - cpu0[j], 0);
+      const after = await Promise.all(instances.map((i) => settle(i, key)));
+      const cpu = after.reduce((s, a, j) => s + a.cpu - before[j].cpu, 0);
+      const answered = after.reduce((s, a, j) => s + a.answered - before[j].answered, 0);
       const total = runs.reduce((s, r) => s + r.requests.total, 0);
       throughput.push({
         instances: k,
@@ -139,7 +165,8 @@ async function httpPhases(
         p50: Math.max(...runs.map((r) => r.latency.p50)),
         p99: Math.max(...runs.map((r) => r.latency.p99)),
         non2xx: runs.reduce((s, r) => s + r.non2xx + r.errors, 0),
-        cpuMsPerRequest: Number(((cpu * 1000) / total).toFixed(3)),
+        cpuMsPerRequest: Number(((cpu * 1000) / answered).toFixed(3)),
+        answered,
       });
       process.stderr.write(`http ${k}: ${JSON.stringify(throughput.at(-1))}\n`);
     } finally {
@@ -373,8 +400,8 @@ async function main(): Promise<void> {
     const result = { machine: machine(), flags, ...http, killDatabase: killDb, jobs };
     console.log(
       markdownTable(
-        ['instances', 'identify req/s (all)', 'p50 ms', 'p99 ms', 'non-2xx', 'serve CPU ms/request'],
-        http.throughput.map((r) => [r.instances, r.perSecond, r.p50, r.p99, r.non2xx, r.cpuMsPerRequest]),
+        ['instances', 'identify req/s (all)', 'p50 ms', 'p99 ms', 'non-2xx', 'answered', 'serve CPU ms/request'],
+        http.throughput.map((r) => [r.instances, r.perSecond, r.p50, r.p99, r.non2xx, r.answered, r.cpuMsPerRequest]),
       ),
     );
     console.log(
