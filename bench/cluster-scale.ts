@@ -1,264 +1,435 @@
 /**
- * Beyond one machine, measured on this machine (issue 15), against a PostgreSQL started here on
- * loopback (Debian's binaries, as the tests start it):
+ * Beyond one machine, measured on this machine (issue 15), against a PostgreSQL and a Redis
+ * started here on loopback (Debian's binaries, as the tests start them):
  *
- * - identify throughput with 1, 2 and 4 gallery instances (separate processes, each following the
- *   one PostgreSQL gallery as `facekit serve` does), descriptor queries, for `--seconds`;
- * - enrol through instance A → identify on instance B answers it: p50/p99 over `--rounds`
- *   enrolments (A and B are separate galleries with their own pools and LISTEN connections, in one
- *   process);
- * - kill -9 of the PostgreSQL server between enrolments: nothing committed lost, B answers again.
+ * - identify throughput over HTTP with 1, 2 and 4 `facekit serve` processes on one PostgreSQL
+ *   gallery of `--faces` synthetic descriptors: autocannon (in this process) spreads `--connections`
+ *   per instance of descriptor identifies for `--seconds`; requests/s beside the instances' CPU
+ *   time per request (from /proc);
+ * - enrol through instance A (POST /v1/people) → identify through instance B answers it, p50/p99
+ *   over `--rounds` enrolments;
+ * - kill -9 of instance B under that traffic, then a new B: every face committed before is there;
+ * - kill -9 of the PostgreSQL server between enrolments: nothing committed lost, B answers again;
+ * - with --photos N: an enrolment job of N LFW photos (one folder per person, from --data) over
+ *   1, 2 and 4 `facekit worker` processes: photos/s from submission to the last job, faces stored;
+ *   then 2 workers with one killed (kill -9) after the first job finished: the job finishes,
+ *   no photo is enrolled twice, nothing committed is lost.
  *
- * - with --photos N: an enrolment job of N distinct photos (face-api's samples re-encoded at
- *   different sizes, so no two share bytes) over 1, 2 and 4 `facekit worker` processes on a Redis
- *   started here: photos per second from submission to the last job done, and faces stored.
- *
- *   npm run bench:cluster-scale -- [--faces 10000] [--seconds 5] [--rounds 100] [--photos 0]
+ *   npm run bench:cluster-scale -- [--faces 10000] [--seconds 5] [--rounds 50] [--photos 0]
+ *     [--connections 4] [--data ../shared/data]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import autocannon from 'autocannon';
 import { submitEnrollJobs, waitForJobs } from '../src/queue/enroll-jobs.js';
-import { samplePath } from '../test/helpers/photos.js';
 import { openGallery } from '../src/gallery/gallery.js';
+import { openStore } from '../src/gallery/open-store.js';
 import { Faces } from '../test/helpers/descriptors.js';
-import { type PostgresServer, startPostgres, startRedis } from '../test/helpers/servers.js';
-import { machine, markdownTable, PROJECT_ROOT, parseFlags, percentile, writeResult } from './common.js';
+import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '../test/helpers/servers.js';
+import { DEFAULT_DATA, machine, markdownTable, PROJECT_ROOT, parseFlags, percentile, writeResult } from './common.js';
 
 const M = { modelId: 'dlib_resnet128', dims: 128 };
+const CLI = ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts')];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function child(url: string, seconds: number, seed: number): Promise<void> {
-  const g = await openGallery({ path: url, follow: true });
-  const f = new Faces(seed);
-  const probes = Array.from({ length: 256 }, () => f.person());
-  await g.identify([probes[0]]);
-  const until = Date.now() + seconds * 1000;
-  const t0 = process.cpuUsage();
-  let n = 0;
-  while (Date.now() < until) {
-    await g.identify([probes[n % probes.length]]);
-    n++;
-  }
-  const cpu = process.cpuUsage(t0);
-  process.stdout.write(`${JSON.stringify({ n, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
-  await g.close();
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function runChild(url: string, seconds: number, seed: number): Promise<{ n: number; cpuMs: number }> {
+interface Instance {
+  readonly proc: ChildProcess;
+  readonly url: string;
+}
+
+/** `facekit serve` on the gallery, one inference worker (descriptor requests need none). */
+function startServe(db: string): Promise<Instance> {
+  const proc = spawn(process.execPath, [...CLI, 'serve', '--db', db, '--port', '0', '--workers', '1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', url, String(seconds), String(seed)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
+    let err = '';
+    proc.stderr?.on('data', (d) => {
+      err += d;
+      // Measured once its inference worker has loaded the models: loading would be counted as load.
+      const m = /serving .* on (http:\/\/[^ ]+)/.exec(err);
+      if (m && /ready: /.test(err)) resolve({ proc, url: m[1] });
     });
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child exited ${code}`))));
+    proc.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
 }
 
-/** N distinct photos: the samples at widths 300, 304, 308 … (distinct bytes, same faces). */
-async function photoSet(n: number): Promise<{ name: string; files: string[] }[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'facekit-bench-photos-'));
-  const byPerson = new Map<string, string[]>();
-  for (let i = 0; i < n; i++) {
-    const sampleNo = (i % 6) + 1;
-    const file = join(dir, `s${sampleNo}-${i}.jpg`);
-    await sharp(samplePath(sampleNo))
-      .resize({ width: 300 + 4 * i })
-      .jpeg({ quality: 90 })
-      .toFile(file);
-    const person = `sample${sampleNo}`;
-    byPerson.set(person, [...(byPerson.get(person) ?? []), file]);
-  }
-  return [...byPerson.entries()].map(([name, files]) => ({ name, files }));
+function stopServe(i: Instance): void {
+  i.proc.removeAllListeners('exit');
+  i.proc.kill('SIGKILL');
 }
 
-async function jobScaling(server: PostgresServer, photos: number) {
-  const redis = await startRedis();
-  if (typeof redis === 'string') {
-    console.log(redis);
-    return [];
-  }
-  const people = await photoSet(photos);
-  const out: { workers: number; photos: number; seconds: number; perSecond: number; faces: number }[] = [];
+async function post(
+  url: string,
+  key: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> & { faces?: { person?: string }[] } }> {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+async function answers(base: string, key: string, probe: Float32Array, name: string): Promise<boolean> {
   try {
-    for (const k of [1, 2, 4]) {
-      const url = await server.database();
-      const g = await openGallery({ path: url });
-      const procs = Array.from({ length: k }, () =>
-        spawn(
-          process.execPath,
-          ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'worker', '--queue', redis.url, '--db', url],
-          {
-            stdio: ['ignore', 'ignore', 'pipe'],
-          },
-        ),
-      );
-      // Workers are ready (models loaded) once they say so.
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise<void>((resolve) => {
-              let err = '';
-              p.stderr?.on('data', (d) => {
-                err += d;
-                if (/taking jobs/.test(err)) resolve();
-              });
-            }),
-        ),
-      );
-      const t0 = performance.now();
-      const sub = await submitEnrollJobs(redis.url, {
-        gallery: g.file,
-        people,
-        settings: { detector: 'tiny', stage: 'analyze', retryOnMiss: false },
-        largest: true,
-        jobPhotos: 4,
+    const r = await post(`${base}/v1/identify`, key, { descriptors: [Array.from(probe)] });
+    return r.status === 200 && r.json.faces?.[0]?.person === name;
+  } catch {
+    return false;
+  }
+}
+
+/** identify requests an instance has answered, from its Prometheus counter. */
+async function answeredIdentifies(i: Instance, key: string): Promise<number> {
+  const text = await (await fetch(`${i.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
+  let n = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith('facekit_http_requests_total{') && line.includes('/v1/identify'))
+      n += Number(line.split(' ').at(-1));
+  return n;
+}
+
+/** Waits until an instance has answered everything sent to it (its count stands still), then reads its CPU and count. */
+async function settle(i: Instance, key: string): Promise<{ cpu: number; answered: number }> {
+  let last = -1;
+  for (;;) {
+    const n = await answeredIdentifies(i, key);
+    if (n === last) return { cpu: cpuSeconds(i.proc.pid as number), answered: n };
+    last = n;
+    await sleep(500);
+  }
+}
+
+/** Descriptor identifies against one instance for `seconds` (one probe: the search does the same work for any). */
+function load(url: string, key: string, probe: Float32Array, connections: number, seconds: number) {
+  return autocannon({
+    url: `${url}/v1/identify`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ descriptors: [Array.from(probe)] }),
+  });
+}
+
+async function httpPhases(
+  server: PostgresServer,
+  flags: { faces: number; seconds: number; rounds: number; connections: number },
+) {
+  const db = await server.database();
+  const store = await openStore(db);
+  const f = new Faces(1);
+  for (let i = 0; i < flags.faces; i += 500)
+    await store.enroll(
+      f.people(Math.min(250, (flags.faces - i) / 2), 2, `p${i}-`).map((p) => ({ name: p.name, faces: p.faces })),
+      M,
+    );
+  const { key } = await store.keys.create('admin', 'bench');
+  await store.close();
+  const probe0 = f.person();
+
+  const throughput: {
+    instances: number;
+    perSecond: number;
+    p50: number;
+    p99: number;
+    non2xx: number;
+    cpuMsPerRequest: number;
+    answered: number;
+  }[] = [];
+  for (const k of [1, 2, 4]) {
+    const instances = await Promise.all(Array.from({ length: k }, () => startServe(db)));
+    try {
+      await Promise.all(instances.map((i) => load(i.url, key, probe0, flags.connections, 1)));
+      // CPU per request = the instances' CPU over the identifies they answered, both read once they
+      // are idle: requests still queued when autocannon stops would otherwise be paid but not counted.
+      const before = await Promise.all(instances.map((i) => settle(i, key)));
+      const runs = await Promise.all(instances.map((i) => load(i.url, key, probe0, flags.connections, flags.seconds)));
+      const after = await Promise.all(instances.map((i) => settle(i, key)));
+      const cpu = after.reduce((s, a, j) => s + a.cpu - before[j].cpu, 0);
+      const answered = after.reduce((s, a, j) => s + a.answered - before[j].answered, 0);
+      const total = runs.reduce((s, r) => s + r.requests.total, 0);
+      throughput.push({
+        instances: k,
+        perSecond: Math.round(total / flags.seconds),
+        p50: Math.max(...runs.map((r) => r.latency.p50)),
+        p99: Math.max(...runs.map((r) => r.latency.p99)),
+        non2xx: runs.reduce((s, r) => s + r.non2xx + r.errors, 0),
+        cpuMsPerRequest: Number(((cpu * 1000) / answered).toFixed(3)),
+        answered,
       });
-      await waitForJobs(redis.url, sub.jobIds);
-      const seconds = (performance.now() - t0) / 1000;
-      out.push({
-        workers: k,
-        photos,
-        seconds: Number(seconds.toFixed(1)),
-        perSecond: Number((photos / seconds).toFixed(2)),
-        faces: (await g.store.stats()).faces,
-      });
-      for (const p of procs) p.kill('SIGTERM');
-      await g.close();
+      process.stderr.write(`http ${k}: ${JSON.stringify(throughput.at(-1))}\n`);
+    } finally {
+      instances.forEach(stopServe);
     }
+  }
+
+  // Enrol on A → identify on B; then kill -9 of B under that traffic.
+  let [a, b] = await Promise.all([startServe(db), startServe(db)]);
+  const lag: number[] = [];
+  const probe = new Faces(99);
+  const enrolled: { name: string; centre: Float32Array }[] = [];
+  let killB: { facesBefore: number; facesAfter: number; answeredAllAfterRestart: boolean; restartMs: number } | null =
+    null;
+  try {
+    for (let r = 0; r < flags.rounds; r++) {
+      const [p] = probe.people(1, 1, `lag${r}-`);
+      const res = await post(`${a.url}/v1/people`, key, {
+        name: p.name,
+        descriptors: p.faces.map((x) => Array.from(x.descriptor)),
+      });
+      if (res.status !== 200 && res.status !== 201)
+        throw new Error(`enrol through A: ${res.status} ${JSON.stringify(res.json)}`);
+      const t = performance.now();
+      while (!(await answers(b.url, key, p.centre, p.name))) await new Promise((s) => setImmediate(s));
+      lag.push(performance.now() - t);
+      enrolled.push({ name: p.name, centre: p.centre });
+    }
+    const counting = await openStore(db);
+    const facesBefore = (await counting.stats()).faces;
+    const traffic = load(b.url, key, probe0, flags.connections, 2);
+    await sleep(500);
+    stopServe(b);
+    await traffic.catch(() => undefined);
+    const t = performance.now();
+    b = await startServe(db);
+    let all = false;
+    for (let i = 0; i < 200 && !all; i++) {
+      all = (await Promise.all(enrolled.map((e) => answers(b.url, key, e.centre, e.name)))).every(Boolean);
+      if (!all) await sleep(50);
+    }
+    killB = {
+      facesBefore,
+      facesAfter: (await counting.stats()).faces,
+      answeredAllAfterRestart: all,
+      restartMs: Math.round(performance.now() - t),
+    };
+    await counting.close();
   } finally {
-    await redis.stop();
+    stopServe(a);
+    stopServe(b);
+  }
+  lag.sort((x, y) => x - y);
+  return {
+    throughput,
+    syncLagMs: {
+      p50: Number(percentile(lag, 50).toFixed(1)),
+      p99: Number(percentile(lag, 99).toFixed(1)),
+      rounds: flags.rounds,
+    },
+    killInstance: killB,
+  };
+}
+
+/** kill -9 of the database server between enrolments (in-process gallery instances A and B). */
+async function killDatabase(server: PostgresServer) {
+  const url = await server.database();
+  const a = await openGallery({ path: url, follow: true });
+  const b = await openGallery({ path: url, follow: true });
+  const f = new Faces(5);
+  await a.store.enroll(
+    f.people(50, 2, 'k-').map((p) => ({ name: p.name, faces: p.faces })),
+    M,
+  );
+  const before = (await a.store.stats()).faces;
+  await server.restart();
+  const [late] = f.people(1, 1, 'after-kill-');
+  let retries = 0;
+  for (;;) {
+    try {
+      await a.enroll(late.name, late.faces);
+      break;
+    } catch {
+      retries++;
+      await sleep(100);
+    }
+  }
+  const t = performance.now();
+  for (;;) {
+    try {
+      if ((await b.identify([late.centre]))[0].person === late.name) break;
+    } catch {
+      /* B's pool reconnecting */
+    }
+    await sleep(5);
+  }
+  const out = {
+    facesBefore: before,
+    facesAfter: (await b.store.stats()).faces,
+    enrolRetries: retries,
+    bAnsweredMs: Math.round(performance.now() - t),
+  };
+  await a.close();
+  await b.close();
+  return out;
+}
+
+/** N LFW photos, whole person folders in name order (people with several photos first). */
+function lfwPeople(data: string, n: number): { name: string; files: string[] }[] {
+  const root = join(data, 'lfw', 'images');
+  const people = readdirSync(root)
+    .sort()
+    .map((name) => ({
+      name,
+      files: readdirSync(join(root, name))
+        .sort()
+        .map((f) => join(root, name, f)),
+    }))
+    .sort((x, y) => y.files.length - x.files.length || x.name.localeCompare(y.name));
+  const out: { name: string; files: string[] }[] = [];
+  let left = n;
+  for (const p of people) {
+    if (left <= 0) break;
+    const files = p.files.slice(0, left);
+    out.push({ name: p.name, files });
+    left -= files.length;
   }
   return out;
 }
 
+function startWorkers(k: number, redis: string, db: string, extra: string[] = []): Promise<ChildProcess[]> {
+  const procs = Array.from({ length: k }, () =>
+    spawn(process.execPath, [...CLI, 'worker', '--queue', redis, '--db', db, ...extra], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
+  return Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<ChildProcess>((resolve) => {
+          let err = '';
+          p.stderr?.on('data', (d) => {
+            err += d;
+            if (/taking jobs/.test(err)) resolve(p);
+          });
+        }),
+    ),
+  );
+}
+
+async function jobPhases(server: PostgresServer, redis: RedisServer, people: { name: string; files: string[] }[]) {
+  const photos = people.reduce((s, p) => s + p.files.length, 0);
+  const settings = { detector: 'tiny' as const, stage: 'analyze' as const, retryOnMiss: false };
+  const scaling: {
+    workers: number;
+    photos: number;
+    seconds: number;
+    perSecond: number;
+    cpuSeconds: number;
+    faces: number;
+    rejected: number;
+  }[] = [];
+  for (const k of [1, 2, 4]) {
+    const db = await server.database();
+    const g = await openGallery({ path: db });
+    const procs = await startWorkers(k, redis.url, db);
+    const cpu0 = procs.map((p) => cpuSeconds(p.pid as number));
+    const t0 = performance.now();
+    const sub = await submitEnrollJobs(redis.url, { gallery: g.file, people, settings, largest: true, jobPhotos: 10 });
+    const p = await waitForJobs(redis.url, sub.jobIds);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = procs.reduce((s, q, j) => s + cpuSeconds(q.pid as number) - cpu0[j], 0);
+    scaling.push({
+      workers: k,
+      photos,
+      seconds: Number(seconds.toFixed(1)),
+      perSecond: Number((photos / seconds).toFixed(2)),
+      cpuSeconds: Number(cpu.toFixed(1)),
+      faces: (await g.store.stats()).faces,
+      rejected: p.rejected.length,
+    });
+    process.stderr.write(`jobs ${k}: ${JSON.stringify(scaling.at(-1))}\n`);
+    for (const q of procs) q.kill('SIGTERM');
+    await g.close();
+  }
+
+  // 2 workers, one killed (kill -9) once the first job has finished: the other takes its job after the lock.
+  const db = await server.database();
+  const g = await openGallery({ path: db });
+  const procs = await startWorkers(2, redis.url, db, ['--lock-ms', '5000']);
+  const t0 = performance.now();
+  const sub = await submitEnrollJobs(redis.url, { gallery: g.file, people, settings, largest: true, jobPhotos: 10 });
+  let killed = false;
+  const p = await waitForJobs(redis.url, sub.jobIds, (q) => {
+    if (!killed && q.done > 0) {
+      procs[0].kill('SIGKILL');
+      killed = true;
+    }
+  });
+  const faces = await g.faces();
+  const hashes = faces.map((x) => x.contentHash);
+  const killWorker = {
+    photos,
+    jobs: p.total,
+    done: p.done,
+    failed: p.failed,
+    seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    faces: faces.length,
+    rejected: p.rejected.length,
+    enrolledTwice: hashes.length - new Set(hashes).size,
+    everyPhotoAccounted: faces.length + p.rejected.length === photos,
+  };
+  for (const q of procs) q.kill('SIGTERM');
+  await g.close();
+  return { scaling, killWorker };
+}
+
 async function main(): Promise<void> {
-  if (process.argv[2] === '--child') return child(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
-  const flags = parseFlags({ faces: 10000, seconds: 5, rounds: 100, photos: 0 });
+  const flags = parseFlags({ faces: 10000, seconds: 5, rounds: 50, photos: 0, connections: 4, data: DEFAULT_DATA });
   const server = await startPostgres();
-  if (typeof server === 'string') {
-    console.log(server);
+  const redis = await startRedis();
+  if (typeof server === 'string' || typeof redis === 'string') {
+    console.log(typeof server === 'string' ? server : redis);
     process.exitCode = 1;
     return;
   }
   try {
-    const url = await server.database();
-    const a = await openGallery({ path: url, follow: true });
-    const b = await openGallery({ path: url, follow: true });
-    const f = new Faces(1);
-    const t0 = Date.now();
-    for (let i = 0; i < flags.faces; i += 500)
-      await a.store.enroll(
-        f.people(Math.min(250, (flags.faces - i) / 2), 2, `p${i}-`).map((p) => ({ name: p.name, faces: p.faces })),
-        M,
-      );
-    const loadMs = Date.now() - t0;
-    await b.identify([f.person()]);
-
-    const throughput: { instances: number; perSecond: number; cpuMsPerQuery: number }[] = [];
-    for (const k of [1, 2, 4]) {
-      const runs = await Promise.all(Array.from({ length: k }, (_, i) => runChild(url, flags.seconds, 10 + i)));
-      const n = runs.reduce((s, r) => s + r.n, 0);
-      throughput.push({
-        instances: k,
-        perSecond: Math.round(n / flags.seconds),
-        cpuMsPerQuery: Number((runs.reduce((s, r) => s + r.cpuMs, 0) / n).toFixed(3)),
-      });
-    }
-
-    const lag: number[] = [];
-    const probe = new Faces(99);
-    for (let r = 0; r < flags.rounds; r++) {
-      const [p] = probe.people(1, 1, `lag${r}-`);
-      await a.enroll(p.name, p.faces);
-      const t = performance.now();
-      while ((await b.identify([p.centre]))[0].person !== p.name) await new Promise((res) => setImmediate(res));
-      lag.push(performance.now() - t);
-    }
-    lag.sort((x, y) => x - y);
-
-    // kill -9 of the database server between enrolments: the committed state survives.
-    const before = (await a.store.stats()).faces;
-    await server.restart();
-    const [late] = probe.people(1, 1, 'after-kill-');
-    let retries = 0;
-    for (;;) {
-      try {
-        await a.enroll(late.name, late.faces);
-        break;
-      } catch {
-        retries++;
-        await new Promise((res) => setTimeout(res, 100));
-      }
-    }
-    const t = performance.now();
-    for (;;) {
-      try {
-        if ((await b.identify([late.centre]))[0].person === late.name) break;
-      } catch {
-        /* B's pool reconnecting */
-      }
-      await new Promise((res) => setTimeout(res, 5));
-    }
-    const afterKill = {
-      facesBefore: before,
-      facesAfter: (await b.store.stats()).faces,
-      enrolRetries: retries,
-      bAnsweredMs: Math.round(performance.now() - t),
-    };
-    await a.close();
-    await b.close();
-    const jobs = flags.photos > 0 ? await jobScaling(server, flags.photos) : [];
-
-    const result = {
-      machine: machine(),
-      faces: flags.faces,
-      loadMs,
-      throughput,
-      syncLagMs: {
-        p50: Number(percentile(lag, 50).toFixed(2)),
-        p99: Number(percentile(lag, 99).toFixed(2)),
-        max: Number(lag[lag.length - 1].toFixed(2)),
-        rounds: flags.rounds,
-      },
-      afterKill,
-      jobs,
-    };
+    const http = await httpPhases(server, flags);
+    const killDb = await killDatabase(server);
+    const jobs = flags.photos > 0 ? await jobPhases(server, redis, lfwPeople(flags.data, flags.photos)) : null;
+    const result = { machine: machine(), flags, ...http, killDatabase: killDb, jobs };
     console.log(
       markdownTable(
-        ['instances', 'identify/s (all)', 'CPU ms/query'],
-        throughput.map((r) => [r.instances, r.perSecond, r.cpuMsPerQuery]),
+        ['instances', 'identify req/s (all)', 'p50 ms', 'p99 ms', 'non-2xx', 'answered', 'serve CPU ms/request'],
+        http.throughput.map((r) => [r.instances, r.perSecond, r.p50, r.p99, r.non2xx, r.answered, r.cpuMsPerRequest]),
       ),
     );
     console.log(
-      `\nenrol on A → identify on B: p50 ${result.syncLagMs.p50} ms, p99 ${result.syncLagMs.p99} ms (${flags.rounds} rounds)`,
+      `\nenrol on A → identify on B answers: p50 ${http.syncLagMs.p50} ms, p99 ${http.syncLagMs.p99} ms (${flags.rounds} rounds)`,
     );
-    console.log(`kill -9 of PostgreSQL: ${JSON.stringify(afterKill)}`);
-    if (jobs.length > 0)
+    console.log(`kill -9 of instance B under load: ${JSON.stringify(http.killInstance)}`);
+    console.log(`kill -9 of PostgreSQL: ${JSON.stringify(killDb)}`);
+    if (jobs) {
       console.log(
         `\n${markdownTable(
-          ['workers', 'photos', 'seconds', 'photos/s', 'vs 1 worker', 'faces stored'],
-          jobs.map((j) => [
+          ['workers', 'photos', 'seconds', 'photos/s', 'vs 1 worker', 'worker CPU s', 'faces stored', 'rejected'],
+          jobs.scaling.map((j) => [
             j.workers,
             j.photos,
             j.seconds,
             j.perSecond,
-            (j.perSecond / jobs[0].perSecond).toFixed(2),
+            (j.perSecond / jobs.scaling[0].perSecond).toFixed(2),
+            j.cpuSeconds,
             j.faces,
+            j.rejected,
           ]),
         )}`,
       );
+      console.log(`kill -9 of a worker mid-job: ${JSON.stringify(jobs.killWorker)}`);
+    }
     console.log(`\n${writeResult('cluster-scale', result)}`);
   } finally {
+    await redis.stop();
     await server.stop();
   }
 }

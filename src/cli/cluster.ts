@@ -2,7 +2,7 @@
  * `facekit cluster <paths...>`: groups the faces of people nobody has named yet and saves the
  * groups in the gallery; `facekit cluster name <n> <person>` then enrols a whole group in one step.
  */
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { clusterFaces } from '../entry/match.js';
 import type { DetectorName } from '../entry/detect.js';
@@ -18,14 +18,17 @@ import { warnAboutThreshold, withGallery, type DbCliOptions } from './gallery.js
 import {
   DISTANCE_DECIMALS,
   printJson,
+  note,
   printLine,
   reportInputError,
   round,
   roundBox,
   SCORE_DECIMALS,
+  warn,
 } from './output.js';
 import { analyzeFiles, recordFailure, type CpuChoice } from './analyze.js';
 import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
+import type { AnalyzerSettings, FileResult } from '../pipeline/batch.js';
 import { startProgress } from './progress.js';
 
 export interface ClusterCliOptions extends DbCliOptions, AnalysisCliOptions {
@@ -35,6 +38,9 @@ export interface ClusterCliOptions extends DbCliOptions, AnalysisCliOptions {
   /** Replace crops in --out that exist already (refused otherwise). */
   force?: boolean;
   cpus?: CpuChoice;
+  /** Analyse the photos as jobs on this Redis queue (facekit worker processes run them). */
+  queue?: string;
+  jobPhotos?: number;
   model: DetectorName;
   precision?: Precision;
   json?: boolean;
@@ -136,9 +142,9 @@ async function findFaces(
   const readable = files.filter((f) => hashes.has(f));
   const found: FoundFace[] = [];
   if (readable.length === 0) return found;
-  const progress = startProgress(readable.length, opts);
-  await analyzeFiles(analyzerSettings(opts, 'analyze'), opts.cpus, readable, (r, photo) => {
-    progress.tick(r);
+  const progress = opts.queue === undefined ? startProgress(readable.length, opts) : null;
+  const take = (r: FileResult, photo: number): void => {
+    progress?.tick(r);
     if (recordFailure(r, errors)) return;
     r.faces.forEach((f, i) =>
       found.push({
@@ -153,8 +159,43 @@ async function findFaces(
         descriptor: f.descriptor as Float32Array,
       }),
     );
-  });
+  };
+  const settings = analyzerSettings(opts, 'analyze');
+  if (opts.queue === undefined) await analyzeFiles(settings, opts.cpus, readable, take);
+  else (await analyzeOnQueue(opts.queue, readable, hashes, settings, opts)).forEach(take);
   return found;
+}
+
+/** `--queue`: the analysis as jobs for `facekit worker` processes; their results in photo order. */
+async function analyzeOnQueue(
+  queue: string,
+  files: string[],
+  hashes: Map<string, string>,
+  settings: AnalyzerSettings,
+  opts: ClusterCliOptions,
+): Promise<FileResult[]> {
+  const { analysisResults, redisConnection, submitAnalyzeJobs, waitForAnalysis } = await import('../entry/queue.js');
+  redisConnection(queue, '--queue');
+  const photos = files.map((f) => ({ file: resolve(f), hash: hashes.get(f) as string }));
+  const submitted = await submitAnalyzeJobs(queue, { photos, settings, jobPhotos: opts.jobPhotos });
+  const quiet = opts.quiet === true || opts.json === true;
+  if (!quiet)
+    note(
+      `${submitted.photos} photos in ${submitted.jobIds.length} analysis jobs on ${queue}; start workers with: facekit worker --queue ${queue}`,
+    );
+  let last = -1;
+  const p = await waitForAnalysis(queue, submitted.jobIds, (q) => {
+    if (!quiet && q.done + q.failed !== last)
+      note(`analysis jobs: ${q.done + q.failed}/${q.total} finished (${q.photos} photos)`);
+    last = q.done + q.failed;
+  });
+  for (const e of p.errors) warn(`analysis job ${e.jobId} failed: ${e.message}`);
+  // Results name the absolute paths the workers opened; the run reports the paths as given.
+  const given = new Map(photos.map((ph, i) => [ph.file, files[i]]));
+  return (await analysisResults(queue, submitted.jobIds)).map((r) => {
+    const file = given.get(r.file) ?? r.file;
+    return r.ok ? { ...r, file } : { ...r, file, error: { ...r.error, file } };
+  });
 }
 
 /** Faces the gallery already knows, by person; the rest are the unknown ones to cluster. */

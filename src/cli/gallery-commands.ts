@@ -237,6 +237,11 @@ export function clusterCommand(): Command {
     .option('--out <dir>', 'also write each cluster as a folder of face crops')
     .option('--force', 'replace face crops that exist already in --out')
     .addOption(dbOption())
+    .option(
+      '--queue <redis-url>',
+      'analyse the photos as jobs on this Redis queue, taken by `facekit worker` processes (any hosts that see the same paths); a re-run reuses finished jobs',
+    )
+    .option('--job-photos <n>', 'with --queue: photos per job (default 20)', parsePositiveInt)
     .addOption(cpusOption())
     .addOption(modelOption())
     .addOption(precisionOption())

@@ -24,6 +24,10 @@ export interface WatchCliOptions {
   quiet?: boolean;
   /** A tuned embedder by name ('facekit train --out'); the gallery must hold its descriptors. */
   embedder?: string;
+  /** Hand the source to `facekit worker --cameras` processes on this Redis queue (watch-queue.ts). */
+  queue?: string;
+  stop?: boolean;
+  status?: boolean;
 }
 
 /** The viewer's port when --serve is given without one. */
@@ -101,6 +105,12 @@ function printSummary(summary: Summary): void {
 }
 
 export async function runWatch(source: string, opts: WatchCliOptions): Promise<number> {
+  if (opts.queue !== undefined) {
+    const { runWatchQueue } = await import('./watch-queue.js');
+    return runWatchQueue(source, { ...opts, queue: opts.queue });
+  }
+  if (opts.stop || opts.status)
+    throw new FaceKitError('INVALID_ARGUMENT', '--stop and --status: only with --queue', { field: 'queue' });
   if (opts.db !== undefined && opts.known !== undefined)
     throw new FaceKitError('INVALID_ARGUMENT', '--db and --known: give one of them', { field: 'known' });
   if (opts.saveUnknown && opts.db === undefined)
@@ -243,6 +253,12 @@ export function watchCommand(): Command {
       .option('--fps <n>', 'frame rate of an image sequence, camera or stdin', parsePositive)
       .option('--size <WxH>', 'frame size of raw frames on stdin', parseSize)
       .option('--quiet', 'no event lines or progress bar, only the summary')
+      .option(
+        '--queue <redis-url>',
+        'hand the source to `facekit worker --cameras` processes on this Redis queue (with --db postgres://…): one source per worker, taken over when a worker dies',
+      )
+      .option('--status', 'with --queue: where the source stands and its latest events')
+      .option('--stop', 'with --queue: stop watching the source')
       .action(async (source: string, opts: WatchCliOptions) => {
         process.exitCode = await runWatch(source, opts);
       })

@@ -8,6 +8,8 @@ export interface WorkerCliOptions extends DbCliOptions {
   queue: string;
   concurrency?: number;
   lockMs?: number;
+  /** Also take a camera job (one at a time): `facekit watch <source> --queue`. */
+  cameras?: boolean;
 }
 
 export async function runWorker(opts: WorkerCliOptions): Promise<number> {
@@ -15,7 +17,7 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
   redisConnection(opts.queue, '--queue');
   const { openGallery } = await import('../entry/gallery.js');
   const { defaultGalleryPath } = await import('../entry/gallery.js');
-  const { startEnrollWorker } = await import('../entry/queue.js');
+  const { startAnalyzeWorker, startEnrollWorker, startWatchWorker } = await import('../entry/queue.js');
   const gallery = await openGallery({
     path: opts.db ?? defaultGalleryPath(),
     create: true,
@@ -23,17 +25,19 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
     onNote: note,
   });
   try {
-    const worker = await startEnrollWorker({
-      queueUrl: opts.queue,
-      gallery,
-      concurrency: opts.concurrency,
-      lockMs: opts.lockMs,
-      onNote: note,
-    });
+    const common = { queueUrl: opts.queue, lockMs: opts.lockMs, onNote: note };
+    const worker = await startEnrollWorker({ ...common, gallery, concurrency: opts.concurrency });
     worker.on('completed', (job, r) =>
       note(
         `job ${job.id}: ${job.data.person}: ${r.added} enrolled, ${r.duplicates} already stored, ${r.rejected.length} rejected`,
       ),
+    );
+    const analysis = await startAnalyzeWorker({ ...common, concurrency: opts.concurrency });
+    analysis.on('completed', (job, r) => note(`job ${job.id}: ${r.photos.length} photos analysed`));
+    const cameras = opts.cameras ? await startWatchWorker({ ...common, gallery }) : null;
+    cameras?.on('active', (job) => note(`camera ${job.data.source}: watching`));
+    cameras?.on('completed', (job, r) =>
+      note(`camera ${job.data.source}: ${r.stopped ? 'stopped' : 'ended'} after ${r.frames} frames`),
     );
     note(`worker: taking jobs from ${opts.queue} for ${gallery.file} (Ctrl-C to stop after the current job)`);
     await new Promise<void>((resolve) => {
@@ -41,7 +45,7 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
       process.once('SIGTERM', resolve);
     });
     note('worker: finishing the current job, then stopping');
-    await worker.close();
+    await Promise.all([worker.close(), analysis.close(), cameras?.close()]);
     return 0;
   } finally {
     await gallery.close();
@@ -50,7 +54,7 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
 
 export function workerCommand(): Command {
   return new Command('worker')
-    .summary('take enrolment jobs from a Redis queue (facekit enroll --queue) and write them to the gallery')
+    .summary('take enrolment, analysis and camera jobs from a Redis queue (enroll|cluster|watch --queue)')
     .description(
       'take enrolment jobs from a Redis queue and write their faces to --db (a postgres:// URL shared by every worker and service instance). ' +
         'Run as many as you like, on any hosts that see the photos under the same paths. A job whose worker dies is taken by another after --lock-ms; ' +
@@ -58,7 +62,15 @@ export function workerCommand(): Command {
     )
     .requiredOption('--queue <redis-url>', 'the queue, e.g. redis://127.0.0.1:6379')
     .addOption(dbOption())
-    .option('--concurrency <n>', 'jobs this process runs at once (default 1)', parsePositiveInt)
+    .option(
+      '--concurrency <n>',
+      'enrolment and analysis jobs this process runs at once, each (default 1)',
+      parsePositiveInt,
+    )
+    .option(
+      '--cameras',
+      'also watch one camera or stream handed out with `facekit watch <source> --queue` (taken over by another worker if this one dies)',
+    )
     .addOption(
       new Option(
         '--lock-ms <ms>',

@@ -3,6 +3,10 @@ import { invalidArgument } from '../errors.js';
 
 /** The queue photo enrolment jobs go through. */
 export const ENROLL_QUEUE = 'facekit-enroll';
+/** The queue of analysis jobs: photos in, faces with descriptors out (what `cluster --queue` spreads). */
+export const ANALYZE_QUEUE = 'facekit-analyze';
+/** The queue of camera and stream jobs: one source each, watched until stopped. */
+export const WATCH_QUEUE = 'facekit-watch';
 
 export interface RedisConnection {
   readonly host: string;

@@ -9,13 +9,13 @@
  * - A failed job (the gallery unreachable) is retried with exponential backoff; a worker killed
  *   mid-job leaves its job locked until the lock expires, then another worker takes it.
  */
-import { createHash } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import { invalidArgument } from '../errors.js';
 import type { Metadata } from '../gallery/store.js';
 import type { AnalyzerSettings } from '../pipeline/batch.js';
 import type { PlannedPerson } from '../pipeline/enroll.js';
 import { ENROLL_QUEUE, redisConnection } from './connection.js';
+import { contentJobId, finishedJobs, waitUntilFinished } from './jobs.js';
 
 /** Photos per job by default: big enough that queue overhead is small, small enough to spread over workers. */
 export const DEFAULT_JOB_PHOTOS = 20;
@@ -56,13 +56,6 @@ export interface Submitted {
   readonly photos: number;
 }
 
-function jobId(gallery: string, person: string, files: readonly string[]): string {
-  const h = createHash('sha256')
-    .update(JSON.stringify([gallery, person, files]))
-    .digest('hex');
-  return `enroll-${h.slice(0, 32)}`;
-}
-
 /** Splits people's photos into jobs and queues those not queued yet. */
 export async function submitEnrollJobs(queueUrl: string, options: SubmitOptions): Promise<Submitted> {
   const size = options.jobPhotos ?? DEFAULT_JOB_PHOTOS;
@@ -86,7 +79,7 @@ export async function submitEnrollJobs(queueUrl: string, options: SubmitOptions)
           name: 'enroll',
           data,
           opts: {
-            jobId: jobId(options.gallery, p.name, files),
+            jobId: contentJobId('enroll', [options.gallery, p.name, files]),
             attempts: JOB_ATTEMPTS,
             backoff: { type: 'exponential', delay: JOB_BACKOFF_MS },
             removeOnComplete: false,
@@ -117,61 +110,27 @@ export interface JobProgress {
 
 /** Where a submission's jobs stand. */
 export async function enrollProgress(queueUrl: string, jobIds: readonly string[]): Promise<JobProgress> {
-  const queue = new Queue<EnrollJobData, EnrollJobResult>(ENROLL_QUEUE, { connection: redisConnection(queueUrl) });
-  try {
-    let done = 0;
-    let failed = 0;
-    let added = 0;
-    let duplicates = 0;
-    const rejected: EnrollJobResult['rejected'] = [];
-    const errors: JobProgress['errors'] = [];
-    for (const id of jobIds) {
-      const job = await queue.getJob(id);
-      if (!job) continue;
-      const state = await job.getState();
-      if (state === 'completed') {
-        done++;
-        added += job.returnvalue?.added ?? 0;
-        duplicates += job.returnvalue?.duplicates ?? 0;
-        rejected.push(...(job.returnvalue?.rejected ?? []));
-      } else if (state === 'failed') {
-        failed++;
-        errors.push({ person: job.data.person, message: job.failedReason });
-      }
-    }
-    return { total: jobIds.length, done, failed, added, duplicates, rejected, errors };
-  } finally {
-    await queue.close();
+  const finished = await finishedJobs<EnrollJobData, EnrollJobResult>(ENROLL_QUEUE, queueUrl, jobIds);
+  let added = 0;
+  let duplicates = 0;
+  const rejected: EnrollJobResult['rejected'] = [];
+  const errors: JobProgress['errors'] = [];
+  for (const job of finished) {
+    if (job.state === 'completed') {
+      added += job.result.added;
+      duplicates += job.result.duplicates;
+      rejected.push(...job.result.rejected);
+    } else errors.push({ person: job.data.person, message: job.failedReason });
   }
+  const done = finished.length - errors.length;
+  return { total: jobIds.length, done, failed: errors.length, added, duplicates, rejected, errors };
 }
 
 /** Waits until every job of a submission is completed or failed, reporting progress as jobs finish. */
-export async function waitForJobs(
+export function waitForJobs(
   queueUrl: string,
   jobIds: readonly string[],
   onProgress: (p: JobProgress) => void = () => undefined,
 ): Promise<JobProgress> {
-  const events = new QueueEvents(ENROLL_QUEUE, { connection: redisConnection(queueUrl) });
-  try {
-    await events.waitUntilReady();
-    for (;;) {
-      const p = await enrollProgress(queueUrl, jobIds);
-      onProgress(p);
-      if (p.done + p.failed >= p.total) return p;
-      // Woken by the next job to finish, or after a second at most (a missed event costs no more).
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(finish, 1000);
-        function finish() {
-          clearTimeout(t);
-          events.off('completed', finish);
-          events.off('failed', finish);
-          resolve();
-        }
-        events.on('completed', finish);
-        events.on('failed', finish);
-      });
-    }
-  } finally {
-    await events.close();
-  }
+  return waitUntilFinished(ENROLL_QUEUE, queueUrl, () => enrollProgress(queueUrl, jobIds), onProgress);
 }

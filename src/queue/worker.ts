@@ -7,15 +7,16 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
-import { analyzeFiles } from '../pipeline/batch.js';
+import { type Analyzer, type AnalyzerSettings, openAnalyzer, requiredModels } from '../pipeline/batch.js';
+import { ensureModels } from '../models/ensure.js';
 import { Enrolment, hashFiles } from '../pipeline/enroll.js';
 import type { InputError } from '../pipeline/batch.js';
-import { ENROLL_QUEUE, redisConnection } from './connection.js';
+import { type AnalyzeJobData, type AnalyzeJobResult, type AnalyzedPhoto, toAnalyzedPhoto } from './analyze-jobs.js';
+import { ANALYZE_QUEUE, ENROLL_QUEUE, redisConnection } from './connection.js';
 import type { EnrollJobData, EnrollJobResult } from './enroll-jobs.js';
 
-export interface WorkerOptions {
+export interface QueueWorkerOptions {
   readonly queueUrl: string;
-  readonly gallery: Gallery;
   /** Jobs this process runs at once (default 1: a job's analysis uses the process's cores already). */
   readonly concurrency?: number;
   /**
@@ -26,8 +27,40 @@ export interface WorkerOptions {
   readonly onNote?: (message: string) => void;
 }
 
+export interface WorkerOptions extends QueueWorkerOptions {
+  readonly gallery: Gallery;
+}
+
+/**
+ * Open analyzers by settings, kept for the worker's life: a job of 20 photos would otherwise pay
+ * for loading the networks (about a second) every time.
+ */
+export class AnalyzerCache {
+  private readonly open = new Map<string, Promise<Analyzer>>();
+
+  get(settings: AnalyzerSettings): Promise<Analyzer> {
+    const key = JSON.stringify(settings);
+    let a = this.open.get(key);
+    if (a === undefined) {
+      const ignore = (): void => {};
+      a = ensureModels(requiredModels(settings), ignore, ignore).then(() => openAnalyzer(settings, undefined, 1));
+      // A failed build is not kept: the next job tries again.
+      a.catch(() => this.open.delete(key));
+      this.open.set(key, a);
+    }
+    return a;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((a) => a.then((x) => x.close()).catch(() => undefined)));
+  }
+}
+
 /** Runs one job: what the CLI's enrol does, for one person's slice of photos. */
 export async function runEnrollJob(
+  analyzers: AnalyzerCache,
   gallery: Gallery,
   data: EnrollJobData,
   onProgress: (done: number) => void = () => undefined,
@@ -54,7 +87,7 @@ export async function runEnrollJob(
   if (todo.length > 0) {
     try {
       let done = 0;
-      await analyzeFiles(data.settings, undefined, todo, (r) => {
+      await (await analyzers.get(data.settings)).run(todo, (r) => {
         run.take(r, data.person);
         onProgress(++done);
       });
@@ -72,12 +105,76 @@ export async function runEnrollJob(
   };
 }
 
-/** Starts taking jobs; resolves with the BullMQ worker once it is connected (close() to stop). */
-export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<EnrollJobData, EnrollJobResult>> {
+/** Runs one analysis job: its photos through the pipeline, faces back as the queue carries them. */
+export async function runAnalyzeJob(
+  analyzers: AnalyzerCache,
+  data: AnalyzeJobData,
+  onProgress: (done: number) => void = () => undefined,
+): Promise<AnalyzeJobResult> {
+  const photos: AnalyzedPhoto[] = [];
+  const analyzer = await analyzers.get(data.settings);
+  await analyzer.run(
+    data.photos.map((p) => p.file),
+    (r) => {
+      photos.push(toAnalyzedPhoto(r));
+      onProgress(photos.length);
+    },
+  );
+  return { photos };
+}
+
+function checkConcurrency(options: QueueWorkerOptions): number {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw invalidArgument('concurrency', `must be a positive integer, got ${concurrency}`);
+  return concurrency;
+}
+
+/** A failed attempt said once, and whether it will be tried again; the networks closed with the worker. */
+function watchOver(worker: Worker, analyzers: AnalyzerCache, options: QueueWorkerOptions): void {
+  worker.on('closed', () => void analyzers.close());
+  worker.on('failed', (job, err) =>
+    options.onNote?.(
+      `job ${job?.id} failed: ${err.message}${job && job.attemptsMade < (job.opts.attempts ?? 1) ? '; it will be retried' : ''}`,
+    ),
+  );
+  worker.on('error', (err) => options.onNote?.(`queue: ${err.message}`));
+}
+
+/**
+ * Starts taking analysis jobs (no gallery needed: results go back on the queue); resolves once
+ * connected. A photo that changed since it was submitted (other bytes) is analysed as it is now.
+ */
+export async function startAnalyzeWorker(
+  options: QueueWorkerOptions,
+): Promise<Worker<AnalyzeJobData, AnalyzeJobResult>> {
+  const analyzers = new AnalyzerCache();
+  const worker = new Worker<AnalyzeJobData, AnalyzeJobResult>(
+    ANALYZE_QUEUE,
+    (job) =>
+      runAnalyzeJob(analyzers, job.data, (done) => {
+        void job.updateProgress({ photos: job.data.photos.length, done });
+      }).catch((e) => {
+        if (e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT') throw new UnrecoverableError(e.message);
+        throw e;
+      }),
+    {
+      connection: redisConnection(options.queueUrl),
+      concurrency: checkConcurrency(options),
+      lockDuration: options.lockMs ?? 30_000,
+      stalledInterval: options.lockMs ?? 30_000,
+    },
+  );
+  watchOver(worker, analyzers, options);
+  await worker.waitUntilReady();
+  return worker;
+}
+
+/** Starts taking jobs; resolves with the BullMQ worker once it is connected (close() to stop). */
+export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<EnrollJobData, EnrollJobResult>> {
+  const concurrency = checkConcurrency(options);
   const gallery = options.gallery;
+  const analyzers = new AnalyzerCache();
   const worker = new Worker<EnrollJobData, EnrollJobResult>(
     ENROLL_QUEUE,
     async (job) => {
@@ -87,7 +184,7 @@ export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<
           `job for gallery ${job.data.gallery}; this worker writes ${gallery.file} (start a worker with that --db)`,
         );
       try {
-        return await runEnrollJob(gallery, job.data, (done) => {
+        return await runEnrollJob(analyzers, gallery, job.data, (done) => {
           void job.updateProgress({ photos: job.data.files.length, done });
         });
       } catch (e) {
@@ -105,12 +202,7 @@ export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<
       autorun: true,
     },
   );
-  worker.on('failed', (job, err) =>
-    options.onNote?.(
-      `job ${job?.id} (${job?.data.person}) failed: ${err.message}${job && job.attemptsMade < (job.opts.attempts ?? 1) ? '; it will be retried' : ''}`,
-    ),
-  );
-  worker.on('error', (err) => options.onNote?.(`queue: ${err.message}`));
+  watchOver(worker, analyzers, options);
   await worker.waitUntilReady();
   return worker;
 }

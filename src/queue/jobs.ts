@@ -1,0 +1,91 @@
+/**
+ * What every kind of facekit job on the queue shares: ids that name a job's content (so submitting
+ * the same work again queues nothing and finds the finished results), reading where a set of jobs
+ * stands, and waiting for them with progress.
+ */
+import { createHash } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import { redisConnection } from './connection.js';
+
+/** A job id naming its content: the same work submitted again gets the same id, which BullMQ does not queue twice. */
+export function contentJobId(kind: string, content: unknown): string {
+  const h = createHash('sha256').update(JSON.stringify(content)).digest('hex');
+  return `${kind}-${h.slice(0, 32)}`;
+}
+
+/** A job that has finished, with what it returned or why it failed. */
+export type FinishedJob<D, R> =
+  | { readonly id: string; readonly state: 'completed'; readonly data: D; readonly result: R }
+  | { readonly id: string; readonly state: 'failed'; readonly data: D; readonly failedReason: string };
+
+/** The finished ones among `jobIds`, in their order (waiting, active, delayed and unknown ids are left out). */
+export async function finishedJobs<D, R>(
+  queueName: string,
+  queueUrl: string,
+  jobIds: readonly string[],
+): Promise<FinishedJob<D, R>[]> {
+  const queue = new Queue<D, R>(queueName, { connection: redisConnection(queueUrl) });
+  try {
+    const out: FinishedJob<D, R>[] = [];
+    for (const id of jobIds) {
+      // State first, then the job: a job read before it completes and found 'completed' a moment
+      // later has no return value yet (its photos would count as neither added nor duplicates).
+      // A finished job's record holds its result, so reading it after seeing the state is safe.
+      const state = await queue.getJobState(id);
+      if (state !== 'completed' && state !== 'failed') continue;
+      const job = await queue.getJob(id);
+      if (!job) continue;
+      out.push(
+        state === 'completed'
+          ? { id, state, data: job.data, result: job.returnvalue }
+          : { id, state, data: job.data, failedReason: job.failedReason },
+      );
+    }
+    return out;
+  } finally {
+    await queue.close();
+  }
+}
+
+export interface Finishing {
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+}
+
+/**
+ * Reads progress with `read` until every job is completed or failed, calling `onProgress` each
+ * time; woken by the queue's events as jobs finish (or report progress), or after a second at
+ * most, so a missed event costs no more than that.
+ */
+export async function waitUntilFinished<P extends Finishing>(
+  queueName: string,
+  queueUrl: string,
+  read: () => Promise<P>,
+  onProgress: (p: P) => void = () => undefined,
+): Promise<P> {
+  const events = new QueueEvents(queueName, { connection: redisConnection(queueUrl) });
+  try {
+    await events.waitUntilReady();
+    for (;;) {
+      const p = await read();
+      onProgress(p);
+      if (p.done + p.failed >= p.total) return p;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(finish, 1000);
+        function finish() {
+          clearTimeout(t);
+          events.off('completed', finish);
+          events.off('failed', finish);
+          events.off('progress', finish);
+          resolve();
+        }
+        events.on('completed', finish);
+        events.on('failed', finish);
+        events.on('progress', finish);
+      });
+    }
+  } finally {
+    await events.close();
+  }
+}
