@@ -342,7 +342,7 @@ describe('facekit watch (CLI)', () => {
     assert.notEqual(every.code, 0);
     assert.match(every.stderr, /every/);
     const help = await cli(['watch', '--help']);
-    assert.match(help.stdout, /--model[\s\S]*default: watch's video\s+default, 'tiny'/);
+    assert.match(help.stdout, /--model[\s\S]*default:\s+watch's\s+video\s+default,\s+'tiny'/);
     assert.match(help.stdout, /--embedder <name>/);
     const embedder = await cli(['watch', videos.walk, '--embedder', 'nobody']);
     assert.equal(embedder.code, 1);
