@@ -139,6 +139,17 @@ function stopServer(s: Server): Promise<void> {
   });
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds, user + system over every thread (HTTP, inference workers, libuv), the process `pid` has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name: state is the first, utime and stime the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
@@ -153,6 +164,8 @@ interface Load {
   other: number;
   /** p99 over accepted (2xx) requests alone. */
   acceptedP99: number;
+  /** The server process's CPU milliseconds per accepted request (every thread; refused requests' cost included). */
+  cpuMsPerRequest: number;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -161,17 +174,21 @@ function percentile(sorted: number[], q: number): number {
 }
 
 async function load(
-  url: string,
+  server: Server,
   body: { headers: Record<string, string>; body: string | Buffer },
   connections: number,
   opts: { duration?: number; amount?: number },
 ): Promise<Load> {
+  const url = `${server.url}/v1/identify`;
+  const pid = server.child.pid as number;
+  const cpuBefore = cpuSeconds(pid);
   const accepted: number[] = [];
   const instance = autocannon({ url, method: 'POST', connections, timeout: 60, ...body, ...opts });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status >= 200 && status < 300) accepted.push(ms);
   });
   const r = await instance;
+  const cpu = cpuSeconds(pid) - cpuBefore;
   accepted.sort((a, b) => a - b);
   const busy = r.statusCodeStats['503']?.count ?? 0;
   return {
@@ -182,6 +199,7 @@ async function load(
     busy,
     other: r.non2xx - busy + r.errors,
     acceptedP99: percentile(accepted, 0.99),
+    cpuMsPerRequest: (cpu * 1000) / Math.max(1, accepted.length),
   };
 }
 

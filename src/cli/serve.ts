@@ -4,7 +4,7 @@ import { defaultGalleryPath } from '../entry/gallery.js';
 import type { DetectorName } from '../entry/detect.js';
 import type { Precision } from '../entry/models.js';
 import { dbOption, parsePositiveInt, type DbCliOptions } from './gallery-options.js';
-import { modelOption, note, parseConfidence, precisionOption } from './output.js';
+import { embedderOption, modelOption, note, parseConfidence, precisionOption } from './output.js';
 
 interface ServeCliOptions extends DbCliOptions {
   host: string;
@@ -60,6 +60,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     detector: opts.model,
     precision: opts.precision,
     minConfidence: opts.minConfidence,
+    embedder: opts.embedder,
     cors: opts.cors,
     logger: opts.log === true,
     onNote: note,
@@ -88,7 +89,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     note(
       `no API key yet: every route but /healthz and /readyz answers 401; make one with: facekit keys create --role admin --db ${db}`,
     );
-  note(`serving ${db} on ${address} (${service.context.limits.workers} workers; docs at ${address}/docs)`);
+  note(
+    `serving ${db} on ${address} (${service.context.limits.workers} workers, embedder ${service.context.gallery.modelId}; docs at ${address}/docs)`,
+  );
   await service.ready.then(
     () => note('ready: models loaded in every worker'),
     (e: unknown) => note(`inference workers failed to start: ${e instanceof Error ? e.message : String(e)}`),
@@ -124,6 +127,7 @@ export function serveCommand(): Command {
     )
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(new Option('--min-confidence <n>', 'default detection threshold').argParser(parseConfidence))
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (opts: ServeCliOptions) => {

@@ -19,7 +19,7 @@ import { InferencePool } from './inference.js';
 import { checkLimits, defaultLimits, type RecognitionOptions, type ServeLimits } from './limits.js';
 import { serviceMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { DEFAULT_DETECTOR, ensureModels, requiredModels } from './pipeline.js';
+import { DEFAULT_DETECTOR, DEFAULT_EMBEDDER, embedderEntry, ensureModels, requiredModels } from './pipeline.js';
 import { galleryRoutes } from './routes/gallery.js';
 import { keyRoutes } from './routes/keys.js';
 import { recognitionRoutes } from './routes/recognition.js';
@@ -35,6 +35,12 @@ export interface ServeOptions {
   readonly detector?: DetectorName;
   readonly precision?: Precision;
   readonly minConfidence?: number;
+  /**
+   * The embedder every photo is encoded with: 'dlib128' (default) or the name of one `facekit
+   * train` saved in the model cache. The gallery must hold that embedder's descriptors (a gallery
+   * enrolled with another one is refused with MODEL_MISMATCH); a new gallery records it.
+   */
+  readonly embedder?: string;
   /** Allowed browser origin ('*' for any); CORS stays off without it. */
   readonly cors?: string;
   /** Fastify's request log (JSON lines on stdout). */
@@ -128,11 +134,19 @@ export async function createService(options: ServeOptions): Promise<Service> {
     maxFaces: limits.maxFaces,
     retryOnMiss: false,
   };
+  // Resolved before anything opens: an unknown name fails here, naming the embedders there are.
+  const embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER, 'embedder');
   // A PostgreSQL gallery is followed as other instances write it: each enrolment anywhere is searched here.
   const store: ServiceStore = await openStore(options.db, { follow: true, onNote: options.onNote });
   let gallery: Gallery;
   try {
-    gallery = await openGallery({ store, onNote: options.onNote });
+    // Descriptors of one embedder only: searching another's would compare unrelated spaces.
+    gallery = await openGallery({
+      store,
+      modelId: embedder.modelId,
+      matchThreshold: embedder.thresholds.match,
+      onNote: options.onNote,
+    });
     // The whole retry chain's detectors: enrolment retries a miss with the others.
     const say = options.onNote ?? (() => undefined);
     await ensureModels(
@@ -149,7 +163,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
     limits.workers,
     limits.queue,
     limits.timeoutMs,
-    { warm: defaults },
+    { warm: defaults, embedder: embedder.name },
     {
       onStages: (stages) => {
         for (const [stage, ms] of Object.entries(stages))

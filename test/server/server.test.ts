@@ -5,7 +5,17 @@ import { DETECTOR_NAMES } from '../../src/detect/registry.js';
  * Photos are face-api's demo samples.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { FaceKitError } from '../../src/errors.js';
+import { openGallery } from '../../src/gallery/gallery.js';
+import { loadImage } from '../../src/image/decode.js';
+import { defaultCacheDir } from '../../src/models/cache.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
+import { createService } from '../../src/server/index.js';
+import { exportTuned } from '../../src/train/export.js';
+import { stockTail } from '../../src/train/network.js';
+import { tempDir } from '../helpers/temp.js';
 import { blankJpeg, isolatedCacheDir } from '../helpers/photos.js';
 import { jpegHeaders, multipart, sample, startService, type TestService } from './helpers.js';
 
@@ -376,5 +386,74 @@ describe('limits', () => {
     } finally {
       await slow.service.close();
     }
+  });
+});
+
+describe('embedder (a tuned one from facekit train)', () => {
+  /** A small exported model: the stock last layer, scaled per output, so its descriptors differ from stock ones. */
+  async function exportSmallTuned(name: string): Promise<void> {
+    const stock = await stockTail();
+    const fc = Float32Array.from(stock.fc, (v, i) => v * (1 + 0.3 * Math.sin(i)));
+    await exportTuned(name, { fc, bias: stock.bias }, { modelsDir: defaultCacheDir(), threshold: 0.55, training: {} });
+  }
+
+  test('serve with embedder: its descriptors, its model id in the gallery; other galleries and names refused', async () => {
+    await exportSmallTuned('serve-tuned');
+    const tuned = await startService({ embedder: 'serve-tuned' });
+    let tunedDb: string;
+    try {
+      tunedDb = tuned.db;
+      assert.equal((await tuned.call('GET', '/readyz', { key: {} })).json().embedder, 'dlib128+serve-tuned');
+      const r = await tuned.call('POST', '/v1/encode', {
+        headers: jpegHeaders,
+        payload: sample(2),
+        key: tuned.recognize,
+      });
+      assert.equal(r.statusCode, 200);
+      const served = r.json().faces[0].descriptor as number[];
+      // The same photo through a library kit with the same embedder: the very same descriptor.
+      const kit = createFaceKit({ embedder: 'serve-tuned', retryOnMiss: false, threads: 1 });
+      const [local] = await kit.analyze(await loadImage(sample(2)));
+      await kit.dispose();
+      assert.equal(local.modelId, 'dlib128+serve-tuned');
+      assert.ok(Math.max(...served.map((v, i) => Math.abs(v - local.descriptor[i]))) < 1e-5);
+      // ...and not the stock embedder's (s serves dlib128).
+      const stock = (await s.call('POST', '/v1/encode', { headers: jpegHeaders, payload: sample(2) })).json();
+      assert.ok(Math.abs(stock.faces[0].descriptor[0] - served[0]) > 1e-4);
+      // Enrolled through this service, the gallery records the tuned model id; identify finds the person.
+      const enrolled = await tuned.call('POST', '/v1/people', { payload: { name: 'Tuned', descriptors: [served] } });
+      assert.equal(enrolled.statusCode, 201);
+      const found = await tuned.call('POST', '/v1/identify', { headers: jpegHeaders, payload: sample(2) });
+      const match = found.json().faces[0];
+      assert.equal(match.person, 'Tuned');
+      assert.ok(match.distance < 1e-5, `distance ${match.distance}`);
+      // Its threshold is the tuned embedder's own (exported with 0.55), not dlib128's built-in table.
+      assert.equal(match.threshold, 0.55);
+    } finally {
+      await tuned.service.close();
+    }
+    // The stock embedder on that gallery: refused at start, naming the embedder to use.
+    await assert.rejects(createService({ db: tunedDb, limits: { workers: 1 } }), (e: FaceKitError) => {
+      assert.equal(e.code, 'MODEL_MISMATCH');
+      assert.match(e.message, /dlib128\+serve-tuned.*--embedder serve-tuned/);
+      return true;
+    });
+    // The tuned embedder on a stock gallery (s's, which holds dlib128 descriptors once enrolled into).
+    const stockDb = join(tempDir('facekit-serve-'), 'stock.db');
+    const g = await openGallery({ path: stockDb });
+    await g.enroll('Stock', [{ descriptor: new Float32Array(128).fill(0.05) }]);
+    await g.close();
+    await assert.rejects(createService({ db: stockDb, embedder: 'serve-tuned', limits: { workers: 1 } }), {
+      code: 'MODEL_MISMATCH',
+    });
+    await assert.rejects(
+      createService({ db: stockDb, embedder: 'nobody', limits: { workers: 1 } }),
+      (e: FaceKitError) => {
+        assert.equal(e.code, 'INVALID_ARGUMENT');
+        assert.equal(e.field, 'embedder');
+        assert.match(e.message, /unknown embedder "nobody".*'serve-tuned'/);
+        return true;
+      },
+    );
   });
 });
