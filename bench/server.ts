@@ -24,7 +24,10 @@ import { openGallery } from '../src/gallery/gallery.js';
 import { openSqliteStore } from '../src/gallery/sqlite.js';
 import { loadImage } from '../src/image/decode.js';
 import { FaceKit } from '../src/pipeline/kit.js';
-import { QUEUE_PER_WORKER } from '../src/server/limits.js';
+import { DEFAULT_EMBEDDER } from '../src/embed/spec.js';
+import { workerKitOptions } from '../src/server/kit-options.js';
+import { DEFAULT_MAX_FACES, defaultRecognition, QUEUE_PER_WORKER } from '../src/server/limits.js';
+import { DEFAULT_DETECTOR } from '../src/server/pipeline.js';
 import { markdownTable, parseFlags, PROJECT_ROOT, writeResult } from './common.js';
 
 const flags = parseFlags({
@@ -54,6 +57,9 @@ const PHOTO_WIDTH = 640;
 const BETWEEN_SD = 0.85 / 16;
 const WITHIN_SD = 0.4 / 16;
 const SEED = 12;
+
+/** What `facekit serve` runs a photo with when neither the request nor the command line chooses. */
+const SERVICE_DEFAULTS = defaultRecognition({ detector: DEFAULT_DETECTOR }, DEFAULT_MAX_FACES);
 
 const samplePhoto = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg');
 
@@ -203,13 +209,24 @@ async function load(
   };
 }
 
-/** The in-process pipeline: `parallel` single-threaded kits, each decoding, analysing and searching the photo in a loop. */
-async function baseline(db: string, photo: Buffer, parallel: number, seconds: number): Promise<number> {
+interface Baseline {
+  photosPerS: number;
+  /** This process's CPU milliseconds per photo (decode, analyze, search), every thread. */
+  cpuMsPerPhoto: number;
+}
+
+/**
+ * The in-process pipeline: `parallel` kits with the service workers' very settings (detector,
+ * padding, retry, embedder, one thread: workerKitOptions), each decoding, analysing and searching
+ * the photo in a loop.
+ */
+async function baseline(db: string, photo: Buffer, parallel: number, seconds: number): Promise<Baseline> {
   const gallery = await openGallery({ path: db });
-  const kits = Array.from({ length: parallel }, () => new FaceKit({ threads: 1 }));
+  const kits = Array.from({ length: parallel }, () => new FaceKit(workerKitOptions(SERVICE_DEFAULTS, DEFAULT_EMBEDDER)));
   await Promise.all(kits.map((k) => k.warmUp()));
   sharp.concurrency(1);
   let done = 0;
+  const cpuBefore = process.cpuUsage();
   const end = performance.now() + seconds * 1000;
   await Promise.all(
     kits.map(async (kit) => {
@@ -220,10 +237,11 @@ async function baseline(db: string, photo: Buffer, parallel: number, seconds: nu
       }
     }),
   );
-  const rate = done / seconds;
+  const cpu = process.cpuUsage(cpuBefore);
+  const result = { photosPerS: done / seconds, cpuMsPerPhoto: (cpu.user + cpu.system) / 1000 / Math.max(1, done) };
   await Promise.all(kits.map((k) => k.dispose()));
   await gallery.close();
-  return rate;
+  return result;
 }
 
 interface Bodies {
@@ -244,26 +262,25 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];
   /** Baseline before and after each worker count's rows: on a shared machine one measurement can land on a quiet or a busy moment. */
-  const baselines: Record<number, { before: number; after: number }> = {};
+  const baselines: Record<number, { before: Baseline; after: Baseline }> = {};
   for (const workers of WORKERS) {
     const before = await baseline(db, b.photo, workers, DURATION_S);
-    process.stderr.write(`baseline, ${workers} parallel pipelines: ${before.toFixed(1)} photos/s\n`);
+    process.stderr.write(`baseline, ${workers} parallel pipelines: ${JSON.stringify(before)}\n`);
     const measured: { kind: string; clients: number; r: Load }[] = [];
     const server = await startServer(db, workers, Number(flags.queue));
     try {
-      const url = `${server.url}/v1/identify`;
       // Warm-up: every worker has analysed a photo, the gallery is loaded.
-      await load(url, b.photoBody, workers, { amount: workers * 4 });
-      await load(url, b.descriptorBody, 1, { amount: 200 });
+      await load(server, b.photoBody, workers, { amount: workers * 4 });
+      await load(server, b.descriptorBody, 1, { amount: 200 });
       for (const [kind, body] of [
         ['photo', b.photoBody],
         ['descriptor', b.descriptorBody],
       ] as const) {
         for (const clients of CLIENTS) {
-          const r = await load(url, body, clients, { duration: DURATION_S });
+          const r = await load(server, body, clients, { duration: DURATION_S });
           measured.push({ kind, clients, r });
           process.stderr.write(
-            `${kind} w=${workers} c=${clients}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} p99 ${r.p99} ms\n`,
+            `${kind} w=${workers} c=${clients}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(1)} CPU ms/req\n`,
           );
         }
       }
@@ -271,12 +288,16 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
       await stopServer(server);
     }
     const after = await baseline(db, b.photo, workers, DURATION_S);
-    process.stderr.write(`baseline again, ${workers} parallel pipelines: ${after.toFixed(1)} photos/s\n`);
+    process.stderr.write(`baseline again, ${workers} parallel pipelines: ${JSON.stringify(after)}\n`);
     baselines[workers] = { before, after };
     // Against the faster of the two baselines: the service's share is then never flattered by a busy moment.
-    const reference = Math.max(before, after);
+    const reference = Math.max(before.photosPerS, after.photosPerS);
+    // CPU per photo barely depends on what else the machine runs: the mean of the two.
+    const referenceCpu = (before.cpuMsPerPhoto + after.cpuMsPerPhoto) / 2;
     for (const { kind, clients, r } of measured) {
       const share = kind === 'photo' ? r.rps / reference : null;
+      const cpuShare = kind === 'photo' ? referenceCpu / r.cpuMsPerRequest : null;
+      const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(0)} %`);
       rows.push([
         kind,
         workers,
@@ -285,13 +306,35 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
         r.p50,
         r.p99,
         r.busy + r.other,
-        share === null ? '' : `${(share * 100).toFixed(0)} %`,
+        r.cpuMsPerRequest,
+        percent(share),
+        percent(cpuShare),
       ]);
-      results.push({ kind, workers, clients, ...r, baselinePhotosPerS: reference, shareOfBaseline: share });
+      results.push({
+        kind,
+        workers,
+        clients,
+        ...r,
+        baselinePhotosPerS: reference,
+        baselineCpuMsPerPhoto: referenceCpu,
+        shareOfBaseline: share,
+        cpuShareOfBaseline: cpuShare,
+      });
     }
   }
   const table = markdownTable(
-    ['identify with', 'workers', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'of in-process photos/s'],
+    [
+      'identify with',
+      'workers',
+      'clients',
+      'req/s (wall)',
+      'p50 ms',
+      'p99 ms',
+      'non-2xx',
+      'server CPU ms/req',
+      'req/s of in-process photos/s (wall)',
+      'in-process CPU/photo ÷ server CPU/req',
+    ],
     rows,
   );
   const baseTable = markdownTable(
@@ -299,8 +342,16 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
       'parallel pipelines',
       'in-process photos/s before the rows (decode + analyze + search)',
       'after (the faster is the reference)',
+      'CPU ms/photo before',
+      'after',
     ],
-    WORKERS.map((w) => [w, baselines[w].before, baselines[w].after]),
+    WORKERS.map((w) => [
+      w,
+      baselines[w].before.photosPerS,
+      baselines[w].after.photosPerS,
+      baselines[w].before.cpuMsPerPhoto,
+      baselines[w].after.cpuMsPerPhoto,
+    ]),
   );
   report('rows', `${table}\n\n${baseTable}`, { rows: results, baselines });
 }
@@ -316,9 +367,9 @@ async function soakPhase(db: string, b: Bodies): Promise<void> {
   let afterWarmup: number;
   let endRss: number;
   try {
-    await load(`${server.url}/v1/identify`, b.descriptorBody, 4, { amount: SOAK_WARMUP });
+    await load(server, b.descriptorBody, 4, { amount: SOAK_WARMUP });
     afterWarmup = rssMb(pid);
-    soak = await load(`${server.url}/v1/identify`, b.descriptorBody, 4, { amount: Number(flags.soak) });
+    soak = await load(server, b.descriptorBody, 4, { amount: Number(flags.soak) });
     endRss = rssMb(pid);
   } finally {
     clearInterval(timer);
@@ -342,11 +393,10 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
     const queue = QUEUE_PER_WORKER * workers;
     const server = await startServer(db, workers, queue);
     try {
-      const url = `${server.url}/v1/identify`;
-      await load(url, b.photoBody, workers, { amount: workers * 4 });
-      const unloaded = await load(url, b.photoBody, workers, { duration: DURATION_S });
+      await load(server, b.photoBody, workers, { amount: workers * 4 });
+      const unloaded = await load(server, b.photoBody, workers, { duration: DURATION_S });
       const clients = Number(flags.overload) * (workers + queue);
-      const over = await load(url, b.photoBody, clients, { duration: DURATION_S });
+      const over = await load(server, b.photoBody, clients, { duration: DURATION_S });
       const total = over.ok + over.busy + over.other;
       rows.push([
         workers,

@@ -16,7 +16,7 @@ import { isRawResponse, type RouteBody, type RouteSpec, type ServiceContext } fr
 import { sendError } from './errors.js';
 import { clientGone } from './input.js';
 import { InferencePool } from './inference.js';
-import { checkLimits, defaultLimits, type RecognitionOptions, type ServeLimits } from './limits.js';
+import { checkLimits, defaultLimits, defaultRecognition, type ServeLimits } from './limits.js';
 import { serviceMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { DEFAULT_DETECTOR, DEFAULT_EMBEDDER, embedderEntry, ensureModels, requiredModels } from './pipeline.js';
@@ -127,13 +127,7 @@ function fastifyRoute(ctx: ServiceContext, route: RouteSpec): RouteOptions {
 /** Opens the gallery, builds the models if needed, starts the workers (in the background) and wires every route. */
 export async function createService(options: ServeOptions): Promise<Service> {
   const limits = checkLimits({ ...defaultLimits(options.limits?.workers), ...options.limits });
-  const defaults: RecognitionOptions = {
-    detector: options.detector ?? DEFAULT_DETECTOR,
-    precision: options.precision ?? 'fp32',
-    minConfidence: options.minConfidence,
-    maxFaces: limits.maxFaces,
-    retryOnMiss: false,
-  };
+  const defaults = defaultRecognition({ ...options, detector: options.detector ?? DEFAULT_DETECTOR }, limits.maxFaces);
   // Resolved before anything opens: an unknown name fails here, naming the embedders there are.
   const embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER, 'embedder');
   // A PostgreSQL gallery is followed as other instances write it: each enrolment anywhere is searched here.

@@ -64,6 +64,21 @@ export function checkLimits(limits: ServeLimits): ServeLimits {
   return limits;
 }
 
+/** The service's pipeline settings for a request that chooses none (the command line's or createService's). */
+export function defaultRecognition(
+  o: { readonly detector: DetectorName; readonly precision?: Precision; readonly minConfidence?: number },
+  maxFaces: number,
+): RecognitionOptions {
+  return {
+    detector: o.detector,
+    precision: o.precision ?? 'fp32',
+    minConfidence: o.minConfidence,
+    maxFaces,
+    // Recognition photos may hold no face: a miss is answered at once, not after six more passes.
+    retryOnMiss: false,
+  };
+}
+
 /** Pipeline settings a request may choose. */
 export interface RecognitionOptions {
   readonly detector: DetectorName;
