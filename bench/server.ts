@@ -37,10 +37,12 @@ const flags = parseFlags({
   duration: 10,
   faces: 10_000,
   soak: 20_000,
-  /** Queue for the throughput rows: every client's request is accepted (no 503s), so the rows measure throughput. */
+  /** Queue for the throughput rows: every client's request is accepted (no 503s, no wait bound), so the rows measure throughput. */
   queue: 16,
   /** Overload: clients per (worker + default queue slot). */
   overload: 4,
+  /** Seconds per overload run (unloaded and overloaded): longer than the rows', for enough accepted photos to give a p99. */
+  overloadDuration: 30,
   /** Which parts to run: rows (throughput and baseline), soak, overload. Each prints and saves its own table. */
   phases: 'rows,soak,overload',
 });
@@ -48,6 +50,8 @@ const PHASES = new Set(String(flags.phases).split(','));
 const WORKERS = String(flags.workers).split(',').map(Number);
 const CLIENTS = String(flags.clients).split(',').map(Number);
 const DURATION_S = Number(flags.duration);
+/** A queue-wait share no photo reaches: the throughput rows queue every client's photo. */
+const NO_WAIT_BOUND = 1000;
 /** Requests before the soak's RSS counts as warmed up. */
 const SOAK_WARMUP = 2000;
 const RSS_SAMPLE_MS = 250;
@@ -105,7 +109,8 @@ process.on('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
 
-async function startServer(db: string, workers: number, queue: number): Promise<Server> {
+/** `queueWait` undefined: the service's default; the throughput rows turn it off with a large share. */
+async function startServer(db: string, workers: number, queue: number, queueWait?: number): Promise<Server> {
   const child = spawn(
     process.execPath,
     [
@@ -121,6 +126,7 @@ async function startServer(db: string, workers: number, queue: number): Promise<
       String(workers),
       '--queue',
       String(queue),
+      ...(queueWait === undefined ? [] : ['--queue-wait', String(queueWait)]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: PROJECT_ROOT },
   );
@@ -267,7 +273,7 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
     const before = await baseline(db, b.photo, workers, DURATION_S);
     process.stderr.write(`baseline, ${workers} parallel pipelines: ${JSON.stringify(before)}\n`);
     const measured: { kind: string; clients: number; r: Load }[] = [];
-    const server = await startServer(db, workers, Number(flags.queue));
+    const server = await startServer(db, workers, Number(flags.queue), NO_WAIT_BOUND);
     try {
       // Warm-up: every worker has analysed a photo, the gallery is loaded.
       await load(server, b.photoBody, workers, { amount: workers * 4 });
@@ -394,10 +400,14 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
     const server = await startServer(db, workers, queue);
     try {
       await load(server, b.photoBody, workers, { amount: workers * 4 });
-      const unloaded = await load(server, b.photoBody, workers, { duration: DURATION_S });
+      const seconds = Number(flags.overloadDuration);
+      const unloaded = await load(server, b.photoBody, workers, { duration: seconds });
       const clients = Number(flags.overload) * (workers + queue);
-      const over = await load(server, b.photoBody, clients, { duration: DURATION_S });
+      const over = await load(server, b.photoBody, clients, { duration: seconds });
       const total = over.ok + over.busy + over.other;
+      // What a refusal costs the server: its CPU beyond the accepted photos' (at the unloaded cost each).
+      const cpuPer503 =
+        over.busy === 0 ? Number.NaN : (over.ok * (over.cpuMsPerRequest - unloaded.cpuMsPerRequest)) / over.busy;
       rows.push([
         workers,
         queue,
@@ -408,8 +418,10 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
         over.acceptedP99,
         `${((over.busy / total) * 100).toFixed(0)} %`,
         (over.acceptedP99 / unloaded.acceptedP99).toFixed(2),
+        unloaded.cpuMsPerRequest,
+        cpuPer503,
       ]);
-      results.push({ workers, queue, clients, unloaded, overloaded: over, busyShare: over.busy / total });
+      results.push({ workers, queue, clients, unloaded, overloaded: over, busyShare: over.busy / total, cpuPer503 });
       process.stderr.write(`overload w=${workers}: ${JSON.stringify(rows.at(-1))}\n`);
     } finally {
       await stopServer(server);
@@ -426,6 +438,8 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
       'accepted p99 ms',
       '503 share',
       'p99 ratio',
+      'server CPU ms/photo unloaded',
+      'server CPU ms per 503',
     ],
     rows,
   );

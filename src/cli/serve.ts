@@ -11,6 +11,7 @@ interface ServeCliOptions extends DbCliOptions {
   port: number;
   workers?: number;
   queue?: number;
+  queueWait?: number;
   cors?: string;
   maxBodyMb?: number;
   maxPixels?: number;
@@ -34,6 +35,13 @@ function parsePort(value: string): number {
   return n;
 }
 
+function parseShare(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('must be a number, 0 or more (a share of one analysis, e.g. 0.5).');
+  return n;
+}
+
 function parseCount(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a whole number, 0 or more.');
@@ -47,6 +55,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     Object.entries({
       workers: opts.workers,
       queue: opts.queue,
+      queueWait: opts.queueWait,
       maxBodyBytes: opts.maxBodyMb === undefined ? undefined : opts.maxBodyMb * MB,
       maxPixels: opts.maxPixels,
       maxFaces: opts.maxFaces,
@@ -116,6 +125,12 @@ export function serveCommand(): Command {
       new Option('--queue <n>', 'photos waiting beyond those analysed before 503 (default: 1 per worker)').argParser(
         parseCount,
       ),
+    )
+    .addOption(
+      new Option(
+        '--queue-wait <share>',
+        'longest expected wait for a queued photo, in analyses, before 503 (default 0.5: accepted photos answer within ~1.5 analyses)',
+      ).argParser(parseShare),
     )
     .option('--cors <origin>', "allow browser calls from this origin ('*' for any); off by default")
     .addOption(new Option('--max-body-mb <n>', 'largest request body in MB (20)').argParser(parsePositiveInt))

@@ -156,6 +156,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
   const pool = new InferencePool(
     limits.workers,
     limits.queue,
+    limits.queueWait,
     limits.timeoutMs,
     { warm: defaults, embedder: embedder.name },
     {
@@ -237,10 +238,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
     const kind = bodyKind(request);
     if (pool.saturated && (kind === 'raw' || kind === 'multipart') && request.method === 'POST') {
       metrics.rejected.inc();
-      throw new FaceKitError(
-        'BUSY',
-        `every inference worker is busy and ${pool.queueLimit} photos are waiting: retry later`,
-      );
+      throw pool.busy();
     }
   });
   app.addHook('onResponse', async (request, reply) => {

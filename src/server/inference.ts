@@ -31,6 +31,8 @@ interface Slot {
   ready: boolean;
   exited: boolean;
   current?: Pending;
+  /** When the worker took `current` (performance.now()). */
+  startedAt?: number;
 }
 
 /** Time a worker gets to release its sessions before it is terminated. */
@@ -61,6 +63,8 @@ export class InferencePool {
   constructor(
     readonly workers: number,
     readonly queueLimit: number,
+    /** Longest expected wait for a queued photo, as a share of one analysis (ServeLimits.queueWait). */
+    private readonly queueWait: number,
     private readonly timeoutMs: number,
     private readonly setup: WorkerSetup,
     private readonly events: PoolEvents = {},
@@ -86,9 +90,38 @@ export class InferencePool {
     return this.slots.filter((s) => s.current).length;
   }
 
-  /** True when a photo sent now would be refused: every worker busy and the queue full. */
+  /**
+   * True when a photo sent now would be refused: every worker busy, and the queue full or the
+   * photo's expected wait past queueWait analyses.
+   */
   get saturated(): boolean {
-    return !this.slots.some((s) => s.ready && !s.current) && this.waiting.length >= this.queueLimit;
+    if (this.slots.some((s) => s.ready && !s.current)) return false;
+    if (this.waiting.length >= this.queueLimit) return true;
+    return this.expectedWaitMs() > this.queueWait * this.serviceMs;
+  }
+
+  /**
+   * Milliseconds a photo queued now would wait for a worker: each busy worker is expected to free
+   * up one mean analysis after it started; the photo takes the k-th of those ends, k photos being
+   * queued ahead of it. 0 while no worker is ready yet (start-up: the queue count alone bounds it).
+   */
+  private expectedWaitMs(): number {
+    const now = performance.now();
+    const ends = this.slots
+      .filter((s) => s.ready && !s.exited && s.current)
+      .map((s) => Math.max(0, this.serviceMs - (now - (s.startedAt ?? now))))
+      .sort((a, b) => a - b);
+    if (ends.length === 0) return 0;
+    const k = this.waiting.length;
+    return ends[k % ends.length] + Math.floor(k / ends.length) * this.serviceMs;
+  }
+
+  /** The refusal of a photo sent while saturated (503 with Retry-After). */
+  busy(): FaceKitError {
+    return new FaceKitError(
+      'BUSY',
+      `every inference worker is busy and the queue is full (${this.waiting.length} of ${this.queueLimit} photos waiting, or a wait longer than ${this.queueWait} of an analysis): retry later`,
+    );
   }
 
   /** Seconds a refused client should wait: the queue's expected drain time, at least one. */
@@ -171,6 +204,7 @@ export class InferencePool {
       const p = this.waiting.shift();
       if (!p) return;
       slot.current = p;
+      slot.startedAt = performance.now();
       p.slot = slot;
       const message: ToWorker = { type: 'job', id: p.id, job: p.job };
       slot.worker.postMessage(message, [p.job.bytes.buffer as ArrayBuffer]);
@@ -187,12 +221,7 @@ export class InferencePool {
     if (this.startFailure) return Promise.reject(this.startFailure);
     if (this.saturated) {
       this.events.onRejected?.();
-      return Promise.reject(
-        new FaceKitError(
-          'BUSY',
-          `every inference worker is busy and ${this.queueLimit} photos are waiting: retry later`,
-        ),
-      );
+      return Promise.reject(this.busy());
     }
     return new Promise<PhotoResult>((resolve, reject) => {
       const id = this.nextId++;

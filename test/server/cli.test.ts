@@ -110,6 +110,7 @@ describe('facekit serve', () => {
       ['serve', '--port', '70000'],
       ['serve', '--workers', '0'],
       ['serve', '--max-pixels', 'many'],
+      ['serve', '--queue-wait', '-1'],
       ['serve', '--embedder', 'nobody', '--db', join(root, 'never.db')],
     ]) {
       const r = await run(args);

@@ -377,6 +377,29 @@ describe('limits', () => {
     assert.match((await tight.call('GET', '/metrics')).body, /facekit_inference_rejected_total [1-9]/);
   });
 
+  test('queue wait: with room in the queue, a photo that would wait past queueWait analyses is refused', async () => {
+    const strict = await startService({ limits: { workers: 1, queue: 4, queueWait: 0 } });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 3 }, () => strict.call('POST', '/v1/encode', { headers: jpegHeaders, payload: sample(2) })),
+      );
+      const codes = answers.map((a) => a.statusCode).sort();
+      // The first photo goes to the idle worker; the others would wait for it: refused, though 4 may queue.
+      assert.deepEqual(codes, [200, 503, 503]);
+      for (const b of answers.filter((a) => a.statusCode === 503)) {
+        assert.equal(errorCode(b), 'BUSY');
+        assert.match(b.json().error.message, /0 of 4 photos waiting, or a wait longer than 0 of an analysis/);
+      }
+    } finally {
+      await strict.service.close();
+    }
+    for (const queueWait of [-1, Number.NaN])
+      await assert.rejects(createService({ db: join(tempDir('facekit-serve-'), 'x.db'), limits: { queueWait } }), {
+        code: 'INVALID_ARGUMENT',
+        field: 'queueWait',
+      });
+  });
+
   test('a request past its time limit is TIMEOUT (503)', async () => {
     const slow = await startService({ limits: { workers: 1, timeoutMs: 1 } });
     try {
