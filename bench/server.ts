@@ -228,7 +228,10 @@ interface Baseline {
  */
 async function baseline(db: string, photo: Buffer, parallel: number, seconds: number): Promise<Baseline> {
   const gallery = await openGallery({ path: db });
-  const kits = Array.from({ length: parallel }, () => new FaceKit(workerKitOptions(SERVICE_DEFAULTS, DEFAULT_EMBEDDER)));
+  const kits = Array.from(
+    { length: parallel },
+    () => new FaceKit(workerKitOptions(SERVICE_DEFAULTS, DEFAULT_EMBEDDER)),
+  );
   await Promise.all(kits.map((k) => k.warmUp()));
   sharp.concurrency(1);
   let done = 0;

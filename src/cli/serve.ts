@@ -12,6 +12,7 @@ interface ServeCliOptions extends DbCliOptions {
   workers?: number;
   queue?: number;
   queueWait?: number;
+  refusalDelay?: number;
   cors?: string;
   maxBodyMb?: number;
   maxPixels?: number;
@@ -56,6 +57,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       workers: opts.workers,
       queue: opts.queue,
       queueWait: opts.queueWait,
+      refusalDelayMs: opts.refusalDelay,
       maxBodyBytes: opts.maxBodyMb === undefined ? undefined : opts.maxBodyMb * MB,
       maxPixels: opts.maxPixels,
       maxFaces: opts.maxFaces,
@@ -131,6 +133,12 @@ export function serveCommand(): Command {
         '--queue-wait <share>',
         'longest expected wait for a queued photo, in analyses, before 503 (default 0.5: accepted photos answer within ~1.5 analyses)',
       ).argParser(parseShare),
+    )
+    .addOption(
+      new Option(
+        '--refusal-delay <ms>',
+        'hold a 503 BUSY this long before sending it, so clients that retry at once do not flood the server (200; 0: at once)',
+      ).argParser(parseCount),
     )
     .option('--cors <origin>', "allow browser calls from this origin ('*' for any); off by default")
     .addOption(new Option('--max-body-mb <n>', 'largest request body in MB (20)').argParser(parsePositiveInt))

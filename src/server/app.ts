@@ -154,10 +154,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
   }
   const metricsRef: { current?: ReturnType<typeof serviceMetrics> } = {};
   const pool = new InferencePool(
-    limits.workers,
-    limits.queue,
-    limits.queueWait,
-    limits.timeoutMs,
+    limits,
     { warm: defaults, embedder: embedder.name },
     {
       onStages: (stages) => {
@@ -236,10 +233,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
     // A photo upload (raw or multipart) to a full queue is refused before its body is read: under
     // overload, reading and parsing bodies only to refuse them took CPU from the workers.
     const kind = bodyKind(request);
-    if (pool.saturated && (kind === 'raw' || kind === 'multipart') && request.method === 'POST') {
-      metrics.rejected.inc();
-      throw pool.busy();
-    }
+    if (pool.saturated && (kind === 'raw' || kind === 'multipart') && request.method === 'POST') await pool.refuse();
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { FaceKitError } from '../errors.js';
 import type { FromWorker, PhotoJob, PhotoResult, StageTimes, ToWorker, WorkerSetup } from './inference-protocol.js';
+import type { ServeLimits } from './limits.js';
 
 export interface PoolEvents {
   /** A photo's time per pipeline stage, once it is analysed. */
@@ -60,15 +61,24 @@ export class InferencePool {
   private serviceMs = INITIAL_SERVICE_MS;
   private startFailure?: FaceKitError;
 
+  readonly workers: number;
+  readonly queueLimit: number;
+  /** Longest expected wait for a queued photo, as a share of one analysis. */
+  private readonly queueWait: number;
+  private readonly timeoutMs: number;
+  private readonly refusalDelayMs: number;
+
   constructor(
-    readonly workers: number,
-    readonly queueLimit: number,
-    /** Longest expected wait for a queued photo, as a share of one analysis (ServeLimits.queueWait). */
-    private readonly queueWait: number,
-    private readonly timeoutMs: number,
+    limits: Pick<ServeLimits, 'workers' | 'queue' | 'queueWait' | 'timeoutMs' | 'refusalDelayMs'>,
     private readonly setup: WorkerSetup,
     private readonly events: PoolEvents = {},
-  ) {}
+  ) {
+    this.workers = limits.workers;
+    this.queueLimit = limits.queue;
+    this.queueWait = limits.queueWait;
+    this.timeoutMs = limits.timeoutMs;
+    this.refusalDelayMs = limits.refusalDelayMs;
+  }
 
   /** Starts the workers; resolves once each has opened its pipeline (what /readyz waits for). */
   start(): Promise<void> {
@@ -116,12 +126,21 @@ export class InferencePool {
     return ends[k % ends.length] + Math.floor(k / ends.length) * this.serviceMs;
   }
 
-  /** The refusal of a photo sent while saturated (503 with Retry-After). */
-  busy(): FaceKitError {
-    return new FaceKitError(
+  /**
+   * Refuses a photo sent while saturated: BUSY (503 with Retry-After), answered refusalDelayMs
+   * later. Clients that retry at once rather than after Retry-After otherwise turn overload into a
+   * stream of refusals (2,000 a second from 8 clients in bench:server, a third of a core of HTTP
+   * work for the server and as much for the clients) that takes the cores the workers need; held
+   * a moment, a refusal costs a timer.
+   */
+  async refuse(): Promise<never> {
+    this.events.onRejected?.();
+    const error = new FaceKitError(
       'BUSY',
       `every inference worker is busy and the queue is full (${this.waiting.length} of ${this.queueLimit} photos waiting, or a wait longer than ${this.queueWait} of an analysis): retry later`,
     );
+    if (this.refusalDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.refusalDelayMs));
+    throw error;
   }
 
   /** Seconds a refused client should wait: the queue's expected drain time, at least one. */
@@ -219,10 +238,7 @@ export class InferencePool {
   analyze(job: PhotoJob, cancel?: AbortSignal): Promise<PhotoResult> {
     if (this.closing) return Promise.reject(new FaceKitError('DISPOSED', 'the service is shutting down'));
     if (this.startFailure) return Promise.reject(this.startFailure);
-    if (this.saturated) {
-      this.events.onRejected?.();
-      return Promise.reject(this.busy());
-    }
+    if (this.saturated) return this.refuse();
     return new Promise<PhotoResult>((resolve, reject) => {
       const id = this.nextId++;
       const timer = setTimeout(() => {

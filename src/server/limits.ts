@@ -25,6 +25,8 @@ export interface ServeLimits {
    * photo's latency under overload to about (1 + queueWait) analyses.
    */
   readonly queueWait: number;
+  /** Milliseconds a refused photo's 503 is held before it is sent (0: at once); see InferencePool.refuse. */
+  readonly refusalDelayMs: number;
 }
 
 /** A 24-megapixel phone photo as JPEG is 5-12 MB; base64 in JSON adds a third. */
@@ -57,6 +59,13 @@ export const QUEUE_PER_WORKER = 1;
  */
 export const DEFAULT_QUEUE_WAIT = 0.5;
 
+/**
+ * Long enough that a client retrying at once sends a few photos a second, not thousands; short
+ * next to the Retry-After (≥ 1 s) a well-behaved client waits anyway, and to a load balancer's
+ * fail-over.
+ */
+export const DEFAULT_REFUSAL_DELAY_MS = 200;
+
 export function defaultLimits(workers = defaultWorkers()): ServeLimits {
   return {
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
@@ -67,10 +76,11 @@ export function defaultLimits(workers = defaultWorkers()): ServeLimits {
     workers,
     queue: QUEUE_PER_WORKER * workers,
     queueWait: DEFAULT_QUEUE_WAIT,
+    refusalDelayMs: DEFAULT_REFUSAL_DELAY_MS,
   };
 }
 
-/** Checks every limit is a positive integer (the queue may be 0: no waiting, only running; queueWait any share ≥ 0). */
+/** Checks every limit is a positive integer (queue and refusalDelayMs may be 0; queueWait is any share ≥ 0). */
 export function checkLimits(limits: ServeLimits): ServeLimits {
   for (const [field, value] of Object.entries(limits)) {
     if (field === 'queueWait') {
@@ -78,7 +88,7 @@ export function checkLimits(limits: ServeLimits): ServeLimits {
         throw invalidArgument(field, `must be a number of at least 0 (a share of one analysis), got ${value}`);
       continue;
     }
-    const floor = field === 'queue' ? 0 : 1;
+    const floor = field === 'queue' || field === 'refusalDelayMs' ? 0 : 1;
     if (!Number.isSafeInteger(value) || value < floor)
       throw invalidArgument(field, `must be an integer of at least ${floor}, got ${value}`);
   }

@@ -111,6 +111,7 @@ describe('facekit serve', () => {
       ['serve', '--workers', '0'],
       ['serve', '--max-pixels', 'many'],
       ['serve', '--queue-wait', '-1'],
+      ['serve', '--refusal-delay', 'soon'],
       ['serve', '--embedder', 'nobody', '--db', join(root, 'never.db')],
     ]) {
       const r = await run(args);

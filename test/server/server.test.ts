@@ -378,12 +378,18 @@ describe('limits', () => {
   });
 
   test('queue wait: with room in the queue, a photo that would wait past queueWait analyses is refused', async () => {
-    const strict = await startService({ limits: { workers: 1, queue: 4, queueWait: 0 } });
+    const strict = await startService({ limits: { workers: 1, queue: 4, queueWait: 0, refusalDelayMs: 300 } });
     try {
+      const sent = performance.now();
       const answers = await Promise.all(
-        Array.from({ length: 3 }, () => strict.call('POST', '/v1/encode', { headers: jpegHeaders, payload: sample(2) })),
+        Array.from({ length: 3 }, async () => {
+          const r = await strict.call('POST', '/v1/encode', { headers: jpegHeaders, payload: sample(2) });
+          return Object.assign(r, { ms: performance.now() - sent });
+        }),
       );
       const codes = answers.map((a) => a.statusCode).sort();
+      // Refusals are held refusalDelayMs before they are sent (a client retrying at once cannot flood).
+      for (const b of answers.filter((a) => a.statusCode === 503)) assert.ok(b.ms >= 295, `answered after ${b.ms} ms`);
       // The first photo goes to the idle worker; the others would wait for it: refused, though 4 may queue.
       assert.deepEqual(codes, [200, 503, 503]);
       for (const b of answers.filter((a) => a.statusCode === 503)) {
@@ -393,10 +399,10 @@ describe('limits', () => {
     } finally {
       await strict.service.close();
     }
-    for (const queueWait of [-1, Number.NaN])
-      await assert.rejects(createService({ db: join(tempDir('facekit-serve-'), 'x.db'), limits: { queueWait } }), {
+    for (const bad of [{ queueWait: -1 }, { queueWait: Number.NaN }, { refusalDelayMs: -5 }, { refusalDelayMs: 1.5 }])
+      await assert.rejects(createService({ db: join(tempDir('facekit-serve-'), 'x.db'), limits: bad }), {
         code: 'INVALID_ARGUMENT',
-        field: 'queueWait',
+        field: Object.keys(bad)[0],
       });
   });
 
