@@ -154,9 +154,12 @@ function stopServer(s: Server): Promise<void> {
 /** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
 const CLOCK_TICKS = 100;
 
-/** CPU seconds, user + system over every thread (HTTP, inference workers, libuv), the process `pid` has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU seconds, user + system, the process `pid` has used so far: over every thread (HTTP,
+ * inference workers, libuv), or with `mainThread` its main thread alone (HTTP, auth, search, JSON).
+ */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   // The fields after the command name: state is the first, utime and stime the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
@@ -178,6 +181,8 @@ interface Load {
   acceptedP99: number;
   /** The server process's CPU milliseconds per accepted request (every thread; refused requests' cost included). */
   cpuMsPerRequest: number;
+  /** Of which the main thread's (HTTP, auth, gallery search, JSON; the rest is the inference workers'). */
+  mainCpuMsPerRequest: number;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -194,6 +199,7 @@ async function load(
   const url = `${server.url}/v1/identify`;
   const pid = server.child.pid as number;
   const cpuBefore = cpuSeconds(pid);
+  const mainBefore = cpuSeconds(pid, true);
   const accepted: number[] = [];
   const instance = autocannon({ url, method: 'POST', connections, timeout: 60, ...body, ...opts });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
@@ -201,6 +207,7 @@ async function load(
   });
   const r = await instance;
   const cpu = cpuSeconds(pid) - cpuBefore;
+  const mainCpu = cpuSeconds(pid, true) - mainBefore;
   accepted.sort((a, b) => a - b);
   const busy = r.statusCodeStats['503']?.count ?? 0;
   return {
@@ -212,6 +219,7 @@ async function load(
     other: r.non2xx - busy + r.errors,
     acceptedP99: percentile(accepted, 0.99),
     cpuMsPerRequest: (cpu * 1000) / Math.max(1, accepted.length),
+    mainCpuMsPerRequest: (mainCpu * 1000) / Math.max(1, accepted.length),
   };
 }
 
@@ -316,6 +324,7 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
         r.p99,
         r.busy + r.other,
         r.cpuMsPerRequest,
+        r.mainCpuMsPerRequest,
         percent(share),
         percent(cpuShare),
       ]);
@@ -341,6 +350,7 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
       'p99 ms',
       'non-2xx',
       'server CPU ms/req',
+      'of which main thread',
       'req/s of in-process photos/s (wall)',
       'in-process CPU/photo ÷ server CPU/req',
     ],

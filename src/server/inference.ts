@@ -105,9 +105,14 @@ export class InferencePool {
    * photo's expected wait past queueWait analyses.
    */
   get saturated(): boolean {
+    return this.refuses(false);
+  }
+
+  /** `admitted`: a further photo of a request already let in, held to the queue's count only. */
+  private refuses(admitted: boolean): boolean {
     if (this.slots.some((s) => s.ready && !s.current)) return false;
     if (this.waiting.length >= this.queueLimit) return true;
-    return this.expectedWaitMs() > this.queueWait * this.serviceMs;
+    return !admitted && this.expectedWaitMs() > this.queueWait * this.serviceMs;
   }
 
   /**
@@ -234,11 +239,14 @@ export class InferencePool {
    * Analyses one photo. BUSY when every worker is busy and the queue is full; TIMEOUT when the
    * answer is not there in time (a photo still waiting is dropped; one being analysed finishes
    * in its worker, unheard). `job.bytes` is moved to the worker: the caller must not reuse it.
+   * `admitted`: the photo belongs to a request whose first photo was let in (verify's second side,
+   * an enrolment's next photo): only the queue's count bounds it, so a request is never refused
+   * halfway by the wait bound, nor by its own first photo.
    */
-  analyze(job: PhotoJob, cancel?: AbortSignal): Promise<PhotoResult> {
+  analyze(job: PhotoJob, cancel?: AbortSignal, admitted = false): Promise<PhotoResult> {
     if (this.closing) return Promise.reject(new FaceKitError('DISPOSED', 'the service is shutting down'));
     if (this.startFailure) return Promise.reject(this.startFailure);
-    if (this.saturated) return this.refuse();
+    if (this.refuses(admitted)) return this.refuse();
     return new Promise<PhotoResult>((resolve, reject) => {
       const id = this.nextId++;
       const timer = setTimeout(() => {

@@ -103,6 +103,9 @@ export function contentHash(bytes: Uint8Array): string {
 /** Aborted when the client closes the connection before its answer is written (set up in app.ts). */
 export const clientGone = new WeakMap<FastifyRequest, AbortSignal>();
 
+/** Requests one of whose photos the pool has let in. */
+const admittedRequests = new WeakSet<FastifyRequest>();
+
 /**
  * The photo's bytes as a worker may own them. A Buffer spanning its whole ArrayBuffer (an upload
  * past a few KB: Node allocates those alone) is moved to the worker as it is, without a copy; a
@@ -127,6 +130,9 @@ export function analyzePhoto(
   options: RecognitionOptions,
   thumbnails = false,
 ): Promise<PhotoResult> {
+  // The wait bound decides whether a request gets in; its later photos only need queue room.
+  const admitted = admittedRequests.has(request);
+  if (!admitted && !ctx.pool.saturated) admittedRequests.add(request);
   return ctx.pool.analyze(
     {
       task,
@@ -137,6 +143,7 @@ export function analyzePhoto(
       thumbnails,
     },
     clientGone.get(request),
+    admitted,
   );
 }
 
