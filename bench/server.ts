@@ -24,7 +24,10 @@ import { openGallery } from '../src/gallery/gallery.js';
 import { openSqliteStore } from '../src/gallery/sqlite.js';
 import { loadImage } from '../src/image/decode.js';
 import { FaceKit } from '../src/pipeline/kit.js';
-import { QUEUE_PER_WORKER } from '../src/server/limits.js';
+import { DEFAULT_EMBEDDER } from '../src/embed/spec.js';
+import { workerKitOptions } from '../src/server/kit-options.js';
+import { DEFAULT_MAX_FACES, defaultRecognition, QUEUE_PER_WORKER } from '../src/server/limits.js';
+import { DEFAULT_DETECTOR } from '../src/server/pipeline.js';
 import { markdownTable, parseFlags, PROJECT_ROOT, writeResult } from './common.js';
 
 const flags = parseFlags({
@@ -34,10 +37,12 @@ const flags = parseFlags({
   duration: 10,
   faces: 10_000,
   soak: 20_000,
-  /** Queue for the throughput rows: every client's request is accepted (no 503s), so the rows measure throughput. */
+  /** Queue for the throughput rows: every client's request is accepted (no 503s, no wait bound), so the rows measure throughput. */
   queue: 16,
   /** Overload: clients per (worker + default queue slot). */
   overload: 4,
+  /** Seconds per overload run (unloaded and overloaded): longer than the rows', for enough accepted photos to give a p99. */
+  overloadDuration: 30,
   /** Which parts to run: rows (throughput and baseline), soak, overload. Each prints and saves its own table. */
   phases: 'rows,soak,overload',
 });
@@ -45,6 +50,8 @@ const PHASES = new Set(String(flags.phases).split(','));
 const WORKERS = String(flags.workers).split(',').map(Number);
 const CLIENTS = String(flags.clients).split(',').map(Number);
 const DURATION_S = Number(flags.duration);
+/** A queue-wait share no photo reaches: the throughput rows queue every client's photo. */
+const NO_WAIT_BOUND = 1000;
 /** Requests before the soak's RSS counts as warmed up. */
 const SOAK_WARMUP = 2000;
 const RSS_SAMPLE_MS = 250;
@@ -54,6 +61,9 @@ const PHOTO_WIDTH = 640;
 const BETWEEN_SD = 0.85 / 16;
 const WITHIN_SD = 0.4 / 16;
 const SEED = 12;
+
+/** What `facekit serve` runs a photo with when neither the request nor the command line chooses. */
+const SERVICE_DEFAULTS = defaultRecognition({ detector: DEFAULT_DETECTOR }, DEFAULT_MAX_FACES);
 
 const samplePhoto = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg');
 
@@ -99,7 +109,8 @@ process.on('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
 
-async function startServer(db: string, workers: number, queue: number): Promise<Server> {
+/** `queueWait` undefined: the service's default; the throughput rows turn it off with a large share. */
+async function startServer(db: string, workers: number, queue: number, queueWait?: number): Promise<Server> {
   const child = spawn(
     process.execPath,
     [
@@ -115,6 +126,7 @@ async function startServer(db: string, workers: number, queue: number): Promise<
       String(workers),
       '--queue',
       String(queue),
+      ...(queueWait === undefined ? [] : ['--queue-wait', String(queueWait)]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: PROJECT_ROOT },
   );
@@ -139,6 +151,20 @@ function stopServer(s: Server): Promise<void> {
   });
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds, user + system, the process `pid` has used so far: over every thread (HTTP,
+ * inference workers, libuv), or with `mainThread` its main thread alone (HTTP, auth, search, JSON).
+ */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name: state is the first, utime and stime the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
@@ -153,6 +179,10 @@ interface Load {
   other: number;
   /** p99 over accepted (2xx) requests alone. */
   acceptedP99: number;
+  /** The server process's CPU milliseconds per accepted request (every thread; refused requests' cost included). */
+  cpuMsPerRequest: number;
+  /** Of which the main thread's (HTTP, auth, gallery search, JSON; the rest is the inference workers'). */
+  mainCpuMsPerRequest: number;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -161,17 +191,23 @@ function percentile(sorted: number[], q: number): number {
 }
 
 async function load(
-  url: string,
+  server: Server,
   body: { headers: Record<string, string>; body: string | Buffer },
   connections: number,
   opts: { duration?: number; amount?: number },
 ): Promise<Load> {
+  const url = `${server.url}/v1/identify`;
+  const pid = server.child.pid as number;
+  const cpuBefore = cpuSeconds(pid);
+  const mainBefore = cpuSeconds(pid, true);
   const accepted: number[] = [];
   const instance = autocannon({ url, method: 'POST', connections, timeout: 60, ...body, ...opts });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status >= 200 && status < 300) accepted.push(ms);
   });
   const r = await instance;
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  const mainCpu = cpuSeconds(pid, true) - mainBefore;
   accepted.sort((a, b) => a - b);
   const busy = r.statusCodeStats['503']?.count ?? 0;
   return {
@@ -182,16 +218,32 @@ async function load(
     busy,
     other: r.non2xx - busy + r.errors,
     acceptedP99: percentile(accepted, 0.99),
+    cpuMsPerRequest: (cpu * 1000) / Math.max(1, accepted.length),
+    mainCpuMsPerRequest: (mainCpu * 1000) / Math.max(1, accepted.length),
   };
 }
 
-/** The in-process pipeline: `parallel` single-threaded kits, each decoding, analysing and searching the photo in a loop. */
-async function baseline(db: string, photo: Buffer, parallel: number, seconds: number): Promise<number> {
+interface Baseline {
+  photosPerS: number;
+  /** This process's CPU milliseconds per photo (decode, analyze, search), every thread. */
+  cpuMsPerPhoto: number;
+}
+
+/**
+ * The in-process pipeline: `parallel` kits with the service workers' very settings (detector,
+ * padding, retry, embedder, one thread: workerKitOptions), each decoding, analysing and searching
+ * the photo in a loop.
+ */
+async function baseline(db: string, photo: Buffer, parallel: number, seconds: number): Promise<Baseline> {
   const gallery = await openGallery({ path: db });
-  const kits = Array.from({ length: parallel }, () => new FaceKit({ threads: 1 }));
+  const kits = Array.from(
+    { length: parallel },
+    () => new FaceKit(workerKitOptions(SERVICE_DEFAULTS, DEFAULT_EMBEDDER)),
+  );
   await Promise.all(kits.map((k) => k.warmUp()));
   sharp.concurrency(1);
   let done = 0;
+  const cpuBefore = process.cpuUsage();
   const end = performance.now() + seconds * 1000;
   await Promise.all(
     kits.map(async (kit) => {
@@ -202,10 +254,11 @@ async function baseline(db: string, photo: Buffer, parallel: number, seconds: nu
       }
     }),
   );
-  const rate = done / seconds;
+  const cpu = process.cpuUsage(cpuBefore);
+  const result = { photosPerS: done / seconds, cpuMsPerPhoto: (cpu.user + cpu.system) / 1000 / Math.max(1, done) };
   await Promise.all(kits.map((k) => k.dispose()));
   await gallery.close();
-  return rate;
+  return result;
 }
 
 interface Bodies {
@@ -226,26 +279,25 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];
   /** Baseline before and after each worker count's rows: on a shared machine one measurement can land on a quiet or a busy moment. */
-  const baselines: Record<number, { before: number; after: number }> = {};
+  const baselines: Record<number, { before: Baseline; after: Baseline }> = {};
   for (const workers of WORKERS) {
     const before = await baseline(db, b.photo, workers, DURATION_S);
-    process.stderr.write(`baseline, ${workers} parallel pipelines: ${before.toFixed(1)} photos/s\n`);
+    process.stderr.write(`baseline, ${workers} parallel pipelines: ${JSON.stringify(before)}\n`);
     const measured: { kind: string; clients: number; r: Load }[] = [];
-    const server = await startServer(db, workers, Number(flags.queue));
+    const server = await startServer(db, workers, Number(flags.queue), NO_WAIT_BOUND);
     try {
-      const url = `${server.url}/v1/identify`;
       // Warm-up: every worker has analysed a photo, the gallery is loaded.
-      await load(url, b.photoBody, workers, { amount: workers * 4 });
-      await load(url, b.descriptorBody, 1, { amount: 200 });
+      await load(server, b.photoBody, workers, { amount: workers * 4 });
+      await load(server, b.descriptorBody, 1, { amount: 200 });
       for (const [kind, body] of [
         ['photo', b.photoBody],
         ['descriptor', b.descriptorBody],
       ] as const) {
         for (const clients of CLIENTS) {
-          const r = await load(url, body, clients, { duration: DURATION_S });
+          const r = await load(server, body, clients, { duration: DURATION_S });
           measured.push({ kind, clients, r });
           process.stderr.write(
-            `${kind} w=${workers} c=${clients}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} p99 ${r.p99} ms\n`,
+            `${kind} w=${workers} c=${clients}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(1)} CPU ms/req\n`,
           );
         }
       }
@@ -253,12 +305,16 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
       await stopServer(server);
     }
     const after = await baseline(db, b.photo, workers, DURATION_S);
-    process.stderr.write(`baseline again, ${workers} parallel pipelines: ${after.toFixed(1)} photos/s\n`);
+    process.stderr.write(`baseline again, ${workers} parallel pipelines: ${JSON.stringify(after)}\n`);
     baselines[workers] = { before, after };
     // Against the faster of the two baselines: the service's share is then never flattered by a busy moment.
-    const reference = Math.max(before, after);
+    const reference = Math.max(before.photosPerS, after.photosPerS);
+    // CPU per photo barely depends on what else the machine runs: the mean of the two.
+    const referenceCpu = (before.cpuMsPerPhoto + after.cpuMsPerPhoto) / 2;
     for (const { kind, clients, r } of measured) {
       const share = kind === 'photo' ? r.rps / reference : null;
+      const cpuShare = kind === 'photo' ? referenceCpu / r.cpuMsPerRequest : null;
+      const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(0)} %`);
       rows.push([
         kind,
         workers,
@@ -267,13 +323,37 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
         r.p50,
         r.p99,
         r.busy + r.other,
-        share === null ? '' : `${(share * 100).toFixed(0)} %`,
+        r.cpuMsPerRequest,
+        r.mainCpuMsPerRequest,
+        percent(share),
+        percent(cpuShare),
       ]);
-      results.push({ kind, workers, clients, ...r, baselinePhotosPerS: reference, shareOfBaseline: share });
+      results.push({
+        kind,
+        workers,
+        clients,
+        ...r,
+        baselinePhotosPerS: reference,
+        baselineCpuMsPerPhoto: referenceCpu,
+        shareOfBaseline: share,
+        cpuShareOfBaseline: cpuShare,
+      });
     }
   }
   const table = markdownTable(
-    ['identify with', 'workers', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'of in-process photos/s'],
+    [
+      'identify with',
+      'workers',
+      'clients',
+      'req/s (wall)',
+      'p50 ms',
+      'p99 ms',
+      'non-2xx',
+      'server CPU ms/req',
+      'of which main thread',
+      'req/s of in-process photos/s (wall)',
+      'in-process CPU/photo ÷ server CPU/req',
+    ],
     rows,
   );
   const baseTable = markdownTable(
@@ -281,8 +361,16 @@ async function rowsPhase(db: string, b: Bodies): Promise<void> {
       'parallel pipelines',
       'in-process photos/s before the rows (decode + analyze + search)',
       'after (the faster is the reference)',
+      'CPU ms/photo before',
+      'after',
     ],
-    WORKERS.map((w) => [w, baselines[w].before, baselines[w].after]),
+    WORKERS.map((w) => [
+      w,
+      baselines[w].before.photosPerS,
+      baselines[w].after.photosPerS,
+      baselines[w].before.cpuMsPerPhoto,
+      baselines[w].after.cpuMsPerPhoto,
+    ]),
   );
   report('rows', `${table}\n\n${baseTable}`, { rows: results, baselines });
 }
@@ -298,9 +386,9 @@ async function soakPhase(db: string, b: Bodies): Promise<void> {
   let afterWarmup: number;
   let endRss: number;
   try {
-    await load(`${server.url}/v1/identify`, b.descriptorBody, 4, { amount: SOAK_WARMUP });
+    await load(server, b.descriptorBody, 4, { amount: SOAK_WARMUP });
     afterWarmup = rssMb(pid);
-    soak = await load(`${server.url}/v1/identify`, b.descriptorBody, 4, { amount: Number(flags.soak) });
+    soak = await load(server, b.descriptorBody, 4, { amount: Number(flags.soak) });
     endRss = rssMb(pid);
   } finally {
     clearInterval(timer);
@@ -324,12 +412,15 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
     const queue = QUEUE_PER_WORKER * workers;
     const server = await startServer(db, workers, queue);
     try {
-      const url = `${server.url}/v1/identify`;
-      await load(url, b.photoBody, workers, { amount: workers * 4 });
-      const unloaded = await load(url, b.photoBody, workers, { duration: DURATION_S });
+      await load(server, b.photoBody, workers, { amount: workers * 4 });
+      const seconds = Number(flags.overloadDuration);
+      const unloaded = await load(server, b.photoBody, workers, { duration: seconds });
       const clients = Number(flags.overload) * (workers + queue);
-      const over = await load(url, b.photoBody, clients, { duration: DURATION_S });
+      const over = await load(server, b.photoBody, clients, { duration: seconds });
       const total = over.ok + over.busy + over.other;
+      // What a refusal costs the server: its CPU beyond the accepted photos' (at the unloaded cost each).
+      const cpuPer503 =
+        over.busy === 0 ? Number.NaN : (over.ok * (over.cpuMsPerRequest - unloaded.cpuMsPerRequest)) / over.busy;
       rows.push([
         workers,
         queue,
@@ -340,8 +431,10 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
         over.acceptedP99,
         `${((over.busy / total) * 100).toFixed(0)} %`,
         (over.acceptedP99 / unloaded.acceptedP99).toFixed(2),
+        unloaded.cpuMsPerRequest,
+        cpuPer503,
       ]);
-      results.push({ workers, queue, clients, unloaded, overloaded: over, busyShare: over.busy / total });
+      results.push({ workers, queue, clients, unloaded, overloaded: over, busyShare: over.busy / total, cpuPer503 });
       process.stderr.write(`overload w=${workers}: ${JSON.stringify(rows.at(-1))}\n`);
     } finally {
       await stopServer(server);
@@ -358,6 +451,8 @@ async function overloadPhase(db: string, b: Bodies): Promise<void> {
       'accepted p99 ms',
       '503 share',
       'p99 ratio',
+      'server CPU ms/photo unloaded',
+      'server CPU ms per 503',
     ],
     rows,
   );

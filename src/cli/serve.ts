@@ -4,13 +4,15 @@ import { defaultGalleryPath } from '../entry/gallery.js';
 import type { DetectorName } from '../entry/detect.js';
 import type { Precision } from '../entry/models.js';
 import { dbOption, parsePositiveInt, type DbCliOptions } from './gallery-options.js';
-import { modelOption, note, parseConfidence, precisionOption } from './output.js';
+import { embedderOption, modelOption, note, parseConfidence, precisionOption } from './output.js';
 
 interface ServeCliOptions extends DbCliOptions {
   host: string;
   port: number;
   workers?: number;
   queue?: number;
+  queueWait?: number;
+  refusalDelay?: number;
   cors?: string;
   maxBodyMb?: number;
   maxPixels?: number;
@@ -34,6 +36,13 @@ function parsePort(value: string): number {
   return n;
 }
 
+function parseShare(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('must be a number, 0 or more (a share of one analysis, e.g. 0.5).');
+  return n;
+}
+
 function parseCount(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a whole number, 0 or more.');
@@ -47,6 +56,8 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     Object.entries({
       workers: opts.workers,
       queue: opts.queue,
+      queueWait: opts.queueWait,
+      refusalDelayMs: opts.refusalDelay,
       maxBodyBytes: opts.maxBodyMb === undefined ? undefined : opts.maxBodyMb * MB,
       maxPixels: opts.maxPixels,
       maxFaces: opts.maxFaces,
@@ -60,6 +71,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     detector: opts.model,
     precision: opts.precision,
     minConfidence: opts.minConfidence,
+    embedder: opts.embedder,
     cors: opts.cors,
     logger: opts.log === true,
     onNote: note,
@@ -88,7 +100,9 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     note(
       `no API key yet: every route but /healthz and /readyz answers 401; make one with: facekit keys create --role admin --db ${db}`,
     );
-  note(`serving ${db} on ${address} (${service.context.limits.workers} workers; docs at ${address}/docs)`);
+  note(
+    `serving ${db} on ${address} (${service.context.limits.workers} workers, embedder ${service.context.gallery.modelId}; docs at ${address}/docs)`,
+  );
   await service.ready.then(
     () => note('ready: models loaded in every worker'),
     (e: unknown) => note(`inference workers failed to start: ${e instanceof Error ? e.message : String(e)}`),
@@ -114,6 +128,18 @@ export function serveCommand(): Command {
         parseCount,
       ),
     )
+    .addOption(
+      new Option(
+        '--queue-wait <share>',
+        'longest expected wait for a queued photo, in analyses, before 503 (default 0.5: accepted photos answer within ~1.5 analyses)',
+      ).argParser(parseShare),
+    )
+    .addOption(
+      new Option(
+        '--refusal-delay <ms>',
+        'hold a 503 BUSY this long before sending it, so clients that retry at once do not flood the server (200; 0: at once)',
+      ).argParser(parseCount),
+    )
     .option('--cors <origin>', "allow browser calls from this origin ('*' for any); off by default")
     .addOption(new Option('--max-body-mb <n>', 'largest request body in MB (20)').argParser(parsePositiveInt))
     .addOption(new Option('--max-pixels <n>', 'largest photo, width × height (40000000)').argParser(parsePositiveInt))
@@ -124,6 +150,7 @@ export function serveCommand(): Command {
     )
     .addOption(modelOption())
     .addOption(precisionOption())
+    .addOption(embedderOption())
     .addOption(new Option('--min-confidence <n>', 'default detection threshold').argParser(parseConfidence))
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (opts: ServeCliOptions) => {

@@ -16,10 +16,10 @@ import { isRawResponse, type RouteBody, type RouteSpec, type ServiceContext } fr
 import { sendError } from './errors.js';
 import { clientGone } from './input.js';
 import { InferencePool } from './inference.js';
-import { checkLimits, defaultLimits, type RecognitionOptions, type ServeLimits } from './limits.js';
+import { checkLimits, defaultLimits, defaultRecognition, type ServeLimits } from './limits.js';
 import { serviceMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { DEFAULT_DETECTOR, ensureModels, requiredModels } from './pipeline.js';
+import { DEFAULT_DETECTOR, DEFAULT_EMBEDDER, embedderEntry, ensureModels, requiredModels } from './pipeline.js';
 import { galleryRoutes } from './routes/gallery.js';
 import { keyRoutes } from './routes/keys.js';
 import { recognitionRoutes } from './routes/recognition.js';
@@ -35,6 +35,12 @@ export interface ServeOptions {
   readonly detector?: DetectorName;
   readonly precision?: Precision;
   readonly minConfidence?: number;
+  /**
+   * The embedder every photo is encoded with: 'dlib128' (default) or the name of one `facekit
+   * train` saved in the model cache. The gallery must hold that embedder's descriptors (a gallery
+   * enrolled with another one is refused with MODEL_MISMATCH); a new gallery records it.
+   */
+  readonly embedder?: string;
   /** Allowed browser origin ('*' for any); CORS stays off without it. */
   readonly cors?: string;
   /** Fastify's request log (JSON lines on stdout). */
@@ -121,18 +127,20 @@ function fastifyRoute(ctx: ServiceContext, route: RouteSpec): RouteOptions {
 /** Opens the gallery, builds the models if needed, starts the workers (in the background) and wires every route. */
 export async function createService(options: ServeOptions): Promise<Service> {
   const limits = checkLimits({ ...defaultLimits(options.limits?.workers), ...options.limits });
-  const defaults: RecognitionOptions = {
-    detector: options.detector ?? DEFAULT_DETECTOR,
-    precision: options.precision ?? 'fp32',
-    minConfidence: options.minConfidence,
-    maxFaces: limits.maxFaces,
-    retryOnMiss: false,
-  };
+  const defaults = defaultRecognition({ ...options, detector: options.detector ?? DEFAULT_DETECTOR }, limits.maxFaces);
+  // Resolved before anything opens: an unknown name fails here, naming the embedders there are.
+  const embedder = embedderEntry(options.embedder ?? DEFAULT_EMBEDDER, 'embedder');
   // A PostgreSQL gallery is followed as other instances write it: each enrolment anywhere is searched here.
   const store: ServiceStore = await openStore(options.db, { follow: true, onNote: options.onNote });
   let gallery: Gallery;
   try {
-    gallery = await openGallery({ store, onNote: options.onNote });
+    // Descriptors of one embedder only: searching another's would compare unrelated spaces.
+    gallery = await openGallery({
+      store,
+      modelId: embedder.modelId,
+      matchThreshold: embedder.thresholds.match,
+      onNote: options.onNote,
+    });
     // The whole retry chain's detectors: enrolment retries a miss with the others.
     const say = options.onNote ?? (() => undefined);
     await ensureModels(
@@ -146,10 +154,8 @@ export async function createService(options: ServeOptions): Promise<Service> {
   }
   const metricsRef: { current?: ReturnType<typeof serviceMetrics> } = {};
   const pool = new InferencePool(
-    limits.workers,
-    limits.queue,
-    limits.timeoutMs,
-    { warm: defaults },
+    limits,
+    { warm: defaults, embedder: embedder.name },
     {
       onStages: (stages) => {
         for (const [stage, ms] of Object.entries(stages))
@@ -227,13 +233,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
     // A photo upload (raw or multipart) to a full queue is refused before its body is read: under
     // overload, reading and parsing bodies only to refuse them took CPU from the workers.
     const kind = bodyKind(request);
-    if (pool.saturated && (kind === 'raw' || kind === 'multipart') && request.method === 'POST') {
-      metrics.rejected.inc();
-      throw new FaceKitError(
-        'BUSY',
-        `every inference worker is busy and ${pool.queueLimit} photos are waiting: retry later`,
-      );
-    }
+    if (pool.saturated && (kind === 'raw' || kind === 'multipart') && request.method === 'POST') await pool.refuse();
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

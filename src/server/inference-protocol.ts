@@ -51,4 +51,9 @@ export type FromWorker =
 export interface WorkerSetup {
   /** The kit every worker opens before it says ready, so the first request pays no start-up. */
   readonly warm: RecognitionOptions;
+  /**
+   * The embedder every kit encodes with, by name: the built-in one or a tuned one `facekit train`
+   * saved in the model cache (each worker thread finds and registers it there itself).
+   */
+  readonly embedder: string;
 }

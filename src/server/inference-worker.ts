@@ -1,5 +1,6 @@
 /**
- * One inference worker: single-threaded pipelines (one per detector and precision asked for),
+ * One inference worker: single-threaded pipelines (one per detector and precision asked for, all
+ * with the service's one embedder),
  * one photo at a time. Decoding, every network and the thumbnail crops run here, off the thread
  * that answers HTTP.
  */
@@ -19,6 +20,7 @@ import type {
   ToWorker,
   WorkerSetup,
 } from './inference-protocol.js';
+import { workerKitOptions } from './kit-options.js';
 import type { RecognitionOptions } from './limits.js';
 
 /** Thumbnail side: the encoder's chip size, enough to tell who it is in a list. */
@@ -40,7 +42,7 @@ function kitFor(o: RecognitionOptions): FaceKit {
   const key = `${o.detector}/${o.precision}/${o.retryOnMiss}`;
   let kit = kits.get(key);
   if (!kit) {
-    kit = new FaceKit({ detector: o.detector, precision: o.precision, retryOnMiss: o.retryOnMiss, threads: 1 });
+    kit = new FaceKit(workerKitOptions(o, setup.embedder));
     kits.set(key, kit);
   }
   return kit;

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { FaceKitError } from '../errors.js';
 import type { FromWorker, PhotoJob, PhotoResult, StageTimes, ToWorker, WorkerSetup } from './inference-protocol.js';
+import type { ServeLimits } from './limits.js';
 
 export interface PoolEvents {
   /** A photo's time per pipeline stage, once it is analysed. */
@@ -31,6 +32,8 @@ interface Slot {
   ready: boolean;
   exited: boolean;
   current?: Pending;
+  /** When the worker took `current` (performance.now()). */
+  startedAt?: number;
 }
 
 /** Time a worker gets to release its sessions before it is terminated. */
@@ -58,13 +61,24 @@ export class InferencePool {
   private serviceMs = INITIAL_SERVICE_MS;
   private startFailure?: FaceKitError;
 
+  readonly workers: number;
+  readonly queueLimit: number;
+  /** Longest expected wait for a queued photo, as a share of one analysis. */
+  private readonly queueWait: number;
+  private readonly timeoutMs: number;
+  private readonly refusalDelayMs: number;
+
   constructor(
-    readonly workers: number,
-    readonly queueLimit: number,
-    private readonly timeoutMs: number,
+    limits: Pick<ServeLimits, 'workers' | 'queue' | 'queueWait' | 'timeoutMs' | 'refusalDelayMs'>,
     private readonly setup: WorkerSetup,
     private readonly events: PoolEvents = {},
-  ) {}
+  ) {
+    this.workers = limits.workers;
+    this.queueLimit = limits.queue;
+    this.queueWait = limits.queueWait;
+    this.timeoutMs = limits.timeoutMs;
+    this.refusalDelayMs = limits.refusalDelayMs;
+  }
 
   /** Starts the workers; resolves once each has opened its pipeline (what /readyz waits for). */
   start(): Promise<void> {
@@ -86,9 +100,52 @@ export class InferencePool {
     return this.slots.filter((s) => s.current).length;
   }
 
-  /** True when a photo sent now would be refused: every worker busy and the queue full. */
+  /**
+   * True when a photo sent now would be refused: every worker busy, and the queue full or the
+   * photo's expected wait past queueWait analyses.
+   */
   get saturated(): boolean {
-    return !this.slots.some((s) => s.ready && !s.current) && this.waiting.length >= this.queueLimit;
+    return this.refuses(false);
+  }
+
+  /** `admitted`: a further photo of a request already let in, held to the queue's count only. */
+  private refuses(admitted: boolean): boolean {
+    if (this.slots.some((s) => s.ready && !s.current)) return false;
+    if (this.waiting.length >= this.queueLimit) return true;
+    return !admitted && this.expectedWaitMs() > this.queueWait * this.serviceMs;
+  }
+
+  /**
+   * Milliseconds a photo queued now would wait for a worker: each busy worker is expected to free
+   * up one mean analysis after it started; the photo takes the k-th of those ends, k photos being
+   * queued ahead of it. 0 while no worker is ready yet (start-up: the queue count alone bounds it).
+   */
+  private expectedWaitMs(): number {
+    const now = performance.now();
+    const ends = this.slots
+      .filter((s) => s.ready && !s.exited && s.current)
+      .map((s) => Math.max(0, this.serviceMs - (now - (s.startedAt ?? now))))
+      .sort((a, b) => a - b);
+    if (ends.length === 0) return 0;
+    const k = this.waiting.length;
+    return ends[k % ends.length] + Math.floor(k / ends.length) * this.serviceMs;
+  }
+
+  /**
+   * Refuses a photo sent while saturated: BUSY (503 with Retry-After), answered refusalDelayMs
+   * later. Clients that retry at once rather than after Retry-After otherwise turn overload into a
+   * stream of refusals (2,000 a second from 8 clients in bench:server, a third of a core of HTTP
+   * work for the server and as much for the clients) that takes the cores the workers need; held
+   * a moment, a refusal costs a timer.
+   */
+  async refuse(): Promise<never> {
+    this.events.onRejected?.();
+    const error = new FaceKitError(
+      'BUSY',
+      `every inference worker is busy and the queue is full (${this.waiting.length} of ${this.queueLimit} photos waiting, or a wait longer than ${this.queueWait} of an analysis): retry later`,
+    );
+    if (this.refusalDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.refusalDelayMs));
+    throw error;
   }
 
   /** Seconds a refused client should wait: the queue's expected drain time, at least one. */
@@ -171,6 +228,7 @@ export class InferencePool {
       const p = this.waiting.shift();
       if (!p) return;
       slot.current = p;
+      slot.startedAt = performance.now();
       p.slot = slot;
       const message: ToWorker = { type: 'job', id: p.id, job: p.job };
       slot.worker.postMessage(message, [p.job.bytes.buffer as ArrayBuffer]);
@@ -181,19 +239,14 @@ export class InferencePool {
    * Analyses one photo. BUSY when every worker is busy and the queue is full; TIMEOUT when the
    * answer is not there in time (a photo still waiting is dropped; one being analysed finishes
    * in its worker, unheard). `job.bytes` is moved to the worker: the caller must not reuse it.
+   * `admitted`: the photo belongs to a request whose first photo was let in (verify's second side,
+   * an enrolment's next photo): only the queue's count bounds it, so a request is never refused
+   * halfway by the wait bound, nor by its own first photo.
    */
-  analyze(job: PhotoJob, cancel?: AbortSignal): Promise<PhotoResult> {
+  analyze(job: PhotoJob, cancel?: AbortSignal, admitted = false): Promise<PhotoResult> {
     if (this.closing) return Promise.reject(new FaceKitError('DISPOSED', 'the service is shutting down'));
     if (this.startFailure) return Promise.reject(this.startFailure);
-    if (this.saturated) {
-      this.events.onRejected?.();
-      return Promise.reject(
-        new FaceKitError(
-          'BUSY',
-          `every inference worker is busy and ${this.queueLimit} photos are waiting: retry later`,
-        ),
-      );
-    }
+    if (this.refuses(admitted)) return this.refuse();
     return new Promise<PhotoResult>((resolve, reject) => {
       const id = this.nextId++;
       const timer = setTimeout(() => {

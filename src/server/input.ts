@@ -103,9 +103,24 @@ export function contentHash(bytes: Uint8Array): string {
 /** Aborted when the client closes the connection before its answer is written (set up in app.ts). */
 export const clientGone = new WeakMap<FastifyRequest, AbortSignal>();
 
+/** Requests one of whose photos the pool has let in. */
+const admittedRequests = new WeakSet<FastifyRequest>();
+
 /**
- * Runs one photo through the worker pool; the bytes are copied, since the pool moves them to a
- * worker. A photo still waiting when its client goes away is dropped from the queue.
+ * The photo's bytes as a worker may own them. A Buffer spanning its whole ArrayBuffer (an upload
+ * past a few KB: Node allocates those alone) is moved to the worker as it is, without a copy; a
+ * slice of Node's shared pool or of a larger buffer is copied first, since moving it would take
+ * the rest of that memory away from its other users.
+ */
+function transferable(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return whole && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
+}
+
+/**
+ * Runs one photo through the worker pool. Its bytes are handed over to the worker (see
+ * transferable): the caller must not read `photo.bytes` afterwards (hash it first). A photo still
+ * waiting when its client goes away is dropped from the queue.
  */
 export function analyzePhoto(
   ctx: ServiceContext,
@@ -115,16 +130,20 @@ export function analyzePhoto(
   options: RecognitionOptions,
   thumbnails = false,
 ): Promise<PhotoResult> {
+  // The wait bound decides whether a request gets in; its later photos only need queue room.
+  const admitted = admittedRequests.has(request);
+  if (!admitted && !ctx.pool.saturated) admittedRequests.add(request);
   return ctx.pool.analyze(
     {
       task,
-      bytes: new Uint8Array(photo.bytes),
+      bytes: transferable(photo.bytes),
       name: photo.name,
       options,
       maxPixels: ctx.limits.maxPixels,
       thumbnails,
     },
     clientGone.get(request),
+    admitted,
   );
 }
 

@@ -110,11 +110,16 @@ describe('facekit serve', () => {
       ['serve', '--port', '70000'],
       ['serve', '--workers', '0'],
       ['serve', '--max-pixels', 'many'],
+      ['serve', '--queue-wait', '-1'],
+      ['serve', '--refusal-delay', 'soon'],
+      ['serve', '--embedder', 'nobody', '--db', join(root, 'never.db')],
     ]) {
       const r = await run(args);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, /^facekit: /);
+      assert.doesNotMatch(r.stderr, NO_STACK);
     }
+    assert.match((await run(['serve', '--embedder', 'nobody'])).stderr, /unknown embedder "nobody"/);
   });
 
   test('serves on loopback, answers health checks and keys, and exits 0 on SIGTERM', async () => {

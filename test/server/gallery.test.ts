@@ -14,7 +14,9 @@ isolatedCacheDir();
 
 let s: TestService;
 before(async () => {
-  s = await startService();
+  // No wait bound: a photo always queues behind the one being analysed (the client-goes-away test
+  // needs one waiting; the wait bound itself is tested in server.test.ts).
+  s = await startService({ limits: { workers: 1, queueWait: 1000 } });
 });
 after(() => s.service.close());
 

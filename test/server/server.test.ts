@@ -5,7 +5,17 @@ import { DETECTOR_NAMES } from '../../src/detect/registry.js';
  * Photos are face-api's demo samples.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { FaceKitError } from '../../src/errors.js';
+import { openGallery } from '../../src/gallery/gallery.js';
+import { loadImage } from '../../src/image/decode.js';
+import { defaultCacheDir } from '../../src/models/cache.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
+import { createService } from '../../src/server/index.js';
+import { exportTuned } from '../../src/train/export.js';
+import { stockTail } from '../../src/train/network.js';
+import { tempDir } from '../helpers/temp.js';
 import { blankJpeg, isolatedCacheDir } from '../helpers/photos.js';
 import { jpegHeaders, multipart, sample, startService, type TestService } from './helpers.js';
 
@@ -367,6 +377,35 @@ describe('limits', () => {
     assert.match((await tight.call('GET', '/metrics')).body, /facekit_inference_rejected_total [1-9]/);
   });
 
+  test('queue wait: with room in the queue, a photo that would wait past queueWait analyses is refused', async () => {
+    const strict = await startService({ limits: { workers: 1, queue: 4, queueWait: 0, refusalDelayMs: 300 } });
+    try {
+      const sent = performance.now();
+      const answers = await Promise.all(
+        Array.from({ length: 3 }, async () => {
+          const r = await strict.call('POST', '/v1/encode', { headers: jpegHeaders, payload: sample(2) });
+          return Object.assign(r, { ms: performance.now() - sent });
+        }),
+      );
+      const codes = answers.map((a) => a.statusCode).sort();
+      // Refusals are held refusalDelayMs before they are sent (a client retrying at once cannot flood).
+      for (const b of answers.filter((a) => a.statusCode === 503)) assert.ok(b.ms >= 295, `answered after ${b.ms} ms`);
+      // The first photo goes to the idle worker; the others would wait for it: refused, though 4 may queue.
+      assert.deepEqual(codes, [200, 503, 503]);
+      for (const b of answers.filter((a) => a.statusCode === 503)) {
+        assert.equal(errorCode(b), 'BUSY');
+        assert.match(b.json().error.message, /0 of 4 photos waiting, or a wait longer than 0 of an analysis/);
+      }
+    } finally {
+      await strict.service.close();
+    }
+    for (const bad of [{ queueWait: -1 }, { queueWait: Number.NaN }, { refusalDelayMs: -5 }, { refusalDelayMs: 1.5 }])
+      await assert.rejects(createService({ db: join(tempDir('facekit-serve-'), 'x.db'), limits: bad }), {
+        code: 'INVALID_ARGUMENT',
+        field: Object.keys(bad)[0],
+      });
+  });
+
   test('a request past its time limit is TIMEOUT (503)', async () => {
     const slow = await startService({ limits: { workers: 1, timeoutMs: 1 } });
     try {
@@ -376,5 +415,74 @@ describe('limits', () => {
     } finally {
       await slow.service.close();
     }
+  });
+});
+
+describe('embedder (a tuned one from facekit train)', () => {
+  /** A small exported model: the stock last layer, scaled per output, so its descriptors differ from stock ones. */
+  async function exportSmallTuned(name: string): Promise<void> {
+    const stock = await stockTail();
+    const fc = Float32Array.from(stock.fc, (v, i) => v * (1 + 0.3 * Math.sin(i)));
+    await exportTuned(name, { fc, bias: stock.bias }, { modelsDir: defaultCacheDir(), threshold: 0.55, training: {} });
+  }
+
+  test('serve with embedder: its descriptors, its model id in the gallery; other galleries and names refused', async () => {
+    await exportSmallTuned('serve-tuned');
+    const tuned = await startService({ embedder: 'serve-tuned' });
+    let tunedDb: string;
+    try {
+      tunedDb = tuned.db;
+      assert.equal((await tuned.call('GET', '/readyz', { key: {} })).json().embedder, 'dlib128+serve-tuned');
+      const r = await tuned.call('POST', '/v1/encode', {
+        headers: jpegHeaders,
+        payload: sample(2),
+        key: tuned.recognize,
+      });
+      assert.equal(r.statusCode, 200);
+      const served = r.json().faces[0].descriptor as number[];
+      // The same photo through a library kit with the same embedder: the very same descriptor.
+      const kit = createFaceKit({ embedder: 'serve-tuned', retryOnMiss: false, threads: 1 });
+      const [local] = await kit.analyze(await loadImage(sample(2)));
+      await kit.dispose();
+      assert.equal(local.modelId, 'dlib128+serve-tuned');
+      assert.ok(Math.max(...served.map((v, i) => Math.abs(v - local.descriptor[i]))) < 1e-5);
+      // ...and not the stock embedder's (s serves dlib128).
+      const stock = (await s.call('POST', '/v1/encode', { headers: jpegHeaders, payload: sample(2) })).json();
+      assert.ok(Math.abs(stock.faces[0].descriptor[0] - served[0]) > 1e-4);
+      // Enrolled through this service, the gallery records the tuned model id; identify finds the person.
+      const enrolled = await tuned.call('POST', '/v1/people', { payload: { name: 'Tuned', descriptors: [served] } });
+      assert.equal(enrolled.statusCode, 201);
+      const found = await tuned.call('POST', '/v1/identify', { headers: jpegHeaders, payload: sample(2) });
+      const match = found.json().faces[0];
+      assert.equal(match.person, 'Tuned');
+      assert.ok(match.distance < 1e-5, `distance ${match.distance}`);
+      // Its threshold is the tuned embedder's own (exported with 0.55), not dlib128's built-in table.
+      assert.equal(match.threshold, 0.55);
+    } finally {
+      await tuned.service.close();
+    }
+    // The stock embedder on that gallery: refused at start, naming the embedder to use.
+    await assert.rejects(createService({ db: tunedDb, limits: { workers: 1 } }), (e: FaceKitError) => {
+      assert.equal(e.code, 'MODEL_MISMATCH');
+      assert.match(e.message, /dlib128\+serve-tuned.*--embedder serve-tuned/);
+      return true;
+    });
+    // The tuned embedder on a stock gallery (s's, which holds dlib128 descriptors once enrolled into).
+    const stockDb = join(tempDir('facekit-serve-'), 'stock.db');
+    const g = await openGallery({ path: stockDb });
+    await g.enroll('Stock', [{ descriptor: new Float32Array(128).fill(0.05) }]);
+    await g.close();
+    await assert.rejects(createService({ db: stockDb, embedder: 'serve-tuned', limits: { workers: 1 } }), {
+      code: 'MODEL_MISMATCH',
+    });
+    await assert.rejects(
+      createService({ db: stockDb, embedder: 'nobody', limits: { workers: 1 } }),
+      (e: FaceKitError) => {
+        assert.equal(e.code, 'INVALID_ARGUMENT');
+        assert.equal(e.field, 'embedder');
+        assert.match(e.message, /unknown embedder "nobody".*'serve-tuned'/);
+        return true;
+      },
+    );
   });
 });

@@ -107,6 +107,8 @@ async function newFaces(
     );
   const faces: NewFace[] = given.map((d, i) => ({ descriptor: descriptorOf(d, `descriptors[${i}]`) }));
   const rejected: Rejected[] = [];
+  // Hashed before analysis: the pool takes each photo's bytes over (moved to a worker, not copied).
+  const hashes = photos.map((p) => contentHash(p.bytes));
   const results = await analyzeAll(ctx, request, photos, true);
   for (const [index, r] of results.entries()) {
     const reject = (code: string, message: string): void => {
@@ -130,7 +132,7 @@ async function newFaces(
       box: f.box,
       score: f.score,
       quality: faceQuality(f.box),
-      contentHash: contentHash(photos[index].bytes),
+      contentHash: hashes[index],
       ...(photos[index].filename ? { sourceFile: photos[index].filename } : {}),
       ...(f.thumbnail ? { thumbnail: f.thumbnail } : {}),
     });

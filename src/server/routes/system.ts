@@ -3,6 +3,18 @@ import type { RouteSpec } from '../context.js';
 import { DOCS_HTML } from '../docs.js';
 import { object } from '../schemas.js';
 
+const readiness = object(
+  {
+    ready: { type: 'boolean' },
+    workers: { type: 'integer' },
+    embedder: {
+      type: 'string',
+      description: "model id of the descriptors this service makes and searches, e.g. 'dlib_resnet128'",
+    },
+  },
+  ['ready', 'workers', 'embedder'],
+);
+
 export function systemRoutes(openApi: () => unknown): RouteSpec[] {
   return [
     {
@@ -22,14 +34,11 @@ export function systemRoutes(openApi: () => unknown): RouteSpec[] {
       summary: 'Readiness: models built and every inference worker loaded (503 until then)',
       tag: 'system',
       access: 'public',
-      responses: {
-        200: object({ ready: { type: 'boolean' }, workers: { type: 'integer' } }, ['ready', 'workers']),
-        503: object({ ready: { type: 'boolean' }, workers: { type: 'integer' } }, ['ready', 'workers']),
-      },
+      responses: { 200: readiness, 503: readiness },
       async handler(ctx, _request, reply) {
         const ready = ctx.pool.ready;
         void reply.status(ready ? 200 : 503);
-        return { ready, workers: ctx.pool.workers };
+        return { ready, workers: ctx.pool.workers, embedder: ctx.gallery.modelId };
       },
     },
     {
