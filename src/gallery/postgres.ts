@@ -15,7 +15,9 @@
  *   When that connection drops, `revision()` reads `meta.rev` on every call until it is back, so
  *   nothing is missed meanwhile; the gallery then catches up from the change log.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type Pg from 'pg';
+import { lazy } from '../util/lazy.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { checkFar } from '../match/calibrate.js';
 import {
@@ -72,6 +74,10 @@ import type {
 import { parseStoredJson } from './stored-json.js';
 import { applyMetadataPatch, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
 
+const require = createRequire(import.meta.url);
+/** pg on first use: opening a SQLite gallery, or any CLI command's start-up, never loads it. */
+const pgLib = lazy(() => require('pg') as typeof Pg);
+
 /** The channel every write notifies; its payload is the new `meta.rev`. */
 export const CHANGES_CHANNEL = 'facekit_changes';
 /** The PostgreSQL schema (namespace) holding every facekit table. */
@@ -95,7 +101,7 @@ export interface PostgresStoreOptions {
   readonly onNote?: (message: string) => void;
 }
 
-type Client = pg.PoolClient;
+type Client = Pg.PoolClient;
 
 /** pg's errors as facekit's: the server and a stable code. */
 export function pgError(location: string, cause: unknown): FaceKitError {
@@ -128,7 +134,7 @@ const now = (): string => new Date().toISOString();
 /** BIGINT (oid 20) as a number: ids and counts stay far below 2^53. */
 const TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20 ? (v: string) => Number(v) : pgLib().types.getTypeParser(oid, format)) as typeof Pg.types.getTypeParser,
 };
 
 const PERSON_COLUMNS =
@@ -147,7 +153,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const poolSize = options.poolSize ?? 10;
   if (!Number.isInteger(poolSize) || poolSize < 1)
     throw invalidArgument('poolSize', `must be a positive integer, got ${poolSize}`);
-  const pool = new pg.Pool({
+  const pool = new (pgLib().Pool)({
     connectionString: url,
     max: poolSize,
     types: TYPES,
@@ -171,14 +177,14 @@ export class PostgresStore implements ServiceStore {
   readonly keys: KeyStore;
   readonly shared = true;
   private closed = false;
-  private listener: pg.Client | null = null;
+  private listener: Pg.Client | null = null;
   /** The newest `meta.rev` heard of, while the LISTEN connection is up; null when it is not. */
   private heardRev: number | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelay = 100;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: Pg.Pool,
     private readonly url: string,
     readonly location: string,
     private readonly options: PostgresStoreOptions,
@@ -225,7 +231,7 @@ export class PostgresStore implements ServiceStore {
 
   /** Opens the LISTEN connection; on loss, retries with a growing delay until closed. */
   async startListening(): Promise<void> {
-    const client = new pg.Client({
+    const client = new (pgLib().Client)({
       connectionString: this.url,
       types: TYPES,
       options: `-c search_path=${PG_NAMESPACE}`,

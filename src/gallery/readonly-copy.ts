@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+import { lazy } from '../util/lazy.js';
+
+const require = createRequire(import.meta.url);
+/** better-sqlite3 on first use (see util/lazy.ts). */
+const sqliteLib = lazy(() => require('better-sqlite3') as typeof Database);
 
 /** Byte offsets of the SQLite header's file-format write and read versions: 2 means WAL, 1 legacy. */
 const WRITE_VERSION = 18;
@@ -20,5 +26,5 @@ export function openReadOnlyCopy(file: string): Database.Database {
     bytes[WRITE_VERSION] = LEGACY_FORMAT;
     bytes[READ_VERSION] = LEGACY_FORMAT;
   }
-  return new Database(bytes, { readonly: true });
+  return new (sqliteLib())(bytes, { readonly: true });
 }

@@ -6,7 +6,9 @@
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+import { lazy } from '../util/lazy.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { checkFar } from '../match/calibrate.js';
 import { KEYS_SCHEMA, SqliteKeys } from './keys.js';
@@ -54,6 +56,10 @@ import {
 
 export { fromBlob, toBlob };
 import { applyMetadataPatch, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
+
+const require = createRequire(import.meta.url);
+/** better-sqlite3 on first use: a PostgreSQL gallery, or any CLI command's start-up, never loads it. */
+const sqliteLib = lazy(() => require('better-sqlite3') as typeof Database);
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
 export const SCHEMA_VERSION = 2;
@@ -279,7 +285,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const readOnly = options.readOnly ?? (exists && options.create === false && !writable(file));
   let db: Database.Database;
   try {
-    db = new Database(file, {
+    db = new (sqliteLib())(file, {
       timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
       readonly: readOnly,
       fileMustExist: readOnly || options.create === false,

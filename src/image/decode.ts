@@ -1,4 +1,5 @@
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import { sharpLib } from './sharp.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import type { Image } from '../types.js';
 import { readRegularFile } from '../util/regular-file.js';
@@ -82,7 +83,7 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
       file: name,
     });
   }
-  if (format === 'heic' && !sharp.format.heif.input.fileSuffix?.includes('.heic')) {
+  if (format === 'heic' && !sharpLib().format.heif.input.fileSuffix?.includes('.heic')) {
     throw new FaceKitError(
       'UNSUPPORTED_FORMAT',
       'HEIC (HEVC) cannot be decoded by the installed sharp, which reads AVIF only; convert it to JPEG',
@@ -94,7 +95,7 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
   // sharp's own limit would also stop metadata() from reading the size we want to report.
   let header: Metadata;
   try {
-    header = await sharp(bytes, { limitInputPixels: false }).metadata();
+    header = await sharpLib()(bytes, { limitInputPixels: false }).metadata();
   } catch (cause) {
     throw new FaceKitError('CORRUPT_IMAGE', `${format} header is unreadable: ${sharpMessage(cause)}`, {
       file: name,
@@ -112,7 +113,7 @@ export async function loadImage(input: string | Buffer | Uint8Array, options: Lo
 
   const warnings: string[] = [];
   try {
-    const { data, info } = await sharp(bytes, {
+    const { data, info } = await sharpLib()(bytes, {
       failOn: FAIL_ON,
       limitInputPixels: maxPixels === 0 ? false : maxPixels,
       autoOrient: true,

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import sharp from 'sharp';
+import { sharpLib } from './sharp.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import type { Box, Image, Point } from '../types.js';
 import { checkImage } from './ops.js';
@@ -68,7 +68,7 @@ export async function annotate(
     throw invalidArgument('format', `must be 'jpeg' or 'png', got ${String(format)}`);
   const quality = checkQuality(options.quality);
   const svg = overlaySvg(image.width, image.height, faces);
-  const composed = sharp(image.data, {
+  const composed = sharpLib()(image.data, {
     raw: { width: image.width, height: image.height, channels: 3 },
     limitInputPixels: false,
   })
@@ -105,7 +105,7 @@ export async function saveImage(image: Image, path: string, options: SaveImageOp
 }
 
 async function encode(image: Image, format: EncodeFormat, quality: number | undefined): Promise<Buffer> {
-  const s = sharp(image.data, {
+  const s = sharpLib()(image.data, {
     raw: { width: image.width, height: image.height, channels: 3 },
     limitInputPixels: false,
   });

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { sharpLib } from './sharp.js';
 import type { Image } from '../types.js';
 
 /**
@@ -7,7 +7,7 @@ import type { Image } from '../types.js';
  * take about 0.1 s for 100 MP where a JavaScript loop over 300 MB takes seconds.
  */
 export async function shrinkImage(image: Image, width: number, height: number): Promise<Image> {
-  const { data, info } = await sharp(image.data, {
+  const { data, info } = await sharpLib()(image.data, {
     raw: { width: image.width, height: image.height, channels: 3 },
     // The caller's image passed its own pixel limit when it was decoded (or made from raw pixels).
     limitInputPixels: false,

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import sharp from 'sharp';
+import { sharpLib } from '../image/sharp.js';
 import { DETECTORS, type DetectorName } from '../detect/registry.js';
 import { FaceKitError, type FaceKitErrorCode } from '../errors.js';
 // Also keeps sharp loaded in the main thread while workers come and go: sharp's documented
@@ -206,7 +206,7 @@ export function openAnalyzer(settings: AnalyzerSettings, cpus: CpuChoice, fileCo
   const { workers, threads } = resolveCpus(cpus, fileCount);
   // libvips (one pool for the whole process, workers included) decodes on every core unless told;
   // with one thread per worker, or --cpus 1, a decode would otherwise compete with every worker.
-  if (threads === 1) sharp.concurrency(1);
+  if (threads === 1) sharpLib().concurrency(1);
   return workers === 0
     ? new LocalAnalyzer(batchKit(settings, threads), settings.stage)
     : new WorkerPool(workers, settings);

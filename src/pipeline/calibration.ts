@@ -9,7 +9,7 @@ import { Landmarker68 } from '../landmarks/landmarks68.js';
 import { RangeRecorder, type TensorRanges } from '../models/quantize.js';
 import type { BuildContext, Int8ModelId } from '../models/registry.js';
 import { SSD_INPUT_SIZE } from '../models/ssdMobilenetv1.js';
-import { ModelSession, ort } from '../runtime/session.js';
+import { ModelSession, onnxruntime } from '../runtime/session.js';
 
 /**
  * Calibration of the int8 builds: the inputs each network sees in use, made from the build's
@@ -124,7 +124,7 @@ export async function calibrationRanges(
   const small = new Set<string>();
   try {
     for (const b of batches) {
-      const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', b.data, b.dims) });
+      const out = await session.run({ [session.inputNames[0]]: new (onnxruntime().Tensor)('float32', b.data, b.dims) });
       for (const [name, tensor] of Object.entries(out)) {
         recorder.record(name, tensor.data as Float32Array);
         // NCHW: positions per channel are H × W.

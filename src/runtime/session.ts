@@ -1,6 +1,15 @@
-import * as ort from 'onnxruntime-node';
+import { createRequire } from 'node:module';
+import type * as Ort from 'onnxruntime-node';
+import { lazy } from '../util/lazy.js';
 import { loadModelBytes } from '../models/cache.js';
 import type { RuntimeBackend } from './model-session.js';
+
+const require = createRequire(import.meta.url);
+/**
+ * onnxruntime-node on first use (the first session or tensor): importing the pipeline, as every
+ * CLI command's start-up and `facekit --help` do, does not load its native library.
+ */
+export const onnxruntime = lazy(() => require('onnxruntime-node') as typeof Ort);
 
 /**
  * The Node backend: models built from the npm weights into the on-disk cache (models/cache.ts),
@@ -19,7 +28,7 @@ export const nodeBackend: RuntimeBackend = {
    * a tight loop a model gains under 5 % from spinning, so it is off for every session.
    */
   createSession: (bytes, options, memory) =>
-    ort.InferenceSession.create(bytes, {
+    onnxruntime().InferenceSession.create(bytes, {
       enableCpuMemArena: memory.arena ?? true,
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,
@@ -27,7 +36,7 @@ export const nodeBackend: RuntimeBackend = {
       graphOptimizationLevel: 'all',
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     }),
-  floatTensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  floatTensor: (data, dims) => new (onnxruntime().Tensor)('float32', data, dims),
 };
 
 export {
@@ -38,4 +47,3 @@ export {
   type RuntimeOptions,
   type SessionMemory,
 } from './model-session.js';
-export { ort };

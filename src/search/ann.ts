@@ -7,9 +7,15 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { removeStaleTempFiles } from '../util/stale-temp.js';
-import { Index, MetricKind, ScalarKind } from 'usearch';
+import { createRequire } from 'node:module';
+import type * as Usearch from 'usearch';
+import { lazy } from '../util/lazy.js';
 import { FaceKitError } from '../errors.js';
 import type { DescriptorMatrix } from './exact.js';
+
+const require = createRequire(import.meta.url);
+/** usearch on first use: exact search and every CLI command's start-up never load it. */
+const usearch = lazy(() => require('usearch') as typeof Usearch);
 
 export interface AnnParams {
   /** HNSW M: neighbours kept per node. 32 rather than the usual 16: at 100k faces it lifted recall@1 from 0.97 to 0.995 at the same search cost (bench/gallery.ts). */
@@ -99,17 +105,18 @@ function fileCrc(file: string): number {
 
 export class AnnIndex {
   private constructor(
-    private readonly index: Index,
+    private readonly index: Usearch.Index,
     readonly dims: number,
     readonly params: AnnParams,
     private removedSinceBuild: number,
   ) {}
 
-  private static create(dims: number, params: AnnParams): Index {
-    return new Index({
+  private static create(dims: number, params: AnnParams): Usearch.Index {
+    const lib = usearch();
+    return new lib.Index({
       dimensions: dims,
-      metric: MetricKind.L2sq,
-      quantization: params.quantization === 'f16' ? ScalarKind.F16 : ScalarKind.F32,
+      metric: lib.MetricKind.L2sq,
+      quantization: params.quantization === 'f16' ? lib.ScalarKind.F16 : lib.ScalarKind.F32,
       connectivity: params.connectivity,
       expansion_add: params.expansionAdd,
       expansion_search: params.expansionSearch,

@@ -7,7 +7,7 @@ import {
 } from '../models/dlibResnet128.js';
 import { modelSpec, weightsFolder } from '../models/registry.js';
 import { readTfjsWeights, type WeightTensor } from '../models/weights.js';
-import { ModelSession, ort, type RuntimeOptions } from '../runtime/session.js';
+import { ModelSession, onnxruntime, type RuntimeOptions } from '../runtime/session.js';
 
 /**
  * The frozen part of dlib's network as the trainer sees it: chips in, the pooled 256-d features
@@ -54,7 +54,7 @@ export class FeatureNetwork {
       const slice = chips.slice(start, start + BATCH);
       const batch = new Float32Array(slice.length * CHIP_VALUES);
       slice.forEach((c, i) => batch.set(c, i * CHIP_VALUES));
-      const input = new ort.Tensor('float32', batch, [slice.length, DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
+      const input = new (onnxruntime().Tensor)('float32', batch, [slice.length, DLIB_CHIP_SIZE, DLIB_CHIP_SIZE, 3]);
       const data = (await this.session.run({ input })).features.data as Float32Array;
       for (let i = 0; i < slice.length; i++) out.push(data.slice(i * DLIB_FEATURE_SIZE, (i + 1) * DLIB_FEATURE_SIZE));
     }

@@ -19,7 +19,8 @@ import {
 } from '../../src/models/mtcnn.js';
 import { MODELS, weightsFolder } from '../../src/models/registry.js';
 import { readTfjsWeights } from '../../src/models/weights.js';
-import { ModelSession, ort } from '../../src/runtime/session.js';
+import * as ort from 'onnxruntime-node';
+import { ModelSession } from '../../src/runtime/session.js';
 import type { Image } from '../../src/types.js';
 import { maxAbsDiff } from '../helpers/faceapi-reference.js';
 import { loadModernFaceApi, type ModernFaceApi } from '../helpers/mtcnn-reference.js';

@@ -8,7 +8,8 @@ import { tinyInput } from '../../src/detect/tiny.js';
 import { MODELS, weightsFolder } from '../../src/models/registry.js';
 import { buildTinyFaceDetector, TINY_INPUT, TINY_OUTPUT } from '../../src/models/tinyFaceDetector.js';
 import { readTfjsWeights } from '../../src/models/weights.js';
-import { ModelSession, ort } from '../../src/runtime/session.js';
+import * as ort from 'onnxruntime-node';
+import { ModelSession } from '../../src/runtime/session.js';
 import { loadFaceApi, maxAbsDiff, type FaceApi, loadSample } from '../helpers/faceapi-reference.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'facekit-tiny-model-'));

@@ -1,6 +1,6 @@
 /**
- * Writes src/detect/hog/fhog.wat (dlib's FHOG gradient votes, scalar f32: WebAssembly's float
- * arithmetic is IEEE single precision, dlib's own) and assembles it into src/detect/hog/fhog-wasm.ts:
+ * Writes src/detect/hog/fhog.wat (dlib's FHOG gradient votes: the vector path 8 pixels a block in SIMD, the
+ * scalar tail per pixel; WebAssembly's float arithmetic is IEEE single precision, dlib's own) and assembles it into src/detect/hog/fhog-wasm.ts:
  *   npm install --prefix /tmp/wabt-tool wabt@1 && npx tsx tools/wasm/hog-fhog-wat.ts /tmp/wabt-tool/node_modules/wabt
  */
 import { assemble } from './assemble.js';
@@ -9,9 +9,12 @@ import { assemble } from './assemble.js';
 export const SCRATCH_AT = Math.ceil((511 * 511) / 16) * 16;
 const HIST_CELL_BYTES = 18 * 4;
 
-/** The vote of one pixel at byte $p; `laterWins`: dlib's vector path (ties go to the later channel). */
-function pixel(laterWins: boolean): string {
-  const cmp = laterWins ? 'i32.ge_s' : 'i32.gt_s';
+/**
+ * The vote of one pixel at byte $p as dlib's scalar path (the row's tail) computes it: ties go to the
+ * earlier channel, the weight products rounded as (vy·w)·v. The vector path is vectorBlocks below.
+ */
+function pixel(): string {
+  const cmp = 'i32.gt_s';
   const ch = (k: number) => `
         (local.set $cx (i32.sub (i32.load8_u offset=${6 + k} (local.get $pl)) (i32.load8_u offset=${k} (local.get $pl))))
         (local.set $cy (i32.sub (i32.load8_u offset=${k} (local.get $pd)) (i32.load8_u offset=${k} (local.get $pu))))
@@ -28,15 +31,7 @@ function pixel(laterWins: boolean): string {
   const add = (row: string, extra: number, value: string) => `
         (local.set $addr (i32.add (local.get ${row}) (local.get $cell)))
         (f32.store offset=${extra} (local.get $addr) (f32.add (f32.load offset=${extra} (local.get $addr)) ${value}))`;
-  const votes = laterWins
-    ? `
-        (local.set $a1 (f32.mul (f32.load (i32.add (local.get $w1) (local.get $xo))) (local.get $v)))
-        (local.set $a0 (f32.mul (f32.load (i32.add (local.get $w0) (local.get $xo))) (local.get $v)))
-        ${add('$up', 0, '(f32.mul (local.get $vy1) (local.get $a1))')}
-        ${add('$lo', 0, '(f32.mul (local.get $vy0) (local.get $a1))')}
-        ${add('$up', HIST_CELL_BYTES, '(f32.mul (local.get $vy1) (local.get $a0))')}
-        ${add('$lo', HIST_CELL_BYTES, '(f32.mul (local.get $vy0) (local.get $a0))')}`
-    : `
+  const votes = `
         (local.set $a1 (f32.load (i32.add (local.get $w1) (local.get $xo))))
         (local.set $a0 (f32.load (i32.add (local.get $w0) (local.get $xo))))
         ${add('$up', 0, '(f32.mul (f32.mul (local.get $vy1) (local.get $a1)) (local.get $v))')}
@@ -57,15 +52,110 @@ function pixel(laterWins: boolean): string {
           (i32.shl (i32.load8_u (local.get $g)) (i32.const 2))))${votes}`;
 }
 
-function xLoop(name: string, from: string, to: string, laterWins: boolean): string {
+function xLoop(name: string, from: string, to: string): string {
   return `
       (local.set $x ${from})
       (block $${name}Done
         (loop $${name}
-          (br_if $${name}Done (i32.ge_s (local.get $x) ${to}))${pixel(laterWins)}
+          (br_if $${name}Done (i32.ge_s (local.get $x) ${to}))${pixel()}
           (local.set $x (i32.add (local.get $x) (i32.const 1)))
           (br $${name})))`;
 }
+
+/** i8x16.shuffle indices taking byte `first + 3i` (i = 0..7) of a 32-byte pair into the low 8 lanes. */
+function strided(first: number): string {
+  return [...Array.from({ length: 8 }, (_, i) => first + 3 * i), ...Array<number>(8).fill(0)].join(' ');
+}
+
+/** Bytes `first + 3i` of the 32 bytes (lo, hi) as 8 unsigned 16-bit lanes. */
+const bytes16 = (lo: string, hi: string, first: number) =>
+  `(i16x8.extend_low_i8x16_u (i8x16.shuffle ${strided(first)} (local.get ${lo}) (local.get ${hi})))`;
+
+const VECTOR_LOCALS = [
+  '$sA $sB $sU1 $sU2 $sD1 $sD2 $dx16 $dy16',
+  '$cdxL $cdxH $cdyL $cdyH $clenL $clenH $bdxL $bdxH $bdyL $bdyH $blenL $blenH',
+  '$mask $gv $vv $a1v $a0v',
+]
+  .flatMap((group) => group.split(' '))
+  .map((name) => `(local ${name} v128)`)
+  .join(' ');
+
+/**
+ * dlib's vector path, 8 pixels a block: the three channels' gradients, the strongest (a later
+ * channel wins ties), the table index and the float length in SIMD lanes, then each pixel's four
+ * votes in x order, as the per-pixel loop adds them (the histogram sums are the same bits).
+ * Reads 32 bytes from pixel x−1 of the row and of the rows above and below (slack after the image).
+ */
+function channel(k: number): string {
+  const take =
+    k === 0
+      ? ['L', 'H']
+          .map(
+            (h) => `
+        (local.set $bdx${h} (local.get $cdx${h})) (local.set $bdy${h} (local.get $cdy${h})) (local.set $blen${h} (local.get $clen${h}))`,
+          )
+          .join('')
+      : ['L', 'H']
+          .map(
+            (h) => `
+        (local.set $mask (i32x4.ge_s (local.get $clen${h}) (local.get $blen${h})))
+        (local.set $bdx${h} (v128.bitselect (local.get $cdx${h}) (local.get $bdx${h}) (local.get $mask)))
+        (local.set $bdy${h} (v128.bitselect (local.get $cdy${h}) (local.get $bdy${h}) (local.get $mask)))
+        (local.set $blen${h} (v128.bitselect (local.get $clen${h}) (local.get $blen${h}) (local.get $mask)))`,
+          )
+          .join('');
+  return `
+        (local.set $dx16 (i16x8.sub ${bytes16('$sA', '$sB', 6 + k)} ${bytes16('$sA', '$sB', k)}))
+        (local.set $dy16 (i16x8.sub ${bytes16('$sD1', '$sD2', 3 + k)} ${bytes16('$sU1', '$sU2', 3 + k)}))
+        (local.set $cdxL (i32x4.extend_low_i16x8_s (local.get $dx16)))
+        (local.set $cdxH (i32x4.extend_high_i16x8_s (local.get $dx16)))
+        (local.set $cdyL (i32x4.extend_low_i16x8_s (local.get $dy16)))
+        (local.set $cdyH (i32x4.extend_high_i16x8_s (local.get $dy16)))
+        (local.set $clenL (i32x4.add (i32x4.mul (local.get $cdxL) (local.get $cdxL)) (i32x4.mul (local.get $cdyL) (local.get $cdyL))))
+        (local.set $clenH (i32x4.add (i32x4.mul (local.get $cdxH) (local.get $cdxH)) (i32x4.mul (local.get $cdyH) (local.get $cdyH))))${take}`;
+}
+
+/** The four votes of lane j of half h (pixel x + 4h + j), in the per-pixel loop's order. */
+function laneVotes(h: number, j: number): string {
+  const at = (4 * h + j) * 4;
+  const add = (row: string, extra: number, value: string) => `
+        (local.set $addr (i32.add (local.get ${row}) (local.get $cell)))
+        (f32.store offset=${extra} (local.get $addr) (f32.add (f32.load offset=${extra} (local.get $addr)) ${value}))`;
+  return `
+        (local.set $cell (i32.add (i32.load offset=${at} (i32.add (local.get $cols) (local.get $xo)))
+          (i32.shl (i32.load8_u (i32x4.extract_lane ${j} (local.get $gv))) (i32.const 2))))
+        (local.set $a1 (f32x4.extract_lane ${j} (local.get $a1v)))
+        (local.set $a0 (f32x4.extract_lane ${j} (local.get $a0v)))${add('$up', 0, '(f32.mul (local.get $vy1) (local.get $a1))')}${add('$lo', 0, '(f32.mul (local.get $vy0) (local.get $a1))')}${add('$up', HIST_CELL_BYTES, '(f32.mul (local.get $vy1) (local.get $a0))')}${add('$lo', HIST_CELL_BYTES, '(f32.mul (local.get $vy0) (local.get $a0))')}`;
+}
+
+function half(h: number): string {
+  const s = h === 0 ? 'L' : 'H';
+  return `
+        (local.set $gv (i32x4.add (i32x4.add (i32x4.mul (local.get $bdy${s}) (i32x4.splat (i32.const 511))) (local.get $bdx${s}))
+          (i32x4.splat (i32.const ${255 * 511 + 255}))))
+        ;; The length as dlib takes it: float sqrt of the exact integer energy.
+        (local.set $vv (f32x4.sqrt (f32x4.convert_i32x4_s (local.get $blen${s}))))
+        (local.set $a1v (f32x4.mul (v128.load offset=${16 * h} (i32.add (local.get $w1) (local.get $xo))) (local.get $vv)))
+        (local.set $a0v (f32x4.mul (v128.load offset=${16 * h} (i32.add (local.get $w0) (local.get $xo))) (local.get $vv)))${[0, 1, 2, 3].map((j) => laneVotes(h, j)).join('')}`;
+}
+
+const vectorBlocks = `
+      (local.set $x (i32.const 1))
+      (block $vectorDone
+        (loop $vector
+          (br_if $vectorDone (i32.ge_s (local.get $x) (local.get $simdEnd)))
+        (local.set $xo (i32.shl (local.get $x) (i32.const 2)))
+        (local.set $pl (i32.sub (i32.add (local.get $row) (i32.mul (local.get $x) (i32.const 3))) (i32.const 3)))
+        (local.set $pu (i32.sub (local.get $pl) (local.get $stride)))
+        (local.set $pd (i32.add (local.get $pl) (local.get $stride)))
+        (local.set $sA (v128.load (local.get $pl)))
+        (local.set $sB (v128.load offset=16 (local.get $pl)))
+        (local.set $sU1 (v128.load (local.get $pu)))
+        (local.set $sU2 (v128.load offset=16 (local.get $pu)))
+        (local.set $sD1 (v128.load (local.get $pd)))
+        (local.set $sD2 (v128.load offset=16 (local.get $pd)))${channel(0)}${channel(1)}${channel(2)}${half(0)}${half(1)}
+          (local.set $x (i32.add (local.get $x) (i32.const 8)))
+          (br $vector)))`;
 
 /** A float32 constant as WAT text: the shortest decimal of Math.fround(x) parses back to that float. */
 const f32 = (x: number) => `(f32.const ${Math.fround(x)})`;
@@ -210,6 +300,7 @@ const wat = `;; Generated by tools/wasm/hog-fhog-wat.ts: dlib's FHOG gradient vo
     (local $cx i32) (local $cy i32) (local $cl i32) (local $dx i32) (local $dy i32) (local $len i32) (local $take i32)
     (local $g i32) (local $cell i32) (local $addr i32) (local $up i32) (local $lo i32)
     (local $v f32) (local $a0 f32) (local $a1 f32) (local $vy0 f32) (local $vy1 f32)
+    ${VECTOR_LOCALS}
     (local.set $y (i32.const 1))
     (block $rowsDone
       (loop $rows
@@ -219,8 +310,8 @@ const wat = `;; Generated by tools/wasm/hog-fhog-wat.ts: dlib's FHOG gradient vo
         (local.set $lo (i32.load (i32.add (local.get $los) (i32.shl (local.get $y) (i32.const 2)))))
         (local.set $vy0 (f32.load (i32.add (local.get $vy0s) (i32.shl (local.get $y) (i32.const 2)))))
         (local.set $vy1 (f32.load (i32.add (local.get $vy1s) (i32.shl (local.get $y) (i32.const 2)))))
-${xLoop('vector', '(i32.const 1)', '(local.get $simdEnd)', true)}
-${xLoop('scalar', '(local.get $simdEnd)', '(local.get $xEnd)', false)}
+${vectorBlocks}
+${xLoop('scalar', '(local.get $simdEnd)', '(local.get $xEnd)')}
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rows))))
 ${normalize}

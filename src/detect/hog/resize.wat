@@ -12,7 +12,7 @@
         (param $lefts i32) (param $weights i32) (param $tops i32) (param $bottoms i32) (param $rowWeights i32)
     (local $r i32) (local $c i32) (local $o i32) (local $ro i32)
     (local $top i32) (local $bottom i32) (local $left i32)
-    (local $rw v128) (local $w v128) (local $zero v128) (local $t v128) (local $b v128)
+    (local $rw v128) (local $w v128) (local $zero v128) (local $t i32) (local $b i32)
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_s (local.get $r) (local.get $outH)))
@@ -28,8 +28,8 @@
             ;; tlw, trw, blw, brw: dlib's products of the row and column weights.
             (local.set $w (f32x4.mul (local.get $rw) (v128.load (i32.add (local.get $weights) (i32.shl (local.get $c) (i32.const 4))))))
             (local.set $left (i32.load (i32.add (local.get $lefts) (i32.shl (local.get $c) (i32.const 2)))))
-            (local.set $t (v128.load64_zero (i32.add (local.get $top) (local.get $left))))
-            (local.set $b (v128.load64_zero (i32.add (local.get $bottom) (local.get $left))))
+            (local.set $t (i32.add (local.get $top) (local.get $left)))
+            (local.set $b (i32.add (local.get $bottom) (local.get $left)))
             (v128.store32_lane 0 (local.get $o)
               (i8x16.narrow_i16x8_u
                 (i16x8.narrow_i32x4_u
@@ -37,10 +37,10 @@
                     (f32x4.add
                       (f32x4.add
                         (f32x4.add
-                          (f32x4.mul (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i8x16.shuffle 0 16 16 16 1 16 16 16 2 16 16 16 16 16 16 16 (local.get $t) (local.get $zero))))
-                          (f32x4.mul (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i8x16.shuffle 3 16 16 16 4 16 16 16 5 16 16 16 16 16 16 16 (local.get $t) (local.get $zero)))))
-                        (f32x4.mul (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i8x16.shuffle 0 16 16 16 1 16 16 16 2 16 16 16 16 16 16 16 (local.get $b) (local.get $zero)))))
-                      (f32x4.mul (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i8x16.shuffle 3 16 16 16 4 16 16 16 5 16 16 16 16 16 16 16 (local.get $b) (local.get $zero))))))
+                          (f32x4.mul (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u (local.get $t)))))
+                          (f32x4.mul (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u offset=3 (local.get $t))))))
+                        (f32x4.mul (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u (local.get $b))))))
+                      (f32x4.mul (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u offset=3 (local.get $b)))))))
                   (local.get $zero))
                 (local.get $zero)))
             (local.set $o (i32.add (local.get $o) (i32.const 3)))

@@ -7,7 +7,8 @@
 import { invalidArgument } from '../../errors.js';
 import { checkImage } from '../../image/ops.js';
 import { MMOD_INPUT, MMOD_MIN_INPUT, MMOD_OUTPUT } from '../../models/mmodFaceDetector.js';
-import { ModelSession, ort, type RuntimeOptions } from '../../runtime/session.js';
+import type { Tensor } from 'onnxruntime-node';
+import { ModelSession, onnxruntime, type RuntimeOptions } from '../../runtime/session.js';
 import type { Box, Detection, Image } from '../../types.js';
 import { type DlibRect, rectDown2 } from '../dlib-geometry.js';
 import { pyramidUp2 } from '../hog/pyramid.js';
@@ -104,11 +105,11 @@ export class MmodDetector implements FaceDetector {
       return { scores: new Float32Array(0), rows: 0, cols: 0, layout };
     }
     const out = await this.session
-      .run({ [MMOD_INPUT]: new ort.Tensor('float32', data, [1, 3, layout.rows, layout.cols]) })
+      .run({ [MMOD_INPUT]: new (onnxruntime().Tensor)('float32', data, [1, 3, layout.rows, layout.cols]) })
       .finally(() => {
         this.spare = buffer;
       });
-    const t = out[MMOD_OUTPUT] as ort.Tensor;
+    const t = out[MMOD_OUTPUT] as Tensor;
     return { scores: t.data as Float32Array, rows: t.dims[2] as number, cols: t.dims[3] as number, layout };
   }
 
