@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import { createFaceKit } from '../src/pipeline/kit.js';
 import { readDataset, splitByPerson } from '../src/train/dataset.js';
-import { FeatureCache, fileFeatures, largestFace } from '../src/train/features.js';
+import { FeatureCache, fileFeatures, largestFace, type RecordLayout, recordViews } from '../src/train/features.js';
 import type { Mining } from '../src/train/loss.js';
 import { DIMS, embed, initialParams, type Params, seeded, type TrainedPart } from '../src/train/model.js';
 import { FeatureNetwork, stockTail } from '../src/train/network.js';
@@ -24,7 +24,13 @@ import { trainTail } from '../src/train/trainer.js';
 import { bestBalancedAccuracy, pairDistances, rocCurve, tarAtFar } from '../src/train/verify.js';
 import { DEFAULT_DATA, machine, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { readPairs, tenFold } from './lfw-protocol.js';
-import { DEFAULT_FEATURE_CACHE, LFW_FEATURE_SETTINGS, lfwChooser, lfwPhotos } from './train-features.js';
+import {
+  DEFAULT_FEATURE_CACHE,
+  LFW_FEATURE_SETTINGS,
+  lfwChooser,
+  lfwPhotos,
+  STAGE_FLIP_LAYOUT,
+} from './train-features.js';
 
 const flags = parseFlags({
   data: DEFAULT_DATA,
@@ -32,7 +38,8 @@ const flags = parseFlags({
   perPerson: 4,
   folds: 10,
   epochs: 15,
-  rows: 'fc:batch-hard,fc:semi-hard,fc:dlib-pair,fc+head:batch-hard,fc+head:dlib-pair',
+  /** part:mining[:flip], comma-separated. */
+  rows: 'fc:batch-hard,fc:semi-hard,fc:dlib-pair,fc+head:batch-hard,last-stage:batch-hard,fc:batch-hard:flip',
   seed: 1,
   lr: 1e-4,
   anchor: 1e-3,
@@ -50,20 +57,29 @@ interface Row {
   readonly name: string;
   readonly part?: TrainedPart;
   readonly mining?: Mining;
+  readonly flip?: boolean;
 }
 
-function distance(p: Params, a: Float32Array, b: Float32Array): number {
-  const e = embed(p, [a, b]);
+/** One LFW photo's cached views: the plain chip and its mirror, each with the last block's input. */
+interface Photo {
+  readonly features: Float32Array;
+  readonly stage: Float32Array;
+  readonly flipFeatures: Float32Array;
+  readonly flipStage: Float32Array;
+}
+
+function distance(p: Params, a: Photo, b: Photo): number {
+  const e = embed(p, [a.features, b.features], [a.stage, b.stage]);
   let s = 0;
   for (let k = 0; k < DIMS; k++) s += (e[k] - e[DIMS + k]) ** 2;
   return Math.sqrt(s);
 }
 
-async function extract(files: string[], settings: string, choose = lfwChooser) {
+async function extract(files: string[], settings: string, choose = lfwChooser, layout?: RecordLayout) {
   const kit = createFaceKit({ detector: 'tiny', threads: 2, rescueMinConfidence: 0.1 });
-  const network = await FeatureNetwork.open({ threads: 2 });
+  const network = await FeatureNetwork.open({ threads: 2 }, { stage: layout?.stage });
   try {
-    return await fileFeatures(files, { kit, network, cache: new FeatureCache(flags.cache, settings), choose });
+    return await fileFeatures(files, { kit, network, cache: new FeatureCache(flags.cache, settings, layout), choose });
   } finally {
     await kit.dispose();
     await network.dispose();
@@ -74,13 +90,25 @@ async function lfw() {
   const lfwDir = join(flags.data, 'lfw');
   const photos = lfwPhotos(lfwDir, flags.perPerson);
   process.stderr.write(`LFW: features of ${photos.length} photos (cached in ${flags.cache})\n`);
-  const feats = await extract(
+  const records = await extract(
     photos.map((p) => join(lfwDir, p)),
     LFW_FEATURE_SETTINGS,
+    lfwChooser,
+    STAGE_FLIP_LAYOUT,
   );
+  const feats: (Photo | null)[] = records.map((r) => {
+    if (!r) return null;
+    const [plain, mirror] = recordViews(r, STAGE_FLIP_LAYOUT);
+    return {
+      features: plain.features,
+      stage: plain.stage as Float32Array,
+      flipFeatures: mirror.features,
+      flipStage: mirror.stage as Float32Array,
+    };
+  });
   const byPath = new Map(photos.map((p, i) => [p.replace(/^images\//, ''), feats[i]]));
   const pairs = readPairs(lfwDir);
-  const stock = await stockTail();
+  const stock = await stockTail({ lastStage: true });
   const stockParams = initialParams(stock, 'fc', seeded(1));
   const personOf = (p: string) => p.split('/')[0];
   const allPeople = [...new Set(photos.map((p) => personOf(p.replace(/^images\//, ''))))].sort();
@@ -93,8 +121,8 @@ async function lfw() {
       .split(',')
       .filter(Boolean)
       .map((r) => {
-        const [part, mining] = r.split(':') as [TrainedPart, Mining];
-        return { name: `${part} ${mining}`, part, mining };
+        const [part, mining, aug] = r.split(':') as [TrainedPart, Mining, string | undefined];
+        return { name: `${part} ${mining}${aug === 'flip' ? ' + flip' : ''}`, part, mining, flip: aug === 'flip' };
       }),
   ];
   const folds = Math.min(10, flags.folds);
@@ -119,17 +147,24 @@ async function lfw() {
     for (let f = 0; f < folds; f++) {
       const foldIdx = pairs.map((_, i) => i).filter((i) => pairs[i].fold === f);
       const excluded = new Set(foldIdx.flatMap((i) => [personOf(pairs[i].a), personOf(pairs[i].b)]));
-      const features: Float32Array[] = [];
+      const kept: Photo[] = [];
       const labels: number[] = [];
       photos.forEach((p, i) => {
         const person = personOf(p.replace(/^images\//, ''));
         const x = feats[i];
         if (x && !excluded.has(person)) {
-          features.push(x);
+          kept.push(x);
           labels.push(personIndex.get(person) as number);
         }
       });
-      const split = splitByPerson({ features, labels: Int32Array.from(labels) }, 0.1, flags.seed + f);
+      const samples = {
+        features: kept.map((x) => x.features),
+        stage: kept.map((x) => x.stage),
+        flipFeatures: kept.map((x) => x.flipFeatures),
+        flipStage: kept.map((x) => x.flipStage),
+        labels: Int32Array.from(labels),
+      };
+      const split = splitByPerson(samples, 0.1, flags.seed + f);
       let params = stockParams;
       if (row.part && row.mining) {
         const c0 = process.cpuUsage();
@@ -137,6 +172,7 @@ async function lfw() {
         const r = await trainTail(split.train, split.validation, stock, {
           part: row.part,
           mining: row.mining,
+          flip: row.flip,
           epochs: flags.epochs,
           seed: flags.seed + f,
           learningRate: flags.lr,
@@ -144,10 +180,12 @@ async function lfw() {
           patience: flags.patience,
           margin: flags.margin,
           batch: { people: flags.people, photos: flags.photos },
-          onEpoch: (e) =>
+          onEpoch: (e) => {
+            peakRss = Math.max(peakRss, process.memoryUsage().rss);
             process.stderr.write(
               `    epoch ${e.epoch} loss ${e.loss.toFixed(4)} active ${(100 * e.active).toFixed(0)}% a-p ${e.meanPositive.toFixed(3)} a-n ${e.meanNegative.toFixed(3)} val ${(100 * e.validation).toFixed(2)}%\n`,
-            ),
+            );
+          },
         });
         const c = process.cpuUsage(c0);
         cpu += (c.user + c.system) / 1e6;
@@ -157,7 +195,11 @@ async function lfw() {
         params = r.params;
       }
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      const v = pairDistances(embed(params, split.validation.features), split.validation.labels, DIMS);
+      const v = pairDistances(
+        embed(params, split.validation.features, split.validation.stage),
+        split.validation.labels,
+        DIMS,
+      );
       const t = bestBalancedAccuracy(v.same, v.other).threshold;
       let ok = 0;
       for (const i of foldIdx) {
@@ -183,6 +225,7 @@ async function lfw() {
       row: row.name,
       part: row.part ?? null,
       mining: row.mining ?? null,
+      flip: row.flip ?? false,
       folds,
       accuracy: mean(accs),
       std: std(accs),

@@ -32,9 +32,15 @@ export function dlibWeights(): Promise<Map<string, WeightTensor>> {
   return weightsPromise;
 }
 
-/** The stock final layer (256 × 128, row-major) with a zero bias: the trainer's starting point. */
-export async function stockTail(): Promise<DlibTail> {
-  return { fc: dlibStockFc(await dlibWeights()), bias: new Float32Array(128) };
+/**
+ * The stock final layer (256 × 128, row-major) with a zero bias: the trainer's starting point;
+ * with `lastStage`, the stock last block too (for 'last-stage').
+ */
+export async function stockTail(
+  options: { lastStage?: boolean } = {},
+): Promise<DlibTail & { readonly lastStage?: DlibLastStage }> {
+  const tail = { fc: dlibStockFc(await dlibWeights()), bias: new Float32Array(128) };
+  return options.lastStage ? { ...tail, lastStage: await stockLastStage() } : tail;
 }
 
 /** The stock last residual block (scale folded in, as the exported graph holds it): where `last-stage` starts. */

@@ -5,7 +5,7 @@ import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { FaceKitError } from '../../src/errors.js';
 import { readDataset } from '../../src/train/dataset.js';
-import { evaluateFolder } from '../../src/train/evaluate.js';
+import { evaluateFolder, writeRocPlot } from '../../src/train/evaluate.js';
 import { trainFromFolder } from '../../src/train/run.js';
 import { cliRunner } from '../helpers/cli.js';
 import { samplePath } from '../helpers/photos.js';
@@ -76,7 +76,7 @@ test('train saves an embedder that eval, a kit and --json then use by name', asy
     '--model',
     'tiny',
     '--roc',
-    'roc.svg',
+    'roc.png',
     '--json',
   ]);
   assert.equal(e.code, 0, e.stderr);
@@ -92,7 +92,15 @@ test('train saves an embedder that eval, a kit and --json then use by name', asy
     assert.ok(r.bestAccuracy > 0.8);
     assert.equal(r.tarAtFar1e3, null);
   }
-  assert.match(readFileSync(join(root, 'roc.svg'), 'utf8'), /<svg[^>]*>[\s\S]*polyline[\s\S]*mine/);
+  // The PNG is the SVG plot rendered: a 640×480 image with the curves' colours in it.
+  const png = await sharp(join(root, 'roc.png')).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([png.info.width, png.info.height], [640, 480]);
+  let red = 0;
+  for (let i = 0; i < png.data.length; i += png.info.channels)
+    if (png.data[i] > 180 && png.data[i + 1] < 90 && png.data[i + 2] < 90) red++;
+  assert.ok(red > 100, `the second curve (red) is drawn: ${red} red pixels`);
+  await writeRocPlot(join(root, 'roc.svg'), []);
+  assert.match(readFileSync(join(root, 'roc.svg'), 'utf8'), /^<svg/);
   // The other commands encode with it by name; a gallery keeps to one embedder.
   const enrol = await run(['enroll', 'people', '--db', 'tuned.db', '--embedder', 'mine', '--model', 'tiny']);
   assert.equal(enrol.code, 0, enrol.stderr);
@@ -148,9 +156,13 @@ test('train and eval failure paths: empty folder, one person, bad flags, unknown
   assert.match(empty.stderr, /empty: holds no person folders with photos/);
   const badName = await run(['train', 'people', '--out', '../x', '--mining', 'hardest']);
   assert.match(badName.stderr, /Allowed choices are batch-hard, semi-hard, dlib-pair/);
-  const unknown = await run(['eval', 'people', '--embedder', 'dlib128,nobody', '--roc', 'roc.png']);
+  const unknown = await run(['eval', 'people', '--embedder', 'dlib128,nobody', '--roc', 'roc.gif']);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /--roc: .*ending in \.svg/);
+  assert.match(unknown.stderr, /roc: .*ending in \.svg or \.png, got "roc\.gif"/);
+  await assert.rejects(
+    writeRocPlot(join(root, 'no-such-folder', 'roc.png'), []),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'FILE_UNWRITABLE' && /ENOENT/.test(e.message),
+  );
   const unknownEnrol = await run(['enroll', 'people', '--db', 'x.db', '--embedder', 'nobody']);
   assert.equal(unknownEnrol.code, 1);
   assert.match(unknownEnrol.stderr, /unknown embedder "nobody"/);
