@@ -203,12 +203,17 @@ export type RocFormat = 'svg' | 'png';
 export function rocFormat(file: string, field = 'roc'): RocFormat {
   const ext = extname(file).toLowerCase();
   if (ext === '.svg' || ext === '.png') return ext.slice(1) as RocFormat;
-  throw invalidArgument(field, `the ROC plot is written as SVG or PNG; give a file name ending in .svg or .png, got "${file}"`);
+  throw invalidArgument(
+    field,
+    `the ROC plot is written as SVG or PNG; give a file name ending in .svg or .png, got "${file}"`,
+  );
 }
 
 /** The ROC plot as PNG: the SVG rendered by sharp (the image library facekit encodes with). */
 export async function rocPng(results: readonly EmbedderEval[]): Promise<Buffer> {
-  return sharp(Buffer.from(rocSvg(results))).png().toBuffer();
+  return sharp(Buffer.from(rocSvg(results)))
+    .png()
+    .toBuffer();
 }
 
 /** Writes the ROC plot as the file's extension says (.svg or .png); FILE_UNWRITABLE when it cannot. */

@@ -73,7 +73,9 @@ export function paramArrays(p: Params): Float64Array[] {
  * layer and block), or zero (null) for the head, which starts as "adds nothing".
  */
 export function anchorTargets(start: Params): (Float64Array | null)[] {
-  return paramArrays(start).map((a) => (start.head && (a === start.head.u || a === start.head.c || a === start.head.v) ? null : a));
+  return paramArrays(start).map((a) =>
+    start.head && (a === start.head.u || a === start.head.c || a === start.head.v) ? null : a,
+  );
 }
 
 export function cloneParams(p: Params): Params {
@@ -81,7 +83,12 @@ export function cloneParams(p: Params): Params {
     w: p.w.slice(),
     b: p.b.slice(),
     head: p.head && { u: p.head.u.slice(), c: p.head.c.slice(), v: p.head.v.slice() },
-    stage: p.stage && { w1: p.stage.w1.slice(), b1: p.stage.b1.slice(), w2: p.stage.w2.slice(), b2: p.stage.b2.slice() },
+    stage: p.stage && {
+      w1: p.stage.w1.slice(),
+      b1: p.stage.b1.slice(),
+      w2: p.stage.w2.slice(),
+      b2: p.stage.b2.slice(),
+    },
   };
 }
 

@@ -1,9 +1,4 @@
-import {
-  DLIB_FEATURE_SIZE,
-  DLIB_STAGE_SIDE,
-  DLIB_STAGE_SIZE,
-  type DlibLastStage,
-} from '../models/dlibResnet128.js';
+import { DLIB_FEATURE_SIZE, DLIB_STAGE_SIDE, DLIB_STAGE_SIZE, type DlibLastStage } from '../models/dlibResnet128.js';
 import { addColumnSums, addTransposedProduct, backThrough, matmul } from './matrix.js';
 
 /**
@@ -55,7 +50,8 @@ export function stageRows(inputs: readonly Float32Array[]): StageRows {
     if (s.length !== DLIB_STAGE_SIZE) throw new Error(`a stage input holds ${DLIB_STAGE_SIZE} floats, got ${s.length}`);
     for (let c = 0; c < C; c++) {
       const at = (y: number, x: number) => s[c * SIDE * SIDE + y * SIDE + x];
-      for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) win[i * WINDOW + (ky * 3 + kx) * C + c] = at(ky, kx);
+      for (let ky = 0; ky < 3; ky++)
+        for (let kx = 0; kx < 3; kx++) win[i * WINDOW + (ky * 3 + kx) * C + c] = at(ky, kx);
       const pool = (py: number, px: number) =>
         (at(2 * py, 2 * px) + at(2 * py, 2 * px + 1) + at(2 * py + 1, 2 * px) + at(2 * py + 1, 2 * px + 1)) / 4;
       shortcut[i * C + c] = pool(0, 0);
@@ -126,7 +122,10 @@ export function toLastStage(p: StageParams, stock: DlibLastStage): DlibLastStage
   const filter2 = Float32Array.from(stock.conv2.filter.data);
   for (let i = 0; i < C * C; i++) filter2[CENTRE + i] = p.w2[i];
   return {
-    conv1: { filter: { shape: stock.conv1.filter.shape, data: Float32Array.from(p.w1) }, bias: Float32Array.from(p.b1) },
+    conv1: {
+      filter: { shape: stock.conv1.filter.shape, data: Float32Array.from(p.w1) },
+      bias: Float32Array.from(p.b1),
+    },
     conv2: { filter: { shape: stock.conv2.filter.shape, data: filter2 }, bias: Float32Array.from(p.b2) },
   };
 }

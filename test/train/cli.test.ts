@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { FaceKitError } from '../../src/errors.js';
+import { openGallery } from '../../src/gallery/gallery.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
+import { reencodeGallery } from '../../src/pipeline/reencode.js';
 import { readDataset } from '../../src/train/dataset.js';
 import { evaluateFolder, writeRocPlot } from '../../src/train/evaluate.js';
 import { trainFromFolder } from '../../src/train/run.js';
@@ -181,4 +184,88 @@ test('train refuses bad names and epochs before reading anything', async () => {
     trainFromFolder(join(root, 'people'), 'x', { modelsDir: cache, mining: 'hardest' as never }),
     /mining: unknown mining "hardest"/,
   );
+});
+
+test('people reencode: a tuned gallery encoded again with dlib128 into a new one; moved photos, refusals', async () => {
+  // Needs tuned.db (dlib128+mine, all 15 photos) from the first test.
+  const r = await run([
+    'people',
+    'reencode',
+    '--db',
+    'tuned.db',
+    '--into',
+    'back.db',
+    '--embedder',
+    'dlib128',
+    '--model',
+    'tiny',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.modelId, 'dlib_resnet128');
+  assert.deepEqual(out.failures, []);
+  assert.equal(out.people.length, 5);
+  assert.ok(out.people.every((p: { moved: boolean; faces: number; added: number }) => p.moved && p.added === 3));
+  const ident = await run(['identify', '--db', 'back.db', '--model', 'tiny', 'people/paint/a.jpg']);
+  assert.equal(ident.code, 0, ident.stderr);
+  assert.match(ident.stdout, /people\/paint\/a\.jpg,paint/);
+  const same = await run(['people', 'reencode', '--db', 'tuned.db', '--into', 'tuned.db', '--embedder', 'dlib128']);
+  assert.equal(same.code, 1);
+  assert.match(same.stderr, /--into: name a new gallery/);
+  const unknown = await run(['people', 'reencode', '--db', 'tuned.db', '--into', 'x.db', '--embedder', 'nobody']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /unknown embedder "nobody"/);
+
+  // In-process: a photo that moved away fails its person only, and is found again by content.
+  const tiedB = join(root, 'people', 'tied', 'b.jpg');
+  const moved = join(root, 'moved', 'renamed.jpg');
+  mkdirSync(join(root, 'moved'), { recursive: true });
+  renameSync(tiedB, moved);
+  const source = await openGallery({ path: join(root, 'tuned.db'), modelId: 'dlib128+mine', create: false });
+  const target = await openGallery({ path: join(root, 'partial.db') });
+  const kit = createFaceKit({ detector: 'tiny', cacheDir: cache });
+  try {
+    const first = await reencodeGallery(source, target, kit, { people: ['tied', 'paint'] });
+    assert.deepEqual(
+      first.people.map((p) => [p.person, p.moved]),
+      [
+        ['tied', false],
+        ['paint', true],
+      ],
+    );
+    assert.equal(first.failures.length, 1);
+    assert.equal(first.failures[0].code, 'FILE_NOT_FOUND');
+    assert.equal(first.failures[0].sourceFile, tiedB);
+    assert.deepEqual(
+      (await target.people()).map((p) => p.name),
+      ['paint'],
+      'nothing of tied is written',
+    );
+    const second = await reencodeGallery(source, target, kit, { people: ['tied', 'paint'], photos: [moved] });
+    assert.deepEqual(second.failures, []);
+    assert.deepEqual(
+      second.people.map((p) => [p.person, p.added]),
+      [
+        ['tied', 3],
+        ['paint', 0],
+      ],
+    );
+    assert.equal((await target.faces('tied')).filter((f) => f.sourceFile === moved).length, 1);
+    await assert.rejects(
+      reencodeGallery(target, target, kit),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === 'embedder',
+    );
+    await assert.rejects(
+      reencodeGallery(source, target, kit, { people: ['nobody'] }),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'PERSON_NOT_FOUND',
+    );
+  } finally {
+    renameSync(moved, tiedB);
+    await kit.dispose();
+    await source.close();
+    await target.close();
+  }
+  const empty = await run(['people', 'reencode', '--db', 'empty.db', '--into', 'y.db', '--embedder', 'dlib128']);
+  assert.equal(empty.code, 1);
 });

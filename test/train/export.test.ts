@@ -70,17 +70,29 @@ test('last-stage: the hand-written block reproduces onnxruntime, and its export 
   const stock = await stockTail();
   // With the stock block, the float64 block on the cached stage input gives onnxruntime's features.
   const plain: Params = { w: Float64Array.from(stock.fc), b: new Float64Array(DIMS), stage: stageParams(stockBlock) };
-  const viaStage = embed(plain, views.map((v) => v.features), stageInputs);
-  const viaFeatures = embed({ w: plain.w, b: plain.b }, views.map((v) => v.features));
+  const viaStage = embed(
+    plain,
+    views.map((v) => v.features),
+    stageInputs,
+  );
+  const viaFeatures = embed(
+    { w: plain.w, b: plain.b },
+    views.map((v) => v.features),
+  );
   let worst = 0;
   viaStage.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - viaFeatures[i]))));
   assert.ok(worst < 1e-5, `stock block: largest difference ${worst}`);
   // A block far from stock, exported and run by onnxruntime from the chips.
   const params = await perturbedParams(rnd);
   const block = stageParams(stockBlock);
-  for (const a of [block.w1, block.b1, block.w2, block.b2]) for (let i = 0; i < a.length; i++) a[i] *= 1 + (rnd() - 0.5) * 0.6;
+  for (const a of [block.w1, block.b1, block.w2, block.b2])
+    for (let i = 0; i < a.length; i++) a[i] *= 1 + (rnd() - 0.5) * 0.6;
   params.stage = block;
-  const expected = embed(params, views.map((v) => v.features), stageInputs);
+  const expected = embed(
+    params,
+    views.map((v) => v.features),
+    stageInputs,
+  );
   await exportTuned('staged', toTail(params), {
     modelsDir,
     lastStage: toLastStage(block, stockBlock),

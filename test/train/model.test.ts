@@ -40,7 +40,9 @@ for (const mining of MININGS)
       // Stage inputs centred on 0 so the shortcut's relus take both sides.
       const stage =
         part === 'last-stage'
-          ? stageRows(Array.from({ length: N }, () => Float32Array.from({ length: DLIB_STAGE_SIZE }, () => rnd() - 0.3)))
+          ? stageRows(
+              Array.from({ length: N }, () => Float32Array.from({ length: DLIB_STAGE_SIZE }, () => rnd() - 0.3)),
+            )
           : undefined;
       const lossOf = () =>
         batchLoss(mining, forward(p, x, N, stage).out, LABELS, DIMS, { margin: 0.5, threshold: 0.6, pairMargin: 0.3 });
