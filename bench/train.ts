@@ -127,6 +127,7 @@ async function lfw() {
   ];
   const folds = Math.min(10, flags.folds);
   const results: Record<string, unknown>[] = [];
+  const partial: Record<string, unknown> = {};
   const pairDist = (p: Params, i: number) => {
     const a = byPath.get(pairs[i].a),
       b = byPath.get(pairs[i].b);
@@ -208,7 +209,19 @@ async function lfw() {
         if (!Number.isNaN(d) && d <= t === pairs[i].same) ok++;
       }
       accs.push(ok / foldIdx.length);
-      process.stderr.write(`  ${row.name} fold ${f}: ${(100 * accs[f]).toFixed(2)}% (threshold ${t.toFixed(3)})\n`);
+      process.stderr.write(
+        `  ${row.name} fold ${f}: ${(100 * accs[f]).toFixed(2)}% (threshold ${t.toFixed(3)}; train CPU so far ${cpu.toFixed(1)} s, epochs ${epochs}, peak RSS ${Math.round(peakRss / 2 ** 20)} MB)\n`,
+      );
+      // On a shared machine a run may have to be stopped: what is done so far survives it.
+      partial[row.name] = {
+        folds: accs.length,
+        foldAccuracies: accs,
+        trainCpuSeconds: cpu,
+        epochs,
+        bestEpochs,
+        peakRssMB: Math.round(peakRss / 2 ** 20),
+      };
+      writeResult(`${flags.result}.partial`, { flags, rows: partial });
     }
     const scored = pairs.map((_, i) => i).filter((i) => pairs[i].fold < folds && !Number.isNaN(distances[i]));
     const same = Float64Array.from(scored.filter((i) => pairs[i].same).map((i) => distances[i]));
