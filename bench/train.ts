@@ -266,10 +266,14 @@ async function celebrities() {
   const toSamples = async (people: typeof train) => {
     const files = people.flatMap((p) => p.files);
     const labels = people.flatMap((p, i) => p.files.map(() => i));
-    const f = await extract(files, 'dataset:tiny+retry+rescue0.1:largest', largestFace);
+    const f = await extract(files, 'dataset:tiny+retry+rescue0.1:largest', largestFace, STAGE_FLIP_LAYOUT);
     const keep = f.map((x, i) => (x ? i : -1)).filter((i) => i >= 0);
+    const views = keep.map((i) => recordViews(f[i] as Float32Array, STAGE_FLIP_LAYOUT));
     return {
-      features: keep.map((i) => f[i] as Float32Array),
+      features: views.map((v) => v[0].features),
+      stage: views.map((v) => v[0].stage as Float32Array),
+      flipFeatures: views.map((v) => v[1].features),
+      flipStage: views.map((v) => v[1].stage as Float32Array),
       labels: Int32Array.from(keep.map((i) => labels[i])),
       total: files.length,
     };
@@ -280,13 +284,15 @@ async function celebrities() {
   const key = (name: string) => name.toLowerCase().split(/[ _]/)[0];
   const valNames = val.map((p) => key(p.person));
   const trainNames = train.map((p) => key(p.person));
-  const stock = await stockTail();
+  const stock = await stockTail({ lastStage: true });
   const split = splitByPerson(trainS, 0.4, flags.seed);
   const out: Record<string, unknown>[] = [];
   const rows: Row[] = [
     { name: 'stock' },
     { name: 'fc batch-hard', part: 'fc', mining: 'batch-hard' },
     { name: 'fc dlib-pair', part: 'fc', mining: 'dlib-pair' },
+    { name: 'last-stage batch-hard', part: 'last-stage', mining: 'batch-hard' },
+    { name: 'fc batch-hard + flip', part: 'fc', mining: 'batch-hard', flip: true },
   ];
   for (const row of rows) {
     let params = initialParams(stock, 'fc', seeded(1));
@@ -295,6 +301,7 @@ async function celebrities() {
       const r = await trainTail(split.train, split.validation, stock, {
         part: row.part,
         mining: row.mining,
+        flip: row.flip,
         epochs: 30,
         seed: flags.seed,
       });
@@ -302,7 +309,7 @@ async function celebrities() {
       threshold = r.threshold;
     }
     // Gallery: each person's mean train/ descriptor; every val/ photo identified against it.
-    const e = embed(params, trainS.features);
+    const e = embed(params, trainS.features, trainS.stage);
     const centres = trainNames.map((_, p) => {
       const c = new Float64Array(DIMS);
       let n = 0;
@@ -313,7 +320,7 @@ async function celebrities() {
       });
       return c.map((v) => v / Math.max(1, n));
     });
-    const q = embed(params, valS.features);
+    const q = embed(params, valS.features, valS.stage);
     let right = 0,
       rightWithin = 0;
     valS.labels.forEach((l, i) => {
