@@ -9,7 +9,10 @@ import { createFaceKit } from '../../src/pipeline/kit.js';
 import { reencodeGallery } from '../../src/pipeline/reencode.js';
 import { readDataset } from '../../src/train/dataset.js';
 import { evaluateFolder, writeRocPlot } from '../../src/train/evaluate.js';
+import { loadImage } from '../../src/image/decode.js';
+import { stockTail } from '../../src/train/network.js';
 import { trainFromFolder } from '../../src/train/run.js';
+import { trainTail } from '../../src/train/trainer.js';
 import { cliRunner } from '../helpers/cli.js';
 import { samplePath } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
@@ -268,4 +271,41 @@ test('people reencode: a tuned gallery encoded again with dlib128 into a new one
   }
   const empty = await run(['people', 'reencode', '--db', 'empty.db', '--into', 'y.db', '--embedder', 'dlib128']);
   assert.equal(empty.code, 1);
+});
+
+test('train --train last-stage --flip: the block and the mirror images end to end; missing inputs refused', async () => {
+  const r = await trainFromFolder(join(root, 'people'), 'staged', {
+    part: 'last-stage',
+    flip: true,
+    epochs: 2,
+    seed: 3,
+    modelsDir: cache,
+    kit: { detector: 'tiny' },
+  });
+  assert.equal(r.facesFound, 15);
+  assert.ok(r.history.length >= 1);
+  const spec = JSON.parse(readFileSync(join(cache, 'embedders', 'staged.json'), 'utf8'));
+  assert.equal(spec.training.part, 'last-stage');
+  assert.equal(spec.training.flip, true);
+  const kit = createFaceKit({ embedder: 'staged', detector: 'tiny', cacheDir: cache });
+  try {
+    const image = await loadImage(join(root, 'people', 'paint', 'a.jpg'));
+    const [face] = await kit.analyze(image);
+    assert.equal(face.modelId, 'dlib128+staged');
+    assert.equal(face.descriptor.length, 128);
+  } finally {
+    await kit.dispose();
+  }
+  // The trainer names what a part or augmentation needs and the samples lack.
+  const stock = await stockTail({ lastStage: true });
+  const rows = Array.from({ length: 8 }, (_, i) => new Float32Array(256).fill(i / 8));
+  const samples = { features: rows, labels: Int32Array.from([0, 0, 1, 1, 2, 2, 3, 3]) };
+  await assert.rejects(
+    trainTail(samples, samples, stock, { part: 'last-stage' }),
+    (e: unknown) => e instanceof FaceKitError && e.field === 'train.stage',
+  );
+  await assert.rejects(
+    trainTail(samples, samples, stock, { flip: true }),
+    (e: unknown) => e instanceof FaceKitError && e.field === 'train.flipFeatures',
+  );
 });
