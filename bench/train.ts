@@ -37,6 +37,8 @@ const flags = parseFlags({
   cache: DEFAULT_FEATURE_CACHE,
   perPerson: 4,
   folds: 10,
+  /** First fold scored (with --folds: folds firstFold..folds-1), so the folds can be split across processes. */
+  firstFold: 0,
   epochs: 15,
   /** part:mining[:flip], comma-separated. */
   rows: 'fc:batch-hard,fc:semi-hard,fc:dlib-pair,fc+head:batch-hard,last-stage:batch-hard,fc:batch-hard:flip',
@@ -126,6 +128,9 @@ async function lfw() {
       }),
   ];
   const folds = Math.min(10, flags.folds);
+  const first = Math.max(0, Math.min(folds - 1, flags.firstFold));
+  const inRun = (fold: number) => fold >= first && fold < folds;
+  const foldCount = folds - first;
   const results: Record<string, unknown>[] = [];
   const partial: Record<string, unknown> = {};
   const pairDist = (p: Params, i: number) => {
@@ -135,7 +140,7 @@ async function lfw() {
   };
   // Stock, standard LFW scoring (threshold from the other 9 folds) as the reference line.
   const stockAll = pairs.map((_, i) => pairDist(stockParams, i));
-  const standard = tenFold(pairs, stockAll).foldAccuracies.slice(0, folds);
+  const standard = tenFold(pairs, stockAll).foldAccuracies.slice(first, folds);
 
   for (const row of rows) {
     const accs: number[] = [];
@@ -145,7 +150,7 @@ async function lfw() {
       epochs = 0,
       bestEpochs: number[] = [];
     let peakRss = 0;
-    for (let f = 0; f < folds; f++) {
+    for (let f = first; f < folds; f++) {
       const foldIdx = pairs.map((_, i) => i).filter((i) => pairs[i].fold === f);
       const excluded = new Set(foldIdx.flatMap((i) => [personOf(pairs[i].a), personOf(pairs[i].b)]));
       const kept: Photo[] = [];
@@ -210,10 +215,11 @@ async function lfw() {
       }
       accs.push(ok / foldIdx.length);
       process.stderr.write(
-        `  ${row.name} fold ${f}: ${(100 * accs[f]).toFixed(2)}% (threshold ${t.toFixed(3)}; train CPU so far ${cpu.toFixed(1)} s, epochs ${epochs}, peak RSS ${Math.round(peakRss / 2 ** 20)} MB)\n`,
+        `  ${row.name} fold ${f}: ${(100 * accs[accs.length - 1]).toFixed(2)}% (threshold ${t.toFixed(3)}; train CPU so far ${cpu.toFixed(1)} s, epochs ${epochs}, peak RSS ${Math.round(peakRss / 2 ** 20)} MB)\n`,
       );
       // On a shared machine a run may have to be stopped: what is done so far survives it.
       partial[row.name] = {
+        pairDistances: Object.fromEntries(foldIdx.map((i) => [i, distances[i]])),
         folds: accs.length,
         foldAccuracies: accs,
         trainCpuSeconds: cpu,
@@ -223,12 +229,12 @@ async function lfw() {
       };
       writeResult(`${flags.result}.partial`, { flags, rows: partial });
     }
-    const scored = pairs.map((_, i) => i).filter((i) => pairs[i].fold < folds && !Number.isNaN(distances[i]));
+    const scored = pairs.map((_, i) => i).filter((i) => inRun(pairs[i].fold) && !Number.isNaN(distances[i]));
     const same = Float64Array.from(scored.filter((i) => pairs[i].same).map((i) => distances[i]));
     const other = Float64Array.from(scored.filter((i) => !pairs[i].same).map((i) => distances[i]));
     // Missing pairs count as rejected: TAR over every same pair, FAR over every impostor pair.
-    const allSame = pairs.filter((p) => p.fold < folds && p.same).length;
-    const allOther = pairs.filter((p) => p.fold < folds && !p.same).length;
+    const allSame = pairs.filter((p) => inRun(p.fold) && p.same).length;
+    const allOther = pairs.filter((p) => inRun(p.fold) && !p.same).length;
     const roc = rocCurve(same, other).map((pt) => ({
       ...pt,
       tar: (pt.tar * same.length) / allSame,
@@ -239,14 +245,15 @@ async function lfw() {
       part: row.part ?? null,
       mining: row.mining ?? null,
       flip: row.flip ?? false,
-      folds,
+      folds: foldCount,
+      firstFold: first,
       accuracy: mean(accs),
       std: std(accs),
       foldAccuracies: accs,
       tarAtFar1e3: tarAtFar(roc, 1e-3, allOther),
-      trainCpuSecondsPerFold: row.part ? cpu / folds : 0,
-      trainWallSecondsPerFold: row.part ? wall / folds : 0,
-      epochsPerFold: row.part ? epochs / folds : 0,
+      trainCpuSecondsPerFold: row.part ? cpu / foldCount : 0,
+      trainWallSecondsPerFold: row.part ? wall / foldCount : 0,
+      epochsPerFold: row.part ? epochs / foldCount : 0,
       bestEpochs,
       peakRssMB: Math.round(peakRss / 2 ** 20),
     });
