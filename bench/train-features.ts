@@ -8,7 +8,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFaceKit } from '../src/pipeline/kit.js';
-import { FeatureCache, type FaceChooser, fileFeatures } from '../src/train/features.js';
+import { FeatureCache, type FaceChooser, fileFeatures, type RecordLayout } from '../src/train/features.js';
 import { FeatureNetwork } from '../src/train/network.js';
 import { DEFAULT_DATA } from './common.js';
 import { centralFace } from './lfw-faces.js';
@@ -16,6 +16,8 @@ import { readPairs } from './lfw-protocol.js';
 
 export const LFW_FEATURE_SETTINGS = 'lfw:tiny+retry+rescue0.1:central';
 export const DEFAULT_FEATURE_CACHE = '/work/notes/train-cache';
+/** The records the last-stage and flip rows read: both views, each with the last block's input. */
+export const STAGE_FLIP_LAYOUT: RecordLayout = { stage: true, flip: true };
 
 export const lfwChooser: FaceChooser = (detections, image) =>
   centralFace(detections, image, true) ?? centralFace(detections, image, false);
@@ -53,9 +55,15 @@ async function main(): Promise<void> {
   };
   const lfwDir = join(flag('data', DEFAULT_DATA), 'lfw');
   const photos = lfwPhotos(lfwDir, Number(flag('per-person', '10')));
-  const cache = new FeatureCache(flag('cache', DEFAULT_FEATURE_CACHE), LFW_FEATURE_SETTINGS);
+  // --stage: records with the mirrored view and the last block's input (the last-stage and flip rows).
+  const stage = args.includes('--stage');
+  const cache = new FeatureCache(
+    flag('cache', DEFAULT_FEATURE_CACHE),
+    LFW_FEATURE_SETTINGS,
+    stage ? STAGE_FLIP_LAYOUT : undefined,
+  );
   const kit = createFaceKit({ detector: 'tiny', threads: Number(flag('threads', '2')), rescueMinConfidence: 0.1 });
-  const network = await FeatureNetwork.open({ threads: Number(flag('threads', '2')) });
+  const network = await FeatureNetwork.open({ threads: Number(flag('threads', '2')) }, { stage });
   const t0 = performance.now();
   try {
     await fileFeatures(

@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import { createFaceKit } from '../src/pipeline/kit.js';
 import { readDataset, splitByPerson } from '../src/train/dataset.js';
-import { FeatureCache, fileFeatures, largestFace } from '../src/train/features.js';
+import { FeatureCache, fileFeatures, largestFace, type RecordLayout, recordViews } from '../src/train/features.js';
 import type { Mining } from '../src/train/loss.js';
 import { DIMS, embed, initialParams, type Params, seeded, type TrainedPart } from '../src/train/model.js';
 import { FeatureNetwork, stockTail } from '../src/train/network.js';
@@ -24,15 +24,24 @@ import { trainTail } from '../src/train/trainer.js';
 import { bestBalancedAccuracy, pairDistances, rocCurve, tarAtFar } from '../src/train/verify.js';
 import { DEFAULT_DATA, machine, markdownTable, mean, parseFlags, std, writeResult } from './common.js';
 import { readPairs, tenFold } from './lfw-protocol.js';
-import { DEFAULT_FEATURE_CACHE, LFW_FEATURE_SETTINGS, lfwChooser, lfwPhotos } from './train-features.js';
+import {
+  DEFAULT_FEATURE_CACHE,
+  LFW_FEATURE_SETTINGS,
+  lfwChooser,
+  lfwPhotos,
+  STAGE_FLIP_LAYOUT,
+} from './train-features.js';
 
 const flags = parseFlags({
   data: DEFAULT_DATA,
   cache: DEFAULT_FEATURE_CACHE,
   perPerson: 4,
   folds: 10,
+  /** First fold scored (with --folds: folds firstFold..folds-1), so the folds can be split across processes. */
+  firstFold: 0,
   epochs: 15,
-  rows: 'fc:batch-hard,fc:semi-hard,fc:dlib-pair,fc+head:batch-hard,fc+head:dlib-pair',
+  /** part:mining[:flip], comma-separated. */
+  rows: 'fc:batch-hard,fc:semi-hard,fc:dlib-pair,fc+head:batch-hard,last-stage:batch-hard,fc:batch-hard:flip',
   seed: 1,
   lr: 1e-4,
   anchor: 1e-3,
@@ -50,20 +59,29 @@ interface Row {
   readonly name: string;
   readonly part?: TrainedPart;
   readonly mining?: Mining;
+  readonly flip?: boolean;
 }
 
-function distance(p: Params, a: Float32Array, b: Float32Array): number {
-  const e = embed(p, [a, b]);
+/** One LFW photo's cached views: the plain chip and its mirror, each with the last block's input. */
+interface Photo {
+  readonly features: Float32Array;
+  readonly stage: Float32Array;
+  readonly flipFeatures: Float32Array;
+  readonly flipStage: Float32Array;
+}
+
+function distance(p: Params, a: Photo, b: Photo): number {
+  const e = embed(p, [a.features, b.features], [a.stage, b.stage]);
   let s = 0;
   for (let k = 0; k < DIMS; k++) s += (e[k] - e[DIMS + k]) ** 2;
   return Math.sqrt(s);
 }
 
-async function extract(files: string[], settings: string, choose = lfwChooser) {
+async function extract(files: string[], settings: string, choose = lfwChooser, layout?: RecordLayout) {
   const kit = createFaceKit({ detector: 'tiny', threads: 2, rescueMinConfidence: 0.1 });
-  const network = await FeatureNetwork.open({ threads: 2 });
+  const network = await FeatureNetwork.open({ threads: 2 }, { stage: layout?.stage });
   try {
-    return await fileFeatures(files, { kit, network, cache: new FeatureCache(flags.cache, settings), choose });
+    return await fileFeatures(files, { kit, network, cache: new FeatureCache(flags.cache, settings, layout), choose });
   } finally {
     await kit.dispose();
     await network.dispose();
@@ -74,13 +92,25 @@ async function lfw() {
   const lfwDir = join(flags.data, 'lfw');
   const photos = lfwPhotos(lfwDir, flags.perPerson);
   process.stderr.write(`LFW: features of ${photos.length} photos (cached in ${flags.cache})\n`);
-  const feats = await extract(
+  const records = await extract(
     photos.map((p) => join(lfwDir, p)),
     LFW_FEATURE_SETTINGS,
+    lfwChooser,
+    STAGE_FLIP_LAYOUT,
   );
+  const feats: (Photo | null)[] = records.map((r) => {
+    if (!r) return null;
+    const [plain, mirror] = recordViews(r, STAGE_FLIP_LAYOUT);
+    return {
+      features: plain.features,
+      stage: plain.stage as Float32Array,
+      flipFeatures: mirror.features,
+      flipStage: mirror.stage as Float32Array,
+    };
+  });
   const byPath = new Map(photos.map((p, i) => [p.replace(/^images\//, ''), feats[i]]));
   const pairs = readPairs(lfwDir);
-  const stock = await stockTail();
+  const stock = await stockTail({ lastStage: true });
   const stockParams = initialParams(stock, 'fc', seeded(1));
   const personOf = (p: string) => p.split('/')[0];
   const allPeople = [...new Set(photos.map((p) => personOf(p.replace(/^images\//, ''))))].sort();
@@ -93,12 +123,16 @@ async function lfw() {
       .split(',')
       .filter(Boolean)
       .map((r) => {
-        const [part, mining] = r.split(':') as [TrainedPart, Mining];
-        return { name: `${part} ${mining}`, part, mining };
+        const [part, mining, aug] = r.split(':') as [TrainedPart, Mining, string | undefined];
+        return { name: `${part} ${mining}${aug === 'flip' ? ' + flip' : ''}`, part, mining, flip: aug === 'flip' };
       }),
   ];
   const folds = Math.min(10, flags.folds);
+  const first = Math.max(0, Math.min(folds - 1, flags.firstFold));
+  const inRun = (fold: number) => fold >= first && fold < folds;
+  const foldCount = folds - first;
   const results: Record<string, unknown>[] = [];
+  const partial: Record<string, unknown> = {};
   const pairDist = (p: Params, i: number) => {
     const a = byPath.get(pairs[i].a),
       b = byPath.get(pairs[i].b);
@@ -106,7 +140,7 @@ async function lfw() {
   };
   // Stock, standard LFW scoring (threshold from the other 9 folds) as the reference line.
   const stockAll = pairs.map((_, i) => pairDist(stockParams, i));
-  const standard = tenFold(pairs, stockAll).foldAccuracies.slice(0, folds);
+  const standard = tenFold(pairs, stockAll).foldAccuracies.slice(first, folds);
 
   for (const row of rows) {
     const accs: number[] = [];
@@ -116,20 +150,27 @@ async function lfw() {
       epochs = 0,
       bestEpochs: number[] = [];
     let peakRss = 0;
-    for (let f = 0; f < folds; f++) {
+    for (let f = first; f < folds; f++) {
       const foldIdx = pairs.map((_, i) => i).filter((i) => pairs[i].fold === f);
       const excluded = new Set(foldIdx.flatMap((i) => [personOf(pairs[i].a), personOf(pairs[i].b)]));
-      const features: Float32Array[] = [];
+      const kept: Photo[] = [];
       const labels: number[] = [];
       photos.forEach((p, i) => {
         const person = personOf(p.replace(/^images\//, ''));
         const x = feats[i];
         if (x && !excluded.has(person)) {
-          features.push(x);
+          kept.push(x);
           labels.push(personIndex.get(person) as number);
         }
       });
-      const split = splitByPerson({ features, labels: Int32Array.from(labels) }, 0.1, flags.seed + f);
+      const samples = {
+        features: kept.map((x) => x.features),
+        stage: kept.map((x) => x.stage),
+        flipFeatures: kept.map((x) => x.flipFeatures),
+        flipStage: kept.map((x) => x.flipStage),
+        labels: Int32Array.from(labels),
+      };
+      const split = splitByPerson(samples, 0.1, flags.seed + f);
       let params = stockParams;
       if (row.part && row.mining) {
         const c0 = process.cpuUsage();
@@ -137,6 +178,7 @@ async function lfw() {
         const r = await trainTail(split.train, split.validation, stock, {
           part: row.part,
           mining: row.mining,
+          flip: row.flip,
           epochs: flags.epochs,
           seed: flags.seed + f,
           learningRate: flags.lr,
@@ -144,10 +186,12 @@ async function lfw() {
           patience: flags.patience,
           margin: flags.margin,
           batch: { people: flags.people, photos: flags.photos },
-          onEpoch: (e) =>
+          onEpoch: (e) => {
+            peakRss = Math.max(peakRss, process.memoryUsage().rss);
             process.stderr.write(
               `    epoch ${e.epoch} loss ${e.loss.toFixed(4)} active ${(100 * e.active).toFixed(0)}% a-p ${e.meanPositive.toFixed(3)} a-n ${e.meanNegative.toFixed(3)} val ${(100 * e.validation).toFixed(2)}%\n`,
-            ),
+            );
+          },
         });
         const c = process.cpuUsage(c0);
         cpu += (c.user + c.system) / 1e6;
@@ -157,7 +201,11 @@ async function lfw() {
         params = r.params;
       }
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      const v = pairDistances(embed(params, split.validation.features), split.validation.labels, DIMS);
+      const v = pairDistances(
+        embed(params, split.validation.features, split.validation.stage),
+        split.validation.labels,
+        DIMS,
+      );
       const t = bestBalancedAccuracy(v.same, v.other).threshold;
       let ok = 0;
       for (const i of foldIdx) {
@@ -166,14 +214,27 @@ async function lfw() {
         if (!Number.isNaN(d) && d <= t === pairs[i].same) ok++;
       }
       accs.push(ok / foldIdx.length);
-      process.stderr.write(`  ${row.name} fold ${f}: ${(100 * accs[f]).toFixed(2)}% (threshold ${t.toFixed(3)})\n`);
+      process.stderr.write(
+        `  ${row.name} fold ${f}: ${(100 * accs[accs.length - 1]).toFixed(2)}% (threshold ${t.toFixed(3)}; train CPU so far ${cpu.toFixed(1)} s, epochs ${epochs}, peak RSS ${Math.round(peakRss / 2 ** 20)} MB)\n`,
+      );
+      // On a shared machine a run may have to be stopped: what is done so far survives it.
+      partial[row.name] = {
+        pairDistances: Object.fromEntries(foldIdx.map((i) => [i, distances[i]])),
+        folds: accs.length,
+        foldAccuracies: accs,
+        trainCpuSeconds: cpu,
+        epochs,
+        bestEpochs,
+        peakRssMB: Math.round(peakRss / 2 ** 20),
+      };
+      writeResult(`${flags.result}.partial`, { flags, rows: partial });
     }
-    const scored = pairs.map((_, i) => i).filter((i) => pairs[i].fold < folds && !Number.isNaN(distances[i]));
+    const scored = pairs.map((_, i) => i).filter((i) => inRun(pairs[i].fold) && !Number.isNaN(distances[i]));
     const same = Float64Array.from(scored.filter((i) => pairs[i].same).map((i) => distances[i]));
     const other = Float64Array.from(scored.filter((i) => !pairs[i].same).map((i) => distances[i]));
     // Missing pairs count as rejected: TAR over every same pair, FAR over every impostor pair.
-    const allSame = pairs.filter((p) => p.fold < folds && p.same).length;
-    const allOther = pairs.filter((p) => p.fold < folds && !p.same).length;
+    const allSame = pairs.filter((p) => inRun(p.fold) && p.same).length;
+    const allOther = pairs.filter((p) => inRun(p.fold) && !p.same).length;
     const roc = rocCurve(same, other).map((pt) => ({
       ...pt,
       tar: (pt.tar * same.length) / allSame,
@@ -183,14 +244,16 @@ async function lfw() {
       row: row.name,
       part: row.part ?? null,
       mining: row.mining ?? null,
-      folds,
+      flip: row.flip ?? false,
+      folds: foldCount,
+      firstFold: first,
       accuracy: mean(accs),
       std: std(accs),
       foldAccuracies: accs,
       tarAtFar1e3: tarAtFar(roc, 1e-3, allOther),
-      trainCpuSecondsPerFold: row.part ? cpu / folds : 0,
-      trainWallSecondsPerFold: row.part ? wall / folds : 0,
-      epochsPerFold: row.part ? epochs / folds : 0,
+      trainCpuSecondsPerFold: row.part ? cpu / foldCount : 0,
+      trainWallSecondsPerFold: row.part ? wall / foldCount : 0,
+      epochsPerFold: row.part ? epochs / foldCount : 0,
       bestEpochs,
       peakRssMB: Math.round(peakRss / 2 ** 20),
     });
@@ -210,10 +273,14 @@ async function celebrities() {
   const toSamples = async (people: typeof train) => {
     const files = people.flatMap((p) => p.files);
     const labels = people.flatMap((p, i) => p.files.map(() => i));
-    const f = await extract(files, 'dataset:tiny+retry+rescue0.1:largest', largestFace);
+    const f = await extract(files, 'dataset:tiny+retry+rescue0.1:largest', largestFace, STAGE_FLIP_LAYOUT);
     const keep = f.map((x, i) => (x ? i : -1)).filter((i) => i >= 0);
+    const views = keep.map((i) => recordViews(f[i] as Float32Array, STAGE_FLIP_LAYOUT));
     return {
-      features: keep.map((i) => f[i] as Float32Array),
+      features: views.map((v) => v[0].features),
+      stage: views.map((v) => v[0].stage as Float32Array),
+      flipFeatures: views.map((v) => v[1].features),
+      flipStage: views.map((v) => v[1].stage as Float32Array),
       labels: Int32Array.from(keep.map((i) => labels[i])),
       total: files.length,
     };
@@ -224,13 +291,15 @@ async function celebrities() {
   const key = (name: string) => name.toLowerCase().split(/[ _]/)[0];
   const valNames = val.map((p) => key(p.person));
   const trainNames = train.map((p) => key(p.person));
-  const stock = await stockTail();
+  const stock = await stockTail({ lastStage: true });
   const split = splitByPerson(trainS, 0.4, flags.seed);
   const out: Record<string, unknown>[] = [];
   const rows: Row[] = [
     { name: 'stock' },
     { name: 'fc batch-hard', part: 'fc', mining: 'batch-hard' },
     { name: 'fc dlib-pair', part: 'fc', mining: 'dlib-pair' },
+    { name: 'last-stage batch-hard', part: 'last-stage', mining: 'batch-hard' },
+    { name: 'fc batch-hard + flip', part: 'fc', mining: 'batch-hard', flip: true },
   ];
   for (const row of rows) {
     let params = initialParams(stock, 'fc', seeded(1));
@@ -239,6 +308,7 @@ async function celebrities() {
       const r = await trainTail(split.train, split.validation, stock, {
         part: row.part,
         mining: row.mining,
+        flip: row.flip,
         epochs: 30,
         seed: flags.seed,
       });
@@ -246,7 +316,7 @@ async function celebrities() {
       threshold = r.threshold;
     }
     // Gallery: each person's mean train/ descriptor; every val/ photo identified against it.
-    const e = embed(params, trainS.features);
+    const e = embed(params, trainS.features, trainS.stage);
     const centres = trainNames.map((_, p) => {
       const c = new Float64Array(DIMS);
       let n = 0;
@@ -257,7 +327,7 @@ async function celebrities() {
       });
       return c.map((v) => v / Math.max(1, n));
     });
-    const q = embed(params, valS.features);
+    const q = embed(params, valS.features, valS.stage);
     let right = 0,
       rightWithin = 0;
     valS.labels.forEach((l, i) => {

@@ -11,6 +11,7 @@ import { quietOption } from './progress.js';
 import type { ClusterCliOptions, ClusterRunCliOptions } from './cluster.js';
 import type { EnrollCliOptions } from './enroll.js';
 import type { PeopleCliOptions } from './people.js';
+import type { ReencodeCliOptions } from './people-reencode.js';
 import type { VerifyCliOptions } from './verify.js';
 import {
   collectMeta,
@@ -100,7 +101,7 @@ function peopleSub(name: string, summary: string): Command {
 
 export function peopleCommand(): Command {
   const people = new Command('people')
-    .summary('list, show, set metadata of, rename, merge or remove known people')
+    .summary('list, show, set metadata of, rename, merge, remove or re-encode known people')
     .description('the people in the gallery');
   people.addCommand(
     peopleSub('list', 'list the known people and their face counts').action(async (opts: PeopleCliOptions) => {
@@ -159,6 +160,25 @@ export function peopleCommand(): Command {
       .action(async (ids: string[], opts: PeopleCliOptions) => {
         const { runPeopleRemoveFaces } = await import('./people.js');
         process.exitCode = await withJsonErrors(opts.json, () => runPeopleRemoveFaces(ids, opts));
+      }),
+  );
+  people.addCommand(
+    peopleSub(
+      'reencode',
+      'copy the gallery into a new one encoded with another embedder, from the photos it was enrolled from',
+    )
+      .requiredOption('--into <file|url>', 'the new gallery (created if missing; one person is written at a time)')
+      .addOption(embedderOption().makeOptionMandatory())
+      .option(
+        '--photos <path>',
+        'folder or photo to look in, by content, for faces whose enrolled file moved or changed (repeatable)',
+        collectValues,
+      )
+      .option('--person <name>', 'only this person (repeatable; default: everyone)', collectValues)
+      .addOption(modelOption())
+      .action(async (opts: ReencodeCliOptions) => {
+        const { runPeopleReencode } = await import('./people-reencode.js');
+        process.exitCode = await withJsonErrors(opts.json, () => runPeopleReencode(opts));
       }),
   );
   return people;

@@ -91,7 +91,7 @@ export async function runIdentifyGallery(paths: string[], opts: IdentifyGalleryC
     if (files.length > 0) {
       try {
         const progress = startProgress(files.length, opts);
-        await analyzeFiles(analyzerSettings(opts, 'analyze'), opts.cpus, files, (r, i) => {
+        await analyzeFiles(analyzerSettings(opts, 'analyze'), opts.cpus, files, (r) => {
           progress.tick(r);
           take(r);
         });

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DetectorName } from '../entry/detect.js';
 import { embedderNames } from '../entry/embed.js';
@@ -32,6 +31,7 @@ interface TrainCliOptions {
   out: string;
   mining: Mining;
   train: TrainedPart;
+  flip?: boolean;
   epochs: number;
   seed: number;
   force?: boolean;
@@ -65,10 +65,14 @@ export function trainCommand(): Command {
       new Option('--mining <kind>', 'how each batch picks what it learns from').choices(MININGS).default('batch-hard'),
     )
     .addOption(
-      new Option('--train <part>', 'what is trained: the final layer, or it and a small residual head')
+      new Option(
+        '--train <part>',
+        "what is trained: the final layer, it and a small residual head, or it and the network's last residual block",
+      )
         .choices(TRAINED_PARTS)
         .default('fc'),
     )
+    .option('--flip', "also learn from each photo's mirror image (an extra photo of the same person)")
     .option('--epochs <n>', 'most passes over the people (early stopping ends sooner)', intAtLeast('--epochs', 1), 30)
     .option(
       '--seed <n>',
@@ -86,6 +90,7 @@ export function trainCommand(): Command {
       const result = await trainFromFolder(dir, opts.out, {
         mining: opts.mining,
         part: opts.train,
+        flip: opts.flip === true,
         epochs: opts.epochs,
         seed: opts.seed,
         replace: opts.force === true,
@@ -132,7 +137,7 @@ export function evalCommand(): Command {
       'run every photo of a folder of people (<dataset_dir>/<person>/<photos>; people the embedders were not ' +
         'trained on) through the pipeline with each embedder named, and compare: verification over every pair ' +
         "(accuracy at the embedder's threshold and at the best one, TAR at FAR=1e-3), open-set identification " +
-        '(half the people enrolled from one photo, the others strangers) and a ROC plot (--roc file.svg)',
+        '(half the people enrolled from one photo, the others strangers) and a ROC plot (--roc file.svg or file.png)',
     )
     .argument('<dataset_dir>', 'one sub-folder per person')
     .option(
@@ -145,7 +150,7 @@ export function evalCommand(): Command {
           .filter(Boolean),
       ['dlib128'],
     )
-    .option('--roc <file.svg>', 'write the ROC curves as an SVG plot')
+    .option('--roc <file>', 'write the ROC curves as a plot: file.svg or file.png')
     .option('--seed <n>', 'seed of the known/stranger split', intAtLeast('--seed', 0), 1)
     .addOption(modelOption())
     .addOption(quietOption())
@@ -153,13 +158,9 @@ export function evalCommand(): Command {
     .action(async (dir: string, opts: EvalCliOptions) => {
       if (opts.embedder.length === 0)
         throw new FaceKitError('INVALID_ARGUMENT', '--embedder: name at least one embedder', { field: 'embedder' });
-      if (opts.roc !== undefined && !opts.roc.toLowerCase().endsWith('.svg'))
-        throw new FaceKitError(
-          'INVALID_ARGUMENT',
-          `--roc: the plot is written as SVG; give a file name ending in .svg, got "${opts.roc}"`,
-          { field: 'roc' },
-        );
-      const { evaluateFolder, rocSvg } = await import('../entry/train.js');
+      const { evaluateFolder, rocFormat, writeRocPlot } = await import('../entry/train.js');
+      // A wrong plot name fails before any photo is read.
+      if (opts.roc !== undefined) rocFormat(opts.roc);
       let progress: ReturnType<typeof startProgress> | undefined;
       const results = await evaluateFolder(dir, opts.embedder, {
         kit: { detector: opts.model } as FaceKitOptions,
@@ -173,7 +174,7 @@ export function evalCommand(): Command {
           }
         },
       });
-      if (opts.roc) await writeFile(opts.roc, rocSvg(results));
+      if (opts.roc) await writeRocPlot(opts.roc, results);
       if (opts.json) {
         printJson(
           results.map(({ roc, ...rest }) => ({

@@ -5,4 +5,4 @@ export { TRAINED_PARTS } from '../train/model.js';
 export type { TrainedPart } from '../train/model.js';
 export type { EpochReport } from '../train/trainer.js';
 export { trainFromFolder } from '../train/run.js';
-export { evaluateFolder, rocSvg } from '../train/evaluate.js';
+export { evaluateFolder, rocFormat, rocPng, rocSvg, writeRocPlot } from '../train/evaluate.js';

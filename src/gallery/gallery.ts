@@ -210,7 +210,7 @@ export async function openGallery(options: GalleryOptions = {}): Promise<Gallery
     if (model !== null && model.modelId !== modelId) {
       throw new FaceKitError(
         'MODEL_MISMATCH',
-        `gallery holds ${model.modelId} descriptors; this caller brings ${modelId} descriptors, which cannot be compared with them (encode with the embedder that made them, e.g. --embedder ${embedderNameOf(model.modelId)}, or enrol the photos again into a new gallery with the new embedder)`,
+        `gallery holds ${model.modelId} descriptors; this caller brings ${modelId} descriptors, which cannot be compared with them (encode with the embedder that made them, e.g. --embedder ${embedderNameOf(model.modelId)}, or re-encode it from the photos it was enrolled from: facekit people reencode --into <new gallery> --embedder ${embedderNameOf(modelId)})`,
         {
           file: store.location,
           field: 'modelId',

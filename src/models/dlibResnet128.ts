@@ -23,16 +23,16 @@ const MEAN_DIVISOR = 255;
 
 type Weights = ReadonlyMap<string, WeightTensor>;
 
-interface FoldedConv {
-  filter: WeightTensor;
-  bias: Float32Array;
+export interface FoldedConv {
+  readonly filter: WeightTensor;
+  readonly bias: Float32Array;
 }
 
 /**
  * `scale(conv(x, W) + b) = conv(x, W * s) + (b * s + t)` per output channel; with the input
  * normalisation `(x - m) / d` also folded, the bias loses `Σ W·m / d` (valid padding only).
  */
-function foldConvLayer(
+export function foldConvLayer(
   weights: Weights,
   prefix: string,
   cin: number,
@@ -106,11 +106,28 @@ export interface DlibTail {
   };
 }
 
+/** Side of the activation map entering the last residual block (`conv256_down_out`), 256 channels. */
+export const DLIB_STAGE_SIDE = 4;
+/** Floats of that activation map (NCHW, one face). */
+export const DLIB_STAGE_SIZE = DLIB_FEATURE_SIZE * DLIB_STAGE_SIDE * DLIB_STAGE_SIDE;
+/** The last residual block, whose two convs `--train last-stage` tunes. */
+export const DLIB_LAST_STAGE = 'conv256_down_out';
+
+/** The last residual block's convs as trained (scale already folded in, HWIO filters). */
+export interface DlibLastStage {
+  readonly conv1: FoldedConv;
+  readonly conv2: FoldedConv;
+}
+
 export interface DlibBuildOptions {
   /** The tuned last layer; absent: the stock fc from the weights (no bias). */
   readonly tail?: DlibTail;
+  /** The tuned last residual block; absent: the stock one. */
+  readonly lastStage?: DlibLastStage;
   /** Also output the pooled 256-d features as `features` (what the trainer caches). */
   readonly features?: boolean;
+  /** Also output the activations entering the last residual block as `stage_input` [N, 256, 4, 4]. */
+  readonly stageInput?: boolean;
 }
 
 /** The stock final layer's weights (DLIB_FEATURE_SIZE × 128, row-major): where training starts. */
@@ -150,10 +167,13 @@ export function buildDlibResnet128(weights: Weights, pass?: GraphPass, options: 
   });
   size = validOut(size, 3, 2);
   let channels = 32;
+  let stageInput: string | undefined;
 
   for (const stage of STAGES) {
-    const c1 = foldConvLayer(weights, `${stage.name}/conv1`, channels, stage.cout, 3);
-    const c2 = foldConvLayer(weights, `${stage.name}/conv2`, stage.cout, stage.cout, 3);
+    const tuned = stage.name === DLIB_LAST_STAGE ? options.lastStage : undefined;
+    if (stage.name === DLIB_LAST_STAGE) stageInput = x;
+    const c1 = tuned?.conv1 ?? foldConvLayer(weights, `${stage.name}/conv1`, channels, stage.cout, 3);
+    const c2 = tuned?.conv2 ?? foldConvLayer(weights, `${stage.name}/conv2`, stage.cout, stage.cout, 3);
     const first = stage.down
       ? conv(g, x, c1.filter, c1.bias, { stride: 2, padding: 'valid' }, `${stage.name}_conv1`)
       : conv(g, x, c1.filter, c1.bias, {}, `${stage.name}_conv1`);
@@ -194,6 +214,8 @@ export function buildDlibResnet128(weights: Weights, pass?: GraphPass, options: 
     : g.node('MatMul', [pooled, g.floats('fc_w', fc.data as Float32Array, [channels, DLIB_DESCRIPTOR_SIZE])]);
   g.output(descriptor, 'descriptor', 'float', ['batch', DLIB_DESCRIPTOR_SIZE]);
   if (options.features) g.output(pooled, 'features', 'float', ['batch', DLIB_FEATURE_SIZE]);
+  if (options.stageInput && stageInput)
+    g.output(stageInput, 'stage_input', 'float', ['batch', DLIB_FEATURE_SIZE, DLIB_STAGE_SIDE, DLIB_STAGE_SIDE]);
   return g.toModel(
     {
       producer: 'facekit',

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { seeded } from './model.js';
-import type { Samples } from './trainer.js';
+import { SAMPLE_ROWS, type Samples } from './trainer.js';
 
 /**
  * A training or evaluation set on disk: one folder per person, photos inside (any names; sub-
@@ -52,18 +52,23 @@ export async function readDataset(dir: string, field = 'dataset_dir'): Promise<P
   return people;
 }
 
-/** The samples whose label is in `people`, relabelled 0..k-1 in order. */
+/** The samples whose label is in `people`, relabelled 0..k-1 in order (every per-photo array kept in step). */
 export function subset(samples: Samples, people: ReadonlySet<number>): Samples {
   const map = new Map<number, number>();
-  const features: Float32Array[] = [];
+  const kept: number[] = [];
   const labels: number[] = [];
   samples.labels.forEach((l, i) => {
     if (!people.has(l)) return;
     if (!map.has(l)) map.set(l, map.size);
-    features.push(samples.features[i]);
+    kept.push(i);
     labels.push(map.get(l) as number);
   });
-  return { features, labels: Int32Array.from(labels) };
+  const out: Record<string, readonly Float32Array[]> = {};
+  for (const name of SAMPLE_ROWS) {
+    const rows = samples[name];
+    if (rows) out[name] = kept.map((i) => rows[i]);
+  }
+  return { ...(out as { features: Float32Array[] }), labels: Int32Array.from(labels) };
 }
 
 /**

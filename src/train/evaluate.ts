@@ -1,3 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import sharp from 'sharp';
+import { FaceKitError, invalidArgument } from '../errors.js';
 import { loadImage } from '../image/decode.js';
 import { embedderEntry } from '../embed/registry.js';
 import { createFaceKit } from '../pipeline/kit.js';
@@ -190,4 +194,35 @@ export function rocSvg(results: readonly EmbedderEval[]): string {
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
+}
+
+/** The formats `--roc` writes, by file extension. */
+export type RocFormat = 'svg' | 'png';
+
+/** The plot format a file name asks for; INVALID_ARGUMENT (field `field`) for any other extension. */
+export function rocFormat(file: string, field = 'roc'): RocFormat {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.svg' || ext === '.png') return ext.slice(1) as RocFormat;
+  throw invalidArgument(
+    field,
+    `the ROC plot is written as SVG or PNG; give a file name ending in .svg or .png, got "${file}"`,
+  );
+}
+
+/** The ROC plot as PNG: the SVG rendered by sharp (the image library facekit encodes with). */
+export async function rocPng(results: readonly EmbedderEval[]): Promise<Buffer> {
+  return sharp(Buffer.from(rocSvg(results)))
+    .png()
+    .toBuffer();
+}
+
+/** Writes the ROC plot as the file's extension says (.svg or .png); FILE_UNWRITABLE when it cannot. */
+export async function writeRocPlot(file: string, results: readonly EmbedderEval[]): Promise<void> {
+  const bytes = rocFormat(file) === 'png' ? await rocPng(results) : rocSvg(results);
+  try {
+    await writeFile(file, bytes);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? String(cause);
+    throw new FaceKitError('FILE_UNWRITABLE', `the ROC plot cannot be written (${code})`, { file, cause });
+  }
 }

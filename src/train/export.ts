@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { checkTunedName, TUNED_FORMAT, type TunedSpecFile, tunedModelId, tunedPaths } from '../embed/tuned.js';
 import { DLIB128 } from '../embed/spec.js';
 import { defaultCacheDir } from '../models/cache.js';
-import type { DlibTail } from '../models/dlibResnet128.js';
+import type { DlibLastStage, DlibTail } from '../models/dlibResnet128.js';
 import { writeNewFile } from '../util/output-folder.js';
 import { tunedModelBytes } from './network.js';
 
@@ -19,6 +19,8 @@ export interface ExportOptions {
   readonly modelsDir?: string;
   /** Replace an embedder of this name (default: refuse with FILE_EXISTS). */
   readonly replace?: boolean;
+  /** The trained last residual block ('last-stage'); absent: the stock one. */
+  readonly lastStage?: DlibLastStage;
   /** The distance threshold picked on the validation people. */
   readonly threshold: number;
   readonly training: Readonly<Record<string, unknown>>;
@@ -35,7 +37,7 @@ export async function exportTuned(
   checkTunedName(name, 'out');
   const paths = tunedPaths(name, options.modelsDir ?? defaultCacheDir());
   await mkdir(dirname(paths.onnx), { recursive: true });
-  const bytes = await tunedModelBytes(tail);
+  const bytes = await tunedModelBytes(tail, options.lastStage);
   const spec: TunedSpecFile = {
     format: TUNED_FORMAT,
     name,

@@ -1,10 +1,21 @@
 import { seededRandom } from '../align/jitter.js';
-import type { DlibTail } from '../models/dlibResnet128.js';
+import type { DlibLastStage, DlibTail } from '../models/dlibResnet128.js';
+import { addColumnSums, addTransposedProduct, backThrough, matmul } from './matrix.js';
+import {
+  type StageForward,
+  type StageParams,
+  type StageRows,
+  stageBackward,
+  stageForward,
+  stageParams,
+  stageRows,
+} from './stage.js';
 
 /**
  * The trainable last layer over cached features, in float64: `e = f · W + b`, and for 'fc+head'
  * a residual head `e + relu(e · U + c) · V`. V starts at zero and W at the stock weights, so
- * training starts from exactly the stock embedder.
+ * training starts from exactly the stock embedder. 'last-stage' also trains dlib's last residual
+ * block (stage.ts), reading the cached activations that enter it instead of the pooled features.
  */
 
 export const FEATURES = 256;
@@ -12,20 +23,31 @@ export const DIMS = 128;
 /** The head's hidden width: small, so the few photos a user has can tune it. */
 export const HEAD_HIDDEN = 64;
 
-export type TrainedPart = 'fc' | 'fc+head';
-export const TRAINED_PARTS: readonly TrainedPart[] = ['fc', 'fc+head'];
+export type TrainedPart = 'fc' | 'fc+head' | 'last-stage';
+export const TRAINED_PARTS: readonly TrainedPart[] = ['fc', 'fc+head', 'last-stage'];
 
 export interface Params {
   w: Float64Array;
   b: Float64Array;
   head?: { u: Float64Array; c: Float64Array; v: Float64Array };
+  /** The last residual block, for 'last-stage'. */
+  stage?: StageParams;
+}
+
+/** Where training starts: the stock last layer, and the stock last block when it is trained too. */
+export interface StockWeights extends DlibTail {
+  readonly lastStage?: DlibLastStage;
 }
 
 /** Seeded uniform [0, 1): the same seed gives the same run (the jitter's mulberry32). */
 export const seeded = seededRandom;
 
-export function initialParams(stock: DlibTail, part: TrainedPart, rnd: () => number): Params {
+export function initialParams(stock: StockWeights, part: TrainedPart, rnd: () => number): Params {
   const p: Params = { w: Float64Array.from(stock.fc), b: Float64Array.from(stock.bias) };
+  if (part === 'last-stage') {
+    if (!stock.lastStage) throw new Error("'last-stage' needs the stock last block (stockTail({ lastStage: true }))");
+    p.stage = stageParams(stock.lastStage);
+  }
   if (part === 'fc+head') {
     // U small and random so the hidden units differ; V zero so the head adds nothing at the start.
     const scale = 1 / Math.sqrt(DIMS);
@@ -40,7 +62,20 @@ export function initialParams(stock: DlibTail, part: TrainedPart, rnd: () => num
 
 /** Every array of `p` in one fixed order (for the optimizer and the gradient check). */
 export function paramArrays(p: Params): Float64Array[] {
-  return p.head ? [p.w, p.b, p.head.u, p.head.c, p.head.v] : [p.w, p.b];
+  const out = [p.w, p.b];
+  if (p.head) out.push(p.head.u, p.head.c, p.head.v);
+  if (p.stage) out.push(p.stage.w1, p.stage.b1, p.stage.w2, p.stage.b2);
+  return out;
+}
+
+/**
+ * What the L2 pull draws each array of paramArrays(start) toward: its starting value (the stock
+ * layer and block), or zero (null) for the head, which starts as "adds nothing".
+ */
+export function anchorTargets(start: Params): (Float64Array | null)[] {
+  return paramArrays(start).map((a) =>
+    start.head && (a === start.head.u || a === start.head.c || a === start.head.v) ? null : a,
+  );
 }
 
 export function cloneParams(p: Params): Params {
@@ -48,46 +83,13 @@ export function cloneParams(p: Params): Params {
     w: p.w.slice(),
     b: p.b.slice(),
     head: p.head && { u: p.head.u.slice(), c: p.head.c.slice(), v: p.head.v.slice() },
+    stage: p.stage && {
+      w1: p.stage.w1.slice(),
+      b1: p.stage.b1.slice(),
+      w2: p.stage.w2.slice(),
+      b2: p.stage.b2.slice(),
+    },
   };
-}
-
-/** out (n × m) = x (n × k) · y (k × m), plus bias (m) when given. */
-function matmul(x: Float64Array, y: Float64Array, n: number, k: number, m: number, bias?: Float64Array): Float64Array {
-  const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) {
-    const row = i * m;
-    if (bias) for (let j = 0; j < m; j++) out[row + j] = bias[j];
-    for (let t = 0; t < k; t++) {
-      const a = x[i * k + t];
-      if (a === 0) continue;
-      const yr = t * m;
-      for (let j = 0; j < m; j++) out[row + j] += a * y[yr + j];
-    }
-  }
-  return out;
-}
-
-/** gy (k × m) += xᵀ (k × n) · g (n × m). */
-function addTransposedProduct(gy: Float64Array, x: Float64Array, g: Float64Array, n: number, k: number, m: number) {
-  for (let i = 0; i < n; i++)
-    for (let t = 0; t < k; t++) {
-      const a = x[i * k + t];
-      if (a === 0) continue;
-      const yr = t * m;
-      for (let j = 0; j < m; j++) gy[yr + j] += a * g[i * m + j];
-    }
-}
-
-/** g (n × k) · yᵀ where y is k × m and g is n × m: the gradient flowing back through x · y. */
-function backThrough(g: Float64Array, y: Float64Array, n: number, k: number, m: number): Float64Array {
-  const out = new Float64Array(n * k);
-  for (let i = 0; i < n; i++)
-    for (let t = 0; t < k; t++) {
-      let s = 0;
-      for (let j = 0; j < m; j++) s += g[i * m + j] * y[t * m + j];
-      out[i * k + t] = s;
-    }
-  return out;
 }
 
 export interface Forward {
@@ -95,18 +97,28 @@ export interface Forward {
   readonly x: Float64Array;
   readonly e: Float64Array;
   readonly h?: Float64Array;
+  readonly stage?: StageForward;
   readonly n: number;
 }
 
-/** Embeddings of n feature rows (n × 256, row-major). */
-export function forward(p: Params, x: Float64Array, n: number): Forward {
+/**
+ * Embeddings of n feature rows (n × 256, row-major); with a trained block (`p.stage`) the
+ * features come from `stage` (the rows' stage inputs) instead, and `x` is not read.
+ */
+export function forward(p: Params, x: Float64Array, n: number, stage?: StageRows): Forward {
+  let sf: StageForward | undefined;
+  if (p.stage) {
+    if (!stage || stage.n !== n) throw new Error('a trained last block needs the stage inputs of every row');
+    sf = stageForward(p.stage, stage);
+    x = sf.features;
+  }
   const e = matmul(x, p.w, n, FEATURES, DIMS, p.b);
-  if (!p.head) return { out: e, x, e, n };
+  if (!p.head) return { out: e, x, e, n, stage: sf };
   const h = matmul(e, p.head.u, n, DIMS, HEAD_HIDDEN, p.head.c);
   for (let i = 0; i < h.length; i++) if (h[i] < 0) h[i] = 0;
   const out = matmul(h, p.head.v, n, HEAD_HIDDEN, DIMS);
   for (let i = 0; i < out.length; i++) out[i] += e[i];
-  return { out, x, e, h, n };
+  return { out, x, e, h, n, stage: sf };
 }
 
 /** Gradients of the loss w.r.t. every parameter, given dLoss/dOutput; same shapes as `p`. */
@@ -129,7 +141,8 @@ export function backward(p: Params, f: Forward, gOut: Float64Array): Params {
     grads.head = { u: gu, c: gc, v: gv };
   }
   addTransposedProduct(grads.w, f.x, ge, n, FEATURES, DIMS);
-  for (let i = 0; i < n; i++) for (let j = 0; j < DIMS; j++) grads.b[j] += ge[i * DIMS + j];
+  addColumnSums(grads.b, ge, n, DIMS);
+  if (p.stage && f.stage) grads.stage = stageBackward(p.stage, f.stage, backThrough(ge, p.w, n, FEATURES, DIMS));
   return grads;
 }
 
@@ -147,9 +160,21 @@ export function toTail(p: Params): DlibTail {
   };
 }
 
-/** Embeddings of float32 feature rows with the float32 tail, as the exported graph computes them. */
-export function embed(p: Params, rows: readonly Float32Array[]): Float64Array {
-  const x = new Float64Array(rows.length * FEATURES);
-  rows.forEach((r, i) => x.set(r, i * FEATURES));
-  return forward(p, x, rows.length).out;
+/** Rows processed at once by embed(): bounds the memory of a trained block's windows. */
+const EMBED_CHUNK = 512;
+
+/**
+ * Embeddings of float32 feature rows, as the exported graph computes them; with a trained block,
+ * of the rows' stage inputs (`stage`, same order) instead.
+ */
+export function embed(p: Params, rows: readonly Float32Array[], stage?: readonly Float32Array[]): Float64Array {
+  const out = new Float64Array(rows.length * DIMS);
+  for (let start = 0; start < rows.length; start += EMBED_CHUNK) {
+    const part = rows.slice(start, start + EMBED_CHUNK);
+    const x = new Float64Array(part.length * FEATURES);
+    part.forEach((r, i) => x.set(r, i * FEATURES));
+    const s = p.stage ? stageRows((stage ?? []).slice(start, start + EMBED_CHUNK)) : undefined;
+    out.set(forward(p, x, part.length, s).out, start * DIMS);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import type { FaceKitOptions } from '../pipeline/options.js';
 import { readDataset } from './dataset.js';
 import { splitByPerson } from './dataset.js';
 import { exportTuned } from './export.js';
-import { FeatureCache, fileFeatures } from './features.js';
+import { FeatureCache, fileFeatures, type RecordLayout, recordViews } from './features.js';
 import { FeatureNetwork, stockTail } from './network.js';
 import { checkTrainOptions, type EpochReport, type TrainOptions, trainTail } from './trainer.js';
 import { checkTunedName } from '../embed/tuned.js';
@@ -59,27 +59,43 @@ export async function trainFromFolder(
   const personOf = people.flatMap((p, i) => p.files.map(() => i));
   const kitOptions = options.kit ?? {};
   const kit = createFaceKit({ ...kitOptions, cacheDir: kitOptions.cacheDir ?? modelsDir } as FaceKitOptions);
-  const network = await FeatureNetwork.open({ threads: kitOptions.threads, cacheDir: modelsDir });
+  // What each photo's cached record holds: the last block's input to train it, the mirror image to flip.
+  const layout: RecordLayout = { stage: options.part === 'last-stage', flip: options.flip ?? false };
+  const network = await FeatureNetwork.open(
+    { threads: kitOptions.threads, cacheDir: modelsDir },
+    { stage: layout.stage },
+  );
   // The features depend on how faces were found: the kit's options are part of every cache key.
-  const cache = new FeatureCache(join(modelsDir, 'train-cache'), JSON.stringify({ largest: true, ...kitOptions }));
-  let features: (Float32Array | null)[];
+  const cache = new FeatureCache(
+    join(modelsDir, 'train-cache'),
+    JSON.stringify({ largest: true, ...kitOptions }),
+    layout,
+  );
+  let records: (Float32Array | null)[];
   try {
-    features = await fileFeatures(files, { kit, network, cache, onPhoto: options.onPhoto });
+    records = await fileFeatures(files, { kit, network, cache, onPhoto: options.onPhoto });
   } finally {
     await kit.dispose();
     await network.dispose();
   }
-  const found = features.flatMap((f, i) => (f ? [i] : []));
+  const found = records.flatMap((f, i) => (f ? [i] : []));
+  const views = found.map((i) => recordViews(records[i] as Float32Array, layout));
+  const stageOf = (v: { stage?: Float32Array }) => v.stage as Float32Array;
   const samples = {
-    features: found.map((i) => features[i] as Float32Array),
+    features: views.map((v) => v[0].features),
+    stage: layout.stage ? views.map((v) => stageOf(v[0])) : undefined,
+    flipFeatures: layout.flip ? views.map((v) => v[1].features) : undefined,
+    flipStage: layout.flip && layout.stage ? views.map((v) => stageOf(v[1])) : undefined,
     labels: Int32Array.from(found.map((i) => personOf[i])),
   };
   const split = splitByPerson(samples, options.validationShare ?? 0.2, options.seed ?? 1);
-  const result = await trainTail(split.train, split.validation, await stockTail(), options);
+  const stock = await stockTail({ lastStage: layout.stage });
+  const result = await trainTail(split.train, split.validation, stock, options);
   const training = {
     dataset: dir,
     mining: options.mining ?? 'batch-hard',
     part: options.part ?? 'fc',
+    flip: layout.flip,
     seed: options.seed ?? 1,
     photos: files.length,
     facesFound: found.length,
@@ -91,6 +107,7 @@ export async function trainFromFolder(
     validation: result.validation,
   };
   const saved = await exportTuned(name, result.tail, {
+    lastStage: result.lastStage,
     modelsDir,
     replace: options.replace,
     threshold: result.threshold > 0 ? result.threshold : 0.6,

@@ -1,7 +1,8 @@
 import { invalidArgument } from '../errors.js';
-import type { DlibTail } from '../models/dlibResnet128.js';
+import { DLIB_STAGE_SIZE, type DlibLastStage, type DlibTail } from '../models/dlibResnet128.js';
 import { batchLoss, type LossOptions, type Mining, MININGS } from './loss.js';
 import {
+  anchorTargets,
   backward,
   cloneParams,
   DIMS,
@@ -12,22 +13,39 @@ import {
   type Params,
   paramArrays,
   seeded,
+  type StockWeights,
   type TrainedPart,
   TRAINED_PARTS,
   toTail,
 } from './model.js';
 import { type BatchShape, epochBatches } from './sampler.js';
+import { stageRows, toLastStage } from './stage.js';
 import { bestBalancedAccuracy, pairDistances } from './verify.js';
 
-/** Cached features of labelled photos: one 256-d row per photo, labels 0..people-1. */
+/**
+ * Cached features of labelled photos: one 256-d row per photo, labels 0..people-1; optionally,
+ * per photo (same order), the activations entering the last block (`stage`, for 'last-stage') and
+ * the mirrored view's features and stage input (`flipFeatures`, `flipStage`, for `flip`).
+ */
 export interface Samples {
   readonly features: readonly Float32Array[];
   readonly labels: Int32Array;
+  readonly stage?: readonly Float32Array[];
+  readonly flipFeatures?: readonly Float32Array[];
+  readonly flipStage?: readonly Float32Array[];
 }
+
+/** The per-photo arrays a Samples may carry besides the labels (kept in step by subset()). */
+export const SAMPLE_ROWS = ['features', 'stage', 'flipFeatures', 'flipStage'] as const;
 
 export interface TrainOptions extends LossOptions {
   readonly mining?: Mining;
   readonly part?: TrainedPart;
+  /**
+   * Add each batch photo's mirror image as one more photo of its person (extra positives and
+   * anchors for the mining); needs `flipFeatures` (and `flipStage` for 'last-stage') in train.
+   */
+  readonly flip?: boolean;
   /** Most epochs; early stopping usually ends sooner. Default 30. */
   readonly epochs?: number;
   readonly seed?: number;
@@ -58,6 +76,8 @@ export interface EpochReport {
 export interface TrainResult {
   readonly params: Params;
   readonly tail: DlibTail;
+  /** The trained last block ('last-stage' only). */
+  readonly lastStage?: DlibLastStage;
   /** 0: the stock layer was never beaten on validation, and is what comes back. */
   readonly bestEpoch: number;
   readonly stockValidation: number;
@@ -69,14 +89,23 @@ export interface TrainResult {
 
 export const DEFAULT_BATCH: BatchShape = { people: 16, photos: 4 };
 
-function rows(features: readonly Float32Array[], idx: readonly number[]): Float64Array {
-  const x = new Float64Array(idx.length * FEATURES);
-  idx.forEach((k, i) => x.set(features[k], i * FEATURES));
-  return x;
+/** A batch's inputs: its photos, then (with flip) their mirror images, with their labels. */
+function batchInput(s: Samples, idx: readonly number[], p: Params, flip: boolean) {
+  const features = idx.map((k) => s.features[k]);
+  const labels = idx.map((k) => s.labels[k]);
+  const stage = p.stage ? idx.map((k) => (s.stage as readonly Float32Array[])[k]) : undefined;
+  if (flip) {
+    features.push(...idx.map((k) => (s.flipFeatures as readonly Float32Array[])[k]));
+    labels.push(...labels);
+    stage?.push(...idx.map((k) => (s.flipStage as readonly Float32Array[])[k]));
+  }
+  const x = new Float64Array(features.length * FEATURES);
+  features.forEach((f, i) => x.set(f, i * FEATURES));
+  return { x, n: features.length, labels, stage: stage && stageRows(stage) };
 }
 
 function validationScore(p: Params, v: Samples): { accuracy: number; threshold: number } {
-  const { same, other } = pairDistances(embed(p, v.features), v.labels, DIMS);
+  const { same, other } = pairDistances(embed(p, v.features, v.stage), v.labels, DIMS);
   return bestBalancedAccuracy(same, other);
 }
 
@@ -112,13 +141,19 @@ class Adam {
   }
 }
 
-function checkSamples(s: Samples, field: string): void {
-  if (s.features.length !== s.labels.length)
-    throw invalidArgument(field, `${s.features.length} feature rows but ${s.labels.length} labels`);
-  s.features.forEach((f, i) => {
-    if (!(f instanceof Float32Array) || f.length !== FEATURES)
-      throw invalidArgument(`${field}.features[${i}]`, `expected ${FEATURES} floats`);
-  });
+/** Every row array `needs` names is present, one per label, each of `size` floats. */
+function checkSamples(s: Samples, field: string, needs: readonly (typeof SAMPLE_ROWS)[number][]): void {
+  for (const name of needs) {
+    const rows = s[name];
+    if (!rows) throw invalidArgument(`${field}.${name}`, 'is needed by the chosen part/augmentation');
+    if (rows.length !== s.labels.length)
+      throw invalidArgument(`${field}.${name}`, `${rows.length} rows but ${s.labels.length} labels`);
+    const size = name === 'features' || name === 'flipFeatures' ? FEATURES : DLIB_STAGE_SIZE;
+    rows.forEach((f, i) => {
+      if (!(f instanceof Float32Array) || f.length !== size)
+        throw invalidArgument(`${field}.${name}[${i}]`, `expected ${size} floats`);
+    });
+  }
 }
 
 /** The options' mining, part and epochs, defaulted; INVALID_ARGUMENT naming the first bad one. */
@@ -142,16 +177,25 @@ export function checkTrainOptions(options: TrainOptions): { mining: Mining; part
 export async function trainTail(
   train: Samples,
   validation: Samples,
-  stock: DlibTail,
+  stock: StockWeights,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const { mining, part, epochs } = checkTrainOptions(options);
-  checkSamples(train, 'train');
-  checkSamples(validation, 'validation');
+  const flip = options.flip ?? false;
+  const staged = part === 'last-stage';
+  checkSamples(train, 'train', [
+    'features',
+    ...(staged ? (['stage'] as const) : []),
+    ...(flip ? (['flipFeatures'] as const) : []),
+    ...(flip && staged ? (['flipStage'] as const) : []),
+  ]);
+  checkSamples(validation, 'validation', staged ? ['features', 'stage'] : ['features']);
+  if (staged && !stock.lastStage) throw invalidArgument('part', "'last-stage' needs the stock last block");
   if (new Set(validation.labels).size < 2) throw invalidArgument('validation', 'needs photos of 2 or more people');
   const rnd = seeded(options.seed ?? 1);
   const params = initialParams(stock, part, rnd);
   const start = cloneParams(params);
+  const targets = anchorTargets(start);
   const anchor = options.anchor ?? 1e-3;
   const adam = new Adam(paramArrays(params), options.learningRate ?? 1e-4);
   const stockScore = validationScore(params, validation);
@@ -165,17 +209,16 @@ export async function trainTail(
       an = 0,
       count = 0;
     for (const batch of epochBatches(train.labels, options.batch ?? DEFAULT_BATCH, rnd)) {
-      const f = forward(params, rows(train.features, batch), batch.length);
-      const labels = batch.map((k) => train.labels[k]);
-      const r = batchLoss(mining, f.out, labels, DIMS, options);
+      const input = batchInput(train, batch, params, flip);
+      const f = forward(params, input.x, input.n, input.stage);
+      const r = batchLoss(mining, f.out, input.labels, DIMS, options);
       const g = backward(params, f, r.grad);
       const grads = paramArrays(g);
       const arrays = paramArrays(params);
-      const origin = paramArrays(start);
       arrays.forEach((a, k) => {
-        // Pull toward where training started: the stock layer, and a head that adds nothing.
-        const pullToZero = k >= 2;
-        for (let i = 0; i < a.length; i++) grads[k][i] += anchor * (a[i] - (pullToZero ? 0 : origin[k][i]));
+        // Pull toward where training started: the stock layer and block, and a head that adds nothing.
+        const target = targets[k];
+        for (let i = 0; i < a.length; i++) grads[k][i] += anchor * (a[i] - (target ? target[i] : 0));
       });
       adam.step(arrays, grads);
       loss += r.loss;
@@ -207,6 +250,7 @@ export async function trainTail(
   return {
     params: best.params,
     tail: toTail(best.params),
+    lastStage: best.params.stage && stock.lastStage && toLastStage(best.params.stage, stock.lastStage),
     bestEpoch: best.epoch,
     stockValidation: stockScore.accuracy,
     validation: best.accuracy,

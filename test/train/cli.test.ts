@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { FaceKitError } from '../../src/errors.js';
+import { openGallery } from '../../src/gallery/gallery.js';
+import { createFaceKit } from '../../src/pipeline/kit.js';
+import { reencodeGallery } from '../../src/pipeline/reencode.js';
 import { readDataset } from '../../src/train/dataset.js';
-import { evaluateFolder } from '../../src/train/evaluate.js';
+import { evaluateFolder, writeRocPlot } from '../../src/train/evaluate.js';
+import { loadImage } from '../../src/image/decode.js';
+import { stockTail } from '../../src/train/network.js';
 import { trainFromFolder } from '../../src/train/run.js';
+import { trainTail } from '../../src/train/trainer.js';
 import { cliRunner } from '../helpers/cli.js';
 import { samplePath } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
@@ -76,7 +82,7 @@ test('train saves an embedder that eval, a kit and --json then use by name', asy
     '--model',
     'tiny',
     '--roc',
-    'roc.svg',
+    'roc.png',
     '--json',
   ]);
   assert.equal(e.code, 0, e.stderr);
@@ -92,7 +98,15 @@ test('train saves an embedder that eval, a kit and --json then use by name', asy
     assert.ok(r.bestAccuracy > 0.8);
     assert.equal(r.tarAtFar1e3, null);
   }
-  assert.match(readFileSync(join(root, 'roc.svg'), 'utf8'), /<svg[^>]*>[\s\S]*polyline[\s\S]*mine/);
+  // The PNG is the SVG plot rendered: a 640×480 image with the curves' colours in it.
+  const png = await sharp(join(root, 'roc.png')).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([png.info.width, png.info.height], [640, 480]);
+  let red = 0;
+  for (let i = 0; i < png.data.length; i += png.info.channels)
+    if (png.data[i] > 180 && png.data[i + 1] < 90 && png.data[i + 2] < 90) red++;
+  assert.ok(red > 100, `the second curve (red) is drawn: ${red} red pixels`);
+  await writeRocPlot(join(root, 'roc.svg'), []);
+  assert.match(readFileSync(join(root, 'roc.svg'), 'utf8'), /^<svg/);
   // The other commands encode with it by name; a gallery keeps to one embedder.
   const enrol = await run(['enroll', 'people', '--db', 'tuned.db', '--embedder', 'mine', '--model', 'tiny']);
   assert.equal(enrol.code, 0, enrol.stderr);
@@ -148,9 +162,13 @@ test('train and eval failure paths: empty folder, one person, bad flags, unknown
   assert.match(empty.stderr, /empty: holds no person folders with photos/);
   const badName = await run(['train', 'people', '--out', '../x', '--mining', 'hardest']);
   assert.match(badName.stderr, /Allowed choices are batch-hard, semi-hard, dlib-pair/);
-  const unknown = await run(['eval', 'people', '--embedder', 'dlib128,nobody', '--roc', 'roc.png']);
+  const unknown = await run(['eval', 'people', '--embedder', 'dlib128,nobody', '--roc', 'roc.gif']);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /--roc: .*ending in \.svg/);
+  assert.match(unknown.stderr, /roc: .*ending in \.svg or \.png, got "roc\.gif"/);
+  await assert.rejects(
+    writeRocPlot(join(root, 'no-such-folder', 'roc.png'), []),
+    (e: unknown) => e instanceof FaceKitError && e.code === 'FILE_UNWRITABLE' && /ENOENT/.test(e.message),
+  );
   const unknownEnrol = await run(['enroll', 'people', '--db', 'x.db', '--embedder', 'nobody']);
   assert.equal(unknownEnrol.code, 1);
   assert.match(unknownEnrol.stderr, /unknown embedder "nobody"/);
@@ -168,5 +186,126 @@ test('train refuses bad names and epochs before reading anything', async () => {
   await assert.rejects(
     trainFromFolder(join(root, 'people'), 'x', { modelsDir: cache, mining: 'hardest' as never }),
     /mining: unknown mining "hardest"/,
+  );
+});
+
+test('people reencode: a tuned gallery encoded again with dlib128 into a new one; moved photos, refusals', async () => {
+  // Needs tuned.db (dlib128+mine, all 15 photos) from the first test.
+  const r = await run([
+    'people',
+    'reencode',
+    '--db',
+    'tuned.db',
+    '--into',
+    'back.db',
+    '--embedder',
+    'dlib128',
+    '--model',
+    'tiny',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.modelId, 'dlib_resnet128');
+  assert.deepEqual(out.failures, []);
+  assert.equal(out.people.length, 5);
+  assert.ok(out.people.every((p: { moved: boolean; faces: number; added: number }) => p.moved && p.added === 3));
+  const ident = await run(['identify', '--db', 'back.db', '--model', 'tiny', 'people/paint/a.jpg']);
+  assert.equal(ident.code, 0, ident.stderr);
+  assert.match(ident.stdout, /people\/paint\/a\.jpg,paint/);
+  const same = await run(['people', 'reencode', '--db', 'tuned.db', '--into', 'tuned.db', '--embedder', 'dlib128']);
+  assert.equal(same.code, 1);
+  assert.match(same.stderr, /--into: name a new gallery/);
+  const unknown = await run(['people', 'reencode', '--db', 'tuned.db', '--into', 'x.db', '--embedder', 'nobody']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /unknown embedder "nobody"/);
+
+  // In-process: a photo that moved away fails its person only, and is found again by content.
+  const tiedB = join(root, 'people', 'tied', 'b.jpg');
+  const moved = join(root, 'moved', 'renamed.jpg');
+  mkdirSync(join(root, 'moved'), { recursive: true });
+  renameSync(tiedB, moved);
+  const source = await openGallery({ path: join(root, 'tuned.db'), modelId: 'dlib128+mine', create: false });
+  const target = await openGallery({ path: join(root, 'partial.db') });
+  const kit = createFaceKit({ detector: 'tiny', cacheDir: cache });
+  try {
+    const first = await reencodeGallery(source, target, kit, { people: ['tied', 'paint'] });
+    assert.deepEqual(
+      first.people.map((p) => [p.person, p.moved]),
+      [
+        ['tied', false],
+        ['paint', true],
+      ],
+    );
+    assert.equal(first.failures.length, 1);
+    assert.equal(first.failures[0].code, 'FILE_NOT_FOUND');
+    assert.equal(first.failures[0].sourceFile, tiedB);
+    assert.deepEqual(
+      (await target.people()).map((p) => p.name),
+      ['paint'],
+      'nothing of tied is written',
+    );
+    const second = await reencodeGallery(source, target, kit, { people: ['tied', 'paint'], photos: [moved] });
+    assert.deepEqual(second.failures, []);
+    assert.deepEqual(
+      second.people.map((p) => [p.person, p.added]),
+      [
+        ['tied', 3],
+        ['paint', 0],
+      ],
+    );
+    assert.equal((await target.faces('tied')).filter((f) => f.sourceFile === moved).length, 1);
+    await assert.rejects(
+      reencodeGallery(target, target, kit),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT' && e.field === 'embedder',
+    );
+    await assert.rejects(
+      reencodeGallery(source, target, kit, { people: ['nobody'] }),
+      (e: unknown) => e instanceof FaceKitError && e.code === 'PERSON_NOT_FOUND',
+    );
+  } finally {
+    renameSync(moved, tiedB);
+    await kit.dispose();
+    await source.close();
+    await target.close();
+  }
+  const empty = await run(['people', 'reencode', '--db', 'empty.db', '--into', 'y.db', '--embedder', 'dlib128']);
+  assert.equal(empty.code, 1);
+});
+
+test('train --train last-stage --flip: the block and the mirror images end to end; missing inputs refused', async () => {
+  const r = await trainFromFolder(join(root, 'people'), 'staged', {
+    part: 'last-stage',
+    flip: true,
+    epochs: 2,
+    seed: 3,
+    modelsDir: cache,
+    kit: { detector: 'tiny' },
+  });
+  assert.equal(r.facesFound, 15);
+  assert.ok(r.history.length >= 1);
+  const spec = JSON.parse(readFileSync(join(cache, 'embedders', 'staged.json'), 'utf8'));
+  assert.equal(spec.training.part, 'last-stage');
+  assert.equal(spec.training.flip, true);
+  const kit = createFaceKit({ embedder: 'staged', detector: 'tiny', cacheDir: cache });
+  try {
+    const image = await loadImage(join(root, 'people', 'paint', 'a.jpg'));
+    const [face] = await kit.analyze(image);
+    assert.equal(face.modelId, 'dlib128+staged');
+    assert.equal(face.descriptor.length, 128);
+  } finally {
+    await kit.dispose();
+  }
+  // The trainer names what a part or augmentation needs and the samples lack.
+  const stock = await stockTail({ lastStage: true });
+  const rows = Array.from({ length: 8 }, (_, i) => new Float32Array(256).fill(i / 8));
+  const samples = { features: rows, labels: Int32Array.from([0, 0, 1, 1, 2, 2, 3, 3]) };
+  await assert.rejects(
+    trainTail(samples, samples, stock, { part: 'last-stage' }),
+    (e: unknown) => e instanceof FaceKitError && e.field === 'train.stage',
+  );
+  await assert.rejects(
+    trainTail(samples, samples, stock, { flip: true }),
+    (e: unknown) => e instanceof FaceKitError && e.field === 'train.flipFeatures',
   );
 });

@@ -6,7 +6,8 @@ import { FaceKitError } from '../../src/errors.js';
 import { createFaceKit } from '../../src/pipeline/kit.js';
 import { exportTuned } from '../../src/train/export.js';
 import { DIMS, embed, type Params, seeded, toTail } from '../../src/train/model.js';
-import { FeatureNetwork, stockTail } from '../../src/train/network.js';
+import { FeatureNetwork, stockLastStage, stockTail } from '../../src/train/network.js';
+import { stageParams, toLastStage } from '../../src/train/stage.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
 
 const modelsDir = isolatedCacheDir();
@@ -56,6 +57,61 @@ test('the exported ONNX gives the trainer forward pass within 1e-5, loaded by na
   const kit = createFaceKit({ embedder: 'pets', cacheDir: modelsDir });
   assert.equal(kit.embedderId, 'dlib128+pets');
   await kit.dispose();
+});
+
+test('last-stage: the hand-written block reproduces onnxruntime, and its export gives the trainer forward within 1e-5', async () => {
+  const rnd = seeded(12);
+  const chips = randomChips(4, rnd);
+  const network = await FeatureNetwork.open({}, { stage: true });
+  const views = await network.activations(chips);
+  await network.dispose();
+  const stageInputs = views.map((v) => v.stage as Float32Array);
+  const stockBlock = await stockLastStage();
+  const stock = await stockTail();
+  // With the stock block, the float64 block on the cached stage input gives onnxruntime's features.
+  const plain: Params = { w: Float64Array.from(stock.fc), b: new Float64Array(DIMS), stage: stageParams(stockBlock) };
+  const viaStage = embed(
+    plain,
+    views.map((v) => v.features),
+    stageInputs,
+  );
+  const viaFeatures = embed(
+    { w: plain.w, b: plain.b },
+    views.map((v) => v.features),
+  );
+  let worst = 0;
+  viaStage.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - viaFeatures[i]))));
+  assert.ok(worst < 1e-5, `stock block: largest difference ${worst}`);
+  // A block far from stock, exported and run by onnxruntime from the chips.
+  const params = await perturbedParams(rnd);
+  const block = stageParams(stockBlock);
+  for (const a of [block.w1, block.b1, block.w2, block.b2])
+    for (let i = 0; i < a.length; i++) a[i] *= 1 + (rnd() - 0.5) * 0.6;
+  params.stage = block;
+  const expected = embed(
+    params,
+    views.map((v) => v.features),
+    stageInputs,
+  );
+  await exportTuned('staged', toTail(params), {
+    modelsDir,
+    lastStage: toLastStage(block, stockBlock),
+    threshold: 0.6,
+    training: { test: true },
+  });
+  const encoder = await embedderEntry('staged', 'embedder', modelsDir).create({});
+  const got = await encoder.encode(chips);
+  await encoder.dispose();
+  worst = 0;
+  let moved = 0;
+  got.forEach((d, i) =>
+    d.forEach((v, k) => {
+      worst = Math.max(worst, Math.abs(v - expected[i * DIMS + k]));
+      moved = Math.max(moved, Math.abs(v - viaStage[i * DIMS + k]));
+    }),
+  );
+  assert.ok(worst < 1e-5, `tuned block: largest difference ${worst}`);
+  assert.ok(moved > 1e-3, 'the tuned block changes the descriptors');
 });
 
 test('export refuses a bad name, an existing embedder, and loading refuses a damaged file', async () => {

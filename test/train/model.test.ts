@@ -12,14 +12,19 @@ import {
   seeded,
 } from '../../src/train/model.js';
 import { epochBatches } from '../../src/train/sampler.js';
+import { stageRows, WINDOW } from '../../src/train/stage.js';
+import { DLIB_STAGE_SIZE } from '../../src/models/dlibResnet128.js';
 
-/** Random parameters with a non-zero head, so every path of the graph carries gradient. */
-function randomParams(rnd: () => number, head: boolean): Params {
+/** Random parameters with a non-zero head (or a random last block), so every path carries gradient. */
+function randomParams(rnd: () => number, head: boolean, stage = false): Params {
   const r = (n: number, s: number) => Float64Array.from({ length: n }, () => (rnd() * 2 - 1) * s);
   return {
     w: r(FEATURES * DIMS, 0.05),
     b: r(DIMS, 0.05),
     head: head ? { u: r(DIMS * HEAD_HIDDEN, 0.3), c: r(HEAD_HIDDEN, 0.1), v: r(HEAD_HIDDEN * DIMS, 0.3) } : undefined,
+    stage: stage
+      ? { w1: r(WINDOW * FEATURES, 0.03), b1: r(FEATURES, 0.2), w2: r(FEATURES * FEATURES, 0.1), b2: r(FEATURES, 0.2) }
+      : undefined,
   };
 }
 
@@ -27,14 +32,21 @@ const N = 8;
 const LABELS = [0, 0, 1, 1, 2, 2, 3, 3];
 
 for (const mining of MININGS)
-  for (const head of [false, true])
-    test(`${mining}${head ? ' + head' : ''}: hand-derived gradient equals central differences`, () => {
+  for (const part of ['fc', 'fc+head', 'last-stage'])
+    test(`${mining}, ${part}: hand-derived gradient equals central differences`, () => {
       const rnd = seeded(7);
-      const p = randomParams(rnd, head);
+      const p = randomParams(rnd, part === 'fc+head', part === 'last-stage');
       const x = Float64Array.from({ length: N * FEATURES }, () => rnd());
+      // Stage inputs centred on 0 so the shortcut's relus take both sides.
+      const stage =
+        part === 'last-stage'
+          ? stageRows(
+              Array.from({ length: N }, () => Float32Array.from({ length: DLIB_STAGE_SIZE }, () => rnd() - 0.3)),
+            )
+          : undefined;
       const lossOf = () =>
-        batchLoss(mining, forward(p, x, N).out, LABELS, DIMS, { margin: 0.5, threshold: 0.6, pairMargin: 0.3 });
-      const f = forward(p, x, N);
+        batchLoss(mining, forward(p, x, N, stage).out, LABELS, DIMS, { margin: 0.5, threshold: 0.6, pairMargin: 0.3 });
+      const f = forward(p, x, N, stage);
       const r = lossOf();
       assert.ok(r.loss > 0, 'the case must have active terms');
       const grads = paramArrays(backward(p, f, r.grad));
