@@ -3,7 +3,6 @@
  * groups in the gallery; `facekit cluster name <n> <person>` then enrols a whole group in one step.
  */
 import { basename, extname, join, resolve } from 'node:path';
-import sharp from 'sharp';
 import { clusterFaces } from '../entry/match.js';
 import type { DetectorName } from '../entry/detect.js';
 import type { Precision } from '../entry/models.js';
@@ -121,6 +120,8 @@ async function writeCrops(
         `${basename(face.file, extname(face.file))}-face${face.index}.jpg`,
         namesIn.get(dir) as Set<string>,
       );
+      // Loaded here, not at start-up: `facekit --help` and the other commands never load libvips for it.
+      const { default: sharp } = await import('sharp');
       const jpeg = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
         .extract({ left, top, width: right - left, height: bottom - top })
         .jpeg()

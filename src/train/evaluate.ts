@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import sharp from 'sharp';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { loadImage } from '../image/decode.js';
 import { embedderEntry } from '../embed/registry.js';
@@ -10,6 +9,7 @@ import { readDataset } from './dataset.js';
 import { largestFace } from './features.js';
 import { seeded } from './model.js';
 import { balancedAccuracyAt, bestBalancedAccuracy, type RocPoint, rocCurve, tarAtFar } from './verify.js';
+import { sharpLib } from '../image/sharp.js';
 
 /**
  * `facekit eval` as a library call: every photo of a folder of people through the whole pipeline
@@ -211,7 +211,7 @@ export function rocFormat(file: string, field = 'roc'): RocFormat {
 
 /** The ROC plot as PNG: the SVG rendered by sharp (the image library facekit encodes with). */
 export async function rocPng(results: readonly EmbedderEval[]): Promise<Buffer> {
-  return sharp(Buffer.from(rocSvg(results)))
+  return sharpLib()(Buffer.from(rocSvg(results)))
     .png()
     .toBuffer();
 }
