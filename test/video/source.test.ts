@@ -312,7 +312,7 @@ describe('live RTSP stream (local RTSP server)', () => {
         clip,
         path: '/cam',
         speed: 2,
-        plans: [{ play: 'silent', at: 1 }, { play: 'missing' }],
+        plans: [{ play: 'silent', at: 2 }, { play: 'missing' }],
       });
       try {
         const src = await openSource(server.url, {
@@ -326,9 +326,11 @@ describe('live RTSP stream (local RTSP server)', () => {
         assert.equal(gaps.length, 1, `${version}: ${gaps.length} gaps`);
         assert.match(gaps[0].reason, /no frame for 0\.8 s/);
         assert.equal(gaps[0].resumed, false);
-        assert.ok(framesOf(items).length >= 5, `${version}: frames before the silence`);
-        // Silent after 0.5 s of wall time, then 0.8 s: ffmpeg alone waits three socket timeouts, or for ever.
-        assert.ok(performance.now() - started < 4000, `${version}: ended after ${performance.now() - started} ms`);
+        assert.ok(framesOf(items).length >= 8, `${version}: frames before the silence`);
+        // Silent after 1 s of wall time (2 s of the clip), then 0.8 s (~2 s; the bound is loose for a
+        // loaded machine). The reason above says the watchdog ended it: without one, ffmpeg over TCP
+        // waits for ever, or three of its socket timeouts with one.
+        assert.ok(performance.now() - started < 8000, `${version}: ended after ${performance.now() - started} ms`);
         assert.equal(server.requests.filter((r) => r === 'DESCRIBE').length, 2, `${version}: reopened once`);
       } finally {
         await server.close();

@@ -16,6 +16,7 @@ import { VIDEO_DETECTOR, videoDetection, type WatchOptions } from '../../src/vid
 import { cliRunner } from '../helpers/cli.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
+import { recordRtp, startRtspServer } from './rtsp-server.js';
 import { makeTestVideos, type TestVideos, toTransportStream } from './videos.js';
 
 const run = promisify(execFile);
@@ -262,6 +263,60 @@ describe('a live stream that breaks (local HTTP server)', () => {
       assert.equal(types.at(-1), 'summary');
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+describe('an RTSP camera (local RTSP server)', () => {
+  it('names Alice over RTSP/TCP, and a camera that goes silent ends in a gap instead of a frozen watch', async () => {
+    const clip = await recordRtp(videos.ffmpeg, videos.walk, dir);
+    // Twice real time; the camera stops sending at 3.2 s of the clip (Alice in view) and keeps
+    // the connection open; reopened, it answers 404.
+    const server = await startRtspServer({
+      clip,
+      path: '/cam',
+      speed: 2,
+      plans: [{ play: 'silent', at: 3.2 }, { play: 'missing' }],
+    });
+    try {
+      const known = (await loadKnownFolder(kit, videos.known)).people;
+      const list = await events(server.url, {
+        known,
+        stallTimeoutMs: 1000,
+        reconnect: { attempts: 1, initialDelayMs: 20 },
+      });
+      const types = list.map((e) => e.type);
+      const opened = list[0];
+      assert.equal(opened.type, 'source-opened');
+      if (opened.type === 'source-opened') {
+        assert.equal(opened.source.kind, 'stream');
+        assert.deepEqual([opened.source.width, opened.source.height, opened.source.live], [320, 240, true]);
+      }
+      assert.ok(
+        list.some((e) => e.type === 'track-identified' && e.name === 'alice'),
+        `alice named: ${types.join(' ')}`,
+      );
+      const gaps = list.filter((e): e is Extract<WatchEvent, { type: 'source-gap' }> => e.type === 'source-gap');
+      assert.deepEqual(
+        gaps.map((g) => [g.resumed, g.attempts]),
+        [[false, 1]],
+      );
+      assert.match(gaps[0].reason, /no frame for 1 s/);
+      // Alice was in view when the camera went quiet: her track ends with the stream, before the gap.
+      const gapAt = types.indexOf('source-gap');
+      assert.ok(
+        list.slice(0, gapAt).some((e) => e.type === 'track-ended' && e.name === 'alice'),
+        `alice's track ends at the stall: ${types.join(' ')}`,
+      );
+      const summary = list.at(-1);
+      assert.equal(summary?.type, 'summary');
+      if (summary?.type === 'summary')
+        assert.deepEqual(
+          summary.people.map((p) => p.name),
+          ['alice'],
+        );
+    } finally {
+      await server.close();
     }
   });
 });
