@@ -380,7 +380,7 @@ describe('facekit watch (CLI)', () => {
     assert.match(probe.stderr, /Audio: aac/);
     assert.match(probe.stderr, /Duration: 00:00:04\.0/);
   });
-  it('fails clearly: missing source, bad ffmpeg, both --db and --known, bad --every', async () => {
+  it('fails clearly: missing source or camera, bad ffmpeg, both --db and --known, bad --every, --rtsp-transport, --stall-timeout', async () => {
     const missing = await cli(['watch', join(dir, 'none.mp4')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /none\.mp4: no such video file/);
@@ -396,6 +396,15 @@ describe('facekit watch (CLI)', () => {
     const every = await cli(['watch', videos.walk, '--every', '0']);
     assert.notEqual(every.code, 0);
     assert.match(every.stderr, /every/);
+    const transport = await cli(['watch', 'rtsp://127.0.0.1:1/cam', '--rtsp-transport', 'http']);
+    assert.notEqual(transport.code, 0);
+    assert.match(transport.stderr, /--rtsp-transport[\s\S]*tcp, udp/);
+    const stall = await cli(['watch', 'rtsp://127.0.0.1:1/cam', '--stall-timeout', '0']);
+    assert.notEqual(stall.code, 0);
+    assert.match(stall.stderr, /positive number/);
+    const camera = await cli(['watch', '/dev/video97']);
+    assert.equal(camera.code, 1);
+    assert.match(camera.stderr, /\/dev\/video97: no such camera/);
     const help = await cli(['watch', '--help']);
     assert.match(help.stdout, /--model[\s\S]*default:\s+watch's\s+video\s+default,\s+'tiny'/);
     assert.match(help.stdout, /--embedder <name>/);
