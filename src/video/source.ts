@@ -154,11 +154,11 @@ export function parseHeader(stderr: string): Header | null {
   };
 }
 
+/** ffmpeg's last lines, passwords masked, without progress lines or ffmpeg 5's notice that -vsync has a new name. */
 function lastLines(text: string): string {
   return maskPasswords(text)
     .split('\n')
     .map((l) => l.trim())
-    // Progress lines, and ffmpeg 5's notice that -vsync has a new name (older builds know only -vsync).
     .filter((l) => l !== '' && !/^(Press \[q\]|frame=|-vsync is deprecated)/.test(l))
     .slice(-ERROR_LINES)
     .join(' | ');
