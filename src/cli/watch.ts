@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { FaceKitError } from '../errors.js';
 import type { DetectorName, Gallery } from '../index.js';
-import type { Summary, WatchEvent } from '../entry/video.js';
+import type { RtspTransport, Summary, WatchEvent } from '../entry/video.js';
 import { embedderOption, modelOption } from './output.js';
 
 export interface WatchCliOptions {
@@ -21,6 +21,9 @@ export interface WatchCliOptions {
   tolerance?: number;
   fps?: number;
   size?: { width: number; height: number };
+  rtspTransport?: RtspTransport;
+  /** Seconds without a frame before a live source counts as broken. */
+  stallTimeout?: number;
   quiet?: boolean;
   /** A tuned embedder by name ('facekit train --out'); the gallery must hold its descriptors. */
   embedder?: string;
@@ -29,6 +32,12 @@ export interface WatchCliOptions {
   stop?: boolean;
   status?: boolean;
 }
+
+/**
+ * RTSP_TRANSPORTS as a type-checked literal: importing the value would load the whole video
+ * front end (entry/video) at every CLI start; it is loaded only when watch runs.
+ */
+const RTSP_CHOICES: readonly RtspTransport[] = ['tcp', 'udp'] satisfies readonly RtspTransport[];
 
 /** The viewer's port when --serve is given without one. */
 export const DEFAULT_SERVE_PORT = 8090;
@@ -176,6 +185,8 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
       fps: opts.fps,
       width: opts.size?.width,
       height: opts.size?.height,
+      rtspTransport: opts.rtspTransport,
+      stallTimeoutMs: opts.stallTimeout === undefined ? undefined : opts.stallTimeout * 1000,
       signal: stop.signal,
       onServe: (url) => process.stderr.write(`viewer: ${url}\n`),
       onEvent: (event) => {
@@ -251,7 +262,20 @@ export function watchCommand(): Command {
       .option('--threads <n>', 'onnxruntime threads (0: all cores)', (v) => Number(v), 1)
       .option('--tolerance <d>', 'distance threshold for --known (default 0.6)', parsePositive)
       .option('--fps <n>', 'frame rate of an image sequence, camera or stdin', parsePositive)
-      .option('--size <WxH>', 'frame size of raw frames on stdin', parseSize)
+      .option('--size <WxH>', 'frame size of raw frames on stdin, or the capture size asked of a camera', parseSize)
+      .addOption(
+        new Option(
+          '--rtsp-transport <mode>',
+          'RTSP: RTP inside the RTSP connection (tcp: through NAT, no loss) or on UDP ports (udp)',
+        )
+          .choices(RTSP_CHOICES)
+          .default('tcp'),
+      )
+      .option(
+        '--stall-timeout <s>',
+        'seconds without a frame before a live source counts as broken and is reopened (default 5)',
+        parsePositive,
+      )
       .option('--quiet', 'no event lines or progress bar, only the summary')
       .option(
         '--queue <redis-url>',

@@ -27,6 +27,8 @@ export type {
   SourceOptions,
   VideoFrame,
 } from '../video/source.js';
+export { maskPasswords, RTSP_TRANSPORTS } from '../video/source-spec.js';
+export type { RtspTransport } from '../video/source-spec.js';
 export { findFfmpeg, describeFfmpeg } from '../video/ffmpeg.js';
 export type { FfmpegInfo, FfmpegOrigin } from '../video/ffmpeg.js';
 export { loadKnownFolder } from '../video/known.js';

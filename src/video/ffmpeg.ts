@@ -144,3 +144,33 @@ export function describeFfmpeg(info: FfmpegInfo): string {
  * console window for a detached child, so there they stay attached.
  */
 export const FFMPEG_DETACHED = process.platform !== 'win32';
+
+/**
+ * The RTSP demuxer's option that bounds each wait on its socket, in microseconds. ffmpeg 5.0
+ * renamed it: `-stimeout` before, `-timeout` after, and before 5.0 `-timeout` meant something
+ * else entirely (seconds to wait for a client: it turns ffmpeg into an RTSP *server*). So the
+ * name is read from the build's own help, never guessed from its version. Exported for tests.
+ */
+export function parseRtspTimeoutOption(help: string): '-timeout' | '-stimeout' | null {
+  for (const line of help.split('\n')) {
+    const option = /^\s*(-s?timeout)\s+<\w+>.*\bmicroseconds\b/.exec(line);
+    if (option) return option[1] as '-timeout' | '-stimeout';
+  }
+  return null;
+}
+
+const rtspTimeoutOptions = new Map<string, Promise<'-timeout' | '-stimeout' | null>>();
+
+/** What this ffmpeg calls the RTSP socket timeout (null: a build without one, or without RTSP). Cached per binary. */
+export function rtspTimeoutOption(info: FfmpegInfo): Promise<'-timeout' | '-stimeout' | null> {
+  let pending = rtspTimeoutOptions.get(info.path);
+  if (!pending) {
+    pending = new Promise((done) => {
+      execFile(info.path, ['-hide_banner', '-h', 'demuxer=rtsp'], { timeout: VERSION_TIMEOUT_MS }, (error, stdout) =>
+        done(error ? null : parseRtspTimeoutOption(stdout)),
+      );
+    });
+    rtspTimeoutOptions.set(info.path, pending);
+  }
+  return pending;
+}

@@ -52,12 +52,21 @@ export function isLive(spec: SourceSpec): boolean {
   return spec.kind === 'stream' || spec.kind === 'device' || spec.kind === 'stdin';
 }
 
+/**
+ * A camera URL often carries its login (rtsp://admin:secret@cam/…): passwords are masked in
+ * everything facekit prints or stores (events, errors, ffmpeg's lines quoted in them), never in
+ * what ffmpeg is given. The password runs to the last '@' before the path (it may hold an '@').
+ */
+export function maskPasswords(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/]*@/gi, '$1:***@');
+}
+
 export function describeSource(spec: SourceSpec): string {
   switch (spec.kind) {
     case 'file':
       return spec.path;
     case 'stream':
-      return spec.url;
+      return maskPasswords(spec.url);
     case 'device':
       return `${spec.api}:${spec.device}`;
     case 'sequence':
@@ -70,28 +79,55 @@ export function describeSource(spec: SourceSpec): string {
 /** Image sequences have no frame rate of their own; ffmpeg's image2 default is 25. */
 export const DEFAULT_SEQUENCE_FPS = 25;
 
-/** ffmpeg arguments before `-i` and the input itself, for every kind but stdin. */
+/** How RTP reaches us from an RTSP camera. */
+export type RtspTransport = 'tcp' | 'udp';
+export const RTSP_TRANSPORTS: readonly RtspTransport[] = ['tcp', 'udp'];
+
+/** What shapes the ffmpeg input arguments besides the source itself. */
+export interface InputSettings {
+  /** Rate of an image sequence; the rate asked of a camera. */
+  readonly fps?: number;
+  /** The capture size asked of a camera. */
+  readonly size?: { readonly width: number; readonly height: number };
+  readonly rtspTransport: RtspTransport;
+  /** How long ffmpeg waits on a silent network socket before it gives up, µs. */
+  readonly socketTimeoutUs: number;
+  /** This ffmpeg's name for the RTSP socket timeout (ffmpeg.ts), null when it has none. */
+  readonly rtspTimeoutOption: '-timeout' | '-stimeout' | null;
+}
+
 /** Microseconds of a live stream ffmpeg reads to learn its format before decoding. */
 const STREAM_PROBE_US = 1_000_000;
 
-export function inputArgs(spec: Exclude<SourceSpec, { kind: 'stdin' }>, fps: number | undefined): string[] {
+/** ffmpeg arguments before `-i` and the input itself, for every kind but stdin. */
+export function inputArgs(spec: Exclude<SourceSpec, { kind: 'stdin' }>, settings: InputSettings): string[] {
   switch (spec.kind) {
     case 'file':
       return ['-i', spec.path];
     case 'sequence':
-      return ['-f', 'image2', '-framerate', String(fps ?? DEFAULT_SEQUENCE_FPS), '-i', spec.pattern];
-    case 'stream': {
+      return ['-f', 'image2', '-framerate', String(settings.fps ?? DEFAULT_SEQUENCE_FPS), '-i', spec.pattern];
+    case 'stream':
       // No `-fflags nobuffer` / `-flags low_delay`: with them the 2018 npm build output no frame
       // at all from an MPEG-2 transport stream over HTTP (measured); stale frames are dropped here instead.
-      const rtsp = /^rtsps?:/i.test(spec.url) ? ['-rtsp_transport', 'tcp'] : [];
       // ffmpeg probes 5 s of a stream (its default analyzeduration) before the first frame; a
       // low-rate transport stream over HTTP then opened only once the whole test clip had come
       // (4.5 s), 1 s of probing opens it after ~1.7 s and the frames then flow as they arrive.
-      return [...rtsp, '-analyzeduration', String(STREAM_PROBE_US), '-i', spec.url];
-    }
+      return [...streamArgs(spec.url, settings), '-analyzeduration', String(STREAM_PROBE_US), '-i', spec.url];
     case 'device': {
-      const rate = fps === undefined ? [] : ['-framerate', String(fps)];
-      return ['-f', spec.api, ...rate, '-i', spec.device];
+      const rate = settings.fps === undefined ? [] : ['-framerate', String(settings.fps)];
+      const size = settings.size ? ['-video_size', `${settings.size.width}x${settings.size.height}`] : [];
+      return ['-f', spec.api, ...rate, ...size, '-i', spec.device];
     }
   }
+}
+
+/** Protocol options: a bound on socket waits (else a server that stops answering hangs ffmpeg), RTSP's transport. */
+function streamArgs(url: string, settings: InputSettings): string[] {
+  const timeout = String(settings.socketTimeoutUs);
+  if (/^rtsps?:/i.test(url)) {
+    const bound = settings.rtspTimeoutOption ? [settings.rtspTimeoutOption, timeout] : [];
+    return ['-rtsp_transport', settings.rtspTransport, ...bound];
+  }
+  if (/^(https?|tcp|hls)/i.test(url)) return ['-rw_timeout', timeout];
+  return [];
 }

@@ -9,9 +9,19 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import type { Image } from '../index.js';
-import { FFMPEG_DETACHED, type FfmpegInfo, findFfmpeg } from './ffmpeg.js';
+import { FFMPEG_DETACHED, type FfmpegInfo, findFfmpeg, rtspTimeoutOption } from './ffmpeg.js';
 import { FrameReader } from './frame-reader.js';
-import { describeSource, inputArgs, isLive, parseSource, type SourceSpec } from './source-spec.js';
+import {
+  describeSource,
+  type InputSettings,
+  inputArgs,
+  isLive,
+  maskPasswords,
+  parseSource,
+  RTSP_TRANSPORTS,
+  type RtspTransport,
+  type SourceSpec,
+} from './source-spec.js';
 
 export interface ReconnectOptions {
   /** Failed reopen attempts in a row before a broken live stream is given up; default 8. */
@@ -26,7 +36,7 @@ export interface SourceOptions {
   readonly ffmpeg?: string;
   /** Frame rate of an image sequence, camera or raw stdin (files and streams carry their own). */
   readonly fps?: number;
-  /** Frame size of raw stdin frames (required for `-`). */
+  /** Frame size of raw stdin frames (required for `-`); for a camera, the capture size asked of it. */
   readonly width?: number;
   readonly height?: number;
   /** Where `-` reads raw frames from; default process.stdin. */
@@ -36,6 +46,19 @@ export interface SourceOptions {
   readonly reconnect?: ReconnectOptions;
   /** How long opening may take before the source counts as unopenable; default 20 s. */
   readonly openTimeoutMs?: number;
+  /**
+   * A live source that gives no frame for this long counts as broken: ffmpeg is stopped and the
+   * source reopened, the gap reported (a camera that froze, or a server that keeps the connection
+   * open and sends nothing). Default 5 s; Infinity waits forever. Raise it for cameras that send
+   * only on motion.
+   */
+  readonly stallTimeoutMs?: number;
+  /**
+   * RTSP: 'tcp' (default) carries RTP inside the RTSP connection: through NAT and firewalls, no
+   * packet loss. 'udp' sends it to UDP ports of ours: a little less delay on a clean LAN, but lost
+   * packets show as smeared frames, and NAT or a firewall between often blocks it.
+   */
+  readonly rtspTransport?: RtspTransport;
 }
 
 export interface SourceInfo {
@@ -88,8 +111,7 @@ export interface FrameSource {
 
 const DEFAULT_RECONNECT: Required<ReconnectOptions> = { attempts: 8, initialDelayMs: 250, maxDelayMs: 8_000 };
 const DEFAULT_OPEN_TIMEOUT_MS = 20_000;
-/** A stalled (not closed) HTTP/TCP stream counts as broken after this long without data (ffmpeg's rw_timeout, µs). */
-const STALL_TIMEOUT_US = 5_000_000;
+const DEFAULT_STALL_TIMEOUT_MS = 5_000;
 /** Enough of ffmpeg's stderr to hold its stream description and the last error lines. */
 const STDERR_KEEP_CHARS = 32_000;
 /** Lines of ffmpeg's stderr quoted in an error message. */
@@ -109,6 +131,8 @@ interface Run {
   readonly header: Header;
   readonly exited: Promise<number | null>;
   stderr(): string;
+  /** Set when the stall watchdog stopped ffmpeg: no frame came for stallTimeoutMs. */
+  stalled: boolean;
 }
 
 /** Parses what ffmpeg prints about its input and its rawvideo output. Exported for tests. */
@@ -130,11 +154,12 @@ export function parseHeader(stderr: string): Header | null {
   };
 }
 
+/** ffmpeg's last lines, passwords masked, without progress lines or ffmpeg 5's notice that -vsync has a new name. */
 function lastLines(text: string): string {
-  return text
+  return maskPasswords(text)
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(Press \[q\]|frame=)/.test(l))
+    .filter((l) => l !== '' && !/^(Press \[q\]|frame=|-vsync is deprecated)/.test(l))
     .slice(-ERROR_LINES)
     .join(' | ');
 }
@@ -153,20 +178,28 @@ export function openError(description: string, stderr: string, exitCode: number 
   return new FaceKitError('SOURCE_UNOPENABLE', `ffmpeg cannot open it: ${said}`, { file: description });
 }
 
+/** Where stopped output ends: a live source's stall watchdog, ffmpeg's own socket timeouts. */
+interface Limits {
+  readonly openTimeoutMs: number;
+  readonly stallTimeoutMs: number;
+}
+
 function startFfmpeg(
   ffmpeg: FfmpegInfo,
   spec: Exclude<SourceSpec, { kind: 'stdin' }>,
-  options: SourceOptions,
+  settings: InputSettings,
+  limits: Limits,
   live: boolean,
 ): Promise<Run> {
-  const stall =
-    spec.kind === 'stream' && /^(https?|tcp|hls)/i.test(spec.url) ? ['-rw_timeout', String(STALL_TIMEOUT_US)] : [];
   const args = [
     '-hide_banner',
     '-nostdin',
     '-nostats',
-    ...stall,
-    ...inputArgs(spec, options.fps),
+    ...inputArgs(spec, settings),
+    // Live frames pass as they come: ffmpeg's default for raw output (a constant rate) duplicates
+    // frames to fill a stall and dropped the first 4 frames of an RTSP stream whose first
+    // timestamps it had not yet synchronised (the 2018 npm build). The rate is the camera's business.
+    ...(live ? ['-vsync', 'passthrough'] : []),
     '-map',
     '0:v:0',
     '-f',
@@ -191,13 +224,11 @@ function startFfmpeg(
     const timer = setTimeout(
       () =>
         fail(
-          new FaceKitError(
-            'SOURCE_UNOPENABLE',
-            `ffmpeg did not start decoding within ${options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS} ms`,
-            { file: description },
-          ),
+          new FaceKitError('SOURCE_UNOPENABLE', `ffmpeg did not start decoding within ${limits.openTimeoutMs} ms`, {
+            file: description,
+          }),
         ),
-      options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+      limits.openTimeoutMs,
     );
     proc.once('error', (cause) =>
       fail(new FaceKitError('FFMPEG_NOT_FOUND', `cannot run ffmpeg: ${cause.message}`, { file: ffmpeg.path, cause })),
@@ -216,10 +247,27 @@ function startFfmpeg(
         return;
       }
       const reader = new FrameReader(proc.stdout as Readable, header.width * header.height * 3, live);
-      resolve({ proc, reader, header, exited, stderr: () => stderr });
+      const run: Run = { proc, reader, header, exited, stderr: () => stderr, stalled: false };
+      if (live && Number.isFinite(limits.stallTimeoutMs)) watchForStall(run, limits.stallTimeoutMs);
+      resolve(run);
     });
     void exited.then((code) => fail(openError(description, stderr, code)));
   });
+}
+
+/**
+ * Stops ffmpeg when a live source's output stops: ffmpeg itself may wait on a silent camera for
+ * ever (RTSP over TCP with no socket timeout) or retry for several timeouts in a row (three
+ * socket timeouts on an RTSP stream, measured with ffmpeg 4 and 5). Output bytes flow only as
+ * frames are decoded, and a live reader never pauses its pipe, so silence here means no frames.
+ */
+function watchForStall(run: Run, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    run.stalled = true;
+    run.proc.kill('SIGKILL');
+  }, timeoutMs);
+  run.proc.stdout?.on('data', () => timer.refresh());
+  void run.exited.then(() => clearTimeout(timer));
 }
 
 const sleep = (ms: number, wake: { cancel?: () => void }): Promise<void> =>
@@ -231,17 +279,41 @@ const sleep = (ms: number, wake: { cancel?: () => void }): Promise<void> =>
     };
   });
 
-function checkPositive(value: number | undefined, field: string): void {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0))
+function checkPositive(value: number | undefined, field: string, infinite = false): void {
+  if (value !== undefined && !((Number.isFinite(value) || (infinite && value === Infinity)) && value > 0))
     throw invalidArgument(field, `must be a positive number, got ${value}`);
+}
+
+/**
+ * A V4L2 camera that is not there: said before ffmpeg runs, naming the device (ffmpeg's own
+ * line names its demuxer first). Other capture APIs name devices ffmpeg alone can list.
+ */
+async function checkCamera(spec: Extract<SourceSpec, { kind: 'device' }>): Promise<void> {
+  if (spec.api !== 'v4l2') return;
+  let isDevice: boolean;
+  try {
+    isDevice = (await stat(spec.device)).isCharacterDevice();
+  } catch (cause) {
+    throw new FaceKitError('FILE_NOT_FOUND', 'no such camera (a V4L2 camera shows as /dev/videoN when plugged in)', {
+      file: spec.device,
+      cause,
+    });
+  }
+  if (!isDevice) throw new FaceKitError('SOURCE_UNOPENABLE', 'is not a camera device', { file: spec.device });
 }
 
 /** Opens a source and reads its header; FFMPEG_NOT_FOUND, FILE_NOT_FOUND, SOURCE_UNOPENABLE or STREAM_CORRUPT when it cannot. */
 export async function openSource(source: string, options: SourceOptions = {}): Promise<FrameSource> {
   const spec = parseSource(source);
   checkPositive(options.fps, 'fps');
+  checkPositive(options.openTimeoutMs, 'openTimeoutMs');
+  checkPositive(options.stallTimeoutMs, 'stallTimeoutMs', true);
+  const rtspTransport = options.rtspTransport ?? 'tcp';
+  if (!RTSP_TRANSPORTS.includes(rtspTransport))
+    throw invalidArgument('rtspTransport', `must be one of ${RTSP_TRANSPORTS.join(', ')}, got '${rtspTransport}'`);
   const live = options.live ?? isLive(spec);
   if (spec.kind === 'stdin') return openStdin(options, live);
+  if (spec.kind === 'device') await checkCamera(spec);
   if (spec.kind === 'file') {
     try {
       if (!(await stat(spec.path)).isFile()) throw invalidArgument('source', `${spec.path} is not a file`);
@@ -252,7 +324,21 @@ export async function openSource(source: string, options: SourceOptions = {}): P
   }
   const ffmpeg = await findFfmpeg(options.ffmpeg);
   const reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
-  const first = await startFfmpeg(ffmpeg, spec, options, live);
+  const limits: Limits = {
+    openTimeoutMs: options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+  };
+  const { width, height } = options;
+  const settings: InputSettings = {
+    fps: options.fps,
+    size: width !== undefined && height !== undefined ? { width, height } : undefined,
+    rtspTransport,
+    // ffmpeg's own bound on a silent socket, as a backstop to the watchdog and for the handshake
+    // (a server that accepts and never answers); the watchdog, in frames, usually ends it first.
+    socketTimeoutUs: Math.round(Math.min(limits.stallTimeoutMs, limits.openTimeoutMs) * 1000),
+    rtspTimeoutOption: spec.kind === 'stream' && /^rtsps?:/i.test(spec.url) ? await rtspTimeoutOption(ffmpeg) : null,
+  };
+  const first = await startFfmpeg(ffmpeg, spec, settings, limits, live);
   const { header } = first;
   const description = describeSource(spec);
   const info: SourceInfo = {
@@ -304,7 +390,9 @@ export async function openSource(source: string, options: SourceOptions = {}): P
           return;
         }
         const from = (performance.now() - openedAt) / 1000;
-        const reason = lastLines(current.stderr()) || `stream ended (ffmpeg exit code ${code})`;
+        const reason = current.stalled
+          ? `no frame for ${limits.stallTimeoutMs / 1000} s (the source stalled)`
+          : lastLines(current.stderr()) || `stream ended (ffmpeg exit code ${code})`;
         run = undefined;
         let attempts = 0;
         while (!run && !closed && attempts < reconnect.attempts) {
@@ -312,7 +400,7 @@ export async function openSource(source: string, options: SourceOptions = {}): P
           attempts++;
           if (closed) return;
           try {
-            run = await startFfmpeg(ffmpeg, spec as Exclude<SourceSpec, { kind: 'stdin' }>, options, live);
+            run = await startFfmpeg(ffmpeg, spec as Exclude<SourceSpec, { kind: 'stdin' }>, settings, limits, live);
           } catch {
             // Counted; the next attempt waits twice as long.
           }

@@ -36,6 +36,7 @@ import {
 import { loadKnownFolder } from './known.js';
 import { viewQuality, roughQuality } from './quality.js';
 import { openSource, type SourceInfo, type SourceOptions } from './source.js';
+import { maskPasswords } from './source-spec.js';
 import { type Track, Tracker, type TrackerOptions } from './tracker.js';
 
 /** The kit stages watch uses (a FaceKit of either alignment). */
@@ -477,8 +478,9 @@ function summarize(
       const { span, best } = unknownTracks[m];
       unknownFaces.push({
         cluster: i + 1,
-        sourceFile: `${source}#track-${span.track}@${span.from}s`,
-        contentHash: trackHash(source, span),
+        // The gallery keeps where a face came from: never a camera's password.
+        sourceFile: `${maskPasswords(source)}#track-${span.track}@${span.from}s`,
+        contentHash: trackHash(maskPasswords(source), span),
         box: plainBox(best.box),
         score: best.score,
         descriptor: best.descriptor,

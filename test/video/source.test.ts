@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -9,11 +10,18 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { FaceKitError } from '../../src/errors.js';
-import { compareBuilds, findFfmpeg, parseVersion } from '../../src/video/ffmpeg.js';
+import {
+  compareBuilds,
+  findFfmpeg,
+  parseRtspTimeoutOption,
+  parseVersion,
+  rtspTimeoutOption,
+} from '../../src/video/ffmpeg.js';
 import { openSource, type SourceItem } from '../../src/video/source.js';
 import { startViewer } from '../../src/video/viewer.js';
-import { parseSource } from '../../src/video/source-spec.js';
+import { describeSource, inputArgs, maskPasswords, parseSource } from '../../src/video/source-spec.js';
 import { tempDir } from '../helpers/temp.js';
+import { type RtpClip, recordRtp, startRtspServer } from './rtsp-server.js';
 import { FPS, HEIGHT, makeTestVideos, type TestVideos, toTransportStream, WIDTH } from './videos.js';
 
 const run = promisify(execFile);
@@ -242,5 +250,216 @@ describe('live HTTP stream', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
     await assert.rejects(openSource(`http://127.0.0.1:${port}/none.ts`), isCode('SOURCE_UNOPENABLE'));
+  });
+});
+
+describe('live RTSP stream (local RTSP server)', () => {
+  let clip: RtpClip;
+  before(async () => {
+    clip = await recordRtp(videos.ffmpeg, videos.walk, dir);
+  });
+  const framesOf = (items: SourceItem[]) => items.flatMap((i) => (i.type === 'frame' ? [i.frame] : []));
+  const gapsOf = (items: SourceItem[]) => items.flatMap((i) => (i.type === 'gap' ? [i.gap] : []));
+
+  it('reads a camera over RTSP/TCP, reopens it when the connection drops, reports the gaps, gives up on 404', async () => {
+    // Twice real time: 2 s for the 4-s walk clip. The first session is cut at 2 s of the clip.
+    const server = await startRtspServer({
+      clip,
+      path: '/cam',
+      speed: 2,
+      plans: [{ play: 'cut', at: 2 }, { play: 'whole' }, { play: 'missing' }],
+    });
+    try {
+      const src = await openSource(server.url, { reconnect: { attempts: 2, initialDelayMs: 20 } });
+      assert.deepEqual([src.info.width, src.info.height, src.info.fps, src.info.live], [WIDTH, HEIGHT, FPS, true]);
+      const items = await collect(src.items());
+      const gaps = gapsOf(items);
+      assert.deepEqual(
+        gaps.map((g) => [g.resumed, g.attempts]),
+        [
+          [true, 1],
+          [false, 2],
+        ],
+      );
+      const firstGap = items.findIndex((i) => i.type === 'gap');
+      const cut = framesOf(items.slice(0, firstGap));
+      const whole = framesOf(items.slice(firstGap + 1));
+      // Cut at 2 s of a 10-fps clip: about 20 frames (the last ones in flight are lost with the connection).
+      assert.ok(cut.length >= 12 && cut.length <= 21, `${cut.length} frames before the cut`);
+      // The whole clip the second time: every frame taken or counted as dropped (live: never a
+      // backlog; a frame's index counts the ones dropped before it).
+      const counted = (whole.at(-1)?.index ?? 0) - (cut.at(-1)?.index ?? 0);
+      assert.ok(counted >= 38 && counted <= 40, `${counted} frames counted, ${whole.length} taken`);
+      assert.ok(whole.length >= 30, `${whole.length} frames taken`);
+      assert.ok(whole.every((f) => f.image.data.length === WIDTH * HEIGHT * 3));
+      // RTP came interleaved on the RTSP connection, as asked.
+      assert.ok(server.requests.includes('SETUP RTP/AVP/TCP;unicast;interleaved=0-1'), server.requests.join(', '));
+      assert.equal(server.requests.filter((r) => r === 'DESCRIBE').length, 4);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reopens a camera that keeps the connection open but sends nothing, with each ffmpeg build found', async () => {
+    const builds = new Map<string, string>();
+    const chosen = await findFfmpeg();
+    builds.set(chosen.path, chosen.version);
+    const npm = createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string };
+    const npmBuild = await findFfmpeg(npm.path).catch(() => null);
+    if (npmBuild) builds.set(npmBuild.path, npmBuild.version);
+    for (const [path, version] of builds) {
+      const server = await startRtspServer({
+        clip,
+        path: '/cam',
+        speed: 2,
+        plans: [{ play: 'silent', at: 2 }, { play: 'missing' }],
+      });
+      try {
+        const src = await openSource(server.url, {
+          ffmpeg: path,
+          stallTimeoutMs: 800,
+          reconnect: { attempts: 1, initialDelayMs: 20 },
+        });
+        const started = performance.now();
+        const items = await collect(src.items());
+        const gaps = gapsOf(items);
+        assert.equal(gaps.length, 1, `${version}: ${gaps.length} gaps`);
+        assert.match(gaps[0].reason, /no frame for 0\.8 s/);
+        assert.equal(gaps[0].resumed, false);
+        assert.ok(framesOf(items).length >= 8, `${version}: frames before the silence`);
+        // Silent after 1 s of wall time (2 s of the clip), then 0.8 s (~2 s; the bound is loose for a
+        // loaded machine). The reason above says the watchdog ended it: without one, ffmpeg over TCP
+        // waits for ever, or three of its socket timeouts with one.
+        assert.ok(performance.now() - started < 8000, `${version}: ended after ${performance.now() - started} ms`);
+        assert.equal(server.requests.filter((r) => r === 'DESCRIBE').length, 2, `${version}: reopened once`);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  it('reads RTP over UDP when asked (rtspTransport: udp)', async () => {
+    const server = await startRtspServer({ clip, path: '/cam', speed: 4, plans: [{ play: 'whole' }] });
+    try {
+      const src = await openSource(server.url, { rtspTransport: 'udp' });
+      let frames = 0;
+      for await (const item of src.items()) {
+        if (item.type === 'gap') break;
+        frames++;
+      }
+      src.close();
+      // Loopback loses no datagram: every frame taken or counted as dropped.
+      assert.ok(frames + src.dropped >= 38, `${frames} + ${src.dropped} frames`);
+      assert.ok(
+        server.requests.some((r) => /^SETUP RTP\/AVP(\/UDP)?;unicast;client_port=\d+-\d+/.test(r)),
+        server.requests.join(', '),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports a camera path the server does not know and a camera that refuses the connection, naming the URL', async () => {
+    const server = await startRtspServer({ clip, path: '/cam', plans: [{ play: 'whole' }] });
+    try {
+      const wrong = server.url.replace(/cam$/, 'nope');
+      await assert.rejects(
+        openSource(wrong),
+        (e) => isCode('SOURCE_UNOPENABLE')(e) && (e as FaceKitError).file === wrong && /404/.test((e as Error).message),
+      );
+    } finally {
+      await server.close();
+    }
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const url = `rtsp://admin:s3cret@127.0.0.1:${(closed.address() as AddressInfo).port}/cam`;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await assert.rejects(openSource(url), (e) => {
+      assert.ok(isCode('SOURCE_UNOPENABLE')(e), String(e));
+      // Named, with the password masked, also in ffmpeg's quoted lines.
+      assert.equal((e as FaceKitError).file, url.replace('s3cret', '***'));
+      assert.doesNotMatch((e as Error).message, /s3cret/);
+      return true;
+    });
+  });
+
+  it('refuses a bad transport or stall timeout before ffmpeg runs', async () => {
+    await assert.rejects(
+      openSource('rtsp://127.0.0.1:1/cam', { rtspTransport: 'http' as 'tcp' }),
+      (e) => isCode('INVALID_ARGUMENT')(e) && (e as FaceKitError).field === 'rtspTransport',
+    );
+    await assert.rejects(
+      openSource('rtsp://127.0.0.1:1/cam', { stallTimeoutMs: 0 }),
+      (e) => isCode('INVALID_ARGUMENT')(e) && (e as FaceKitError).field === 'stallTimeoutMs',
+    );
+  });
+});
+
+describe('ffmpeg input arguments', () => {
+  const base = { rtspTransport: 'tcp' as const, socketTimeoutUs: 5_000_000, rtspTimeoutOption: '-timeout' as const };
+  it('bounds RTSP socket waits with the option this build knows, and picks the transport', async () => {
+    const rtsp = { kind: 'stream', url: 'rtsp://cam/1' } as const;
+    assert.deepEqual(inputArgs(rtsp, base).slice(0, 4), ['-rtsp_transport', 'tcp', '-timeout', '5000000']);
+    assert.deepEqual(inputArgs(rtsp, { ...base, rtspTransport: 'udp', rtspTimeoutOption: '-stimeout' }).slice(0, 4), [
+      '-rtsp_transport',
+      'udp',
+      '-stimeout',
+      '5000000',
+    ]);
+    assert.deepEqual(inputArgs(rtsp, { ...base, rtspTimeoutOption: null }).slice(0, 2), ['-rtsp_transport', 'tcp']);
+    assert.deepEqual(inputArgs({ kind: 'stream', url: 'http://cam/a.ts' }, base).slice(0, 2), [
+      '-rw_timeout',
+      '5000000',
+    ]);
+    // ffmpeg 4 and earlier: -timeout is in seconds and makes ffmpeg wait as a server; -stimeout is the socket bound.
+    const old = [
+      '  -timeout           <int>        .D....... set maximum timeout (in seconds) to wait for incoming connections (-1 is infinite, imply flag listen) (deprecated, use listen_timeout) (from INT_MIN to INT_MAX) (default -1)',
+      '  -stimeout          <int>        .D....... set timeout (in microseconds) of socket TCP I/O operations (from INT_MIN to INT_MAX) (default 0)',
+    ].join('\n');
+    assert.equal(parseRtspTimeoutOption(old), '-stimeout');
+    const current =
+      '  -timeout           <int64>      .D......... set timeout (in microseconds) of socket I/O operations (from INT_MIN to I64_MAX) (default 0)';
+    assert.equal(parseRtspTimeoutOption(current), '-timeout');
+    assert.equal(parseRtspTimeoutOption('Unknown format rtsp'), null);
+    assert.notEqual(await rtspTimeoutOption(await findFfmpeg()), null);
+  });
+  it('asks a V4L2 camera for its rate and size, and names a camera that is not there', async () => {
+    assert.deepEqual(
+      inputArgs(
+        { kind: 'device', api: 'v4l2', device: '/dev/video0' },
+        { ...base, fps: 30, size: { width: 640, height: 480 } },
+      ),
+      ['-f', 'v4l2', '-framerate', '30', '-video_size', '640x480', '-i', '/dev/video0'],
+    );
+    assert.deepEqual(inputArgs({ kind: 'device', api: 'v4l2', device: '/dev/video0' }, base), [
+      '-f',
+      'v4l2',
+      '-i',
+      '/dev/video0',
+    ]);
+    const missing = '/dev/video97';
+    await assert.rejects(
+      openSource(missing),
+      (e) =>
+        isCode('FILE_NOT_FOUND')(e) &&
+        (e as FaceKitError).file === missing &&
+        /no such camera/.test((e as Error).message),
+    );
+    const notCamera = join(dir, 'video0');
+    writeFileSync(notCamera, 'a plain file');
+    await assert.rejects(
+      openSource(`v4l2:${notCamera}`),
+      (e) => isCode('SOURCE_UNOPENABLE')(e) && (e as FaceKitError).file === notCamera,
+    );
+  });
+  it('masks a camera password wherever the source is shown', () => {
+    assert.equal(maskPasswords('rtsp://admin:s3cr@t@cam:554/live'), 'rtsp://admin:***@cam:554/live');
+    assert.equal(
+      maskPasswords('[tcp @ 0x1] rtsp://u:p@cam/1: Connection refused'),
+      '[tcp @ 0x1] rtsp://u:***@cam/1: Connection refused',
+    );
+    assert.equal(maskPasswords('rtsp://cam:554/live'), 'rtsp://cam:554/live');
+    assert.equal(maskPasswords('rtsp://user@cam/live'), 'rtsp://user@cam/live');
+    assert.equal(describeSource(parseSource('rtsp://a:b@cam/1')), 'rtsp://a:***@cam/1');
   });
 });

@@ -16,6 +16,7 @@ import { VIDEO_DETECTOR, videoDetection, type WatchOptions } from '../../src/vid
 import { cliRunner } from '../helpers/cli.js';
 import { isolatedCacheDir } from '../helpers/photos.js';
 import { tempDir } from '../helpers/temp.js';
+import { recordRtp, startRtspServer } from './rtsp-server.js';
 import { makeTestVideos, type TestVideos, toTransportStream } from './videos.js';
 
 const run = promisify(execFile);
@@ -266,6 +267,60 @@ describe('a live stream that breaks (local HTTP server)', () => {
   });
 });
 
+describe('an RTSP camera (local RTSP server)', () => {
+  it('names Alice over RTSP/TCP, and a camera that goes silent ends in a gap instead of a frozen watch', async () => {
+    const clip = await recordRtp(videos.ffmpeg, videos.walk, dir);
+    // Twice real time; the camera stops sending at 3.2 s of the clip (Alice in view) and keeps
+    // the connection open; reopened, it answers 404.
+    const server = await startRtspServer({
+      clip,
+      path: '/cam',
+      speed: 2,
+      plans: [{ play: 'silent', at: 3.2 }, { play: 'missing' }],
+    });
+    try {
+      const known = (await loadKnownFolder(kit, videos.known)).people;
+      const list = await events(server.url, {
+        known,
+        stallTimeoutMs: 1000,
+        reconnect: { attempts: 1, initialDelayMs: 20 },
+      });
+      const types = list.map((e) => e.type);
+      const opened = list[0];
+      assert.equal(opened.type, 'source-opened');
+      if (opened.type === 'source-opened') {
+        assert.equal(opened.source.kind, 'stream');
+        assert.deepEqual([opened.source.width, opened.source.height, opened.source.live], [320, 240, true]);
+      }
+      assert.ok(
+        list.some((e) => e.type === 'track-identified' && e.name === 'alice'),
+        `alice named: ${types.join(' ')}`,
+      );
+      const gaps = list.filter((e): e is Extract<WatchEvent, { type: 'source-gap' }> => e.type === 'source-gap');
+      assert.deepEqual(
+        gaps.map((g) => [g.resumed, g.attempts]),
+        [[false, 1]],
+      );
+      assert.match(gaps[0].reason, /no frame for 1 s/);
+      // Alice was in view when the camera went quiet: her track ends with the stream, before the gap.
+      const gapAt = types.indexOf('source-gap');
+      assert.ok(
+        list.slice(0, gapAt).some((e) => e.type === 'track-ended' && e.name === 'alice'),
+        `alice's track ends at the stall: ${types.join(' ')}`,
+      );
+      const summary = list.at(-1);
+      assert.equal(summary?.type, 'summary');
+      if (summary?.type === 'summary')
+        assert.deepEqual(
+          summary.people.map((p) => p.name),
+          ['alice'],
+        );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('live viewer', () => {
   it('serves the page, the MJPEG stream and the events on loopback', async () => {
     const viewer = await startViewer(0);
@@ -325,7 +380,7 @@ describe('facekit watch (CLI)', () => {
     assert.match(probe.stderr, /Audio: aac/);
     assert.match(probe.stderr, /Duration: 00:00:04\.0/);
   });
-  it('fails clearly: missing source, bad ffmpeg, both --db and --known, bad --every', async () => {
+  it('fails clearly: missing source or camera, bad ffmpeg, both --db and --known, bad --every, --rtsp-transport, --stall-timeout', async () => {
     const missing = await cli(['watch', join(dir, 'none.mp4')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /none\.mp4: no such video file/);
@@ -341,6 +396,15 @@ describe('facekit watch (CLI)', () => {
     const every = await cli(['watch', videos.walk, '--every', '0']);
     assert.notEqual(every.code, 0);
     assert.match(every.stderr, /every/);
+    const transport = await cli(['watch', 'rtsp://127.0.0.1:1/cam', '--rtsp-transport', 'http']);
+    assert.notEqual(transport.code, 0);
+    assert.match(transport.stderr, /--rtsp-transport[\s\S]*tcp, udp/);
+    const stall = await cli(['watch', 'rtsp://127.0.0.1:1/cam', '--stall-timeout', '0']);
+    assert.notEqual(stall.code, 0);
+    assert.match(stall.stderr, /positive number/);
+    const camera = await cli(['watch', '/dev/video97']);
+    assert.equal(camera.code, 1);
+    assert.match(camera.stderr, /\/dev\/video97: no such camera/);
     const help = await cli(['watch', '--help']);
     assert.match(help.stdout, /--model[\s\S]*default:\s+watch's\s+video\s+default,\s+'tiny'/);
     assert.match(help.stdout, /--embedder <name>/);
