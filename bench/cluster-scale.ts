@@ -77,7 +77,10 @@ async function post(
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: r.status, json: await r.json().catch(() => null) };
+  return {
+    status: r.status,
+    json: (await r.json().catch(() => ({}))) as Record<string, unknown> & { faces?: { person?: string }[] },
+  };
 }
 
 async function answers(base: string, key: string, probe: Float32Array, name: string): Promise<boolean> {
@@ -112,14 +115,17 @@ async function settle(i: Instance, key: string): Promise<{ cpu: number; answered
 
 /** Descriptor identifies against one instance for `seconds` (one probe: the search does the same work for any). */
 function load(url: string, key: string, probe: Float32Array, connections: number, seconds: number) {
-  return autocannon({
-    url: `${url}/v1/identify`,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ descriptors: [Array.from(probe)] }),
-  });
+  // A real promise (the instance is only PromiseLike): the caller may .catch() it.
+  return Promise.resolve(
+    autocannon({
+      url: `${url}/v1/identify`,
+      method: 'POST',
+      connections,
+      duration: seconds,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ descriptors: [Array.from(probe)] }),
+    }),
+  );
 }
 
 async function httpPhases(

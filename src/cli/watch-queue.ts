@@ -6,6 +6,7 @@
  */
 import { FaceKitError } from '../errors.js';
 import type { DetectorName } from '../entry/detect.js';
+import type { RtspTransport } from '../entry/video.js';
 import { printJson, printLine } from './output.js';
 
 export interface WatchQueueCliOptions {
@@ -15,6 +16,9 @@ export interface WatchQueueCliOptions {
   every: number;
   fps?: number;
   saveUnknown?: boolean;
+  rtspTransport?: RtspTransport;
+  /** Seconds, as `--stall-timeout` takes it. */
+  stallTimeout?: number;
   stop?: boolean;
   status?: boolean;
   json?: string;
@@ -79,7 +83,14 @@ export async function runWatchQueue(
   await submitWatchJobs(opts.queue, {
     gallery: name,
     sources: [source],
-    settings: { detector: opts.model, every: opts.every, fps: opts.fps, saveUnknown: opts.saveUnknown === true },
+    settings: {
+      detector: opts.model,
+      every: opts.every,
+      fps: opts.fps,
+      saveUnknown: opts.saveUnknown === true,
+      rtspTransport: opts.rtspTransport,
+      stallTimeoutMs: opts.stallTimeout === undefined ? undefined : opts.stallTimeout * 1000,
+    },
   });
   printLine(
     `${source}: handed to the workers on ${opts.queue} (start them with: facekit worker --cameras --queue ${opts.queue} --db ${name}); follow it with --status, end it with --stop`,

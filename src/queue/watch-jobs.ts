@@ -9,6 +9,7 @@
 import { Queue } from 'bullmq';
 import { invalidArgument } from '../errors.js';
 import type { DetectorName } from '../detect/registry.js';
+import type { RtspTransport } from '../video/source-spec.js';
 import { redisConnection, WATCH_QUEUE } from './connection.js';
 import { contentJobId } from './jobs.js';
 
@@ -24,6 +25,10 @@ export interface WatchJobSettings {
   readonly fps?: number;
   /** Save unknown people's faces as a cluster run in the gallery when the source ends or is stopped. */
   readonly saveUnknown?: boolean;
+  /** RTSP cameras: 'tcp' (watch()'s default, right behind NAT) or 'udp'. */
+  readonly rtspTransport?: RtspTransport;
+  /** A camera that sends no frame for this long is reopened (watch()'s stall watchdog). */
+  readonly stallTimeoutMs?: number;
 }
 
 export interface WatchJobData {

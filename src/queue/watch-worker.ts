@@ -5,6 +5,7 @@
  * another worker takes the source over (BullMQ's stalled-job check), any number of times.
  */
 import { Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { FaceKitError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { createFaceKit } from '../entry/pipeline.js';
 import { watch } from '../entry/video.js';
@@ -61,6 +62,8 @@ export async function startWatchWorker(options: WatchWorkerOptions): Promise<Wor
           every: s.every,
           fps: s.fps,
           saveUnknown: s.saveUnknown,
+          rtspTransport: s.rtspTransport,
+          stallTimeoutMs: s.stallTimeoutMs,
           // Per-frame track updates would flood the log; starts, names and ends are what a camera log is for.
           updates: false,
           signal: stop.signal,
@@ -82,6 +85,10 @@ export async function startWatchWorker(options: WatchWorkerOptions): Promise<Wor
         }
         if (result === null) throw new Error(`${job.data.source}: the watch ended without a summary`);
         return result;
+      } catch (e) {
+        // A bad setting (e.g. an unknown RTSP transport) fails the same on every try: no retries.
+        if (e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT') throw new UnrecoverableError(e.message);
+        throw e;
       } finally {
         clearInterval(check);
         closing.signal.removeEventListener('abort', onClose);

@@ -392,6 +392,16 @@ describe('enrolment jobs on Redis', () => {
         const refused = await finished(other.jobIds[0]);
         assert.equal(refused.state, 'failed');
         assert.match(refused.failedReason ?? '', /this worker recognises from/);
+        // The camera's own settings reach the worker's watch(): a bad one fails the job at once, named.
+        await submitWatchJobs(queue, {
+          gallery: gallery.file,
+          sources: [video],
+          settings: { ...settingsW, rtspTransport: 'pigeon' as 'tcp' },
+        });
+        const badSetting = await finished(jobIds[0]);
+        assert.equal(badSetting.state, 'failed');
+        assert.equal(badSetting.attempts, 1, 'a bad setting is not retried');
+        assert.match(badSetting.failedReason ?? '', /rtspTransport/);
       } finally {
         await worker.close();
       }

@@ -208,7 +208,7 @@ export async function startRtspServer(options: RtspServerOptions): Promise<RtspS
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     let plan: SessionPlan = plans[0];
     let session: string | undefined;
     /** Where RTP goes: an interleaved channel on this connection, or a UDP port of the client. */
