@@ -3,7 +3,9 @@
 ;; One output pixel at a time with its 3 channels in f32x4 lanes: each lane does the IEEE float
 ;; operations dlib's SSE lanes do for that channel, so the bytes are dlib's.
 (module
-  (memory (export "memory") 16)
+  ;; The memory the HOG kernels share (src/detect/hog/kernels.ts), so levels, features and
+  ;; filter responses stay in place between them.
+  (import "hog" "memory" (memory 1))
   ;; out: RGB bytes, outW a row (the store of a pixel writes 4 bytes: 1 byte of slack after out);
   ;; per column c: lefts (i32 byte offset into a source row; the right tap is the next pixel),
   ;; weights (4 f32: inv, frac, inv, frac); per row r: tops, bottoms (byte addresses of source
