@@ -166,7 +166,7 @@ export function resizeBilinear(src: Image, outW: number, outH: number, allowWasm
 
 /** Bytes of scratch resizeInMemory needs for an outW×outH output. */
 export function resizeScratchBytes(outW: number, outH: number): number {
-  return align16(outW * 4) + align16(outW * 16) + 2 * align16(outH * 4) + align16(outH * 16) + 4 * KERNEL_SLACK;
+  return align16(outW * 4) + align16(outW * 32) + 2 * align16(outH * 4) + align16(outH * 32) + 5 * KERNEL_SLACK;
 }
 
 /**
@@ -186,26 +186,27 @@ export function resizeInMemory(k: HogKernels, src: MemoryImage, out: MemoryImage
     return start;
   };
   const leftsAt = take(outW * 4);
-  const weightsAt = take(outW * 16);
+  const weightsAt = take(outW * 32);
   const topsAt = take(outH * 4);
   const bottomsAt = take(outH * 4);
-  const rowWeightsAt = take(outH * 16);
+  const rowWeightsAt = take(outH * 32);
   const buffer = k.memory.buffer;
   new Int32Array(buffer, leftsAt, outW).set(cols.left);
-  const weights = new Float32Array(buffer, weightsAt, outW * 4);
+  // Per column and per row, each weight in all 4 lanes (the kernel multiplies them lane by lane).
+  const weights = new Float32Array(buffer, weightsAt, outW * 8);
   for (let c = 0; c < cols.simdEnd; c++) {
-    weights[4 * c] = weights[4 * c + 2] = cols.invFrac[c] as number;
-    weights[4 * c + 1] = weights[4 * c + 3] = cols.frac[c] as number;
+    weights.fill(cols.invFrac[c] as number, 8 * c, 8 * c + 4);
+    weights.fill(cols.frac[c] as number, 8 * c + 4, 8 * c + 8);
   }
   const rowBytes = src.width * 3;
   const tops = new Int32Array(buffer, topsAt, outH);
   const bottoms = new Int32Array(buffer, bottomsAt, outH);
-  const rowWeights = new Float32Array(buffer, rowWeightsAt, outH * 4);
+  const rowWeights = new Float32Array(buffer, rowWeightsAt, outH * 8);
   for (let r = 0; r < outH; r++) {
     tops[r] = src.at + (rows.top[r] as number) * rowBytes;
     bottoms[r] = src.at + (rows.bottom[r] as number) * rowBytes;
-    rowWeights[4 * r] = rowWeights[4 * r + 1] = rows.invTbF[r] as number;
-    rowWeights[4 * r + 2] = rowWeights[4 * r + 3] = rows.tbF[r] as number;
+    rowWeights.fill(rows.invTbF[r] as number, 8 * r, 8 * r + 4);
+    rowWeights.fill(rows.tbF[r] as number, 8 * r + 4, 8 * r + 8);
   }
   k.resize(out.at, outW, outH, cols.simdEnd, leftsAt, weightsAt, topsAt, bottomsAt, rowWeightsAt);
   const srcImage = { width: src.width, height: src.height, data: new Uint8Array(buffer, src.at, rowBytes * src.height) };
@@ -283,5 +284,5 @@ function doubleColumns(src: Image, out: Uint8Array, outW: number, outH: number, 
   }
 }
 
-/** Room after each scratch array: the kernel reads 8 source bytes and writes 4 output bytes a pixel. */
+/** Room after each scratch array (the kernel reads 16 source bytes and writes 4 output bytes a pixel: the workspace's slack covers the images). */
 const KERNEL_SLACK = 16;
