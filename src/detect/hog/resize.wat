@@ -38,15 +38,19 @@
             ;; tlw, trw, blw, brw are dlib's float products of the row and column weights.
             (v128.store32_lane 0 (local.get $o)
               (i8x16.swizzle
-                (i32x4.trunc_sat_f32x4_s
+                ;; Truncation to an integer 0–255 as dlib's cvttps: floor (the sums are not negative),
+                ;; then + 2²³, which leaves the integer in the float's low mantissa byte (two
+                ;; instructions; V8 expands i32x4.trunc_sat_f32x4_s into about eight).
+                (f32x4.add (f32x4.splat (f32.const 8388608))
+                 (f32x4.floor
                   (f32x4.add
                     (f32x4.add
                       (f32x4.add
                         (f32x4.mul (f32x4.mul (local.get $invTb) (local.get $inv)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $upper) (v128.const i8x16 0 128 128 128 1 128 128 128 2 128 128 128 3 128 128 128))))
                         (f32x4.mul (f32x4.mul (local.get $invTb) (local.get $frac)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $upper) (v128.const i8x16 3 128 128 128 4 128 128 128 5 128 128 128 6 128 128 128)))))
                       (f32x4.mul (f32x4.mul (local.get $tb) (local.get $inv)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $lower) (v128.const i8x16 0 128 128 128 1 128 128 128 2 128 128 128 3 128 128 128)))))
-                    (f32x4.mul (f32x4.mul (local.get $tb) (local.get $frac)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $lower) (v128.const i8x16 3 128 128 128 4 128 128 128 5 128 128 128 6 128 128 128))))))
-                ;; Each lane's low byte (lanes 0–2 hold 0–255: the weights sum to 1).
+                    (f32x4.mul (f32x4.mul (local.get $tb) (local.get $frac)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $lower) (v128.const i8x16 3 128 128 128 4 128 128 128 5 128 128 128 6 128 128 128)))))))
+                ;; Each lane's low byte (lanes 0–2 hold 0–255: the weights sum to 1, so no carry into bit 8).
                 (v128.const i8x16 0 4 8 12 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80)))
             (local.set $o (i32.add (local.get $o) (i32.const 3)))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
