@@ -42,9 +42,13 @@ const pairSums = range(TAPS + 1)
   .map((m) => {
     const steps = [`            (local.set $x ${sourceRow(m)})`];
     if (m === 0) steps.push('            (local.set $a (f32x4.mul (local.get $k0) (local.get $x)))');
-    else if (m < TAPS) steps.push(`            (local.set $a (f32x4.add (local.get $a) (f32x4.mul (local.get $k${m}) (local.get $x))))`);
+    else if (m < TAPS)
+      steps.push(`            (local.set $a (f32x4.add (local.get $a) (f32x4.mul (local.get $k${m}) (local.get $x))))`);
     if (m === 1) steps.push('            (local.set $b (f32x4.mul (local.get $k0) (local.get $x)))');
-    else if (m > 1) steps.push(`            (local.set $b (f32x4.add (local.get $b) (f32x4.mul (local.get $k${m - 1}) (local.get $x))))`);
+    else if (m > 1)
+      steps.push(
+        `            (local.set $b (f32x4.add (local.get $b) (f32x4.mul (local.get $k${m - 1}) (local.get $x))))`,
+      );
     return steps.join('\n');
   })
   .join('\n');

@@ -209,7 +209,11 @@ export function resizeInMemory(k: HogKernels, src: MemoryImage, out: MemoryImage
     rowWeights.fill(rows.tbF[r] as number, 8 * r + 4, 8 * r + 8);
   }
   k.resize(out.at, outW, outH, cols.simdEnd, leftsAt, weightsAt, topsAt, bottomsAt, rowWeightsAt);
-  const srcImage = { width: src.width, height: src.height, data: new Uint8Array(buffer, src.at, rowBytes * src.height) };
+  const srcImage = {
+    width: src.width,
+    height: src.height,
+    data: new Uint8Array(buffer, src.at, rowBytes * src.height),
+  };
   doubleColumns(srcImage, new Uint8Array(buffer, out.at, outW * outH * 3), outW, outH, cols, rows);
 }
 
