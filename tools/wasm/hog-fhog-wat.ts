@@ -166,8 +166,11 @@ function lanes(...picks: number[]): string {
   return picks.flatMap((l) => [0, 1, 2, 3].map((b) => l * 4 + b)).join(' ');
 }
 
-/** dlib's SSE2 sum of a vector's four lanes: (l0 + l2) + (l1 + l3). */
-const laneSum = (v: string) => `(call $laneSum ${v})`;
+/** dlib's SSE2 sum of a vector's four lanes: (l0 + l2) + (l1 + l3). Inline: Node 20's V8 does not inline a wasm call, 31 a cell. */
+const laneSum = (v: string) => `(block (result f32)
+            (local.set $lanes ${v})
+            (local.set $lanes (f32x4.add (local.get $lanes) (i8x16.shuffle ${lanes(2, 3, 2, 3)} (local.get $lanes) (local.get $lanes))))
+            (f32.add (f32x4.extract_lane 0 (local.get $lanes)) (f32x4.extract_lane 1 (local.get $lanes))))`;
 
 /** The clipped, normalised value of orientation vote `h` (a scalar) in each of the 4 blocks' lanes. */
 const normed = (h: string) => `(f32x4.mul (f32x4.min (f32x4.splat ${h}) (local.get $nn)) (local.get $n))`;
@@ -202,10 +205,6 @@ const texture = [0, 1, 2, 3].map((k) => storeNext(`(f32x4.extract_lane ${k} (loc
  * the same IEEE operations, and lane sums are added in SSE2's order, so the planes are dlib's.
  */
 const normalize = `
-  (func $laneSum (param $v v128) (result f32)
-    (local.set $v (f32x4.add (local.get $v) (i8x16.shuffle ${lanes(2, 3, 2, 3)} (local.get $v) (local.get $v))))
-    (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v))))
-
   ;;  hist: 18 f32 per cell, (cellsR+2)×histC cells; norm: cellsR×cellsC f32 (+16 bytes slack);
   ;;  planes: 31 planes of planeBytes, zeroed by the caller; the features of cell (y, x) go to
   ;;  byte (y+offR)·cols·4 + (x+offC)·4 of each plane, for y < hogR, x < hogC.
@@ -215,7 +214,7 @@ const normalize = `
     (local $r i32) (local $c i32) (local $h i32) (local $e i32) (local $e1 i32) (local $e2 i32) (local $at i32) (local $q i32)
     (local $sum f32) (local $s f32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $nn v128) (local $n v128)
-    (local $va v128) (local $vb v128) (local $vc v128) (local $t v128)
+    (local $va v128) (local $vb v128) (local $vc v128) (local $t v128) (local $lanes v128)
     ;; Energy per cell: Σ over the 9 undirected orientations of (h[o] + h[o+9])², in order.
     (block $energyDone
       (loop $energyRows
