@@ -73,7 +73,7 @@ const bytes16 = (lo: string, hi: string, first: number) =>
 
 const VECTOR_LOCALS = [
   '$sA $sB $sU1 $sU2 $sD1 $sD2 $dx16 $dy16',
-  '$cdxL $cdxH $cdyL $cdyH $clenL $clenH $bdxL $bdxH $bdyL $bdyH $blenL $blenH',
+  '$cpL $cpH $clenL $clenH $bpL $bpH $blenL $blenH',
   '$mask $gv $vv $a1v $a0v',
 ]
   .flatMap((group) => group.split(' '))
@@ -92,27 +92,26 @@ function channel(k: number): string {
       ? ['L', 'H']
           .map(
             (h) => `
-        (local.set $bdx${h} (local.get $cdx${h})) (local.set $bdy${h} (local.get $cdy${h})) (local.set $blen${h} (local.get $clen${h}))`,
+        (local.set $bp${h} (local.get $cp${h})) (local.set $blen${h} (local.get $clen${h}))`,
           )
           .join('')
       : ['L', 'H']
           .map(
             (h) => `
         (local.set $mask (i32x4.ge_s (local.get $clen${h}) (local.get $blen${h})))
-        (local.set $bdx${h} (v128.bitselect (local.get $cdx${h}) (local.get $bdx${h}) (local.get $mask)))
-        (local.set $bdy${h} (v128.bitselect (local.get $cdy${h}) (local.get $bdy${h}) (local.get $mask)))
+        (local.set $bp${h} (v128.bitselect (local.get $cp${h}) (local.get $bp${h}) (local.get $mask)))
         (local.set $blen${h} (v128.bitselect (local.get $clen${h}) (local.get $blen${h}) (local.get $mask)))`,
           )
           .join('');
+  // Each pixel's (dx, dy) as a pair of i16 in one i32 lane, so i32x4.dot_i16x8_s gives dx² + dy² (and
+  // later dx + 511·dy) in one instruction; the pair is selected whole. Exact integers, as before.
   return `
         (local.set $dx16 (i16x8.sub ${bytes16('$sA', '$sB', 6 + k)} ${bytes16('$sA', '$sB', k)}))
         (local.set $dy16 (i16x8.sub ${bytes16('$sD1', '$sD2', 3 + k)} ${bytes16('$sU1', '$sU2', 3 + k)}))
-        (local.set $cdxL (i32x4.extend_low_i16x8_s (local.get $dx16)))
-        (local.set $cdxH (i32x4.extend_high_i16x8_s (local.get $dx16)))
-        (local.set $cdyL (i32x4.extend_low_i16x8_s (local.get $dy16)))
-        (local.set $cdyH (i32x4.extend_high_i16x8_s (local.get $dy16)))
-        (local.set $clenL (i32x4.add (i32x4.mul (local.get $cdxL) (local.get $cdxL)) (i32x4.mul (local.get $cdyL) (local.get $cdyL))))
-        (local.set $clenH (i32x4.add (i32x4.mul (local.get $cdxH) (local.get $cdxH)) (i32x4.mul (local.get $cdyH) (local.get $cdyH))))${take}`;
+        (local.set $cpL (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $dx16) (local.get $dy16)))
+        (local.set $cpH (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $dx16) (local.get $dy16)))
+        (local.set $clenL (i32x4.dot_i16x8_s (local.get $cpL) (local.get $cpL)))
+        (local.set $clenH (i32x4.dot_i16x8_s (local.get $cpH) (local.get $cpH)))${take}`;
 }
 
 /** The four votes of lane j of half h (pixel x + 4h + j), in the per-pixel loop's order. */
@@ -131,7 +130,7 @@ function laneVotes(h: number, j: number): string {
 function half(h: number): string {
   const s = h === 0 ? 'L' : 'H';
   return `
-        (local.set $gv (i32x4.add (i32x4.add (i32x4.mul (local.get $bdy${s}) (i32x4.splat (i32.const 511))) (local.get $bdx${s}))
+        (local.set $gv (i32x4.add (i32x4.dot_i16x8_s (local.get $bp${s}) (v128.const i16x8 1 511 1 511 1 511 1 511))
           (i32x4.splat (i32.const ${255 * 511 + 255}))))
         ;; The length as dlib takes it: float sqrt of the exact integer energy.
         (local.set $vv (f32x4.sqrt (f32x4.convert_i32x4_s (local.get $blen${s}))))
