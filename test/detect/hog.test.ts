@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { faceLocations } from '../../src/api.js';
 import { detectFacesHog } from '../../src/detect/hog/detect.js';
 import { HOG_LANDMARK_BOX_SCALE, HOG_MAX_UPSAMPLE, HogDetector } from '../../src/detect/hog/detector.js';
-import { extractFhog, FHOG_PLANES } from '../../src/detect/hog/fhog.js';
+import { extractFhog, FHOG_PLANES, type FhogImage } from '../../src/detect/hog/fhog.js';
 import { filterEngine } from '../../src/detect/hog/filter-engine.js';
 import { FRONTAL_FACE_DETECTOR } from '../../src/detect/hog/frontal-face-weights.js';
 import { pyramidDown6, pyramidLevelCount, pyramidUp2, resizeBilinear } from '../../src/detect/hog/pyramid.js';
@@ -116,6 +116,45 @@ describe('HOG building blocks against dlib', () => {
     assert.deepEqual(js.planes, wasm.planes);
   });
 
+  test('the WebAssembly resize gives the JavaScript bytes on every level of an upsampled pyramid', () => {
+    // Odd and even sizes, and widths where dlib's float columns stop at different places.
+    let level = pyramidUp2(img);
+    for (let l = 0; l < 6; l++) {
+      const [w, h] = [Math.floor((5 * level.width) / 6), Math.floor((5 * level.height) / 6)];
+      const js = resizeBilinear(level, w, h, false);
+      const wasm = resizeBilinear(level, w, h);
+      assert.equal(Buffer.compare(Buffer.from(wasm.data), Buffer.from(js.data)), 0, `level ${l + 1} (${w}×${h})`);
+      level = wasm;
+    }
+  });
+
+  test('the WebAssembly filter responses match the plain loops, odd and even row counts', () => {
+    const wasm = filterEngine(FRONTAL_FACE_DETECTOR);
+    const js = filterEngine(FRONTAL_FACE_DETECTOR, false);
+    // One cell (8 px) of height less flips the parity of the scored rows: the column pass's two-row
+    // sweep ends with a single row or not.
+    // Upsampled: enough rows that every tap of both swept rows meets features, not only padding.
+    const big = pyramidUp2(img);
+    for (const height of [big.height, big.height - 8]) {
+      const cropped: Image = { width: big.width, height, data: big.data.subarray(0, big.width * height * 3) };
+      const features = extractFhog(cropped, 8, 10, 10);
+      wasm.load(features);
+      js.load(features);
+      const { rows, cols } = features;
+      let worst = 0;
+      for (let f = 0; f < FRONTAL_FACE_DETECTOR.filters.length; f++) {
+        const a = wasm.score(f).slice();
+        const b = js.score(f);
+        for (let r = 5; r < rows - 4; r++) {
+          for (let c = 5; c < cols - 4; c++)
+            worst = Math.max(worst, Math.abs((a[r * cols + c] as number) - (b[r * cols + c] as number)));
+        }
+      }
+      // float32 sums against double ones: ~1e-6; a row or tap out of place moves them by ~0.1.
+      assert.ok(worst < 1e-4, `${rows} rows: largest difference ${worst}`);
+    }
+  });
+
   test('an image under 3 cells a side has no features', () => {
     // 12 px is 2 cells (dlib rounds 1.5 up): one short of the 3 a feature needs.
     const tiny: Image = { width: 12, height: 12, data: new Uint8Array(12 * 12 * 3) };
@@ -171,6 +210,22 @@ describe("HOG detections match dlib's", async () => {
     for (const d of expected) {
       const match = ours.find((o) => rectIou(o.rect, d) >= MIN_IOU);
       assert.ok(match && Math.abs(match.score - d.score) <= MAX_SCORE_DIFF, JSON.stringify(d));
+    }
+  });
+
+  test('the in-place scan (levels, planes and responses in WebAssembly memory) equals the step-by-step arrays', () => {
+    // The same WebAssembly engine behind a plain object: scanImage then takes the path where each
+    // resize and FHOG returns arrays and the planes are copied in. Same bits expected, not close ones.
+    const engine = filterEngine(FRONTAL_FACE_DETECTOR);
+    const copying = { load: (f: FhogImage) => engine.load(f), score: (i: number) => engine.score(i) };
+    for (const { name, image } of inputs.slice(0, 2) as { name: string; image: Image }[]) {
+      for (const upsample of [0, 1]) {
+        const settings = { upsample, adjustThreshold: -0.5 };
+        const inPlace = detectFacesHog(image, settings);
+        const arrays = detectFacesHog(image, settings, FRONTAL_FACE_DETECTOR, copying);
+        assert.ok(inPlace.length > 0, `${name}: windows found`);
+        assert.deepEqual(inPlace, arrays, `${name}, upsample ${upsample}`);
+      }
     }
   });
 

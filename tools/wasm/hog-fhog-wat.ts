@@ -73,7 +73,7 @@ const bytes16 = (lo: string, hi: string, first: number) =>
 
 const VECTOR_LOCALS = [
   '$sA $sB $sU1 $sU2 $sD1 $sD2 $dx16 $dy16',
-  '$cdxL $cdxH $cdyL $cdyH $clenL $clenH $bdxL $bdxH $bdyL $bdyH $blenL $blenH',
+  '$cpL $cpH $clenL $clenH $bpL $bpH $blenL $blenH',
   '$mask $gv $vv $a1v $a0v',
 ]
   .flatMap((group) => group.split(' '))
@@ -92,27 +92,26 @@ function channel(k: number): string {
       ? ['L', 'H']
           .map(
             (h) => `
-        (local.set $bdx${h} (local.get $cdx${h})) (local.set $bdy${h} (local.get $cdy${h})) (local.set $blen${h} (local.get $clen${h}))`,
+        (local.set $bp${h} (local.get $cp${h})) (local.set $blen${h} (local.get $clen${h}))`,
           )
           .join('')
       : ['L', 'H']
           .map(
             (h) => `
         (local.set $mask (i32x4.ge_s (local.get $clen${h}) (local.get $blen${h})))
-        (local.set $bdx${h} (v128.bitselect (local.get $cdx${h}) (local.get $bdx${h}) (local.get $mask)))
-        (local.set $bdy${h} (v128.bitselect (local.get $cdy${h}) (local.get $bdy${h}) (local.get $mask)))
+        (local.set $bp${h} (v128.bitselect (local.get $cp${h}) (local.get $bp${h}) (local.get $mask)))
         (local.set $blen${h} (v128.bitselect (local.get $clen${h}) (local.get $blen${h}) (local.get $mask)))`,
           )
           .join('');
+  // Each pixel's (dx, dy) as a pair of i16 in one i32 lane, so i32x4.dot_i16x8_s gives dx² + dy² (and
+  // later dx + 511·dy) in one instruction; the pair is selected whole. Exact integers, as before.
   return `
         (local.set $dx16 (i16x8.sub ${bytes16('$sA', '$sB', 6 + k)} ${bytes16('$sA', '$sB', k)}))
         (local.set $dy16 (i16x8.sub ${bytes16('$sD1', '$sD2', 3 + k)} ${bytes16('$sU1', '$sU2', 3 + k)}))
-        (local.set $cdxL (i32x4.extend_low_i16x8_s (local.get $dx16)))
-        (local.set $cdxH (i32x4.extend_high_i16x8_s (local.get $dx16)))
-        (local.set $cdyL (i32x4.extend_low_i16x8_s (local.get $dy16)))
-        (local.set $cdyH (i32x4.extend_high_i16x8_s (local.get $dy16)))
-        (local.set $clenL (i32x4.add (i32x4.mul (local.get $cdxL) (local.get $cdxL)) (i32x4.mul (local.get $cdyL) (local.get $cdyL))))
-        (local.set $clenH (i32x4.add (i32x4.mul (local.get $cdxH) (local.get $cdxH)) (i32x4.mul (local.get $cdyH) (local.get $cdyH))))${take}`;
+        (local.set $cpL (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $dx16) (local.get $dy16)))
+        (local.set $cpH (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $dx16) (local.get $dy16)))
+        (local.set $clenL (i32x4.dot_i16x8_s (local.get $cpL) (local.get $cpL)))
+        (local.set $clenH (i32x4.dot_i16x8_s (local.get $cpH) (local.get $cpH)))${take}`;
 }
 
 /** The four votes of lane j of half h (pixel x + 4h + j), in the per-pixel loop's order. */
@@ -131,7 +130,7 @@ function laneVotes(h: number, j: number): string {
 function half(h: number): string {
   const s = h === 0 ? 'L' : 'H';
   return `
-        (local.set $gv (i32x4.add (i32x4.add (i32x4.mul (local.get $bdy${s}) (i32x4.splat (i32.const 511))) (local.get $bdx${s}))
+        (local.set $gv (i32x4.add (i32x4.dot_i16x8_s (local.get $bp${s}) (v128.const i16x8 1 511 1 511 1 511 1 511))
           (i32x4.splat (i32.const ${255 * 511 + 255}))))
         ;; The length as dlib takes it: float sqrt of the exact integer energy.
         (local.set $vv (f32x4.sqrt (f32x4.convert_i32x4_s (local.get $blen${s}))))
@@ -166,8 +165,11 @@ function lanes(...picks: number[]): string {
   return picks.flatMap((l) => [0, 1, 2, 3].map((b) => l * 4 + b)).join(' ');
 }
 
-/** dlib's SSE2 sum of a vector's four lanes: (l0 + l2) + (l1 + l3). */
-const laneSum = (v: string) => `(call $laneSum ${v})`;
+/** dlib's SSE2 sum of a vector's four lanes: (l0 + l2) + (l1 + l3). Inline: Node 20's V8 does not inline a wasm call, 31 a cell. */
+const laneSum = (v: string) => `(block (result f32)
+            (local.set $lanes ${v})
+            (local.set $lanes (f32x4.add (local.get $lanes) (i8x16.shuffle ${lanes(2, 3, 2, 3)} (local.get $lanes) (local.get $lanes))))
+            (f32.add (f32x4.extract_lane 0 (local.get $lanes)) (f32x4.extract_lane 1 (local.get $lanes))))`;
 
 /** The clipped, normalised value of orientation vote `h` (a scalar) in each of the 4 blocks' lanes. */
 const normed = (h: string) => `(f32x4.mul (f32x4.min (f32x4.splat ${h}) (local.get $nn)) (local.get $n))`;
@@ -202,10 +204,6 @@ const texture = [0, 1, 2, 3].map((k) => storeNext(`(f32x4.extract_lane ${k} (loc
  * the same IEEE operations, and lane sums are added in SSE2's order, so the planes are dlib's.
  */
 const normalize = `
-  (func $laneSum (param $v v128) (result f32)
-    (local.set $v (f32x4.add (local.get $v) (i8x16.shuffle ${lanes(2, 3, 2, 3)} (local.get $v) (local.get $v))))
-    (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v))))
-
   ;;  hist: 18 f32 per cell, (cellsR+2)×histC cells; norm: cellsR×cellsC f32 (+16 bytes slack);
   ;;  planes: 31 planes of planeBytes, zeroed by the caller; the features of cell (y, x) go to
   ;;  byte (y+offR)·cols·4 + (x+offC)·4 of each plane, for y < hogR, x < hogC.
@@ -215,7 +213,7 @@ const normalize = `
     (local $r i32) (local $c i32) (local $h i32) (local $e i32) (local $e1 i32) (local $e2 i32) (local $at i32) (local $q i32)
     (local $sum f32) (local $s f32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $nn v128) (local $n v128)
-    (local $va v128) (local $vb v128) (local $vc v128) (local $t v128)
+    (local $va v128) (local $vb v128) (local $vc v128) (local $t v128) (local $lanes v128)
     ;; Energy per cell: Σ over the 9 undirected orientations of (h[o] + h[o+9])², in order.
     (block $energyDone
       (loop $energyRows
@@ -287,9 +285,11 @@ const normalize = `
 
 const wat = `;; Generated by tools/wasm/hog-fhog-wat.ts: dlib's FHOG gradient votes (extract_fhog_features'
 ;; first loop) in IEEE single precision, as dlib computes them. Pointers are byte offsets into the
-;; exported memory: the orientation table (u8) at 0, free memory from ${SCRATCH_AT}.
+;; shared memory: the orientation table (u8) at 0, free memory from ${SCRATCH_AT}.
 (module
-  (memory (export "memory") 32)
+  ;; The memory the HOG kernels share (src/detect/hog/kernels.ts), so levels, features and
+  ;; filter responses stay in place between them.
+  (import "hog" "memory" (memory 1))
   ;; For y in [1, yEnd): x in [1, simdEnd) as dlib's vector path, then [simdEnd, xEnd) as its scalar
   ;; path. img: RGB bytes, stride bytes a row; cols: per x, the histogram cell's byte offset in a
   ;; row; w0/w1: per x, f32 weights; up/lo/vy0/vy1: per y, the two histogram rows' byte addresses

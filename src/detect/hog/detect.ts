@@ -6,7 +6,6 @@ import type { Image } from '../../types.js';
 import { FRONTAL_FACE_DETECTOR } from './frontal-face-weights.js';
 import type { HogModel } from './model.js';
 import { rectDown2 } from '../dlib-geometry.js';
-import { pyramidUp2 } from './pyramid.js';
 import type { FilterEngine } from './filter-engine.js';
 import { type HogDetection, scanImage } from './scan.js';
 
@@ -24,9 +23,7 @@ export function detectFacesHog(
   model: HogModel = FRONTAL_FACE_DETECTOR,
   engine?: FilterEngine,
 ): HogDetection[] {
-  let scanned = image;
-  for (let i = 0; i < settings.upsample; i++) scanned = pyramidUp2(scanned);
-  const found = scanImage(model, scanned, settings.adjustThreshold, engine);
+  const found = scanImage(model, image, settings.adjustThreshold, engine, settings.upsample);
   if (settings.upsample === 0) return found;
   return found.map((d) => ({ ...d, rect: rectDown2(d.rect, settings.upsample) }));
 }

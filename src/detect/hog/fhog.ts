@@ -10,8 +10,9 @@
  * weights. Math.fround marks each float operation.
  */
 import type { Image } from '../../types.js';
-import { HOG_FHOG_SCRATCH_AT, HOG_FHOG_WASM_BASE64 } from './fhog-wasm.js';
-import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
+import { HOG_FHOG_SCRATCH_AT } from './fhog-wasm.js';
+import { type HogKernels, hogKernels, type MemoryImage, Workspace } from './kernels.js';
+import { align16, ensureBytes } from './wasm.js';
 
 export const FHOG_PLANES = 31;
 const ORIENTATIONS = 18;
@@ -96,15 +97,42 @@ export function extractFhog(
   padCols: number,
   allowWasm = true,
 ): FhogImage {
-  const width = img.width;
-  const height = img.height;
+  const plan = fhogPlan(img.width, img.height, cellSize, padRows, padCols);
+  if (plan === null) return { rows: 0, cols: 0, planes: new Float32Array(0) };
+  const { layout } = plan;
+  const k = allowWasm ? fhogKernels() : null;
+  if (k === null) {
+    return { rows: layout.rows, cols: layout.cols, planes: normalizeJs(votesJs(img, plan.votes), layout) };
+  }
+  const ws = new Workspace(k);
+  const source = { width: img.width, height: img.height, at: ws.take(img.data.length) };
+  const planesAt = ws.take(planeBytes(plan));
+  const scratchAt = ws.take(fhogScratchBytes(plan));
+  new Uint8Array(ws.ready(), source.at, img.data.length).set(img.data);
+  fhogInMemory(k, plan, source, planesAt, scratchAt);
+  const planes = new Float32Array(k.memory.buffer, planesAt, FHOG_PLANES * layout.rows * layout.cols).slice();
+  return { rows: layout.rows, cols: layout.cols, planes };
+}
+
+/** What extractFhog computes before any pixel: where each pixel votes and where the features go. */
+export interface FhogPlan {
+  readonly votes: Votes;
+  readonly layout: PlaneLayout;
+}
+
+/** The plan for a width×height image, or null when it has no features (under 3 cells a side). */
+export function fhogPlan(
+  width: number,
+  height: number,
+  cellSize: number,
+  padRows: number,
+  padCols: number,
+): FhogPlan | null {
   const cellsR = Math.floor(height / cellSize + 0.5);
   const cellsC = Math.floor(width / cellSize + 0.5);
   const hogR = Math.max(cellsR - 2, 0);
   const hogC = Math.max(cellsC - 2, 0);
-  if (cellsR === 0 || cellsC === 0 || hogR === 0 || hogC === 0) {
-    return { rows: 0, cols: 0, planes: new Float32Array(0) };
-  }
+  if (cellsR === 0 || cellsC === 0 || hogR === 0 || hogC === 0) return null;
 
   // Orientation histograms with one cell of margin all round, 18 bins per cell.
   const histC = cellsC + 2;
@@ -169,12 +197,11 @@ export function extractFhog(
     offR: Math.floor((padRows - 1) / 2),
     offC: Math.floor((padCols - 1) / 2),
   };
-  const planes = (allowWasm ? fhogWasm(img, votes, layout) : null) ?? normalizeJs(votesJs(img, votes), histC, layout);
-  return { rows: layout.rows, cols: layout.cols, planes };
+  return { votes, layout };
 }
 
 /** Where the features go: cells of the histogram, features per side, planes' size and offset. */
-interface PlaneLayout {
+export interface PlaneLayout {
   readonly cellsR: number;
   readonly cellsC: number;
   readonly hogR: number;
@@ -186,8 +213,9 @@ interface PlaneLayout {
 }
 
 /** The cell energies and the 31 features per cell from the vote histograms, in JavaScript. */
-function normalizeJs(hist: Float32Array, histC: number, layout: PlaneLayout): Float32Array {
+function normalizeJs(hist: Float32Array, layout: PlaneLayout): Float32Array {
   const { cellsR, cellsC, hogR, hogC, rows, cols, offR, offC } = layout;
+  const histC = cellsC + 2;
   // Energy per cell: Σ over the 9 undirected orientations of (h[o] + h[o+9])².
   const norm = new Float32Array(cellsR * cellsC);
   for (let r = 0; r < cellsR; r++) {
@@ -323,7 +351,7 @@ function strongestGradient(data: Uint8Array, p: number, stride: number, laterWin
 }
 
 /** Where each pixel votes: per column and per row, as dlib computes them (see extractFhog). */
-interface Votes {
+export interface Votes {
   readonly histC: number;
   readonly histLength: number;
   readonly visibleR: number;
@@ -380,73 +408,64 @@ function votesJs(img: Image, votes: Votes): Float32Array {
   return hist;
 }
 
-interface FhogKernel {
-  readonly memory: WasmMemory;
-  votes(
-    img: number,
-    stride: number,
-    yEnd: number,
-    simdEnd: number,
-    xEnd: number,
-    cols: number,
-    w0: number,
-    w1: number,
-    ups: number,
-    los: number,
-    vy0s: number,
-    vy1s: number,
-  ): void;
-  normalize(
-    hist: number,
-    histC: number,
-    cellsR: number,
-    cellsC: number,
-    norm: number,
-    planes: number,
-    planeBytes: number,
-    cols: number,
-    hogR: number,
-    hogC: number,
-    offR: number,
-    offC: number,
-  ): void;
+let tableInstalled = false;
+
+/** The kernels with the orientation table at byte 0 of their memory, or null without WebAssembly SIMD. */
+function fhogKernels(): HogKernels | null {
+  const k = hogKernels();
+  if (k !== null && !tableInstalled) {
+    const { orientation } = tables();
+    ensureBytes(k.memory, HOG_FHOG_SCRATCH_AT);
+    new Uint8Array(k.memory.buffer, 0, orientation.length).set(orientation);
+    tableInstalled = true;
+  }
+  return k;
 }
 
-let fhogKernel: FhogKernel | null | undefined;
+/** Bytes of the 31 planes of a plan. */
+export function planeBytes(plan: FhogPlan): number {
+  return FHOG_PLANES * plan.layout.rows * plan.layout.cols * F32_BYTES;
+}
 
-/** The kernels with the orientation table in their memory, or null without WebAssembly SIMD. */
-function kernel(): FhogKernel | null {
-  if (fhogKernel === undefined) {
-    fhogKernel = instantiate<FhogKernel>(HOG_FHOG_WASM_BASE64);
-    if (fhogKernel !== null) {
-      const { orientation } = tables();
-      ensureBytes(fhogKernel.memory, HOG_FHOG_SCRATCH_AT);
-      new Uint8Array(fhogKernel.memory.buffer, 0, orientation.length).set(orientation);
-    }
-  }
-  return fhogKernel;
+/** The scratch fhogInMemory needs: the histograms, the per-row and per-column vote tables, the cell energies. */
+export function fhogScratchBytes(plan: FhogPlan): number {
+  const { histLength, visibleR, visibleC } = plan.votes;
+  const { cellsR, cellsC } = plan.layout;
+  const slack = 16;
+  return (
+    align16(histLength * F32_BYTES + slack) +
+    3 * align16(visibleC * F32_BYTES + slack) +
+    4 * align16(visibleR * F32_BYTES + slack) +
+    align16(cellsR * cellsC * F32_BYTES + slack)
+  );
 }
 
 /**
- * Votes and features in WebAssembly (fhog.wat): IEEE single-precision arithmetic is dlib's own, so
- * no Math.fround is needed, and the features' 4 blocks are the 4 lanes of an f32x4 as they are the
- * 4 lanes of dlib's SSE vector: the planes are the same bit for bit. The gradient length is a float
- * sqrt in the kernel (the table's values, without its megabyte).
+ * Votes and features in WebAssembly (fhog.wat), from the image at `img` (in the kernels' memory) to
+ * 31 planes at `planesAt`, with scratch from `scratchAt` (fhogScratchBytes; the memory must hold
+ * all of them). IEEE single-precision arithmetic is dlib's own, so no Math.fround is needed, and
+ * the features' 4 blocks are the 4 lanes of an f32x4 as they are the 4 lanes of dlib's SSE vector:
+ * the planes are the same bit for bit. The gradient length is a float sqrt in the kernel (the
+ * table's values, without its megabyte).
  */
-function fhogWasm(img: Image, votes: Votes, layout: PlaneLayout): Float32Array | null {
-  const k = kernel();
-  if (k === null) return null;
+export function fhogInMemory(
+  k: HogKernels,
+  plan: FhogPlan,
+  img: MemoryImage,
+  planesAt: number,
+  scratchAt: number,
+): void {
+  fhogKernels();
+  const { votes, layout } = plan;
   const { histC, histLength, visibleR, visibleC } = votes;
   const rowBytes = histC * ORIENTATIONS * F32_BYTES;
-  const planeLength = FHOG_PLANES * layout.rows * layout.cols;
-  let at = HOG_FHOG_SCRATCH_AT;
+  let at = scratchAt;
   const take = (bytes: number): number => {
     const start = at;
     // 16 bytes of slack: the feature kernel reads the cell energies 4 at a time.
     at = align16(at + bytes + 16);
     return start;
   };
-  const imgAt = take(img.data.length);
   const histAt = take(histLength * F32_BYTES);
   const colsAt = take(visibleC * F32_BYTES);
   const w0At = take(visibleC * F32_BYTES);
@@ -456,10 +475,7 @@ function fhogWasm(img: Image, votes: Votes, layout: PlaneLayout): Float32Array |
   const vy0At = take(visibleR * F32_BYTES);
   const vy1At = take(visibleR * F32_BYTES);
   const normAt = take(layout.cellsR * layout.cellsC * F32_BYTES);
-  const planesAt = take(planeLength * F32_BYTES);
-  ensureBytes(k.memory, at);
   const buffer = k.memory.buffer;
-  new Uint8Array(buffer, imgAt, img.data.length).set(img.data);
   new Float32Array(buffer, histAt, histLength).fill(0);
   const cols = new Int32Array(buffer, colsAt, visibleC);
   for (let x = 0; x < visibleC; x++) cols[x] = (votes.colIndex[x] as number) * ORIENTATIONS * F32_BYTES;
@@ -473,10 +489,9 @@ function fhogWasm(img: Image, votes: Votes, layout: PlaneLayout): Float32Array |
   }
   new Float32Array(buffer, vy0At, visibleR).set(votes.rowVy0);
   new Float32Array(buffer, vy1At, visibleR).set(votes.rowVy1);
-  k.votes(imgAt, img.width * 3, visibleR, votes.simdEnd, visibleC, colsAt, w0At, w1At, upsAt, losAt, vy0At, vy1At);
-  const planes = new Float32Array(buffer, planesAt, planeLength);
-  planes.fill(0);
+  k.votes(img.at, img.width * 3, visibleR, votes.simdEnd, visibleC, colsAt, w0At, w1At, upsAt, losAt, vy0At, vy1At);
   const { cellsR, cellsC, hogR, hogC, rows, offR, offC } = layout;
+  new Float32Array(buffer, planesAt, FHOG_PLANES * rows * layout.cols).fill(0);
   k.normalize(
     histAt,
     histC,
@@ -491,5 +506,4 @@ function fhogWasm(img: Image, votes: Votes, layout: PlaneLayout): Float32Array |
     offR,
     offC,
   );
-  return planes.slice();
 }

@@ -5,9 +5,9 @@
  * dlib) where the runtime has it and the filters are 10×10 cells, else plain typed-array loops.
  */
 import type { FhogImage } from './fhog.js';
-import { HOG_FILTER_WASM_BASE64 } from './filter-wasm.js';
+import { type HogKernels, hogKernels, reserveStatic, Workspace } from './kernels.js';
 import type { HogFilter, HogModel } from './model.js';
-import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
+import { align16 } from './wasm.js';
 
 /** The taps filter.wat is unrolled for. */
 const WASM_TAPS = 10;
@@ -100,60 +100,77 @@ class JsEngine implements FilterEngine {
   }
 }
 
-interface Kernels {
-  readonly memory: WasmMemory;
-  rowPass(src: number, dst: number, rows: number, cols: number, first: number, last: number, taps: number): void;
-  colPassAdd(src: number, out: number, rows: number, cols: number, first: number, last: number, taps: number): void;
+/** Bytes of scratch WasmEngine.loadInMemory needs for rows×cols planes: a row-pass image and the output. */
+export function filterScratchBytes(rows: number, cols: number): number {
+  return 2 * align16(rows * cols * F32 + OVERRUN_BYTES);
 }
 
 /**
  * WebAssembly SIMD, float32 sums as dlib's: all five filters on every level of sample1 at 640 px,
- * upsample 1, took 35 ms of CPU against 1067 ms for the plain loops above. Memory: the taps, then
- * the level's planes, a scratch image and the output, each 16-byte aligned.
+ * upsample 1, took 35 ms of CPU against 1067 ms for the plain loops above. The taps live in the
+ * kernels' static data; the planes, a scratch image and the output in their workspace.
  */
-class WasmEngine implements FilterEngine {
+export class WasmEngine implements FilterEngine {
   /** Per filter, its terms as (plane, byte offset of its 10 row then 10 column taps). */
   private readonly terms: { plane: number; taps: number }[][];
-  private readonly tapsEnd: number;
   private rows = 0;
   private cols = 0;
   private planesAt = 0;
   private scratchAt = 0;
   private outAt = 0;
+  private featureRows = 0;
+  private firstFeatureRow = 0;
 
   constructor(
-    private readonly kernels: Kernels,
+    readonly kernels: HogKernels,
     model: HogModel,
   ) {
-    let at = 0;
     const taps: number[] = [];
-    this.terms = model.filters.map((f) =>
+    const offsets = model.filters.map((f) =>
       termsOf(f).map((t) => {
-        const term = { plane: t.plane, taps: at };
+        const term = { plane: t.plane, taps: taps.length * F32 };
         taps.push(...t.row, ...t.col);
-        at += 2 * WASM_TAPS * F32;
         return term;
       }),
     );
-    this.tapsEnd = align16(at);
-    this.ensure(this.tapsEnd);
-    new Float32Array(this.kernels.memory.buffer, 0, taps.length).set(taps);
+    const tapsAt = reserveStatic(kernels, taps.length * F32);
+    new Float32Array(kernels.memory.buffer, tapsAt, taps.length).set(taps);
+    this.terms = offsets.map((terms) => terms.map((t) => ({ plane: t.plane, taps: tapsAt + t.taps })));
   }
 
-  private ensure(bytes: number): void {
-    ensureBytes(this.kernels.memory, bytes);
-  }
-
+  /** Copies the planes into the workspace. */
   load(fhog: FhogImage): void {
-    this.rows = fhog.rows;
-    this.cols = fhog.cols;
-    const planeBytes = fhog.planes.length * F32;
-    const imageBytes = align16(fhog.rows * fhog.cols * F32 + OVERRUN_BYTES);
-    this.planesAt = this.tapsEnd;
-    this.scratchAt = align16(this.planesAt + planeBytes + OVERRUN_BYTES);
-    this.outAt = this.scratchAt + imageBytes;
-    this.ensure(this.outAt + imageBytes);
-    new Float32Array(this.kernels.memory.buffer, this.planesAt, fhog.planes.length).set(fhog.planes);
+    const ws = new Workspace(this.kernels);
+    const planesAt = ws.take(fhog.planes.length * F32);
+    const scratchAt = ws.take(filterScratchBytes(fhog.rows, fhog.cols));
+    new Float32Array(ws.ready(), planesAt, fhog.planes.length).set(fhog.planes);
+    this.loadInMemory(planesAt, fhog.rows, fhog.cols, scratchAt, 0, fhog.rows);
+  }
+
+  /**
+   * Takes planes already in the kernels' memory at `planesAt`, with filterScratchBytes of scratch
+   * at `scratchAt`. Only rows [firstFeatureRow, + featureRows) may hold non-zero features (FHOG's
+   * padding is zero): the row passes skip the others, whose sums are zero (±0 adds nothing to the
+   * column sums, so the responses are the same bits).
+   */
+  loadInMemory(
+    planesAt: number,
+    rows: number,
+    cols: number,
+    scratchAt: number,
+    firstFeatureRow: number,
+    featureRows: number,
+  ): void {
+    this.rows = rows;
+    this.cols = cols;
+    this.planesAt = planesAt;
+    this.scratchAt = scratchAt;
+    this.outAt = scratchAt + align16(rows * cols * F32 + OVERRUN_BYTES);
+    this.firstFeatureRow = firstFeatureRow;
+    this.featureRows = featureRows;
+    const scratch = new Float32Array(this.kernels.memory.buffer, scratchAt, rows * cols);
+    scratch.fill(0, 0, firstFeatureRow * cols);
+    scratch.fill(0, (firstFeatureRow + featureRows) * cols);
   }
 
   score(filter: number): Float32Array {
@@ -163,9 +180,10 @@ class WasmEngine implements FilterEngine {
     // Whole rows: the kernels' last group of 4 may add into up to 3 columns past lastCol.
     out.fill(0, firstRow * cols, lastRow * cols);
     const planeBytes = rows * cols * F32;
+    const skip = this.firstFeatureRow * cols * F32;
     for (const term of this.terms[filter] ?? []) {
       const plane = this.planesAt + term.plane * planeBytes;
-      this.kernels.rowPass(plane, this.scratchAt, rows, cols, firstCol, lastCol, term.taps);
+      this.kernels.rowPass(plane + skip, this.scratchAt + skip, this.featureRows, cols, firstCol, lastCol, term.taps);
       this.kernels.colPassAdd(this.scratchAt, this.outAt, rows, cols, firstCol, lastCol, term.taps + WASM_TAPS * F32);
     }
     return out;
@@ -179,10 +197,7 @@ export function filterEngine(model: HogModel, allowWasm = true): FilterEngine {
   if (!allowWasm) return new JsEngine(model);
   let engine = engines.get(model);
   if (engine === undefined) {
-    const kernels =
-      model.filterWidth === WASM_TAPS && model.filterHeight === WASM_TAPS
-        ? instantiate<Kernels>(HOG_FILTER_WASM_BASE64)
-        : null;
+    const kernels = model.filterWidth === WASM_TAPS && model.filterHeight === WASM_TAPS ? hogKernels() : null;
     engine = kernels ? new WasmEngine(kernels, model) : new JsEngine(model);
     engines.set(model, engine);
   }

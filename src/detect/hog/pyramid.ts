@@ -7,8 +7,8 @@
  */
 import type { Image } from '../../types.js';
 import { pointDown6, roundEdge } from '../dlib-geometry.js';
-import { HOG_RESIZE_WASM_BASE64 } from './resize-wasm.js';
-import { align16, ensureBytes, instantiate, type WasmMemory } from './wasm.js';
+import { type HogKernels, hogKernels, type MemoryImage, Workspace } from './kernels.js';
+import { align16 } from './wasm.js';
 
 const f = Math.fround;
 
@@ -40,7 +40,12 @@ export function pyramidLevelCount(
 
 /** The next pyramid_down<6> level: ⌊5n/6⌋ on each side. */
 export function pyramidDown6(src: Image): Image {
-  return resizeBilinear(src, Math.floor((5 * src.width) / 6), Math.floor((5 * src.height) / 6));
+  const [width, height] = pyramidDown6Size(src.width, src.height);
+  return resizeBilinear(src, width, height);
+}
+
+export function pyramidDown6Size(width: number, height: number): [number, number] {
+  return [Math.floor((5 * width) / 6), Math.floor((5 * height) / 6)];
 }
 
 /**
@@ -48,9 +53,12 @@ export function pyramidDown6(src: Image): Image {
  * rectangle, 2w+2 × 2h+1 (pyramid_down<2>'s half-pixel offsets make it uneven).
  */
 export function pyramidUp2(src: Image): Image {
-  const right = roundEdge((src.width - 1 + 1.25) * 2);
-  const bottom = roundEdge((src.height - 1 + 0.75) * 2);
-  return resizeBilinear(src, right + 1, bottom + 1);
+  const [width, height] = pyramidUp2Size(src.width, src.height);
+  return resizeBilinear(src, width, height);
+}
+
+export function pyramidUp2Size(width: number, height: number): [number, number] {
+  return [roundEdge((width - 1 + 1.25) * 2) + 1, roundEdge((height - 1 + 0.75) * 2) + 1];
 }
 
 /** Per output column: what dlib's resize loop computes once per row but is the same in each. */
@@ -137,15 +145,76 @@ function rowTaps(inH: number, outH: number): RowTaps {
  * in WebAssembly where there is one (`allowWasm` false: the JavaScript loops, same bytes).
  */
 export function resizeBilinear(src: Image, outW: number, outH: number, allowWasm = true): Image {
+  if (outW === 0 || outH === 0) return { width: outW, height: outH, data: new Uint8Array(outW * outH * 3) };
+  const k = allowWasm ? hogKernels() : null;
+  if (k !== null) {
+    const ws = new Workspace(k);
+    const from = { width: src.width, height: src.height, at: ws.take(src.data.length) };
+    const to = { width: outW, height: outH, at: ws.take(outW * outH * 3) };
+    const scratchAt = ws.take(resizeScratchBytes(outW, outH));
+    new Uint8Array(ws.ready(), from.at, src.data.length).set(src.data);
+    resizeInMemory(k, from, to, scratchAt);
+    return { width: outW, height: outH, data: new Uint8Array(k.memory.buffer, to.at, outW * outH * 3).slice() };
+  }
   const out = new Uint8Array(outW * outH * 3);
-  if (outW === 0 || outH === 0) return { width: outW, height: outH, data: out };
   const cols = columnTaps(src.width, outW);
   const rows = rowTaps(src.height, outH);
-  if (!(allowWasm && floatColumnsWasm(src, out, outW, outH, cols, rows))) {
-    floatColumnsJs(src, out, outW, outH, cols, rows);
-  }
+  floatColumnsJs(src, out, outW, outH, cols, rows);
   doubleColumns(src, out, outW, outH, cols, rows);
   return { width: outW, height: outH, data: out };
+}
+
+/** Bytes of scratch resizeInMemory needs for an outW×outH output. */
+export function resizeScratchBytes(outW: number, outH: number): number {
+  return align16(outW * 4) + align16(outW * 32) + 2 * align16(outH * 4) + align16(outH * 32) + 5 * KERNEL_SLACK;
+}
+
+/**
+ * resizeBilinear from one image in the kernels' memory to another (they must not overlap; the
+ * memory must already hold both and `scratchAt` + resizeScratchBytes): the single-precision
+ * columns in resize.wat, the few double ones after them here, on views of the memory.
+ */
+export function resizeInMemory(k: HogKernels, src: MemoryImage, out: MemoryImage, scratchAt: number): void {
+  const { width: outW, height: outH } = out;
+  if (outW === 0 || outH === 0) return;
+  const cols = columnTaps(src.width, outW);
+  const rows = rowTaps(src.height, outH);
+  let at = scratchAt;
+  const take = (bytes: number): number => {
+    const start = at;
+    at = align16(at + bytes + KERNEL_SLACK);
+    return start;
+  };
+  const leftsAt = take(outW * 4);
+  const weightsAt = take(outW * 32);
+  const topsAt = take(outH * 4);
+  const bottomsAt = take(outH * 4);
+  const rowWeightsAt = take(outH * 32);
+  const buffer = k.memory.buffer;
+  new Int32Array(buffer, leftsAt, outW).set(cols.left);
+  // Per column and per row, each weight in all 4 lanes (the kernel multiplies them lane by lane).
+  const weights = new Float32Array(buffer, weightsAt, outW * 8);
+  for (let c = 0; c < cols.simdEnd; c++) {
+    weights.fill(cols.invFrac[c] as number, 8 * c, 8 * c + 4);
+    weights.fill(cols.frac[c] as number, 8 * c + 4, 8 * c + 8);
+  }
+  const rowBytes = src.width * 3;
+  const tops = new Int32Array(buffer, topsAt, outH);
+  const bottoms = new Int32Array(buffer, bottomsAt, outH);
+  const rowWeights = new Float32Array(buffer, rowWeightsAt, outH * 8);
+  for (let r = 0; r < outH; r++) {
+    tops[r] = src.at + (rows.top[r] as number) * rowBytes;
+    bottoms[r] = src.at + (rows.bottom[r] as number) * rowBytes;
+    rowWeights.fill(rows.invTbF[r] as number, 8 * r, 8 * r + 4);
+    rowWeights.fill(rows.tbF[r] as number, 8 * r + 4, 8 * r + 8);
+  }
+  k.resize(out.at, outW, outH, cols.simdEnd, leftsAt, weightsAt, topsAt, bottomsAt, rowWeightsAt);
+  const srcImage = {
+    width: src.width,
+    height: src.height,
+    data: new Uint8Array(buffer, src.at, rowBytes * src.height),
+  };
+  doubleColumns(srcImage, new Uint8Array(buffer, out.at, outW * outH * 3), outW, outH, cols, rows);
 }
 
 /** dlib's single-precision columns [0, simdEnd), in JavaScript with Math.fround. */
@@ -219,75 +288,5 @@ function doubleColumns(src: Image, out: Uint8Array, outW: number, outH: number, 
   }
 }
 
-interface ResizeKernel {
-  readonly memory: WasmMemory;
-  resize(
-    out: number,
-    outW: number,
-    outH: number,
-    simdEnd: number,
-    lefts: number,
-    weights: number,
-    tops: number,
-    bottoms: number,
-    rowWeights: number,
-  ): void;
-}
-
-let resizeKernel: ResizeKernel | null | undefined;
-
-/** Room after the source and output: the kernel reads 8 source bytes and writes 4 output bytes a pixel. */
+/** Room after each scratch array (the kernel reads 16 source bytes and writes 4 output bytes a pixel: the workspace's slack covers the images). */
 const KERNEL_SLACK = 16;
-
-/**
- * The single-precision columns in WebAssembly SIMD (resize.wat), a pixel's three channels in one
- * f32x4: each lane's arithmetic is dlib's own, so the bytes are the same without Math.fround.
- * False where WebAssembly SIMD is missing.
- */
-function floatColumnsWasm(
-  src: Image,
-  out: Uint8Array,
-  outW: number,
-  outH: number,
-  taps: ColumnTaps,
-  rows: RowTaps,
-): boolean {
-  resizeKernel ??= instantiate<ResizeKernel>(HOG_RESIZE_WASM_BASE64);
-  const k = resizeKernel;
-  if (k === null) return false;
-  let at = 0;
-  const take = (bytes: number): number => {
-    const start = at;
-    at = align16(at + bytes + KERNEL_SLACK);
-    return start;
-  };
-  const srcAt = take(src.data.length);
-  const outAt = take(out.length);
-  const leftsAt = take(outW * 4);
-  const weightsAt = take(outW * 16);
-  const topsAt = take(outH * 4);
-  const bottomsAt = take(outH * 4);
-  const rowWeightsAt = take(outH * 16);
-  ensureBytes(k.memory, at);
-  const buffer = k.memory.buffer;
-  new Uint8Array(buffer, srcAt, src.data.length).set(src.data);
-  new Int32Array(buffer, leftsAt, outW).set(taps.left);
-  const weights = new Float32Array(buffer, weightsAt, outW * 4);
-  for (let c = 0; c < taps.simdEnd; c++) {
-    weights[4 * c] = weights[4 * c + 2] = taps.invFrac[c] as number;
-    weights[4 * c + 1] = weights[4 * c + 3] = taps.frac[c] as number;
-  }
-  const rowBytes = src.width * 3;
-  const tops = new Int32Array(buffer, topsAt, outH);
-  const bottoms = new Int32Array(buffer, bottomsAt, outH);
-  const rowWeights = new Float32Array(buffer, rowWeightsAt, outH * 4);
-  for (let r = 0; r < outH; r++) {
-    tops[r] = srcAt + (rows.top[r] as number) * rowBytes;
-    bottoms[r] = srcAt + (rows.bottom[r] as number) * rowBytes;
-    rowWeights[4 * r] = rowWeights[4 * r + 1] = rows.invTbF[r] as number;
-    rowWeights[4 * r + 2] = rowWeights[4 * r + 3] = rows.tbF[r] as number;
-  }
-  k.resize(outAt, outW, outH, taps.simdEnd, leftsAt, weightsAt, topsAt, bottomsAt, rowWeightsAt);
-  out.set(new Uint8Array(buffer, outAt, out.length));
-  return true;
-}

@@ -3,46 +3,55 @@
 ;; One output pixel at a time with its 3 channels in f32x4 lanes: each lane does the IEEE float
 ;; operations dlib's SSE lanes do for that channel, so the bytes are dlib's.
 (module
-  (memory (export "memory") 16)
+  ;; The memory the HOG kernels share (src/detect/hog/kernels.ts), so levels, features and
+  ;; filter responses stay in place between them.
+  (import "hog" "memory" (memory 1))
   ;; out: RGB bytes, outW a row (the store of a pixel writes 4 bytes: 1 byte of slack after out);
   ;; per column c: lefts (i32 byte offset into a source row; the right tap is the next pixel),
-  ;; weights (4 f32: inv, frac, inv, frac); per row r: tops, bottoms (byte addresses of source
-  ;; rows), rowWeights (4 f32: invTb, invTb, tb, tb). Sources are read 8 bytes at a time (slack).
+  ;; weights (2 × 4 f32: inv splat, frac splat); per row r: tops, bottoms (byte addresses of source
+  ;; rows), rowWeights (2 × 4 f32: invTb splat, tb splat). Sources are read 16 bytes at a time (slack).
   (func (export "resize") (param $out i32) (param $outW i32) (param $outH i32) (param $simdEnd i32)
         (param $lefts i32) (param $weights i32) (param $tops i32) (param $bottoms i32) (param $rowWeights i32)
     (local $r i32) (local $c i32) (local $o i32) (local $ro i32)
     (local $top i32) (local $bottom i32) (local $left i32)
-    (local $rw v128) (local $w v128) (local $zero v128) (local $t i32) (local $b i32)
+    (local $invTb v128) (local $tb v128) (local $inv v128) (local $frac v128) (local $upper v128) (local $lower v128)
+    (local $t i32) (local $b i32) (local $wc i32)
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_s (local.get $r) (local.get $outH)))
         (local.set $ro (i32.shl (local.get $r) (i32.const 2)))
         (local.set $top (i32.load (i32.add (local.get $tops) (local.get $ro))))
         (local.set $bottom (i32.load (i32.add (local.get $bottoms) (local.get $ro))))
-        (local.set $rw (v128.load (i32.add (local.get $rowWeights) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $invTb (v128.load (i32.add (local.get $rowWeights) (i32.shl (local.get $r) (i32.const 5)))))
+        (local.set $tb (v128.load offset=16 (i32.add (local.get $rowWeights) (i32.shl (local.get $r) (i32.const 5)))))
         (local.set $o (i32.add (local.get $out) (i32.mul (i32.mul (local.get $r) (local.get $outW)) (i32.const 3))))
         (local.set $c (i32.const 0))
         (block $colsDone
           (loop $cols
             (br_if $colsDone (i32.ge_s (local.get $c) (local.get $simdEnd)))
-            ;; tlw, trw, blw, brw: dlib's products of the row and column weights.
-            (local.set $w (f32x4.mul (local.get $rw) (v128.load (i32.add (local.get $weights) (i32.shl (local.get $c) (i32.const 4))))))
+            (local.set $wc (i32.add (local.get $weights) (i32.shl (local.get $c) (i32.const 5))))
+            (local.set $inv (v128.load (local.get $wc)))
+            (local.set $frac (v128.load offset=16 (local.get $wc)))
             (local.set $left (i32.load (i32.add (local.get $lefts) (i32.shl (local.get $c) (i32.const 2)))))
-            (local.set $t (i32.add (local.get $top) (local.get $left)))
-            (local.set $b (i32.add (local.get $bottom) (local.get $left)))
+            (local.set $upper (v128.load (i32.add (local.get $top) (local.get $left))))
+            (local.set $lower (v128.load (i32.add (local.get $bottom) (local.get $left))))
+            ;; tlw, trw, blw, brw are dlib's float products of the row and column weights.
             (v128.store32_lane 0 (local.get $o)
-              (i8x16.narrow_i16x8_u
-                (i16x8.narrow_i32x4_u
-                  (i32x4.trunc_sat_f32x4_s
+              (i8x16.swizzle
+                ;; Truncation to an integer 0–255 as dlib's cvttps: floor (the sums are not negative),
+                ;; then + 2²³, which leaves the integer in the float's low mantissa byte (two
+                ;; instructions; V8 expands i32x4.trunc_sat_f32x4_s into about eight).
+                (f32x4.add (f32x4.splat (f32.const 8388608))
+                 (f32x4.floor
+                  (f32x4.add
                     (f32x4.add
                       (f32x4.add
-                        (f32x4.add
-                          (f32x4.mul (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u (local.get $t)))))
-                          (f32x4.mul (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u offset=3 (local.get $t))))))
-                        (f32x4.mul (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u (local.get $b))))))
-                      (f32x4.mul (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $w) (local.get $w)) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (v128.load8x8_u offset=3 (local.get $b)))))))
-                  (local.get $zero))
-                (local.get $zero)))
+                        (f32x4.mul (f32x4.mul (local.get $invTb) (local.get $inv)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $upper) (v128.const i8x16 0 128 128 128 1 128 128 128 2 128 128 128 3 128 128 128))))
+                        (f32x4.mul (f32x4.mul (local.get $invTb) (local.get $frac)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $upper) (v128.const i8x16 3 128 128 128 4 128 128 128 5 128 128 128 6 128 128 128)))))
+                      (f32x4.mul (f32x4.mul (local.get $tb) (local.get $inv)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $lower) (v128.const i8x16 0 128 128 128 1 128 128 128 2 128 128 128 3 128 128 128)))))
+                    (f32x4.mul (f32x4.mul (local.get $tb) (local.get $frac)) (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $lower) (v128.const i8x16 3 128 128 128 4 128 128 128 5 128 128 128 6 128 128 128)))))))
+                ;; Each lane's low byte (lanes 0–2 hold 0–255: the weights sum to 1, so no carry into bit 8).
+                (v128.const i8x16 0 4 8 12 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80)))
             (local.set $o (i32.add (local.get $o) (i32.const 3)))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br $cols)))
