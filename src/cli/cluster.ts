@@ -85,6 +85,8 @@ async function writeCrops(
   replace: boolean,
   errors: InputError[],
 ): Promise<void> {
+  // Loaded here, once per run, not at start-up: `facekit --help` and the other commands never load libvips for it.
+  const { default: sharp } = await import('sharp');
   const width = String(Math.max(...clustered.map((c) => c.cluster))).length;
   const byFile = new Map<string, { cluster: number; face: FoundFace }[]>();
   for (const c of clustered) byFile.set(c.face.file, [...(byFile.get(c.face.file) ?? []), c]);
@@ -120,8 +122,6 @@ async function writeCrops(
         `${basename(face.file, extname(face.file))}-face${face.index}.jpg`,
         namesIn.get(dir) as Set<string>,
       );
-      // Loaded here, not at start-up: `facekit --help` and the other commands never load libvips for it.
-      const { default: sharp } = await import('sharp');
       const jpeg = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
         .extract({ left, top, width: right - left, height: bottom - top })
         .jpeg()

@@ -46,6 +46,11 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** A CLI value in seconds (how users type timeouts) as the milliseconds the library takes; left out stays left out. */
+export function msFromSeconds(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
 /** `key=value` as typed after `people set` or `--meta`: the key up to the first `=`, trimmed; the value as typed, kept as a string. */
 export function parseMetaPair(pair: string, field = 'metadata'): [string, string] {
   const at = pair.indexOf('=');

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultGalleryPath } from '../entry/gallery.js';
 import type { DetectorName } from '../entry/detect.js';
 import type { Precision } from '../entry/models.js';
-import { dbOption, parsePositiveInt, type DbCliOptions } from './gallery-options.js';
+import { dbOption, msFromSeconds, parsePositiveInt, type DbCliOptions } from './gallery-options.js';
 import { embedderOption, modelOption, note, parseConfidence, precisionOption } from './output.js';
 
 interface ServeCliOptions extends DbCliOptions {
@@ -62,7 +62,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
       maxPixels: opts.maxPixels,
       maxFaces: opts.maxFaces,
       maxImages: opts.maxImages,
-      timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
+      timeoutMs: msFromSeconds(opts.timeout),
     }).filter(([, v]) => v !== undefined),
   );
   const service = await createService({

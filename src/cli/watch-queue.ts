@@ -7,6 +7,7 @@
 import { FaceKitError } from '../errors.js';
 import type { DetectorName } from '../entry/detect.js';
 import type { RtspTransport } from '../entry/video.js';
+import { msFromSeconds } from './gallery-options.js';
 import { printJson, printLine } from './output.js';
 
 export interface WatchQueueCliOptions {
@@ -89,7 +90,7 @@ export async function runWatchQueue(
       fps: opts.fps,
       saveUnknown: opts.saveUnknown === true,
       rtspTransport: opts.rtspTransport,
-      stallTimeoutMs: opts.stallTimeout === undefined ? undefined : opts.stallTimeout * 1000,
+      stallTimeoutMs: msFromSeconds(opts.stallTimeout),
     },
   });
   printLine(

@@ -5,6 +5,7 @@ import { FaceKitError } from '../errors.js';
 import type { DetectorName, Gallery } from '../index.js';
 import type { RtspTransport, Summary, WatchEvent } from '../entry/video.js';
 import { embedderOption, modelOption } from './output.js';
+import { msFromSeconds } from './gallery-options.js';
 
 export interface WatchCliOptions {
   db?: string;
@@ -186,7 +187,7 @@ export async function runWatch(source: string, opts: WatchCliOptions): Promise<n
       width: opts.size?.width,
       height: opts.size?.height,
       rtspTransport: opts.rtspTransport,
-      stallTimeoutMs: opts.stallTimeout === undefined ? undefined : opts.stallTimeout * 1000,
+      stallTimeoutMs: msFromSeconds(opts.stallTimeout),
       signal: stop.signal,
       onServe: (url) => process.stderr.write(`viewer: ${url}\n`),
       onEvent: (event) => {

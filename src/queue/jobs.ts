@@ -4,7 +4,8 @@
  * stands, and waiting for them with progress.
  */
 import { createHash } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError } from 'bullmq';
+import { FaceKitError, type FaceKitErrorCode } from '../errors.js';
 import { redisConnection } from './connection.js';
 
 /** A job id naming its content: the same work submitted again gets the same id, which BullMQ does not queue twice. */
@@ -88,4 +89,13 @@ export async function waitUntilFinished<P extends Finishing>(
   } finally {
     await events.close();
   }
+}
+
+/**
+ * Rethrows a job's error; as BullMQ's UnrecoverableError (failed at once, no retries) when it is a
+ * FaceKitError with one of `permanent`'s codes: a problem with the job itself fails the same on every try.
+ */
+export function rethrowForRetry(e: unknown, permanent: readonly FaceKitErrorCode[] = ['INVALID_ARGUMENT']): never {
+  if (e instanceof FaceKitError && permanent.includes(e.code)) throw new UnrecoverableError(e.message);
+  throw e;
 }

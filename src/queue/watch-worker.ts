@@ -5,12 +5,12 @@
  * another worker takes the source over (BullMQ's stalled-job check), any number of times.
  */
 import { Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import { FaceKitError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { createFaceKit } from '../entry/pipeline.js';
 import { watch } from '../entry/video.js';
 import { redisConnection, WATCH_QUEUE } from './connection.js';
 import type { WatchJobData, WatchJobResult } from './watch-jobs.js';
+import { rethrowForRetry } from './jobs.js';
 import type { QueueWorkerOptions } from './worker.js';
 
 /** How often a watching worker looks whether its job was asked to stop. */
@@ -87,8 +87,7 @@ export async function startWatchWorker(options: WatchWorkerOptions): Promise<Wor
         return result;
       } catch (e) {
         // A bad setting (e.g. an unknown RTSP transport) fails the same on every try: no retries.
-        if (e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT') throw new UnrecoverableError(e.message);
-        throw e;
+        rethrowForRetry(e);
       } finally {
         clearInterval(check);
         closing.signal.removeEventListener('abort', onClose);

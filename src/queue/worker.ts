@@ -5,7 +5,7 @@
  * committed in one transaction (pipeline/enroll.ts).
  */
 import { UnrecoverableError, Worker } from 'bullmq';
-import { FaceKitError, invalidArgument } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { type Analyzer, type AnalyzerSettings, openAnalyzer, requiredModels } from '../pipeline/batch.js';
 import { ensureModels } from '../models/ensure.js';
@@ -14,6 +14,7 @@ import type { InputError } from '../pipeline/batch.js';
 import { type AnalyzeJobData, type AnalyzeJobResult, type AnalyzedPhoto, toAnalyzedPhoto } from './analyze-jobs.js';
 import { ANALYZE_QUEUE, ENROLL_QUEUE, redisConnection } from './connection.js';
 import type { EnrollJobData, EnrollJobResult } from './enroll-jobs.js';
+import { rethrowForRetry } from './jobs.js';
 
 export interface QueueWorkerOptions {
   readonly queueUrl: string;
@@ -154,10 +155,7 @@ export async function startAnalyzeWorker(
     (job) =>
       runAnalyzeJob(analyzers, job.data, (done) => {
         void job.updateProgress({ photos: job.data.photos.length, done });
-      }).catch((e) => {
-        if (e instanceof FaceKitError && e.code === 'INVALID_ARGUMENT') throw new UnrecoverableError(e.message);
-        throw e;
-      }),
+      }).catch((e) => rethrowForRetry(e)),
     {
       connection: redisConnection(options.queueUrl),
       concurrency: checkConcurrency(options),
@@ -189,9 +187,7 @@ export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<
         });
       } catch (e) {
         // A problem with the job itself will not go away on retry; a busy or unreachable gallery may.
-        if (e instanceof FaceKitError && ['INVALID_ARGUMENT', 'MODEL_MISMATCH'].includes(e.code))
-          throw new UnrecoverableError(e.message);
-        throw e;
+        rethrowForRetry(e, ['INVALID_ARGUMENT', 'MODEL_MISMATCH']);
       }
     },
     {
