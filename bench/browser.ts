@@ -2,7 +2,8 @@
 /**
  * Browser benchmark (issue 14): headless Chromium on this machine, same run, same frames.
  *  - ms per 640×480 frame, detect (tiny 416) and whole pipeline (detect + 68 landmarks + 128-d
- *    per face): facekit/browser on onnxruntime-web wasm with 1 and 2 threads against face-api.js
+ *    per face): facekit/browser on onnxruntime-web wasm with 1 and 2 threads, fp32 and int8
+ *    (`precision`), against face-api.js
  *    (@vladmandic/face-api, tfjs wasm and webgl backends; its wasm binaries from node_modules);
  *  - the Live page's fps with a fake 640×480 camera (`facekit serve`, in-browser recognition);
  *  - facekit/browser's bundle size (minified, gzip) and the web app's;
@@ -187,8 +188,8 @@ async function timeRuntime(setup: string, rounds: number): Promise<Timing> {
  * `padding`: the kit's default (0.1, as Node: a second detector pass on a bordered copy finds faces
  * cut by the frame's edge) or 0 (one pass, the work face-api.js does; the Live page's setting).
  */
-function facekitTimes(threads: number, padding?: number): Promise<Timing> {
-  const options = JSON.stringify({ detector: 'tiny', inputSize: 416, threads, padding, cache: false });
+function facekitTimes(threads: number, padding?: number, precision: 'fp32' | 'int8' = 'fp32'): Promise<Timing> {
+  const options = JSON.stringify({ detector: 'tiny', inputSize: 416, threads, padding, precision, cache: false });
   return timeRuntime(
     `(async () => {
       const { createFaceKit } = await import(location.origin + '/facekit.js');
@@ -323,14 +324,16 @@ async function bundleSizes() {
 }
 
 const results: Record<string, Timing> = {};
-for (const [threads, padding] of [
-  [1, undefined],
-  [1, 0],
-  [2, 0],
+for (const [threads, padding, precision] of [
+  [1, undefined, 'fp32'],
+  [1, 0, 'fp32'],
+  [2, 0, 'fp32'],
+  [1, 0, 'int8'],
+  [2, 0, 'int8'],
 ] as const) {
-  const name = `facekit wasm ${threads} thread${threads > 1 ? 's' : ''}${padding === 0 ? ', padding 0' : ', default padding'}`;
-  results[name] = await facekitTimes(threads, padding);
-  console.error(`done facekit ${threads}`);
+  const name = `facekit wasm ${threads} thread${threads > 1 ? 's' : ''}${padding === 0 ? ', padding 0' : ', default padding'}${precision === 'int8' ? ', int8' : ''}`;
+  results[name] = await facekitTimes(threads, padding, precision);
+  console.error(`done ${name}`);
 }
 results['face-api.js wasm'] = await faceApiTimes('wasm');
 console.error('done face-api wasm');

@@ -8,6 +8,7 @@ import { DlibEncoder } from '../embed/dlib128.js';
 import { DLIB128 } from '../embed/spec.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
 import { landmarks5From68 } from '../landmarks/five.js';
+import { checkPrecision, type Precision } from '../models/precision.js';
 import { type Landmark68Variant, Landmarker68 } from '../landmarks/landmarks68.js';
 import { provideBackend, type RuntimeOptions } from '../runtime/model-session.js';
 import type { Detection, Face, Face5, Point } from '../types.js';
@@ -34,6 +35,12 @@ export interface BrowserFaceKitOptions extends WebRuntimeOptions, Omit<DetectOpt
    * /models/embedders/) or its spec's URL (`<name>.json`, the `.onnx` beside it). Default: dlib's.
    */
   readonly embedder?: string;
+  /**
+   * 'fp32' (default: descriptors equal Node's fp32 within 1e-4) or 'int8': the dlib encoder and SSD
+   * run their int8 builds (Node's `precision: 'int8'` models, built by the server on first request),
+   * faster, and equal to Node's int8 descriptors. A tuned `embedder` always runs fp32, as in Node.
+   */
+  readonly precision?: Precision;
 }
 
 /** One face the browser kit found and described. */
@@ -52,6 +59,7 @@ export interface BrowserFace extends Detection {
 export class BrowserFaceKit {
   readonly detectorName: BrowserDetectorName;
   readonly alignment: BrowserAlignment;
+  readonly precision: Precision;
   /** The descriptor space (galleries refuse to mix): the same id as Node's (`dlib128+<name>` for a tuned one). */
   readonly embedderId: string;
   private readonly tuned?: TunedEmbedderRef;
@@ -81,12 +89,13 @@ export class BrowserFaceKit {
     if (alignment !== 'landmarks68' && alignment !== 'landmarks5')
       throw invalidArgument('alignment', `expected 'landmarks68' or 'landmarks5', got ${String(alignment)}`);
     this.alignment = alignment;
+    this.precision = checkPrecision(options.precision ?? 'fp32');
     if (options.embedder !== undefined) this.tuned = tunedEmbedderRef(options.embedder, options);
     this.embedderId = this.tuned?.modelId ?? DLIB128.modelId;
     const backend = webBackend(options);
     // Runners opened without options (none here, but user code reaching the stage classes) use it too.
     provideBackend(backend);
-    this.runtime = { backend };
+    this.runtime = { backend, precision: this.precision };
   }
 
   private alive(): void {

@@ -28,7 +28,15 @@ export interface WebRuntimeOptions {
 /** The cache every facekit page shares; the version names the key layout, not the models. */
 export const MODEL_CACHE = 'facekit-models-v1';
 
-type ModelIndex = Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>;
+/** /models/index.json: a model's hash and size, or `onRequest` for an int8 build the server makes when first fetched. */
+type ModelIndex = Readonly<
+  Record<string, { readonly sha256: string; readonly bytes: number } | { readonly onRequest: true }>
+>;
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 export function baseUrl(options: WebRuntimeOptions): string {
   const base = options.modelUrl ?? new URL('/models/', globalThis.location?.href ?? 'http://localhost/').href;
@@ -79,6 +87,28 @@ async function loadOrt(options: WebRuntimeOptions): Promise<typeof Ort> {
   return ort;
 }
 
+/**
+ * A model the server had not built when it wrote the index (an int8 build): this request makes it
+ * (seconds, once per server). No hash to check it against beforehand, so its own hash, checked
+ * against the server's ETag, becomes the cache key: the index lists that hash from now on, and the
+ * next page load finds it in the cache.
+ */
+async function fetchBuiltOnRequest(base: string, id: ModelId, cache: Cache | undefined): Promise<Uint8Array> {
+  const url = `${base}${id}.onnx`;
+  const response = await fetchOk(url);
+  const bytes = new Uint8Array(await response.clone().arrayBuffer());
+  // Hashing needs a secure context (https or localhost, as the camera does); elsewhere it runs uncached.
+  if (typeof crypto === 'undefined' || crypto.subtle === undefined) return bytes;
+  const sha256 = await sha256Hex(bytes);
+  const etag = response.headers.get('etag')?.replace(/^(W\/)?"|"$/g, '');
+  if (etag && /^[0-9a-f]{64}$/.test(etag) && etag !== sha256)
+    throw new FaceKitError('MODEL_CORRUPT', `${url}: the bytes' SHA-256 is ${sha256}, the server's ETag ${etag}`, {
+      field: id,
+    });
+  await cache?.put(`${url}?sha256=${sha256}`, response).catch(() => undefined);
+  return bytes;
+}
+
 export function webBackend(options: WebRuntimeOptions = {}): RuntimeBackend {
   const base = baseUrl(options);
   let index: Promise<ModelIndex> | undefined;
@@ -93,11 +123,12 @@ export function webBackend(options: WebRuntimeOptions = {}): RuntimeBackend {
       const entry = (await modelIndex())[id];
       if (entry === undefined)
         throw new FaceKitError('MODEL_MISSING', `${base}index.json lists no model ${id}`, { field: id });
-      const url = `${base}${id}.onnx?sha256=${entry.sha256}`;
       const cache =
         options.cache !== false && typeof caches !== 'undefined'
           ? await caches.open(MODEL_CACHE).catch(() => undefined)
           : undefined;
+      if ('onRequest' in entry) return fetchBuiltOnRequest(base, id, cache);
+      const url = `${base}${id}.onnx?sha256=${entry.sha256}`;
       const hit = await cache?.match(url);
       if (hit) return new Uint8Array(await hit.arrayBuffer());
       const response = await fetchOk(url);
@@ -114,6 +145,9 @@ export function webBackend(options: WebRuntimeOptions = {}): RuntimeBackend {
       (await loadOrt(options)).InferenceSession.create(bytes, {
         executionProviders: ['wasm'],
         graphOptimizationLevel: 'all',
+        // Idle intra-op threads sleep instead of spinning: spinning threads took the cores the page
+        // and the other thread needed (2 threads ran slower than 1 on 2 cores). No effect at 1 thread.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       }),
     floatTensor: (data, dims) => {
       // Sessions come first (createSession loaded the module): a tensor is only made for a run.

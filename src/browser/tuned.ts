@@ -1,6 +1,6 @@
 import { TUNED_ID_PREFIX } from '../embed/spec.js';
 import { FaceKitError, invalidArgument } from '../errors.js';
-import { baseUrl, fetchOk, type WebRuntimeOptions } from './runtime.js';
+import { baseUrl, fetchOk, sha256Hex, type WebRuntimeOptions } from './runtime.js';
 
 /**
  * An embedder tuned by `facekit train` in the browser: its spec (`<name>.json`, as
@@ -37,11 +37,6 @@ export function tunedEmbedderRef(embedder: unknown, options: WebRuntimeOptions):
       `${specUrl} is not a tuned embedder's spec (<name>.json, as facekit train writes)`,
     );
   return { specUrl, modelId: `${TUNED_ID_PREFIX}${name}` };
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Fetches and checks the spec and its ONNX; returns the model bytes. */

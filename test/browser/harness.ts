@@ -11,7 +11,7 @@ import { dirname, extname, join, normalize } from 'node:path';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
-import { BROWSER_MODELS, ISOLATION_HEADERS, modelFiles } from '../../src/server/routes/webapp.js';
+import { BROWSER_MODELS, ISOLATION_HEADERS, modelFiles, modelIndex } from '../../src/server/routes/webapp.js';
 import type { ModelId } from '../../src/models/registry.js';
 
 const require = createRequire(import.meta.url);
@@ -100,14 +100,7 @@ export async function serveFaceKit(extra: Record<string, Uint8Array | string> = 
         if (!file.startsWith(ORT_DIR)) return send(404, 'no');
         return send(200, await readFile(file), TYPES[extname(file)] ?? 'application/octet-stream');
       }
-      if (path === '/models/index.json') {
-        const index: Record<string, unknown> = {};
-        for (const id of BROWSER_MODELS) {
-          const f = await models(id);
-          index[id] = { sha256: f.sha256, bytes: f.bytes.length };
-        }
-        return send(200, JSON.stringify(index), 'application/json');
-      }
+      if (path === '/models/index.json') return send(200, JSON.stringify(await modelIndex(models)), 'application/json');
       const model = /^\/models\/([a-z0-9_]+)\.onnx$/.exec(path);
       if (model && BROWSER_MODELS.includes(model[1] as ModelId))
         return send(200, (await models(model[1] as ModelId)).bytes, 'application/octet-stream');

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WEBAPP_DIR } from '../../src/server/routes/webapp.js';
@@ -35,10 +35,24 @@ test('GET /models/index.json lists each browser model with the hash and size of 
   assert.equal(file.headers.etag, `"${models.tiny_face_detector.sha256}"`);
 });
 
+test('GET /models/index.json builds no int8 model: it lists one once built, and its first GET /models/<id>.onnx builds it', async () => {
+  const before = (await s.call('GET', '/models/index.json', { key: {} })).json() as Record<string, unknown>;
+  assert.deepEqual(before.dlib_resnet128_int8, { onRequest: true });
+  assert.deepEqual(before.ssd_mobilenetv1_int8, { onRequest: true });
+  assert.ok(!readdirSync(cacheDir).some((f) => f.includes('int8')), 'the index built no int8 model');
+  const file = await s.call('GET', '/models/dlib_resnet128_int8.onnx', { key: {} });
+  assert.equal(file.statusCode, 200);
+  const sha256 = createHash('sha256').update(file.rawPayload).digest('hex');
+  assert.equal(file.headers.etag, `"${sha256}"`);
+  const after = (await s.call('GET', '/models/index.json', { key: {} })).json() as Record<string, unknown>;
+  assert.deepEqual(after.dlib_resnet128_int8, { sha256, bytes: file.rawPayload.length });
+  assert.deepEqual(after.ssd_mobilenetv1_int8, { onRequest: true });
+});
+
 test('GET /models/<file> refuses what is not a browser model, naming the file', async () => {
-  const int8 = await s.call('GET', '/models/dlib_resnet128_int8.onnx', { key: {} });
-  assert.equal(int8.statusCode, 404);
-  assert.match(int8.json().error.message, /no browser model dlib_resnet128_int8/);
+  const mmod = await s.call('GET', '/models/mmod_face_detector.onnx', { key: {} });
+  assert.equal(mmod.statusCode, 404);
+  assert.match(mmod.json().error.message, /no browser model mmod_face_detector/);
   const odd = await s.call('GET', '/models/..%2Fpackage.json', { key: {} });
   assert.equal(odd.statusCode, 400);
 });

@@ -9,22 +9,34 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaceKitError } from '../../errors.js';
 import { tunedPaths } from '../../embed/tuned.js';
-import { defaultCacheDir, loadModelBytes } from '../../models/cache.js';
+import { defaultCacheDir, inspectModel, loadModelBytes } from '../../models/cache.js';
 import type { ModelId } from '../../models/registry.js';
 import type { FastifyReply } from 'fastify';
 import type { RouteSpec } from '../context.js';
 
-/** The networks facekit/browser opens (dlib's CNN and the int8 builds stay on the server). */
+/** The networks facekit/browser opens (dlib's CNN stays on the server). */
 export const BROWSER_MODELS: readonly ModelId[] = [
   'tiny_face_detector',
   'ssd_mobilenetv1',
+  'ssd_mobilenetv1_int8',
   'mtcnn_pnet',
   'mtcnn_rnet',
   'mtcnn_onet',
   'face_landmark_68',
   'face_landmark_68_tiny',
   'dlib_resnet128',
+  'dlib_resnet128_int8',
 ];
+
+/**
+ * Models /models/index.json never builds: an int8 build calibrates on the fp32 pipeline (seconds
+ * of CPU each), and most pages never ask for one. The index lists such a model's hash once it is
+ * in the model cache, else `{ onRequest: true }`; its first GET /models/<id>.onnx builds it.
+ */
+export const BUILT_ON_REQUEST: readonly ModelId[] = ['ssd_mobilenetv1_int8', 'dlib_resnet128_int8'];
+
+/** One model's line in /models/index.json. */
+export type ModelIndexEntry = { readonly sha256: string; readonly bytes: number } | { readonly onRequest: true };
 
 /** dist/webapp: three levels up from this module in src/server/routes/ and dist/server/routes/ alike. */
 export const WEBAPP_DIR = fileURLToPath(new URL('../../../dist/webapp/', import.meta.url));
@@ -56,21 +68,41 @@ interface ModelFile {
   readonly sha256: string;
 }
 
+/** A model's bytes and hash (built when missing), and `ifBuilt`: the same only when nothing must be built. */
+export interface ModelFiles {
+  (id: ModelId): Promise<ModelFile>;
+  ifBuilt(id: ModelId): Promise<ModelFile | undefined>;
+}
+
 /** Each model's bytes and hash, read (built on first use) once per process: a cache file does not change under a running server. */
-export function modelFiles(cacheDir?: string): (id: ModelId) => Promise<ModelFile> {
+export function modelFiles(cacheDir?: string): ModelFiles {
   const memo = new Map<ModelId, Promise<ModelFile>>();
-  return (id) => {
-    let file = memo.get(id);
-    if (!file) {
-      file = loadModelBytes(id, cacheDir).then((bytes) => ({
-        bytes,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-      }));
-      file.catch(() => memo.delete(id));
-      memo.set(id, file);
-    }
+  const remember = (id: ModelId, bytes: Promise<Uint8Array>): Promise<ModelFile> => {
+    const file = bytes.then((b) => ({ bytes: b, sha256: createHash('sha256').update(b).digest('hex') }));
+    file.catch(() => memo.delete(id));
+    memo.set(id, file);
     return file;
   };
+  const files = (id: ModelId) => memo.get(id) ?? remember(id, loadModelBytes(id, cacheDir));
+  files.ifBuilt = async (id: ModelId) => {
+    const known = memo.get(id);
+    if (known) return known;
+    // A build in flight elsewhere (another process) is not 'ready' yet: listed on request until it is.
+    const info = await inspectModel(id, cacheDir);
+    return info.state === 'ready' && info.bytes ? remember(id, Promise.resolve(info.bytes)) : undefined;
+  };
+  return files;
+}
+
+/** /models/index.json's content: every browser model's hash and size, building only what is not built on request. */
+export async function modelIndex(models: ModelFiles): Promise<Record<string, ModelIndexEntry>> {
+  const entries = await Promise.all(
+    BROWSER_MODELS.map(async (id): Promise<[string, ModelIndexEntry]> => {
+      const file = BUILT_ON_REQUEST.includes(id) ? await models.ifBuilt(id) : await models(id);
+      return [id, file ? { sha256: file.sha256, bytes: file.bytes.length } : { onRequest: true }];
+    }),
+  );
+  return Object.fromEntries(entries);
 }
 
 /** Sends a file of the built web app with the isolation headers the threaded WebAssembly needs. */
@@ -136,24 +168,23 @@ export function webappRoutes(models = modelFiles(), modelsDir = defaultCacheDir(
       summary: "The models facekit/browser runs, with each file's SHA-256 and size (its cache key)",
       tag: 'web app',
       access: 'public',
-      responses: { 200: { contentType: 'application/json', description: '{ [modelId]: { sha256, bytes } }' } },
+      responses: {
+        200: {
+          contentType: 'application/json',
+          description: '{ [modelId]: { sha256, bytes } | { onRequest: true } } (an int8 build not made yet)',
+        },
+      },
       async handler(_ctx, _request, reply) {
-        const entries = await Promise.all(
-          BROWSER_MODELS.map(async (id) => {
-            const file = await models(id);
-            return [id, { sha256: file.sha256, bytes: file.bytes.length }] as const;
-          }),
-        );
         return reply
           .headers({ ...ISOLATION_HEADERS, 'cache-control': 'no-cache' })
           .type('application/json')
-          .send(JSON.stringify(Object.fromEntries(entries)));
+          .send(JSON.stringify(await modelIndex(models)));
       },
     },
     {
       method: 'GET',
       url: '/models/:file',
-      summary: 'One built model (<id>.onnx), the same bytes the server runs',
+      summary: 'One built model (<id>.onnx), the same bytes the server runs; an int8 one is built on its first request',
       tag: 'web app',
       access: 'public',
       params: {
