@@ -14,10 +14,11 @@ import { exportTuned } from '../../src/train/export.js';
 import { stockTail } from '../../src/train/network.js';
 import { tempDir } from '../helpers/temp.js';
 import { faceApiSample, maxAbsDiff } from '../helpers/faceapi-reference.js';
+import { modelFiles } from '../../src/server/routes/webapp.js';
 import { chromiumOrSkip, launchChromium, newPage, serveFaceKit, type StaticSite } from './harness.js';
 
 // The functions given to page.evaluate run in the page; the Node test program has no DOM types.
-declare const location: any, Image: any, ImageData: any, createImageBitmap: any, document: any;
+declare const location: any, Image: any, ImageData: any, createImageBitmap: any, document: any, caches: any;
 
 const { chromium, skip } = chromiumOrSkip();
 
@@ -26,6 +27,7 @@ let browser: Browser;
 let page: Page;
 let png: Buffer;
 let raw: { data: Buffer; width: number; height: number };
+let lazySha = '';
 
 before(async () => {
   if (skip) return;
@@ -47,7 +49,18 @@ before(async () => {
   );
   embedderEntry('pets', 'embedder', tunedDir);
   const onnx = readFileSync(tuned.onnx);
+  // A server that had not built the int8 encoder when it wrote its index (`onRequest`).
+  const onRequest: Record<string, Uint8Array | string> = {};
+  const lazyIndex: Record<string, unknown> = { dlib_resnet128_int8: { onRequest: true } };
+  for (const id of ['tiny_face_detector', 'face_landmark_68', 'dlib_resnet128_int8'] as const) {
+    const file = await modelFiles()(id);
+    onRequest[`/lazy/${id}.onnx`] = file.bytes;
+    if (id === 'dlib_resnet128_int8') lazySha = file.sha256;
+    else lazyIndex[id] = { sha256: file.sha256, bytes: file.bytes.length };
+  }
+  onRequest['/lazy/index.json'] = JSON.stringify(lazyIndex);
   site = await serveFaceKit({
+    ...onRequest,
     '/photo.png': png,
     '/mine/pets.json': readFileSync(tuned.spec),
     '/mine/pets.onnx': onnx,
@@ -124,7 +137,6 @@ async function compare(
     { detector, kinds, embedder, precision },
   )) as PageFace[][];
 
-  let worst = 0;
   const diffs: number[] = [];
   for (const [k, faces] of inBrowser.entries()) {
     assert.equal(faces.length, node.length, `${kinds[k]}: same number of faces`);
@@ -133,14 +145,12 @@ async function compare(
       diffs.push(diff);
       // int8: checked by its own test (one face differs, see there).
       if (precision !== 'int8') assert.ok(diff <= 1e-4, `${kinds[k]}, face ${i}: max abs diff ${diff}`);
-      worst = Math.max(worst, diff);
     });
   }
   console.log(
     `# ${detector}${embedder ? ` + ${embedder}` : ''}${precision ? ` ${precision}` : ''}: ${node.length} faces from ${kinds.join(', ')}: max abs diff browser vs Node ${diffs.map((d) => d.toExponential(2)).join(', ')}`,
   );
   return { inBrowser, node, diffs };
-  return inBrowser;
 }
 
 test(
@@ -161,31 +171,45 @@ test(
   () => compare('tiny', ['imageData'], '/mine/pets.json'),
 );
 
-test(
-  "precision 'int8' runs the int8 encoder in the browser: Node's int8 descriptors, a small shift from fp32",
-  { skip, timeout: 90_000 },
-  async () => {
-    const { inBrowser, node, diffs } = await compare('tiny', ['imageData'], undefined, 'int8');
-    const distance = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-      Math.hypot(...Array.from(a, (v, k) => v - b[k]));
-    // Same model, same integer kernels: faces come out bit-for-bit as in Node (measured: 2 of the
-    // photo's 3 within 1.2e-7). One face differs by 0.03 (measured, each run the same): onnxruntime-web's
-    // wasm int8 kernels and onnxruntime-node's x86 ones round one requantization differently.
-    assert.ok(diffs.filter((d) => d <= 1e-4).length >= 2, `int8 browser vs Node max abs diffs ${diffs}`);
-    inBrowser[0].forEach((f, i) =>
-      assert.ok(distance(f.descriptor, node[i].descriptor) < 0.05, `face ${i}: within 0.05 of Node's int8`),
-    );
-    // Not the fp32 numbers (a kit that ignored the option would be caught here), but within the shift
-    // Node's int8 has (README: at most 0.062 on the demo photos).
-    const fp32 = await nodeFaces('tiny');
-    const shifts = inBrowser[0].map((f, i) => distance(f.descriptor, fp32[i].descriptor));
-    assert.ok(
-      shifts.every((d) => d > 1e-3 && d < 0.062),
-      `int8 vs fp32 euclidean shifts ${shifts}`,
-    );
-    console.log(`# browser int8 vs Node fp32: euclidean shift per face ${shifts.map((d) => d.toFixed(4)).join(', ')}`);
-  },
-);
+test("precision 'int8' runs the int8 encoder in the browser: Node's int8 descriptors, a small shift from fp32", {
+  skip,
+  timeout: 90_000,
+}, async () => {
+  const { inBrowser, node, diffs } = await compare('tiny', ['imageData'], undefined, 'int8');
+  const distance = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(...Array.from(a, (v, k) => v - b[k]));
+  // Same model, same integer kernels: faces come out bit-for-bit as in Node (measured: 2 of the
+  // photo's 3 within 1.2e-7). One face differs by 0.03 (measured, each run the same): onnxruntime-web's
+  // wasm int8 kernels and onnxruntime-node's x86 ones round one requantization differently.
+  assert.ok(diffs.filter((d) => d <= 1e-4).length >= 2, `int8 browser vs Node max abs diffs ${diffs}`);
+  inBrowser[0].forEach((f, i) =>
+    assert.ok(distance(f.descriptor, node[i].descriptor) < 0.05, `face ${i}: within 0.05 of Node's int8`),
+  );
+  // Not the fp32 numbers (a kit that ignored the option would be caught here), but within the shift
+  // Node's int8 has (README: at most 0.062 on the demo photos).
+  const fp32 = await nodeFaces('tiny');
+  const shifts = inBrowser[0].map((f, i) => distance(f.descriptor, fp32[i].descriptor));
+  assert.ok(
+    shifts.every((d) => d > 1e-3 && d < 0.062),
+    `int8 vs fp32 euclidean shifts ${shifts}`,
+  );
+  console.log(`# browser int8 vs Node fp32: euclidean shift per face ${shifts.map((d) => d.toFixed(4)).join(', ')}`);
+});
+
+test('an int8 model the index lists { onRequest: true } is fetched plainly and cached under its own SHA-256', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const keys = (await page.evaluate(async () => {
+    const { createFaceKit, MODEL_CACHE } = await import(`${location.origin}/facekit.js`);
+    await caches.delete(MODEL_CACHE);
+    const kit = createFaceKit({ modelUrl: '/lazy/', precision: 'int8' });
+    await kit.warmUp();
+    await kit.dispose();
+    const cache = await caches.open(MODEL_CACHE);
+    return (await cache.keys()).map((r: { url: string }) => new URL(r.url).pathname + new URL(r.url).search);
+  })) as string[];
+  assert.ok(keys.includes(`/lazy/dlib_resnet128_int8.onnx?sha256=${lazySha}`), keys.join(', '));
+});
 
 test('the browser kit refuses bad input and options with FaceKitError codes', { skip, timeout: 30_000 }, async () => {
   const errors = (await page.evaluate(async () => {
