@@ -153,23 +153,26 @@ async function compare(
   return { inBrowser, node, diffs };
 }
 
-test(
-  'browser descriptors equal Node descriptors for the same photo (tiny; img, ImageData, canvas, ImageBitmap)',
-  { skip, timeout: 60_000 },
-  () => compare('tiny', ['img', 'imageData', 'canvas', 'bitmap']),
-);
+test('browser descriptors equal Node descriptors for the same photo (tiny; img, ImageData, canvas, ImageBitmap)', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  await compare('tiny', ['img', 'imageData', 'canvas', 'bitmap']);
+});
 
-test(
-  "browser descriptors equal Node descriptors for the same photo (MTCNN, Node's default detector)",
-  { skip, timeout: 60_000 },
-  () => compare('mtcnn', ['imageData']),
-);
+test("browser descriptors equal Node descriptors for the same photo (MTCNN, Node's default detector)", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  await compare('mtcnn', ['imageData']);
+});
 
-test(
-  'an embedder tuned by facekit train runs in the browser (embedder option: its spec URL) and gives Node its descriptors',
-  { skip, timeout: 60_000 },
-  () => compare('tiny', ['imageData'], '/mine/pets.json'),
-);
+test('an embedder tuned by facekit train runs in the browser (embedder option: its spec URL) and gives Node its descriptors', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  await compare('tiny', ['imageData'], '/mine/pets.json');
+});
 
 test("precision 'int8' runs the int8 encoder in the browser: Node's int8 descriptors, a small shift from fp32", {
   skip,
