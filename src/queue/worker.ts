@@ -12,7 +12,9 @@ import { ensureModels } from '../models/ensure.js';
 import { Enrolment, hashFiles } from '../pipeline/enroll.js';
 import type { InputError } from '../pipeline/batch.js';
 import { type AnalyzeJobData, type AnalyzeJobResult, type AnalyzedPhoto, toAnalyzedPhoto } from './analyze-jobs.js';
-import { ANALYZE_QUEUE, ENROLL_QUEUE, redisConnection } from './connection.js';
+import { ANALYZE_QUEUE, ENROLL_QUEUE, INDEX_QUEUE, redisConnection } from './connection.js';
+import type { IndexJobData, IndexJobResult } from './index-jobs.js';
+import { indexPhotoFiles } from '../pipeline/index-photos.js';
 import type { EnrollJobData, EnrollJobResult } from './enroll-jobs.js';
 import { rethrowForRetry } from './jobs.js';
 
@@ -168,6 +170,65 @@ export async function startAnalyzeWorker(
   return worker;
 }
 
+/** Runs one index job: what `facekit index` does, for one slice of photos. */
+export async function runIndexJob(
+  analyzers: AnalyzerCache,
+  gallery: Gallery,
+  data: IndexJobData,
+  onProgress: (done: number) => void = () => undefined,
+): Promise<IndexJobResult> {
+  let done = 0;
+  const s = await indexPhotoFiles(
+    gallery,
+    data.files,
+    async (files, onResult) => (await analyzers.get(data.settings)).run(files, onResult),
+    { onResult: () => onProgress(++done) },
+  );
+  return {
+    photosIndexed: s.photosIndexed,
+    facesStored: s.facesStored,
+    alreadyIndexed: s.alreadyIndexed,
+    withoutFaces: s.withoutFaces,
+    failed: s.failed.map((e) => ({ file: e.file, code: e.code, message: e.message })),
+  };
+}
+
+/** A job for another gallery than the worker's: retrying here cannot help. */
+function checkJobGallery(jobGallery: string, gallery: Gallery): void {
+  if (jobGallery !== gallery.file)
+    throw new UnrecoverableError(
+      `job for gallery ${jobGallery}; this worker writes ${gallery.file} (start a worker with that --db)`,
+    );
+}
+
+/** Starts taking photo-index jobs (`facekit index --queue`); resolves once connected. */
+export async function startIndexWorker(options: WorkerOptions): Promise<Worker<IndexJobData, IndexJobResult>> {
+  const gallery = options.gallery;
+  const analyzers = new AnalyzerCache();
+  const worker = new Worker<IndexJobData, IndexJobResult>(
+    INDEX_QUEUE,
+    async (job) => {
+      checkJobGallery(job.data.gallery, gallery);
+      try {
+        return await runIndexJob(analyzers, gallery, job.data, (done) => {
+          void job.updateProgress({ photos: job.data.files.length, done });
+        });
+      } catch (e) {
+        rethrowForRetry(e, ['INVALID_ARGUMENT', 'MODEL_MISMATCH']);
+      }
+    },
+    {
+      connection: redisConnection(options.queueUrl),
+      concurrency: checkConcurrency(options),
+      lockDuration: options.lockMs ?? 30_000,
+      stalledInterval: options.lockMs ?? 30_000,
+    },
+  );
+  watchOver(worker, analyzers, options);
+  await worker.waitUntilReady();
+  return worker;
+}
+
 /** Starts taking jobs; resolves with the BullMQ worker once it is connected (close() to stop). */
 export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<EnrollJobData, EnrollJobResult>> {
   const concurrency = checkConcurrency(options);
@@ -176,11 +237,7 @@ export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<
   const worker = new Worker<EnrollJobData, EnrollJobResult>(
     ENROLL_QUEUE,
     async (job) => {
-      if (job.data.gallery !== gallery.file)
-        // Another gallery's job: retrying here cannot help.
-        throw new UnrecoverableError(
-          `job for gallery ${job.data.gallery}; this worker writes ${gallery.file} (start a worker with that --db)`,
-        );
+      checkJobGallery(job.data.gallery, gallery);
       try {
         return await runEnrollJob(analyzers, gallery, job.data, (done) => {
           void job.updateProgress({ photos: job.data.files.length, done });

@@ -163,6 +163,31 @@ for (const b of BACKENDS) {
   });
 }
 
+describe('postgres store: migration 1 → 2', () => {
+  const pg = BACKENDS.find((b) => b.name === 'postgres');
+  test('a gallery at migration 1 (before the photo index) gets the index tables and keeps its people and faces', async (t) => {
+    if (!pg || pg.skip) return t.skip(pg ? String(pg.skip) : 'no postgres backend');
+    const url = await pg.fresh();
+    const f = new Faces(7);
+    await withBackendStore(pg, url, (s) =>
+      s.enroll([{ name: 'ann', faces: [{ descriptor: f.photo(f.person()) }] }], DLIB),
+    );
+    // Back to what migration 1 made: the index tables and the record of step 2 gone.
+    await pg.raw(url, 'DROP TABLE indexed_faces');
+    await pg.raw(url, 'DROP TABLE indexed_photos');
+    await pg.raw(url, 'DELETE FROM migrations WHERE version = 2');
+    await withBackendStore(pg, url, async (s) => {
+      assert.deepEqual(await s.stats(), { people: 1, faces: 1 });
+      await s.indexPhotos([photo(1, [f.photo(f.person())])], DLIB);
+      assert.equal((await s.photoIndexStats()).faces, 1);
+    });
+    assert.deepEqual(
+      (await pg.raw(url, 'SELECT version FROM migrations ORDER BY version')).map((r) => Number(r.version)),
+      [1, 2],
+    );
+  });
+});
+
 describe('sqlite store: schema 2 → 3', () => {
   test("a gallery made by the previous release's code (schema 2) migrates in place and keeps its people, faces and keys", async () => {
     const file = join(root, 'old.db');
