@@ -21,6 +21,7 @@ import { minConfidenceOption, noRetryOption } from './analysis-options.js';
 import { quietOption } from './progress.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
+import { findCommand, indexCommand } from './index-commands.js';
 import { keysCommand } from './keys.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
 import { watchCommand } from './watch.js';
@@ -220,6 +221,8 @@ export function buildProgram(): Command {
     .addCommand(detectCommand())
     .addCommand(identifyCommand())
     .addCommand(enrollCommand())
+    .addCommand(indexCommand())
+    .addCommand(findCommand())
     .addCommand(peopleCommand())
     .addCommand(verifyCommand())
     .addCommand(calibrateCommand())

@@ -142,7 +142,7 @@ export interface IndexSearch {
   /** Photos where the face appears, closest first. */
   readonly matches: IndexMatch[];
   readonly threshold: ThresholdInfo;
-  /** Faces and photos of the index searched (this gallery's model). */
+  /** Faces of the index searched (this gallery's model), and the photos holding them. */
   readonly faces: number;
   readonly photos: number;
 }
