@@ -4,16 +4,16 @@
  * its module when it runs (see main.ts).
  */
 import { Command, Option } from 'commander';
-import { minConfidenceOption, noRetryOption } from './analysis-options.js';
+import { noRetryOption, photoAnalysisOptions, queueOptions, withOptions } from './analysis-options.js';
 import type { FindCliOptions } from './find.js';
 import { farOption, thresholdOption } from './gallery-commands.js';
 import { dbOption, parsePositiveInt, withJsonErrors } from './gallery-options.js';
 import type { IndexCliOptions } from './index-photos.js';
-import { cpusOption, embedderOption, jsonOption, modelOption, precisionOption, upsampleOption } from './output.js';
+import { embedderOption, jsonOption, modelOption, precisionOption } from './output.js';
 import { quietOption } from './progress.js';
 
 export function indexCommand(): Command {
-  return new Command('index')
+  const cmd = new Command('index')
     .summary('store every face of every photo (unlabelled), to find later where a person appears')
     .description(
       'index a photo archive: every face of every photo is stored in the gallery (--db) with its photo, box, detector score and descriptor, ' +
@@ -21,26 +21,13 @@ export function indexCommand(): Command {
         'so a stopped run is resumed by running it again; an unreadable photo is reported and the run goes on.',
     )
     .argument('<paths...>', 'photos, or folders (walked recursively)')
-    .addOption(dbOption())
-    .option(
-      '--queue <redis-url>',
-      'split the photos into jobs on this Redis queue for `facekit worker` processes (any hosts that see the same paths and --db), and follow them',
-    )
-    .option('--no-wait', 'with --queue: submit the jobs and return without following them')
-    .option('--job-photos <n>', 'with --queue: photos per job (default 20)', parsePositiveInt)
-    .addOption(cpusOption())
-    .addOption(modelOption())
-    .addOption(upsampleOption())
-    .addOption(precisionOption())
-    .addOption(embedderOption())
-    .addOption(minConfidenceOption())
-    .addOption(noRetryOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(async (paths: string[], opts: IndexCliOptions) => {
+    .addOption(dbOption());
+  return withOptions(cmd, [...queueOptions(), ...photoAnalysisOptions({ upsample: true })]).action(
+    async (paths: string[], opts: IndexCliOptions) => {
       const { runIndex } = await import('./index-photos.js');
       process.exitCode = await withJsonErrors(opts.json, () => runIndex(paths, opts));
-    });
+    },
+  );
 }
 
 export function findCommand(): Command {

@@ -201,16 +201,30 @@ function checkJobGallery(jobGallery: string, gallery: Gallery): void {
     );
 }
 
-/** Starts taking photo-index jobs (`facekit index --queue`); resolves once connected. */
-export async function startIndexWorker(options: WorkerOptions): Promise<Worker<IndexJobData, IndexJobResult>> {
+/** What a gallery job's data holds: the gallery it is for and its photos. */
+interface GalleryJobData {
+  readonly gallery: string;
+  readonly files: readonly string[];
+}
+
+/**
+ * A worker for jobs that write one gallery (enrolment, photo index): a job for another gallery
+ * fails at once, progress is reported per photo, and only a problem with the job itself is not
+ * retried (a busy or unreachable gallery may be fine on the next try).
+ */
+async function startGalleryJobWorker<D extends GalleryJobData, R>(
+  queueName: string,
+  options: WorkerOptions,
+  run: (analyzers: AnalyzerCache, gallery: Gallery, data: D, onProgress: (done: number) => void) => Promise<R>,
+): Promise<Worker<D, R>> {
   const gallery = options.gallery;
   const analyzers = new AnalyzerCache();
-  const worker = new Worker<IndexJobData, IndexJobResult>(
-    INDEX_QUEUE,
+  const worker = new Worker<D, R>(
+    queueName,
     async (job) => {
       checkJobGallery(job.data.gallery, gallery);
       try {
-        return await runIndexJob(analyzers, gallery, job.data, (done) => {
+        return await run(analyzers, gallery, job.data, (done) => {
           void job.updateProgress({ photos: job.data.files.length, done });
         });
       } catch (e) {
@@ -229,33 +243,12 @@ export async function startIndexWorker(options: WorkerOptions): Promise<Worker<I
   return worker;
 }
 
-/** Starts taking jobs; resolves with the BullMQ worker once it is connected (close() to stop). */
-export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<EnrollJobData, EnrollJobResult>> {
-  const concurrency = checkConcurrency(options);
-  const gallery = options.gallery;
-  const analyzers = new AnalyzerCache();
-  const worker = new Worker<EnrollJobData, EnrollJobResult>(
-    ENROLL_QUEUE,
-    async (job) => {
-      checkJobGallery(job.data.gallery, gallery);
-      try {
-        return await runEnrollJob(analyzers, gallery, job.data, (done) => {
-          void job.updateProgress({ photos: job.data.files.length, done });
-        });
-      } catch (e) {
-        // A problem with the job itself will not go away on retry; a busy or unreachable gallery may.
-        rethrowForRetry(e, ['INVALID_ARGUMENT', 'MODEL_MISMATCH']);
-      }
-    },
-    {
-      connection: redisConnection(options.queueUrl),
-      concurrency,
-      lockDuration: options.lockMs ?? 30_000,
-      stalledInterval: options.lockMs ?? 30_000,
-      autorun: true,
-    },
-  );
-  watchOver(worker, analyzers, options);
-  await worker.waitUntilReady();
-  return worker;
+/** Starts taking photo-index jobs (`facekit index --queue`); resolves once connected (close() to stop). */
+export function startIndexWorker(options: WorkerOptions): Promise<Worker<IndexJobData, IndexJobResult>> {
+  return startGalleryJobWorker(INDEX_QUEUE, options, runIndexJob);
+}
+
+/** Starts taking enrolment jobs; resolves with the BullMQ worker once it is connected (close() to stop). */
+export function startEnrollWorker(options: WorkerOptions): Promise<Worker<EnrollJobData, EnrollJobResult>> {
+  return startGalleryJobWorker(ENROLL_QUEUE, options, runEnrollJob);
 }
