@@ -9,10 +9,11 @@ import type { InputError } from './files.js';
 import { collectPhotos } from './files.js';
 import { indexPhotoFiles, type IndexSummary } from '../pipeline/index-photos.js';
 import { withGallery, type DbCliOptions } from './gallery.js';
-import { note, printJson, printLine, reportInputError, warn } from './output.js';
+import { printJson, printLine, reportInputError, warn } from './output.js';
 import { analyzeFiles, type CpuChoice } from './analyze.js';
 import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
 import { startProgress } from './progress.js';
+import { announceJobs, jobsNote } from './queued-jobs.js';
 
 export interface IndexCliOptions extends DbCliOptions, AnalysisCliOptions {
   cpus?: CpuChoice;
@@ -95,21 +96,16 @@ async function runQueuedIndex(files: string[], opts: IndexCliOptions, errors: In
     settings: analyzerSettings(opts, 'analyze'),
     jobPhotos: opts.jobPhotos,
   });
-  note(
-    `${submitted.photos} photos in ${submitted.jobIds.length} jobs on ${opts.queue}; start workers with: facekit worker --queue ${opts.queue} --db ${gallery}`,
+  const stop = announceJobs(opts, gallery, submitted, errors);
+  if (stop !== null) return stop;
+  const p = await waitForIndexJobs(
+    opts.queue as string,
+    submitted.jobIds,
+    jobsNote(
+      opts,
+      (q) => `${q.photosIndexed} photos indexed, ${q.facesStored} faces, ${q.alreadyIndexed} already indexed`,
+    ),
   );
-  if (opts.wait === false) {
-    if (opts.json === true) printJson({ db: gallery, jobs: submitted.jobIds, photos: submitted.photos, errors });
-    return errors.length > 0 ? 1 : 0;
-  }
-  let last = -1;
-  const p = await waitForIndexJobs(opts.queue as string, submitted.jobIds, (q) => {
-    if (q.done + q.failed !== last && opts.quiet !== true && opts.json !== true)
-      note(
-        `jobs: ${q.done + q.failed}/${q.total} finished (${q.photosIndexed} photos indexed, ${q.facesStored} faces, ${q.alreadyIndexed} already indexed)`,
-      );
-    last = q.done + q.failed;
-  });
   for (const e of p.unreadable) reportInputError(e);
   for (const e of p.errors) warn(`job of ${plural(e.files.length, 'photo')} (${e.files[0]} …) failed: ${e.message}`);
   const all = [...errors, ...p.unreadable];

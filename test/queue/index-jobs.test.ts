@@ -5,10 +5,9 @@
  * (kill -9) loses nothing committed while another finishes its job.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pg from 'pg';
 import { type Gallery, openGallery } from '../../src/gallery/gallery.js';
 import { PG_NAMESPACE } from '../../src/gallery/postgres.js';
@@ -16,25 +15,12 @@ import { indexProgress, submitIndexJobs, waitForIndexJobs } from '../../src/queu
 import { startIndexWorker } from '../../src/queue/worker.js';
 import { runIndex } from '../../src/cli/index-photos.js';
 import { isolatedCacheDir, samplePath } from '../helpers/photos.js';
-import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '../helpers/servers.js';
+import { killWorkerMidJob, type PostgresServer, queueServers, type RedisServer } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
 
 isolatedCacheDir();
 const settings = { detector: 'tiny' as const, stage: 'analyze' as const, retryOnMiss: false };
-let server: PostgresServer | null = null;
-let redis: RedisServer | null = null;
-let skip: string | false = 'servers not started';
-before(async () => {
-  const [p, r] = await Promise.all([startPostgres(), startRedis()]);
-  if (typeof p !== 'string') server = p;
-  if (typeof r !== 'string') redis = r;
-  skip = typeof p === 'string' ? p : typeof r === 'string' ? r : false;
-  if (skip) console.log(`# ${skip}`);
-});
-after(async () => {
-  await server?.stop();
-  await redis?.stop();
-});
+const servers = queueServers();
 
 const photos = tempDir('facekit-index-queue-');
 function folder(name: string, samples: number[]): string[] {
@@ -61,9 +47,9 @@ async function indexedRows(url: string): Promise<{ hashes: string[]; faces: numb
 
 describe('photo-index jobs on Redis', () => {
   test('two workers: every photo indexed once (a copy, a re-submission, an overlapping submission); unreadable photos named', async (t) => {
-    if (skip) return t.skip(skip);
-    const url = await (server as PostgresServer).database();
-    const queue = (redis as RedisServer).url;
+    if (servers.skip) return t.skip(servers.skip);
+    const url = await (servers.pg as PostgresServer).database();
+    const queue = (servers.redis as RedisServer).url;
     const galleries: Gallery[] = [await openGallery({ path: url }), await openGallery({ path: url })];
     const workers = await Promise.all(
       galleries.map((gallery) => startIndexWorker({ queueUrl: queue, gallery, concurrency: 2 })),
@@ -116,31 +102,14 @@ describe('photo-index jobs on Redis', () => {
   });
 
   test('kill -9 of a worker mid-job: another takes the job after the lock expires; nothing indexed twice, nothing lost', async (t) => {
-    if (skip) return t.skip(skip);
-    const url = await (server as PostgresServer).database();
-    const queue = (redis as RedisServer).url;
+    if (servers.skip) return t.skip(servers.skip);
+    const url = await (servers.pg as PostgresServer).database();
+    const queue = (servers.redis as RedisServer).url;
     const files = folder('killed', [1, 2, 3, 4, 5, 1, 2, 3]);
     const gallery = await openGallery({ path: url });
     const sub = await submitIndexJobs(queue, { gallery: gallery.file, files, settings, jobPhotos: files.length });
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', queue, '--db', url, '--lock-ms', '1500'],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: process.env },
-    );
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
     try {
-      for (let i = 0; i < 600; i++) {
-        if ((await indexProgress(queue, sub.jobIds)).done > 0) break;
-        if (/taking jobs/.test(err)) {
-          await new Promise((r) => setTimeout(r, 400));
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      child.kill('SIGKILL');
+      await killWorkerMidJob(queue, url, async () => (await indexProgress(queue, sub.jobIds)).done > 0, 400);
       const worker = await startIndexWorker({ queueUrl: queue, gallery, lockMs: 1500 });
       try {
         const p = await waitForIndexJobs(queue, sub.jobIds);
@@ -153,7 +122,6 @@ describe('photo-index jobs on Redis', () => {
         await worker.close();
       }
     } finally {
-      child.kill('SIGKILL');
       await gallery.close();
     }
   });

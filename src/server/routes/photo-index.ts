@@ -1,5 +1,7 @@
 /** POST /v1/index/search: the indexed photos (`facekit index`) where a face or a person appears. */
 import { FaceKitError, invalidArgument } from '../../errors.js';
+import type { IndexSearch } from '../../entry/gallery.js';
+import type { Box } from '../../types.js';
 import type { RouteSpec } from '../context.js';
 import { analyzePhoto, bodyObject, descriptorOf, onePhoto, recognitionOptions } from '../input.js';
 import { largestFace } from '../pipeline.js';
@@ -79,8 +81,8 @@ export function photoIndexRoutes(): RouteSpec[] {
         const photo = body.descriptor === undefined && body.person === undefined ? onePhoto(request, 'image') : null;
         const given = [photo ?? body.image, body.descriptor, body.person].filter((v) => v !== undefined && v !== null);
         if (given.length !== 1) throw invalidArgument('image', 'give one of: a photo (image), a descriptor, a person');
-        let queryBox = null;
-        let found;
+        let queryBox: Box | null = null;
+        let found: IndexSearch;
         if (body.person !== undefined) found = await ctx.gallery.searchIndexForPerson(body.person as string, options);
         else if (body.descriptor !== undefined)
           found = await ctx.gallery.searchIndex([descriptorOf(body.descriptor, 'descriptor')], options);
