@@ -36,7 +36,7 @@ import type {
   Watermark,
 } from './store.js';
 import { checkNotPseudoFs } from '../util/pseudo-fs.js';
-import { openReadOnlyCopy } from './readonly-copy.js';
+import { openReadOnlyCopy, upgradableCopy } from './readonly-copy.js';
 import { parseStoredJson } from './stored-json.js';
 import {
   checkIndexPhotos,
@@ -261,6 +261,12 @@ function writable(file: string): boolean {
   }
 }
 
+/** A facekit gallery of an older schema than this code's (a newer or foreign file is refused later, by the store). */
+function isOlderGallery(db: Database.Database): boolean {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  return db.pragma('application_id', { simple: true }) === APPLICATION_ID && version >= 1 && version < SCHEMA_VERSION;
+}
+
 /** Opens (or creates) a gallery file; see GalleryStore for what each method promises. */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   // SQLite opens '' (and ':memory:') as a throw-away database: an enrolment would report success and store nothing.
@@ -307,6 +313,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       fileMustExist: readOnly || options.create === false,
     });
     if (readOnly) db = readableInPlace(db) ? db : openReadOnlyCopy(file);
+    // Read-only, by an older facekit: read through an upgraded copy (a reader must not need write access to upgrade).
+    if (readOnly && isOlderGallery(db)) db = upgradableCopy(db);
   } catch (cause) {
     throw storeError(file, cause);
   }

@@ -189,6 +189,25 @@ describe('postgres store: migration 1 → 2', () => {
 });
 
 describe('sqlite store: schema 2 → 3', () => {
+  test('opened read-only (identify, verify, people, find), a schema-2 gallery is read through an upgraded copy and the file is left at 2', async () => {
+    const file = join(root, 'old-read.db');
+    copyFileSync(join(import.meta.dirname, '../fixtures/gallery/schema2.db'), file);
+    const s = openSqliteStore(file, { readOnly: true });
+    try {
+      assert.deepEqual(
+        (await s.people()).map((p) => p.name),
+        ['ann', 'bob'],
+      );
+      assert.deepEqual(await s.photoIndexStats(), { photos: 0, faces: 0, photosWithoutFaces: 0 });
+      assert.equal(s.readOnly, true);
+    } finally {
+      await s.close();
+    }
+    const after = new Database(file, { readonly: true });
+    assert.equal(after.pragma('user_version', { simple: true }), 2);
+    after.close();
+  });
+
   test("a gallery made by the previous release's code (schema 2) migrates in place and keeps its people, faces and keys", async () => {
     const file = join(root, 'old.db');
     // Made by main's SQLite store before this change (SCHEMA_VERSION 2): two people, one API key.
