@@ -3,10 +3,20 @@
  * precision and score threshold, whether misses are retried, and how loud the run is. One place
  * turns them into the analyzer's settings, so a new flag reaches every command at once.
  */
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { DetectorName } from '../entry/detect.js';
 import type { Precision } from '../entry/models.js';
-import { parseConfidence } from './output.js';
+import {
+  cpusOption,
+  embedderOption,
+  jsonOption,
+  modelOption,
+  parseConfidence,
+  precisionOption,
+  upsampleOption,
+} from './output.js';
+import { quietOption } from './progress.js';
+import { parsePositiveInt } from './gallery-options.js';
 import type { AnalyzerSettings, Stage } from '../pipeline/batch.js';
 
 export interface AnalysisCliOptions {
@@ -46,4 +56,40 @@ export function minConfidenceOption(): Option {
     '--min-confidence <n>',
     'drop faces the detector scores below this (0 up to, not including, 1)',
   ).argParser(parseConfidence);
+}
+
+/** Adds `options` to `cmd`, in order. */
+export function withOptions(cmd: Command, options: readonly Option[]): Command {
+  for (const o of options) cmd.addOption(o);
+  return cmd;
+}
+
+/**
+ * The options of a command that runs photos through the whole pipeline (enroll, index, identify):
+ * cores, detector and its settings, embedder, and how the run reports.
+ */
+export function photoAnalysisOptions(opts: { readonly upsample?: boolean } = {}): Option[] {
+  return [
+    cpusOption(),
+    modelOption(),
+    ...(opts.upsample ? [upsampleOption()] : []),
+    precisionOption(),
+    embedderOption(),
+    minConfidenceOption(),
+    noRetryOption(),
+    quietOption(),
+    jsonOption(),
+  ];
+}
+
+/** --queue, --no-wait and --job-photos of a command whose photos can go to `facekit worker` processes as jobs. */
+export function queueOptions(): Option[] {
+  return [
+    new Option(
+      '--queue <redis-url>',
+      'split the photos into jobs on this Redis queue for `facekit worker` processes (any hosts that see the same paths and --db), and follow them',
+    ),
+    new Option('--no-wait', 'with --queue: submit the jobs and return without following them'),
+    new Option('--job-photos <n>', 'with --queue: photos per job (default 20)').argParser(parsePositiveInt),
+  ];
 }

@@ -13,6 +13,7 @@ import { note, printJson, printLine, reportInputError, warn } from './output.js'
 import { analyzeFiles, type CpuChoice } from './analyze.js';
 import { analyzerSettings, type AnalysisCliOptions } from './analysis-options.js';
 import { startProgress } from './progress.js';
+import { announceJobs, jobsNote } from './queued-jobs.js';
 
 export interface EnrollCliOptions extends DbCliOptions, AnalysisCliOptions {
   name?: string;
@@ -229,21 +230,13 @@ async function runQueuedEnroll(people: PlannedPerson[], opts: EnrollCliOptions, 
     meta: opts.meta,
     jobPhotos: opts.jobPhotos,
   });
-  note(
-    `${submitted.photos} photos in ${submitted.jobIds.length} jobs on ${opts.queue}; start workers with: facekit worker --queue ${opts.queue} --db ${gallery}`,
+  const stop = announceJobs(opts, gallery, submitted, errors);
+  if (stop !== null) return stop;
+  const p = await waitForJobs(
+    opts.queue as string,
+    submitted.jobIds,
+    jobsNote(opts, (q) => `${q.added} faces enrolled, ${q.duplicates} already stored`),
   );
-  if (opts.wait === false) {
-    if (opts.json === true) printJson({ db: gallery, jobs: submitted.jobIds, photos: submitted.photos, errors });
-    return errors.length > 0 ? 1 : 0;
-  }
-  let last = -1;
-  const p = await waitForJobs(opts.queue as string, submitted.jobIds, (q) => {
-    if (q.done + q.failed !== last && opts.quiet !== true && opts.json !== true)
-      note(
-        `jobs: ${q.done + q.failed}/${q.total} finished (${q.added} faces enrolled, ${q.duplicates} already stored)`,
-      );
-    last = q.done + q.failed;
-  });
   for (const r of p.rejected) reportInputError(r as InputError);
   for (const e of p.errors) warn(`job for ${e.person} failed: ${e.message}`);
   if (opts.json === true)

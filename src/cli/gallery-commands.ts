@@ -5,7 +5,7 @@
 import { embedderOption } from './output.js';
 import { Command, Option } from 'commander';
 import { AGGREGATIONS, CLUSTER_THRESHOLD, DEFAULT_K } from '../entry/match.js';
-import { minConfidenceOption, noRetryOption } from './analysis-options.js';
+import { noRetryOption, photoAnalysisOptions, queueOptions, withOptions } from './analysis-options.js';
 import type { CalibrateCliOptions } from './calibrate.js';
 import { quietOption } from './progress.js';
 import type { ClusterCliOptions, ClusterRunCliOptions } from './cluster.js';
@@ -55,7 +55,7 @@ export function aggregateOption(): Option {
 }
 
 export function enrollCommand(): Command {
-  return new Command('enroll')
+  const cmd = new Command('enroll')
     .summary('add people to the gallery from their photos')
     .description(
       'add known people to the gallery. A folder is read as known/<person>/*.jpg (and known/<person>.jpg); a file is the person its name says; ' +
@@ -74,25 +74,13 @@ export function enrollCommand(): Command {
       'set this metadata on every person enrolled (repeatable; values are strings)',
       collectMeta,
     )
-    .addOption(dbOption())
-    .option(
-      '--queue <redis-url>',
-      'split the photos into jobs on this Redis queue for `facekit worker` processes (any hosts that see the same paths and --db), and follow them',
-    )
-    .option('--no-wait', 'with --queue: submit the jobs and return without following them')
-    .option('--job-photos <n>', 'with --queue: photos per job (default 20)', parsePositiveInt)
-    .addOption(cpusOption())
-    .addOption(modelOption())
-    .addOption(precisionOption())
-    .addOption(embedderOption())
-    .addOption(minConfidenceOption())
-    .addOption(noRetryOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(async (paths: string[], opts: EnrollCliOptions) => {
+    .addOption(dbOption());
+  return withOptions(cmd, [...queueOptions(), ...photoAnalysisOptions()]).action(
+    async (paths: string[], opts: EnrollCliOptions) => {
       const { runEnroll } = await import('./enroll.js');
       process.exitCode = await withJsonErrors(opts.json, () => runEnroll(paths, opts));
-    });
+    },
+  );
 }
 
 function peopleSub(name: string, summary: string): Command {

@@ -17,17 +17,17 @@ import {
   verifyCommand,
 } from './gallery-commands.js';
 import { dbOption, withJsonErrors } from './gallery-options.js';
-import { minConfidenceOption, noRetryOption } from './analysis-options.js';
+import { noRetryOption, photoAnalysisOptions, withOptions } from './analysis-options.js';
 import { quietOption } from './progress.js';
 import type { IdentifyCliOptions } from './identify.js';
 import type { IdentifyGalleryCliOptions } from './identify-gallery.js';
+import { findCommand, indexCommand } from './index-commands.js';
 import { keysCommand } from './keys.js';
 import type { ModelsAction, ModelsCliOptions } from './models.js';
 import { watchCommand } from './watch.js';
 import {
   cpusOption,
   DEFAULT_DEMO_DIR,
-  embedderOption,
   jsonOption,
   modelOption,
   NO_PERSONS_FOUND,
@@ -104,7 +104,7 @@ function detectCommand(): Command {
 }
 
 function identifyCommand(): Command {
-  return new Command('identify')
+  const cmd = new Command('identify')
     .summary('name the people in photos from a folder of known people (face_recognition) or from the gallery')
     .description(
       "name the people in photos, like face_recognition's CLI: prints 'file,name' per face, the closest known person " +
@@ -135,48 +135,39 @@ function identifyCommand(): Command {
       ),
     )
     .addOption(kOption())
-    .addOption(aggregateOption())
-    .addOption(cpusOption())
-    .addOption(modelOption())
-    .addOption(upsampleOption())
-    .addOption(precisionOption())
-    .addOption(embedderOption())
-    .addOption(minConfidenceOption())
-    .addOption(noRetryOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(
-      async (
-        knownDir: string | undefined,
-        paths: string[],
-        opts: IdentifyCliOptions & IdentifyGalleryCliOptions & { gallery?: boolean },
-        cmd: Command,
-      ) => {
-        if (opts.db !== undefined || opts.gallery) {
-          const photos = knownDir === undefined ? paths : [knownDir, ...paths];
-          if (photos.length === 0) cmd.error("facekit: missing required argument 'paths'");
-          const { runIdentifyGallery } = await import('./identify-gallery.js');
-          // A tolerance the user typed overrides the calibration; the folder mode's default does not.
-          const threshold = cmd.getOptionValueSource('tolerance') === 'cli' ? opts.tolerance : undefined;
-          process.exitCode = await withJsonErrors(opts.json, () => runIdentifyGallery(photos, { ...opts, threshold }));
-          return;
-        }
-        // A folder of known people has no calibration, no k and no aggregation: silently ignoring them would answer another question than the one asked.
-        const galleryOnly = ['k', 'aggregate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
-        if (galleryOnly.length > 0)
-          cmd.error(
-            `facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`,
-          );
-        if (cmd.getOptionValueSource('far') === 'cli' && cmd.getOptionValueSource('tolerance') === 'cli')
-          cmd.error('facekit: give a tolerance or a false-accept rate, not both (--tolerance fixes the threshold)');
-        if (opts.upsample !== undefined && opts.model !== 'mmod' && opts.model !== 'hog')
-          cmd.error('facekit: --upsample needs --model hog or cnn');
-        if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
-        if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
-        const { runIdentify } = await import('./identify.js');
-        process.exitCode = await runIdentify(knownDir as string, paths, opts);
-      },
-    );
+    .addOption(aggregateOption());
+  return withOptions(cmd, photoAnalysisOptions({ upsample: true })).action(
+    async (
+      knownDir: string | undefined,
+      paths: string[],
+      opts: IdentifyCliOptions & IdentifyGalleryCliOptions & { gallery?: boolean },
+      cmd: Command,
+    ) => {
+      if (opts.db !== undefined || opts.gallery) {
+        const photos = knownDir === undefined ? paths : [knownDir, ...paths];
+        if (photos.length === 0) cmd.error("facekit: missing required argument 'paths'");
+        const { runIdentifyGallery } = await import('./identify-gallery.js');
+        // A tolerance the user typed overrides the calibration; the folder mode's default does not.
+        const threshold = cmd.getOptionValueSource('tolerance') === 'cli' ? opts.tolerance : undefined;
+        process.exitCode = await withJsonErrors(opts.json, () => runIdentifyGallery(photos, { ...opts, threshold }));
+        return;
+      }
+      // A folder of known people has no calibration, no k and no aggregation: silently ignoring them would answer another question than the one asked.
+      const galleryOnly = ['k', 'aggregate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+      if (galleryOnly.length > 0)
+        cmd.error(
+          `facekit: ${galleryOnly.map((o) => `--${o}`).join(', ')} need${galleryOnly.length === 1 ? 's' : ''} a gallery: add --db <file> or --gallery`,
+        );
+      if (cmd.getOptionValueSource('far') === 'cli' && cmd.getOptionValueSource('tolerance') === 'cli')
+        cmd.error('facekit: give a tolerance or a false-accept rate, not both (--tolerance fixes the threshold)');
+      if (opts.upsample !== undefined && opts.model !== 'mmod' && opts.model !== 'hog')
+        cmd.error('facekit: --upsample needs --model hog or cnn');
+      if (knownDir === undefined) cmd.error("facekit: missing required argument 'known_dir'");
+      if (paths.length === 0) cmd.error("facekit: missing required argument 'paths'");
+      const { runIdentify } = await import('./identify.js');
+      process.exitCode = await runIdentify(knownDir as string, paths, opts);
+    },
+  );
 }
 
 function demoCommand(): Command {
@@ -220,6 +211,8 @@ export function buildProgram(): Command {
     .addCommand(detectCommand())
     .addCommand(identifyCommand())
     .addCommand(enrollCommand())
+    .addCommand(indexCommand())
+    .addCommand(findCommand())
     .addCommand(peopleCommand())
     .addCommand(verifyCommand())
     .addCommand(calibrateCommand())

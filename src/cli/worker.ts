@@ -17,7 +17,9 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
   redisConnection(opts.queue, '--queue');
   const { openGallery } = await import('../entry/gallery.js');
   const { defaultGalleryPath } = await import('../entry/gallery.js');
-  const { startAnalyzeWorker, startEnrollWorker, startWatchWorker } = await import('../entry/queue.js');
+  const { startAnalyzeWorker, startEnrollWorker, startIndexWorker, startWatchWorker } = await import(
+    '../entry/queue.js'
+  );
   const gallery = await openGallery({
     path: opts.db ?? defaultGalleryPath(),
     create: true,
@@ -30,6 +32,12 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
     worker.on('completed', (job, r) =>
       note(
         `job ${job.id}: ${job.data.person}: ${r.added} enrolled, ${r.duplicates} already stored, ${r.rejected.length} rejected`,
+      ),
+    );
+    const indexing = await startIndexWorker({ ...common, gallery, concurrency: opts.concurrency });
+    indexing.on('completed', (job, r) =>
+      note(
+        `job ${job.id}: ${r.photosIndexed} photos indexed (${r.facesStored} faces), ${r.alreadyIndexed} already indexed, ${r.failed.length} unreadable`,
       ),
     );
     const analysis = await startAnalyzeWorker({ ...common, concurrency: opts.concurrency });
@@ -45,7 +53,7 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
       process.once('SIGTERM', resolve);
     });
     note('worker: finishing the current job, then stopping');
-    await Promise.all([worker.close(), analysis.close(), cameras?.close()]);
+    await Promise.all([worker.close(), indexing.close(), analysis.close(), cameras?.close()]);
     return 0;
   } finally {
     await gallery.close();
@@ -54,9 +62,11 @@ export async function runWorker(opts: WorkerCliOptions): Promise<number> {
 
 export function workerCommand(): Command {
   return new Command('worker')
-    .summary('take enrolment, analysis and camera jobs from a Redis queue (enroll|cluster|watch --queue)')
+    .summary(
+      'take enrolment, photo-index, analysis and camera jobs from a Redis queue (enroll|index|cluster|watch --queue)',
+    )
     .description(
-      'take enrolment jobs from a Redis queue and write their faces to --db (a postgres:// URL shared by every worker and service instance). ' +
+      'take enrolment and photo-index jobs from a Redis queue and write their faces to --db (a postgres:// URL shared by every worker and service instance). ' +
         'Run as many as you like, on any hosts that see the photos under the same paths. A job whose worker dies is taken by another after --lock-ms; ' +
         'a photo already in the gallery (same bytes) is never enrolled twice. Stops after the current job on SIGINT/SIGTERM.',
     )

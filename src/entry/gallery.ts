@@ -7,6 +7,8 @@ export type {
   IdentifyOptions,
   IndexInfo,
   IndexMode,
+  IndexSearch,
+  IndexSearchOptions,
   LabelledFaces,
   ThresholdInfo,
   ThresholdOptions,
@@ -19,6 +21,7 @@ export { openSqliteStore, SqliteStore } from '../gallery/sqlite.js';
 export { isPostgresUrl, openPostgresStore, PostgresStore } from '../gallery/postgres.js';
 export type { PostgresStoreOptions } from '../gallery/postgres.js';
 export { openStore, type OpenStoreOptions } from '../gallery/open-store.js';
+export { DEFAULT_INDEX_LIMIT, type IndexMatch } from '../gallery/photo-search.js';
 export type {
   CalibrationRecord,
   ChangeSet,
@@ -31,6 +34,11 @@ export type {
   EnrollRequest,
   FaceRecord,
   GalleryStore,
+  IndexedFace,
+  IndexPhoto,
+  IndexPhotoOutcome,
+  NewIndexedFace,
+  PhotoIndexStats,
   ServiceStore,
   Metadata,
   MetadataPatch,

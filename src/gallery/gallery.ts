@@ -52,6 +52,9 @@ import type {
   EnrollRequest,
   FaceRecord,
   GalleryStore,
+  IndexPhoto,
+  IndexPhotoOutcome,
+  PhotoIndexStats,
   Metadata,
   MetadataPatch,
   ModelTag,
@@ -60,6 +63,7 @@ import type {
   Watermark,
 } from './store.js';
 import { checkDescriptor } from './validate.js';
+import { checkLimit, type IndexMatch, rankIndexedPhotos } from './photo-search.js';
 
 /**
  * Candidates asked of the ANN index per query when a probe's own person must be skipped
@@ -127,6 +131,20 @@ export interface IdentifyOptions extends ThresholdOptions {
    */
   readonly aggregate?: Aggregation;
   readonly meanOf?: number;
+}
+
+export interface IndexSearchOptions extends ThresholdOptions {
+  /** Most photos listed (default DEFAULT_INDEX_LIMIT). */
+  readonly limit?: number;
+}
+
+export interface IndexSearch {
+  /** Photos where the face appears, closest first. */
+  readonly matches: IndexMatch[];
+  readonly threshold: ThresholdInfo;
+  /** Faces of the index searched (this gallery's model), and the photos holding them. */
+  readonly faces: number;
+  readonly photos: number;
 }
 
 /** Where a decision threshold came from. */
@@ -745,6 +763,64 @@ export class Gallery {
       }
       return this.store.nameCluster(run.id, cluster, name);
     });
+  }
+
+  /**
+   * Adds photos and every face found in them to the photo index (`facekit index`), in one
+   * transaction; photos indexed already (same bytes, this gallery's model) add nothing.
+   */
+  indexPhotos(photos: readonly IndexPhoto[]): Promise<IndexPhotoOutcome[]> {
+    if (!Array.isArray(photos))
+      throw invalidArgument('photos', 'must be an array of { sourceFile, contentHash, faces }');
+    const first = photos.find((p) => Array.isArray(p?.faces) && p.faces.length > 0)?.faces[0]?.descriptor;
+    return this.write(() =>
+      this.store.indexPhotos(photos, { modelId: this.modelId, dims: this.dims ?? first?.length ?? 0 }),
+    );
+  }
+
+  /** Those of `hashes` already in the photo index for this gallery's model. */
+  indexedHashes(hashes: readonly string[]): Promise<string[]> {
+    this.alive();
+    return this.store.indexedHashes(hashes, this.modelId);
+  }
+
+  photoIndexStats(): Promise<PhotoIndexStats> {
+    this.alive();
+    return this.store.photoIndexStats();
+  }
+
+  /**
+   * The indexed photos where the face of `descriptors` appears (several descriptors: any of them),
+   * closest first. Each indexed face is one 1:1 comparison, so the threshold is the pair one:
+   * the option, else the gallery's calibrated pair threshold, else the built-in one, as verify.
+   */
+  async searchIndex(descriptors: readonly Float32Array[], options: IndexSearchOptions = {}): Promise<IndexSearch> {
+    if (!Array.isArray(descriptors) || descriptors.length === 0)
+      throw invalidArgument('descriptors', 'must be a non-empty array of Float32Array descriptors');
+    descriptors.forEach((d, i) => this.checkQuery(d, `descriptors[${i}]`));
+    const limit = checkLimit(options.limit);
+    const threshold = await this.threshold(options, 'pair');
+    const faces = await this.store.indexedFaces(this.modelId);
+    const photos = new Set(faces.map((f) => f.photoId)).size;
+    return {
+      matches: rankIndexedPhotos(faces, descriptors, threshold.value, limit),
+      threshold,
+      faces: faces.length,
+      photos,
+    };
+  }
+
+  /** searchIndex with every enrolled face of `name` as the query (PERSON_NOT_FOUND for an unknown name). */
+  async searchIndexForPerson(name: string, options: IndexSearchOptions = {}): Promise<IndexSearch> {
+    const person = await this.person(name);
+    const descriptors = await this.serial(async () => {
+      await this.refresh();
+      const m = this.matrix;
+      const out: Float32Array[] = [];
+      if (m) for (let r = 0; r < m.count; r++) if (m.personAt(r) === person.id) out.push(m.row(r).slice());
+      return out;
+    });
+    return this.searchIndex(descriptors, options);
   }
 
   /** Saves the ANN index if it changed, and closes the store unless the caller gave it (GalleryOptions.store). Safe to call twice. */

@@ -5,6 +5,8 @@
  * apply each step exactly once, and a crash leaves the database at the previous version.
  */
 
+import { photoIndexSchema } from './photo-index.js';
+
 /** Step n brings a database at version n - 1 to version n. Never edit a released step: add one. */
 export const PG_MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
   {
@@ -84,6 +86,11 @@ CREATE TABLE face_thumbnails (
 );
 INSERT INTO meta (key, value) VALUES ('people_rev', '0'), ('rev', '0');
 `,
+  },
+  {
+    version: 2,
+    name: 'photo index (facekit index)',
+    sql: photoIndexSchema('BIGSERIAL PRIMARY KEY', 'BYTEA', 'DOUBLE PRECISION'),
   },
 ];
 

@@ -63,15 +63,27 @@ import type {
   EnrollOutcome,
   EnrollRequest,
   FaceRecord,
+  IndexedFace,
+  IndexPhoto,
+  IndexPhotoOutcome,
   Metadata,
   MetadataPatch,
   ModelTag,
   PersonRecord,
+  PhotoIndexStats,
   ServiceStore,
   StoreStats,
   Watermark,
 } from './store.js';
 import { parseStoredJson } from './stored-json.js';
+import {
+  checkIndexPhotos,
+  checkModelId,
+  INDEXED_FACE_SELECT,
+  type IndexedFaceRow,
+  indexedFaceValues,
+  rowToIndexedFace,
+} from './photo-index.js';
 import { applyMetadataPatch, checkMetadata, checkMetadataPatch, checkName } from './validate.js';
 
 const require = createRequire(import.meta.url);
@@ -864,6 +876,77 @@ export class PostgresStore implements ServiceStore {
       ]);
       return outcome;
     }, 'write');
+  }
+
+  indexPhotos(photos: readonly IndexPhoto[], model: ModelTag): Promise<IndexPhotoOutcome[]> {
+    return this.tx(async (c) => {
+      // Tied in this transaction, as enrol ties it: a failed first index leaves the gallery untied.
+      // Photos without faces only: nothing to tie an empty gallery to yet (the model id still keys them).
+      const anyFace = Array.isArray(photos) && photos.some((p) => Array.isArray(p?.faces) && p.faces.length > 0);
+      const tied = anyFace || (await this.modelNow(c)) !== null ? await this.tieModel(c, model) : checkModelId(model);
+      checkIndexPhotos(photos, tied, this.location);
+      const at = now();
+      const out: IndexPhotoOutcome[] = [];
+      for (const p of photos) {
+        // The unique key, not only the write lock, keeps a photo indexed once: two workers racing on it store one.
+        const inserted = (
+          await c.query<{ id: number }>(
+            'INSERT INTO indexed_photos (content_hash, model_id, source_file, faces, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (content_hash, model_id) DO NOTHING RETURNING id',
+            [p.contentHash, tied.modelId, p.sourceFile, p.faces.length, at],
+          )
+        ).rows[0];
+        if (!inserted) {
+          const { rows } = await c.query<{ id: number }>(
+            'SELECT id FROM indexed_photos WHERE content_hash = $1 AND model_id = $2',
+            [p.contentHash, tied.modelId],
+          );
+          out.push({ contentHash: p.contentHash, photoId: rows[0].id, added: 0, already: true });
+          continue;
+        }
+        for (const [i, f] of p.faces.entries())
+          await c.query(
+            'INSERT INTO indexed_faces (photo_id, face_number, box_x, box_y, box_w, box_h, score, quality, descriptor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+            indexedFaceValues(inserted.id, f, i),
+          );
+        out.push({ contentHash: p.contentHash, photoId: inserted.id, added: p.faces.length, already: false });
+      }
+      return out;
+    }, 'write');
+  }
+
+  indexedHashes(hashes: readonly string[], modelId: string): Promise<string[]> {
+    return this.tx(
+      async (c) =>
+        (
+          await c.query<{ content_hash: string }>(
+            'SELECT content_hash FROM indexed_photos WHERE content_hash = ANY($1) AND model_id = $2',
+            [[...new Set(hashes)], modelId],
+          )
+        ).rows.map((r) => r.content_hash),
+      'snapshot',
+    );
+  }
+
+  indexedFaces(modelId: string): Promise<IndexedFace[]> {
+    return this.tx(
+      async (c) =>
+        (
+          await c.query<IndexedFaceRow>(`${INDEXED_FACE_SELECT} WHERE p.model_id = $1 ORDER BY f.id`, [modelId])
+        ).rows.map(rowToIndexedFace),
+      'snapshot',
+    );
+  }
+
+  photoIndexStats(): Promise<PhotoIndexStats> {
+    return this.tx(
+      async (c) =>
+        (
+          await c.query<PhotoIndexStats>(
+            'SELECT (SELECT count(*) FROM indexed_photos)::int AS photos, (SELECT count(*) FROM indexed_faces)::int AS faces, (SELECT count(*) FROM indexed_photos WHERE faces = 0)::int AS "photosWithoutFaces"',
+          )
+        ).rows[0],
+      'snapshot',
+    );
   }
 
   getState(key: string): Promise<string | null> {

@@ -21,10 +21,25 @@ const LEGACY_FORMAT = 1;
  * It costs the file's size in memory, and a reader of the copy sees what was committed when it opened.
  */
 export function openReadOnlyCopy(file: string): Database.Database {
-  const bytes = readFileSync(file);
+  return new (sqliteLib())(asLegacyJournal(readFileSync(file)), { readonly: true });
+}
+
+/** An in-memory database image marked legacy-journal: memory databases cannot be in WAL mode. */
+function asLegacyJournal(bytes: Buffer): Buffer {
   if (bytes[WRITE_VERSION] === WAL_FORMAT && bytes[READ_VERSION] === WAL_FORMAT) {
     bytes[WRITE_VERSION] = LEGACY_FORMAT;
     bytes[READ_VERSION] = LEGACY_FORMAT;
   }
-  return new (sqliteLib())(bytes, { readonly: true });
+  return bytes;
+}
+
+/**
+ * A writable in-memory copy of what `db` holds now (its WAL included), for a gallery opened
+ * read-only but written by an older facekit: the copy is upgraded to this schema so it can be
+ * read, while the file stays as it is until a command that writes upgrades it. `db` is closed.
+ */
+export function upgradableCopy(db: Database.Database): Database.Database {
+  const bytes = asLegacyJournal(db.serialize());
+  db.close();
+  return new (sqliteLib())(bytes);
 }

@@ -22,6 +22,10 @@ import type {
   EnrollOutcome,
   EnrollRequest,
   FaceRecord,
+  IndexedFace,
+  IndexPhoto,
+  IndexPhotoOutcome,
+  PhotoIndexStats,
   ServiceStore,
   Metadata,
   MetadataPatch,
@@ -32,8 +36,17 @@ import type {
   Watermark,
 } from './store.js';
 import { checkNotPseudoFs } from '../util/pseudo-fs.js';
-import { openReadOnlyCopy } from './readonly-copy.js';
+import { openReadOnlyCopy, upgradableCopy } from './readonly-copy.js';
 import { parseStoredJson } from './stored-json.js';
+import {
+  checkIndexPhotos,
+  checkModelId,
+  INDEXED_FACE_SELECT,
+  type IndexedFaceRow,
+  indexedFaceValues,
+  photoIndexSchema,
+  rowToIndexedFace,
+} from './photo-index.js';
 import {
   checkCalibrationValues,
   checkClusterFaces,
@@ -62,7 +75,7 @@ const require = createRequire(import.meta.url);
 const sqliteLib = lazy(() => require('better-sqlite3') as typeof Database);
 
 /** Schema version this code writes and reads; a newer file is refused rather than misread. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** "FKGa" as a big-endian int32: marks the file as a facekit gallery for `file(1)` and for us. */
 export const APPLICATION_ID = 0x464b4761;
 /**
@@ -144,8 +157,11 @@ CREATE TABLE face_thumbnails (
 );
 `;
 
+/** Schema 3: the photo index (`facekit index`), see ./photo-index.ts. */
+const SCHEMA_3 = photoIndexSchema('INTEGER PRIMARY KEY AUTOINCREMENT', 'BLOB', 'REAL');
+
 /** The step that brings a file of version n - 1 to version n. */
-const MIGRATIONS: Readonly<Record<number, string>> = { 2: SCHEMA_2 };
+const MIGRATIONS: Readonly<Record<number, string>> = { 2: SCHEMA_2, 3: SCHEMA_3 };
 
 interface CalibrationRow {
   id: number;
@@ -245,6 +261,12 @@ function writable(file: string): boolean {
   }
 }
 
+/** A facekit gallery of an older schema than this code's (a newer or foreign file is refused later, by the store). */
+function isOlderGallery(db: Database.Database): boolean {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  return db.pragma('application_id', { simple: true }) === APPLICATION_ID && version >= 1 && version < SCHEMA_VERSION;
+}
+
 /** Opens (or creates) a gallery file; see GalleryStore for what each method promises. */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   // SQLite opens '' (and ':memory:') as a throw-away database: an enrolment would report success and store nothing.
@@ -291,6 +313,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       fileMustExist: readOnly || options.create === false,
     });
     if (readOnly) db = readableInPlace(db) ? db : openReadOnlyCopy(file);
+    // Read-only, by an older facekit: read through an upgraded copy (a reader must not need write access to upgrade).
+    if (readOnly && isOlderGallery(db)) db = upgradableCopy(db);
   } catch (cause) {
     throw storeError(file, cause);
   }
@@ -518,6 +542,19 @@ export class SqliteStore implements ServiceStore {
       thumbnail: db.prepare<[number], { jpeg: Buffer }>('SELECT jpeg FROM face_thumbnails WHERE face_id = ?'),
       nameCluster: db.prepare<[number, number, number]>(
         'UPDATE cluster_faces SET person_id = ? WHERE run_id = ? AND cluster = ?',
+      ),
+      insertIndexedPhoto: db.prepare<[string, string, string, number, string], { id: number }>(
+        'INSERT INTO indexed_photos (content_hash, model_id, source_file, faces, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (content_hash, model_id) DO NOTHING RETURNING id',
+      ),
+      indexedPhoto: db.prepare<[string, string], { id: number }>(
+        'SELECT id FROM indexed_photos WHERE content_hash = ? AND model_id = ?',
+      ),
+      insertIndexedFace: db.prepare<[number, number, number, number, number, number, number, number | null, Buffer]>(
+        'INSERT INTO indexed_faces (photo_id, face_number, box_x, box_y, box_w, box_h, score, quality, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      indexedFaces: db.prepare<[string], IndexedFaceRow>(`${INDEXED_FACE_SELECT} WHERE p.model_id = ? ORDER BY f.id`),
+      photoIndexStats: db.prepare<[], PhotoIndexStats>(
+        'SELECT (SELECT count(*) FROM indexed_photos) AS photos, (SELECT count(*) FROM indexed_faces) AS faces, (SELECT count(*) FROM indexed_photos WHERE faces = 0) AS photosWithoutFaces',
       ),
     };
   }
@@ -963,6 +1000,41 @@ export class SqliteStore implements ServiceStore {
       this.s.nameCluster.run(clusterOwner(outcome, cluster, this.location), runId, cluster);
       return outcome;
     }, 'write');
+  }
+
+  indexPhotos(photos: readonly IndexPhoto[], model: ModelTag): Promise<IndexPhotoOutcome[]> {
+    return this.use(() => {
+      // Tied in this transaction, as enrol ties it: a failed first index leaves the gallery untied.
+      // Photos without faces only: nothing to tie an empty gallery to yet (the model id still keys them).
+      const anyFace = Array.isArray(photos) && photos.some((p) => Array.isArray(p?.faces) && p.faces.length > 0);
+      const tied = anyFace || this.modelNow() !== null ? this.tieModel(model) : checkModelId(model);
+      checkIndexPhotos(photos, tied, this.location);
+      const at = now();
+      return photos.map((p) => {
+        const inserted = this.s.insertIndexedPhoto.get(p.contentHash, tied.modelId, p.sourceFile, p.faces.length, at);
+        if (!inserted) {
+          const photoId = (this.s.indexedPhoto.get(p.contentHash, tied.modelId) as { id: number }).id;
+          return { contentHash: p.contentHash, photoId, added: 0, already: true };
+        }
+        p.faces.forEach((f, i) => this.s.insertIndexedFace.run(...indexedFaceValues(inserted.id, f, i)));
+        return { contentHash: p.contentHash, photoId: inserted.id, added: p.faces.length, already: false };
+      });
+    }, 'write');
+  }
+
+  indexedHashes(hashes: readonly string[], modelId: string): Promise<string[]> {
+    return this.use(
+      () => [...new Set(hashes)].filter((h) => this.s.indexedPhoto.get(h, modelId) !== undefined),
+      'read',
+    );
+  }
+
+  indexedFaces(modelId: string): Promise<IndexedFace[]> {
+    return this.use(() => this.s.indexedFaces.all(modelId).map(rowToIndexedFace), 'read');
+  }
+
+  photoIndexStats(): Promise<PhotoIndexStats> {
+    return this.use(() => this.s.photoIndexStats.get() as PhotoIndexStats, 'read');
   }
 
   getState(key: string): Promise<string | null> {

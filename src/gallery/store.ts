@@ -153,6 +153,57 @@ export interface StoreStats {
   readonly faces: number;
 }
 
+/** One face found in a photo of the photo index (issue 15's `facekit index`): unlabelled. */
+export interface NewIndexedFace {
+  readonly descriptor: Float32Array;
+  readonly box: Box;
+  /** Detector confidence. */
+  readonly score: number;
+  /** As NewFace's quality: min(1, min(box width, box height) / 150) from the CLI. */
+  readonly quality?: number;
+}
+
+/** A photo for the index with every face found in it; none is a photo looked at and found without faces. */
+export interface IndexPhoto {
+  readonly sourceFile: string;
+  /** SHA-256 of the photo's bytes, lowercase hex: the same bytes are indexed once per model. */
+  readonly contentHash: string;
+  readonly faces: readonly NewIndexedFace[];
+}
+
+export interface IndexPhotoOutcome {
+  readonly contentHash: string;
+  readonly photoId: number;
+  /** Faces stored now (0 when the photo was indexed already). */
+  readonly added: number;
+  /** The photo (same bytes, same model) was in the index already: nothing was stored. */
+  readonly already: boolean;
+}
+
+/** A stored face of the photo index, with its descriptor. */
+export interface IndexedFace {
+  readonly id: number;
+  readonly photoId: number;
+  readonly sourceFile: string;
+  readonly contentHash: string;
+  /** 1-based: the face's place among the photo's faces, as the detector ordered them. */
+  readonly faceNumber: number;
+  readonly box: Box;
+  readonly score: number;
+  readonly quality: number | null;
+  readonly modelId: string;
+  readonly descriptor: Float32Array;
+  /** ISO 8601: when the photo was indexed. */
+  readonly createdAt: string;
+}
+
+export interface PhotoIndexStats {
+  readonly photos: number;
+  readonly faces: number;
+  /** Photos indexed in which no face was found. */
+  readonly photosWithoutFaces: number;
+}
+
 export interface GalleryStore {
   /** The file (or server URL) this store lives in, for messages. */
   readonly location: string;
@@ -217,6 +268,17 @@ export interface GalleryStore {
    * to `name` if it owns some of them; otherwise INVALID_ARGUMENT names their owners.
    */
   nameCluster(runId: number, cluster: number, name: string): Promise<EnrollOutcome>;
+  /**
+   * Adds photos to the photo index, all in one transaction, with the gallery's model tied as
+   * enrol ties it (MODEL_MISMATCH for another model or a wrong-length descriptor). A photo whose
+   * bytes are indexed already for this model adds nothing, so a retried or repeated run is harmless.
+   */
+  indexPhotos(photos: readonly IndexPhoto[], model: ModelTag): Promise<IndexPhotoOutcome[]>;
+  /** Those of `hashes` indexed already for `modelId`. */
+  indexedHashes(hashes: readonly string[], modelId: string): Promise<string[]>;
+  /** Every face of the photo index made by `modelId`, in id order. */
+  indexedFaces(modelId: string): Promise<IndexedFace[]>;
+  photoIndexStats(): Promise<PhotoIndexStats>;
   /** Small named values the gallery keeps with its data (the ANN index state). */
   getState(key: string): Promise<string | null>;
   setState(key: string, value: string | null): Promise<void>;

@@ -5,6 +5,8 @@ import { invalidArgument } from '../errors.js';
 export const ENROLL_QUEUE = 'facekit-enroll';
 /** The queue of analysis jobs: photos in, faces with descriptors out (what `cluster --queue` spreads). */
 export const ANALYZE_QUEUE = 'facekit-analyze';
+/** The queue of photo-index jobs: photos in, every face stored unlabelled in the gallery's photo index. */
+export const INDEX_QUEUE = 'facekit-index';
 /** The queue of camera and stream jobs: one source each, watched until stopped. */
 export const WATCH_QUEUE = 'facekit-watch';
 

@@ -12,7 +12,9 @@ import { ensureModels } from '../models/ensure.js';
 import { Enrolment, hashFiles } from '../pipeline/enroll.js';
 import type { InputError } from '../pipeline/batch.js';
 import { type AnalyzeJobData, type AnalyzeJobResult, type AnalyzedPhoto, toAnalyzedPhoto } from './analyze-jobs.js';
-import { ANALYZE_QUEUE, ENROLL_QUEUE, redisConnection } from './connection.js';
+import { ANALYZE_QUEUE, ENROLL_QUEUE, INDEX_QUEUE, redisConnection } from './connection.js';
+import type { IndexJobData, IndexJobResult } from './index-jobs.js';
+import { indexPhotoFiles } from '../pipeline/index-photos.js';
 import type { EnrollJobData, EnrollJobResult } from './enroll-jobs.js';
 import { rethrowForRetry } from './jobs.js';
 
@@ -168,37 +170,85 @@ export async function startAnalyzeWorker(
   return worker;
 }
 
-/** Starts taking jobs; resolves with the BullMQ worker once it is connected (close() to stop). */
-export async function startEnrollWorker(options: WorkerOptions): Promise<Worker<EnrollJobData, EnrollJobResult>> {
-  const concurrency = checkConcurrency(options);
+/** Runs one index job: what `facekit index` does, for one slice of photos. */
+export async function runIndexJob(
+  analyzers: AnalyzerCache,
+  gallery: Gallery,
+  data: IndexJobData,
+  onProgress: (done: number) => void = () => undefined,
+): Promise<IndexJobResult> {
+  let done = 0;
+  const s = await indexPhotoFiles(
+    gallery,
+    data.files,
+    async (files, onResult) => (await analyzers.get(data.settings)).run(files, onResult),
+    { onResult: () => onProgress(++done) },
+  );
+  return {
+    photosIndexed: s.photosIndexed,
+    facesStored: s.facesStored,
+    alreadyIndexed: s.alreadyIndexed,
+    withoutFaces: s.withoutFaces,
+    failed: s.failed.map((e) => ({ file: e.file, code: e.code, message: e.message })),
+  };
+}
+
+/** A job for another gallery than the worker's: retrying here cannot help. */
+function checkJobGallery(jobGallery: string, gallery: Gallery): void {
+  if (jobGallery !== gallery.file)
+    throw new UnrecoverableError(
+      `job for gallery ${jobGallery}; this worker writes ${gallery.file} (start a worker with that --db)`,
+    );
+}
+
+/** What a gallery job's data holds: the gallery it is for and its photos. */
+interface GalleryJobData {
+  readonly gallery: string;
+  readonly files: readonly string[];
+}
+
+/**
+ * A worker for jobs that write one gallery (enrolment, photo index): a job for another gallery
+ * fails at once, progress is reported per photo, and only a problem with the job itself is not
+ * retried (a busy or unreachable gallery may be fine on the next try).
+ */
+async function startGalleryJobWorker<D extends GalleryJobData, R>(
+  queueName: string,
+  options: WorkerOptions,
+  run: (analyzers: AnalyzerCache, gallery: Gallery, data: D, onProgress: (done: number) => void) => Promise<R>,
+): Promise<Worker<D, R>> {
   const gallery = options.gallery;
   const analyzers = new AnalyzerCache();
-  const worker = new Worker<EnrollJobData, EnrollJobResult>(
-    ENROLL_QUEUE,
+  const worker = new Worker<D, R>(
+    queueName,
     async (job) => {
-      if (job.data.gallery !== gallery.file)
-        // Another gallery's job: retrying here cannot help.
-        throw new UnrecoverableError(
-          `job for gallery ${job.data.gallery}; this worker writes ${gallery.file} (start a worker with that --db)`,
-        );
+      checkJobGallery(job.data.gallery, gallery);
       try {
-        return await runEnrollJob(analyzers, gallery, job.data, (done) => {
+        return await run(analyzers, gallery, job.data, (done) => {
           void job.updateProgress({ photos: job.data.files.length, done });
         });
       } catch (e) {
-        // A problem with the job itself will not go away on retry; a busy or unreachable gallery may.
         rethrowForRetry(e, ['INVALID_ARGUMENT', 'MODEL_MISMATCH']);
       }
     },
     {
       connection: redisConnection(options.queueUrl),
-      concurrency,
+      concurrency: checkConcurrency(options),
       lockDuration: options.lockMs ?? 30_000,
       stalledInterval: options.lockMs ?? 30_000,
-      autorun: true,
     },
   );
   watchOver(worker, analyzers, options);
   await worker.waitUntilReady();
   return worker;
+}
+
+/** Starts taking photo-index jobs (`facekit index --queue`); resolves once connected (close() to stop). */
+export function startIndexWorker(options: WorkerOptions): Promise<Worker<IndexJobData, IndexJobResult>> {
+  return startGalleryJobWorker(INDEX_QUEUE, options, runIndexJob);
+}
+
+/** Starts taking enrolment jobs; resolves with the BullMQ worker once it is connected (close() to stop). */
+export function startEnrollWorker(options: WorkerOptions): Promise<Worker<EnrollJobData, EnrollJobResult>> {
+  return startGalleryJobWorker(ENROLL_QUEUE, options, runEnrollJob);
 }

@@ -22,6 +22,7 @@ import { openApiDocument } from './openapi.js';
 import { DEFAULT_DETECTOR, DEFAULT_EMBEDDER, embedderEntry, ensureModels, requiredModels } from './pipeline.js';
 import { galleryRoutes } from './routes/gallery.js';
 import { keyRoutes } from './routes/keys.js';
+import { photoIndexRoutes } from './routes/photo-index.js';
 import { recognitionRoutes } from './routes/recognition.js';
 import { systemRoutes } from './routes/system.js';
 import { webappRoutes } from './routes/webapp.js';
@@ -243,7 +244,14 @@ export async function createService(options: ServeOptions): Promise<Service> {
 
   const routes: RouteSpec[] = [];
   const document = () => openApiDocument(routes, packageVersion());
-  routes.push(...systemRoutes(document), ...recognitionRoutes(), ...galleryRoutes(), ...keyRoutes(), ...webappRoutes());
+  routes.push(
+    ...systemRoutes(document),
+    ...recognitionRoutes(),
+    ...photoIndexRoutes(),
+    ...galleryRoutes(),
+    ...keyRoutes(),
+    ...webappRoutes(),
+  );
   for (const route of routes) app.route(fastifyRoute(ctx, route));
 
   let closing: Promise<void> | undefined;

@@ -24,6 +24,7 @@ import {
   type StoreStats,
   type Watermark,
 } from '../../src/entry/gallery.js';
+import type { IndexedFace, IndexPhoto, IndexPhotoOutcome, PhotoIndexStats } from '../../src/gallery/store.js';
 import { FaceKitError } from '../../src/errors.js';
 import { Faces } from '../helpers/descriptors.js';
 
@@ -46,6 +47,18 @@ class CountingStore implements GalleryStore {
 
   model(): Promise<ModelTag | null> {
     return this.count('model', this.inner.model());
+  }
+  indexPhotos(photos: readonly IndexPhoto[], model: ModelTag): Promise<IndexPhotoOutcome[]> {
+    return this.count('indexPhotos', this.inner.indexPhotos(photos, model));
+  }
+  indexedHashes(hashes: readonly string[], modelId: string): Promise<string[]> {
+    return this.count('indexedHashes', this.inner.indexedHashes(hashes, modelId));
+  }
+  indexedFaces(modelId: string): Promise<IndexedFace[]> {
+    return this.count('indexedFaces', this.inner.indexedFaces(modelId));
+  }
+  photoIndexStats(): Promise<PhotoIndexStats> {
+    return this.count('photoIndexStats', this.inner.photoIndexStats());
   }
   revision(): Promise<number> {
     return this.count('revision', this.inner.revision());

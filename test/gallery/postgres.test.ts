@@ -10,7 +10,7 @@ import { FaceKitError } from '../../src/errors.js';
 import { openGallery } from '../../src/gallery/gallery.js';
 import { hashKey } from '../../src/gallery/keys.js';
 import { openPostgresStore, redactUrl } from '../../src/gallery/postgres.js';
-import { PG_SCHEMA_VERSION } from '../../src/gallery/postgres-schema.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/gallery/postgres-schema.js';
 import { Faces, fakeHash } from '../helpers/descriptors.js';
 import { freePort, postgresForTests } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
@@ -45,7 +45,7 @@ describe('postgres store', () => {
     const rows = (await c.query('SELECT version FROM facekit.migrations')).rows;
     assert.deepEqual(
       rows.map((r) => r.version),
-      [PG_SCHEMA_VERSION],
+      PG_MIGRATIONS.map((m) => m.version),
     );
     await c.query("INSERT INTO facekit.migrations (version, name) VALUES (999, 'future')");
     await c.end();

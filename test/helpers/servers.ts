@@ -215,3 +215,63 @@ export async function startRedis(): Promise<RedisServer | string> {
     },
   };
 }
+
+/** The PostgreSQL and Redis a queue test file uses: null until started; `skip` says why tests cannot run. */
+export interface QueueServers {
+  pg: PostgresServer | null;
+  redis: RedisServer | null;
+  skip: string | false;
+}
+
+/** Starts PostgreSQL and Redis before the file's tests and stops them after (call at the top level). */
+export function queueServers(): QueueServers {
+  const s: QueueServers = { pg: null, redis: null, skip: 'servers not started' };
+  before(async () => {
+    const [p, r] = await Promise.all([startPostgres(), startRedis()]);
+    if (typeof p !== 'string') s.pg = p;
+    if (typeof r !== 'string') s.redis = r;
+    s.skip = typeof p === 'string' ? p : typeof r === 'string' ? r : false;
+    if (s.skip) console.log(`# ${s.skip}`);
+  });
+  after(async () => {
+    await s.pg?.stop();
+    await s.redis?.stop();
+  });
+  return s;
+}
+
+/**
+ * Starts a `facekit worker` process (from the sources, lock `lockMs`) and kills it with SIGKILL
+ * once it has taken a job (`settleMs` after it says it is taking jobs) or once `finished()` says
+ * the jobs are done already. Returns the killed process.
+ */
+export async function killWorkerMidJob(
+  queue: string,
+  db: string,
+  finished: () => Promise<boolean>,
+  settleMs = 300,
+  lockMs = 1500,
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', queue, '--db', db, '--lock-ms', String(lockMs)],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: process.env },
+  );
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  try {
+    for (let i = 0; i < 600; i++) {
+      if (await finished()) break;
+      if (/taking jobs/.test(err)) {
+        await new Promise((r) => setTimeout(r, settleMs));
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+  return child;
+}

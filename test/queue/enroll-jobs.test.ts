@@ -10,7 +10,7 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Queue, Worker } from 'bullmq';
 import { FaceKitError } from '../../src/errors.js';
 import { type Gallery, openGallery } from '../../src/gallery/gallery.js';
@@ -26,27 +26,14 @@ import { runWatch } from '../../src/cli/watch.js';
 import { runCluster } from '../../src/cli/cluster.js';
 import { findFfmpeg } from '../../src/video/ffmpeg.js';
 import { isolatedCacheDir, samplePath } from '../helpers/photos.js';
-import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '../helpers/servers.js';
+import { killWorkerMidJob, type PostgresServer, queueServers, type RedisServer } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
 
 isolatedCacheDir();
 const run = promisify(execFile);
 const code = (c: string) => (e: unknown) => e instanceof FaceKitError && e.code === c;
 const settings = { detector: 'tiny' as const, stage: 'analyze' as const, retryOnMiss: false };
-let pg: PostgresServer | null = null;
-let redis: RedisServer | null = null;
-let skip: string | false = 'servers not started';
-before(async () => {
-  const [p, r] = await Promise.all([startPostgres(), startRedis()]);
-  if (typeof p !== 'string') pg = p;
-  if (typeof r !== 'string') redis = r;
-  skip = typeof p === 'string' ? p : typeof r === 'string' ? r : false;
-  if (skip) console.log(`# ${skip}`);
-});
-after(async () => {
-  await pg?.stop();
-  await redis?.stop();
-});
+const servers = queueServers();
 
 const photos = tempDir('facekit-queue-photos-');
 function folder(name: string, samples: number[]): string[] {
@@ -77,11 +64,11 @@ describe('enrolment jobs on Redis', () => {
   });
 
   test('progress never counts a finished job without its result (jobs finishing while progress is read)', async (t) => {
-    if (skip) return t.skip(skip);
+    if (servers.skip) return t.skip(servers.skip);
     // The race behind a once-flaky "copy is a duplicate": a job read while active and found
     // 'completed' a moment later counted as done with 0 added and 0 duplicates. It showed in
     // about 1 round in 20 before the fix; 40 rounds catch it almost surely.
-    const connection = redisConnection((redis as RedisServer).url);
+    const connection = redisConnection((servers.redis as RedisServer).url);
     const queue = new Queue(ENROLL_QUEUE, { connection });
     const worker = new Worker(
       ENROLL_QUEUE,
@@ -96,7 +83,7 @@ describe('enrolment jobs on Redis', () => {
         const ids = [0, 1, 2].map((i) => `race-${round}-${i}`);
         await queue.addBulk(ids.map((jobId) => ({ name: 'enroll', data: {}, opts: { jobId } })));
         for (;;) {
-          const p = await enrollProgress((redis as RedisServer).url, ids);
+          const p = await enrollProgress((servers.redis as RedisServer).url, ids);
           if (p.done < ids.length) continue;
           assert.equal(p.added, ids.length, `round ${round}: every finished job's result counted`);
           break;
@@ -109,9 +96,9 @@ describe('enrolment jobs on Redis', () => {
   });
 
   test('a folder split into jobs, taken by two workers: each photo enrolled once, re-submission is a no-op, a copy is a duplicate', async (t) => {
-    if (skip) return t.skip(skip);
-    const url = await (pg as PostgresServer).database();
-    const queue = (redis as RedisServer).url;
+    if (servers.skip) return t.skip(servers.skip);
+    const url = await (servers.pg as PostgresServer).database();
+    const queue = (servers.redis as RedisServer).url;
     const galleries: Gallery[] = [await openGallery({ path: url }), await openGallery({ path: url })];
     const workers = await Promise.all(galleries.map((gallery) => startEnrollWorker({ queueUrl: queue, gallery })));
     try {
@@ -149,33 +136,15 @@ describe('enrolment jobs on Redis', () => {
   });
 
   test('kill -9 of a worker mid-job: another takes its job after the lock expires; nothing is lost or enrolled twice', async (t) => {
-    if (skip) return t.skip(skip);
-    const url = await (pg as PostgresServer).database();
-    const queue = (redis as RedisServer).url;
+    if (servers.skip) return t.skip(servers.skip);
+    const url = await (servers.pg as PostgresServer).database();
+    const queue = (servers.redis as RedisServer).url;
     const people = [{ name: 'dee', files: folder('dee', [1, 2, 3, 4, 5, 6]) }];
     const gallery = await openGallery({ path: url });
     const sub = await submitEnrollJobs(queue, { gallery: gallery.file, people, settings, largest: true, jobPhotos: 6 });
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', queue, '--db', url, '--lock-ms', '1500'],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: process.env },
-    );
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
     try {
       // Killed once it holds the job (active), before it can finish it.
-      for (let i = 0; i < 600; i++) {
-        const q = await enrollProgress(queue, sub.jobIds);
-        if (q.done > 0) break;
-        if (/taking jobs/.test(err)) {
-          await new Promise((r) => setTimeout(r, 300));
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      child.kill('SIGKILL');
+      await killWorkerMidJob(queue, url, async () => (await enrollProgress(queue, sub.jobIds)).done > 0);
       const worker = await startEnrollWorker({ queueUrl: queue, gallery, lockMs: 1500 });
       try {
         const p = await waitForJobs(queue, sub.jobIds);
@@ -188,14 +157,13 @@ describe('enrolment jobs on Redis', () => {
         await worker.close();
       }
     } finally {
-      child.kill('SIGKILL');
       await gallery.close();
     }
   });
 
   test('analysis jobs (cluster --queue): faces come back in photo order as analysed locally; a re-run reuses finished jobs', async (t) => {
-    if (skip) return t.skip(skip);
-    const queue = (redis as RedisServer).url;
+    if (servers.skip) return t.skip(servers.skip);
+    const queue = (servers.redis as RedisServer).url;
     const files = folder('archive', [1, 2, 3]);
     const photos = await Promise.all(files.map(async (file) => ({ file, hash: await hashFile(file) })));
     await assert.rejects(
@@ -233,9 +201,9 @@ describe('enrolment jobs on Redis', () => {
   });
 
   test('facekit cluster --queue: workers analyse, the command clusters and saves the run; a bad queue URL names --queue', async (t) => {
-    if (skip) return t.skip(skip);
-    const url = await (pg as PostgresServer).database();
-    const queue = (redis as RedisServer).url;
+    if (servers.skip) return t.skip(servers.skip);
+    const url = await (servers.pg as PostgresServer).database();
+    const queue = (servers.redis as RedisServer).url;
     const files = folder('cq', [1, 3, 2]);
     const worker = await startAnalyzeWorker({ queueUrl: queue });
     const cli = (args: string[]) =>
@@ -295,9 +263,9 @@ describe('enrolment jobs on Redis', () => {
   });
 
   test('a camera handed to workers: kill -9 of its worker → another takes it over and finishes it; a stop ends it', async (t) => {
-    if (skip) return t.skip(skip);
-    const url = await (pg as PostgresServer).database();
-    const queue = (redis as RedisServer).url;
+    if (servers.skip) return t.skip(servers.skip);
+    const url = await (servers.pg as PostgresServer).database();
+    const queue = (servers.redis as RedisServer).url;
     // A 12-s, 10-fps "camera" (a file: it ends, so the test can see the takeover run to its end).
     const video = join(photos, 'camera.mp4');
     await run((await findFfmpeg()).path, [

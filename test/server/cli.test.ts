@@ -83,20 +83,21 @@ describe('facekit keys', () => {
 });
 
 describe('gallery schema 2', () => {
-  test('a schema-1 file gains the key and thumbnail tables; its people and faces are kept', async () => {
+  test('a schema-1 file gains the key, thumbnail and photo-index tables; its people and faces are kept', async () => {
     const db = join(root, 'old.db');
     const g = await openGallery({ path: db });
     await g.enroll('Ada', [{ descriptor: new Float32Array(128).fill(0.1) }]);
     await g.close();
     // Make it what facekit wrote before schema 2.
     const sql = new Database(db);
-    sql.exec('DROP TABLE api_keys; DROP TABLE face_thumbnails;');
+    sql.exec('DROP TABLE api_keys; DROP TABLE face_thumbnails; DROP TABLE indexed_faces; DROP TABLE indexed_photos;');
     sql.pragma('user_version = 1');
     sql.close();
     const store = openSqliteStore(db);
     const { key } = await store.keys.create('recognize');
     assert.ok(await store.keys.find(createHash('sha256').update(key).digest('hex')));
     assert.equal((await store.people())[0].name, 'Ada');
+    assert.deepEqual(await store.photoIndexStats(), { photos: 0, faces: 0, photosWithoutFaces: 0 });
     await store.close();
     const check = new Database(db, { readonly: true });
     assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);

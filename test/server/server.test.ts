@@ -290,6 +290,7 @@ describe('metrics and OpenAPI', () => {
       'POST /v1/encode',
       'POST /v1/verify',
       'POST /v1/identify',
+      'POST /v1/index/search',
       'GET /v1/people',
       'POST /v1/people',
       'GET /v1/people/{id}',
