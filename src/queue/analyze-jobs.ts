@@ -13,7 +13,7 @@ import { FaceKitError, invalidArgument } from '../errors.js';
 import type { AnalyzerSettings, FaceData, FileResult, InputError } from '../pipeline/batch.js';
 import { ANALYZE_QUEUE, redisConnection } from './connection.js';
 import { DEFAULT_JOB_PHOTOS, JOB_ATTEMPTS, JOB_BACKOFF_MS } from './enroll-jobs.js';
-import { contentJobId, finishedJobs, waitUntilFinished } from './jobs.js';
+import { contentJobId, type FinishedMemo, finishedJobs, waitUntilFinished } from './jobs.js';
 
 /** How long a finished analysis job keeps its result for a re-run to reuse. */
 export const RESULT_DAYS = 7;
@@ -130,8 +130,12 @@ export async function submitAnalyzeJobs(queueUrl: string, options: AnalyzeSubmis
   }
 }
 
-export async function analyzeProgress(queueUrl: string, jobIds: readonly string[]): Promise<AnalyzeProgress> {
-  const finished = await finishedJobs<AnalyzeJobData, AnalyzeJobResult>(ANALYZE_QUEUE, queueUrl, jobIds);
+export async function analyzeProgress(
+  queueUrl: string,
+  jobIds: readonly string[],
+  memo: FinishedMemo<AnalyzeJobData, AnalyzeJobResult> = new Map(),
+): Promise<AnalyzeProgress> {
+  const finished = await finishedJobs<AnalyzeJobData, AnalyzeJobResult>(ANALYZE_QUEUE, queueUrl, jobIds, memo);
   let photos = 0;
   const errors: AnalyzeProgress['errors'] = [];
   for (const job of finished) {
@@ -146,7 +150,9 @@ export function waitForAnalysis(
   jobIds: readonly string[],
   onProgress: (p: AnalyzeProgress) => void = () => undefined,
 ): Promise<AnalyzeProgress> {
-  return waitUntilFinished(ANALYZE_QUEUE, queueUrl, () => analyzeProgress(queueUrl, jobIds), onProgress);
+  // One memo for the whole wait: each finished job is read once, not once per poll.
+  const memo: FinishedMemo<AnalyzeJobData, AnalyzeJobResult> = new Map();
+  return waitUntilFinished(ANALYZE_QUEUE, queueUrl, () => analyzeProgress(queueUrl, jobIds, memo), onProgress);
 }
 
 /**

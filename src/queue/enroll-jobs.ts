@@ -15,7 +15,7 @@ import type { Metadata } from '../gallery/store.js';
 import type { AnalyzerSettings } from '../pipeline/batch.js';
 import type { PlannedPerson } from '../pipeline/enroll.js';
 import { ENROLL_QUEUE, redisConnection } from './connection.js';
-import { contentJobId, finishedJobs, waitUntilFinished } from './jobs.js';
+import { contentJobId, type FinishedMemo, finishedJobs, waitUntilFinished } from './jobs.js';
 
 /** Photos per job by default: big enough that queue overhead is small, small enough to spread over workers. */
 export const DEFAULT_JOB_PHOTOS = 20;
@@ -109,8 +109,12 @@ export interface JobProgress {
 }
 
 /** Where a submission's jobs stand. */
-export async function enrollProgress(queueUrl: string, jobIds: readonly string[]): Promise<JobProgress> {
-  const finished = await finishedJobs<EnrollJobData, EnrollJobResult>(ENROLL_QUEUE, queueUrl, jobIds);
+export async function enrollProgress(
+  queueUrl: string,
+  jobIds: readonly string[],
+  memo: FinishedMemo<EnrollJobData, EnrollJobResult> = new Map(),
+): Promise<JobProgress> {
+  const finished = await finishedJobs<EnrollJobData, EnrollJobResult>(ENROLL_QUEUE, queueUrl, jobIds, memo);
   let added = 0;
   let duplicates = 0;
   const rejected: EnrollJobResult['rejected'] = [];
@@ -132,5 +136,7 @@ export function waitForJobs(
   jobIds: readonly string[],
   onProgress: (p: JobProgress) => void = () => undefined,
 ): Promise<JobProgress> {
-  return waitUntilFinished(ENROLL_QUEUE, queueUrl, () => enrollProgress(queueUrl, jobIds), onProgress);
+  // One memo for the whole wait: each finished job is read once, not once per poll.
+  const memo: FinishedMemo<EnrollJobData, EnrollJobResult> = new Map();
+  return waitUntilFinished(ENROLL_QUEUE, queueUrl, () => enrollProgress(queueUrl, jobIds, memo), onProgress);
 }

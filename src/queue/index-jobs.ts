@@ -15,7 +15,7 @@ import { invalidArgument } from '../errors.js';
 import type { AnalyzerSettings, InputError } from '../pipeline/batch.js';
 import { INDEX_QUEUE, redisConnection } from './connection.js';
 import { DEFAULT_JOB_PHOTOS, JOB_ATTEMPTS, JOB_BACKOFF_MS } from './enroll-jobs.js';
-import { contentJobId, finishedJobs, waitUntilFinished } from './jobs.js';
+import { contentJobId, type FinishedMemo, finishedJobs, waitUntilFinished } from './jobs.js';
 
 export interface IndexJobData {
   /** The gallery as its store names it: a worker on another gallery refuses the job. */
@@ -87,8 +87,12 @@ export interface IndexProgress {
 }
 
 /** Where a submission's jobs stand. */
-export async function indexProgress(queueUrl: string, jobIds: readonly string[]): Promise<IndexProgress> {
-  const finished = await finishedJobs<IndexJobData, IndexJobResult>(INDEX_QUEUE, queueUrl, jobIds);
+export async function indexProgress(
+  queueUrl: string,
+  jobIds: readonly string[],
+  memo: FinishedMemo<IndexJobData, IndexJobResult> = new Map(),
+): Promise<IndexProgress> {
+  const finished = await finishedJobs<IndexJobData, IndexJobResult>(INDEX_QUEUE, queueUrl, jobIds, memo);
   const p = {
     photosIndexed: 0,
     facesStored: 0,
@@ -117,5 +121,7 @@ export function waitForIndexJobs(
   jobIds: readonly string[],
   onProgress: (p: IndexProgress) => void = () => undefined,
 ): Promise<IndexProgress> {
-  return waitUntilFinished(INDEX_QUEUE, queueUrl, () => indexProgress(queueUrl, jobIds), onProgress);
+  // One memo for the whole wait: each finished job is read once, not once per poll.
+  const memo: FinishedMemo<IndexJobData, IndexJobResult> = new Map();
+  return waitUntilFinished(INDEX_QUEUE, queueUrl, () => indexProgress(queueUrl, jobIds, memo), onProgress);
 }

@@ -19,34 +19,53 @@ export type FinishedJob<D, R> =
   | { readonly id: string; readonly state: 'completed'; readonly data: D; readonly result: R }
   | { readonly id: string; readonly state: 'failed'; readonly data: D; readonly failedReason: string };
 
+/** Ids read at once: ioredis pipelines concurrent commands, so a chunk costs about one round trip, not one per job. */
+const READ_CHUNK = 500;
+
+/**
+ * Finished jobs already read, by id. A finished job never changes (a failed one has used all its
+ * attempts), so a caller polling a large submission passes one memo across its reads and each
+ * job's record is fetched once, not once per poll: 10 000 jobs polled every second would otherwise
+ * cost 20 000 Redis calls a poll.
+ */
+export type FinishedMemo<D, R> = Map<string, FinishedJob<D, R>>;
+
 /** The finished ones among `jobIds`, in their order (waiting, active, delayed and unknown ids are left out). */
 export async function finishedJobs<D, R>(
   queueName: string,
   queueUrl: string,
   jobIds: readonly string[],
+  memo: FinishedMemo<D, R> = new Map(),
 ): Promise<FinishedJob<D, R>[]> {
-  const queue = new Queue<D, R>(queueName, { connection: redisConnection(queueUrl) });
-  try {
-    const out: FinishedJob<D, R>[] = [];
-    for (const id of jobIds) {
-      // State first, then the job: a job read before it completes and found 'completed' a moment
-      // later has no return value yet (its photos would count as neither added nor duplicates).
-      // A finished job's record holds its result, so reading it after seeing the state is safe.
-      const state = await queue.getJobState(id);
-      if (state !== 'completed' && state !== 'failed') continue;
-      const job = await queue.getJob(id);
-      if (!job) continue;
-      out.push(
-        state === 'completed'
-          ? { id, state, data: job.data, result: job.returnvalue }
-          : { id, state, data: job.data, failedReason: job.failedReason },
-      );
+  const unread = jobIds.filter((id) => !memo.has(id));
+  if (unread.length > 0) {
+    const queue = new Queue<D, R>(queueName, { connection: redisConnection(queueUrl) });
+    try {
+      for (let i = 0; i < unread.length; i += READ_CHUNK) {
+        const read = await Promise.all(unread.slice(i, i + READ_CHUNK).map((id) => readFinished(queue, id)));
+        for (const job of read) if (job) memo.set(job.id, job);
+      }
+    } finally {
+      await queue.close();
     }
-    return out;
-  } finally {
-    await queue.close();
   }
+  return jobIds.flatMap((id) => memo.get(id) ?? []);
 }
+
+async function readFinished<D, R>(queue: Queue<D, R>, id: string): Promise<FinishedJob<D, R> | undefined> {
+  // State first, then the job: a job read before it completes and found 'completed' a moment
+  // later has no return value yet (its photos would count as neither added nor duplicates).
+  // A finished job's record holds its result, so reading it after seeing the state is safe.
+  const state = await queue.getJobState(id);
+  if (state !== 'completed' && state !== 'failed') return undefined;
+  const job = await queue.getJob(id);
+  if (!job) return undefined;
+  return state === 'completed'
+    ? { id, state, data: job.data, result: job.returnvalue }
+    : { id, state, data: job.data, failedReason: job.failedReason };
+}
+
+const MIN_READ_GAP_MS = 250;
 
 export interface Finishing {
   readonly total: number;
@@ -57,7 +76,8 @@ export interface Finishing {
 /**
  * Reads progress with `read` until every job is completed or failed, calling `onProgress` each
  * time; woken by the queue's events as jobs finish (or report progress), or after a second at
- * most, so a missed event costs no more than that.
+ * most, so a missed event costs no more than that. Reads are at least MIN_READ_GAP_MS apart: with
+ * two workers finishing jobs every few milliseconds, each event would otherwise start a new read.
  */
 export async function waitUntilFinished<P extends Finishing>(
   queueName: string,
@@ -69,6 +89,7 @@ export async function waitUntilFinished<P extends Finishing>(
   try {
     await events.waitUntilReady();
     for (;;) {
+      const readAt = performance.now();
       const p = await read();
       onProgress(p);
       if (p.done + p.failed >= p.total) return p;
@@ -85,6 +106,8 @@ export async function waitUntilFinished<P extends Finishing>(
         events.on('failed', finish);
         events.on('progress', finish);
       });
+      const early = MIN_READ_GAP_MS - (performance.now() - readAt);
+      if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
     }
   } finally {
     await events.close();

@@ -95,6 +95,37 @@ describe('enrolment jobs on Redis', () => {
     }
   });
 
+  test('progress of a large submission reads each finished job once (a memo across polls), in chunks', async (t) => {
+    if (servers.skip) return t.skip(servers.skip);
+    const url = (servers.redis as RedisServer).url;
+    const connection = redisConnection(url);
+    const queue = new Queue(ENROLL_QUEUE, { connection });
+    const worker = new Worker(ENROLL_QUEUE, async () => ({ added: 1, duplicates: 0, rejected: [] }), {
+      connection,
+      concurrency: 50,
+    });
+    try {
+      // More ids than one read chunk (500), so the chunked read is exercised.
+      const ids = Array.from({ length: 1200 }, (_, i) => `memo-${i}`);
+      await queue.addBulk(ids.map((jobId) => ({ name: 'enroll', data: {}, opts: { jobId } })));
+      const memo = new Map();
+      let p = await enrollProgress(url, ids, memo);
+      while (p.done < ids.length) p = await enrollProgress(url, ids, memo);
+      assert.equal(p.added, ids.length);
+      await worker.close();
+      // With the jobs gone from Redis, the memo still answers: nothing finished is read again ...
+      await queue.obliterate({ force: true });
+      const remembered = await enrollProgress(url, ids, memo);
+      assert.deepEqual([remembered.done, remembered.added], [ids.length, ids.length]);
+      // ... while a fresh read finds none, so the count above came from the memo, not from Redis.
+      const fresh = await enrollProgress(url, ids);
+      assert.equal(fresh.done, 0);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  });
+
   test('a folder split into jobs, taken by two workers: each photo enrolled once, re-submission is a no-op, a copy is a duplicate', async (t) => {
     if (servers.skip) return t.skip(servers.skip);
     const url = await (servers.pg as PostgresServer).database();
