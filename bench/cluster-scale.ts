@@ -10,13 +10,17 @@
  *   over `--rounds` enrolments;
  * - kill -9 of instance B under that traffic, then a new B: every face committed before is there;
  * - kill -9 of the PostgreSQL server between enrolments: nothing committed lost, B answers again;
- * - with --photos N: an enrolment job of N LFW photos (one folder per person, from --data) over
- *   1, 2 and 4 `facekit worker` processes: photos/s from submission to the last job, faces stored;
- *   then 2 workers with one killed (kill -9) after the first job finished: the job finishes,
- *   no photo is enrolled twice, nothing committed is lost.
+ * - with --photos N: an enrolment job of N photos (one folder per person: LFW's from --data, or
+ *   --folder's, e.g. the 105k-photo archive `npm run bench:photo-archive` makes) over 1, 2 and 4
+ *   (--workers) `facekit worker` processes: photos/s from submission to the last job, worker CPU
+ *   per photo, worker memory, faces stored, and that every photo is accounted for once; with
+ *   --kill-at F one worker is killed (kill -9) once F of the jobs are done and another started;
+ *   then (unless --skip-kill-run) 2 workers with one killed after the first job finished: the job
+ *   finishes, no photo is enrolled twice, nothing committed is lost.
  *
  *   npm run bench:cluster-scale -- [--faces 10000] [--seconds 5] [--rounds 50] [--photos 0]
- *     [--connections 4] [--data ../shared/data]
+ *     [--connections 4] [--data ../shared/data] [--folder <person folders>] [--workers 1,2,4]
+ *     [--kill-at 0] [--skip-http] [--skip-kill-run] [--name cluster-scale (the JSON's name)]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -280,9 +284,8 @@ async function killDatabase(server: PostgresServer) {
   return out;
 }
 
-/** N LFW photos, whole person folders in name order (people with several photos first). */
-function lfwPeople(data: string, n: number): { name: string; files: string[] }[] {
-  const root = join(data, 'lfw', 'images');
+/** N photos of a folder of person folders, whole folders in name order (people with several photos first). */
+function peopleIn(root: string, n: number): { name: string; files: string[] }[] {
   const people = readdirSync(root)
     .sort()
     .map((name) => ({
@@ -323,48 +326,123 @@ function startWorkers(k: number, redis: string, db: string, extra: string[] = []
   );
 }
 
-async function jobPhases(server: PostgresServer, redis: RedisServer, people: { name: string; files: string[] }[]) {
-  const photos = people.reduce((s, p) => s + p.files.length, 0);
-  const settings = { detector: 'tiny' as const, stage: 'analyze' as const, retryOnMiss: false };
-  const scaling: {
-    workers: number;
-    photos: number;
-    seconds: number;
-    perSecond: number;
-    cpuSeconds: number;
-    faces: number;
-    rejected: number;
-  }[] = [];
-  for (const k of [1, 2, 4]) {
-    const db = await server.database();
-    const g = await openGallery({ path: db });
-    const procs = await startWorkers(k, redis.url, db);
-    const cpu0 = procs.map((p) => cpuSeconds(p.pid as number));
-    const t0 = performance.now();
-    const sub = await submitEnrollJobs(redis.url, { gallery: g.file, people, settings, largest: true, jobPhotos: 10 });
-    const p = await waitForJobs(redis.url, sub.jobIds);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = procs.reduce((s, q, j) => s + cpuSeconds(q.pid as number) - cpu0[j], 0);
-    scaling.push({
-      workers: k,
-      photos,
-      seconds: Number(seconds.toFixed(1)),
-      perSecond: Number((photos / seconds).toFixed(2)),
-      cpuSeconds: Number(cpu.toFixed(1)),
-      faces: (await g.store.stats()).faces,
-      rejected: p.rejected.length,
-    });
-    process.stderr.write(`jobs ${k}: ${JSON.stringify(scaling.at(-1))}\n`);
-    for (const q of procs) q.kill('SIGTERM');
-    await g.close();
+/** Resident memory of a process in MB, from /proc (0 once it has exited). */
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
   }
+}
+
+interface JobOptions {
+  readonly workers: readonly number[];
+  /** Kill -9 one worker once this fraction of the jobs has finished, and start another (0: none). */
+  readonly killAt: number;
+  /** Also run the 2-worker job with one worker killed after its first job. */
+  readonly killRun: boolean;
+}
+
+const SETTINGS = { detector: 'tiny' as const, stage: 'analyze' as const, retryOnMiss: false };
+
+/** One enrolment job of `people` over k workers on a fresh gallery: rate, CPU, memory, and whether every photo is accounted once. */
+async function jobRun(
+  server: PostgresServer,
+  redis: RedisServer,
+  people: { name: string; files: string[] }[],
+  k: number,
+  killAt: number,
+) {
+  const photos = people.reduce((s, p) => s + p.files.length, 0);
+  const db = await server.database();
+  const g = await openGallery({ path: db });
+  const procs = await startWorkers(k, redis.url, db);
+  const cpu0 = procs.map((p) => cpuSeconds(p.pid as number));
+  const rssStart = procs.map((p) => rssMb(p.pid as number));
+  const t0 = performance.now();
+  const sub = await submitEnrollJobs(redis.url, {
+    gallery: g.file,
+    people,
+    settings: SETTINGS,
+    largest: true,
+    jobPhotos: 10,
+  });
+  const submitSeconds = (performance.now() - t0) / 1000;
+  let killed = null as { atJobs: number; cpuSeconds: number } | null;
+  let lastReport = 0;
+  const p = await waitForJobs(redis.url, sub.jobIds, (q) => {
+    const now = performance.now();
+    if (now - lastReport > 60_000) {
+      lastReport = now;
+      const rss = procs.map((x) => rssMb(x.pid as number)).join('/');
+      process.stderr.write(
+        `  ${k} workers: ${q.done}/${q.total} jobs, ${((now - t0) / 1000).toFixed(0)} s, RSS ${rss} MB\n`,
+      );
+    }
+    if (killAt > 0 && !killed && q.done >= q.total * killAt) {
+      // Its CPU so far still counts; a new worker takes the killed one's place (and, after the lock, its job).
+      killed = { atJobs: q.done, cpuSeconds: cpuSeconds(procs[0].pid as number) - cpu0[0] };
+      procs[0].kill('SIGKILL');
+      void startWorkers(1, redis.url, db).then(([fresh]) => {
+        procs.push(fresh);
+        cpu0.push(cpuSeconds(fresh.pid as number));
+        rssStart.push(rssMb(fresh.pid as number));
+      });
+    }
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const alive = procs.map((q, j) => ({ q, j })).filter(({ q }) => q.exitCode === null && q.signalCode === null);
+  const cpu = alive.reduce((s, { q, j }) => s + cpuSeconds(q.pid as number) - cpu0[j], 0) + (killed?.cpuSeconds ?? 0);
+  const rssEnd = alive.map(({ q }) => rssMb(q.pid as number));
+  const faces = await g.faces();
+  const hashes = faces.map((x) => x.contentHash);
+  const row = {
+    workers: k,
+    photos,
+    jobs: p.total,
+    failed: p.failed,
+    submitSeconds: Number(submitSeconds.toFixed(1)),
+    seconds: Number(seconds.toFixed(1)),
+    perSecond: Number((photos / seconds).toFixed(2)),
+    cpuSeconds: Number(cpu.toFixed(1)),
+    cpuMsPerPhoto: Number(((cpu * 1000) / photos).toFixed(1)),
+    faces: faces.length,
+    rejected: p.rejected.length,
+    enrolledTwice: hashes.length - new Set(hashes).size,
+    everyPhotoAccounted: faces.length + p.rejected.length === photos,
+    workerRssMb: { start: rssStart.slice(0, k), end: rssEnd },
+    killed,
+  };
+  process.stderr.write(`jobs ${k}: ${JSON.stringify(row)}\n`);
+  for (const q of procs) q.kill('SIGTERM');
+  await g.close();
+  return row;
+}
+
+async function jobPhases(
+  server: PostgresServer,
+  redis: RedisServer,
+  people: { name: string; files: string[] }[],
+  options: JobOptions,
+) {
+  const scaling = [];
+  for (const k of options.workers) scaling.push(await jobRun(server, redis, people, k, options.killAt));
+  if (!options.killRun) return { scaling, killWorker: null };
 
   // 2 workers, one killed (kill -9) once the first job has finished: the other takes its job after the lock.
+  const photos = people.reduce((s, p) => s + p.files.length, 0);
   const db = await server.database();
   const g = await openGallery({ path: db });
   const procs = await startWorkers(2, redis.url, db, ['--lock-ms', '5000']);
   const t0 = performance.now();
-  const sub = await submitEnrollJobs(redis.url, { gallery: g.file, people, settings, largest: true, jobPhotos: 10 });
+  const sub = await submitEnrollJobs(redis.url, {
+    gallery: g.file,
+    people,
+    settings: SETTINGS,
+    largest: true,
+    jobPhotos: 10,
+  });
   let killed = false;
   const p = await waitForJobs(redis.url, sub.jobIds, (q) => {
     if (!killed && q.done > 0) {
@@ -391,7 +469,25 @@ async function jobPhases(server: PostgresServer, redis: RedisServer, people: { n
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags({ faces: 10000, seconds: 5, rounds: 50, photos: 0, connections: 4, data: DEFAULT_DATA });
+  const flags = parseFlags({
+    faces: 10000,
+    seconds: 5,
+    rounds: 50,
+    photos: 0,
+    connections: 4,
+    data: DEFAULT_DATA,
+    folder: '',
+    workers: '1,2,4',
+    killAt: 0,
+    skipHttp: false,
+    skipKillRun: false,
+    name: 'cluster-scale',
+  });
+  const workers = flags.workers.split(',').map(Number);
+  if (workers.some((k) => !Number.isInteger(k) || k < 1))
+    throw new Error(`--workers: counts like 1,2,4, got ${flags.workers}`);
+  if (!(flags.killAt >= 0 && flags.killAt < 1)) throw new Error(`--kill-at: a fraction in [0, 1), got ${flags.killAt}`);
+  const folder = flags.folder || join(flags.data, 'lfw', 'images');
   const server = await startPostgres();
   const redis = await startRedis();
   if (typeof server === 'string' || typeof redis === 'string') {
@@ -400,40 +496,67 @@ async function main(): Promise<void> {
     return;
   }
   try {
-    const http = await httpPhases(server, flags);
-    const killDb = await killDatabase(server);
-    const jobs = flags.photos > 0 ? await jobPhases(server, redis, lfwPeople(flags.data, flags.photos)) : null;
+    const http = flags.skipHttp ? null : await httpPhases(server, flags);
+    const killDb = flags.skipHttp ? null : await killDatabase(server);
+    const jobs =
+      flags.photos > 0
+        ? await jobPhases(server, redis, peopleIn(folder, flags.photos), {
+            workers,
+            killAt: flags.killAt,
+            killRun: !flags.skipKillRun,
+          })
+        : null;
     const result = { machine: machine(), flags, ...http, killDatabase: killDb, jobs };
-    console.log(
-      markdownTable(
-        ['instances', 'identify req/s (all)', 'p50 ms', 'p99 ms', 'non-2xx', 'answered', 'serve CPU ms/request'],
-        http.throughput.map((r) => [r.instances, r.perSecond, r.p50, r.p99, r.non2xx, r.answered, r.cpuMsPerRequest]),
-      ),
-    );
-    console.log(
-      `\nenrol on A → identify on B answers: p50 ${http.syncLagMs.p50} ms, p99 ${http.syncLagMs.p99} ms (${flags.rounds} rounds)`,
-    );
-    console.log(`kill -9 of instance B under load: ${JSON.stringify(http.killInstance)}`);
-    console.log(`kill -9 of PostgreSQL: ${JSON.stringify(killDb)}`);
+    if (http) {
+      console.log(
+        markdownTable(
+          ['instances', 'identify req/s (all)', 'p50 ms', 'p99 ms', 'non-2xx', 'answered', 'serve CPU ms/request'],
+          http.throughput.map((r) => [r.instances, r.perSecond, r.p50, r.p99, r.non2xx, r.answered, r.cpuMsPerRequest]),
+        ),
+      );
+      console.log(
+        `\nenrol on A → identify on B answers: p50 ${http.syncLagMs.p50} ms, p99 ${http.syncLagMs.p99} ms (${flags.rounds} rounds)`,
+      );
+      console.log(`kill -9 of instance B under load: ${JSON.stringify(http.killInstance)}`);
+      console.log(`kill -9 of PostgreSQL: ${JSON.stringify(killDb)}`);
+    }
     if (jobs) {
+      const first = jobs.scaling[0];
       console.log(
         `\n${markdownTable(
-          ['workers', 'photos', 'seconds', 'photos/s', 'vs 1 worker', 'worker CPU s', 'faces stored', 'rejected'],
+          [
+            'workers',
+            'photos',
+            'seconds',
+            'photos/s',
+            `vs ${first.workers} worker(s)`,
+            'worker CPU ms/photo',
+            'faces stored',
+            'rejected',
+            'enrolled twice',
+            'all accounted',
+            'worker RSS MB start → end',
+          ],
           jobs.scaling.map((j) => [
             j.workers,
             j.photos,
             j.seconds,
             j.perSecond,
-            (j.perSecond / jobs.scaling[0].perSecond).toFixed(2),
-            j.cpuSeconds,
+            (j.perSecond / first.perSecond).toFixed(2),
+            j.cpuMsPerPhoto,
             j.faces,
             j.rejected,
+            j.enrolledTwice,
+            j.everyPhotoAccounted ? 'yes' : 'NO',
+            `${j.workerRssMb.start.join('/')} → ${j.workerRssMb.end.join('/')}`,
           ]),
         )}`,
       );
-      console.log(`kill -9 of a worker mid-job: ${JSON.stringify(jobs.killWorker)}`);
+      for (const j of jobs.scaling)
+        if (j.killed) console.log(`${j.workers} workers: one killed -9 at ${j.killed.atJobs}/${j.jobs} jobs, replaced`);
+      if (jobs.killWorker) console.log(`kill -9 of a worker mid-job: ${JSON.stringify(jobs.killWorker)}`);
     }
-    console.log(`\n${writeResult('cluster-scale', result)}`);
+    console.log(`\n${writeResult(flags.name, result)}`);
   } finally {
     await redis.stop();
     await server.stop();
