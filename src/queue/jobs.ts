@@ -53,19 +53,22 @@ export async function finishedJobs<D, R>(
 }
 
 async function readFinished<D, R>(queue: Queue<D, R>, id: string): Promise<FinishedJob<D, R> | undefined> {
-  // State first, then the job: a job read before it completes and found 'completed' a moment
-  // later has no return value yet (its photos would count as neither added nor duplicates).
-  // A finished job's record holds its result, so reading it after seeing the state is safe.
-  const state = await queue.getJobState(id);
-  if (state !== 'completed' && state !== 'failed') return undefined;
+  // One read of the job's record (a hash: O(1)), not its state: BullMQ finds a waiting job's state
+  // by searching the wait list, so asking it for every job of a 10 000-job submission on each poll
+  // was quadratic and kept Redis busy. BullMQ writes `finishedOn` with the return value or the
+  // final failure reason in one atomic step (a retried attempt leaves no `finishedOn`), so a record
+  // with it is finished and complete; a job that completed has a return value (facekit's jobs
+  // always return one), a finally failed one has none.
   const job = await queue.getJob(id);
-  if (!job) return undefined;
-  return state === 'completed'
-    ? { id, state, data: job.data, result: job.returnvalue }
-    : { id, state, data: job.data, failedReason: job.failedReason };
+  if (!job?.finishedOn) return undefined;
+  return job.returnvalue !== null && job.returnvalue !== undefined
+    ? { id, state: 'completed', data: job.data, result: job.returnvalue }
+    : { id, state: 'failed', data: job.data, failedReason: job.failedReason };
 }
 
 const MIN_READ_GAP_MS = 250;
+/** Reads are spaced by at least this many times the last read's duration, so a large submission's reads take a small share of Redis. */
+const READ_GAP_FACTOR = 4;
 
 export interface Finishing {
   readonly total: number;
@@ -76,8 +79,9 @@ export interface Finishing {
 /**
  * Reads progress with `read` until every job is completed or failed, calling `onProgress` each
  * time; woken by the queue's events as jobs finish (or report progress), or after a second at
- * most, so a missed event costs no more than that. Reads are at least MIN_READ_GAP_MS apart: with
- * two workers finishing jobs every few milliseconds, each event would otherwise start a new read.
+ * most, so a missed event costs no more than that. Reads are at least MIN_READ_GAP_MS apart (with
+ * two workers finishing jobs every few milliseconds, each event would otherwise start a new read)
+ * and READ_GAP_FACTOR times as long as the last read took (a read of many unfinished jobs is long).
  */
 export async function waitUntilFinished<P extends Finishing>(
   queueName: string,
@@ -91,6 +95,7 @@ export async function waitUntilFinished<P extends Finishing>(
     for (;;) {
       const readAt = performance.now();
       const p = await read();
+      const gap = Math.max(MIN_READ_GAP_MS, READ_GAP_FACTOR * (performance.now() - readAt));
       onProgress(p);
       if (p.done + p.failed >= p.total) return p;
       await new Promise<void>((resolve) => {
@@ -106,7 +111,7 @@ export async function waitUntilFinished<P extends Finishing>(
         events.on('failed', finish);
         events.on('progress', finish);
       });
-      const early = MIN_READ_GAP_MS - (performance.now() - readAt);
+      const early = gap - (performance.now() - readAt);
       if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
     }
   } finally {
