@@ -26,8 +26,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { submitEnrollJobs, waitForJobs } from '../src/queue/enroll-jobs.js';
-import { openGallery } from '../src/gallery/gallery.js';
+import { type JobProgress, submitEnrollJobs, waitForJobs } from '../src/queue/enroll-jobs.js';
+import { type Gallery, openGallery } from '../src/gallery/gallery.js';
 import { openStore } from '../src/gallery/open-store.js';
 import { Faces } from '../test/helpers/descriptors.js';
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '../test/helpers/servers.js';
@@ -346,6 +346,22 @@ interface JobOptions {
 
 const SETTINGS = { detector: 'tiny' as const, stage: 'analyze' as const, retryOnMiss: false };
 
+function submit(redis: RedisServer, g: Gallery, people: { name: string; files: string[] }[]) {
+  return submitEnrollJobs(redis.url, { gallery: g.file, people, settings: SETTINGS, largest: true, jobPhotos: 10 });
+}
+
+/** What the gallery holds after a job: faces, how many photos were stored twice, and whether every photo is a face or a rejection. */
+async function accounted(g: Gallery, p: JobProgress, photos: number) {
+  const faces = await g.faces();
+  const hashes = new Set(faces.map((x) => x.contentHash));
+  return {
+    faces: faces.length,
+    rejected: p.rejected.length,
+    enrolledTwice: faces.length - hashes.size,
+    everyPhotoAccounted: faces.length + p.rejected.length === photos,
+  };
+}
+
 /** One enrolment job of `people` over k workers on a fresh gallery: rate, CPU, memory, and whether every photo is accounted once. */
 async function jobRun(
   server: PostgresServer,
@@ -361,13 +377,7 @@ async function jobRun(
   const cpu0 = procs.map((p) => cpuSeconds(p.pid as number));
   const rssStart = procs.map((p) => rssMb(p.pid as number));
   const t0 = performance.now();
-  const sub = await submitEnrollJobs(redis.url, {
-    gallery: g.file,
-    people,
-    settings: SETTINGS,
-    largest: true,
-    jobPhotos: 10,
-  });
+  const sub = await submit(redis, g, people);
   const submitSeconds = (performance.now() - t0) / 1000;
   let killed = null as { atJobs: number; cpuSeconds: number } | null;
   let lastReport = 0;
@@ -395,8 +405,6 @@ async function jobRun(
   const alive = procs.map((q, j) => ({ q, j })).filter(({ q }) => q.exitCode === null && q.signalCode === null);
   const cpu = alive.reduce((s, { q, j }) => s + cpuSeconds(q.pid as number) - cpu0[j], 0) + (killed?.cpuSeconds ?? 0);
   const rssEnd = alive.map(({ q }) => rssMb(q.pid as number));
-  const faces = await g.faces();
-  const hashes = faces.map((x) => x.contentHash);
   const row = {
     workers: k,
     photos,
@@ -407,10 +415,7 @@ async function jobRun(
     perSecond: Number((photos / seconds).toFixed(2)),
     cpuSeconds: Number(cpu.toFixed(1)),
     cpuMsPerPhoto: Number(((cpu * 1000) / photos).toFixed(1)),
-    faces: faces.length,
-    rejected: p.rejected.length,
-    enrolledTwice: hashes.length - new Set(hashes).size,
-    everyPhotoAccounted: faces.length + p.rejected.length === photos,
+    ...(await accounted(g, p, photos)),
     workerRssMb: { start: rssStart.slice(0, k), end: rssEnd },
     killed,
   };
@@ -436,13 +441,7 @@ async function jobPhases(
   const g = await openGallery({ path: db });
   const procs = await startWorkers(2, redis.url, db, ['--lock-ms', '5000']);
   const t0 = performance.now();
-  const sub = await submitEnrollJobs(redis.url, {
-    gallery: g.file,
-    people,
-    settings: SETTINGS,
-    largest: true,
-    jobPhotos: 10,
-  });
+  const sub = await submit(redis, g, people);
   let killed = false;
   const p = await waitForJobs(redis.url, sub.jobIds, (q) => {
     if (!killed && q.done > 0) {
@@ -450,18 +449,13 @@ async function jobPhases(
       killed = true;
     }
   });
-  const faces = await g.faces();
-  const hashes = faces.map((x) => x.contentHash);
   const killWorker = {
     photos,
     jobs: p.total,
     done: p.done,
     failed: p.failed,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
-    faces: faces.length,
-    rejected: p.rejected.length,
-    enrolledTwice: hashes.length - new Set(hashes).size,
-    everyPhotoAccounted: faces.length + p.rejected.length === photos,
+    ...(await accounted(g, p, photos)),
   };
   for (const q of procs) q.kill('SIGTERM');
   await g.close();
