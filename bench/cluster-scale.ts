@@ -350,15 +350,20 @@ function submit(redis: RedisServer, g: Gallery, people: { name: string; files: s
   return submitEnrollJobs(redis.url, { gallery: g.file, people, settings: SETTINGS, largest: true, jobPhotos: 10 });
 }
 
-/** What the gallery holds after a job: faces, how many photos were stored twice, and whether every photo is a face or a rejection. */
+/**
+ * What the gallery holds after a job: faces, how many photos were stored twice, and whether every
+ * photo is a face, a rejection (no face) or a duplicate (bytes stored already: LFW itself has two
+ * photos filed under two names each, so an archive made from it has such copies).
+ */
 async function accounted(g: Gallery, p: JobProgress, photos: number) {
   const faces = await g.faces();
   const hashes = new Set(faces.map((x) => x.contentHash));
   return {
     faces: faces.length,
     rejected: p.rejected.length,
+    duplicates: p.duplicates,
     enrolledTwice: faces.length - hashes.size,
-    everyPhotoAccounted: faces.length + p.rejected.length === photos,
+    everyPhotoAccounted: faces.length + p.rejected.length + p.duplicates === photos,
   };
 }
 
@@ -527,6 +532,7 @@ async function main(): Promise<void> {
             'worker CPU ms/photo',
             'faces stored',
             'rejected',
+            'duplicates',
             'enrolled twice',
             'all accounted',
             'worker RSS MB start → end',
@@ -540,6 +546,7 @@ async function main(): Promise<void> {
             j.cpuMsPerPhoto,
             j.faces,
             j.rejected,
+            j.duplicates,
             j.enrolledTwice,
             j.everyPhotoAccounted ? 'yes' : 'NO',
             `${j.workerRssMb.start.join('/')} → ${j.workerRssMb.end.join('/')}`,
