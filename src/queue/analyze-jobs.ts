@@ -150,9 +150,12 @@ export function waitForAnalysis(
   jobIds: readonly string[],
   onProgress: (p: AnalyzeProgress) => void = () => undefined,
 ): Promise<AnalyzeProgress> {
-  // One memo for the whole wait: each finished job is read once, not once per poll.
-  const memo: FinishedMemo<AnalyzeJobData, AnalyzeJobResult> = new Map();
-  return waitUntilFinished(ANALYZE_QUEUE, queueUrl, () => analyzeProgress(queueUrl, jobIds, memo), onProgress);
+  return waitUntilFinished(
+    ANALYZE_QUEUE,
+    queueUrl,
+    (memo: FinishedMemo<AnalyzeJobData, AnalyzeJobResult>) => analyzeProgress(queueUrl, jobIds, memo),
+    onProgress,
+  );
 }
 
 /**

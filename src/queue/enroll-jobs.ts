@@ -136,7 +136,10 @@ export function waitForJobs(
   jobIds: readonly string[],
   onProgress: (p: JobProgress) => void = () => undefined,
 ): Promise<JobProgress> {
-  // One memo for the whole wait: each finished job is read once, not once per poll.
-  const memo: FinishedMemo<EnrollJobData, EnrollJobResult> = new Map();
-  return waitUntilFinished(ENROLL_QUEUE, queueUrl, () => enrollProgress(queueUrl, jobIds, memo), onProgress);
+  return waitUntilFinished(
+    ENROLL_QUEUE,
+    queueUrl,
+    (memo: FinishedMemo<EnrollJobData, EnrollJobResult>) => enrollProgress(queueUrl, jobIds, memo),
+    onProgress,
+  );
 }

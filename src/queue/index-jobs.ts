@@ -121,7 +121,10 @@ export function waitForIndexJobs(
   jobIds: readonly string[],
   onProgress: (p: IndexProgress) => void = () => undefined,
 ): Promise<IndexProgress> {
-  // One memo for the whole wait: each finished job is read once, not once per poll.
-  const memo: FinishedMemo<IndexJobData, IndexJobResult> = new Map();
-  return waitUntilFinished(INDEX_QUEUE, queueUrl, () => indexProgress(queueUrl, jobIds, memo), onProgress);
+  return waitUntilFinished(
+    INDEX_QUEUE,
+    queueUrl,
+    (memo: FinishedMemo<IndexJobData, IndexJobResult>) => indexProgress(queueUrl, jobIds, memo),
+    onProgress,
+  );
 }

@@ -83,18 +83,20 @@ export interface Finishing {
  * two workers finishing jobs every few milliseconds, each event would otherwise start a new read)
  * and READ_GAP_FACTOR times as long as the last read took (a read of many unfinished jobs is long).
  */
-export async function waitUntilFinished<P extends Finishing>(
+export async function waitUntilFinished<P extends Finishing, D, R>(
   queueName: string,
   queueUrl: string,
-  read: () => Promise<P>,
+  read: (memo: FinishedMemo<D, R>) => Promise<P>,
   onProgress: (p: P) => void = () => undefined,
 ): Promise<P> {
+  // One memo for the whole wait, passed to every read: each finished job is read once, not once per poll.
+  const memo: FinishedMemo<D, R> = new Map();
   const events = new QueueEvents(queueName, { connection: redisConnection(queueUrl) });
   try {
     await events.waitUntilReady();
     for (;;) {
       const readAt = performance.now();
-      const p = await read();
+      const p = await read(memo);
       const gap = Math.max(MIN_READ_GAP_MS, READ_GAP_FACTOR * (performance.now() - readAt));
       onProgress(p);
       if (p.done + p.failed >= p.total) return p;
