@@ -8,7 +8,8 @@
  *  - the Live page's fps with a fake 640×480 camera (`facekit serve`, in-browser recognition);
  *  - facekit/browser's bundle size (minified, gzip) and the web app's;
  *  - first load (models fetched and sessions opened) with a cold and a warm model cache.
- * Wall-clock medians on a shared 2-core machine: compare rows of one run, not runs.
+ * Wall-clock medians on a shared 2-core machine: compare rows of one run, not runs. The runtimes are
+ * timed round by round, interleaved (see timeInterleaved), and each row gives its per-round ratios.
  *
  *   npm run bench:browser -- [--rounds 3] [--no-webgl] [--live-seconds 8]
  */
@@ -76,6 +77,8 @@ interface Timing {
   faces: number;
   load: number;
   isolated: boolean;
+  /** Mean pipeline wall ms per frame of each round, in round order. */
+  roundMeans: number[];
 }
 
 /** Loads the frames into canvases in the page (outside every timing). */
@@ -133,32 +136,36 @@ function browserCpuMs(): number {
   return total;
 }
 
-/** Runs the page's `window.bench_(frame)` over every frame, `rounds` times: median wall ms and CPU ms per frame. */
-async function timeFrames(page: Page, step: 'detect' | 'pipeline', rounds: number) {
+/** One pass of the page's `window.bench_[step]` over every frame: wall ms per frame, CPU ms of the pass, faces. */
+async function timePass(page: Page, step: 'detect' | 'pipeline') {
   const cpu0 = browserCpuMs();
-  const r = await page.evaluate(
-    async ({ step, rounds }: { step: string; rounds: number }) => {
-      const times: number[] = [];
-      let faces = 0;
-      for (let i = 0; i < rounds; i++)
-        for (const f of window.frames_) {
-          const t = performance.now();
-          faces += await window.bench_[step](f);
-          times.push(performance.now() - t);
-        }
-      return { times, faces };
-    },
-    { step, rounds },
-  );
-  return {
-    ms: median(r.times),
-    cpuMs: (browserCpuMs() - cpu0) / r.times.length,
-    faces: r.faces / r.times.length,
-  };
+  const r = await page.evaluate(async (step: string) => {
+    const times: number[] = [];
+    let faces = 0;
+    for (const f of window.frames_) {
+      const t = performance.now();
+      faces += await window.bench_[step](f);
+      times.push(performance.now() - t);
+    }
+    return { times, faces };
+  }, step);
+  return { times: r.times, cpuMs: browserCpuMs() - cpu0, faces: r.faces };
 }
 
-/** Opens a page, has `setup` define window.bench_ = { detect, pipeline } (each resolving to a face count), times both. */
-async function timeRuntime(setup: string, rounds: number): Promise<Timing> {
+/** A configuration's open page and what its passes measured so far. */
+interface Runtime {
+  readonly name: string;
+  readonly page: Page;
+  readonly load: number;
+  readonly times: { detect: number[]; pipeline: number[] };
+  readonly cpuMs: { detect: number; pipeline: number };
+  /** Mean pipeline ms per frame of each round (for the per-round ratios). */
+  readonly roundMeans: number[];
+  faces: number;
+}
+
+/** Opens a page, has `setup` define window.bench_ = { detect, pipeline } (each resolving to a face count). */
+async function openRuntime(name: string, setup: string): Promise<Runtime> {
   // newPage opens a fresh context: every configuration starts with its own runtime instance.
   const page = await newPage(browser);
   await page.goto(site.url);
@@ -168,19 +175,53 @@ async function timeRuntime(setup: string, rounds: number): Promise<Timing> {
   const load = Date.now() - t0;
   // One untimed pass: first runs allocate and compile.
   await page.evaluate('(async () => { for (const f of window.frames_) await window.bench_.pipeline(f); })()');
-  const detect = await timeFrames(page, 'detect', rounds);
-  const pipeline = await timeFrames(page, 'pipeline', rounds);
-  const isolated = await page.evaluate(() => crossOriginIsolated);
-  await page.evaluate('window.bench_.dispose?.()');
-  await page.close();
   return {
-    detect: detect.ms,
-    pipeline: pipeline.ms,
-    detectCpu: detect.cpuMs,
-    pipelineCpu: pipeline.cpuMs,
-    faces: pipeline.faces,
+    name,
+    page,
     load,
+    times: { detect: [], pipeline: [] },
+    cpuMs: { detect: 0, pipeline: 0 },
+    roundMeans: [],
+    faces: 0,
+  };
+}
+
+/**
+ * Times every runtime `rounds` times, round by round: each round passes every frame through each
+ * runtime in turn (the order rotating per round), so a slow minute of a shared machine falls on
+ * all of them instead of on whichever configuration happened to be running then. Pages not being
+ * timed sit idle (onnxruntime's threads sleep, allow_spinning 0).
+ */
+async function timeInterleaved(runtimes: Runtime[], rounds: number): Promise<void> {
+  for (let round = 0; round < rounds; round++)
+    for (let k = 0; k < runtimes.length; k++) {
+      const rt = runtimes[(k + round) % runtimes.length];
+      for (const step of ['detect', 'pipeline'] as const) {
+        const pass = await timePass(rt.page, step);
+        rt.times[step].push(...pass.times);
+        rt.cpuMs[step] += pass.cpuMs;
+        if (step === 'pipeline') {
+          rt.faces += pass.faces;
+          rt.roundMeans.push(pass.times.reduce((a, b) => a + b, 0) / pass.times.length);
+        }
+      }
+    }
+}
+
+async function closeRuntime(rt: Runtime): Promise<Timing> {
+  const isolated = await rt.page.evaluate(() => crossOriginIsolated);
+  await rt.page.evaluate('window.bench_.dispose?.()');
+  await rt.page.close();
+  const frames = rt.times.pipeline.length;
+  return {
+    detect: median(rt.times.detect),
+    pipeline: median(rt.times.pipeline),
+    detectCpu: rt.cpuMs.detect / rt.times.detect.length,
+    pipelineCpu: rt.cpuMs.pipeline / frames,
+    faces: rt.faces / frames,
+    load: rt.load,
     isolated,
+    roundMeans: rt.roundMeans,
   };
 }
 
@@ -188,10 +229,9 @@ async function timeRuntime(setup: string, rounds: number): Promise<Timing> {
  * `padding`: the kit's default (0.1, as Node: a second detector pass on a bordered copy finds faces
  * cut by the frame's edge) or 0 (one pass, the work face-api.js does; the Live page's setting).
  */
-function facekitTimes(threads: number, padding?: number, precision: 'fp32' | 'int8' = 'fp32'): Promise<Timing> {
+function facekitSetup(threads: number, padding?: number, precision: 'fp32' | 'int8' = 'fp32'): string {
   const options = JSON.stringify({ detector: 'tiny', inputSize: 416, threads, padding, precision, cache: false });
-  return timeRuntime(
-    `(async () => {
+  return `(async () => {
       const { createFaceKit } = await import(location.origin + '/facekit.js');
       const kit = createFaceKit(${options});
       await kit.warmUp();
@@ -200,14 +240,11 @@ function facekitTimes(threads: number, padding?: number, precision: 'fp32' | 'in
         pipeline: async (f) => (await kit.analyze(f)).length,
         dispose: () => kit.dispose(),
       };
-    })()`,
-    flags.rounds,
-  );
+    })()`;
 }
 
-async function faceApiTimes(backend: 'wasm' | 'webgl'): Promise<Timing> {
-  return timeRuntime(
-    `(async () => {
+function faceApiSetup(backend: 'wasm' | 'webgl'): string {
+  return `(async () => {
       const faceapi = await import(location.origin + '/face-api.js');
       if (${JSON.stringify(backend)} === 'wasm') faceapi.tf.setWasmPaths(location.origin + '/tfjs-wasm/');
       await faceapi.tf.setBackend(${JSON.stringify(backend)});
@@ -220,10 +257,7 @@ async function faceApiTimes(backend: 'wasm' | 'webgl'): Promise<Timing> {
         detect: async (f) => (await faceapi.detectAllFaces(f, options)).length,
         pipeline: async (f) => (await faceapi.detectAllFaces(f, options).withFaceLandmarks().withFaceDescriptors()).length,
       };
-    })()`,
-    // SwiftShader's WebGL takes seconds a frame: one round.
-    backend === 'webgl' ? 1 : flags.rounds,
-  );
+    })()`;
 }
 
 /** Cold: a fresh browser context (empty Cache Storage) fetches every model; warm: the same context again. */
@@ -324,6 +358,7 @@ async function bundleSizes() {
 }
 
 const results: Record<string, Timing> = {};
+const runtimes: Runtime[] = [];
 for (const [threads, padding, precision] of [
   [1, undefined, 'fp32'],
   [1, 0, 'fp32'],
@@ -332,14 +367,26 @@ for (const [threads, padding, precision] of [
   [2, 0, 'int8'],
 ] as const) {
   const name = `facekit wasm ${threads} thread${threads > 1 ? 's' : ''}${padding === 0 ? ', padding 0' : ', default padding'}${precision === 'int8' ? ', int8' : ''}`;
-  results[name] = await facekitTimes(threads, padding, precision);
-  console.error(`done ${name}`);
+  runtimes.push(await openRuntime(name, facekitSetup(threads, padding, precision)));
 }
-results['face-api.js wasm'] = await faceApiTimes('wasm');
-console.error('done face-api wasm');
+const FACE_API_WASM = 'face-api.js wasm';
+runtimes.push(await openRuntime(FACE_API_WASM, faceApiSetup('wasm')));
+// The open pages must cost nothing while another is timed: their CPU over 2 idle seconds.
+const idleCpu0 = browserCpuMs();
+await new Promise((r) => setTimeout(r, 2000));
+const idleCpuMsPerSecond = (browserCpuMs() - idleCpu0) / 2;
+console.error(
+  `opened ${runtimes.length} runtimes (idle: ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s); timing ${flags.rounds} interleaved rounds`,
+);
+await timeInterleaved(runtimes, flags.rounds);
+for (const rt of runtimes) results[rt.name] = await closeRuntime(rt);
+console.error('done wasm runtimes');
 if (!flags.noWebgl) {
   try {
-    results['face-api.js webgl'] = await faceApiTimes('webgl');
+    // SwiftShader's WebGL takes seconds a frame: one round, on its own after the others.
+    const webgl = await openRuntime('face-api.js webgl', faceApiSetup('webgl'));
+    await timeInterleaved([webgl], 1);
+    results[webgl.name] = await closeRuntime(webgl);
   } catch (e) {
     console.error(`face-api webgl failed: ${(e as Error).message}`);
   }
@@ -349,6 +396,18 @@ const sizes = await bundleSizes();
 await browser.close();
 await site.close();
 const fps = await liveFps();
+
+/**
+ * The face-api.js wasm page's mean ms per frame ÷ this runtime's, round by round (both timed within
+ * the same round): min, median and max over the rounds. Less exposed to the machine's slow spells
+ * than the ratio of two medians taken over the whole run.
+ */
+function roundRatios(t: Timing): number[] {
+  const base = results[FACE_API_WASM].roundMeans;
+  const ratios = t.roundMeans.map((ms, i) => base[i] / ms).sort((a, b) => a - b);
+  if (t.roundMeans.length !== base.length) return [];
+  return [ratios[0], median(ratios), ratios[ratios.length - 1]];
+}
 
 const faceApi = Object.entries(results).filter(([k]) => k.startsWith('face-api'));
 const faceApiBest = Math.min(...faceApi.map(([, t]) => t.pipeline));
@@ -366,6 +425,7 @@ console.log(
       'isolated',
       'pipeline vs face-api best (wall)',
       'pipeline vs face-api best (CPU)',
+      'per round vs face-api wasm (wall): min / median / max',
     ],
     Object.entries(results).map(([name, t]) => [
       name,
@@ -378,6 +438,9 @@ console.log(
       String(t.isolated),
       `${(faceApiBest / t.pipeline).toFixed(2)}×`,
       `${(faceApiBestCpu / t.pipelineCpu).toFixed(2)}×`,
+      roundRatios(t)
+        .map((r) => `${r.toFixed(2)}×`)
+        .join(' / '),
     ]),
   ),
 );
@@ -395,6 +458,7 @@ const file = writeResult('browser', {
   machine: machine(),
   frames: SAMPLES.length,
   rounds: flags.rounds,
+  idleCpuMsPerSecond,
   results,
   live: fps,
   sizes,

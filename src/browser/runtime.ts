@@ -62,9 +62,10 @@ export async function fetchOk(url: string): Promise<Response> {
 
 /**
  * How many threads onnxruntime-web may use: more than one only where SharedArrayBuffer exists.
- * The default leaves one core to the page (drawing, the camera): on a 2-core machine bench:browser
- * measured 2 threads at 2.1–2.4× the CPU time per frame of 1 thread and slower in wall-clock too
- * (onnxruntime's threads spin while they wait), so 2 cores get 1 thread.
+ * The default leaves one core to the page (drawing, the camera), so 2 cores get 1 thread: on a busy
+ * 2-core machine (load 3–7) bench:browser measured every model about twice as slow at 2 threads.
+ * On an idle one 2 threads are faster (int8 pipeline 97.6 vs 158.0 ms a frame, 1.3× the CPU time),
+ * which callers who own the machine can ask for.
  */
 export function webThreads(requested?: number): number {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
