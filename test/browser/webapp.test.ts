@@ -24,7 +24,12 @@ import { CAMERA_HEIGHT, CAMERA_WIDTH, cameraFrame, writeY4m } from './fake-camer
 import { chromiumOrSkip, launchChromium, newPage } from './harness.js';
 
 // The functions given to page.evaluate run in the page; the Node test program has no DOM types.
-declare const crossOriginIsolated: any, document: any, window: any, sessionStorage: any, performance: any;
+declare const crossOriginIsolated: any,
+  document: any,
+  window: any,
+  sessionStorage: any,
+  performance: any,
+  navigator: any;
 
 const { chromium, skip } = chromiumOrSkip();
 
@@ -109,7 +114,12 @@ test('Live page: a face nobody is enrolled as is labelled unknown and kept for t
     null,
     { timeout: 15_000 },
   );
+  // 'auto' threads: the kit's default, one fewer than the cores (at least 1, at most 4).
+  const auto = await page.evaluate(() => Math.max(1, Math.min(4, navigator.hardwareConcurrency - 1)));
+  assert.equal(await page.evaluate(() => window.facekitLive?.threads), auto, 'auto threads: the kit default');
+  assert.equal(await page.isDisabled('#live-threads'), true, 'the threads choice is fixed while the camera runs');
   await page.click('#live-start');
+  assert.equal(await page.isDisabled('#live-threads'), false, 'and free again once it stops');
 });
 
 test('People page: name the unknown group, then enrol more from webcam captures', {
@@ -162,10 +172,20 @@ test('Live page: the enrolled person is named over the fake camera, in-browser r
   timeout: 90_000,
 }, async () => {
   await page.goto(`${url}/#live`);
+  // Two threads asked for (the choice for an idle 2-core machine): the worker runs with them.
+  await page.selectOption('#live-threads', '2');
   await page.click('#live-start');
   await page.waitForFunction(() => (window.facekitLive?.labels ?? []).some((l: string) => l.startsWith('Ada ')), null, {
     timeout: 60_000,
   });
+  const expected = await page.evaluate(() => Math.min(2, navigator.hardwareConcurrency));
+  assert.equal(await page.evaluate(() => window.facekitLive?.threads), expected, 'the worker runs the threads chosen');
+  // The stats line says so (it is rewritten about once a second).
+  await page.waitForFunction(
+    (n) => (document.getElementById('live-stats')?.textContent ?? '').includes(`in browser, ${n} thread`),
+    expected,
+    { timeout: 10_000 },
+  );
   // Two seconds of frames: every camera frame is drawn (boxes carried by the tracker), while
   // detection passes run only when the worker is free, and every few frames once all is steady.
   const read = () => page.evaluate(() => ({ ...window.facekitLive, t: performance.now() }));

@@ -32,8 +32,9 @@ export class InferenceWorker {
     });
   }
 
-  async warmUp(): Promise<void> {
-    await this.call({ type: 'warm' });
+  /** Opens the models with these onnxruntime-web threads (absent: the kit's default); the threads it got. */
+  async warmUp(threads?: number): Promise<number> {
+    return (await this.call({ type: 'warm', threads })).threads ?? 1;
   }
 
   /** Faces in a frame (the bitmap is handed over to the worker and closed there). */

@@ -2,8 +2,11 @@
 import type { Box } from 'facekit/browser';
 
 export type LiveRequest =
-  /** Loads and opens the models. */
-  | { readonly id: number; readonly type: 'warm' }
+  /**
+   * Opens the kit and its models, with onnxruntime-web threads as asked (absent: the kit's default);
+   * first, and once: onnxruntime fixes its thread count when its first session opens.
+   */
+  | { readonly id: number; readonly type: 'warm'; readonly threads?: number }
   /** Detects faces in a frame; the worker keeps the frame for a following 'describe'. */
   | { readonly id: number; readonly type: 'detect'; readonly frame: ImageBitmap }
   /** Landmarks and descriptors for these detections of the last detected frame. */
@@ -20,5 +23,7 @@ export type LiveReply =
       readonly ok: true;
       readonly detections?: readonly WireDetection[];
       readonly descriptors?: readonly Float32Array[];
+      /** 'warm': the threads onnxruntime-web runs with (1 where the page is not cross-origin isolated). */
+      readonly threads?: number;
     }
   | { readonly id: number; readonly ok: false; readonly code?: string; readonly message: string };

@@ -3,7 +3,7 @@
  * stays responsive) while a frame is being detected or faces encoded here. One frame at a time:
  * the page sends a new frame only when the last answer came back, so no stale frame queues up.
  */
-import { createFaceKit, type Detection, type Image, toImage } from 'facekit/browser';
+import { type BrowserFaceKit, createFaceKit, type Detection, type Image, toImage, webThreads } from 'facekit/browser';
 import type { LiveReply, LiveRequest } from './live-protocol.js';
 import { LIVE_KIT_OPTIONS } from './live-options.js';
 
@@ -12,20 +12,28 @@ const scope = self as unknown as {
   postMessage(message: LiveReply, transfer: Transferable[]): void;
 };
 
-const kit = createFaceKit(LIVE_KIT_OPTIONS);
+/** Made by 'warm', the page's first request (its threads are the page's choice). */
+let kit: BrowserFaceKit | undefined;
+function started(): BrowserFaceKit {
+  if (!kit) throw new Error('the inference worker was asked for a frame before it was started');
+  return kit;
+}
 /** The frame last detected and what was found in it: what 'describe' encodes. */
 let last: { image: Image; detections: Detection[] } | undefined;
 
 async function answer(request: LiveRequest): Promise<LiveReply> {
   switch (request.type) {
-    case 'warm':
+    case 'warm': {
+      if (kit) throw new Error('the inference worker is already started');
+      kit = createFaceKit({ ...LIVE_KIT_OPTIONS, threads: request.threads });
       await kit.warmUp();
-      return { id: request.id, ok: true };
+      return { id: request.id, ok: true, threads: webThreads(request.threads) };
+    }
     case 'detect': {
       // One copy of the frame's pixels for detection and the encoding that may follow.
       const image = toImage(request.frame);
       request.frame.close();
-      const detections = await kit.detect(image);
+      const detections = await started().detect(image);
       last = { image, detections };
       return { id: request.id, ok: true, detections: detections.map((d) => ({ box: d.box, score: d.score })) };
     }
@@ -37,7 +45,7 @@ async function answer(request: LiveRequest): Promise<LiveReply> {
         if (!d) throw new Error(`no detection ${i} in the last frame (it had ${detections.length})`);
         return d;
       });
-      const descriptors = await kit.encode(image, await kit.landmarks(image, chosen));
+      const descriptors = await started().encode(image, await started().landmarks(image, chosen));
       return { id: request.id, ok: true, descriptors };
     }
   }

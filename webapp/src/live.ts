@@ -21,6 +21,8 @@ interface LiveStats {
   passes: number;
   labels: string[];
   mode: 'browser' | 'server';
+  /** onnxruntime-web threads of the in-browser worker (0 until the camera starts). */
+  threads: number;
 }
 
 declare global {
@@ -35,12 +37,29 @@ const STEADY_EVERY = 4;
 /** Descriptors of one unknown face kept for the People page (different moments, different views). */
 const UNKNOWN_PER_TRACK = 4;
 const THUMBNAIL = 64;
+/**
+ * The threads choice: 'auto' is the kit's default, one fewer than the cores (1 on 2 cores, which a
+ * busy 2-core machine needs); on an idle 2-core machine 2 threads took the pipeline's time per frame
+ * from 158 to 98 ms (bench:browser), so the person at the machine may choose. (With steady faces the
+ * page detects every 4th camera frame anyway; the choice shows where they move or the device is slow.)
+ */
+const THREAD_CHOICES: readonly (readonly [value: string, text: string])[] = [
+  ['auto', 'auto'],
+  ['1', '1'],
+  ['2', '2'],
+  ['4', '4'],
+];
 
 export function livePage(root: HTMLElement): () => void {
   const video = el('video', { muted: true, playsInline: true, autoplay: true });
   const overlay = el('canvas', { className: 'overlay' });
   const start = el('button', { textContent: 'Start camera', id: 'live-start' });
   const serverMode = el('input', { type: 'checkbox', id: 'server-mode' });
+  const threadsChoice = el(
+    'select',
+    { id: 'live-threads', title: 'onnxruntime threads for in-browser recognition (taken at camera start)' },
+    ...THREAD_CHOICES.map(([value, text]) => el('option', { value, textContent: text })),
+  );
   const stats = el('span', { className: 'stats', id: 'live-stats', textContent: 'camera off' });
   root.replaceChildren(
     el('h2', {}, 'Live'),
@@ -49,6 +68,7 @@ export function livePage(root: HTMLElement): () => void {
       { className: 'row' },
       start,
       el('label', {}, serverMode, ' send frames to the server (weak devices)'),
+      el('label', {}, 'threads ', threadsChoice),
       stats,
     ),
     el('div', { className: 'stage' }, video, overlay),
@@ -67,7 +87,15 @@ export function livePage(root: HTMLElement): () => void {
   let lastPass = -Infinity;
   let serverShown: Labelled[] = [];
   const tracker = new LiveTracker();
-  const live: LiveStats = { fps: 0, inferenceFps: 0, frames: 0, passes: 0, labels: [], mode: 'browser' };
+  const live: LiveStats = {
+    fps: 0,
+    inferenceFps: 0,
+    frames: 0,
+    passes: 0,
+    labels: [],
+    mode: 'browser',
+    threads: 0,
+  };
   window.facekitLive = live;
 
   const thumb = el('canvas', { width: THUMBNAIL, height: THUMBNAIL });
@@ -181,7 +209,7 @@ export function livePage(root: HTMLElement): () => void {
       windowStart = now;
       framesInWindow = 0;
       passesInWindow = 0;
-      stats.textContent = `${live.fps.toFixed(1)} fps drawn · ${live.inferenceFps.toFixed(1)} passes/s · ${video.videoWidth}×${video.videoHeight} · ${serverMode.checked ? 'server' : 'in browser'}`;
+      stats.textContent = `${live.fps.toFixed(1)} fps drawn · ${live.inferenceFps.toFixed(1)} passes/s · ${video.videoWidth}×${video.videoHeight} · ${serverMode.checked ? 'server' : `in browser, ${live.threads} thread${live.threads === 1 ? '' : 's'}`}`;
     }
     requestFrame();
   }
@@ -215,7 +243,8 @@ export function livePage(root: HTMLElement): () => void {
         video.srcObject = stream;
         await video.play();
         worker = new InferenceWorker();
-        await worker.warmUp();
+        threadsChoice.disabled = true;
+        live.threads = await worker.warmUp(threadsChoice.value === 'auto' ? undefined : Number(threadsChoice.value));
       } catch (e) {
         stop();
         throw e;
@@ -232,6 +261,7 @@ export function livePage(root: HTMLElement): () => void {
     running = false;
     worker?.terminate();
     worker = undefined;
+    threadsChoice.disabled = false;
     busy = false;
     tracker.clear();
     for (const t of stream?.getTracks() ?? []) t.stop();
