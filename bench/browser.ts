@@ -404,8 +404,8 @@ const fps = await liveFps();
  */
 function roundRatios(t: Timing): number[] {
   const base = results[FACE_API_WASM].roundMeans;
-  const ratios = t.roundMeans.map((ms, i) => base[i] / ms).sort((a, b) => a - b);
   if (t.roundMeans.length !== base.length) return [];
+  const ratios = t.roundMeans.map((ms, i) => base[i] / ms).sort((a, b) => a - b);
   return [ratios[0], median(ratios), ratios[ratios.length - 1]];
 }
 

@@ -45,7 +45,8 @@ async function answer(request: LiveRequest): Promise<LiveReply> {
         if (!d) throw new Error(`no detection ${i} in the last frame (it had ${detections.length})`);
         return d;
       });
-      const descriptors = await started().encode(image, await started().landmarks(image, chosen));
+      const faceKit = started();
+      const descriptors = await faceKit.encode(image, await faceKit.landmarks(image, chosen));
       return { id: request.id, ok: true, descriptors };
     }
   }

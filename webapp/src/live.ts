@@ -43,12 +43,7 @@ const THUMBNAIL = 64;
  * from 158 to 98 ms (bench:browser), so the person at the machine may choose. (With steady faces the
  * page detects every 4th camera frame anyway; the choice shows where they move or the device is slow.)
  */
-const THREAD_CHOICES: readonly (readonly [value: string, text: string])[] = [
-  ['auto', 'auto'],
-  ['1', '1'],
-  ['2', '2'],
-  ['4', '4'],
-];
+const THREAD_CHOICES: readonly string[] = ['auto', '1', '2', '4'];
 
 export function livePage(root: HTMLElement): () => void {
   const video = el('video', { muted: true, playsInline: true, autoplay: true });
@@ -58,7 +53,7 @@ export function livePage(root: HTMLElement): () => void {
   const threadsChoice = el(
     'select',
     { id: 'live-threads', title: 'onnxruntime threads for in-browser recognition (taken at camera start)' },
-    ...THREAD_CHOICES.map(([value, text]) => el('option', { value, textContent: text })),
+    ...THREAD_CHOICES.map((value) => el('option', { value, textContent: value })),
   );
   const stats = el('span', { className: 'stats', id: 'live-stats', textContent: 'camera off' });
   root.replaceChildren(
