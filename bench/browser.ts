@@ -3,7 +3,8 @@
  * Browser benchmark (issue 14): headless Chromium on this machine, same run, same frames.
  *  - ms per 640×480 frame, detect (tiny 416) and whole pipeline (detect + 68 landmarks + 128-d
  *    per face): facekit/browser on onnxruntime-web wasm with 1 and 2 threads, fp32 and int8
- *    (`precision`), against face-api.js
+ *    (`precision`), and on WebGPU where the browser offers an adapter (here SwiftShader's, the GPU
+ *    emulated on the CPU: one round, on its own, labelled with the adapter), against face-api.js
  *    (@vladmandic/face-api, tfjs wasm and webgl backends; its wasm binaries from node_modules);
  *  - the Live page's fps with a fake 640×480 camera (`facekit serve`, in-browser recognition);
  *  - facekit/browser's bundle size (minified, gzip) and the web app's;
@@ -11,7 +12,7 @@
  * Wall-clock medians on a shared 2-core machine: compare rows of one run, not runs. The runtimes are
  * timed round by round, interleaved (see timeInterleaved), and each row gives its per-round ratios.
  *
- *   npm run bench:browser -- [--rounds 3] [--no-webgl] [--live-seconds 8]
+ *   npm run bench:browser -- [--rounds 3] [--no-webgl] [--no-webgpu] [--live-seconds 8]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,7 +31,7 @@ import { machine, markdownTable, parseFlags, PROJECT_ROOT, writeResult } from '.
 
 declare const document: any, performance: any, crossOriginIsolated: any, window: any, location: any;
 
-const flags = parseFlags({ rounds: 3, noWebgl: false, liveSeconds: 8 });
+const flags = parseFlags({ rounds: 3, noWebgl: false, noWebgpu: false, liveSeconds: 8 });
 const require = createRequire(import.meta.url);
 const chromium = findChromium();
 if ('skip' in chromium) {
@@ -65,7 +66,11 @@ for (const f of readdirSync(join(FACE_API, 'model')))
 for (const f of readdirSync(TFJS_WASM).filter((f) => f.endsWith('.wasm')))
   extra[`/tfjs-wasm/${f}`] = readFileSync(join(TFJS_WASM, f));
 const site = await serveFaceKit(extra);
-const browser = await launchChromium(CHROMIUM_PATH, ['--enable-unsafe-swiftshader', '--ignore-gpu-blocklist']);
+const browser = await launchChromium(CHROMIUM_PATH, [
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+  '--enable-unsafe-webgpu',
+]);
 
 interface Timing {
   /** Median wall-clock ms per frame. */
@@ -229,12 +234,25 @@ async function closeRuntime(rt: Runtime): Promise<Timing> {
  * `padding`: the kit's default (0.1, as Node: a second detector pass on a bordered copy finds faces
  * cut by the frame's edge) or 0 (one pass, the work face-api.js does; the Live page's setting).
  */
-function facekitSetup(threads: number, padding?: number, precision: 'fp32' | 'int8' = 'fp32'): string {
-  const options = JSON.stringify({ detector: 'tiny', inputSize: 416, threads, padding, precision, cache: false });
+function facekitSetup(
+  threads: number,
+  padding?: number,
+  precision: 'fp32' | 'int8' = 'fp32',
+  executionProvider: 'wasm' | 'webgpu' = 'wasm',
+): string {
+  const options = JSON.stringify({
+    detector: 'tiny',
+    inputSize: 416,
+    threads,
+    padding,
+    precision,
+    executionProvider,
+    cache: false,
+  });
   return `(async () => {
       const { createFaceKit } = await import(location.origin + '/facekit.js');
       const kit = createFaceKit(${options});
-      await kit.warmUp();
+      window.runtime_ = await kit.warmUp();
       window.bench_ = {
         detect: async (f) => (await kit.detect(f)).length,
         pipeline: async (f) => (await kit.analyze(f)).length,
@@ -391,6 +409,20 @@ if (!flags.noWebgl) {
     console.error(`face-api webgl failed: ${(e as Error).message}`);
   }
 }
+/** The adapter facekit's WebGPU row ran on (SwiftShader here: the GPU emulated on the CPU). */
+let webgpuAdapter: string | null = null;
+if (!flags.noWebgpu) {
+  try {
+    // Like WebGL: seconds a frame on SwiftShader, so one round on its own.
+    const webgpu = await openRuntime('facekit webgpu, padding 0', facekitSetup(1, 0, 'fp32', 'webgpu'));
+    webgpuAdapter = await webgpu.page.evaluate(() => window.runtime_.adapter);
+    await timeInterleaved([webgpu], 1);
+    const name = `facekit webgpu (${webgpuAdapter}), padding 0`;
+    results[name] = await closeRuntime({ ...webgpu, name });
+  } catch (e) {
+    console.error(`facekit webgpu skipped: ${(e as Error).message}`);
+  }
+}
 const load = await firstLoad();
 const sizes = await bundleSizes();
 await browser.close();
@@ -459,6 +491,7 @@ const file = writeResult('browser', {
   frames: SAMPLES.length,
   rounds: flags.rounds,
   idleCpuMsPerSecond,
+  webgpuAdapter,
   results,
   live: fps,
   sizes,

@@ -11,7 +11,17 @@ export {
   type BrowserFaceKitOptions,
   createFaceKit,
 } from './kit.js';
-export { clearModelCache, MODEL_CACHE, type WebRuntimeOptions, webThreads } from './runtime.js';
+export {
+  clearModelCache,
+  MODEL_CACHE,
+  resolveExecutionProvider,
+  WEB_EXECUTION_PROVIDERS,
+  type WebExecutionProvider,
+  type WebExecutionProviderChoice,
+  type WebRuntimeInfo,
+  type WebRuntimeOptions,
+  webThreads,
+} from './runtime.js';
 export { compareFaces, DEFAULT_TOLERANCE, euclideanDistance, faceDistance } from '../match/distance.js';
 export { FaceKitError } from '../errors.js';
 export type { Box, Detection, Face, Face5, Image, Point } from '../types.js';

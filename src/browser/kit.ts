@@ -14,7 +14,13 @@ import { provideBackend, type RuntimeOptions } from '../runtime/model-session.js
 import type { Detection, Face, Face5, Point } from '../types.js';
 import { BROWSER_DETECTORS, type BrowserDetectorName, checkBrowserDetector } from './detectors.js';
 import { type BrowserInput, toImage } from './input.js';
-import { webBackend, type WebRuntimeOptions } from './runtime.js';
+import {
+  WEB_EXECUTION_PROVIDERS,
+  type WebBackend,
+  webBackend,
+  type WebRuntimeInfo,
+  type WebRuntimeOptions,
+} from './runtime.js';
 import { loadTunedEmbedder, type TunedEmbedderRef, tunedEmbedderRef } from './tuned.js';
 
 export type BrowserAlignment = 'landmarks68' | 'landmarks5';
@@ -64,6 +70,7 @@ export class BrowserFaceKit {
   readonly embedderId: string;
   private readonly tuned?: TunedEmbedderRef;
   private readonly runtime: RuntimeOptions;
+  private readonly backend: WebBackend;
   private detector?: Promise<FaceDetector>;
   private landmarker?: Promise<Landmarker68>;
   private encoder?: Promise<DlibEncoder>;
@@ -90,12 +97,23 @@ export class BrowserFaceKit {
       throw invalidArgument('alignment', `expected 'landmarks68' or 'landmarks5', got ${String(alignment)}`);
     this.alignment = alignment;
     this.precision = checkPrecision(options.precision ?? 'fp32');
+    const provider: unknown = options.executionProvider ?? 'auto';
+    if (!(WEB_EXECUTION_PROVIDERS as readonly unknown[]).includes(provider))
+      throw invalidArgument(
+        'executionProvider',
+        `expected ${WEB_EXECUTION_PROVIDERS.map((p) => `'${p}'`).join(', ')}, got ${String(provider)}`,
+      );
+    if (provider === 'webgpu' && this.precision === 'int8')
+      throw invalidArgument(
+        'executionProvider',
+        "precision 'int8' runs on 'wasm' only (onnxruntime-web's WebGPU has no int8 convolutions): use fp32 with 'webgpu'",
+      );
     if (options.embedder !== undefined) this.tuned = tunedEmbedderRef(options.embedder, options);
     this.embedderId = this.tuned?.modelId ?? DLIB128.modelId;
-    const backend = webBackend(options);
+    this.backend = webBackend(options, this.precision);
     // Runners opened without options (none here, but user code reaching the stage classes) use it too.
-    provideBackend(backend);
-    this.runtime = { backend, precision: this.precision };
+    provideBackend(this.backend);
+    this.runtime = { backend: this.backend, precision: this.precision };
   }
 
   private alive(): void {
@@ -123,10 +141,20 @@ export class BrowserFaceKit {
     return this.encoder;
   }
 
-  /** Fetches (or reads from the cache) and opens every model this kit uses. */
-  async warmUp(): Promise<void> {
+  /**
+   * Fetches (or reads from the cache) and opens every model this kit uses; says what they run on
+   * (the execution provider 'auto' settled on, the threads).
+   */
+  async warmUp(): Promise<WebRuntimeInfo> {
     const needs68 = !(this.alignment === 'landmarks5' && BROWSER_DETECTORS[this.detectorName].fivePoints);
     await Promise.all([this.getDetector(), needs68 ? this.getLandmarker() : undefined, this.getEncoder()]);
+    return this.backend.runtimeInfo();
+  }
+
+  /** What the kit's networks run on: settled (and GPU adapter probed) on first call, as by warmUp. */
+  runtimeInfo(): Promise<WebRuntimeInfo> {
+    this.alive();
+    return this.backend.runtimeInfo();
   }
 
   /** Faces in the input, best first, in its pixels. */

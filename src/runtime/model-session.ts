@@ -100,6 +100,8 @@ export class ModelSession {
     try {
       return new ModelSession(id, await backend.createSession(bytes, options, memory), backend);
     } catch (cause) {
+      // The backend's own refusals (a runtime the browser cannot give) say what is wrong; others are the model's.
+      if (cause instanceof FaceKitError) throw cause;
       throw new FaceKitError('MODEL_CORRUPT', `${backend.name} cannot load model ${id}: ${(cause as Error).message}`, {
         field: id,
         cause,

@@ -253,6 +253,10 @@ test('the browser kit refuses bad input and options with FaceKitError codes', { 
     await attempt(() => createFaceKit({ embedder: '/mine/pets.txt' }));
     await attempt(() => createFaceKit({ embedder: 42 }));
     await attempt(() => createFaceKit({ precision: 'int4' }));
+    await attempt(() => createFaceKit({ executionProvider: 'cuda' }));
+    await attempt(() => createFaceKit({ executionProvider: 'webgpu', precision: 'int8' }));
+    // This Chromium runs without --enable-unsafe-webgpu: no adapter.
+    await attempt(() => createFaceKit({ executionProvider: 'webgpu' }).warmUp());
     return out;
   })) as string[];
   assert.match(errors[0], /^INVALID_ARGUMENT:.*detector.*mmod/);
@@ -265,4 +269,7 @@ test('the browser kit refuses bad input and options with FaceKitError codes', { 
   assert.match(errors[7], /^INVALID_ARGUMENT:.*pets\.txt is not a tuned embedder's spec/);
   assert.match(errors[8], /^INVALID_ARGUMENT:.*embedder.*42/);
   assert.match(errors[9], /^INVALID_ARGUMENT:.*precision.*int4/);
+  assert.match(errors[10], /^INVALID_ARGUMENT:.*executionProvider.*'auto', 'wasm', 'webgpu'.*cuda/);
+  assert.match(errors[11], /^INVALID_ARGUMENT:.*executionProvider.*int8.*'wasm' only/);
+  assert.match(errors[12], /^INVALID_ARGUMENT:.*executionProvider 'webgpu': .*no (GPU adapter|WebGPU)/);
 });

@@ -71,9 +71,9 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-/** The test page: an import map sends onnxruntime-web/wasm to the package's own unbundled file. */
+/** The test page: an import map sends onnxruntime-web/wasm and /webgpu to the package's own unbundled files. */
 const PAGE = `<!doctype html><html><head><meta charset="utf-8">
-<script type="importmap">{"imports":{"onnxruntime-web/wasm":"/ort/ort.wasm.min.mjs"}}</script>
+<script type="importmap">{"imports":{"onnxruntime-web/wasm":"/ort/ort.wasm.min.mjs","onnxruntime-web/webgpu":"/ort/ort.webgpu.min.mjs"}}</script>
 </head><body></body></html>`;
 
 export interface StaticSite {

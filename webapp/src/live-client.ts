@@ -1,4 +1,5 @@
 /** The page's side of the inference worker: each request a promise, errors with the kit's code. */
+import type { WebExecutionProviderChoice, WebRuntimeInfo } from 'facekit/browser';
 import type { LiveReply, LiveRequest, WireDetection } from './live-protocol.js';
 
 type Pending = { resolve: (reply: LiveReply & { ok: true }) => void; reject: (e: Error) => void };
@@ -32,9 +33,11 @@ export class InferenceWorker {
     });
   }
 
-  /** Opens the models with these onnxruntime-web threads (absent: the kit's default); the threads it got. */
-  async warmUp(threads?: number): Promise<number> {
-    return (await this.call({ type: 'warm', threads })).threads ?? 1;
+  /** Opens the models on this provider with these threads (absent: the kit's default); what they run on. */
+  async warmUp(executionProvider: WebExecutionProviderChoice, threads?: number): Promise<WebRuntimeInfo> {
+    const { runtime } = await this.call({ type: 'warm', executionProvider, threads });
+    if (!runtime) throw new Error("the inference worker's answer to 'warm' says nothing of its runtime");
+    return runtime;
   }
 
   /** Faces in a frame (the bitmap is handed over to the worker and closed there). */

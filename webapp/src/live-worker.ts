@@ -3,9 +3,16 @@
  * stays responsive) while a frame is being detected or faces encoded here. One frame at a time:
  * the page sends a new frame only when the last answer came back, so no stale frame queues up.
  */
-import { type BrowserFaceKit, createFaceKit, type Detection, type Image, toImage, webThreads } from 'facekit/browser';
+import {
+  type BrowserFaceKit,
+  createFaceKit,
+  type Detection,
+  type Image,
+  resolveExecutionProvider,
+  toImage,
+} from 'facekit/browser';
 import type { LiveReply, LiveRequest } from './live-protocol.js';
-import { LIVE_KIT_OPTIONS } from './live-options.js';
+import { liveKitOptions } from './live-options.js';
 
 const scope = self as unknown as {
   onmessage: ((event: MessageEvent<LiveRequest>) => void) | null;
@@ -25,9 +32,9 @@ async function answer(request: LiveRequest): Promise<LiveReply> {
   switch (request.type) {
     case 'warm': {
       if (kit) throw new Error('the inference worker is already started');
-      kit = createFaceKit({ ...LIVE_KIT_OPTIONS, threads: request.threads });
-      await kit.warmUp();
-      return { id: request.id, ok: true, threads: webThreads(request.threads) };
+      const { executionProvider } = await resolveExecutionProvider(request.executionProvider, 'fp32');
+      kit = createFaceKit({ ...liveKitOptions(executionProvider), threads: request.threads });
+      return { id: request.id, ok: true, runtime: await kit.warmUp() };
     }
     case 'detect': {
       // One copy of the frame's pixels for detection and the encoding that may follow.

@@ -6,6 +6,7 @@
  * confirmed or gets a clearer view; only its 128 numbers go to /v1/identify. The switch sends whole
  * frames (JPEG) to the server instead, for devices too weak to run the models.
  */
+import { WEB_EXECUTION_PROVIDERS, type WebExecutionProviderChoice, type WebRuntimeInfo } from 'facekit/browser';
 import { identifyDescriptors, identifyPhoto } from './api.js';
 import { InferenceWorker } from './live-client.js';
 import { type LiveTrack, LiveTracker } from './track.js';
@@ -21,8 +22,8 @@ interface LiveStats {
   passes: number;
   labels: string[];
   mode: 'browser' | 'server';
-  /** onnxruntime-web threads of the in-browser worker (0 until the camera starts). */
-  threads: number;
+  /** What the in-browser worker's models run on (absent until the camera starts). */
+  runtime?: WebRuntimeInfo;
 }
 
 declare global {
@@ -45,6 +46,13 @@ const THUMBNAIL = 64;
  */
 const THREAD_CHOICES: readonly string[] = ['auto', '1', '2', '4'];
 
+/** How the stats line names the worker's runtime. */
+function runtimeLabel(runtime: WebRuntimeInfo | undefined): string {
+  if (!runtime) return 'in browser';
+  if (runtime.executionProvider === 'webgpu') return `in browser, WebGPU (${runtime.adapter})`;
+  return `in browser, ${runtime.threads} thread${runtime.threads === 1 ? '' : 's'}`;
+}
+
 export function livePage(root: HTMLElement): () => void {
   const video = el('video', { muted: true, playsInline: true, autoplay: true });
   const overlay = el('canvas', { className: 'overlay' });
@@ -55,6 +63,12 @@ export function livePage(root: HTMLElement): () => void {
     { id: 'live-threads', title: 'onnxruntime threads for in-browser recognition (taken at camera start)' },
     ...THREAD_CHOICES.map((value) => el('option', { value, textContent: value })),
   );
+  // 'auto': WebGPU where the device has a GPU (the networks in fp32), else wasm (int8): see live-options.ts.
+  const engineChoice = el(
+    'select',
+    { id: 'live-engine', title: 'where in-browser recognition runs (taken at camera start)' },
+    ...WEB_EXECUTION_PROVIDERS.map((value) => el('option', { value, textContent: value })),
+  );
   const stats = el('span', { className: 'stats', id: 'live-stats', textContent: 'camera off' });
   root.replaceChildren(
     el('h2', {}, 'Live'),
@@ -63,6 +77,7 @@ export function livePage(root: HTMLElement): () => void {
       { className: 'row' },
       start,
       el('label', {}, serverMode, ' send frames to the server (weak devices)'),
+      el('label', {}, 'engine ', engineChoice),
       el('label', {}, 'threads ', threadsChoice),
       stats,
     ),
@@ -89,7 +104,6 @@ export function livePage(root: HTMLElement): () => void {
     passes: 0,
     labels: [],
     mode: 'browser',
-    threads: 0,
   };
   window.facekitLive = live;
 
@@ -204,7 +218,7 @@ export function livePage(root: HTMLElement): () => void {
       windowStart = now;
       framesInWindow = 0;
       passesInWindow = 0;
-      stats.textContent = `${live.fps.toFixed(1)} fps drawn · ${live.inferenceFps.toFixed(1)} passes/s · ${video.videoWidth}×${video.videoHeight} · ${serverMode.checked ? 'server' : `in browser, ${live.threads} thread${live.threads === 1 ? '' : 's'}`}`;
+      stats.textContent = `${live.fps.toFixed(1)} fps drawn · ${live.inferenceFps.toFixed(1)} passes/s · ${video.videoWidth}×${video.videoHeight} · ${serverMode.checked ? 'server' : runtimeLabel(live.runtime)}`;
     }
     requestFrame();
   }
@@ -239,7 +253,11 @@ export function livePage(root: HTMLElement): () => void {
         await video.play();
         worker = new InferenceWorker();
         threadsChoice.disabled = true;
-        live.threads = await worker.warmUp(threadsChoice.value === 'auto' ? undefined : Number(threadsChoice.value));
+        engineChoice.disabled = true;
+        live.runtime = await worker.warmUp(
+          engineChoice.value as WebExecutionProviderChoice,
+          threadsChoice.value === 'auto' ? undefined : Number(threadsChoice.value),
+        );
       } catch (e) {
         stop();
         throw e;
@@ -257,8 +275,12 @@ export function livePage(root: HTMLElement): () => void {
     worker?.terminate();
     worker = undefined;
     threadsChoice.disabled = false;
+    engineChoice.disabled = false;
     busy = false;
     tracker.clear();
+    // What the page shows is of this run: a restart (on another engine, say) starts from nothing.
+    live.labels = [];
+    live.runtime = undefined;
     for (const t of stream?.getTracks() ?? []) t.stop();
     stream = undefined;
     start.textContent = 'Start camera';
